@@ -1,0 +1,127 @@
+// Package template is a FreeMarker 2.3.31-compatible template engine for
+// the dialect Branch uses in partner postback templates: interpolations,
+// conditionals, assignments, the common built-ins, Branch's own user
+// directives (<@loop>, <@json>, ...) and Sprig functions (sprig.NAME(...)).
+//
+// A template is parsed once into an AST whose every node carries its
+// position, and executed many times, concurrently, against an immutable
+// Value. Execution is sandboxed: it can reach only the data model, and it
+// is bounded in steps and output size. Semantics follow FreeMarker
+// configured with number_format "computer", boolean_format "c", locale
+// en_US, time zone UTC and URL-escaping charset UTF-8; undefined values are
+// errors. See /work/notes/readme-template.md for the language reference.
+package template
+
+import (
+	"fmt"
+	"io"
+	"strings"
+)
+
+// Rule ids of template errors, stable for diagnostics.
+const (
+	RuleSyntax  = "template-syntax"  // not well formed
+	RuleBlocked = "template-blocked" // a construct Branch blocks (<#list>, ?eval, ...)
+	RuleEval    = "template-eval"    // a failure while executing
+	RuleLimit   = "template-limit"   // a sandbox bound was hit
+)
+
+// Error is a parse or execution error at a position of a template. Line
+// and Col are 1-based (Col counts Unicode code points); zero when unknown.
+type Error struct {
+	Name string // template name given to Parse
+	Line int
+	Col  int
+	Rule string
+	Msg  string
+}
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	if e.Name != "" {
+		b.WriteString(e.Name)
+		b.WriteByte(':')
+	}
+	if e.Line > 0 {
+		fmt.Fprintf(&b, "%d:%d:", e.Line, e.Col)
+	}
+	if b.Len() > 0 {
+		b.WriteByte(' ')
+	}
+	b.WriteString(e.Msg)
+	return b.String()
+}
+
+// Options configure Parse.
+type Options struct {
+	// IsMacro reports whether {name} in template text (outside ${...} and
+	// tags) is a macro: a declared parameter name. Nil means no macros. A
+	// macro becomes a node whose value ExecOptions.Macro writes.
+	IsMacro func(name string) bool
+}
+
+// Template is a compiled template. It is immutable and safe for
+// concurrent use by several goroutines.
+type Template struct {
+	name string
+	root []node
+	refs []string
+}
+
+// Name returns the name given to Parse.
+func (t *Template) Name() string { return t.name }
+
+// Refs returns the distinct top-level variable names the template reads
+// (for lint), in order of first use. Names bound by <#assign> or <@loop>
+// are included when they are also read before being bound.
+func (t *Template) Refs() []string { return t.refs }
+
+// Default sandbox bounds.
+const (
+	DefaultMaxOutput = 64 << 10
+	DefaultMaxSteps  = 100_000
+)
+
+// ExecOptions configure one execution.
+type ExecOptions struct {
+	// Macro writes the value of macro {name} (already escaped as the
+	// output context needs). Nil: a macro node writes nothing.
+	Macro func(w *strings.Builder, name string) error
+	// MaxOutput bounds the output in bytes; 0 means DefaultMaxOutput.
+	MaxOutput int
+	// MaxSteps bounds evaluation work (nodes evaluated, loop iterations,
+	// built-in calls); 0 means DefaultMaxSteps.
+	MaxSteps int
+}
+
+// Parse compiles a template. The error is an *Error: a syntax error, or a
+// construct Branch blocks (Rule RuleBlocked).
+func Parse(name, text string, opt Options) (*Template, error) {
+	p := newParser(name, text, opt)
+	root, err := p.parseTemplate()
+	if err != nil {
+		return nil, err
+	}
+	return &Template{name: name, root: root, refs: p.refs}, nil
+}
+
+// Execute runs the template against root and writes the output to w. The
+// output is written only when execution succeeds. The error is an *Error
+// with the position of the failing node, or w's write error.
+func (t *Template) Execute(w io.Writer, root Value, opt *ExecOptions) error {
+	s, err := t.ExecuteString(root, opt)
+	if err != nil {
+		return err
+	}
+	_, err = io.WriteString(w, s)
+	return err
+}
+
+// ExecuteString runs the template against root and returns its output.
+func (t *Template) ExecuteString(root Value, opt *ExecOptions) (string, error) {
+	e := newExec(t, root, opt)
+	if err := e.run(); err != nil {
+		return "", err
+	}
+	return e.out.String(), nil
+}

@@ -1,0 +1,287 @@
+package template
+
+import (
+	"math/big"
+	"strconv"
+)
+
+// Kind is the type of a Value as templates see it.
+type Kind uint8
+
+// The kinds of values a data model holds. KindMissing stands for both an
+// absent key and a JSON null: FreeMarker treats the two the same way.
+const (
+	KindMissing Kind = iota
+	KindString
+	KindNumber
+	KindBool
+	KindHash
+	KindSeq
+)
+
+func (k Kind) String() string {
+	switch k {
+	case KindMissing:
+		return "missing"
+	case KindString:
+		return "string"
+	case KindNumber:
+		return "number"
+	case KindBool:
+		return "boolean"
+	case KindHash:
+		return "hash"
+	case KindSeq:
+		return "sequence"
+	}
+	return "kind(" + strconv.Itoa(int(k)) + ")"
+}
+
+// numFlavor records which Java type FreeMarker would hold for a number. It
+// changes nothing in arithmetic or in ${...} output, but <@jsonmap> prints a
+// Java Double with Double.toString ("100.0"), a Long plainly and a BigDecimal
+// with BigDecimal.toString, and the oracle's JSON reader makes integers Longs
+// and every other JSON number a Double.
+type numFlavor uint8
+
+const (
+	flavorLong   numFlavor = iota // JSON integer, Int()
+	flavorDouble                  // JSON number with a fraction or exponent
+	flavorBig                     // template literal, arithmetic result, Number()
+)
+
+// Value is an immutable template value: a string, an exact decimal number,
+// a boolean, a hash with ordered keys, a sequence, or missing. The zero
+// Value is missing. Values are safe to share between goroutines.
+type Value struct {
+	s    string // string contents
+	c    *compound
+	n    dec // number
+	kind Kind
+	fl   numFlavor
+	b    bool
+}
+
+// compound holds the parts of a hash or sequence.
+type compound struct {
+	keys []string
+	vals []Value
+	// idx speeds up lookups in large hashes; nil for small ones, which a
+	// linear scan serves faster than a map.
+	idx map[string]int32
+}
+
+// smallHash is the size up to which a hash is searched linearly.
+const smallHash = 8
+
+// String returns a string value.
+func String(s string) Value { return Value{kind: KindString, s: s} }
+
+// Bool returns a boolean value.
+func Bool(b bool) Value { return Value{kind: KindBool, b: b} }
+
+// Int returns an integral number.
+func Int(i int64) Value { return Value{kind: KindNumber, n: dec{u: i}, fl: flavorLong} }
+
+// Missing returns the missing value (what an absent key or a JSON null is).
+func Missing() Value { return Value{} }
+
+// Number returns the number written in decimal text (an optional minus
+// sign, digits, an optional fraction and an optional exponent). The value
+// is exact: an 19-digit id prints back digit for digit.
+func Number(decimalText string) (Value, error) {
+	d, integral, ok := parseDec(decimalText)
+	if !ok {
+		return Value{}, &Error{Msg: "invalid number " + strconv.Quote(decimalText)}
+	}
+	fl := flavorBig
+	if integral {
+		fl = flavorLong
+	}
+	return Value{kind: KindNumber, n: d, fl: fl}, nil
+}
+
+// Seq returns a sequence of the items.
+func Seq(items ...Value) Value {
+	return Value{kind: KindSeq, c: &compound{vals: items}}
+}
+
+// NewHash returns a hash with keys in the given order; vals[i] belongs to
+// keys[i]. A key given twice keeps its first position and its last value,
+// as a Java LinkedHashMap does. Extra keys or values are ignored.
+func NewHash(keys []string, vals []Value) Value {
+	n := min(len(keys), len(vals))
+	c := &compound{keys: make([]string, 0, n), vals: make([]Value, 0, n)}
+	for i := 0; i < n; i++ {
+		if j := c.find(keys[i]); j >= 0 {
+			c.vals[j] = vals[i]
+			continue
+		}
+		c.add(keys[i], vals[i])
+	}
+	return Value{kind: KindHash, c: c}
+}
+
+func (c *compound) add(k string, v Value) {
+	c.keys = append(c.keys, k)
+	c.vals = append(c.vals, v)
+	switch {
+	case c.idx != nil:
+		c.idx[k] = int32(len(c.keys) - 1)
+	case len(c.keys) > smallHash:
+		c.idx = make(map[string]int32, len(c.keys)*2)
+		for i, k := range c.keys {
+			c.idx[k] = int32(i)
+		}
+	}
+}
+
+func (c *compound) find(k string) int {
+	if c.idx != nil {
+		if i, ok := c.idx[k]; ok {
+			return int(i)
+		}
+		return -1
+	}
+	for i, kk := range c.keys {
+		if kk == k {
+			return i
+		}
+	}
+	return -1
+}
+
+// Kind reports the value's kind.
+func (v Value) Kind() Kind { return v.kind }
+
+// IsMissing reports whether the value is missing (absent or null).
+func (v Value) IsMissing() bool { return v.kind == KindMissing }
+
+// Get returns the value of key in a hash, including the Branch key
+// aliases (see aliasTarget), or missing.
+func (v Value) Get(key string) Value {
+	if v.kind != KindHash {
+		return Value{}
+	}
+	if i := v.c.find(key); i >= 0 {
+		return v.c.vals[i]
+	}
+	if t, ok := aliasTarget(key); ok {
+		if i := v.c.find(t); i >= 0 {
+			return v.c.vals[i]
+		}
+	}
+	return Value{}
+}
+
+// Index returns item i of a sequence, or missing when out of range.
+func (v Value) Index(i int) Value {
+	if v.kind != KindSeq || i < 0 || i >= len(v.c.vals) {
+		return Value{}
+	}
+	return v.c.vals[i]
+}
+
+// Len returns the number of items of a sequence or of own keys of a hash
+// (aliases not counted); 0 for other kinds.
+func (v Value) Len() int {
+	if v.kind == KindSeq || v.kind == KindHash {
+		return len(v.c.vals)
+	}
+	return 0
+}
+
+// Keys returns the hash's own keys in order (aliases not included). The
+// caller must not modify the slice.
+func (v Value) Keys() []string {
+	if v.kind != KindHash {
+		return nil
+	}
+	return v.c.keys
+}
+
+// AsBool returns the boolean and whether the value is one.
+func (v Value) AsBool() (bool, bool) { return v.b, v.kind == KindBool }
+
+// AsString returns the value as FreeMarker's ${...} would print it with
+// number_format "computer" and boolean_format "c": strings as they are,
+// numbers as plain decimals, booleans as true/false, missing as "".
+// ok is false for hashes and sequences, which have no text form.
+func (v Value) AsString() (s string, ok bool) {
+	switch v.kind {
+	case KindString:
+		return v.s, true
+	case KindNumber:
+		return v.n.computer(), true
+	case KindBool:
+		if v.b {
+			return "true", true
+		}
+		return "false", true
+	case KindMissing:
+		return "", true
+	}
+	return "", false
+}
+
+// NumberText returns a number's exact decimal text (no rounding), "" for
+// other kinds.
+func (v Value) NumberText() string {
+	if v.kind != KindNumber {
+		return ""
+	}
+	return v.n.plain()
+}
+
+// aliasTarget maps Branch's alias spellings to the key they stand for:
+// dollar_x -> $x, tilde_x -> ~x, plus_x -> +x. The engine resolves them at
+// lookup time (a real key of that name wins), so every hash, however built,
+// has them and the data model stays as the event was sent.
+func aliasTarget(k string) (string, bool) {
+	switch {
+	case len(k) > 7 && k[:7] == "dollar_":
+		return "$" + k[7:], true
+	case len(k) > 6 && k[:6] == "tilde_":
+		return "~" + k[6:], true
+	case len(k) > 5 && k[:5] == "plus_":
+		return "+" + k[5:], true
+	}
+	return "", false
+}
+
+// aliasOf is the inverse of aliasTarget.
+func aliasOf(k string) (string, bool) {
+	if k == "" {
+		return "", false
+	}
+	switch k[0] {
+	case '$':
+		return "dollar_" + k[1:], true
+	case '~':
+		return "tilde_" + k[1:], true
+	case '+':
+		return "plus_" + k[1:], true
+	}
+	return "", false
+}
+
+// hashEntries calls f for every key of the hash as a template sees it: own
+// keys in order, then the alias of every $/~/+ key that is not itself a key.
+func hashEntries(v Value, f func(k string, val Value) error) error {
+	c := v.c
+	for i, k := range c.keys {
+		if err := f(k, c.vals[i]); err != nil {
+			return err
+		}
+	}
+	for i, k := range c.keys {
+		if a, ok := aliasOf(k); ok && c.find(a) < 0 {
+			if err := f(a, c.vals[i]); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+var _ = big.NewInt
