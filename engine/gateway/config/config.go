@@ -1,0 +1,231 @@
+// Package config loads gateway.yaml, the configuration of `adgate serve`:
+// it resolves ${env:NAME} references, validates the file against
+// schemas/gateway.schema.json and the rules a schema cannot express, and
+// reports every finding at its file:line:col.
+package config
+
+import (
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Defaults applied when the file leaves a value out.
+const (
+	DefaultListen             = "127.0.0.1:8080"
+	DefaultPartnersDir        = "../partners"
+	DefaultDataDir            = "./data"
+	DefaultMaxBodyBytes       = 1 << 20
+	DefaultMaxBatchEvents     = 1000
+	DefaultMaxConcurrent      = 256
+	DefaultShutdownTimeout    = 10 * time.Second
+	DefaultTimestampTolerance = 5 * time.Minute
+)
+
+// Config is a loaded, validated gateway.yaml with defaults applied and
+// relative paths resolved against the file's directory.
+type Config struct {
+	// Path is the file the config was read from.
+	Path string
+	// Hash identifies the file's content (hex SHA-256 prefix); it is the
+	// config version stamped on every queued postback.
+	Hash string
+
+	Listen      string
+	PartnersDir string
+	DataDir     string
+	AdminToken  string
+	QueueURL    string
+	Limits      Limits
+	Apps        []App
+}
+
+// Limits bound what ingest accepts.
+type Limits struct {
+	MaxBodyBytes        int64
+	MaxBatchEvents      int
+	MaxConcurrentIngest int
+	ShutdownTimeout     time.Duration
+}
+
+// App is one app whose events the gateway accepts.
+type App struct {
+	ID      string
+	Ingest  Ingest
+	Bundles []Bundle
+	// Partners are the enabled partners, in file order.
+	Partners []Partner
+}
+
+// Partner returns the app's settings for partner id, or nil.
+func (a *App) Partner(id string) *Partner {
+	for i := range a.Partners {
+		if a.Partners[i].ID == id {
+			return &a.Partners[i]
+		}
+	}
+	return nil
+}
+
+// Ingest holds the credentials accepted for an app's events.
+type Ingest struct {
+	BearerTokens       []string
+	HMACSecret         string
+	TimestampTolerance time.Duration
+}
+
+// Bundle is one store bundle of an app (app.app_bundles in templates).
+type Bundle struct {
+	OS          string `yaml:"os" json:"os"`
+	PackageName string `yaml:"-" json:"-"`
+	BundleID    string `yaml:"-" json:"-"`
+	ITunesID    string `yaml:"-" json:"-"`
+}
+
+// Scope says which events a partner receives.
+type Scope string
+
+// The scopes of an enabled partner.
+const (
+	// ScopeAttributed sends only events attributed to the partner
+	// (last_attributed_touch_data.$3p equals its machine name).
+	ScopeAttributed Scope = "attributed"
+	// ScopeAll sends every event (analytics partners).
+	ScopeAll Scope = "all"
+)
+
+// Partner is one partner enabled for an app.
+type Partner struct {
+	ID          string
+	Credentials map[string]string
+	Settings    map[string]string
+	// Postbacks lists the postback keys that are on; nil means all.
+	Postbacks []string
+	Scope     Scope
+	// WindowDays is the postback window; 0 means none.
+	WindowDays int
+	// CustomEvents maps lower-cased app custom event names to the name
+	// the partner receives; nil means every custom event, unrenamed.
+	CustomEvents map[string]string
+	SendRevenue  bool
+	Filters      []Filter
+	CountryAllow []string // upper-cased
+	CountryDeny  []string // upper-cased
+	Delivery     Delivery
+}
+
+// PostbackOn reports whether postback key is enabled.
+func (p *Partner) PostbackOn(key string) bool {
+	if p.Postbacks == nil {
+		return true
+	}
+	return slices.ContainsFunc(p.Postbacks, func(k string) bool { return strings.EqualFold(k, key) })
+}
+
+// CountryAllowed applies the allow and deny lists to an event's country.
+// An event without a country passes a deny list but not an allow list.
+func (p *Partner) CountryAllowed(country string) bool {
+	c := strings.ToUpper(country)
+	if slices.Contains(p.CountryDeny, c) && c != "" {
+		return false
+	}
+	if len(p.CountryAllow) > 0 {
+		return slices.Contains(p.CountryAllow, c)
+	}
+	return true
+}
+
+// Delivery overrides the delivery policy for one partner. Zero values mean
+// "the delivery engine's default".
+type Delivery struct {
+	Timeout       time.Duration
+	MaxAttempts   int
+	MaxAge        time.Duration
+	SuccessCodes  []int
+	SuccessBody   *regexp.Regexp
+	Concurrency   int
+	RatePerSecond float64
+	AllowHosts    []string
+}
+
+// FilterOp is the comparison a filter makes.
+type FilterOp string
+
+// The filter operations.
+const (
+	OpEquals FilterOp = "equals"
+	OpIn     FilterOp = "in"
+	OpExists FilterOp = "exists"
+)
+
+// Filter is one condition on an event field.
+type Filter struct {
+	// Field is a dotted path into the event; Path is it split on dots.
+	Field string
+	Path  []string
+	Op    FilterOp
+	// Values holds the compared values as strings (numbers in their
+	// shortest decimal form, booleans as true/false).
+	Values []string
+	Exists bool
+	Negate bool
+}
+
+// String describes the filter for skip reasons.
+func (f Filter) String() string {
+	var s string
+	switch f.Op {
+	case OpEquals:
+		s = fmt.Sprintf("%s equals %q", f.Field, f.Values[0])
+	case OpIn:
+		s = fmt.Sprintf("%s in %q", f.Field, f.Values)
+	default:
+		s = fmt.Sprintf("%s exists=%t", f.Field, f.Exists)
+	}
+	if f.Negate {
+		s = "not (" + s + ")"
+	}
+	return s
+}
+
+// App returns the app with id, or nil.
+func (c *Config) App(id string) *App {
+	for i := range c.Apps {
+		if c.Apps[i].ID == id {
+			return &c.Apps[i]
+		}
+	}
+	return nil
+}
+
+// Secrets lists every credential value in the config, longest first, for
+// redaction from logs, errors and the deliveries list.
+func (c *Config) Secrets() []string {
+	var out []string
+	add := func(s string) {
+		// Very short values would redact innocent text; the schema
+		// already asks for long tokens.
+		if len(s) >= 4 {
+			out = append(out, s)
+		}
+	}
+	add(c.AdminToken)
+	if u := c.QueueURL; strings.Contains(u, "@") {
+		add(u)
+	}
+	for _, a := range c.Apps {
+		for _, t := range a.Ingest.BearerTokens {
+			add(t)
+		}
+		add(a.Ingest.HMACSecret)
+		for _, p := range a.Partners {
+			for _, v := range p.Credentials {
+				add(v)
+			}
+		}
+	}
+	slices.SortFunc(out, func(a, b string) int { return len(b) - len(a) })
+	return slices.Compact(out)
+}

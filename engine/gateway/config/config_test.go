@@ -1,0 +1,211 @@
+package config
+
+import (
+	"context"
+	"flag"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/adgate/adgate/engine/diag"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+func testEnv(vars map[string]string) Options {
+	return Options{LookupEnv: func(k string) (string, bool) {
+		v, ok := vars[k]
+		return v, ok
+	}}
+}
+
+func TestLoadValid(t *testing.T) {
+	env := testEnv(map[string]string{
+		"ADGATE_TEST_ADMIN":     "admin-secret-xyz",
+		"ADGATE_TEST_NATS_PASS": "natspw",
+		"ADGATE_TEST_TOKEN":     "rotated-token-456",
+		"ADGATE_TEST_CT_ID":     "CT-ACCOUNT-1",
+	})
+	cfg, ds, err := Load(context.Background(), "testdata/valid.yaml", env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ds.HasErrors() || cfg == nil {
+		t.Fatalf("diagnostics: %v", ds)
+	}
+	if cfg.Listen != "0.0.0.0:9000" || cfg.DataDir != "/var/lib/adgate" || cfg.PartnersDir != filepath.Join("testdata", "partners") {
+		t.Errorf("paths: listen %q data %q partners %q", cfg.Listen, cfg.DataDir, cfg.PartnersDir)
+	}
+	if cfg.AdminToken != "admin-secret-xyz" || cfg.QueueURL != "nats://user:natspw@nats:4222" {
+		t.Errorf("env not resolved: admin %q queue %q", cfg.AdminToken, cfg.QueueURL)
+	}
+	if cfg.Limits != (Limits{MaxBodyBytes: 65536, MaxBatchEvents: 10, MaxConcurrentIngest: 4, ShutdownTimeout: 3 * time.Second}) {
+		t.Errorf("limits %+v", cfg.Limits)
+	}
+	app := cfg.App("shop")
+	if app == nil {
+		t.Fatal("app shop missing")
+	}
+	if !reflect.DeepEqual(app.Ingest.BearerTokens, []string{"shop-token-123", "rotated-token-456"}) || app.Ingest.TimestampTolerance != 90*time.Second {
+		t.Errorf("ingest %+v", app.Ingest)
+	}
+	if len(app.Bundles) != 2 || app.Bundles[1].ITunesID != "id42" || app.Bundles[0].PackageName != "com.shop" {
+		t.Errorf("bundles %+v", app.Bundles)
+	}
+	ct := app.Partner("clevertap")
+	if ct.Scope != ScopeAll || ct.Credentials["account_id"] != "CT-ACCOUNT-1" || !ct.SendRevenue {
+		t.Errorf("clevertap %+v", ct)
+	}
+	if ct.CustomEvents["signup"] != "Sign Up" {
+		t.Errorf("custom events are keyed lower-case: %v", ct.CustomEvents)
+	}
+	wantFilters := []Filter{
+		{Field: "user_data.os", Path: []string{"user_data", "os"}, Op: OpEquals, Values: []string{"ANDROID"}},
+		{Field: "event_data.revenue", Path: []string{"event_data", "revenue"}, Op: OpIn, Values: []string{"1", "2.5", "3"}},
+		{Field: "custom_data.identity", Path: []string{"custom_data", "identity"}, Op: OpExists, Exists: true, Negate: true},
+	}
+	if !reflect.DeepEqual(ct.Filters, wantFilters) {
+		t.Errorf("filters\n got %+v\nwant %+v", ct.Filters, wantFilters)
+	}
+	jp := app.Partner("jampp")
+	if jp.Scope != ScopeAttributed || jp.WindowDays != 7 || jp.SendRevenue || !jp.PostbackOn("install") || jp.PostbackOn("OPEN") {
+		t.Errorf("jampp %+v", jp)
+	}
+	if !jp.CountryAllowed("us") || jp.CountryAllowed("FR") || jp.CountryAllowed("") {
+		t.Errorf("country lists %v %v", jp.CountryAllow, jp.CountryDeny)
+	}
+	d := jp.Delivery
+	if d.Timeout != 1500*time.Millisecond || d.MaxAttempts != 3 || d.MaxAge != time.Hour || d.Concurrency != 2 || d.RatePerSecond != 5.5 ||
+		!reflect.DeepEqual(d.SuccessCodes, []int{200}) || !d.SuccessBody.MatchString(`{"status": "ok"}`) {
+		t.Errorf("delivery %+v", d)
+	}
+	secrets := cfg.Secrets()
+	for _, s := range []string{"admin-secret-xyz", "shop-token-123", "rotated-token-456", "shop-hmac-secret-0123456", "CT-ACCOUNT-1", "tok+en/=", "nats://user:natspw@nats:4222"} {
+		if !contains(secrets, s) {
+			t.Errorf("Secrets() misses %q", s)
+		}
+	}
+	if len(cfg.Hash) != 12 {
+		t.Errorf("hash %q", cfg.Hash)
+	}
+}
+
+func TestDefaults(t *testing.T) {
+	cfg, ds := Parse("/etc/adgate/gateway.yaml", []byte("apps:\n  - id: a\n    ingest: {hmac_secret: 0123456789abcdef}\n    partners: [{id: x}]\n"), Options{})
+	if cfg == nil {
+		t.Fatal(ds)
+	}
+	if cfg.Listen != DefaultListen || cfg.PartnersDir != "/etc/partners" || cfg.DataDir != "/etc/adgate/data" {
+		t.Errorf("defaults: %+v", cfg)
+	}
+	p := cfg.Apps[0].Partners[0]
+	if p.Scope != ScopeAttributed || !p.SendRevenue || !p.PostbackOn("anything") || !p.CountryAllowed("") {
+		t.Errorf("partner defaults %+v", p)
+	}
+	if cfg.Apps[0].Ingest.TimestampTolerance != DefaultTimestampTolerance || cfg.Limits.MaxBodyBytes != DefaultMaxBodyBytes {
+		t.Errorf("limit defaults %+v %+v", cfg.Apps[0].Ingest, cfg.Limits)
+	}
+}
+
+// TestBadConfigs compares the diagnostics of each testdata/bad file with
+// its golden file; run with -update after an intended change.
+func TestBadConfigs(t *testing.T) {
+	files, err := filepath.Glob("testdata/bad/*.yaml")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no test files: %v", err)
+	}
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			cfg, ds, err := Load(context.Background(), f, testEnv(nil))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cfg != nil || !ds.HasErrors() {
+				t.Fatalf("bad config accepted; diagnostics %v", ds)
+			}
+			var b strings.Builder
+			if err := ds.Write(&b, diag.Text); err != nil {
+				t.Fatal(err)
+			}
+			golden := strings.TrimSuffix(f, ".yaml") + ".golden"
+			if *update {
+				if err := os.WriteFile(golden, []byte(b.String()), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatalf("%v (run go test -update)", err)
+			}
+			if b.String() != string(want) {
+				t.Errorf("diagnostics differ\n got:\n%s\nwant:\n%s", b.String(), want)
+			}
+		})
+	}
+}
+
+func TestExampleConfig(t *testing.T) {
+	cfg, ds, err := Load(context.Background(), "../../../examples/gateway.yaml", Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg == nil {
+		t.Fatalf("examples/gateway.yaml: %v", ds)
+	}
+	if len(ds) != 0 {
+		t.Errorf("examples/gateway.yaml has findings: %v", ds)
+	}
+	app := cfg.App("demo")
+	if app == nil || !contains(app.Ingest.BearerTokens, "demo-token") {
+		t.Fatalf("quick start needs app demo with token demo-token: %+v", app)
+	}
+	if p := app.Partner("clevertap"); p == nil || p.Scope != ScopeAll {
+		t.Errorf("clevertap must be enabled with scope all: %+v", p)
+	}
+	attributed := 0
+	for _, p := range app.Partners {
+		if p.Scope == ScopeAttributed {
+			attributed++
+		}
+	}
+	if attributed == 0 {
+		t.Error("the example needs an attributed-scope partner")
+	}
+}
+
+func TestLooksLikeConfig(t *testing.T) {
+	for _, tc := range []struct {
+		doc  string
+		want bool
+	}{
+		{"# yaml-language-server: $schema=../schemas/gateway.schema.json\nlisten: x\n", true},
+		{"listen: x\napps:\n  - id: a\n", true},
+		{"# yaml-language-server: $schema=../schemas/partner.schema.json\nid: clevertap\npostbacks: []\n", false},
+	} {
+		if got := LooksLikeConfig([]byte(tc.doc)); got != tc.want {
+			t.Errorf("LooksLikeConfig(%q) = %t", tc.doc, got)
+		}
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	for _, p := range []string{"testdata/valid.yaml", "testdata/bad/types.yaml", "testdata/bad/semantic.yaml", "../../../examples/gateway.yaml"} {
+		if b, err := os.ReadFile(p); err == nil {
+			f.Add(b)
+		}
+	}
+	f.Add([]byte("apps: [{id: a, ingest: {bearer_tokens: ['${env:X}']}, partners: [{id: p, filters: [{field: a.b, in: [1]}]}]}]"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		cfg, ds := Parse("fuzz.yaml", data, testEnv(map[string]string{"X": "0123456789"}))
+		if cfg == nil && !ds.HasErrors() {
+			t.Fatalf("nil config without an error diagnostic")
+		}
+		if cfg != nil && ds.HasErrors() {
+			t.Fatalf("config returned with errors: %v", ds)
+		}
+	})
+}

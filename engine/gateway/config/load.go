@@ -1,0 +1,613 @@
+package config
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/xeipuuv/gojsonschema"
+	"gopkg.in/yaml.v3"
+
+	"github.com/adgate/adgate/engine/diag"
+	"github.com/adgate/adgate/schemas"
+)
+
+// Rule ids of the config diagnostics.
+const (
+	RuleYAML         = "gateway-yaml"
+	RuleSchema       = "gateway-schema"
+	RuleEnv          = "gateway-env-unset"
+	RuleDuration     = "gateway-duration"
+	RuleDuplicate    = "gateway-duplicate"
+	RuleCredentials  = "gateway-ingest-credentials"
+	RuleRegexp       = "gateway-regexp"
+	RulePartner      = "gateway-unknown-partner"
+	RulePostback     = "gateway-unknown-postback"
+	RuleCredential   = "gateway-unknown-credential"
+	RuleMissingCred  = "gateway-missing-credential"
+	RuleCountry      = "gateway-country"
+	RuleCustomEvents = "gateway-custom-events"
+)
+
+// MaxFileBytes bounds the config file read.
+const MaxFileBytes = 4 << 20
+
+// SchemaFile is the schema's name inside schemas.FS.
+const SchemaFile = "gateway.schema.json"
+
+// Options adjusts loading.
+type Options struct {
+	// LookupEnv resolves ${env:NAME}; nil means os.LookupEnv.
+	LookupEnv func(name string) (string, bool)
+}
+
+// Load reads and validates the config at path. The returned error is for
+// I/O failures only; a config with an error diagnostic is returned as nil.
+func Load(ctx context.Context, path string, opt Options) (*Config, diag.List, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, nil, err
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("read gateway config: %w", err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, MaxFileBytes+1))
+	if err != nil {
+		return nil, nil, fmt.Errorf("read gateway config %s: %w", path, err)
+	}
+	if len(data) > MaxFileBytes {
+		return nil, diag.List{{File: path, Severity: diag.Error, Rule: RuleYAML,
+			Message: fmt.Sprintf("file is larger than %d bytes", MaxFileBytes)}}, nil
+	}
+	cfg, ds := Parse(path, data, opt)
+	return cfg, ds, nil
+}
+
+// LooksLikeConfig reports whether a YAML document is a gateway config
+// rather than a partner spec, so `adgate validate` can route files: it
+// names the gateway schema in its modeline or has a top-level apps key.
+func LooksLikeConfig(data []byte) bool {
+	if bytes.Contains(data, []byte(SchemaFile)) {
+		return true
+	}
+	for _, line := range bytes.Split(data, []byte("\n")) {
+		if bytes.HasPrefix(line, []byte("apps:")) {
+			return true
+		}
+	}
+	return false
+}
+
+// compiledSchema is immutable once built, so sharing it is safe.
+var compiledSchema = sync.OnceValues(func() (*gojsonschema.Schema, error) {
+	b, err := schemas.FS.ReadFile(SchemaFile)
+	if err != nil {
+		return nil, fmt.Errorf("embedded %s: %w", SchemaFile, err)
+	}
+	s, err := gojsonschema.NewSchema(gojsonschema.NewBytesLoader(b))
+	if err != nil {
+		return nil, fmt.Errorf("compile %s: %w", SchemaFile, err)
+	}
+	return s, nil
+})
+
+// Parse validates data read from path (used in diagnostics only).
+func Parse(path string, data []byte, opt Options) (*Config, diag.List) {
+	lookup := opt.LookupEnv
+	if lookup == nil {
+		lookup = os.LookupEnv
+	}
+	p := &parser{file: path, lookup: lookup}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		p.errAt(yamlErrLine(err), 0, RuleYAML, "invalid YAML: "+strings.TrimPrefix(err.Error(), "yaml: "), "")
+		return nil, p.ds
+	}
+	if len(doc.Content) == 0 {
+		p.errAt(1, 1, RuleYAML, "the file is empty", "start from examples/gateway.yaml")
+		return nil, p.ds
+	}
+	root := doc.Content[0]
+	generic := p.walk(root, "")
+	if p.ds.HasErrors() {
+		return nil, p.ds
+	}
+	schema, err := compiledSchema()
+	if err != nil {
+		p.errAt(0, 0, RuleSchema, err.Error(), "")
+		return nil, p.ds
+	}
+	res, err := schema.Validate(gojsonschema.NewGoLoader(generic))
+	if err != nil {
+		p.errAt(0, 0, RuleSchema, "schema validation failed: "+err.Error(), "")
+		return nil, p.ds
+	}
+	for _, re := range res.Errors() {
+		p.schemaError(root, re)
+	}
+	if p.ds.HasErrors() {
+		p.ds.Sort()
+		return nil, p.ds
+	}
+	var raw rawConfig
+	if err := root.Decode(&raw); err != nil {
+		p.errAt(yamlErrLine(err), 0, RuleYAML, "cannot decode: "+strings.TrimPrefix(err.Error(), "yaml: "), "")
+		return nil, p.ds
+	}
+	sum := sha256.Sum256(data)
+	cfg := p.build(&raw, root)
+	cfg.Path = path
+	cfg.Hash = hex.EncodeToString(sum[:6])
+	p.ds.Sort()
+	if p.ds.HasErrors() {
+		return nil, p.ds
+	}
+	return cfg, p.ds
+}
+
+type parser struct {
+	file   string
+	lookup func(string) (string, bool)
+	ds     diag.List
+}
+
+func (p *parser) errAt(line, col int, rule, msg, hint string) {
+	p.ds = append(p.ds, diag.Diagnostic{File: p.file, Line: line, Col: col, Severity: diag.Error, Rule: rule, Message: msg, Hint: hint})
+}
+
+func (p *parser) errNode(n *yaml.Node, rule, msg, hint string) {
+	if n == nil {
+		p.errAt(0, 0, rule, msg, hint)
+		return
+	}
+	p.errAt(n.Line, n.Column, rule, msg, hint)
+}
+
+var yamlLineRe = regexp.MustCompile(`line (\d+)`)
+
+func yamlErrLine(err error) int {
+	var te *yaml.TypeError
+	msg := err.Error()
+	if errors.As(err, &te) && len(te.Errors) > 0 {
+		msg = te.Errors[0]
+	}
+	if m := yamlLineRe.FindStringSubmatch(msg); m != nil {
+		n, _ := strconv.Atoi(m[1])
+		return n
+	}
+	return 0
+}
+
+var envRe = regexp.MustCompile(`\$\{env:([A-Za-z_][A-Za-z0-9_]*)\}`)
+
+// walk resolves ${env:NAME} in scalars (in place, so the later Decode sees
+// the values) and converts the tree to plain Go values for the schema.
+func (p *parser) walk(n *yaml.Node, path string) any {
+	switch n.Kind {
+	case yaml.DocumentNode:
+		if len(n.Content) == 0 {
+			return nil
+		}
+		return p.walk(n.Content[0], path)
+	case yaml.AliasNode:
+		return p.walk(n.Alias, path)
+	case yaml.MappingNode:
+		m := make(map[string]any, len(n.Content)/2)
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, v := n.Content[i], n.Content[i+1]
+			if _, dup := m[k.Value]; dup {
+				p.errNode(k, RuleDuplicate, fmt.Sprintf("key %q appears twice", k.Value), "remove one of them")
+				continue
+			}
+			m[k.Value] = p.walk(v, path+"."+k.Value)
+		}
+		return m
+	case yaml.SequenceNode:
+		s := make([]any, 0, len(n.Content))
+		for i, c := range n.Content {
+			s = append(s, p.walk(c, fmt.Sprintf("%s.%d", path, i)))
+		}
+		return s
+	case yaml.ScalarNode:
+		if strings.Contains(n.Value, "${env:") {
+			n.Value = p.resolveEnv(n)
+			// A resolved reference is always a string, whatever it looks like.
+			n.Tag = "!!str"
+			n.Style = yaml.DoubleQuotedStyle
+			return n.Value
+		}
+		var v any
+		if err := n.Decode(&v); err != nil {
+			p.errNode(n, RuleYAML, "invalid value: "+err.Error(), "")
+			return nil
+		}
+		switch x := v.(type) {
+		case int:
+			return float64(x)
+		case int64:
+			return float64(x)
+		case uint64:
+			return float64(x)
+		}
+		return v
+	}
+	return nil
+}
+
+func (p *parser) resolveEnv(n *yaml.Node) string {
+	return envRe.ReplaceAllStringFunc(n.Value, func(ref string) string {
+		name := envRe.FindStringSubmatch(ref)[1]
+		v, ok := p.lookup(name)
+		if !ok {
+			col := n.Column + strings.Index(n.Value, ref)
+			if n.Style == yaml.DoubleQuotedStyle || n.Style == yaml.SingleQuotedStyle {
+				col++
+			}
+			p.errAt(n.Line, col, RuleEnv, fmt.Sprintf("environment variable %s is not set", name),
+				"export it before starting adgate, or write the value in the file")
+		}
+		return v
+	})
+}
+
+// schemaError places one schema violation at the node it is about.
+func (p *parser) schemaError(root *yaml.Node, re gojsonschema.ResultError) {
+	field := re.Field()
+	var segs []string
+	if field != "(root)" && field != "" {
+		segs = strings.Split(field, ".")
+	}
+	n := lookupNode(root, segs)
+	msg := re.Description()
+	prop, _ := re.Details()["property"].(string)
+	switch re.Type() {
+	case "additional_property_not_allowed":
+		if k := keyNode(n, prop); k != nil {
+			n = k
+		}
+		msg = fmt.Sprintf("unknown key %q", prop)
+		if field != "(root)" {
+			msg += " in " + field
+		}
+		p.errNode(n, RuleSchema, msg, "see schemas/gateway.schema.json for the keys allowed here")
+		return
+	case "required":
+		if strings.Contains(field, ".filters.") && (prop == "equals" || prop == "in" || prop == "exists") {
+			// Reported once as the oneOf failure below.
+			return
+		}
+		msg = fmt.Sprintf("missing required key %q", prop)
+		if field != "(root)" {
+			msg += " in " + field
+		}
+		p.errNode(n, RuleSchema, msg, "")
+		return
+	case "number_one_of", "number_any_of":
+		// oneOf failures also report each branch; the branch messages say
+		// it better, but a filter with none or two operators needs its own.
+		msg = "exactly one of equals, in, exists is required"
+	}
+	hint := ""
+	if re.Type() == "pattern" && strings.Contains(fmt.Sprint(re.Details()["pattern"]), "ns|us") {
+		hint = "write a Go duration such as 500ms, 5s or 1h"
+	}
+	if field != "(root)" && !strings.HasPrefix(msg, field) {
+		msg = field + ": " + msg
+	}
+	if re.Type() == "pattern" {
+		msg = fmt.Sprintf("%s: %q does not match %v", field, fmt.Sprint(re.Value()), re.Details()["pattern"])
+	}
+	p.errNode(n, RuleSchema, msg, hint)
+}
+
+// lookupNode follows a gojsonschema field path. Keys may contain dots, so
+// a segment that does not match is joined with the next one.
+func lookupNode(n *yaml.Node, segs []string) *yaml.Node {
+	for n != nil && n.Kind == yaml.DocumentNode && len(n.Content) > 0 {
+		n = n.Content[0]
+	}
+	for i := 0; i < len(segs) && n != nil; i++ {
+		switch n.Kind {
+		case yaml.MappingNode:
+			var next *yaml.Node
+			for j := i; j < len(segs) && next == nil; j++ {
+				key := strings.Join(segs[i:j+1], ".")
+				if v := valueNode(n, key); v != nil {
+					next, i = v, j
+				}
+			}
+			if next == nil {
+				return n
+			}
+			n = next
+		case yaml.SequenceNode:
+			idx, err := strconv.Atoi(segs[i])
+			if err != nil || idx < 0 || idx >= len(n.Content) {
+				return n
+			}
+			n = n.Content[idx]
+		default:
+			return n
+		}
+	}
+	return n
+}
+
+func valueNode(m *yaml.Node, key string) *yaml.Node {
+	if m == nil || m.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if m.Content[i].Value == key {
+			return m.Content[i+1]
+		}
+	}
+	return nil
+}
+
+func keyNode(m *yaml.Node, key string) *yaml.Node {
+	if m == nil || m.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if m.Content[i].Value == key {
+			return m.Content[i]
+		}
+	}
+	return nil
+}
+
+// The raw* types mirror the file; build turns them into Config.
+type rawConfig struct {
+	Listen      string `yaml:"listen"`
+	PartnersDir string `yaml:"partners_dir"`
+	DataDir     string `yaml:"data_dir"`
+	AdminToken  string `yaml:"admin_token"`
+	Queue       struct {
+		URL string `yaml:"url"`
+	} `yaml:"queue"`
+	Limits struct {
+		MaxBodyBytes        int64  `yaml:"max_body_bytes"`
+		MaxBatchEvents      int    `yaml:"max_batch_events"`
+		MaxConcurrentIngest int    `yaml:"max_concurrent_ingest"`
+		ShutdownTimeout     string `yaml:"shutdown_timeout"`
+	} `yaml:"limits"`
+	Apps []rawApp `yaml:"apps"`
+}
+
+type rawApp struct {
+	ID     string `yaml:"id"`
+	Ingest struct {
+		BearerTokens       []string `yaml:"bearer_tokens"`
+		HMACSecret         string   `yaml:"hmac_secret"`
+		TimestampTolerance string   `yaml:"timestamp_tolerance"`
+	} `yaml:"ingest"`
+	Bundles []struct {
+		OS      string `yaml:"os"`
+		Android struct {
+			PackageName string `yaml:"package_name"`
+		} `yaml:"android"`
+		IOS struct {
+			BundleID string `yaml:"bundle_id"`
+			ITunesID string `yaml:"itunes_id"`
+		} `yaml:"ios"`
+	} `yaml:"app_bundles"`
+	Partners []rawPartner `yaml:"partners"`
+}
+
+type rawPartner struct {
+	ID           string            `yaml:"id"`
+	Credentials  map[string]string `yaml:"credentials"`
+	Settings     map[string]string `yaml:"settings"`
+	Postbacks    []string          `yaml:"postbacks"`
+	Scope        string            `yaml:"scope"`
+	WindowDays   int               `yaml:"window_days"`
+	CustomEvents map[string]string `yaml:"custom_events"`
+	SendRevenue  *bool             `yaml:"send_revenue"`
+	Filters      []struct {
+		Field  string `yaml:"field"`
+		Equals any    `yaml:"equals"`
+		In     []any  `yaml:"in"`
+		Exists *bool  `yaml:"exists"`
+		Negate bool   `yaml:"negate"`
+	} `yaml:"filters"`
+	Countries struct {
+		Allow []string `yaml:"allow"`
+		Deny  []string `yaml:"deny"`
+	} `yaml:"countries"`
+	Delivery struct {
+		Timeout       string   `yaml:"timeout"`
+		MaxAttempts   int      `yaml:"max_attempts"`
+		MaxAge        string   `yaml:"max_age"`
+		SuccessCodes  []int    `yaml:"success_codes"`
+		SuccessBody   string   `yaml:"success_body"`
+		Concurrency   int      `yaml:"concurrency"`
+		RatePerSecond float64  `yaml:"rate_per_second"`
+		AllowHosts    []string `yaml:"allow_hosts"`
+	} `yaml:"delivery"`
+}
+
+func (p *parser) build(raw *rawConfig, root *yaml.Node) *Config {
+	dir := filepath.Dir(p.file)
+	rel := func(v, def string) string {
+		if v == "" {
+			v = def
+		}
+		if filepath.IsAbs(v) {
+			return v
+		}
+		return filepath.Join(dir, v)
+	}
+	at := func(path string) *yaml.Node {
+		return lookupNode(root, strings.Split(path, "."))
+	}
+	dur := func(v string, def time.Duration, path string) time.Duration {
+		if v == "" {
+			return def
+		}
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			p.errNode(at(path), RuleDuration, fmt.Sprintf("%s: %q is not a positive duration", path, v), "write e.g. 500ms, 5s or 1h")
+			return def
+		}
+		return d
+	}
+	cfg := &Config{
+		Listen:      cmpOr(raw.Listen, DefaultListen),
+		PartnersDir: rel(raw.PartnersDir, DefaultPartnersDir),
+		DataDir:     rel(raw.DataDir, DefaultDataDir),
+		AdminToken:  raw.AdminToken,
+		QueueURL:    raw.Queue.URL,
+		Limits: Limits{
+			MaxBodyBytes:        cmpOr(raw.Limits.MaxBodyBytes, DefaultMaxBodyBytes),
+			MaxBatchEvents:      cmpOr(raw.Limits.MaxBatchEvents, DefaultMaxBatchEvents),
+			MaxConcurrentIngest: cmpOr(raw.Limits.MaxConcurrentIngest, DefaultMaxConcurrent),
+			ShutdownTimeout:     dur(raw.Limits.ShutdownTimeout, DefaultShutdownTimeout, "limits.shutdown_timeout"),
+		},
+	}
+	seenApp := map[string]bool{}
+	for i, ra := range raw.Apps {
+		ap := fmt.Sprintf("apps.%d", i)
+		if seenApp[ra.ID] {
+			p.errNode(at(ap+".id"), RuleDuplicate, fmt.Sprintf("app %q is configured twice", ra.ID), "merge the two entries")
+		}
+		seenApp[ra.ID] = true
+		app := App{ID: ra.ID}
+		app.Ingest = Ingest{
+			BearerTokens:       ra.Ingest.BearerTokens,
+			HMACSecret:         ra.Ingest.HMACSecret,
+			TimestampTolerance: dur(ra.Ingest.TimestampTolerance, DefaultTimestampTolerance, ap+".ingest.timestamp_tolerance"),
+		}
+		if len(app.Ingest.BearerTokens) == 0 && app.Ingest.HMACSecret == "" {
+			p.errNode(at(ap+".ingest"), RuleCredentials, fmt.Sprintf("app %q accepts no credentials", ra.ID),
+				"add ingest.bearer_tokens or ingest.hmac_secret")
+		}
+		for _, b := range ra.Bundles {
+			app.Bundles = append(app.Bundles, Bundle{OS: b.OS, PackageName: b.Android.PackageName, BundleID: b.IOS.BundleID, ITunesID: b.IOS.ITunesID})
+		}
+		seenPartner := map[string]bool{}
+		for j, rp := range ra.Partners {
+			pp := fmt.Sprintf("%s.partners.%d", ap, j)
+			if seenPartner[rp.ID] {
+				p.errNode(at(pp+".id"), RuleDuplicate, fmt.Sprintf("partner %q is enabled twice for app %q", rp.ID, ra.ID), "merge the two entries")
+			}
+			seenPartner[rp.ID] = true
+			app.Partners = append(app.Partners, p.buildPartner(rp, pp, at, dur))
+		}
+		cfg.Apps = append(cfg.Apps, app)
+	}
+	return cfg
+}
+
+func (p *parser) buildPartner(rp rawPartner, pp string, at func(string) *yaml.Node, dur func(string, time.Duration, string) time.Duration) Partner {
+	part := Partner{
+		ID:          rp.ID,
+		Credentials: rp.Credentials,
+		Settings:    rp.Settings,
+		Postbacks:   rp.Postbacks,
+		Scope:       Scope(cmpOr(rp.Scope, string(ScopeAttributed))),
+		WindowDays:  rp.WindowDays,
+		SendRevenue: rp.SendRevenue == nil || *rp.SendRevenue,
+	}
+	if rp.CustomEvents != nil {
+		part.CustomEvents = make(map[string]string, len(rp.CustomEvents))
+		for k, v := range rp.CustomEvents {
+			lk := strings.ToLower(k)
+			if _, dup := part.CustomEvents[lk]; dup {
+				p.errNode(at(pp+".custom_events"), RuleCustomEvents, fmt.Sprintf("custom event %q is mapped twice (names are case-insensitive)", k), "keep one mapping")
+			}
+			part.CustomEvents[lk] = v
+		}
+	}
+	for k, f := range rp.Filters {
+		fp := fmt.Sprintf("%s.filters.%d", pp, k)
+		flt := Filter{Field: f.Field, Path: strings.Split(f.Field, "."), Negate: f.Negate}
+		switch {
+		case f.Equals != nil:
+			flt.Op, flt.Values = OpEquals, []string{scalarString(f.Equals)}
+		case f.In != nil:
+			flt.Op = OpIn
+			for _, v := range f.In {
+				flt.Values = append(flt.Values, scalarString(v))
+			}
+		case f.Exists != nil:
+			flt.Op, flt.Exists = OpExists, *f.Exists
+		default:
+			p.errNode(at(fp), RuleSchema, "filter needs one of equals, in, exists", "")
+		}
+		part.Filters = append(part.Filters, flt)
+	}
+	for _, c := range rp.Countries.Allow {
+		part.CountryAllow = append(part.CountryAllow, strings.ToUpper(c))
+	}
+	for _, c := range rp.Countries.Deny {
+		u := strings.ToUpper(c)
+		if len(part.CountryAllow) > 0 && contains(part.CountryAllow, u) {
+			p.errNode(at(pp+".countries"), RuleCountry, fmt.Sprintf("country %s is both allowed and denied", u), "remove it from one list")
+		}
+		part.CountryDeny = append(part.CountryDeny, u)
+	}
+	d := rp.Delivery
+	part.Delivery = Delivery{
+		Timeout:       dur(d.Timeout, 0, pp+".delivery.timeout"),
+		MaxAttempts:   d.MaxAttempts,
+		MaxAge:        dur(d.MaxAge, 0, pp+".delivery.max_age"),
+		SuccessCodes:  d.SuccessCodes,
+		Concurrency:   d.Concurrency,
+		RatePerSecond: d.RatePerSecond,
+		AllowHosts:    d.AllowHosts,
+	}
+	if d.SuccessBody != "" {
+		re, err := regexp.Compile(d.SuccessBody)
+		if err != nil {
+			p.errNode(at(pp+".delivery.success_body"), RuleRegexp, "success_body is not a valid regular expression: "+err.Error(), "use Go RE2 syntax")
+		}
+		part.Delivery.SuccessBody = re
+	}
+	return part
+}
+
+func scalarString(v any) string {
+	switch x := v.(type) {
+	case string:
+		return x
+	case float64:
+		return strconv.FormatFloat(x, 'f', -1, 64)
+	case int:
+		return strconv.Itoa(x)
+	case bool:
+		return strconv.FormatBool(x)
+	case nil:
+		return ""
+	}
+	return fmt.Sprint(v)
+}
+
+func contains(s []string, v string) bool {
+	for _, x := range s {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+func cmpOr[T comparable](v, def T) T {
+	var zero T
+	if v == zero {
+		return def
+	}
+	return v
+}
