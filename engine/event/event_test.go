@@ -11,7 +11,7 @@ import (
 
 func TestParse(t *testing.T) {
 	tests := []struct {
-		name, in        string
+		name, in         string
 		wantName, wantID string
 		wantErr          string
 	}{
