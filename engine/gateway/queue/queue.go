@@ -1,0 +1,427 @@
+// Package queue is the gateway's durable postback queue, built on NATS
+// JetStream. With no URL configured it runs an embedded nats-server that
+// stores its streams under the data directory, so a single adgate process
+// needs nothing else installed; with a URL it talks to an external NATS
+// cluster through the same code.
+//
+// JetStream does the hard parts: Nats-Msg-Id de-duplication makes Enqueue
+// idempotent, acks and NakWithDelay give redelivery with backoff, MaxDeliver
+// bounds a poison message, and dead letters live in a second stream from
+// which Replay sends them again. Every (app, partner) pair has its own
+// subject and durable consumer, consumed by its own workers, so a partner
+// that hangs only ever holds its own messages.
+package queue
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Job is one postback to deliver: a fully rendered HTTP request plus where
+// it came from.
+type Job struct {
+	// ID is the postback id, stable from (event id, partner, postback). It is
+	// the JetStream Nats-Msg-Id (so enqueueing twice stores it once) and the
+	// Idempotency-Key the partner sees on every attempt and replay.
+	ID       string `json:"id"`
+	App      string `json:"app"`
+	Partner  string `json:"partner"`
+	Postback string `json:"postback"`
+	EventID  string `json:"event_id"`
+
+	Method  string            `json:"method"`
+	URL     string            `json:"url"`
+	Headers map[string]string `json:"headers,omitempty"`
+	Body    string            `json:"body,omitempty"`
+
+	// ConfigVersion identifies the config and partner specs that rendered
+	// the request, so an attempt can be traced back to them.
+	ConfigVersion string `json:"config_version,omitempty"`
+	// EnqueuedAt starts the retry budget's age clock. Replay resets it, so a
+	// replayed postback gets a fresh budget.
+	EnqueuedAt time.Time `json:"enqueued_at"`
+	// Replays counts how many times the job was replayed from the dead
+	// letters.
+	Replays int `json:"replays,omitempty"`
+}
+
+func (j *Job) validate() error {
+	switch {
+	case j.ID == "":
+		return errors.New("job has no id")
+	case j.App == "":
+		return fmt.Errorf("job %s has no app", j.ID)
+	case j.Partner == "":
+		return fmt.Errorf("job %s has no partner", j.ID)
+	case j.URL == "":
+		return fmt.Errorf("job %s has no url", j.ID)
+	}
+	return nil
+}
+
+// Config configures the queue. Zero values take the defaults noted.
+type Config struct {
+	// URL of an external NATS server or cluster (nats://host:4222,...).
+	// Empty runs an embedded nats-server storing its data in DataDir.
+	URL string
+	// Token, CredsFile and NKeySeedFile authenticate to an external server.
+	Token        string
+	CredsFile    string
+	NKeySeedFile string
+
+	// DataDir holds the embedded server's JetStream files and its generated
+	// auth token (nats.token). Required when URL is empty.
+	DataDir string
+	// Listen, when set (host:port), makes the embedded server also accept
+	// network clients there, authenticated with the token in
+	// DataDir/nats.token. Empty: no network listener at all; adgate talks to
+	// the server in process.
+	Listen string
+	// SyncAlways fsyncs every write of the embedded server. Without it data
+	// survives a process crash (the OS has it) but not a power loss.
+	SyncAlways bool
+
+	// Stream and DeadStream name the work and dead-letter streams; Subject
+	// is the subject prefix (default ADGATE_PB, ADGATE_DEAD, adgate).
+	Stream     string
+	DeadStream string
+	Subject    string
+
+	// DuplicateWindow is how long an enqueued job ID is remembered for
+	// de-duplication (default 10m). Memory grows with rate x window.
+	DuplicateWindow time.Duration
+	// MaxAge drops work older than this (default 7 days); DeadMaxAge keeps
+	// dead letters this long (default 14 days).
+	MaxAge     time.Duration
+	DeadMaxAge time.Duration
+	// AckWait is how long a delivered message may go without an ack or a
+	// progress signal before JetStream redelivers it (default 10s). Workers
+	// signal progress while a handler runs, so this bounds only how fast a
+	// crashed process's in-flight messages come back.
+	AckWait time.Duration
+	// MaxDeliver bounds deliveries of one message (default 25). A handler
+	// asking for a retry on the last one dead-letters the job instead.
+	MaxDeliver int
+	// Workers is the per (app, partner) concurrency when the handler does
+	// not say (see Concurrencer); default 4.
+	Workers int
+	// DrainTimeout is how long Run waits for in-flight handlers after its
+	// context ends before cancelling them (default 10s).
+	DrainTimeout time.Duration
+	// DiscoverEvery is how often Run looks for new (app, partner) subjects
+	// with pending work (default 2s); jobs enqueued by this process are
+	// picked up at once.
+	DiscoverEvery time.Duration
+}
+
+func (c Config) withDefaults() Config {
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	if c.Stream == "" {
+		c.Stream = "ADGATE_PB"
+	}
+	if c.DeadStream == "" {
+		c.DeadStream = "ADGATE_DEAD"
+	}
+	if c.Subject == "" {
+		c.Subject = "adgate"
+	}
+	def(&c.DuplicateWindow, 10*time.Minute)
+	def(&c.MaxAge, 7*24*time.Hour)
+	def(&c.DeadMaxAge, 14*24*time.Hour)
+	def(&c.AckWait, 10*time.Second)
+	def(&c.DrainTimeout, 10*time.Second)
+	def(&c.DiscoverEvery, 2*time.Second)
+	if c.MaxDeliver <= 0 {
+		c.MaxDeliver = 25
+	}
+	if c.Workers <= 0 {
+		c.Workers = 4
+	}
+	return c
+}
+
+// OutcomeKind says what became of one delivery attempt.
+type OutcomeKind int
+
+// The outcomes a Handler reports.
+const (
+	OutcomeDelivered OutcomeKind = iota + 1
+	OutcomeRetry
+	OutcomeDead
+)
+
+func (k OutcomeKind) String() string {
+	switch k {
+	case OutcomeDelivered:
+		return "delivered"
+	case OutcomeRetry:
+		return "retry"
+	case OutcomeDead:
+		return "dead"
+	}
+	return "unknown"
+}
+
+// Outcome is a Handler's verdict on one attempt.
+type Outcome struct {
+	Kind OutcomeKind
+	// After is the delay before the next attempt (Retry only).
+	After time.Duration
+	// Reason says why the attempt failed (Retry, Dead); it is stored with a
+	// dead letter, so it must not contain credentials.
+	Reason string
+}
+
+// Delivered reports success: the message is acked and removed.
+func Delivered() Outcome { return Outcome{Kind: OutcomeDelivered} }
+
+// Retry asks for another attempt after d.
+func Retry(after time.Duration, reason string) Outcome {
+	return Outcome{Kind: OutcomeRetry, After: after, Reason: reason}
+}
+
+// Dead moves the job to the dead letters with reason.
+func Dead(reason string) Outcome { return Outcome{Kind: OutcomeDead, Reason: reason} }
+
+// Handler delivers one job. attempt is 1 on the first delivery and counts
+// every delivery since the job was (re)enqueued. Handle must return soon
+// after ctx ends.
+type Handler interface {
+	Handle(ctx context.Context, j Job, attempt int) Outcome
+}
+
+// HandlerFunc adapts a function to Handler.
+type HandlerFunc func(ctx context.Context, j Job, attempt int) Outcome
+
+// Handle calls f.
+func (f HandlerFunc) Handle(ctx context.Context, j Job, attempt int) Outcome {
+	return f(ctx, j, attempt)
+}
+
+// Concurrencer is implemented by handlers that know how many jobs of one
+// (app, partner) may be in flight at once; it is asked again on every pull,
+// so a config reload takes effect without restarting the workers.
+type Concurrencer interface {
+	Concurrency(app, partner string) int
+}
+
+// Queue is an open queue. Its methods are safe for concurrent use.
+type Queue struct {
+	cfg  Config
+	log  *slog.Logger
+	srv  *server.Server // nil with an external URL
+	nc   *nats.Conn
+	js   jetstream.JetStream
+	work jetstream.Stream
+	dead jetstream.Stream
+
+	// kick wakes Run's discovery when this process enqueues to a subject.
+	kick chan struct{}
+
+	mu      sync.Mutex
+	running bool
+	closed  bool
+}
+
+// Open starts (or connects to) NATS and makes sure both streams exist.
+func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Queue, error) {
+	cfg = cfg.withDefaults()
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	q := &Queue{cfg: cfg, log: log, kick: make(chan struct{}, 1)}
+	var err error
+	if cfg.URL == "" {
+		q.srv, q.nc, err = startEmbedded(ctx, cfg, log)
+	} else {
+		q.nc, err = connectExternal(cfg, log)
+	}
+	if err != nil {
+		return nil, err
+	}
+	q.js, err = jetstream.New(q.nc)
+	if err != nil {
+		q.shutdown()
+		return nil, fmt.Errorf("queue: jetstream: %w", err)
+	}
+	if err := q.ensureStreams(ctx); err != nil {
+		q.shutdown()
+		return nil, err
+	}
+	return q, nil
+}
+
+func (q *Queue) ensureStreams(ctx context.Context) error {
+	storage := jetstream.FileStorage
+	work, err := q.js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+		Name:        q.cfg.Stream,
+		Description: "adgate postbacks waiting for delivery",
+		Subjects:    []string{q.cfg.Subject + ".pb.>"},
+		// WorkQueue: a message is removed once acked; the per-subject
+		// consumers never overlap, which WorkQueue requires.
+		Retention:  jetstream.WorkQueuePolicy,
+		Storage:    storage,
+		MaxAge:     q.cfg.MaxAge,
+		Duplicates: q.cfg.DuplicateWindow,
+		Discard:    jetstream.DiscardNew,
+	})
+	if err != nil {
+		return fmt.Errorf("queue: stream %s: %w", q.cfg.Stream, err)
+	}
+	dead, err := q.js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+		Name:        q.cfg.DeadStream,
+		Description: "adgate postbacks that failed permanently or exhausted their retries",
+		Subjects:    []string{q.cfg.Subject + ".dead.>"},
+		Retention:   jetstream.LimitsPolicy,
+		Storage:     storage,
+		MaxAge:      q.cfg.DeadMaxAge,
+		Duplicates:  q.cfg.DuplicateWindow,
+	})
+	if err != nil {
+		return fmt.Errorf("queue: stream %s: %w", q.cfg.DeadStream, err)
+	}
+	q.work, q.dead = work, dead
+	return nil
+}
+
+// Enqueue stores jobs durably. It returns nil only once JetStream has
+// acknowledged every one; a job whose ID was enqueued within the duplicate
+// window is stored once. On error some jobs may be stored: enqueueing the
+// same jobs again is safe.
+func (q *Queue) Enqueue(ctx context.Context, jobs ...Job) error {
+	futures := make([]jetstream.PubAckFuture, 0, len(jobs))
+	subjects := make(map[string]bool)
+	for i := range jobs {
+		j := &jobs[i]
+		if err := j.validate(); err != nil {
+			return fmt.Errorf("queue: enqueue: %w", err)
+		}
+		if j.EnqueuedAt.IsZero() {
+			j.EnqueuedAt = time.Now().UTC()
+		}
+		data, err := json.Marshal(j)
+		if err != nil {
+			return fmt.Errorf("queue: enqueue %s: %w", j.ID, err)
+		}
+		subj := q.workSubject(j.App, j.Partner)
+		subjects[subj] = true
+		msg := &nats.Msg{Subject: subj, Data: data, Header: nats.Header{}}
+		f, err := q.js.PublishMsgAsync(msg, jetstream.WithMsgID(j.msgID()))
+		if err != nil {
+			return fmt.Errorf("queue: enqueue %s: %w", j.ID, err)
+		}
+		futures = append(futures, f)
+	}
+	for i, f := range futures {
+		select {
+		case <-f.Ok():
+		case err := <-f.Err():
+			return fmt.Errorf("queue: enqueue %s: %w", jobs[i].ID, err)
+		case <-ctx.Done():
+			return fmt.Errorf("queue: enqueue: waiting for acks: %w", ctx.Err())
+		}
+	}
+	if len(subjects) > 0 {
+		select {
+		case q.kick <- struct{}{}:
+		default:
+		}
+	}
+	return nil
+}
+
+// msgID is the de-duplication id. A replayed job carries its replay count
+// so the duplicate window does not drop it, while Job.ID (and so the
+// Idempotency-Key) stays the same.
+func (j *Job) msgID() string {
+	if j.Replays == 0 {
+		return j.ID
+	}
+	return j.ID + ".replay." + strconv.Itoa(j.Replays)
+}
+
+// Depth is the queue's backlog, for metrics.
+type Depth struct {
+	// Pending counts jobs waiting or in flight; Dead counts dead letters.
+	Pending uint64
+	Dead    uint64
+	// ByPartner splits Pending by (app, partner).
+	ByPartner map[Key]uint64
+}
+
+// Key names one (app, partner) pair.
+type Key struct{ App, Partner string }
+
+// Depth reports the backlog.
+func (q *Queue) Depth(ctx context.Context) (Depth, error) {
+	wi, err := q.work.Info(ctx, jetstream.WithSubjectFilter(q.cfg.Subject+".pb.>"))
+	if err != nil {
+		return Depth{}, fmt.Errorf("queue: depth: %w", err)
+	}
+	di, err := q.dead.Info(ctx)
+	if err != nil {
+		return Depth{}, fmt.Errorf("queue: depth: %w", err)
+	}
+	d := Depth{Pending: wi.State.Msgs, Dead: di.State.Msgs, ByPartner: make(map[Key]uint64)}
+	for subj, n := range wi.State.Subjects {
+		if k, ok := q.parseWorkSubject(subj); ok {
+			d.ByPartner[k] += n
+		}
+	}
+	return d, nil
+}
+
+// Connected reports whether the queue's NATS connection is up, for
+// readiness checks.
+func (q *Queue) Connected() bool { return q.nc.IsConnected() }
+
+// Close disconnects from NATS, draining pending publishes and acks, and
+// shuts an embedded server down. Stop Run (cancel its context and wait for
+// it) first so in-flight deliveries finish.
+func (q *Queue) Close() error {
+	q.mu.Lock()
+	if q.closed {
+		q.mu.Unlock()
+		return nil
+	}
+	q.closed = true
+	q.mu.Unlock()
+	return q.shutdown()
+}
+
+func (q *Queue) shutdown() error {
+	var err error
+	if q.nc != nil && !q.nc.IsClosed() {
+		done := make(chan struct{})
+		q.nc.SetClosedHandler(func(*nats.Conn) { close(done) })
+		if derr := q.nc.Drain(); derr != nil {
+			q.nc.Close()
+			err = fmt.Errorf("queue: drain: %w", derr)
+		} else {
+			select {
+			case <-done:
+			case <-time.After(10 * time.Second):
+				q.nc.Close()
+			}
+		}
+	}
+	if q.srv != nil {
+		q.srv.Shutdown()
+		q.srv.WaitForShutdown()
+	}
+	return err
+}

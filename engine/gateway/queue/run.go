@@ -1,0 +1,383 @@
+package queue
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// fetchWait bounds one pull request; it is also how long Run may take to
+// notice its context ended.
+const fetchWait = 2 * time.Second
+
+// Run consumes the queue until ctx ends, calling h for every job. Each
+// (app, partner) subject gets its own durable consumer and workers, found
+// by looking at which subjects hold messages, so jobs enqueued by another
+// process or left from a previous run are picked up too.
+//
+// When ctx ends Run stops pulling, waits up to Config.DrainTimeout for the
+// handlers in flight, then cancels their context and waits for them to
+// return. Jobs not acked stay queued for the next Run.
+func (q *Queue) Run(ctx context.Context, h Handler) error {
+	q.mu.Lock()
+	if q.running {
+		q.mu.Unlock()
+		return errors.New("queue: Run is already running")
+	}
+	if q.closed {
+		q.mu.Unlock()
+		return errors.New("queue: closed")
+	}
+	q.running = true
+	q.mu.Unlock()
+	defer func() {
+		q.mu.Lock()
+		q.running = false
+		q.mu.Unlock()
+	}()
+
+	// Handlers get their own context: stopping intake must not abort a
+	// delivery that is about to succeed.
+	hctx, hcancel := context.WithCancel(context.WithoutCancel(ctx))
+	defer hcancel()
+
+	var (
+		workers  sync.WaitGroup // worker loops
+		inflight sync.WaitGroup // handler calls
+		started  = make(map[string]bool)
+	)
+	discover := func() {
+		subjects, err := q.pendingSubjects(ctx)
+		if err != nil {
+			if ctx.Err() == nil {
+				q.log.Warn("queue: listing pending subjects", "err", err)
+			}
+			return
+		}
+		for _, subj := range subjects {
+			if started[subj] {
+				continue
+			}
+			key, ok := q.parseWorkSubject(subj)
+			if !ok {
+				q.log.Warn("queue: ignoring a subject that is not adgate's", "subject", subj)
+				started[subj] = true
+				continue
+			}
+			started[subj] = true
+			workers.Add(1)
+			go func() {
+				defer workers.Done()
+				q.worker(ctx, hctx, subj, key, h, &inflight)
+			}()
+		}
+	}
+
+	discover()
+	tick := time.NewTicker(q.cfg.DiscoverEvery)
+	defer tick.Stop()
+loop:
+	for {
+		select {
+		case <-ctx.Done():
+			break loop
+		case <-tick.C:
+			discover()
+		case <-q.kick:
+			discover()
+		}
+	}
+
+	workers.Wait() // no new handler starts after this
+	done := make(chan struct{})
+	go func() {
+		inflight.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(q.cfg.DrainTimeout):
+		q.log.Warn("queue: drain deadline reached, cancelling in-flight deliveries", "deadline", q.cfg.DrainTimeout)
+		hcancel()
+		<-done
+	}
+	return nil
+}
+
+// pendingSubjects lists the work subjects that hold messages.
+func (q *Queue) pendingSubjects(ctx context.Context) ([]string, error) {
+	info, err := q.work.Info(ctx, jetstream.WithSubjectFilter(q.cfg.Subject+".pb.>"))
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, 0, len(info.State.Subjects))
+	for s := range info.State.Subjects {
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+// worker pulls one subject's messages, never holding more than the
+// partner's concurrency in flight, and recreates its consumer (and the
+// streams) whenever the server lost them.
+func (q *Queue) worker(ctx, hctx context.Context, subj string, key Key, h Handler, inflight *sync.WaitGroup) {
+	var (
+		cons  jetstream.Consumer
+		mu    sync.Mutex
+		busy  int
+		freed = make(chan struct{}, 1)
+		pause = 100 * time.Millisecond
+	)
+	release := func() {
+		mu.Lock()
+		busy--
+		mu.Unlock()
+		select {
+		case freed <- struct{}{}:
+		default:
+		}
+	}
+	sleep := func() bool {
+		t := time.NewTimer(pause)
+		defer t.Stop()
+		pause = min(pause*2, 5*time.Second)
+		select {
+		case <-ctx.Done():
+			return false
+		case <-t.C:
+			return true
+		}
+	}
+	for ctx.Err() == nil {
+		if cons == nil {
+			c, err := q.consumer(ctx, subj)
+			if err != nil {
+				if ctx.Err() == nil {
+					q.log.Warn("queue: creating consumer", "app", key.App, "partner", key.Partner, "err", err)
+				}
+				if !sleep() {
+					return
+				}
+				continue
+			}
+			cons = c
+		}
+		limit := q.cfg.Workers
+		if c, ok := h.(Concurrencer); ok {
+			if n := c.Concurrency(key.App, key.Partner); n > 0 {
+				limit = n
+			}
+		}
+		mu.Lock()
+		free := limit - busy
+		mu.Unlock()
+		if free <= 0 {
+			select {
+			case <-ctx.Done():
+				return
+			case <-freed:
+			}
+			continue
+		}
+		batch, err := cons.Fetch(free, jetstream.FetchMaxWait(fetchWait))
+		if err != nil {
+			if ctx.Err() == nil {
+				q.log.Warn("queue: fetch", "app", key.App, "partner", key.Partner, "err", err)
+			}
+			if q.lostConsumer(ctx, err) {
+				cons = nil
+			}
+			if !sleep() {
+				return
+			}
+			continue
+		}
+		for msg := range batch.Messages() {
+			if ctx.Err() != nil {
+				// Stopping: give it back at once rather than after AckWait.
+				_ = msg.Nak()
+				continue
+			}
+			mu.Lock()
+			busy++
+			mu.Unlock()
+			inflight.Add(1)
+			go func() {
+				defer inflight.Done()
+				defer release()
+				q.handle(hctx, msg, key, h)
+			}()
+		}
+		if err := batch.Error(); err != nil && !errors.Is(err, nats.ErrTimeout) && ctx.Err() == nil {
+			q.log.Warn("queue: fetch", "app", key.App, "partner", key.Partner, "err", err)
+			if q.lostConsumer(ctx, err) {
+				cons = nil
+			}
+			if !sleep() {
+				return
+			}
+			continue
+		}
+		pause = 100 * time.Millisecond
+	}
+}
+
+// lostConsumer reports whether err means the consumer or stream is gone
+// (an external server restarted without its state), re-creating the
+// streams in that case.
+func (q *Queue) lostConsumer(ctx context.Context, err error) bool {
+	if !errors.Is(err, jetstream.ErrConsumerNotFound) && !errors.Is(err, jetstream.ErrConsumerDeleted) &&
+		!errors.Is(err, jetstream.ErrStreamNotFound) && !errors.Is(err, nats.ErrNoResponders) {
+		return false
+	}
+	if errors.Is(err, jetstream.ErrStreamNotFound) || errors.Is(err, nats.ErrNoResponders) {
+		if serr := q.ensureStreams(ctx); serr != nil && ctx.Err() == nil {
+			q.log.Warn("queue: re-creating streams", "err", serr)
+		}
+	}
+	return true
+}
+
+func (q *Queue) consumer(ctx context.Context, subj string) (jetstream.Consumer, error) {
+	c, err := q.work.CreateOrUpdateConsumer(ctx, jetstream.ConsumerConfig{
+		Durable:       consumerName(subj),
+		Description:   "adgate delivery for " + subj,
+		FilterSubject: subj,
+		AckPolicy:     jetstream.AckExplicitPolicy,
+		AckWait:       q.cfg.AckWait,
+		// Unlimited on the server: with WorkQueue retention a message past
+		// the server's MaxDeliver would stay in the stream, never delivered
+		// nor dead-lettered. handle enforces Config.MaxDeliver from the
+		// delivery count JetStream keeps, and dead-letters instead.
+		MaxDeliver:    -1,
+		DeliverPolicy: jetstream.DeliverAllPolicy,
+		MaxAckPending: 10000,
+	})
+	if errors.Is(err, jetstream.ErrStreamNotFound) {
+		if serr := q.ensureStreams(ctx); serr != nil {
+			return nil, serr
+		}
+		return q.consumer(ctx, subj)
+	}
+	return c, err
+}
+
+// handle runs one delivery and settles the message.
+func (q *Queue) handle(ctx context.Context, msg jetstream.Msg, key Key, h Handler) {
+	md, err := msg.Metadata()
+	if err != nil {
+		q.log.Error("queue: message without metadata", "err", err)
+		_ = msg.Term()
+		return
+	}
+	attempt := int(md.NumDelivered)
+	var j Job
+	if err := json.Unmarshal(msg.Data(), &j); err != nil {
+		j = Job{App: key.App, Partner: key.Partner}
+		q.bury(ctx, msg, md, j, "undecodable job: "+err.Error(), attempt)
+		return
+	}
+	if attempt > q.cfg.MaxDeliver {
+		// Deliveries that never reached an outcome (the process died
+		// mid-attempt) still count; this stops a job that crashes us.
+		q.bury(ctx, msg, md, j, fmt.Sprintf("delivered %d times without an outcome (max %d)", attempt-1, q.cfg.MaxDeliver), attempt-1)
+		return
+	}
+
+	stop := q.keepAlive(msg)
+	out := h.Handle(ctx, j, attempt)
+	stop()
+
+	switch out.Kind {
+	case OutcomeDelivered:
+		q.ack(ctx, msg, j)
+	case OutcomeDead:
+		q.bury(ctx, msg, md, j, out.Reason, attempt)
+	default: // OutcomeRetry, or a handler bug: keep the job
+		if attempt >= q.cfg.MaxDeliver {
+			q.bury(ctx, msg, md, j, fmt.Sprintf("max deliveries (%d) reached: %s", q.cfg.MaxDeliver, out.Reason), attempt)
+			return
+		}
+		if ctx.Err() != nil {
+			_ = msg.Nak() // shutting down: available to the next run at once
+			return
+		}
+		if err := msg.NakWithDelay(max(out.After, 0)); err != nil {
+			q.log.Warn("queue: nak", "postback_id", j.ID, "err", err)
+		}
+	}
+}
+
+// keepAlive tells JetStream the message is still being worked on, so a
+// slow partner (or a wait for its rate limit) does not cause a second
+// concurrent delivery.
+func (q *Queue) keepAlive(msg jetstream.Msg) (stop func()) {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		t := time.NewTicker(max(q.cfg.AckWait/3, 10*time.Millisecond))
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				_ = msg.InProgress()
+			}
+		}
+	}()
+	return func() {
+		close(done)
+		wg.Wait()
+	}
+}
+
+func (q *Queue) ack(ctx context.Context, msg jetstream.Msg, j Job) {
+	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	// A confirmed ack keeps duplicates to the crash window only.
+	if err := msg.DoubleAck(actx); err != nil {
+		q.log.Warn("queue: ack not confirmed; the postback may be delivered again", "postback_id", j.ID, "err", err)
+	}
+}
+
+// Dead-letter headers.
+const (
+	hdrReason   = "Adgate-Reason"
+	hdrAttempts = "Adgate-Attempts"
+	hdrWorkSeq  = "Adgate-Work-Seq"
+)
+
+// bury stores the job in the dead-letter stream, then removes it from the
+// work stream. If storing fails the job stays queued and is tried again.
+func (q *Queue) bury(ctx context.Context, msg jetstream.Msg, md *jetstream.MsgMetadata, j Job, reason string, attempts int) {
+	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	seq := strconv.FormatUint(md.Sequence.Stream, 10)
+	dm := &nats.Msg{
+		Subject: q.deadSubject(j.App, j.Partner),
+		Data:    msg.Data(),
+		Header:  nats.Header{},
+	}
+	dm.Header.Set(hdrReason, reason)
+	dm.Header.Set(hdrAttempts, strconv.Itoa(attempts))
+	dm.Header.Set(hdrWorkSeq, seq)
+	// The work sequence makes the id unique per queued instance and stable
+	// if we crash between publishing and acking.
+	if _, err := q.js.PublishMsg(pctx, dm, jetstream.WithMsgID("dead."+j.ID+"."+seq)); err != nil {
+		q.log.Error("queue: storing dead letter failed; keeping the job queued", "postback_id", j.ID, "err", err)
+		_ = msg.NakWithDelay(5 * time.Second)
+		return
+	}
+	q.log.Warn("queue: dead letter", "postback_id", j.ID, "app", j.App, "partner", j.Partner, "attempts", attempts, "reason", reason)
+	q.ack(ctx, msg, j)
+}

@@ -1,0 +1,115 @@
+package queue
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"strings"
+)
+
+// Subjects are <prefix>.pb.<app>.<partner> for work and
+// <prefix>.dead.<app>.<partner> for dead letters. App and partner ids are
+// escaped so that any id maps to exactly one token and back: the isolation
+// between partners rests on two ids never sharing a subject.
+
+func (q *Queue) workSubject(app, partner string) string {
+	return q.cfg.Subject + ".pb." + escapeToken(app) + "." + escapeToken(partner)
+}
+
+func (q *Queue) deadSubject(app, partner string) string {
+	return q.cfg.Subject + ".dead." + escapeToken(app) + "." + escapeToken(partner)
+}
+
+// deadFilter is the dead-letter subject filter for an optional app and
+// partner.
+func (q *Queue) deadFilter(app, partner string) string {
+	a, p := "*", "*"
+	if app != "" {
+		a = escapeToken(app)
+	}
+	if partner != "" {
+		p = escapeToken(partner)
+	}
+	return q.cfg.Subject + ".dead." + a + "." + p
+}
+
+func (q *Queue) parseWorkSubject(subj string) (Key, bool) {
+	rest, ok := strings.CutPrefix(subj, q.cfg.Subject+".pb.")
+	if !ok {
+		return Key{}, false
+	}
+	a, p, ok := strings.Cut(rest, ".")
+	if !ok || strings.Contains(p, ".") {
+		return Key{}, false
+	}
+	app, ok1 := unescapeToken(a)
+	partner, ok2 := unescapeToken(p)
+	return Key{App: app, Partner: partner}, ok1 && ok2
+}
+
+func tokenByteOK(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-'
+}
+
+// escapeToken percent-encodes every byte outside [A-Za-z0-9_-], which
+// keeps NATS subject metacharacters (. * > and spaces) out of the token.
+func escapeToken(s string) string {
+	if s == "" {
+		return "%"
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if tokenByteOK(c) {
+			b.WriteByte(c)
+			continue
+		}
+		const hexdig = "0123456789ABCDEF"
+		b.WriteByte('%')
+		b.WriteByte(hexdig[c>>4])
+		b.WriteByte(hexdig[c&15])
+	}
+	return b.String()
+}
+
+func unescapeToken(t string) (string, bool) {
+	if t == "%" {
+		return "", true
+	}
+	var b strings.Builder
+	for i := 0; i < len(t); i++ {
+		c := t[i]
+		if c != '%' {
+			b.WriteByte(c)
+			continue
+		}
+		if i+2 >= len(t) {
+			return "", false
+		}
+		v, err := hex.DecodeString(t[i+1 : i+3])
+		if err != nil {
+			return "", false
+		}
+		b.Write(v)
+		i += 2
+	}
+	return b.String(), true
+}
+
+// consumerName is a durable consumer name for a subject: readable, within
+// the characters JetStream allows, and unique through a hash suffix.
+func consumerName(subj string) string {
+	sum := sha256.Sum256([]byte(subj))
+	var b strings.Builder
+	b.WriteString("pb-")
+	for i := 0; i < len(subj) && b.Len() < 40; i++ {
+		c := subj[i]
+		if tokenByteOK(c) {
+			b.WriteByte(c)
+		} else {
+			b.WriteByte('_')
+		}
+	}
+	b.WriteByte('-')
+	b.WriteString(hex.EncodeToString(sum[:6]))
+	return b.String()
+}
