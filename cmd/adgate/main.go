@@ -24,6 +24,8 @@ type command struct {
 func commands() map[string]command {
 	return map[string]command{
 		// Each subcommand registers here, one line each, defined in <name>.go.
+		"import": {"import Branch partner docs (markdown) as partner specs", runImport},
+		"export": {"write a partner spec back as a Branch partner doc", runExport},
 	}
 }
 

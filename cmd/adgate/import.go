@@ -1,0 +1,150 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/adgate/adgate/engine/branchdoc"
+	"github.com/adgate/adgate/engine/diag"
+)
+
+// impMaxDocSize bounds one partner doc: the largest real doc is under 10 KiB.
+const impMaxDocSize = 4 << 20
+
+// impParseArgs parses flags that may come before or after the
+// positional arguments, as in `adgate import a.md b.md -o partners`.
+func impParseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			return pos, nil
+		}
+		if args[0] == "--" {
+			return append(pos, args[1:]...), nil
+		}
+		pos = append(pos, args[0])
+		args = args[1:]
+	}
+}
+
+func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("import", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	outDir := fs.String("o", "", "write one `DIR`/<id>.yaml per doc (default: YAML to stdout)")
+	noClobber := fs.Bool("no-clobber", false, "skip docs whose output file already exists")
+	format := fs.String("format", "text", "diagnostics format: text, json or github")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "Usage: adgate import FILE.md... [-o DIR] [--no-clobber] [--format text|json|github]")
+		fmt.Fprintln(stderr, "\nImports Branch partner docs into partner specs. Every repair and every")
+		fmt.Fprintln(stderr, "unmapped item is a warning with the doc's line; exit 1 when a doc fails.")
+		fs.PrintDefaults()
+	}
+	files, err := impParseArgs(fs, args)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	f, err := diag.ParseFormat(*format)
+	if err != nil {
+		fmt.Fprintln(stderr, "adgate import:", err)
+		return 2
+	}
+	if len(files) == 0 {
+		fs.Usage()
+		return 2
+	}
+	var all diag.List
+	failed, written := 0, 0
+	for i, file := range files {
+		if err := ctx.Err(); err != nil {
+			fmt.Fprintln(stderr, "adgate import:", err)
+			return 1
+		}
+		data, err := impReadFile(file, impMaxDocSize)
+		if err != nil {
+			fmt.Fprintln(stderr, "adgate import:", err)
+			failed++
+			continue
+		}
+		res, diags, err := branchdoc.Import(file, data)
+		all = append(all, diags...)
+		if err != nil {
+			fmt.Fprintln(stderr, "adgate import:", err)
+			failed++
+			continue
+		}
+		out, err := res.YAML(filepath.Base(file))
+		if err != nil {
+			fmt.Fprintln(stderr, "adgate import:", err)
+			failed++
+			continue
+		}
+		if *outDir == "" {
+			if i > 0 {
+				fmt.Fprintln(stdout, "---")
+			}
+			if _, err := stdout.Write(out); err != nil {
+				fmt.Fprintln(stderr, "adgate import:", err)
+				return 1
+			}
+			written++
+			continue
+		}
+		dest := filepath.Join(*outDir, res.Partner.ID+".yaml")
+		if *noClobber {
+			if _, err := os.Stat(dest); err == nil {
+				fmt.Fprintf(stderr, "adgate import: %s exists; skipped %s\n", dest, file)
+				continue
+			}
+		}
+		if err := os.MkdirAll(*outDir, 0o755); err != nil {
+			fmt.Fprintln(stderr, "adgate import:", err)
+			return 1
+		}
+		if err := os.WriteFile(dest, out, 0o644); err != nil {
+			fmt.Fprintln(stderr, "adgate import:", err)
+			failed++
+			continue
+		}
+		written++
+	}
+	if err := all.Write(stderr, f); err != nil {
+		fmt.Fprintln(stderr, "adgate import:", err)
+		return 1
+	}
+	if f == diag.Text {
+		fmt.Fprintf(stderr, "adgate import: %d of %d docs imported, %d warnings\n", written, len(files), all.Count(diag.Warning))
+	}
+	if failed > 0 {
+		return 1
+	}
+	return 0
+}
+
+// impReadFile reads a file, refusing ones larger than limit.
+func impReadFile(path string, limit int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	if int64(len(data)) > limit {
+		return nil, fmt.Errorf("%s: larger than %d bytes", path, limit)
+	}
+	return data, nil
+}

@@ -1,0 +1,127 @@
+package branchdoc
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/adgate/adgate/engine/spec"
+)
+
+// Export writes p in the Branch partner-doc format. The doc format has no
+// place for request headers, bodies or content types; lost lists what p
+// carries that the doc cannot, so callers can warn. Unmapped content goes
+// to a trailing "### Unmapped" section that Import reads back, which makes
+// import -> export -> import a fixed point.
+func Export(p *spec.Partner) (doc []byte, lost []string) {
+	var b strings.Builder
+	b.WriteString("## ")
+	if p.Logo != "" {
+		fmt.Fprintf(&b, "![image](%s)\t", p.Logo)
+	}
+	fmt.Fprintf(&b, "***%s***\n", oneLine(p.Name))
+	if p.Website != "" {
+		b.WriteString(oneLine(p.Website) + "\n")
+	}
+	b.WriteString("\n")
+	if p.Status != "" {
+		fmt.Fprintf(&b, "Integration Status |  ***%s***\n\n", p.Status)
+	}
+	b.WriteString("###  Description\n")
+	if p.Description != "" {
+		b.WriteString(escapeProse(p.Description) + "\n")
+	}
+	b.WriteString("\n### Postbacks\n")
+	withMethod := false
+	for _, pb := range p.Postbacks {
+		if pb.MethodOrDefault() != "GET" {
+			withMethod = true
+		}
+	}
+	if withMethod {
+		b.WriteString("Event | Method | Postback\n--- | --- | ---\n")
+	} else {
+		b.WriteString("Event | Postback\n--- | ---\n")
+	}
+	if len(p.Postbacks) == 0 {
+		b.WriteString("{}\n")
+	}
+	for _, pb := range p.Postbacks {
+		if len(pb.Headers) > 0 {
+			lost = append(lost, fmt.Sprintf("headers of the %s postback", strings.Join(pb.Events, ", ")))
+		}
+		if pb.Body != "" {
+			lost = append(lost, fmt.Sprintf("body of the %s postback", strings.Join(pb.Events, ", ")))
+		}
+		if pb.ContentType != "" {
+			lost = append(lost, fmt.Sprintf("content type of the %s postback", strings.Join(pb.Events, ", ")))
+		}
+		if strings.ContainsAny(pb.URL, "\\\n\u2028") {
+			lost = append(lost, fmt.Sprintf("backslashes and line breaks in the %s postback URL", strings.Join(pb.Events, ", ")))
+		}
+		for _, ev := range pb.Events {
+			if withMethod {
+				fmt.Fprintf(&b, "%s | %s | %s\n", ev, pb.MethodOrDefault(), oneLine(pb.URL))
+			} else {
+				fmt.Fprintf(&b, "%s | %s\n", ev, oneLine(pb.URL))
+			}
+		}
+	}
+	b.WriteString("\n### Postback Parameters\n")
+	b.WriteString("Parameter name | Branch Parameter | Link Macro | Dashboard Label | Webhook Template | Required | Description\n")
+	b.WriteString("--- | --- | --- | --- | --- | --- | --- \n")
+	for _, prm := range p.Parameters {
+		desc := escapeProse(prm.Description)
+		if hasFreeMarker(prm.Description) {
+			desc = templateCell(prm.Description)
+		}
+		if strings.ContainsAny(prm.Template, "\\\n\u2028") {
+			lost = append(lost, fmt.Sprintf("backslashes and line breaks in the template of {%s}", prm.Macro))
+		}
+		fmt.Fprintf(&b, "{%s} | %s | %s | %s | %s | %s | %s\n",
+			prm.Macro, prm.Branch, templateCell(prm.LinkMacro), escapeProse(prm.Label),
+			templateCell(prm.Template), strconv.FormatBool(prm.Required), desc)
+	}
+	b.WriteString("\n### Link-only Parameters\nBranch Parameter | Link Macro\n--- | ---\n")
+	for _, lp := range p.LinkOnly {
+		v := templateCell(lp.LinkMacro)
+		if lp.Value != "" {
+			if lp.LinkMacro != "" {
+				lost = append(lost, fmt.Sprintf("value %q of link parameter %s (it also has a link macro)", lp.Value, lp.Branch))
+			} else {
+				v = lp.Value
+			}
+		}
+		fmt.Fprintf(&b, "%s | %s\n", lp.Branch, v)
+	}
+	if len(p.AllowedHosts) > 0 {
+		var derived []string
+		for _, pb := range p.Postbacks {
+			if h := templatedHost(pb.URL); h != "" {
+				derived = append(derived, h)
+			}
+		}
+		for _, h := range p.AllowedHosts {
+			if !containsStr(derived, h) {
+				lost = append(lost, fmt.Sprintf("allowed host %s", h))
+			}
+		}
+	}
+	if len(p.Unmapped) > 0 {
+		fmt.Fprintf(&b, "\n### %s\nSection | Line | Reason | Text\n--- | --- | --- | ---\n", unmappedSection)
+		for _, u := range p.Unmapped {
+			fmt.Fprintf(&b, "%s | %d | %s | %s\n", escapeProse(u.Section), u.Line, escapeProse(u.Reason), escapeProse(u.Text))
+		}
+	}
+	return []byte(b.String()), lost
+}
+
+// templateCell escapes the pipes of a template so that they do not split
+// the table row; the importer turns \| back into |.
+func templateCell(s string) string {
+	return oneLine(strings.ReplaceAll(s, "|", `\|`))
+}
+
+func oneLine(s string) string {
+	return strings.NewReplacer("\n", " ", "\r", " ", "\u2028", " ").Replace(s)
+}

@@ -1,0 +1,119 @@
+package branchdoc
+
+import (
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/adgate/adgate/engine/spec"
+)
+
+// settingRe matches a link-only "macro" that is really a fixed setting
+// value, as in S2S | true.
+var settingRe = regexp.MustCompile(`(?i)^(true|false|yes|no|on|off|-?\d+(\.\d+)?)$`)
+
+func (im *importer) linkOnly(s *section) {
+	keys, names, rows := tableHeader(s, "branch_parameter", []string{"branch_parameter", "link_macro"})
+	for _, seg := range rows {
+		cells := splitCells(seg, len(keys))
+		var lp spec.LinkParam
+		var notes []string
+		var macroCell cell
+		ok := true
+		for i, c := range cells {
+			key := ""
+			if i < len(keys) {
+				key = keys[i]
+			}
+			switch key {
+			case "branch_parameter":
+				v, _ := im.clean(c, kindPlain, "link-only Branch parameter")
+				if !identRe.MatchString(v) {
+					ok = false
+				}
+				lp.Branch = strings.ToUpper(v)
+			case "link_macro":
+				v, n := im.clean(c, kindTemplate, "link-only macro")
+				notes = append(notes, n...)
+				lp.LinkMacro, macroCell = v, c
+			default:
+				if c.Raw != "" && !isNull(c.Raw) {
+					name := "?"
+					if i < len(names) {
+						name = names[i]
+					}
+					im.unmapped(c.Pos, "link_only", c.Raw, fmt.Sprintf("value of column %q of link parameter %s", name, lp.Branch))
+				}
+			}
+		}
+		if !ok || lp.Branch == "" {
+			im.unmapped(seg.Pos, "link_only", seg.Text, "row is not a BRANCH_PARAMETER | macro pair")
+			continue
+		}
+		if settingRe.MatchString(lp.LinkMacro) {
+			// A literal is a link setting (S2S | true), not a macro.
+			lp.Value, lp.LinkMacro = normalizeSetting(lp.LinkMacro), ""
+		} else if hasFreeMarker(lp.LinkMacro) && !simpleInterp.MatchString(lp.LinkMacro) {
+			im.warn(macroCell.Pos, RuleTemplateLink, fmt.Sprintf("link-only macro of %s holds FreeMarker; kept verbatim, not evaluated", lp.Branch), "")
+		}
+		if lp.LinkMacro == "" && lp.Value == "" {
+			im.warn(seg.Pos, RuleShortRow, fmt.Sprintf("link-only parameter %s has no link macro", lp.Branch), "")
+		}
+		dup := false
+		for _, x := range im.p.LinkOnly {
+			if x == lp {
+				dup = true
+			}
+		}
+		if dup {
+			im.warn(seg.Pos, RuleDuplicateParam, fmt.Sprintf("link-only parameter %s %s is listed twice; kept one", lp.Branch, lp.LinkMacro+lp.Value), "")
+			continue
+		}
+		im.linkNotes[len(im.p.LinkOnly)] = notes
+		im.p.LinkOnly = append(im.p.LinkOnly, lp)
+	}
+}
+
+func normalizeSetting(v string) string {
+	switch strings.ToLower(v) {
+	case "true", "yes", "on":
+		return "true"
+	case "false", "no", "off":
+		return "false"
+	}
+	if _, err := strconv.ParseFloat(v, 64); err == nil {
+		return v
+	}
+	return v
+}
+
+// unmappedSection is the heading under which Export writes unmapped
+// content, so that a re-import restores it exactly.
+const unmappedSection = "Unmapped"
+
+var unmappedCols = []string{"section", "line", "reason", "text"}
+
+// carriedUnmapped reads the Unmapped section an earlier export wrote.
+func (im *importer) carriedUnmapped(s *section) {
+	rows := s.Body
+	if len(rows) > 0 && strings.HasPrefix(strings.ToLower(strings.TrimSpace(rows[0].Text)), "section") {
+		rows = rows[1:]
+	}
+	if len(rows) > 0 && isSeparatorRow(rows[0]) {
+		rows = rows[1:]
+	}
+	for _, seg := range rows {
+		cells := splitCells(seg, len(unmappedCols))
+		if len(cells) != len(unmappedCols) {
+			im.unmapped(seg.Pos, "section:"+unmappedSection, seg.Text, "row of the Unmapped section is not SECTION | LINE | REASON | TEXT")
+			continue
+		}
+		line, _ := strconv.Atoi(cells[1].Raw)
+		sec, _ := unmangleProse(cells[0].Raw)
+		reason, _ := unmangleProse(cells[2].Raw)
+		text, _ := unmangleProse(cells[3].Raw)
+		im.p.Unmapped = append(im.p.Unmapped, spec.Unmapped{Section: sec, Line: line, Reason: reason, Text: text})
+		im.warn(seg.Pos, RuleCarriedUnmapped, fmt.Sprintf("%s: %s; carried over from an earlier import", sec, reason), "map it by hand")
+	}
+}

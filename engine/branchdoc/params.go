@@ -1,0 +1,295 @@
+package branchdoc
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/adgate/adgate/engine/spec"
+)
+
+var paramColumns = []string{"parameter_name", "branch_parameter", "link_macro", "dashboard_label", "webhook_template", "required", "description"}
+
+// paramRow is one parameter definition before mapping: cells by column key.
+type paramRow struct {
+	Pos
+	raw     string
+	cells   map[string]cell
+	unknown []namedCell
+}
+
+type namedCell struct {
+	name string
+	cell
+}
+
+func (im *importer) parameters(s *section) {
+	keys, names, rows := tableHeader(s, "parameter_name", paramColumns)
+	for _, seg := range rows {
+		if jsonParamRe.MatchString(seg.Text) {
+			objs := parseJSONParams(seg)
+			im.warn(seg.Pos, RuleJSONParameters, fmt.Sprintf("parameter table written as a JSON-like list; read %d parameters from it", len(objs)), "write one table row per parameter")
+			for _, r := range objs {
+				im.parameter(r)
+			}
+			continue
+		}
+		im.parameter(im.assignColumns(seg, keys, names))
+	}
+}
+
+var suffixRe = regexp.MustCompile(`^(.*?)\s*,\s*([a-z_]+)$`)
+
+// assignColumns maps a row's cells to columns. Normally by position; but
+// some docs were exported from JSON objects whose key order differed from
+// the header and whose unquoted values (null, false) left the next key's
+// name glued to a cell: "false,ad_network_template" means this cell holds
+// false and the NEXT cell is ad_network_template. Such suffixes pin the
+// following cell's column; a cell displaced from its column by a pinned
+// one goes to the first free column its value fits (a boolean to required).
+func (im *importer) assignColumns(seg segment, keys, names []string) paramRow {
+	cells := splitCells(seg, len(keys))
+	row := paramRow{Pos: seg.Pos, raw: seg.Text, cells: map[string]cell{}}
+	explicit := make([]string, len(cells)+1)
+	claimed := map[string]bool{}
+	var suffixes []string
+	for i := range cells {
+		if m := suffixRe.FindStringSubmatch(cells[i].Raw); m != nil && colKey(m[2]) != "" && colKey(m[2]) != "event" && colKey(m[2]) != "postback" && colKey(m[2]) != "method" {
+			suffixes = append(suffixes, fmt.Sprintf("%q", cells[i].Raw))
+			cells[i].Raw = m[1]
+			explicit[i+1] = colKey(m[2])
+			claimed[colKey(m[2])] = true
+		}
+	}
+	used := map[string]bool{}
+	prev := -1
+	var moved []string
+	for i, c := range cells {
+		key := explicit[i]
+		if key == "" {
+			if i < len(keys) && keys[i] != "" && !used[keys[i]] && !claimed[keys[i]] {
+				key = keys[i]
+			} else if boolRe.MatchString(c.Raw) && !used["required"] && !claimed["required"] && indexOf(keys, "required") >= 0 {
+				key = "required"
+			} else {
+				for j := prev + 1; j < len(keys); j++ {
+					if keys[j] != "" && !used[keys[j]] && !claimed[keys[j]] {
+						key = keys[j]
+						break
+					}
+				}
+			}
+		}
+		if key == "" || used[key] {
+			name := ""
+			if i < len(names) {
+				name = names[i]
+			}
+			if c.Raw != "" && !isNull(c.Raw) {
+				row.unknown = append(row.unknown, namedCell{name, c})
+			}
+			continue
+		}
+		used[key] = true
+		if i >= len(keys) || keys[i] != key {
+			moved = append(moved, fmt.Sprintf("cell %d as %s", i+1, key))
+		}
+		row.cells[key] = c
+		if k := indexOf(keys, key); k >= 0 {
+			prev = k
+		}
+	}
+	if len(suffixes) > 0 || len(moved) > 0 {
+		msg := "row's cells do not line up with the header"
+		if len(suffixes) > 0 {
+			msg = fmt.Sprintf("row has column names glued to cells (%s)", strings.Join(suffixes, ", "))
+		}
+		if len(moved) > 0 {
+			msg += "; read " + strings.Join(moved, ", ")
+		}
+		im.warn(seg.Pos, RuleShifted, msg, "check the values against the doc's columns")
+	}
+	if len(cells) < len(keys) {
+		var missing []string
+		for _, k := range keys {
+			if k != "" && !used[k] {
+				missing = append(missing, k)
+			}
+		}
+		if len(missing) > 0 {
+			im.warn(seg.Pos, RuleShortRow, fmt.Sprintf("row has %d of %d cells; %s taken as empty", len(cells), len(keys), strings.Join(missing, ", ")), "")
+		}
+	}
+	return row
+}
+
+func indexOf(s []string, v string) int {
+	for i, x := range s {
+		if x == v {
+			return i
+		}
+	}
+	return -1
+}
+
+var (
+	jsonParamRe  = regexp.MustCompile(`^\s*[\[{]?\s*\{?\s*parameter_name\s*\|`)
+	jsonAnchorRe = regexp.MustCompile(`(?:^|[\[{,])\s*(parameter_name|branch_parameter|link_macro|dashboard_label|webhook_template|ad_network_template|required|description)\s*\|`)
+	objEndRe     = regexp.MustCompile(`\s*\}\s*(?:,\s*\{?\s*|\]\s*)?$`)
+)
+
+// parseJSONParams reads the JSON-like variant of the parameter table:
+// [ { parameter_name |  {x}, branch_parameter |  Y, ... }, { ... } ].
+// Values are found between known key anchors, so commas and braces inside
+// values (templates, descriptions) survive.
+func parseJSONParams(seg segment) []paramRow {
+	text := seg.Text
+	ms := jsonAnchorRe.FindAllStringSubmatchIndex(text, -1)
+	var rows []paramRow
+	for i, m := range ms {
+		key := colKey(text[m[2]:m[3]])
+		end := len(text)
+		if i+1 < len(ms) {
+			end = ms[i+1][0]
+		}
+		if key == "parameter_name" || len(rows) == 0 {
+			rows = append(rows, paramRow{
+				Pos:   Pos{seg.Line, seg.Col + utf8.RuneCountInString(text[:m[2]])},
+				cells: map[string]cell{},
+			})
+		}
+		r := &rows[len(rows)-1]
+		val := text[m[1]:end]
+		// The separator before the next key belongs to the structure.
+		nextIsObj := i+1 >= len(ms) || colKey(text[ms[i+1][2]:ms[i+1][3]]) == "parameter_name"
+		if nextIsObj {
+			val = objEndRe.ReplaceAllString(val, "")
+		}
+		lead := len(val) - len(strings.TrimLeft(val, " \t"))
+		c := cell{Pos{seg.Line, seg.Col + utf8.RuneCountInString(text[:m[1]+lead])}, strings.TrimSpace(val)}
+		if _, dup := r.cells[key]; dup {
+			r.unknown = append(r.unknown, namedCell{key, c})
+			continue
+		}
+		r.cells[key] = c
+	}
+	for i := range rows {
+		var parts []string
+		for _, k := range paramColumns {
+			if c, ok := rows[i].cells[k]; ok {
+				parts = append(parts, k+" | "+c.Raw)
+			}
+		}
+		rows[i].raw = "{ " + strings.Join(parts, ", ") + " }"
+	}
+	return rows
+}
+
+// parameter maps one row to a spec.Parameter.
+func (im *importer) parameter(r paramRow) {
+	nameCell, ok := r.cells["parameter_name"]
+	if !ok || strings.TrimSpace(nameCell.Raw) == "" {
+		im.unmapped(r.Pos, "parameters", r.raw, "row has no parameter name")
+		return
+	}
+	name, _ := im.clean(nameCell, kindTemplate, "parameter name")
+	var notes []string
+	macro := ""
+	switch {
+	case macroRe.MatchString(name):
+		macro = macroRe.FindStringSubmatch(name)[1]
+	case macro2Re.MatchString(name):
+		macro = macro2Re.FindStringSubmatch(name)[1]
+		im.warn(nameCell.Pos, RuleMacroBraces, fmt.Sprintf("parameter name %s has double braces; read it as {%s}", name, macro), "")
+		notes = append(notes, fmt.Sprintf("%s: the doc wrote the parameter name as %s", RuleMacroBraces, name))
+	case bareRe.MatchString(name):
+		macro = name
+		im.warn(nameCell.Pos, RuleMacroBraces, fmt.Sprintf("parameter name %s has no braces; read it as {%s}", name, macro), "")
+		notes = append(notes, fmt.Sprintf("%s: the doc wrote the parameter name without braces (%s)", RuleMacroBraces, name))
+	default:
+		im.unmapped(r.Pos, "parameters", r.raw, fmt.Sprintf("parameter name %q is not a {macro}", name))
+		return
+	}
+	branchCell := r.cells["branch_parameter"]
+	branch, _ := im.clean(branchCell, kindPlain, "Branch parameter")
+	if !identRe.MatchString(branch) {
+		im.unmapped(r.Pos, "parameters", r.raw, fmt.Sprintf("parameter {%s} has no valid Branch parameter (%q)", macro, branch))
+		return
+	}
+	if up := strings.ToUpper(branch); up != branch {
+		im.info(branchCell.Pos, RuleUnmapped, fmt.Sprintf("Branch parameter %q read as %q", branch, up))
+		branch = up
+	}
+	p := spec.Parameter{Macro: macro, Branch: branch}
+	var n []string
+	p.LinkMacro, n = im.clean(r.cells["link_macro"], kindTemplate, "link macro")
+	notes = append(notes, n...)
+	if hasFreeMarker(p.LinkMacro) && !simpleInterp.MatchString(p.LinkMacro) {
+		im.warn(r.cells["link_macro"].Pos, RuleTemplateLink, fmt.Sprintf("link macro of {%s} holds FreeMarker; kept verbatim as the partner's click macro, not evaluated", macro), "move it to the webhook template if it computes the value")
+	}
+	p.Label, n = im.clean(r.cells["dashboard_label"], kindProse, "dashboard label")
+	notes = append(notes, n...)
+	tc := r.cells["webhook_template"]
+	p.Template, n = im.clean(tc, kindTemplate, "webhook template")
+	notes = append(notes, n...)
+	if out, changed, ok := translateJinja(p.Template); changed {
+		im.warn(tc.Pos, RuleForeignTemplate, fmt.Sprintf("webhook template of {%s} uses Jinja tags ({%% if %%}); rewrote them as FreeMarker", macro), "")
+		notes = append(notes, fmt.Sprintf("%s: the doc's template used Jinja tags: %s", RuleForeignTemplate, p.Template))
+		p.Template = out
+	} else if !ok {
+		im.warn(tc.Pos, RuleForeignTemplate, fmt.Sprintf("webhook template of {%s} uses Jinja tags adgate cannot translate; kept verbatim", macro), "rewrite it in FreeMarker")
+	}
+	if strings.TrimSpace(p.Template) == "{"+macro+"}" {
+		im.warn(tc.Pos, RuleSelfTemplate, fmt.Sprintf("webhook template of {%s} is only the macro itself; dropped it (the value comes from the Branch parameter)", macro), "")
+		notes = append(notes, fmt.Sprintf("%s: dropped the doc's webhook template %s, which only repeated the macro", RuleSelfTemplate, p.Template))
+		p.Template = ""
+	}
+	if rc, ok := r.cells["required"]; ok {
+		v, _ := im.clean(rc, kindPlain, "required")
+		b, ok := parseBool(v)
+		if !ok {
+			im.warn(rc.Pos, RuleBadRequired, fmt.Sprintf("required of {%s} is %q, not true or false; read as false", macro, v), "")
+			im.unmapped(rc.Pos, "parameters", rc.Raw, fmt.Sprintf("required value of {%s}", macro))
+		}
+		p.Required = b
+	}
+	dc := r.cells["description"]
+	if hasFreeMarker(dc.Raw) {
+		p.Description, n = im.clean(dc, kindTemplate, "description")
+		im.warn(dc.Pos, RuleTemplateDesc, fmt.Sprintf("description of {%s} holds a FreeMarker template; kept as text, not evaluated", macro), "move it to the webhook template if it computes the value")
+		im.tmpls = append(im.tmpls, Template{Pos: dc.Pos, Kind: "description", Key: macro, Text: p.Description})
+	} else {
+		p.Description, n = im.clean(dc, kindProse, "description")
+		if strings.Contains(dc.Raw, " |  ") && !strings.Contains(dc.Raw, `\|`) {
+			fixed := colonPipeRe.ReplaceAllString(p.Description, ": ")
+			if fixed != p.Description {
+				im.warn(dc.Pos, RuleColonPipe, fmt.Sprintf("description of {%s} has ' |  ' where the doc export replaced a colon; read it as ': '", macro), "")
+				p.Description = fixed
+			}
+		}
+	}
+	notes = append(notes, n...)
+	for _, u := range r.unknown {
+		im.unmapped(u.Pos, "parameters", u.Raw, fmt.Sprintf("value of column %q of {%s}", u.name, macro))
+	}
+	if prev := im.p.Parameter(macro); prev != nil {
+		if *prev == p {
+			im.warn(r.Pos, RuleDuplicateParam, fmt.Sprintf("parameter {%s} is defined twice, identically; kept one", macro), "delete the repeated row")
+			return
+		}
+		im.warn(r.Pos, RuleDuplicateParam, fmt.Sprintf("parameter {%s} is defined twice, differently; kept the first", macro), "")
+		im.unmapped(r.Pos, "parameters", r.raw, fmt.Sprintf("second definition of {%s}", macro))
+		return
+	}
+	if p.Template != "" {
+		im.tmpls = append(im.tmpls, Template{Pos: tc.Pos, Kind: "webhook-template", Key: macro, Text: p.Template})
+	}
+	im.p.Parameters = append(im.p.Parameters, p)
+	im.paramNotes[macro] = append(im.paramNotes[macro], notes...)
+}
+
+var (
+	simpleInterp = regexp.MustCompile(`^\$\{[A-Za-z_][A-Za-z0-9_]*\}$`)
+	colonPipeRe  = regexp.MustCompile(`\s\|\s\s+`)
+)

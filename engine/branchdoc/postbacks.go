@@ -1,0 +1,387 @@
+package branchdoc
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/adgate/adgate/engine/spec"
+)
+
+// pbEntry is one event's postback as the doc states it.
+type pbEntry struct {
+	Pos
+	event  string
+	method string
+	url    string
+	raw    string // the doc's text for this entry, for unmapped
+	urlPos Pos
+	notes  []string
+	last   bool // last entry of a JSON-like list: may carry the object's "}
+}
+
+var (
+	// jsonPostbackRe finds the keys of the "EVENT": "url" variant. The key's
+	// opening quote may be missing at the start of a row (custom_event": ")
+	// and a quote preceded by a backslash is part of a template, not JSON.
+	jsonPostbackRe = regexp.MustCompile(`(?:^|,)\s*\{?\s*"?([A-Za-z][A-Za-z0-9_]*)"\s*:\s*"`)
+	pipeRowRe      = regexp.MustCompile(`^\s*"?[A-Za-z][A-Za-z0-9_ .-]*"?\s*\|`)
+)
+
+func (im *importer) postbackRows(s *section) []*pbEntry {
+	keys, names, rows := tableHeader(s, "event", []string{"event", "postback"})
+	var out []*pbEntry
+	for _, seg := range rows {
+		t := strings.TrimSpace(seg.Text)
+		if t == "{}" || t == "[]" {
+			im.info(seg.Pos, RuleEmptyPostbacks, "postback table is empty ({}): the partner has no postbacks")
+			continue
+		}
+		if !pipeRowRe.MatchString(t) && jsonPostbackRe.MatchString(t) && jsonPostbackRe.FindStringIndex(t)[0] == 0 {
+			es := parseJSONPostbacks(seg)
+			im.warn(seg.Pos, RuleJSONPostbacks, fmt.Sprintf(`postback table written as "EVENT": "url" pairs; read %d postbacks from it`, len(es)), "write one table row per event")
+			out = append(out, es...)
+			continue
+		}
+		cells := splitCells(seg, len(keys))
+		e := &pbEntry{Pos: seg.Pos, raw: seg.Text}
+		for i, c := range cells {
+			key := ""
+			if i < len(keys) {
+				key = keys[i]
+			}
+			switch key {
+			case "event":
+				e.event = strings.Trim(c.Raw, `" `)
+			case "postback":
+				e.url, e.urlPos = c.Raw, c.Pos
+			case "method":
+				e.method = strings.ToUpper(strings.TrimSpace(c.Raw))
+			default:
+				if c.Raw != "" && !isNull(c.Raw) {
+					name := "?"
+					if i < len(names) {
+						name = names[i]
+					}
+					im.unmapped(c.Pos, "postbacks", c.Raw, fmt.Sprintf("value of column %q of the %s postback", name, e.event))
+				}
+			}
+		}
+		if !eventRe.MatchString(e.event) || strings.TrimSpace(e.url) == "" {
+			im.unmapped(seg.Pos, "postbacks", seg.Text, "row is not an EVENT | URL pair")
+			continue
+		}
+		out = append(out, e)
+	}
+	return out
+}
+
+// parseJSONPostbacks splits a row of "EVENT": "url", "EVENT2": "url2" pairs.
+func parseJSONPostbacks(seg segment) []*pbEntry {
+	t := seg.Text
+	ms := jsonPostbackRe.FindAllStringSubmatchIndex(t, -1)
+	var out []*pbEntry
+	for i, m := range ms {
+		end := len(t)
+		if i+1 < len(ms) {
+			end = ms[i+1][0]
+		}
+		val := strings.TrimSpace(t[m[1]:end])
+		last := i+1 == len(ms)
+		// The closing quote of a JSON value is structure; a missing one is
+		// left for the URL repairs to notice.
+		if !last {
+			val = strings.TrimSuffix(val, `"`)
+		}
+		out = append(out, &pbEntry{
+			Pos:    Pos{seg.Line, seg.Col + utf8.RuneCountInString(t[:m[2]])},
+			event:  t[m[2]:m[3]],
+			url:    val,
+			urlPos: Pos{seg.Line, seg.Col + utf8.RuneCountInString(t[:m[1]])},
+			raw:    strings.TrimPrefix(strings.TrimSpace(t[m[0]:end]), ","),
+			last:   last,
+		})
+	}
+	return out
+}
+
+var (
+	openMacroRe = regexp.MustCompile(`\{([A-Za-z0-9_~.\-]+)`)
+	ampMacroRe  = regexp.MustCompile(`\{([A-Za-z0-9_~.\-]+)\}([A-Za-z_][A-Za-z0-9_.\-]*=)`)
+)
+
+// repairURL applies the URL repair rules to one entry.
+func (im *importer) repairURL(e *pbEntry, declared func(string) bool) {
+	what := fmt.Sprintf("%s postback URL", e.event)
+	u, notes := im.clean(cell{e.urlPos, e.url}, kindTemplate, what)
+	e.notes = append(e.notes, notes...)
+
+	// Stray characters after the URL: the doc export leaves the closing
+	// `"}` of the JSON object the table was made from on the last URL.
+	if fixed, cut := stripStray(u); cut != "" {
+		pos := Pos{e.urlPos.Line, e.urlPos.Col + utf8.RuneCountInString(e.url) - utf8.RuneCountInString(cut)}
+		im.warn(pos, RuleStraySuffix, fmt.Sprintf("%s ends with stray %q; removed it", what, cut), "")
+		e.notes = append(e.notes, fmt.Sprintf("%s: removed stray %q after the URL; the doc had: %s", RuleStraySuffix, cut, u))
+		u = fixed
+	}
+
+	// {macro not closed: close it when the name is a declared parameter.
+	var b strings.Builder
+	last := 0
+	for _, m := range openMacroRe.FindAllStringSubmatchIndex(u, -1) {
+		if m[0] > 0 && u[m[0]-1] == '$' {
+			continue
+		}
+		if m[1] < len(u) && u[m[1]] == '}' {
+			continue
+		}
+		name := u[m[2]:m[3]]
+		if !declared(name) {
+			continue
+		}
+		b.WriteString(u[last:m[1]])
+		b.WriteString("}")
+		last = m[1]
+		im.warn(im.posIn(e, "{"+name), RuleUnterminated, fmt.Sprintf("%s has an unterminated macro {%s; closed it", what, name), "")
+	}
+	if last > 0 {
+		b.WriteString(u[last:])
+		e.notes = append(e.notes, fmt.Sprintf("%s: closed an unterminated macro; the doc had: %s", RuleUnterminated, u))
+		u = b.String()
+	}
+
+	// {macro}key=value with no & in the query: a separator got lost.
+	if q := strings.IndexByte(u, '?'); q >= 0 {
+		orig := u
+		head, query := u[:q], u[q:]
+		changed := false
+		query = ampMacroRe.ReplaceAllStringFunc(query, func(m string) string {
+			sub := ampMacroRe.FindStringSubmatch(m)
+			if !declared(sub[1]) {
+				return m
+			}
+			changed = true
+			im.warn(im.posIn(e, m), RuleAmpersand, fmt.Sprintf("%s has {%s} followed by %s with no & between them; inserted &", what, sub[1], sub[2]), "")
+			return "{" + sub[1] + "}&" + sub[2]
+		})
+		if changed {
+			u = head + query
+			e.notes = append(e.notes, fmt.Sprintf("%s: inserted a missing & in the query; the doc had: %s", RuleAmpersand, orig))
+		}
+	}
+	e.url = u
+}
+
+// posIn finds frag in the entry's raw URL for a precise column, falling
+// back to the URL's start.
+func (im *importer) posIn(e *pbEntry, frag string) Pos {
+	if i := strings.Index(e.url, frag); i >= 0 {
+		return Pos{e.urlPos.Line, e.urlPos.Col + utf8.RuneCountInString(e.url[:i])}
+	}
+	return e.urlPos
+}
+
+// stripStray removes a trailing `"}`, `"` or `}` that has no opening
+// partner in the URL.
+func stripStray(u string) (string, string) {
+	orig := u
+	for len(u) > 0 {
+		c := u[len(u)-1]
+		if c == '"' && strings.Count(u, `"`)%2 == 1 {
+			u = u[:len(u)-1]
+			continue
+		}
+		if c == '}' && strings.Count(u, "}") > strings.Count(u, "{") {
+			u = u[:len(u)-1]
+			continue
+		}
+		break
+	}
+	return u, orig[len(u):]
+}
+
+var (
+	ifOpen   = regexp.MustCompile(`<#if\b`)
+	ifClose  = regexp.MustCompile(`</#if>`)
+	userOpen = regexp.MustCompile(`<@([A-Za-z_][A-Za-z0-9_]*)\b[^>]*?(/?)>`)
+)
+
+// truncated reports why u looks cut off, or "".
+func truncated(u string, others []string) string {
+	for _, o := range others {
+		if len(o) > len(u) && strings.HasPrefix(o, u) && strings.ContainsAny(u[len(u)-1:], "=?&/:") {
+			return "URL is a cut-off prefix of another postback URL of the doc"
+		}
+	}
+	if strings.Count(u, "${") > 0 && unclosedInterp(u) {
+		return "URL has an unclosed ${"
+	}
+	if len(ifOpen.FindAllStringIndex(u, -1)) > len(ifClose.FindAllStringIndex(u, -1)) {
+		return "URL has an <#if> without </#if>"
+	}
+	open := map[string]int{}
+	for _, m := range userOpen.FindAllStringSubmatch(u, -1) {
+		if m[2] == "" {
+			open[m[1]]++
+		}
+	}
+	for name, n := range open {
+		if strings.Count(u, "</@"+name+">") < n {
+			return fmt.Sprintf("URL has <@%s> without </@%s>", name, name)
+		}
+	}
+	return ""
+}
+
+func unclosedInterp(u string) bool {
+	for i := 0; i+1 < len(u); i++ {
+		if u[i] != '$' || u[i+1] != '{' {
+			continue
+		}
+		depth := 0
+		closed := false
+		for j := i + 1; j < len(u); j++ {
+			if u[j] == '{' {
+				depth++
+			} else if u[j] == '}' {
+				depth--
+				if depth == 0 {
+					closed = true
+					i = j
+					break
+				}
+			}
+		}
+		if !closed {
+			return true
+		}
+	}
+	return false
+}
+
+// postbacks repairs every entry, drops duplicates and truncated URLs into
+// unmapped, and groups events that share a request into one postback.
+func (im *importer) postbacks(entries []*pbEntry) {
+	declared := func(name string) bool { return im.p.Parameter(name) != nil }
+	for _, e := range entries {
+		im.repairURL(e, declared)
+	}
+	var kept []*pbEntry
+	seen := map[string]bool{}
+	for i, e := range entries {
+		var others []string
+		for j, o := range entries {
+			if j != i {
+				others = append(others, o.url)
+			}
+		}
+		if why := truncated(e.url, others); why != "" {
+			im.warn(e.urlPos, RuleTruncated, fmt.Sprintf("%s postback: %s; not importing it", e.event, why), "complete the URL in the doc or the spec")
+			im.p.Unmapped = append(im.p.Unmapped, spec.Unmapped{Section: "postbacks", Line: e.Line, Text: e.raw, Reason: "truncated URL: " + why})
+			continue
+		}
+		key := strings.ToLower(e.event)
+		if seen[key] {
+			im.warn(e.Pos, RuleDuplicateEvent, fmt.Sprintf("event %s has a second postback; kept the first", e.event), "an event triggers one postback")
+			im.p.Unmapped = append(im.p.Unmapped, spec.Unmapped{Section: "postbacks", Line: e.Line, Text: e.raw, Reason: "second postback for event " + e.event})
+			continue
+		}
+		seen[key] = true
+		kept = append(kept, e)
+	}
+	type group struct {
+		pb    spec.Postback
+		notes []string
+		pos   Pos
+	}
+	var groups []*group
+	for _, e := range kept {
+		var g *group
+		for _, x := range groups {
+			if x.pb.URL == e.url && x.pb.Method == e.method {
+				g = x
+				break
+			}
+		}
+		if g == nil {
+			method := e.method
+			if method == "GET" {
+				method = ""
+			}
+			g = &group{pb: spec.Postback{URL: e.url, Method: method}, pos: e.urlPos}
+			groups = append(groups, g)
+		}
+		g.pb.Events = append(g.pb.Events, e.event)
+		g.notes = append(g.notes, e.notes...)
+	}
+	for i, g := range groups {
+		im.p.Postbacks = append(im.p.Postbacks, g.pb)
+		for _, n := range dedupe(g.notes) {
+			im.notes = append(im.notes, Note{Path: fmt.Sprintf("postbacks[%d].url", i), Text: n})
+		}
+		im.tmpls = append(im.tmpls, Template{Pos: g.pos, Kind: "postback-url", Key: g.pb.Events[0], Text: g.pb.URL})
+		if h := templatedHost(g.pb.URL); h != "" && !containsStr(im.p.AllowedHosts, h) {
+			im.p.AllowedHosts = append(im.p.AllowedHosts, h)
+			im.notes = append(im.notes, Note{Path: "allowed_hosts", Text: fmt.Sprintf("derived from the templated host of the %s postback URL", g.pb.Events[0])})
+		}
+	}
+}
+
+func containsStr(s []string, v string) bool {
+	for _, x := range s {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+// templatedHost returns a "*." allow-list entry for a URL whose host is
+// computed by a template (widget.<#if ...>eu<#else>us</#if>.criteo.com ->
+// *.criteo.com), or "" when the host is literal.
+func templatedHost(u string) string {
+	rest := u
+	if i := strings.Index(rest, "://"); i >= 0 {
+		rest = rest[i+3:]
+	} else {
+		return ""
+	}
+	// The host ends at the first '/', '?' or '#' outside template syntax.
+	depth, inTag := 0, false
+	end := len(rest)
+scan:
+	for i := 0; i < len(rest); i++ {
+		c := rest[i]
+		switch {
+		case c == '<':
+			inTag = true
+		case c == '>' && inTag:
+			inTag = false
+		case c == '{':
+			depth++
+		case c == '}':
+			depth--
+		case !inTag && depth <= 0 && (c == '/' || c == '?' || c == '#'):
+			end = i
+			break scan
+		}
+	}
+	host := rest[:end]
+	if at := strings.LastIndexByte(host, '@'); at >= 0 {
+		host = host[at+1:]
+	}
+	if !strings.ContainsAny(host, "<{$") {
+		return ""
+	}
+	labels := strings.Split(host, ".")
+	k := len(labels)
+	for k > 0 && !strings.ContainsAny(labels[k-1], "<>{}$\"#/ ") {
+		k--
+	}
+	tail := labels[k:]
+	if len(tail) < 2 {
+		return ""
+	}
+	return "*." + strings.ToLower(strings.Join(tail, "."))
+}

@@ -1,0 +1,222 @@
+package branchdoc
+
+import (
+	"regexp"
+	"strings"
+	"unicode/utf8"
+)
+
+// Pos is a position in a source doc. Line counts '\n'-terminated lines
+// from 1, as editors and grep do; rows joined by U+2028 share one line and
+// differ by Col, which counts code points from 1.
+type Pos struct{ Line, Col int }
+
+// segment is one logical line of a doc: a physical line, or a piece of one
+// when rows were joined with U+2028 LINE SEPARATOR.
+type segment struct {
+	Pos
+	Text string
+}
+
+// section is a "### Name" block of the doc.
+type section struct {
+	Name string // heading text, trimmed
+	Head segment
+	Body []segment // non-blank segments
+}
+
+// rawDoc is the doc cut into its header lines and sections.
+type rawDoc struct {
+	Header   []segment
+	Sections []*section
+}
+
+var headingRe = regexp.MustCompile(`^\s{0,3}(#{1,6})\s*(.*?)\s*#*\s*$`)
+
+// knownSection maps a normalized heading to its canonical section key.
+func knownSection(name string) string {
+	n := strings.ToLower(strings.Join(strings.Fields(name), " "))
+	n = strings.NewReplacer("-", " ", "_", " ").Replace(n)
+	switch n {
+	case "description":
+		return "description"
+	case "postbacks", "postback", "postback urls":
+		return "postbacks"
+	case "postback parameters", "parameters", "postback macros":
+		return "parameters"
+	case "link only parameters", "link parameters", "link only":
+		return "link_only"
+	}
+	return ""
+}
+
+// scan splits a doc into segments and sections. It never fails: whatever
+// it cannot place lands in the header for the importer to report.
+func scan(text string) rawDoc {
+	var d rawDoc
+	var cur *section
+	for i, line := range strings.Split(text, "\n") {
+		line = strings.TrimSuffix(line, "\r")
+		lineNo := i + 1
+		if m := headingRe.FindStringSubmatch(line); m != nil && strings.HasPrefix(strings.TrimSpace(line), "#") {
+			// "##" with an image is the title; a "###" (or any heading
+			// naming a known section) opens a section.
+			if len(m[1]) >= 3 || knownSection(m[2]) != "" {
+				cur = &section{Name: m[2], Head: segment{Pos{lineNo, 1}, line}}
+				d.Sections = append(d.Sections, cur)
+				continue
+			}
+		}
+		for _, seg := range splitSegments(line, lineNo) {
+			if cur == nil {
+				d.Header = append(d.Header, seg)
+			} else {
+				cur.Body = append(cur.Body, seg)
+			}
+		}
+	}
+	return d
+}
+
+// splitSegments cuts a physical line at U+2028 and drops blank pieces.
+func splitSegments(line string, lineNo int) []segment {
+	var out []segment
+	col := 1
+	for {
+		idx := strings.IndexRune(line, '\u2028')
+		piece := line
+		if idx >= 0 {
+			piece = line[:idx]
+		}
+		if strings.TrimSpace(piece) != "" {
+			lead := len(piece) - len(strings.TrimLeft(piece, " \t"))
+			out = append(out, segment{
+				Pos:  Pos{lineNo, col + utf8.RuneCountInString(piece[:lead])},
+				Text: strings.TrimRight(piece[lead:], " \t"),
+			})
+		}
+		if idx < 0 {
+			return out
+		}
+		col += utf8.RuneCountInString(piece) + 1
+		line = line[idx+len("\u2028"):]
+	}
+}
+
+// cell is one table cell, trimmed, with the position of its first rune.
+type cell struct {
+	Pos
+	Raw string
+}
+
+// splitCells cuts a table row at its column separators. A separator is a
+// '|' that is not escaped (\|), not part of "||", and not inside a
+// FreeMarker tag (<#...>, <@...>) or interpolation (${...}), so templates
+// keep their operators. When max > 0 the last cell takes the rest of the
+// row: URL and description columns may contain stray pipes.
+func splitCells(seg segment, max int) []cell {
+	text := seg.Text
+	// Markdown tables may wrap rows in pipes: | a | b |.
+	lead := false
+	if strings.HasPrefix(text, "|") && !strings.HasPrefix(text, "||") {
+		lead = true
+	}
+	rs := []rune(text)
+	var cells []cell
+	start := 0
+	if lead {
+		start = 1
+	}
+	depthInterp, inTag := 0, false
+	emit := func(from, to int) {
+		raw := string(rs[from:to])
+		trimmed := strings.TrimLeft(raw, " \t")
+		off := utf8.RuneCountInString(raw) - utf8.RuneCountInString(trimmed)
+		cells = append(cells, cell{Pos{seg.Line, seg.Col + from + off}, strings.TrimRight(trimmed, " \t")})
+	}
+	for i := start; i < len(rs); i++ {
+		r := rs[i]
+		switch {
+		case r == '\\' && i+1 < len(rs) && (rs[i+1] == '|' || rs[i+1] == '\\'):
+			i++
+			continue
+		case r == '$' && i+1 < len(rs) && rs[i+1] == '{':
+			depthInterp++
+			i++
+			continue
+		case depthInterp > 0 && r == '{':
+			depthInterp++
+			continue
+		case depthInterp > 0 && r == '}':
+			depthInterp--
+			continue
+		case r == '<' && i+1 < len(rs) && (rs[i+1] == '#' || rs[i+1] == '@' || (rs[i+1] == '/' && i+2 < len(rs) && (rs[i+2] == '#' || rs[i+2] == '@'))):
+			inTag = true
+			continue
+		case inTag && r == '>':
+			inTag = false
+			continue
+		}
+		if r != '|' || depthInterp > 0 || inTag {
+			continue
+		}
+		if (i+1 < len(rs) && rs[i+1] == '|') || (i > 0 && rs[i-1] == '|') {
+			continue
+		}
+		if max > 0 && len(cells) == max-1 {
+			break
+		}
+		emit(start, i)
+		start = i + 1
+	}
+	emit(start, len(rs))
+	if lead && len(cells) > 1 && cells[len(cells)-1].Raw == "" {
+		cells = cells[:len(cells)-1]
+	}
+	return cells
+}
+
+// isSeparatorRow reports whether seg is a table's "--- | ---" line.
+func isSeparatorRow(seg segment) bool {
+	t := strings.Trim(seg.Text, "| \t")
+	if t == "" {
+		return false
+	}
+	for _, c := range splitCells(segment{Text: t}, 0) {
+		s := strings.Trim(c.Raw, ":")
+		if s == "" || strings.Trim(s, "-") != "" {
+			return false
+		}
+	}
+	return true
+}
+
+// colKey normalizes a table header cell to the field it holds; "" means
+// a column the importer does not know.
+func colKey(h string) string {
+	k := strings.ToLower(strings.TrimSpace(h))
+	k = strings.NewReplacer(" ", "_", "-", "_").Replace(k)
+	switch k {
+	case "parameter_name", "parameter", "macro", "macro_name":
+		return "parameter_name"
+	case "branch_parameter", "branch":
+		return "branch_parameter"
+	case "link_macro", "click_macro":
+		return "link_macro"
+	case "dashboard_label", "label":
+		return "dashboard_label"
+	case "webhook_template", "ad_network_template", "template":
+		return "webhook_template"
+	case "required":
+		return "required"
+	case "description":
+		return "description"
+	case "event", "events", "event_name":
+		return "event"
+	case "postback", "postback_url", "url":
+		return "postback"
+	case "method", "http_method":
+		return "method"
+	}
+	return ""
+}
