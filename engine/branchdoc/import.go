@@ -70,6 +70,7 @@ const (
 	RuleStraySuffix     = "import-stray-suffix"
 	RuleUnterminated    = "import-unterminated-macro"
 	RuleAmpersand       = "import-missing-ampersand"
+	RuleDuplicateKey    = "import-duplicate-query-key"
 	RuleTruncated       = "import-truncated-url"
 	RuleShifted         = "import-shifted-columns"
 	RuleShortRow        = "import-short-row"
@@ -188,6 +189,9 @@ func Import(file string, data []byte) (*Result, diag.List, error) {
 	for _, s := range linkSecs {
 		im.linkOnly(s)
 	}
+	// Unmapped items in doc order read best; stable, so that items carried
+	// over by a re-import keep their order.
+	slices.SortStableFunc(im.p.Unmapped, func(a, b spec.Unmapped) int { return a.Line - b.Line })
 	im.finishNotes()
 	im.diags.Sort()
 	return &Result{Partner: im.p, Notes: im.notes, Templates: im.tmpls}, im.diags, nil

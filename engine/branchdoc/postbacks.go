@@ -93,6 +93,9 @@ func parseJSONPostbacks(seg segment) []*pbEntry {
 		// left for the URL repairs to notice.
 		if !last {
 			val = strings.TrimSuffix(val, `"`)
+		} else if strings.HasPrefix(strings.TrimSpace(t), "{") && strings.HasSuffix(val, `"}`) {
+			// A row that opens the JSON object closes it too.
+			val = strings.TrimSuffix(val, `"}`)
 		}
 		out = append(out, &pbEntry{
 			Pos:    Pos{seg.Line, seg.Col + utf8.RuneCountInString(t[:m[2]])},
@@ -170,7 +173,52 @@ func (im *importer) repairURL(e *pbEntry, declared func(string) bool) {
 			e.notes = append(e.notes, fmt.Sprintf("%s: inserted a missing & in the query; the doc had: %s", RuleAmpersand, orig))
 		}
 	}
+	u = im.fixDuplicateKeys(e, u, what, declared)
 	e.url = u
+}
+
+// fixDuplicateKeys repairs a query key repeated with another parameter's
+// macro as its value (utm_source={utm_source}&utm_source={utm_medium}):
+// the copy whose macro does not match the key is renamed after its macro,
+// when that name is not a key of the query already. Templated URLs are
+// left alone: their & may belong to template syntax.
+func (im *importer) fixDuplicateKeys(e *pbEntry, u, what string, declared func(string) bool) string {
+	q := strings.IndexByte(u, '?')
+	if q < 0 || hasFreeMarker(u) {
+		return u
+	}
+	frag := ""
+	query := u[q+1:]
+	if h := strings.IndexByte(query, '#'); h >= 0 {
+		query, frag = query[:h], query[h:]
+	}
+	pairs := strings.Split(query, "&")
+	keys := map[string]int{}
+	for _, pr := range pairs {
+		k, _, _ := strings.Cut(pr, "=")
+		keys[k]++
+	}
+	changed := false
+	for i, pr := range pairs {
+		k, v, ok := strings.Cut(pr, "=")
+		if !ok || keys[k] < 2 {
+			continue
+		}
+		m := macroRe.FindStringSubmatch(v)
+		if m == nil || m[1] == k || !declared(m[1]) || keys[m[1]] > 0 {
+			continue
+		}
+		im.warn(im.posIn(e, pr), RuleDuplicateKey, fmt.Sprintf("%s repeats query key %q; the copy holding {%s} renamed to %s={%s}", what, k, m[1], m[1], m[1]), "check the partner's parameter name")
+		pairs[i] = m[1] + "=" + v
+		keys[k]--
+		keys[m[1]]++
+		changed = true
+	}
+	if !changed {
+		return u
+	}
+	e.notes = append(e.notes, fmt.Sprintf("%s: renamed a repeated query key after its macro; the doc had: %s", RuleDuplicateKey, u))
+	return u[:q+1] + strings.Join(pairs, "&") + frag
 }
 
 // posIn finds frag in the entry's raw URL for a precise column, falling

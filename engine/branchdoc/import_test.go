@@ -1,0 +1,412 @@
+package branchdoc
+
+import (
+	"bytes"
+	"errors"
+	"flag"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/adgate/adgate/engine/diag"
+	"github.com/adgate/adgate/engine/spec"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
+
+// corpusDir is where CI clones the shared corpus: beside the repository.
+const corpusDir = "../../../shared/corpus/partner-docs"
+
+func corpusDocs(t testing.TB) []string {
+	t.Helper()
+	files, _ := filepath.Glob(filepath.Join(corpusDir, "*.md"))
+	if len(files) == 0 {
+		t.Skipf("partner-doc corpus not found at %s (CI clones shared/ beside the repo); skipping corpus test", corpusDir)
+	}
+	return files
+}
+
+func mustImport(t *testing.T, file string) (*Result, diag.List) {
+	t.Helper()
+	data, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, diags, err := Import(file, data)
+	if err != nil {
+		t.Fatalf("Import(%s): %v", file, err)
+	}
+	return res, diags
+}
+
+// golden compares got with testdata/<name>, rewriting it under -update.
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs from golden (run go test -update and review the diff)\n--- got ---\n%s\n--- want ---\n%s", path, got, want)
+	}
+}
+
+func diagText(l diag.List) []byte {
+	var b bytes.Buffer
+	_ = l.Write(&b, diag.Text)
+	return b.Bytes()
+}
+
+type wantDiag struct {
+	rule string
+	line int
+}
+
+func hasDiag(l diag.List, w wantDiag) bool {
+	for _, d := range l {
+		if d.Rule == w.rule && d.Line == w.line {
+			return true
+		}
+	}
+	return false
+}
+
+// TestRepairRules imports one small doc per repair rule and checks the
+// diagnostics it must report (rule and doc line), the facts it must map,
+// and the full YAML and diagnostics against golden files.
+func TestRepairRules(t *testing.T) {
+	cases := []struct {
+		doc   string
+		want  []wantDiag
+		check func(t *testing.T, p *spec.Partner)
+	}{
+		{"basic", nil, func(t *testing.T, p *spec.Partner) {
+			eq(t, "name", p.Name, "Basic Partner")
+			eq(t, "logo", p.Logo, "https://cdn.example.test/logo.png")
+			eq(t, "website", p.Website, "https://basic.example.test/")
+			eq(t, "status", string(p.Status), "active")
+			eq(t, "postbacks", len(p.Postbacks), 2)
+			eq(t, "shared events", strings.Join(p.Postbacks[0].Events, ","), "INSTALL,OPEN")
+			eq(t, "purchase url", p.Postbacks[1].URL, "https://pb.example.test/p?click={click_id}&rev={revenue}")
+			eq(t, "required", p.Parameters[0].Required, true)
+			eq(t, "null description", p.Parameters[1].Description, "")
+			eq(t, "link only", len(p.LinkOnly), 2)
+			eq(t, "link macro", p.LinkOnly[1].LinkMacro, "{gaid}")
+		}},
+		{"json_postbacks", []wantDiag{{RuleJSONPostbacks, 6}}, func(t *testing.T, p *spec.Partner) {
+			eq(t, "postbacks", len(p.Postbacks), 2)
+			eq(t, "open url", p.Postbacks[1].URL, "https://pb.example.test/o?c={click}")
+		}},
+		{"json_parameters", []wantDiag{{RuleJSONParameters, 11}}, func(t *testing.T, p *spec.Partner) {
+			eq(t, "parameters", len(p.Parameters), 3)
+			eq(t, "label", p.Parameters[1].Label, "API Key")
+			eq(t, "required", p.Parameters[1].Required, true)
+			eq(t, "description with comma", p.Parameters[1].Description, "The key, with a comma")
+			eq(t, "template with comma", p.Parameters[2].Template, `${(custom_data.a)!"x,y"}`)
+			eq(t, "null template", p.Parameters[0].Template, "")
+		}},
+		{"mojibake", []wantDiag{{RuleMojibake, 4}, {RuleMojibake, 9}, {RuleInvisible, 9}, {RuleInvisible, 14}}, func(t *testing.T, p *spec.Partner) {
+			eq(t, "description", p.Description, "We’re the “best” network — Яндекс.")
+			eq(t, "url", p.Postbacks[0].URL, "https://pb.example.test/i?c={click}")
+			eq(t, "label", p.Parameters[0].Label, "Click ID")
+			eq(t, "param description", p.Parameters[0].Description, "Mandatory “click” id")
+		}},
+		{"quotes", []wantDiag{{RuleQuotes, 6}, {RuleQuotes, 11}, {RuleQuotes, 12}}, func(t *testing.T, p *spec.Partner) {
+			eq(t, "url", p.Postbacks[0].URL, `https://pb.example.test/i?os=<#if user_data.os == "IOS">ios<#else>android</#if>&app={app}&t={idtype}`)
+			eq(t, "loop", p.Parameters[0].Template, `<@loop data=app.app_bundles val="bundle"><#if bundle.os == "IOS">${(bundle.ios.bundle_id)!}</#if></@loop>`)
+			eq(t, "prose", p.Parameters[0].Description, "This is the \"sub\" value.\nSecond line.")
+			eq(t, "empty string literal", p.Parameters[1].Template, `<#if (user_data.idfa)! != "">idfa<#else>other</#if>`)
+		}},
+		{"stray", []wantDiag{{RuleStraySuffix, 6}}, func(t *testing.T, p *spec.Partner) {
+			eq(t, "url", p.Postbacks[1].URL, "https://pb.example.test/o?c={click}")
+		}},
+		{"truncated", []wantDiag{{RuleTruncated, 6}}, func(t *testing.T, p *spec.Partner) {
+			eq(t, "postbacks", len(p.Postbacks), 1)
+			eq(t, "kept event", p.Postbacks[0].Events[0], "INSTALL")
+			eq(t, "unmapped", len(p.Unmapped), 2)
+			eq(t, "unmapped open", p.Unmapped[0].Text, "OPEN | https://pb.example.test/e?data=")
+			eq(t, "unmapped line", p.Unmapped[0].Line, 6)
+			eq(t, "allowed hosts", len(p.AllowedHosts), 0)
+		}},
+		{"unterminated", []wantDiag{{RuleJSONPostbacks, 6}, {RuleUnterminated, 6}}, func(t *testing.T, p *spec.Partner) {
+			eq(t, "postbacks", len(p.Postbacks), 1)
+			eq(t, "events", strings.Join(p.Postbacks[0].Events, ","), "custom_event,PURCHASE")
+			eq(t, "url", p.Postbacks[0].URL, "https://pb.example.test/c?v={revenue}&gclid={gclid}")
+		}},
+		{"ampersand", []wantDiag{{RuleAmpersand, 6}}, func(t *testing.T, p *spec.Partner) {
+			eq(t, "url", p.Postbacks[0].URL, "https://pb.example.test/i?a={app_version}&os={os}&d={android_id}&_ev_wt=1")
+		}},
+		{"dupkey", []wantDiag{{RuleDuplicateKey, 6}}, func(t *testing.T, p *spec.Partner) {
+			eq(t, "url", p.Postbacks[0].URL, "https://pb.example.test/i?utm_source={utm_source}&utm_medium={utm_medium}")
+		}},
+		{"shifted", []wantDiag{{RuleShifted, 11}, {RuleMacroBraces, 11}, {RuleForeignTemplate, 11}, {RuleShortRow, 11}}, func(t *testing.T, p *spec.Partner) {
+			eq(t, "parameters", len(p.Parameters), 4)
+			eq(t, "bare macro", p.Parameters[1].Macro, "t_url")
+			eq(t, "null link macro", p.Parameters[2].LinkMacro, "")
+			eq(t, "jinja", p.Parameters[2].Template, `<#if user_data.os == "IOS">ios<#else>other</#if>`)
+			eq(t, "label", p.Parameters[3].Label, "Account ID")
+			eq(t, "template of displaced row", p.Parameters[3].Template, "")
+			eq(t, "description of displaced row", p.Parameters[3].Description, "The account")
+		}},
+		{"prose", []wantDiag{{RuleColonPipe, 11}, {RuleSelfTemplate, 11}, {RuleBadRequired, 11}, {RuleTemplateDesc, 11}, {RuleQuotes, 11}}, func(t *testing.T, p *spec.Partner) {
+			eq(t, "colon", p.Parameters[0].Description, "The event name, eg: install, open")
+			eq(t, "self template", p.Parameters[1].Template, "")
+			eq(t, "template description", p.Parameters[2].Description, `<#if (user_data.os)! == "IOS">${ad_network.credentials.ios}</#if>`)
+			eq(t, "unmapped required", p.Unmapped[0].Text, "maybe")
+		}},
+		{"duplicates", []wantDiag{{RuleDuplicateEvent, 6}, {RuleDuplicateParam, 11}}, func(t *testing.T, p *spec.Partner) {
+			eq(t, "postbacks", len(p.Postbacks), 1)
+			eq(t, "parameters", len(p.Parameters), 1)
+			eq(t, "unmapped", len(p.Unmapped), 2)
+		}},
+		{"link_only", []wantDiag{{RuleEmptyPostbacks, 6}, {RuleShifted, 11}, {RuleTemplateLink, 16}}, func(t *testing.T, p *spec.Partner) {
+			eq(t, "postbacks", len(p.Postbacks), 0)
+			eq(t, "setting", p.LinkOnly[0], spec.LinkParam{Branch: "S2S", Value: "true"})
+			eq(t, "bare link macro", p.LinkOnly[1], spec.LinkParam{Branch: "CLICK_ID", LinkMacro: "TAPJOY_CLICK_ID"})
+			eq(t, "interpolation macro", p.LinkOnly[2].LinkMacro, "${idfa}")
+			eq(t, "credential", p.Parameters[0].Label, "App Key")
+		}},
+		{"unknown", []wantDiag{{RuleUnmapped, 3}, {RuleStatus, 5}, {RuleUnmapped, 10}, {RuleUnmapped, 11}, {RuleUnmapped, 16}, {RuleUnmapped, 21}, {RuleUnknownSection, 23}}, func(t *testing.T, p *spec.Partner) {
+			eq(t, "status", string(p.Status), "")
+			eq(t, "method", p.Postbacks[0].Method, "POST")
+			eq(t, "unmapped count", len(p.Unmapped), 7)
+			i := slices.IndexFunc(p.Unmapped, func(u spec.Unmapped) bool { return u.Section == "section:Testing Notes" })
+			if i < 0 {
+				t.Fatalf("unknown section not kept: %+v", p.Unmapped)
+			}
+			eq(t, "section text", p.Unmapped[i].Text, "Ask the partner for a sandbox.")
+		}},
+		{"encoding", []wantDiag{{RuleEncoding, 0}}, func(t *testing.T, p *spec.Partner) {
+			eq(t, "name", p.Name, "Café Partner")
+			eq(t, "description", p.Description, "Naïve “quoted” text.")
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.doc, func(t *testing.T) {
+			file := filepath.Join("testdata", "rules", tc.doc+".md")
+			res, diags := mustImport(t, file)
+			for _, w := range tc.want {
+				if !hasDiag(diags, w) {
+					t.Errorf("missing %s at line %d; got:\n%s", w.rule, w.line, diagText(diags))
+				}
+			}
+			tc.check(t, res.Partner)
+			y, err := res.YAML(tc.doc + ".md")
+			if err != nil {
+				t.Fatal(err)
+			}
+			golden(t, filepath.Join("rules", tc.doc+".yaml"), y)
+			golden(t, filepath.Join("rules", tc.doc+".diag"), diagText(diags))
+		})
+	}
+}
+
+func eq[T comparable](t *testing.T, what string, got, want T) {
+	t.Helper()
+	if got != want {
+		t.Errorf("%s = %#v, want %#v", what, got, want)
+	}
+}
+
+func TestNotAPartnerDoc(t *testing.T) {
+	data, err := os.ReadFile("testdata/rules/not_a_doc.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := Import("not_a_doc.md", data); !errors.Is(err, ErrNotPartnerDoc) {
+		t.Fatalf("err = %v, want ErrNotPartnerDoc", err)
+	}
+}
+
+func TestPartnerID(t *testing.T) {
+	for _, tc := range []struct{ file, id, machine string }{
+		{"docs/a_jampp.md", "jampp", "a_jampp"},
+		{"a_google_adwords.md", "google_adwords", "a_google_adwords"},
+		{"My Partner.md", "my_partner", ""},
+	} {
+		id, m := PartnerID(tc.file)
+		if id != tc.id || m != tc.machine {
+			t.Errorf("PartnerID(%q) = %q, %q; want %q, %q", tc.file, id, m, tc.id, tc.machine)
+		}
+	}
+}
+
+// goldenCorpus is a representative dozen: every doc variant and repair.
+var goldenCorpus = []string{
+	"a_clevertap", "a_criteo", "a_google_adwords", "a_facebook", "a_art_of_click", "a_doubleclick",
+	"a_inmobi", "a_jampp", "a_applovin", "a_admitad", "a_drawbridge", "a_yandex_direct", "a_mobrain", "a_crossinstall",
+}
+
+func TestCorpusGolden(t *testing.T) {
+	corpusDocs(t)
+	for _, name := range goldenCorpus {
+		t.Run(name, func(t *testing.T) {
+			res, diags := mustImport(t, filepath.Join(corpusDir, name+".md"))
+			y, err := res.YAML(name + ".md")
+			if err != nil {
+				t.Fatal(err)
+			}
+			golden(t, filepath.Join("golden", res.Partner.ID+".yaml"), y)
+			var b bytes.Buffer
+			for _, d := range diags {
+				d.File = name + ".md"
+				b.WriteString(d.String() + "\n")
+			}
+			golden(t, filepath.Join("golden", res.Partner.ID+".diag"), b.Bytes())
+		})
+	}
+}
+
+// TestCorpusDefects pins the real defects of the corpus that the catalog
+// fixes: the import must report each original at its doc line.
+func TestCorpusDefects(t *testing.T) {
+	corpusDocs(t)
+	for _, tc := range []struct {
+		doc  string
+		want wantDiag
+		frag string // the repaired text in the output
+	}{
+		{"a_google_adwords", wantDiag{RuleUnterminated, 12}, "gclid={gclid}"},
+		{"a_applift", wantDiag{RuleStraySuffix, 12}, "post=1"},
+		{"a_yandex_direct", wantDiag{RuleStraySuffix, 12}, "{session_user_agent}]"},
+		{"a_criteo", wantDiag{RuleTruncated, 12}, ""},
+		{"a_clevertap", wantDiag{RuleDuplicateKey, 12}, "utm_medium={utm_medium}"},
+		{"a_admitad", wantDiag{RuleAmpersand, 12}, "&os={os}"},
+		{"a_jampp", wantDiag{RuleInvisible, 12}, "apple_ifa_sha1={apple_ifa_sha1}"},
+	} {
+		t.Run(tc.doc, func(t *testing.T) {
+			res, diags := mustImport(t, filepath.Join(corpusDir, tc.doc+".md"))
+			if !hasDiag(diags, tc.want) {
+				t.Errorf("missing %s at line %d; got:\n%s", tc.want.rule, tc.want.line, diagText(diags))
+			}
+			found := false
+			for _, pb := range res.Partner.Postbacks {
+				if tc.frag != "" && strings.Contains(pb.URL, tc.frag) {
+					found = true
+				}
+				if strings.HasSuffix(pb.URL, `"}`) || strings.ContainsRune(pb.URL, '\u200b') {
+					t.Errorf("URL still carries the defect: %s", pb.URL)
+				}
+			}
+			if tc.frag != "" && !found {
+				t.Errorf("no postback URL contains %q", tc.frag)
+			}
+		})
+	}
+}
+
+// TestCorpusImport imports every corpus doc: each yields a spec, every
+// postback URL is free of doc artifacts, and nothing is lost silently.
+func TestCorpusImport(t *testing.T) {
+	for _, file := range corpusDocs(t) {
+		res, diags := mustImport(t, file)
+		p := res.Partner
+		if p.Name == "" || p.ID == "" {
+			t.Errorf("%s: no id or name", file)
+		}
+		if diags.HasErrors() {
+			t.Errorf("%s: error diagnostics:\n%s", file, diagText(diags))
+		}
+		for _, pb := range p.Postbacks {
+			if strings.ContainsAny(pb.URL, "\\\u2028\u200b") || strings.HasSuffix(pb.URL, `"}`) {
+				t.Errorf("%s: URL keeps a doc artifact: %s", file, pb.URL)
+			}
+		}
+		for _, prm := range p.Parameters {
+			if strings.Contains(prm.Template, `\`) || prm.Template == "null" || prm.Description == "null" {
+				t.Errorf("%s: parameter {%s} keeps a doc artifact: %+v", file, prm.Macro, prm)
+			}
+		}
+		// Every unmapped item is reported.
+		if n := countRule(diags, RuleUnmapped) + countRule(diags, RuleTruncated) + countRule(diags, RuleDuplicateEvent) + countRule(diags, RuleUnknownSection); n < len(p.Unmapped) {
+			t.Errorf("%s: %d unmapped items but %d reports", file, len(p.Unmapped), n)
+		}
+	}
+}
+
+func countRule(l diag.List, rule string) int {
+	n := 0
+	for _, d := range l {
+		if d.Rule == rule {
+			n++
+		}
+	}
+	return n
+}
+
+// TestRoundTrip checks that import -> export -> import is a fixed point:
+// the second import yields the same spec as the first.
+func TestRoundTrip(t *testing.T) {
+	files, _ := filepath.Glob("testdata/rules/*.md")
+	if all, _ := filepath.Glob(filepath.Join(corpusDir, "*.md")); len(all) > 0 {
+		files = append(files, all...)
+	} else {
+		t.Logf("partner-doc corpus not found at %s; round trip over the rule docs only", corpusDir)
+	}
+	for _, file := range files {
+		data, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		first, _, err := Import(file, data)
+		if err != nil {
+			continue // not a partner doc (tested elsewhere)
+		}
+		doc, lost := Export(first.Partner)
+		second, diags, err := Import(file, doc)
+		if err != nil {
+			t.Errorf("%s: re-import of the export failed: %v", file, err)
+			continue
+		}
+		a, err1 := MarshalPartner(first.Partner)
+		b, err2 := MarshalPartner(second.Partner)
+		if err1 != nil || err2 != nil {
+			t.Fatal(err1, err2)
+		}
+		if !bytes.Equal(a, b) {
+			t.Errorf("%s: import -> export -> import is not a fixed point (lost: %v)\n--- first ---\n%s\n--- second ---\n%s\n--- exported doc ---\n%s", file, lost, a, b, doc)
+		}
+		// The exported doc is clean: re-importing it repairs nothing.
+		for _, d := range diags {
+			if d.Severity == diag.Warning && !slices.Contains([]string{RuleCarriedUnmapped, RuleTemplateDesc, RuleTemplateLink}, d.Rule) {
+				t.Errorf("%s: re-import of the export reports %s", file, d)
+			}
+		}
+		// And the export itself is stable.
+		doc2, _ := Export(second.Partner)
+		if !bytes.Equal(doc, doc2) {
+			t.Errorf("%s: export is not stable across the round trip", file)
+		}
+	}
+}
+
+func TestTemplates(t *testing.T) {
+	data, err := os.ReadFile("testdata/rules/quotes.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts, err := Templates("quotes.md", data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Template{
+		{Pos{6, 11}, "postback-url", "INSTALL", `https://pb.example.test/i?os=<#if user_data.os == "IOS">ios<#else>android</#if>&app={app}&t={idtype}`},
+		{Pos{11, 39}, "webhook-template", "app", `<@loop data=app.app_bundles val="bundle"><#if bundle.os == "IOS">${(bundle.ios.bundle_id)!}</#if></@loop>`},
+		{Pos{12, 42}, "webhook-template", "idtype", `<#if (user_data.idfa)! != "">idfa<#else>other</#if>`},
+	}
+	if !slices.Equal(ts, want) {
+		t.Errorf("Templates =\n%+v\nwant\n%+v", ts, want)
+	}
+}
