@@ -1,0 +1,190 @@
+package spec
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/adgate/adgate/engine/catalog"
+)
+
+// lint runs the semantic checks a schema cannot express.
+func (c *checker) lint() {
+	p := c.partner
+	cat := c.l.cat
+	defined := map[string]int{} // macro -> parameter index
+	for i, prm := range p.Parameters {
+		idx := strconv.Itoa(i)
+		if prm.Macro != "" {
+			if first, dup := defined[prm.Macro]; dup {
+				c.addRule(c.fieldPos("parameters", idx, "macro"), RuleDuplicateParam,
+					fmt.Sprintf("macro {%s} is already defined by parameters[%d]", prm.Macro, first))
+			} else {
+				defined[prm.Macro] = i
+			}
+		}
+		branchAt := c.fieldPos("parameters", idx, "branch")
+		if prm.Branch != "" {
+			def, known := cat.Lookup(prm.Branch)
+			switch {
+			case !known:
+				c.unknownBranch(branchAt, prm.Branch)
+			case def.LinkOnly:
+				c.addRule(branchAt, RuleLinkOnlyParameter, fmt.Sprintf("%s is a link-only click parameter; as a postback parameter {%s} has no value", prm.Branch, prm.Macro))
+			}
+			if known && def.Source == catalog.SourceParameterTemplate && strings.TrimSpace(prm.Template) == "" {
+				c.addRule(branchAt, RuleMissingTemplate, fmt.Sprintf("%s parameter {%s} has no template, so its value is always empty", prm.Branch, prm.Macro))
+			}
+		}
+		switch prm.Branch {
+		case "CUSTOM_LINK_MACRO", "CLICK_ID":
+			if strings.TrimSpace(prm.LinkMacro) == "" {
+				c.addRule(branchAt, RuleMissingLinkMacro, fmt.Sprintf("%s parameter {%s} has no link_macro, so the tracking link never carries its value", prm.Branch, prm.Macro))
+			}
+		case "ACCOUNT_CREDENTIAL":
+			if strings.TrimSpace(prm.Label) == "" {
+				c.addRule(branchAt, RuleMissingLabel, fmt.Sprintf("credential {%s} has no label for the dashboard", prm.Macro))
+			}
+		}
+		if prm.Template != "" {
+			c.checkTemplate(c.node("parameters", idx, "template"), nil)
+		}
+	}
+	for i, lp := range p.LinkOnly {
+		if lp.Branch == "" {
+			continue
+		}
+		if _, known := cat.Lookup(lp.Branch); !known {
+			c.unknownBranch(c.fieldPos("link_only", strconv.Itoa(i), "branch"), lp.Branch)
+		}
+	}
+
+	isMacro := func(name string) bool { _, ok := defined[name]; return ok }
+	used := map[string]bool{}
+	events := map[string]string{} // lower-cased event -> where first listed
+	for i, pb := range p.Postbacks {
+		idx := strconv.Itoa(i)
+		for j, ev := range pb.Events {
+			key := strings.ToLower(ev)
+			where := fmt.Sprintf("postbacks[%d]", i)
+			if first, dup := events[key]; dup && ev != "" {
+				c.addRule(c.fieldPos("postbacks", idx, "events", strconv.Itoa(j)), RuleDuplicateEvent,
+					fmt.Sprintf("event %s is already listed in %s", ev, first))
+			} else {
+				events[key] = where
+			}
+		}
+		if n := c.node("postbacks", idx, "url"); n != nil {
+			c.checkText(n, isMacro, used)
+			c.checkURL(n, defined)
+		}
+		if hn := c.node("postbacks", idx, "headers"); hn != nil && hn.Kind == yaml.MappingNode {
+			for k := 1; k < len(hn.Content); k += 2 {
+				c.checkText(hn.Content[k], isMacro, used)
+			}
+		}
+		if n := c.node("postbacks", idx, "body"); n != nil {
+			c.checkText(n, isMacro, used)
+		}
+	}
+	if len(p.Postbacks) > 0 {
+		for i, prm := range p.Parameters {
+			if prm.Macro != "" && !used[prm.Macro] && defined[prm.Macro] == i {
+				c.addRule(c.fieldPos("parameters", strconv.Itoa(i), "macro"), RuleUnusedParameter,
+					fmt.Sprintf("parameter {%s} (%s) is not used by any postback", prm.Macro, prm.Branch))
+			}
+		}
+	}
+}
+
+// node returns the scalar string node at a path, or nil.
+func (c *checker) node(segs ...string) *yaml.Node {
+	_, v := lookup(c.root, segs)
+	for v != nil && v.Kind == yaml.AliasNode {
+		v = v.Alias
+	}
+	if v == nil || (v.Kind == yaml.ScalarNode && v.ShortTag() != "!!str") {
+		return nil
+	}
+	return v
+}
+
+// atOffset adds a finding at code point off inside scalar n, anchored to
+// the scalar's first line for suppressions.
+func (c *checker) atOffset(n *yaml.Node, off int, rule, msg string) {
+	i := c.addRule(c.offsetPos(n, off), rule, msg)
+	c.anchors[i] = n.Line
+}
+
+// checkText checks a URL, header or body template: its macros are
+// defined and it is a well-formed template.
+func (c *checker) checkText(n *yaml.Node, isMacro func(string) bool, used map[string]bool) {
+	if n.Kind != yaml.ScalarNode {
+		return
+	}
+	text := []rune(n.Value)
+	for _, m := range findMacros(text, scanTemplate(text)) {
+		if isMacro(m.Name) {
+			used[m.Name] = true
+			continue
+		}
+		c.atOffset(n, m.Start, RuleUndefinedMacro, fmt.Sprintf("macro {%s} has no parameter definition", m.Name))
+	}
+	c.checkTemplate(n, isMacro)
+}
+
+func (c *checker) checkTemplate(n *yaml.Node, isMacro func(string) bool) {
+	if n == nil || n.Kind != yaml.ScalarNode {
+		return
+	}
+	for _, pr := range c.l.templates.CheckTemplate(n.Value, isMacro) {
+		rule := pr.Rule
+		if _, ok := ruleInfo(rule); !ok {
+			rule = RuleTemplateSyntax
+		}
+		c.atOffset(n, pr.Offset, rule, pr.Msg)
+	}
+}
+
+func (c *checker) unknownBranch(at pos, name string) {
+	msg := fmt.Sprintf("unknown Branch parameter %q", name)
+	if s := closest(name, c.l.cat.Names()); s != "" {
+		msg += fmt.Sprintf("; did you mean %s?", s)
+	}
+	c.addRule(at, RuleUnknownBranch, msg)
+}
+
+// closest returns the known name nearest to name by edit distance, when
+// it is close enough to be a plausible typo.
+func closest(name string, known []string) string {
+	best, bestD := "", len(name)/3+1
+	for _, k := range known {
+		if d := editDistance(strings.ToUpper(name), k); d < bestD {
+			best, bestD = k, d
+		}
+	}
+	return best
+}
+
+func editDistance(a, b string) int {
+	ra, rb := []rune(a), []rune(b)
+	prev := make([]int, len(rb)+1)
+	cur := make([]int, len(rb)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(ra); i++ {
+		cur[0] = i
+		for j := 1; j <= len(rb); j++ {
+			cost := 1
+			if ra[i-1] == rb[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(rb)]
+}

@@ -1,0 +1,91 @@
+package spec
+
+import (
+	"sort"
+
+	"github.com/adgate/adgate/engine/diag"
+)
+
+// Rule ids are stable: users name them in suppressions and CI filters, so a
+// rule is never renamed, only added or retired.
+const (
+	RuleYAMLSyntax        = "yaml-syntax"
+	RuleDuplicateKey      = "duplicate-key"
+	RuleSchema            = "schema"
+	RuleUndefinedMacro    = "undefined-macro"
+	RuleUnusedParameter   = "unused-parameter"
+	RuleDuplicateParam    = "duplicate-parameter"
+	RuleDuplicateEvent    = "duplicate-event"
+	RuleDuplicateQueryKey = "duplicate-query-key"
+	RuleMacroKeyMismatch  = "macro-key-mismatch"
+	RuleUnknownBranch     = "unknown-branch-parameter"
+	RuleLinkOnlyParameter = "link-only-parameter"
+	RuleMissingLinkMacro  = "missing-link-macro"
+	RuleMissingLabel      = "missing-credential-label"
+	RuleMissingTemplate   = "missing-template"
+	RuleURLNotAbsolute    = "url-not-absolute"
+	RuleURLInsecure       = "url-insecure"
+	RuleURLTrailingText   = "url-trailing-text"
+	RuleURLUnescaped      = "url-unescaped-char"
+	RuleTemplateSyntax    = "template-syntax"
+	RuleTemplateBlocked   = "template-blocked"
+	RuleDuplicateID       = "duplicate-id"
+	RuleFileNameMismatch  = "file-name-mismatch"
+	RuleUnknownSuppress   = "suppression-unknown-rule"
+	RuleSuppressNoReason  = "suppression-missing-reason"
+	RuleUnusedSuppress    = "suppression-unused"
+)
+
+// RuleInfo documents one lint rule.
+type RuleInfo struct {
+	ID       string
+	Severity diag.Severity
+	// Catches says what the rule finds; Fix says what to do about it.
+	Catches, Fix string
+	// Suppressible rules may be silenced by an adgate:ignore comment.
+	Suppressible bool
+}
+
+var rules = []RuleInfo{
+	{RuleYAMLSyntax, diag.Error, "the file is not valid YAML (bad indentation, unclosed quote, tab indent, several documents)", "fix the YAML at the reported line", false},
+	{RuleDuplicateKey, diag.Error, "a mapping key written twice; YAML keeps only one of them", "remove or rename one of the keys", false},
+	{RuleSchema, diag.Error, "a field that the partner schema does not allow: unknown key, wrong type, bad enum value, missing required field", "follow schemas/partner.schema.json (your editor shows it as you type)", false},
+	{RuleUndefinedMacro, diag.Error, "a {macro} in a URL, header or body with no parameter definition", "add a parameter with that macro, or fix the macro's spelling", true},
+	{RuleUnusedParameter, diag.Warning, "a parameter that no postback uses", "use its {macro} in a postback or remove the parameter", true},
+	{RuleDuplicateParam, diag.Error, "two parameters defining the same macro", "keep one definition", true},
+	{RuleDuplicateEvent, diag.Error, "an event listed in two postbacks (or twice in one); the postback key would be ambiguous", "list each event in one postback only", true},
+	{RuleDuplicateQueryKey, diag.Error, "a query key that appears twice in one URL (utm_source=...&utm_source=...)", "rename the second key (usually a copy-paste slip) or remove it", true},
+	{RuleMacroKeyMismatch, diag.Warning, "a macro under a query key of another name when a parameter named like the key exists (utm_source={utm_medium})", "put {key} under key=, or rename the key", true},
+	{RuleUnknownBranch, diag.Error, "a Branch parameter not in schemas/branch-parameters.yaml", "use a name from `adgate schema --catalog`, or add the parameter to the catalog", true},
+	{RuleLinkOnlyParameter, diag.Warning, "a link-only click parameter (CLICK_AAID, S2S, ...) used as a postback parameter, where it has no value", "move it to link_only, or use the matching device parameter (AAID, IDFA)", true},
+	{RuleMissingLinkMacro, diag.Error, "a CUSTOM_LINK_MACRO or CLICK_ID parameter without link_macro, so the tracking link never carries its value", "set link_macro to the partner's click macro, e.g. {click_id}", true},
+	{RuleMissingLabel, diag.Error, "an ACCOUNT_CREDENTIAL without a dashboard label, so the advertiser cannot tell what to enter", "set label to the name the partner gives the credential", true},
+	{RuleMissingTemplate, diag.Warning, "a CUSTOM_EVENT_METADATA parameter without a template; its value is always empty", "set template, e.g. ${(custom_data.key)!}", true},
+	{RuleURLNotAbsolute, diag.Error, "a URL that does not start with http:// or https:// and a host", "write the full URL with scheme and host", true},
+	{RuleURLInsecure, diag.Warning, "a URL using http instead of https; postbacks carry device ids", "use https if the partner supports it", true},
+	{RuleURLTrailingText, diag.Error, "stray text after the URL: quotes, braces, spaces, zero-width or line-separator characters", "delete the characters after the URL", true},
+	{RuleURLUnescaped, diag.Error, "a character that must be percent-encoded in a URL (space, quote, <, >, \\, ^, `, {, |, }, non-ASCII, control)", "percent-encode it (space is %20), or move dynamic parts into a {macro}", true},
+	{RuleTemplateSyntax, diag.Error, "a template that is not well formed: unbalanced ${...}, <#if>...</#if>, <@x>...</@x>, unterminated string or comment", "close the construct at the reported position (try `adgate eval`)", true},
+	{RuleTemplateBlocked, diag.Error, "a construct Branch blocks: <#import> <#visit> <#include> <#recurse> <#setting> <#macro> <#function> <#nested> <#return> <#list>, ?eval (and ?interpret ?new ?api)", "rewrite without it (<@loop> replaces <#list>)", true},
+	{RuleDuplicateID, diag.Error, "two files declaring the same partner id", "give each partner its own id", false},
+	{RuleFileNameMismatch, diag.Error, "a file whose name is not <id>.yaml", "rename the file or fix the id", false},
+	{RuleUnknownSuppress, diag.Error, "an adgate:ignore comment naming a rule that does not exist (or cannot be suppressed)", "use a rule id from this table", false},
+	{RuleSuppressNoReason, diag.Warning, "an adgate:ignore comment without a reason", "write why after the rule id", false},
+	{RuleUnusedSuppress, diag.Warning, "an adgate:ignore comment that silences nothing", "remove the comment", false},
+}
+
+// Rules returns the lint rules, sorted by id.
+func Rules() []RuleInfo {
+	out := append([]RuleInfo(nil), rules...)
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
+}
+
+func ruleInfo(id string) (RuleInfo, bool) {
+	for _, r := range rules {
+		if r.ID == id {
+			return r, true
+		}
+	}
+	return RuleInfo{}, false
+}

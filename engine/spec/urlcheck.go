@@ -1,0 +1,248 @@
+package spec
+
+import (
+	"fmt"
+	"strings"
+	"unicode"
+
+	"gopkg.in/yaml.v3"
+)
+
+// unit is one piece of a URL template's top-level output: a literal code
+// point, or an opaque part (a {macro}, a ${...} or a whole directive block)
+// whose text is only known at render time.
+type unit struct {
+	r     rune   // the literal, 0 for an opaque unit
+	off   int    // code-point offset in the URL template
+	macro string // the macro name when the unit is a {macro}
+}
+
+func (u unit) literal() bool { return u.r != 0 }
+
+// urlShape flattens a URL template into its top-level units. Text inside
+// directive blocks (<#if>...</#if>, <@x>...</@x>) may or may not be output,
+// so a block counts as one opaque unit: the query-key rules then never
+// compare keys of different branches.
+func urlShape(text []rune, toks []tok) []unit {
+	var out []unit
+	depth := 0
+	for _, t := range toks {
+		switch t.Kind {
+		case tokText:
+			if depth > 0 {
+				continue
+			}
+			macros := findMacros(text, []tok{t})
+			mi := 0
+			for i := t.Start; i < t.End; i++ {
+				if mi < len(macros) && macros[mi].Start == i {
+					out = append(out, unit{off: i, macro: macros[mi].Name})
+					i = macros[mi].End - 1
+					mi++
+					continue
+				}
+				out = append(out, unit{r: text[i], off: i})
+			}
+		case tokInterp:
+			if depth == 0 {
+				out = append(out, unit{off: t.Start})
+			}
+		case tokDir, tokUser:
+			opens, closes := blockEffect(text, t)
+			if opens {
+				if depth == 0 {
+					out = append(out, unit{off: t.Start})
+				}
+				depth++
+			}
+			if closes && depth > 0 {
+				depth--
+			}
+		}
+	}
+	return out
+}
+
+// blockEffect says whether a tag opens or closes a block.
+func blockEffect(text []rune, t tok) (opens, closes bool) {
+	if t.Unfinished || t.SelfClose {
+		return false, false
+	}
+	if t.Close {
+		return false, true
+	}
+	if t.Kind == tokUser {
+		return true, false
+	}
+	return blockDirectives[t.Name] || isCapture(text, t), false
+}
+
+// strayTrailing are characters found glued to the end of URLs in partner
+// docs: the remains of JSON quoting, spaces, and invisible characters.
+func strayTrailing(r rune) bool {
+	switch r {
+	case '"', '\'', '}', ' ', '\t', '\n', '\r', '\u00a0', '\u200b', '\u200c', '\u200d', '\u200e', '\u200f', '\u2028', '\u2029', '\u2060', '\ufeff':
+		return true
+	}
+	return false
+}
+
+// urlSafe reports whether r may stand unescaped in a URL (RFC 3986
+// unreserved and reserved characters, and % of an escape).
+func urlSafe(r rune) bool {
+	if r < 0x80 && (unicode.IsLetter(r) || unicode.IsDigit(r)) {
+		return true
+	}
+	return strings.ContainsRune("-._~:/?#[]@!$&'()*+,;=%", r)
+}
+
+func describeRune(r rune) string {
+	switch {
+	case r == ' ':
+		return "a space"
+	case unicode.IsPrint(r) && r < 0x80:
+		return fmt.Sprintf("%q", r)
+	}
+	return fmt.Sprintf("%q (U+%04X)", r, r)
+}
+
+// checkURL applies the URL rules to a postback URL template.
+func (c *checker) checkURL(n *yaml.Node, defined map[string]int) {
+	if n.Kind != yaml.ScalarNode {
+		return
+	}
+	text := []rune(n.Value)
+	toks := scanTemplate(text)
+	units := urlShape(text, toks)
+
+	// Scheme and host.
+	var prefix strings.Builder
+	for _, u := range units {
+		if !u.literal() || prefix.Len() >= 8 {
+			break
+		}
+		prefix.WriteRune(u.r)
+	}
+	lp := strings.ToLower(prefix.String())
+	schemeLen := 0
+	switch {
+	case strings.HasPrefix(lp, "https://"):
+		schemeLen = 8
+	case strings.HasPrefix(lp, "http://"):
+		schemeLen = 7
+		c.atOffset(n, 0, RuleURLInsecure, "URL uses http; postbacks carry device ids and credentials")
+	}
+	if schemeLen == 0 || len(units) <= schemeLen || (units[schemeLen].literal() && units[schemeLen].r == '/') {
+		off := 0
+		if len(units) > 0 {
+			off = units[0].off
+		}
+		c.atOffset(n, off, RuleURLNotAbsolute, "URL must be absolute: http(s)://host/...")
+	}
+
+	// Stray text after the URL.
+	stray := map[int]bool{}
+	end := len(units)
+	for end > 0 && units[end-1].literal() && strayTrailing(units[end-1].r) {
+		end--
+	}
+	if end < len(units) {
+		var s strings.Builder
+		for _, u := range units[end:] {
+			s.WriteString(describeRune(u.r) + " ")
+			stray[u.off] = true
+		}
+		c.atOffset(n, units[end].off, RuleURLTrailingText, "stray text after the URL: "+strings.TrimSpace(s.String()))
+	}
+
+	// Characters that must be escaped, in all literal text that reaches
+	// the URL as written (<@urlencode> bodies are encoded at render time).
+	encDepth := 0
+	for _, t := range toks {
+		if t.Kind == tokUser && t.Name == "urlencode" && !t.SelfClose {
+			if t.Close {
+				encDepth--
+			} else {
+				encDepth++
+			}
+			continue
+		}
+		if t.Kind == tokUser && t.Close && t.Name == "" && encDepth > 0 {
+			encDepth--
+		}
+		if t.Kind != tokText || encDepth > 0 {
+			continue
+		}
+		macros := findMacros(text, []tok{t})
+		mi := 0
+		for i := t.Start; i < t.End; i++ {
+			if mi < len(macros) && macros[mi].Start == i {
+				i = macros[mi].End - 1
+				mi++
+				continue
+			}
+			if r := text[i]; !urlSafe(r) && !stray[i] {
+				c.atOffset(n, i, RuleURLUnescaped, fmt.Sprintf("%s must be percent-encoded in a URL", describeRune(r)))
+				break
+			}
+		}
+	}
+
+	// Query keys.
+	q := -1
+	for i := schemeLen; i < end; i++ {
+		if units[i].literal() && units[i].r == '?' {
+			q = i
+			break
+		}
+	}
+	if q < 0 {
+		return
+	}
+	type keyAt struct{ off int }
+	keys := map[string]keyAt{}
+	part := []unit{}
+	flushPart := func() {
+		defer func() { part = part[:0] }()
+		eq := -1
+		for i, u := range part {
+			if u.literal() && u.r == '=' {
+				eq = i
+				break
+			}
+			if !u.literal() {
+				return // a templated key: unknown until render time
+			}
+		}
+		if eq <= 0 {
+			return
+		}
+		var kb strings.Builder
+		for _, u := range part[:eq] {
+			kb.WriteRune(u.r)
+		}
+		key, koff := kb.String(), part[0].off
+		if first, dup := keys[key]; dup {
+			fp := c.offsetPos(n, first.off)
+			c.atOffset(n, koff, RuleDuplicateQueryKey, fmt.Sprintf("query key %q appears twice in this URL (first at line %d, column %d)", key, fp.Line, fp.Col))
+		} else {
+			keys[key] = keyAt{koff}
+		}
+		if val := part[eq+1:]; len(val) == 1 && val[0].macro != "" && val[0].macro != key {
+			if _, ok := defined[key]; ok {
+				c.atOffset(n, val[0].off, RuleMacroKeyMismatch, fmt.Sprintf("macro {%s} is under query key %q, and a parameter {%s} exists: did you mean %s={%s} or %s={%s}?", val[0].macro, key, key, key, key, val[0].macro, val[0].macro))
+			}
+		}
+	}
+	for _, u := range units[q+1 : end] {
+		if u.literal() && u.r == '#' {
+			break
+		}
+		if u.literal() && u.r == '&' {
+			flushPart()
+			continue
+		}
+		part = append(part, u)
+	}
+	flushPart()
+}
