@@ -24,8 +24,10 @@ type command struct {
 func commands() map[string]command {
 	return map[string]command{
 		// Each subcommand registers here, one line each, defined in <name>.go.
-		"import": {"import Branch partner docs (markdown) as partner specs", runImport},
-		"export": {"write a partner spec back as a Branch partner doc", runExport},
+		"validate": {"validate partner specs (schema and lint) for CI and editors", runValidate},
+		"schema":   {"print the embedded partner spec JSON Schema (or --catalog)", runSchema},
+		"import":   {"import Branch partner docs (markdown) as partner specs", runImport},
+		"export":   {"write a partner spec back as a Branch partner doc", runExport},
 	}
 }
 

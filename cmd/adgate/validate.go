@@ -1,0 +1,124 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"text/tabwriter"
+
+	"github.com/adgate/adgate/engine/diag"
+	"github.com/adgate/adgate/engine/spec"
+)
+
+// valDefaultPath is validated when no PATH is given.
+const valDefaultPath = "partners/"
+
+func valUsage(w io.Writer, fs *flag.FlagSet) {
+	fmt.Fprintln(w, "Usage: adgate validate [--format text|json|github] [--strict] [PATH...]")
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "Validates partner specs against schemas/partner.schema.json and the lint rules")
+	fmt.Fprintln(w, "(undefined macros, duplicate query keys, unknown Branch parameters, ...).")
+	fmt.Fprintln(w, "PATH is a spec file or a directory of specs (*.yaml; *.test.yaml fixtures are")
+	fmt.Fprintln(w, "skipped); the default is "+valDefaultPath+". Partner ids must be unique across all PATHs.")
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "Silence one finding with a comment on its line or the line above:")
+	fmt.Fprintln(w, "  # adgate:ignore <rule-id> <reason>")
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "Exit status: 0 no errors, 1 errors (or warnings under --strict), 2 usage error.")
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "Flags:")
+	fs.SetOutput(w)
+	fs.PrintDefaults()
+}
+
+func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("validate", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	format := fs.String("format", "text", "output `format`: text (file:line:col: severity rule: message, like go vet),\njson (an array of {file, line, column, severity, rule, message, hint}),\nor github (workflow commands that annotate a pull request)")
+	strict := fs.Bool("strict", false, "fail (exit 1) on warnings too")
+	listRules := fs.Bool("rules", false, "print the lint rules (id, severity, what each catches) and exit")
+	paths, err := valParseArgs(fs, args)
+	if errors.Is(err, flag.ErrHelp) {
+		valUsage(stdout, fs)
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "adgate validate:", err)
+		valUsage(stderr, fs)
+		return 2
+	}
+	if *listRules {
+		return valPrintRules(stdout)
+	}
+	f, err := diag.ParseFormat(*format)
+	if err != nil {
+		fmt.Fprintln(stderr, "adgate validate:", err)
+		return 2
+	}
+	if len(paths) == 0 {
+		paths = []string{valDefaultPath}
+	}
+	for _, p := range paths {
+		if _, err := os.Stat(p); err != nil {
+			fmt.Fprintln(stderr, "adgate validate:", err)
+			return 2
+		}
+	}
+	l, err := spec.NewLoader()
+	if err != nil {
+		fmt.Fprintln(stderr, "adgate validate:", err)
+		return 1
+	}
+	partners, ds, err := l.LoadPaths(ctx, paths...)
+	var le diag.ListError
+	if err != nil && !errors.As(err, &le) {
+		fmt.Fprintln(stderr, "adgate validate:", err)
+		return 1
+	}
+	if err := ds.Write(stdout, f); err != nil {
+		fmt.Fprintln(stderr, "adgate validate:", err)
+		return 1
+	}
+	errs, warns := ds.Count(diag.Error), ds.Count(diag.Warning)
+	if f == diag.Text {
+		fmt.Fprintf(stderr, "%d partner(s) valid, %d error(s), %d warning(s)\n", len(partners), errs, warns)
+	}
+	if errs > 0 || (*strict && warns > 0) {
+		return 1
+	}
+	return 0
+}
+
+// valParseArgs lets flags come before or after the paths.
+func valParseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
+	var paths []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			return paths, nil
+		}
+		if args[0] == "--" {
+			return append(paths, args[1:]...), nil
+		}
+		paths = append(paths, args[0])
+		args = args[1:]
+	}
+}
+
+func valPrintRules(w io.Writer) int {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "RULE\tSEVERITY\tSUPPRESSIBLE\tCATCHES")
+	for _, r := range spec.Rules() {
+		fmt.Fprintf(tw, "%s\t%s\t%v\t%s\n", r.ID, r.Severity, r.Suppressible, r.Catches)
+	}
+	if err := tw.Flush(); err != nil {
+		return 1
+	}
+	return 0
+}
