@@ -6,6 +6,7 @@ package config
 
 import (
 	"fmt"
+	"gopkg.in/yaml.v3"
 	"regexp"
 	"slices"
 	"strings"
@@ -40,6 +41,10 @@ type Config struct {
 	QueueURL    string
 	Limits      Limits
 	Apps        []App
+
+	// root keeps the parsed document so later checks (CheckPartners) can
+	// place their findings.
+	root *yaml.Node
 }
 
 // Limits bound what ingest accepts.

@@ -149,6 +149,7 @@ func Parse(path string, data []byte, opt Options) (*Config, diag.List) {
 	sum := sha256.Sum256(data)
 	cfg := p.build(&raw, root)
 	cfg.Path = path
+	cfg.root = root
 	cfg.Hash = hex.EncodeToString(sum[:6])
 	p.ds.Sort()
 	if p.ds.HasErrors() {

@@ -1,0 +1,101 @@
+package config
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/adgate/adgate/engine/diag"
+	"github.com/adgate/adgate/engine/spec"
+)
+
+// CheckPartners checks the config against the partner specs it names: every
+// enabled partner has a spec, every listed postback exists, credentials
+// match the spec's ACCOUNT_CREDENTIAL parameters.
+func (c *Config) CheckPartners(specs []*spec.Partner) diag.List {
+	byID := make(map[string]*spec.Partner, len(specs))
+	for _, sp := range specs {
+		byID[sp.ID] = sp
+	}
+	var ds diag.List
+	at := func(path string) (int, int) {
+		n := lookupNode(c.root, strings.Split(path, "."))
+		if n == nil {
+			return 0, 0
+		}
+		return n.Line, n.Column
+	}
+	add := func(sev diag.Severity, path, rule, msg, hint string) {
+		l, col := at(path)
+		ds = append(ds, diag.Diagnostic{File: c.Path, Line: l, Col: col, Severity: sev, Rule: rule, Message: msg, Hint: hint})
+	}
+	for i, app := range c.Apps {
+		for j, p := range app.Partners {
+			pp := fmt.Sprintf("apps.%d.partners.%d", i, j)
+			sp := byID[p.ID]
+			if sp == nil {
+				add(diag.Error, pp+".id", RulePartner, fmt.Sprintf("no partner spec %q in %s", p.ID, c.PartnersDir),
+					"check the id against the file names in partners_dir, or fix partners_dir")
+				continue
+			}
+			for k, key := range p.Postbacks {
+				if sp.Postback(key) == nil {
+					var have []string
+					for _, pb := range sp.Postbacks {
+						have = append(have, pb.Events...)
+					}
+					add(diag.Error, fmt.Sprintf("%s.postbacks.%d", pp, k), RulePostback,
+						fmt.Sprintf("partner %s has no postback %q", p.ID, key), "it has "+strings.Join(have, ", "))
+				}
+			}
+			creds := map[string]bool{}
+			for _, prm := range sp.Parameters {
+				if prm.Branch == "ACCOUNT_CREDENTIAL" {
+					creds[prm.Macro] = true
+					if _, ok := p.Credentials[prm.Macro]; !ok {
+						add(diag.Warning, pp+".id", RuleMissingCred,
+							fmt.Sprintf("partner %s expects credential %q (%s), which is not configured", p.ID, prm.Macro, prm.Label),
+							"add it under credentials, or its macro renders empty")
+					}
+				}
+			}
+			for name := range p.Credentials {
+				if !creds[name] {
+					l, col := 0, 0
+					if n := keyNode(lookupNode(c.root, strings.Split(pp+".credentials", ".")), name); n != nil {
+						l, col = n.Line, n.Column
+					}
+					ds = append(ds, diag.Diagnostic{File: c.Path, Line: l, Col: col, Severity: diag.Warning, Rule: RuleCredential,
+						Message: fmt.Sprintf("partner %s has no ACCOUNT_CREDENTIAL parameter %q", p.ID, name), Hint: "remove it or fix the name"})
+				}
+			}
+			if p.CustomEvents != nil && sp.Postback(spec.CustomEvent) == nil {
+				add(diag.Warning, pp+".custom_events", RuleCustomEvents,
+					fmt.Sprintf("partner %s has no custom_event postback, so custom_events has no effect", p.ID), "remove custom_events")
+			}
+		}
+	}
+	ds.Sort()
+	return ds
+}
+
+// ValidateFile is what `adgate validate` runs on a gateway.yaml: the
+// config's own checks, then the partner specs of its partners_dir loaded
+// and checked against it. The error is for I/O failures only.
+func ValidateFile(ctx context.Context, path string, opt Options) (diag.List, error) {
+	cfg, ds, err := Load(ctx, path, opt)
+	if err != nil || cfg == nil {
+		return ds, err
+	}
+	specs, sds, err := spec.LoadDir(ctx, cfg.PartnersDir)
+	var le diag.ListError
+	if err != nil && !errors.As(err, &le) {
+		return append(ds, diag.Diagnostic{File: path, Severity: diag.Error, Rule: RulePartner,
+			Message: fmt.Sprintf("cannot load partners_dir %s: %v", cfg.PartnersDir, err)}), nil
+	}
+	ds = append(ds, sds...)
+	ds = append(ds, cfg.CheckPartners(specs)...)
+	ds.Sort()
+	return ds, nil
+}
