@@ -34,6 +34,8 @@ type Error struct {
 	Col  int
 	Rule string
 	Msg  string
+
+	undef bool // a missing value, which a parenthesised ! or ?? operand swallows
 }
 
 func (e *Error) Error() string {
@@ -64,7 +66,7 @@ type Options struct {
 // concurrent use by several goroutines.
 type Template struct {
 	name string
-	root []node
+	root []*stmt
 	refs []string
 }
 

@@ -1,0 +1,69 @@
+package template
+
+// Pos is a 1-based line and column (in code points) in the template text.
+type Pos struct{ Line, Col int32 }
+
+type stmtKind uint8
+
+const (
+	sText stmtKind = iota
+	sMacro
+	sInterp     // ${x}
+	sHashInterp // #{x}, FreeMarker's legacy numeric interpolation
+	sIf
+	sBranch // one arm of an #if; expr nil for #else
+	sAssign
+	sCapture // <#assign x>...</#assign>
+	sComment
+	sUser // a Branch user directive
+	sRoot // the list of several top-level elements (FreeMarker's MixedContent)
+)
+
+// userKind names Branch's user directives.
+type userKind uint8
+
+const (
+	uLoop userKind = iota
+	uBreak
+	uSep
+	uJSON
+	uJSONMap
+	uURLEncode
+)
+
+var userNames = map[string]userKind{
+	"loop": uLoop, "break": uBreak, "sep": uSep,
+	"json": uJSON, "jsonmap": uJSONMap, "urlencode": uURLEncode,
+}
+
+type assignSet struct {
+	name string
+	op   string // "=", "+=", ..., "++", "--"
+	x    expr   // nil for ++ and --
+	pos  Pos
+}
+
+type param struct {
+	name string
+	x    expr
+}
+
+// stmt is a template element. One struct serves every kind so that the
+// whitespace-stripping pass, which mirrors FreeMarker's tree walk, and the
+// executor can treat elements uniformly.
+type stmt struct {
+	kind  stmtKind
+	ukind userKind
+	begin Pos // first character
+	end   Pos // last character
+	text  string
+	name  string
+	x     expr
+	sets  []assignSet
+	body  []*stmt // branches of sIf; contents of sBranch, sUser, sCapture, sRoot
+	parms []param
+
+	// tree links, used while stripping whitespace only
+	parent *stmt
+	idx    int
+}

@@ -1,0 +1,239 @@
+package template
+
+import (
+	"strconv"
+	"strings"
+)
+
+// execUser runs one of Branch's user directives, as
+// fmoracle/src/BranchDirectives.java defines them. FreeMarker evaluates
+// every parameter before calling a directive, a missing value being passed
+// as null, so parameters are evaluated here the same way.
+func (e *exec) execUser(s *stmt) error {
+	var data, val Value
+	var hasVal bool
+	for _, p := range s.parms {
+		v, err := p.x.eval(e)
+		if err != nil {
+			return err
+		}
+		switch p.name {
+		case "data":
+			data = v
+		case "val":
+			val, hasVal = v, true
+		}
+	}
+	hasBody := s.body != nil
+	switch s.ukind {
+	case uLoop:
+		return e.execLoop(s, data, val, hasVal)
+	case uBreak:
+		if len(e.loops) == 0 {
+			return e.errf(s.begin, "<@break/> used outside of <@loop>")
+		}
+		return errBreak
+	case uSep:
+		if hasBody && len(e.loops) > 0 && e.loops[len(e.loops)-1].hasNext {
+			return e.execList(s.body)
+		}
+		return nil
+	case uJSON, uURLEncode:
+		body := ""
+		if hasBody {
+			var err error
+			if body, err = e.capture(s.body); err != nil {
+				return err
+			}
+		}
+		if s.ukind == uJSON {
+			return e.write(s.begin, jsonQuote(body))
+		}
+		return e.write(s.begin, formURLEncode(body))
+	case uJSONMap:
+		var sb strings.Builder
+		if err := e.toJSON(s, &sb, data, 0); err != nil {
+			return err
+		}
+		return e.write(s.begin, sb.String())
+	}
+	return nil
+}
+
+// capture renders body into a string, keeping the output bound.
+func (e *exec) capture(body []*stmt) (string, error) {
+	saved := e.out
+	var b strings.Builder
+	e.out = &b
+	err := e.execList(body)
+	e.out = saved
+	return b.String(), err
+}
+
+func (e *exec) execLoop(s *stmt, data, val Value, hasVal bool) error {
+	if !hasVal || val.kind == KindMissing {
+		return e.errf(s.begin, "<@loop>: missing required parameter \"val\"")
+	}
+	if val.kind != KindString {
+		return e.errf(s.begin, "<@loop>: parameter \"val\" must be a string")
+	}
+	if data.kind == KindMissing || s.body == nil {
+		return nil
+	}
+	if data.kind != KindSeq && !data.isMultiEmpty() {
+		return e.errf(s.begin, "<@loop>: \"data\" must be a sequence, but it is "+article(data))
+	}
+	name := val.s
+	saved, had := e.lookupVar(name)
+	e.loops = append(e.loops, loopFrame{})
+	var err error
+	n := data.Len()
+	for i := 0; i < n; i++ {
+		if err = e.step(s.begin); err != nil {
+			break
+		}
+		e.setVar(name, data.c.vals[i])
+		e.loops[len(e.loops)-1].hasNext = i+1 < n
+		if err = e.execList(s.body); err != nil {
+			break
+		}
+	}
+	if err == errBreak {
+		err = nil
+	}
+	e.loops = e.loops[:len(e.loops)-1]
+	if had {
+		e.setVar(name, saved)
+	} else {
+		e.removeVar(name)
+	}
+	return err
+}
+
+func (e *exec) removeVar(name string) {
+	for i := range e.vars {
+		if e.vars[i].name == name {
+			e.vars = append(e.vars[:i], e.vars[i+1:]...)
+			return
+		}
+	}
+}
+
+// jsonQuote writes s as a JSON string the way Jackson does: \" \\ \b \f
+// \n \r \t, and \u00XX for the other control characters.
+func jsonQuote(s string) string {
+	var sb strings.Builder
+	sb.Grow(len(s) + 2)
+	sb.WriteByte('"')
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch c {
+		case '"':
+			sb.WriteString(`\"`)
+		case '\\':
+			sb.WriteString(`\\`)
+		case '\b':
+			sb.WriteString(`\b`)
+		case '\f':
+			sb.WriteString(`\f`)
+		case '\n':
+			sb.WriteString(`\n`)
+		case '\r':
+			sb.WriteString(`\r`)
+		case '\t':
+			sb.WriteString(`\t`)
+		default:
+			if c < 0x20 {
+				sb.WriteString(`\u00`)
+				sb.WriteByte(upperHex[c>>4])
+				sb.WriteByte(upperHex[c&15])
+			} else {
+				sb.WriteByte(c)
+			}
+		}
+	}
+	sb.WriteByte('"')
+	return sb.String()
+}
+
+// formURLEncode is java.net.URLEncoder.encode(s, UTF-8):
+// application/x-www-form-urlencoded, space as '+', only A-Z a-z 0-9 . - * _
+// left as they are.
+func formURLEncode(s string) string {
+	var sb strings.Builder
+	sb.Grow(len(s) * 3 / 2)
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '-' || c == '*' || c == '_':
+			sb.WriteByte(c)
+		case c == ' ':
+			sb.WriteByte('+')
+		default:
+			sb.WriteByte('%')
+			sb.WriteByte(upperHex[c>>4])
+			sb.WriteByte(upperHex[c&15])
+		}
+	}
+	return sb.String()
+}
+
+const maxJSONMapDepth = 64
+
+// toJSON serialises v for <@jsonmap>: missing -> null, strings quoted,
+// numbers as Java prints them (a JSON decimal is a Java Double there, so
+// 100.0 stays "100.0"), hashes with their alias keys, as the oracle's map
+// has them.
+func (e *exec) toJSON(s *stmt, sb *strings.Builder, v Value, depth int) error {
+	if depth > maxJSONMapDepth {
+		return e.errf(s.begin, "<@jsonmap>: nesting too deep")
+	}
+	if sb.Len() > e.maxOut {
+		return e.limitErr(s.begin, "template output exceeds the limit of "+itoa(e.maxOut)+" bytes")
+	}
+	switch v.kind {
+	case KindMissing:
+		sb.WriteString("null")
+	case KindString:
+		sb.WriteString(jsonQuote(v.s))
+	case KindNumber:
+		switch v.fl {
+		case flavorDouble:
+			sb.WriteString(v.n.doubleString())
+		case flavorBig:
+			sb.WriteString(v.n.javaString())
+		default:
+			sb.WriteString(v.n.plain())
+		}
+	case KindBool:
+		sb.WriteString(strconv.FormatBool(v.b))
+	case KindHash:
+		sb.WriteByte('{')
+		first := true
+		err := hashEntries(v, func(k string, x Value) error {
+			if !first {
+				sb.WriteByte(',')
+			}
+			first = false
+			sb.WriteString(jsonQuote(k))
+			sb.WriteByte(':')
+			return e.toJSON(s, sb, x, depth+1)
+		})
+		if err != nil {
+			return err
+		}
+		sb.WriteByte('}')
+	case KindSeq:
+		sb.WriteByte('[')
+		for i, x := range v.c.vals {
+			if i > 0 {
+				sb.WriteByte(',')
+			}
+			if err := e.toJSON(s, sb, x, depth+1); err != nil {
+				return err
+			}
+		}
+		sb.WriteByte(']')
+	}
+	return nil
+}

@@ -1,0 +1,614 @@
+package template
+
+import (
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// builtinDef describes a ?name built-in.
+type builtinDef struct {
+	minArgs, maxArgs int
+	// missingOK: the target may be missing (?has_content, ?exists, ...);
+	// a parenthesised target then also swallows a missing parent.
+	missingOK bool
+	fn        func(e *exec, b *builtinExpr, t Value) (Value, error)
+}
+
+type builtinExpr struct {
+	base
+	x    expr
+	name string
+	def  *builtinDef
+	args []expr
+}
+
+func (b *builtinExpr) eval(e *exec) (Value, error) {
+	var t Value
+	var err error
+	if b.def.missingOK {
+		t, err = evalMaybeMissing(e, b.x)
+	} else {
+		t, err = b.x.eval(e)
+		if err == nil && t.kind == KindMissing {
+			err = e.undef(b.x)
+		}
+	}
+	if err != nil {
+		return Value{}, err
+	}
+	return b.def.fn(e, b, t)
+}
+
+// arg evaluates argument i, which must not be missing.
+func (b *builtinExpr) arg(e *exec, i int) (Value, error) {
+	v, err := b.args[i].eval(e)
+	if err == nil && v.kind == KindMissing {
+		err = e.undef(b.args[i])
+	}
+	return v, err
+}
+
+func (b *builtinExpr) strArg(e *exec, i int) (string, error) {
+	v, err := b.arg(e, i)
+	if err != nil {
+		return "", err
+	}
+	return e.toText(b.args[i], v, "?"+b.name+"(...) argument #"+itoa(i+1))
+}
+
+func (b *builtinExpr) numArg(e *exec, i int) (dec, error) {
+	v, err := b.arg(e, i)
+	if err != nil {
+		return dec{}, err
+	}
+	if v.kind != KindNumber {
+		return dec{}, e.typeErr(b.args[i], "?"+b.name+"(...) argument #"+itoa(i+1), "a number", v)
+	}
+	return v.n, nil
+}
+
+// text is the target as a string; FreeMarker's string built-ins accept
+// numbers and booleans and convert them first.
+func (b *builtinExpr) text(e *exec, t Value) (string, error) {
+	if t.kind == KindString {
+		return t.s, nil
+	}
+	return e.toText(b.x, t, "For \"?"+b.name+"\" left-hand operand")
+}
+
+func strFn(f func(s string) string) func(e *exec, b *builtinExpr, t Value) (Value, error) {
+	return func(e *exec, b *builtinExpr, t Value) (Value, error) {
+		s, err := b.text(e, t)
+		if err != nil {
+			return Value{}, err
+		}
+		return String(f(s)), nil
+	}
+}
+
+func strPredFn(f func(s, a string) bool) func(e *exec, b *builtinExpr, t Value) (Value, error) {
+	return func(e *exec, b *builtinExpr, t Value) (Value, error) {
+		s, err := b.text(e, t)
+		if err != nil {
+			return Value{}, err
+		}
+		a, err := b.strArg(e, 0)
+		if err != nil {
+			return Value{}, err
+		}
+		return Bool(f(s, a)), nil
+	}
+}
+
+func numFn(f func(d dec) dec) func(e *exec, b *builtinExpr, t Value) (Value, error) {
+	return func(e *exec, b *builtinExpr, t Value) (Value, error) {
+		if t.kind != KindNumber {
+			return Value{}, e.typeErr(b.x, "For \"?"+b.name+"\" left-hand operand", "a number", t)
+		}
+		return Value{kind: KindNumber, n: f(t.n), fl: flavorBig}, nil
+	}
+}
+
+var builtins map[string]*builtinDef
+
+func init() {
+	builtins = map[string]*builtinDef{
+		"lower_case":  {fn: strFn(strings.ToLower)},
+		"upper_case":  {fn: strFn(javaUpper)},
+		"cap_first":   {fn: strFn(capFirst)},
+		"uncap_first": {fn: strFn(uncapFirst)},
+		"trim":        {fn: strFn(javaTrim)},
+		"length": {fn: func(e *exec, b *builtinExpr, t Value) (Value, error) {
+			s, err := b.text(e, t)
+			if err != nil {
+				return Value{}, err
+			}
+			return Int(int64(utf16Len(s))), nil
+		}},
+		"contains":    {minArgs: 1, maxArgs: 1, fn: strPredFn(strings.Contains)},
+		"starts_with": {minArgs: 1, maxArgs: 1, fn: strPredFn(strings.HasPrefix)},
+		"ends_with":   {minArgs: 1, maxArgs: 1, fn: strPredFn(strings.HasSuffix)},
+		"keep_before": {minArgs: 1, maxArgs: 1, fn: func(e *exec, b *builtinExpr, t Value) (Value, error) {
+			s, err := b.text(e, t)
+			if err != nil {
+				return Value{}, err
+			}
+			a, err := b.strArg(e, 0)
+			if err != nil {
+				return Value{}, err
+			}
+			if i := strings.Index(s, a); i >= 0 {
+				return String(s[:i]), nil
+			}
+			return String(s), nil
+		}},
+		"keep_after": {minArgs: 1, maxArgs: 1, fn: func(e *exec, b *builtinExpr, t Value) (Value, error) {
+			s, err := b.text(e, t)
+			if err != nil {
+				return Value{}, err
+			}
+			a, err := b.strArg(e, 0)
+			if err != nil {
+				return Value{}, err
+			}
+			if i := strings.Index(s, a); i >= 0 {
+				return String(s[i+len(a):]), nil
+			}
+			return String(""), nil
+		}},
+		"replace":   {minArgs: 2, maxArgs: 2, fn: builtinReplace},
+		"substring": {minArgs: 1, maxArgs: 2, fn: builtinSubstring},
+		"url":       {maxArgs: 1, fn: builtinURL},
+		"c":         {fn: builtinC},
+		"string":    {maxArgs: 2, fn: builtinString},
+		"then":      {minArgs: 2, maxArgs: 2, fn: builtinThen},
+		"has_content": {missingOK: true, fn: func(e *exec, b *builtinExpr, t Value) (Value, error) {
+			return Bool(hasContent(t)), nil
+		}},
+		"exists": {missingOK: true, fn: func(e *exec, b *builtinExpr, t Value) (Value, error) {
+			return Bool(t.kind != KindMissing), nil
+		}},
+		"if_exists": {missingOK: true, fn: func(e *exec, b *builtinExpr, t Value) (Value, error) {
+			if t.kind == KindMissing {
+				return multiEmpty, nil
+			}
+			return t, nil
+		}},
+		"default": {minArgs: 1, maxArgs: 1, missingOK: true, fn: func(e *exec, b *builtinExpr, t Value) (Value, error) {
+			if t.kind == KindMissing {
+				return b.arg(e, 0)
+			}
+			return t, nil
+		}},
+		"number": {fn: builtinNumber},
+		"round": {fn: numFn(func(d dec) dec {
+			// FreeMarker rounds half up towards positive infinity
+			return d.add(dec{u: 5, scale: 1}).setScale(0, roundFloor)
+		})},
+		"floor":   {fn: numFn(func(d dec) dec { return d.setScale(0, roundFloor) })},
+		"ceiling": {fn: numFn(func(d dec) dec { return d.setScale(0, roundCeiling) })},
+		"abs": {fn: func(e *exec, b *builtinExpr, t Value) (Value, error) {
+			if t.kind != KindNumber {
+				return Value{}, e.typeErr(b.x, "For \"?abs\" left-hand operand", "a number", t)
+			}
+			if t.n.sign() < 0 {
+				t.n = t.n.neg()
+			}
+			return t, nil
+		}},
+		"int": {fn: func(e *exec, b *builtinExpr, t Value) (Value, error) {
+			if t.kind != KindNumber {
+				return Value{}, e.typeErr(b.x, "For \"?int\" left-hand operand", "a number", t)
+			}
+			return Int(int64(int32(t.n.toInt64()))), nil
+		}},
+		"size": {fn: func(e *exec, b *builtinExpr, t Value) (Value, error) {
+			switch {
+			case t.kind == KindSeq:
+				return Int(int64(t.Len())), nil
+			case t.kind == KindHash:
+				return Int(int64(hashSize(t))), nil
+			case t.isMultiEmpty():
+				return Int(0), nil
+			}
+			return Value{}, e.typeErr(b.x, "For \"?size\" left-hand operand", "a sequence or hash", t)
+		}},
+		"keys":   {fn: hashListFn(true)},
+		"values": {fn: hashListFn(false)},
+		"first":  {fn: seqEndFn(true)},
+		"last":   {fn: seqEndFn(false)},
+		"seq_contains": {minArgs: 1, maxArgs: 1, fn: func(e *exec, b *builtinExpr, t Value) (Value, error) {
+			if t.kind != KindSeq && !t.isMultiEmpty() {
+				return Value{}, e.typeErr(b.x, "For \"?seq_contains\" left-hand operand", "a sequence", t)
+			}
+			a, err := b.arg(e, 0)
+			if err != nil {
+				return Value{}, err
+			}
+			for i := 0; i < t.Len(); i++ {
+				if looseEqual(t.c.vals[i], a) {
+					return Bool(true), nil
+				}
+			}
+			return Bool(false), nil
+		}},
+		"join": {minArgs: 1, maxArgs: 1, fn: func(e *exec, b *builtinExpr, t Value) (Value, error) {
+			if t.kind != KindSeq && !t.isMultiEmpty() {
+				return Value{}, e.typeErr(b.x, "For \"?join\" left-hand operand", "a sequence", t)
+			}
+			sep, err := b.strArg(e, 0)
+			if err != nil {
+				return Value{}, err
+			}
+			var sb strings.Builder
+			first := true
+			for i := 0; i < t.Len(); i++ {
+				it := t.c.vals[i]
+				if it.kind == KindMissing {
+					continue
+				}
+				s, err := e.toText(b.x, it, "?join item")
+				if err != nil {
+					return Value{}, err
+				}
+				if !first {
+					sb.WriteString(sep)
+				}
+				first = false
+				sb.WriteString(s)
+				if err := e.charge(sb.Len()); err != nil {
+					return Value{}, err
+				}
+			}
+			return String(sb.String()), nil
+		}},
+	}
+}
+
+func hashSize(t Value) int {
+	n := 0
+	_ = hashEntries(t, func(string, Value) error { n++; return nil })
+	return n
+}
+
+func hashListFn(keys bool) func(e *exec, b *builtinExpr, t Value) (Value, error) {
+	return func(e *exec, b *builtinExpr, t Value) (Value, error) {
+		if t.isMultiEmpty() {
+			return Seq(), nil
+		}
+		if t.kind != KindHash {
+			return Value{}, e.typeErr(b.x, "For \"?"+b.name+"\" left-hand operand", "a hash", t)
+		}
+		var out []Value
+		_ = hashEntries(t, func(k string, v Value) error {
+			if keys {
+				out = append(out, String(k))
+			} else {
+				out = append(out, v)
+			}
+			return nil
+		})
+		return Seq(out...), nil
+	}
+}
+
+func seqEndFn(first bool) func(e *exec, b *builtinExpr, t Value) (Value, error) {
+	return func(e *exec, b *builtinExpr, t Value) (Value, error) {
+		if t.kind != KindSeq && !t.isMultiEmpty() {
+			return Value{}, e.typeErr(b.x, "For \"?"+b.name+"\" left-hand operand", "a sequence", t)
+		}
+		if t.Len() == 0 {
+			return Value{}, nil
+		}
+		if first {
+			return t.c.vals[0], nil
+		}
+		return t.c.vals[t.Len()-1], nil
+	}
+}
+
+// looseEqual is ?seq_contains's comparison: values of different types
+// are simply unequal.
+func looseEqual(a, b Value) bool {
+	switch {
+	case a.kind == KindNumber && b.kind == KindNumber:
+		return a.n.cmp(b.n) == 0
+	case a.kind == KindString && b.kind == KindString:
+		return collatorEqual(a.s, b.s)
+	case a.kind == KindBool && b.kind == KindBool:
+		return a.b == b.b
+	}
+	return false
+}
+
+func hasContent(t Value) bool {
+	switch t.kind {
+	case KindMissing:
+		return false
+	case KindString:
+		return t.s != ""
+	case KindSeq, KindHash:
+		return t.Len() > 0
+	}
+	return true
+}
+
+// javaUpper is String.toUpperCase for en_US, including the expansions
+// Go's per-rune mapping lacks (ß -> SS).
+func javaUpper(s string) string {
+	u := strings.ToUpper(s)
+	if strings.ContainsRune(u, 'ß') {
+		u = strings.ReplaceAll(u, "ß", "SS")
+	}
+	return u
+}
+
+// isJavaWhitespace is Character.isWhitespace.
+func isJavaWhitespace(r rune) bool {
+	switch r {
+	case '\u00a0', '\u2007', '\u202f':
+		return false
+	}
+	return r >= 0x09 && r <= 0x0d || r >= 0x1c && r <= 0x1f || unicode.Is(unicode.Zs, r) || r == 0x2028 || r == 0x2029
+}
+
+func capFirst(s string) string   { return mapFirst(s, unicode.ToUpper) }
+func uncapFirst(s string) string { return mapFirst(s, unicode.ToLower) }
+
+func mapFirst(s string, f func(rune) rune) string {
+	for i, r := range s {
+		if isJavaWhitespace(r) {
+			continue
+		}
+		m := f(r)
+		if m == r {
+			return s
+		}
+		return s[:i] + string(m) + s[i+utf8.RuneLen(r):]
+	}
+	return s
+}
+
+// javaTrim is String.trim: it removes every character <= ' '.
+func javaTrim(s string) string {
+	return strings.TrimFunc(s, func(r rune) bool { return r <= ' ' })
+}
+
+func builtinReplace(e *exec, b *builtinExpr, t Value) (Value, error) {
+	s, err := b.text(e, t)
+	if err != nil {
+		return Value{}, err
+	}
+	from, err := b.strArg(e, 0)
+	if err != nil {
+		return Value{}, err
+	}
+	to, err := b.strArg(e, 1)
+	if err != nil {
+		return Value{}, err
+	}
+	var out string
+	if from == "" {
+		// FreeMarker inserts the replacement around every character
+		var sb strings.Builder
+		sb.WriteString(to)
+		for _, r := range s {
+			sb.WriteRune(r)
+			sb.WriteString(to)
+			if sb.Len() > e.maxOut {
+				break
+			}
+		}
+		out = sb.String()
+	} else {
+		if n := strings.Count(s, from); n > 0 && len(to) > len(from) && len(s)+n*(len(to)-len(from)) > e.maxOut {
+			return Value{}, e.charge(e.maxOut + 1)
+		}
+		out = strings.ReplaceAll(s, from, to)
+	}
+	if err := e.charge(len(out)); err != nil {
+		return Value{}, err
+	}
+	return String(out), nil
+}
+
+func builtinSubstring(e *exec, b *builtinExpr, t Value) (Value, error) {
+	s, err := b.text(e, t)
+	if err != nil {
+		return Value{}, err
+	}
+	n := utf16Len(s)
+	fd, err := b.numArg(e, 0)
+	if err != nil {
+		return Value{}, err
+	}
+	from := int64(int32(fd.toInt64()))
+	to := int64(n)
+	if len(b.args) > 1 {
+		td, err := b.numArg(e, 1)
+		if err != nil {
+			return Value{}, err
+		}
+		to = int64(int32(td.toInt64()))
+	}
+	bad := func(argn int, msg string) error {
+		return e.errf(b.p, "?substring(...) argument #"+itoa(argn)+" had invalid value: "+msg)
+	}
+	if from < 0 {
+		return Value{}, bad(1, "the index must be at least 0, but was "+itoa(int(from)))
+	}
+	if from > int64(n) {
+		return Value{}, bad(1, "the index mustn't be greater than the length of the string, "+itoa(n)+", but it was "+itoa(int(from)))
+	}
+	if len(b.args) > 1 {
+		if to < 0 {
+			return Value{}, bad(2, "the index must be at least 0, but was "+itoa(int(to)))
+		}
+		if to > int64(n) {
+			return Value{}, bad(2, "the index mustn't be greater than the length of the string, "+itoa(n)+", but it was "+itoa(int(to)))
+		}
+		if from > to {
+			return Value{}, e.errf(b.p, "?substring(...) arguments have invalid value: the begin index argument, "+
+				itoa(int(from))+", shouldn't be greater than the end index argument, "+itoa(int(to)))
+		}
+	}
+	return String(utf16Slice(s, int(from), int(to))), nil
+}
+
+func builtinC(e *exec, b *builtinExpr, t Value) (Value, error) {
+	switch t.kind {
+	case KindNumber:
+		return String(t.n.computer()), nil
+	case KindBool:
+		if t.b {
+			return String("true"), nil
+		}
+		return String("false"), nil
+	}
+	return Value{}, e.typeErr(b.x, "For \"?c\" left-hand operand", "a number or boolean", t)
+}
+
+func builtinString(e *exec, b *builtinExpr, t Value) (Value, error) {
+	switch t.kind {
+	case KindString:
+		if len(b.args) > 0 {
+			return Value{}, e.errf(b.p, "?string(...) with arguments needs a number or boolean, but "+b.x.source()+" is a string")
+		}
+		return t, nil
+	case KindNumber:
+		switch len(b.args) {
+		case 0:
+			return String(t.n.computer()), nil
+		case 1:
+			pat, err := b.strArg(e, 0)
+			if err != nil {
+				return Value{}, err
+			}
+			s, ok := formatPattern(t.n, pat)
+			if !ok {
+				return Value{}, e.errf(b.args[0].pos(), "number format "+pat+" is not supported; use patterns made of 0 # , and .")
+			}
+			return String(s), nil
+		}
+		return Value{}, e.errf(b.p, "?string(...) on a number takes one format argument")
+	case KindBool:
+		switch len(b.args) {
+		case 0:
+			return builtinC(e, b, t)
+		case 2:
+			i := 1
+			if t.b {
+				i = 0
+			}
+			s, err := b.strArg(e, i)
+			return String(s), err
+		}
+		return Value{}, e.errf(b.p, "?string(...) on a boolean takes two arguments: the text for true and for false")
+	}
+	return Value{}, e.typeErr(b.x, "For \"?string\" left-hand operand", "a string, number or boolean", t)
+}
+
+func builtinThen(e *exec, b *builtinExpr, t Value) (Value, error) {
+	if t.kind != KindBool {
+		return Value{}, e.typeErr(b.x, "For \"?then\" left-hand operand", "a boolean", t)
+	}
+	i := 1
+	if t.b {
+		i = 0
+	}
+	return b.arg(e, i)
+}
+
+func builtinNumber(e *exec, b *builtinExpr, t Value) (Value, error) {
+	switch t.kind {
+	case KindNumber:
+		return t, nil
+	case KindString:
+		d, _, ok := parseDecOpt(t.s, true)
+		if !ok {
+			return Value{}, e.errf(b.p, "can't convert this string to number: "+quoteJava(t.s))
+		}
+		return Value{kind: KindNumber, n: d, fl: flavorBig}, nil
+	}
+	return Value{}, e.typeErr(b.x, "For \"?number\" left-hand operand", "a string or number", t)
+}
+
+func quoteJava(s string) string { return "\"" + strings.ReplaceAll(s, "\"", "\\\"") + "\"" }
+
+// builtinURL is ?url: FreeMarker's URL escaping, which keeps letters,
+// digits and _ - . ! ~ ' ( ) * and percent-encodes the rest.
+func builtinURL(e *exec, b *builtinExpr, t Value) (Value, error) {
+	s, err := b.text(e, t)
+	if err != nil {
+		return Value{}, err
+	}
+	latin1 := false
+	if len(b.args) == 1 {
+		cs, err := b.strArg(e, 0)
+		if err != nil {
+			return Value{}, err
+		}
+		switch strings.ToUpper(cs) {
+		case "UTF-8", "UTF8":
+		case "ISO-8859-1", "ISO8859-1", "LATIN1", "ISO_8859_1", "US-ASCII", "ASCII":
+			latin1 = true
+			if strings.Contains(strings.ToUpper(cs), "ASCII") {
+				s = strings.Map(func(r rune) rune {
+					if r > 0x7f {
+						return '?'
+					}
+					return r
+				}, s)
+			}
+		default:
+			return Value{}, e.errf(b.args[0].pos(), "unsupported charset "+quoteJava(cs)+" for ?url; use UTF-8 or ISO-8859-1")
+		}
+	}
+	return String(urlEscape(s, latin1)), nil
+}
+
+func urlSafe(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' ||
+		c == '_' || c == '-' || c == '.' || c == '!' || c == '~' || c >= '\'' && c <= '*'
+}
+
+const upperHex = "0123456789ABCDEF"
+
+func urlEscape(s string, latin1 bool) string {
+	safe := true
+	for i := 0; i < len(s); i++ {
+		if !urlSafe(s[i]) {
+			safe = false
+			break
+		}
+	}
+	if safe {
+		return s
+	}
+	var sb strings.Builder
+	sb.Grow(len(s) * 3)
+	for _, r := range s {
+		if r < utf8.RuneSelf && urlSafe(byte(r)) {
+			sb.WriteByte(byte(r))
+			continue
+		}
+		var buf [4]byte
+		var bs []byte
+		switch {
+		case latin1 && r <= 0xff:
+			bs = []byte{byte(r)}
+		case latin1:
+			bs = []byte{'?'}
+		default:
+			n := utf8.EncodeRune(buf[:], r)
+			bs = buf[:n]
+		}
+		for _, c := range bs {
+			sb.WriteByte('%')
+			sb.WriteByte(upperHex[c>>4])
+			sb.WriteByte(upperHex[c&15])
+		}
+	}
+	return sb.String()
+}

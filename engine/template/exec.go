@@ -1,0 +1,362 @@
+package template
+
+import (
+	"errors"
+	"strconv"
+	"strings"
+	"unicode/utf16"
+	"unicode/utf8"
+)
+
+// flavorMultiEmpty marks the value of (missing)! with no right-hand side:
+// FreeMarker's empty string that is at the same time an empty sequence and
+// an empty hash.
+const flavorMultiEmpty numFlavor = 3
+
+var multiEmpty = Value{kind: KindString, fl: flavorMultiEmpty}
+
+func (v Value) isMultiEmpty() bool { return v.kind == KindString && v.fl == flavorMultiEmpty }
+
+type binding struct {
+	name string
+	v    Value
+}
+
+type loopFrame struct {
+	hasNext bool
+}
+
+// exec is the state of one execution; a Template never changes.
+type exec struct {
+	t        *Template
+	root     Value
+	vars     []binding
+	out      *strings.Builder
+	main     strings.Builder
+	opt      ExecOptions
+	maxOut   int
+	steps    int
+	maxSteps int
+	loops    []loopFrame
+}
+
+// errBreak unwinds from <@break/> to the innermost <@loop>.
+var errBreak = errors.New("<@break/> used outside of <@loop>")
+
+func newExec(t *Template, root Value, opt *ExecOptions) *exec {
+	e := &exec{t: t, root: root}
+	if opt != nil {
+		e.opt = *opt
+	}
+	e.maxOut = e.opt.MaxOutput
+	if e.maxOut <= 0 {
+		e.maxOut = DefaultMaxOutput
+	}
+	e.maxSteps = e.opt.MaxSteps
+	if e.maxSteps <= 0 {
+		e.maxSteps = DefaultMaxSteps
+	}
+	e.out = &e.main
+	return e
+}
+
+func (e *exec) run() error {
+	err := e.execList(e.t.root)
+	if err == errBreak {
+		return &Error{Name: e.t.name, Rule: RuleEval, Msg: "<@break/> used outside of <@loop>"}
+	}
+	return err
+}
+
+// isUndef reports failures FreeMarker raises as InvalidReferenceException,
+// the kind a parenthesised operand of ! or ?? swallows.
+func isUndef(err error) bool {
+	e, ok := err.(*Error)
+	return ok && e.undef
+}
+
+func (e *exec) errf(p Pos, msg string) error {
+	return &Error{Name: e.t.name, Line: int(p.Line), Col: int(p.Col), Rule: RuleEval, Msg: msg}
+}
+
+func (e *exec) limitErr(p Pos, msg string) error {
+	return &Error{Name: e.t.name, Line: int(p.Line), Col: int(p.Col), Rule: RuleLimit, Msg: msg}
+}
+
+func (e *exec) undef(x expr) error {
+	src := x.source()
+	guarded := src
+	if _, ok := x.(*parenExpr); !ok {
+		guarded = "(" + src + ")"
+	}
+	return &Error{Name: e.t.name, Line: int(x.pos().Line), Col: int(x.pos().Col), Rule: RuleEval, undef: true,
+		Msg: src + " is missing (undefined or null); write " + guarded + "! or " + guarded +
+			"!\"default\" to allow that"}
+}
+
+func article(v Value) string {
+	switch v.kind {
+	case KindHash:
+		return "a hash"
+	case KindSeq:
+		return "a sequence"
+	case KindMissing:
+		return "missing"
+	case KindBool:
+		return "a boolean"
+	case KindNumber:
+		return "a number"
+	}
+	return "a string"
+}
+
+func (e *exec) typeErr(x expr, ctx, want string, got Value) error {
+	return e.errf(x.pos(), ctx+": expected "+want+", but "+x.source()+" is "+article(got))
+}
+
+func itoa(i int) string { return strconv.Itoa(i) }
+
+// charge counts work against MaxSteps and bytes against MaxOutput for
+// values built in memory (concatenation, captures).
+func (e *exec) charge(n int) error {
+	if n > e.maxOut {
+		return &Error{Name: e.t.name, Rule: RuleLimit, Msg: "template output exceeds the limit of " + itoa(e.maxOut) + " bytes"}
+	}
+	return nil
+}
+
+func (e *exec) step(p Pos) error {
+	e.steps++
+	if e.steps > e.maxSteps {
+		return e.limitErr(p, "template execution exceeds the limit of "+itoa(e.maxSteps)+" steps")
+	}
+	return nil
+}
+
+func (e *exec) write(p Pos, s string) error {
+	if e.out.Len()+len(s) > e.maxOut {
+		return e.limitErr(p, "template output exceeds the limit of "+itoa(e.maxOut)+" bytes")
+	}
+	e.out.WriteString(s)
+	return nil
+}
+
+func (e *exec) evalBool(x expr, ctx string) (bool, error) {
+	v, err := x.eval(e)
+	if err != nil {
+		return false, err
+	}
+	switch v.kind {
+	case KindBool:
+		return v.b, nil
+	case KindMissing:
+		return false, e.undef(x)
+	}
+	return false, e.typeErr(x, ctx, "a boolean", v)
+}
+
+// toText converts a value to text where FreeMarker converts automatically
+// (concatenation, string built-ins): numbers in the "computer" format,
+// booleans as true/false (boolean_format "c").
+func (e *exec) toText(x expr, v Value, ctx string) (string, error) {
+	switch v.kind {
+	case KindString:
+		return v.s, nil
+	case KindNumber:
+		return v.n.computer(), nil
+	case KindBool:
+		if v.b {
+			return "true", nil
+		}
+		return "false", nil
+	case KindMissing:
+		return "", e.undef(x)
+	}
+	return "", e.typeErr(x, ctx, "a string, number or boolean", v)
+}
+
+func (e *exec) interpText(x expr, v Value) (string, error) {
+	return e.toText(x, v, "For \"${...}\" content")
+}
+
+func (e *exec) execList(list []*stmt) error {
+	for _, s := range list {
+		if err := e.execStmt(s); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (e *exec) execStmt(s *stmt) error {
+	if err := e.step(s.begin); err != nil {
+		return err
+	}
+	switch s.kind {
+	case sText:
+		return e.write(s.begin, s.text)
+	case sMacro:
+		if e.opt.Macro == nil {
+			return nil
+		}
+		if err := e.opt.Macro(e.out, s.name); err != nil {
+			return err
+		}
+		if e.out.Len() > e.maxOut {
+			return e.limitErr(s.begin, "template output exceeds the limit of "+itoa(e.maxOut)+" bytes")
+		}
+		return nil
+	case sInterp:
+		v, err := s.x.eval(e)
+		if err != nil {
+			return err
+		}
+		if v.kind == KindString {
+			return e.write(s.begin, v.s)
+		}
+		t, err := e.interpText(s.x, v)
+		if err != nil {
+			return err
+		}
+		return e.write(s.begin, t)
+	case sHashInterp:
+		v, err := s.x.eval(e)
+		if err != nil {
+			return err
+		}
+		switch v.kind {
+		case KindNumber:
+			return e.write(s.begin, v.n.computer())
+		case KindMissing:
+			return e.undef(s.x)
+		}
+		return e.typeErr(s.x, "For \"#{...}\" content", "a number", v)
+	case sIf:
+		for _, br := range s.body {
+			if br.x != nil {
+				ok, err := e.evalBool(br.x, "For \"#if\" condition")
+				if err != nil {
+					return err
+				}
+				if !ok {
+					continue
+				}
+			}
+			return e.execList(br.body)
+		}
+		return nil
+	case sAssign:
+		for _, a := range s.sets {
+			if err := e.assign(a); err != nil {
+				return err
+			}
+		}
+		return nil
+	case sCapture:
+		saved := e.out
+		var b strings.Builder
+		e.out = &b
+		err := e.execList(s.body)
+		e.out = saved
+		if err != nil {
+			return err
+		}
+		e.setVar(s.name, String(b.String()))
+		return nil
+	case sUser:
+		return e.execUser(s)
+	}
+	return nil
+}
+
+func (e *exec) setVar(name string, v Value) {
+	for i := range e.vars {
+		if e.vars[i].name == name {
+			e.vars[i].v = v
+			return
+		}
+	}
+	e.vars = append(e.vars, binding{name, v})
+}
+
+func (e *exec) lookupVar(name string) (Value, bool) {
+	for i := range e.vars {
+		if e.vars[i].name == name {
+			return e.vars[i].v, true
+		}
+	}
+	return Value{}, false
+}
+
+func (e *exec) assign(a assignSet) error {
+	if a.op == "=" {
+		v, err := a.x.eval(e)
+		if err != nil {
+			return err
+		}
+		if v.kind == KindMissing {
+			return e.undef(a.x)
+		}
+		e.setVar(a.name, v)
+		return nil
+	}
+	cur, ok := e.lookupVar(a.name)
+	if !ok {
+		cur = e.root.Get(a.name)
+	}
+	if cur.kind == KindMissing {
+		return e.errf(a.pos, "can't apply "+a.op+" to "+a.name+": it is missing")
+	}
+	var rhs expr
+	op := a.op[:1]
+	if a.op == "++" || a.op == "--" {
+		rhs = &litExpr{base: base{a.pos, "1"}, v: Int(1)}
+		if cur.kind != KindNumber {
+			return e.errf(a.pos, "can't apply "+a.op+" to "+a.name+": it is "+article(cur))
+		}
+	} else {
+		rhs = a.x
+	}
+	x := &arithExpr{base: base{a.pos, a.name + " " + a.op + " " + rhs.source()}, op: op[0],
+		l: &litExpr{base: base{a.pos, a.name}, v: cur}, r: rhs}
+	v, err := x.eval(e)
+	if err != nil {
+		return err
+	}
+	e.setVar(a.name, v)
+	return nil
+}
+
+// utf16Len is the length Java reports for s (UTF-16 code units).
+func utf16Len(s string) int {
+	n := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			n++
+			i++
+			continue
+		}
+		r, sz := utf8.DecodeRuneInString(s[i:])
+		i += sz
+		n += utf16.RuneLen(r)
+	}
+	return n
+}
+
+// utf16Slice returns s[from:to] in UTF-16 code units, as Java's
+// substring; a surrogate pair cut in half becomes U+FFFD.
+func utf16Slice(s string, from, to int) string {
+	isASCII := true
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			isASCII = false
+			break
+		}
+	}
+	if isASCII {
+		return s[from:to]
+	}
+	u := utf16.Encode([]rune(s))
+	return string(utf16.Decode(u[from:to]))
+}

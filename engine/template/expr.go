@@ -1,0 +1,524 @@
+package template
+
+import (
+	"strings"
+)
+
+// expr is a compiled expression. eval never panics; a missing value is
+// returned as the zero Value (not an error) by names and lookups, and
+// becomes an error only where FreeMarker makes it one.
+type expr interface {
+	eval(e *exec) (Value, error)
+	pos() Pos
+	source() string
+}
+
+type base struct {
+	p   Pos
+	src string // the expression's source text, for messages
+}
+
+func (b base) pos() Pos       { return b.p }
+func (b base) source() string { return b.src }
+
+type litExpr struct {
+	base
+	v Value
+}
+
+func (x *litExpr) eval(*exec) (Value, error) { return x.v, nil }
+
+type identExpr struct {
+	base
+	name string
+}
+
+func (x *identExpr) eval(e *exec) (Value, error) {
+	// an assigned variable shadows the data model; one bound to a missing
+	// value (a null item of a <@loop>) does not, as in FreeMarker
+	for i := range e.vars {
+		if e.vars[i].name == x.name && e.vars[i].v.kind != KindMissing {
+			return e.vars[i].v, nil
+		}
+	}
+	return e.root.Get(x.name), nil
+}
+
+type dotExpr struct {
+	base
+	x    expr
+	name string
+}
+
+func (x *dotExpr) eval(e *exec) (Value, error) {
+	t, err := x.x.eval(e)
+	if err != nil {
+		return Value{}, err
+	}
+	switch {
+	case t.kind == KindHash:
+		return t.Get(x.name), nil
+	case t.kind == KindMissing:
+		return Value{}, e.undef(x.x)
+	case t.isMultiEmpty():
+		return Value{}, nil
+	}
+	return Value{}, e.typeErr(x.x, "For \".\" left-hand operand", "a hash", t)
+}
+
+type indexExpr struct {
+	base
+	x, k expr
+}
+
+func (x *indexExpr) eval(e *exec) (Value, error) {
+	t, err := x.x.eval(e)
+	if err != nil {
+		return Value{}, err
+	}
+	if t.kind == KindMissing {
+		return Value{}, e.undef(x.x)
+	}
+	k, err := x.k.eval(e)
+	if err != nil {
+		return Value{}, err
+	}
+	switch k.kind {
+	case KindMissing:
+		return Value{}, e.undef(x.k)
+	case KindNumber:
+		i := k.n.toInt64()
+		switch {
+		case t.kind == KindSeq || t.isMultiEmpty() && false:
+			if i < 0 {
+				return Value{}, e.errf(x.k.pos(), "negative index "+k.n.computer()+" in "+x.src)
+			}
+			return t.Index(int(min(i, 1<<31))), nil
+		case t.kind == KindString || t.kind == KindNumber || t.kind == KindBool:
+			s, _ := t.AsString()
+			u := utf16Len(s)
+			if i < 0 || i >= int64(u) {
+				return Value{}, e.errf(x.k.pos(), "index "+k.n.computer()+" is out of bounds for a string of length "+itoa(u)+" in "+x.src)
+			}
+			return String(utf16Slice(s, int(i), int(i)+1)), nil
+		}
+		return Value{}, e.typeErr(x.x, "For \"[]\" with a number key", "a sequence or string", t)
+	case KindString:
+		if t.kind == KindHash {
+			return t.Get(k.s), nil
+		}
+		if t.isMultiEmpty() {
+			return Value{}, nil
+		}
+		return Value{}, e.typeErr(x.x, "For \"[]\" with a string key", "a hash", t)
+	}
+	return Value{}, e.typeErr(x.k, "For \"[]\" key", "a number or string", k)
+}
+
+type parenExpr struct {
+	base
+	x expr
+}
+
+func (x *parenExpr) eval(e *exec) (Value, error) { return x.x.eval(e) }
+
+// evalMaybeMissing evaluates the operand of !, ?? and the existence
+// built-ins: a parenthesised operand swallows any "missing" failure inside
+// it, an unparenthesised one only a missing final value.
+func evalMaybeMissing(e *exec, x expr) (Value, error) {
+	v, err := x.eval(e)
+	if err != nil {
+		if _, ok := x.(*parenExpr); ok && isUndef(err) {
+			return Value{}, nil
+		}
+		return Value{}, err
+	}
+	return v, nil
+}
+
+type defaultExpr struct {
+	base
+	x, rhs expr
+}
+
+func (x *defaultExpr) eval(e *exec) (Value, error) {
+	v, err := evalMaybeMissing(e, x.x)
+	if err != nil {
+		return Value{}, err
+	}
+	if v.kind != KindMissing {
+		return v, nil
+	}
+	if x.rhs == nil {
+		return multiEmpty, nil
+	}
+	return x.rhs.eval(e)
+}
+
+type existsExpr struct {
+	base
+	x expr
+}
+
+func (x *existsExpr) eval(e *exec) (Value, error) {
+	v, err := evalMaybeMissing(e, x.x)
+	if err != nil {
+		return Value{}, err
+	}
+	return Bool(v.kind != KindMissing), nil
+}
+
+type notExpr struct {
+	base
+	x expr
+}
+
+func (x *notExpr) eval(e *exec) (Value, error) {
+	b, err := e.evalBool(x.x, "For \"!\" operand")
+	if err != nil {
+		return Value{}, err
+	}
+	return Bool(!b), nil
+}
+
+type negExpr struct {
+	base
+	neg bool
+	x   expr
+}
+
+func (x *negExpr) eval(e *exec) (Value, error) {
+	v, err := x.x.eval(e)
+	if err != nil {
+		return Value{}, err
+	}
+	if v.kind == KindMissing {
+		return Value{}, e.undef(x.x)
+	}
+	if v.kind != KindNumber {
+		return Value{}, e.typeErr(x.x, "For unary "+map[bool]string{true: "-", false: "+"}[x.neg]+" operand", "a number", v)
+	}
+	if !x.neg {
+		return v, nil
+	}
+	return Value{kind: KindNumber, n: v.n.neg(), fl: flavorBig}, nil
+}
+
+type logicExpr struct {
+	base
+	or   bool
+	l, r expr
+}
+
+func (x *logicExpr) eval(e *exec) (Value, error) {
+	op := "&&"
+	if x.or {
+		op = "||"
+	}
+	l, err := e.evalBool(x.l, "For \""+op+"\" left operand")
+	if err != nil {
+		return Value{}, err
+	}
+	if l == x.or {
+		return Bool(l), nil
+	}
+	r, err := e.evalBool(x.r, "For \""+op+"\" right operand")
+	if err != nil {
+		return Value{}, err
+	}
+	return Bool(r), nil
+}
+
+type cmpOp uint8
+
+const (
+	cmpEq cmpOp = iota
+	cmpNe
+	cmpLt
+	cmpLe
+	cmpGt
+	cmpGe
+)
+
+type cmpExpr struct {
+	base
+	op    cmpOp
+	opTok string
+	l, r  expr
+}
+
+func (x *cmpExpr) eval(e *exec) (Value, error) {
+	l, err := x.l.eval(e)
+	if err != nil {
+		return Value{}, err
+	}
+	if l.kind == KindMissing {
+		return Value{}, e.undef(x.l)
+	}
+	r, err := x.r.eval(e)
+	if err != nil {
+		return Value{}, err
+	}
+	if r.kind == KindMissing {
+		return Value{}, e.undef(x.r)
+	}
+	var c int
+	switch {
+	case l.kind == KindNumber && r.kind == KindNumber:
+		c = l.n.cmp(r.n)
+	case l.kind == KindString && r.kind == KindString:
+		if x.op != cmpEq && x.op != cmpNe {
+			return Value{}, e.errf(x.p, "can't use operator \""+x.opTok+"\" on string values: "+x.src)
+		}
+		if !collatorEqual(l.s, r.s) {
+			c = 1
+		}
+	case l.kind == KindBool && r.kind == KindBool:
+		if x.op != cmpEq && x.op != cmpNe {
+			return Value{}, e.errf(x.p, "can't use operator \""+x.opTok+"\" on boolean values: "+x.src)
+		}
+		if l.b != r.b {
+			c = 1
+		}
+	default:
+		return Value{}, e.errf(x.p, "can't compare values of these types: left operand "+x.l.source()+
+			" is "+article(l)+", right operand "+x.r.source()+" is "+article(r)+
+			"; comparisons are allowed between two numbers, two strings or two booleans")
+	}
+	var res bool
+	switch x.op {
+	case cmpEq:
+		res = c == 0
+	case cmpNe:
+		res = c != 0
+	case cmpLt:
+		res = c < 0
+	case cmpLe:
+		res = c <= 0
+	case cmpGt:
+		res = c > 0
+	case cmpGe:
+		res = c >= 0
+	}
+	return Bool(res), nil
+}
+
+type arithExpr struct {
+	base
+	op   byte
+	l, r expr
+}
+
+func (x *arithExpr) eval(e *exec) (Value, error) {
+	l, err := x.l.eval(e)
+	if err != nil {
+		return Value{}, err
+	}
+	if l.kind == KindMissing {
+		return Value{}, e.undef(x.l)
+	}
+	r, err := x.r.eval(e)
+	if err != nil {
+		return Value{}, err
+	}
+	if r.kind == KindMissing {
+		return Value{}, e.undef(x.r)
+	}
+	if l.kind == KindNumber && r.kind == KindNumber {
+		var d dec
+		ok := true
+		switch x.op {
+		case '+':
+			d = l.n.add(r.n)
+		case '-':
+			d = l.n.sub(r.n)
+		case '*':
+			d, ok = l.n.mul(r.n)
+		case '/':
+			d, ok = l.n.div(r.n)
+			if !ok {
+				return Value{}, e.errf(x.p, "arithmetic operation failed: division by zero in "+x.src)
+			}
+		case '%':
+			a, b := l.n.toInt64(), r.n.toInt64()
+			if b == 0 {
+				return Value{}, e.errf(x.p, "arithmetic operation failed: division by zero in "+x.src)
+			}
+			if b == -1 {
+				d = dec{}
+			} else {
+				d = dec{u: a % b}
+			}
+		}
+		if !ok {
+			return Value{}, e.errf(x.p, "arithmetic result out of range in "+x.src)
+		}
+		return Value{kind: KindNumber, n: d, fl: flavorBig}, nil
+	}
+	if x.op != '+' {
+		side, v := x.l, l
+		if l.kind == KindNumber {
+			side, v = x.r, r
+		}
+		return Value{}, e.typeErr(side, "For \""+string(x.op)+"\" operand", "a number", v)
+	}
+	switch {
+	case l.kind == KindSeq && r.kind == KindSeq:
+		items := make([]Value, 0, l.Len()+r.Len())
+		items = append(append(items, l.c.vals...), r.c.vals...)
+		return Seq(items...), nil
+	case l.kind == KindHash && r.kind == KindHash:
+		var keys []string
+		var vals []Value
+		for _, h := range []Value{l, r} {
+			_ = hashEntries(h, func(k string, v Value) error {
+				keys = append(keys, k)
+				vals = append(vals, v)
+				return nil
+			})
+		}
+		return NewHash(keys, vals), nil
+	}
+	ls, err := e.toText(x.l, l, "For \"+\" left operand")
+	if err != nil {
+		return Value{}, err
+	}
+	rs, err := e.toText(x.r, r, "For \"+\" right operand")
+	if err != nil {
+		return Value{}, err
+	}
+	if err := e.charge(len(ls) + len(rs)); err != nil {
+		return Value{}, err
+	}
+	return String(ls + rs), nil
+}
+
+type callExpr struct {
+	base
+	x    expr
+	args []expr
+}
+
+func (x *callExpr) eval(e *exec) (Value, error) {
+	v, err := x.x.eval(e)
+	if err != nil {
+		return Value{}, err
+	}
+	if v.kind == KindMissing {
+		return Value{}, e.undef(x.x)
+	}
+	return Value{}, e.typeErr(x.x, "For \"(...)\" call", "a method or function", v)
+}
+
+type strInterpExpr struct {
+	base
+	parts []expr
+}
+
+func (x *strInterpExpr) eval(e *exec) (Value, error) {
+	var sb strings.Builder
+	for _, p := range x.parts {
+		v, err := p.eval(e)
+		if err != nil {
+			return Value{}, err
+		}
+		sb.WriteString(v.s)
+	}
+	if err := e.charge(sb.Len()); err != nil {
+		return Value{}, err
+	}
+	return String(sb.String()), nil
+}
+
+// interpPart is a ${...} inside a string literal.
+type interpPart struct {
+	base
+	x expr
+}
+
+func (x *interpPart) eval(e *exec) (Value, error) {
+	v, err := x.x.eval(e)
+	if err != nil {
+		return Value{}, err
+	}
+	s, err := e.interpText(x.x, v)
+	return String(s), err
+}
+
+type seqLitExpr struct {
+	base
+	items []expr
+}
+
+func (x *seqLitExpr) eval(e *exec) (Value, error) {
+	vals := make([]Value, len(x.items))
+	for i, it := range x.items {
+		v, err := it.eval(e)
+		if err != nil {
+			return Value{}, err
+		}
+		if v.kind == KindMissing {
+			return Value{}, e.undef(it)
+		}
+		vals[i] = v
+	}
+	return Seq(vals...), nil
+}
+
+type hashLitExpr struct {
+	base
+	keys, vals []expr
+}
+
+func (x *hashLitExpr) eval(e *exec) (Value, error) {
+	keys := make([]string, len(x.keys))
+	vals := make([]Value, len(x.vals))
+	for i := range x.keys {
+		k, err := x.keys[i].eval(e)
+		if err != nil {
+			return Value{}, err
+		}
+		if k.kind == KindMissing {
+			return Value{}, e.undef(x.keys[i])
+		}
+		if k.kind != KindString {
+			return Value{}, e.typeErr(x.keys[i], "For hash literal key", "a string", k)
+		}
+		v, err := x.vals[i].eval(e)
+		if err != nil {
+			return Value{}, err
+		}
+		if v.kind == KindMissing {
+			return Value{}, e.undef(x.vals[i])
+		}
+		keys[i], vals[i] = k.s, v
+	}
+	return NewHash(keys, vals), nil
+}
+
+// collatorEqual is string equality as FreeMarker decides it: through the
+// en_US java.text.Collator at its default strength. Case and accents
+// matter; what Java's collator ignores was measured against the oracle:
+// the zero-width characters U+200B..U+200F anywhere, and a run of C0/C1
+// control characters (other than tab and line breaks) at the end.
+func collatorEqual(a, b string) bool {
+	if a == b {
+		return true
+	}
+	return collationKey(a) == collationKey(b)
+}
+
+func collationKey(s string) string {
+	if strings.ContainsRune(s, 0x200b) || strings.ContainsRune(s, 0x200c) || strings.ContainsRune(s, 0x200d) ||
+		strings.ContainsRune(s, 0x200e) || strings.ContainsRune(s, 0x200f) {
+		s = strings.Map(func(r rune) rune {
+			if r >= 0x200b && r <= 0x200f {
+				return -1
+			}
+			return r
+		}, s)
+	}
+	return strings.TrimRightFunc(s, func(r rune) bool {
+		return r <= 0x08 || r >= 0x0e && r <= 0x1f || r >= 0x7f && r <= 0x9f
+	})
+}

@@ -1,0 +1,412 @@
+package template
+
+import (
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// tokKind classifies a token. The lexer is a state machine in the manner of
+// text/template/parse: template text, the inside of a tag (where '>' ends
+// the tag unless parenthesised) and the inside of an interpolation (where
+// '}' ends it unless a '{' is open) are separate states.
+type tokKind uint8
+
+const (
+	tEOF tokKind = iota
+	tText
+	tInterp      // ${
+	tHashInterp  // #{
+	tDirective   // <#name ; val = name
+	tEndDir      // </#name> ; val = name
+	tUser        // <@name ; val = name
+	tUserEnd     // </@name> or </@> ; val = name
+	tComment     // <#-- ... -->
+	tTagEnd      // >
+	tEmptyTagEnd // />
+	tInterpEnd   // } closing an interpolation
+	tIdent
+	tNumber
+	tString    // val = raw source between the quotes, quote = the quote char
+	tRawString // r"..." ; val = contents
+	tOp        // operators and punctuation; val = the operator
+	tError
+)
+
+type token struct {
+	kind   tokKind
+	val    string
+	pos    Pos
+	end    Pos // position just after the token (for tags: the tag's end)
+	off    int // byte offset of the token in the source
+	endOff int // byte offset just after the token
+	quote  byte
+}
+
+type lexState uint8
+
+const (
+	stText lexState = iota
+	stTag
+	stInterp
+)
+
+type lexer struct {
+	src    string
+	i      int
+	line   int32
+	col    int32
+	toks   []token
+	state  lexState
+	parens int // open '(' in a tag
+	braces int // open '{' in an interpolation
+	err    *Error
+	name   string
+}
+
+// lex tokenises the whole template; on a lexical error it stops and
+// returns the error.
+func lex(name, src string) ([]token, *Error) {
+	l := &lexer{src: src, line: 1, col: 1, name: name}
+	for l.err == nil {
+		var done bool
+		switch l.state {
+		case stText:
+			done = l.lexText()
+		default:
+			done = l.lexExpr()
+		}
+		if done {
+			break
+		}
+	}
+	if l.err != nil {
+		return nil, l.err
+	}
+	l.toks = append(l.toks, token{kind: tEOF, pos: l.pos(), end: l.pos(), off: len(src), endOff: len(src)})
+	return l.toks, nil
+}
+
+func (l *lexer) pos() Pos { return Pos{l.line, l.col} }
+
+// advance moves over n bytes, keeping line and column (in code points).
+func (l *lexer) advance(n int) {
+	end := l.i + n
+	for l.i < end {
+		c := l.src[l.i]
+		if c == '\n' {
+			l.line++
+			l.col = 1
+			l.i++
+			continue
+		}
+		if c < utf8.RuneSelf {
+			l.i++
+		} else {
+			_, sz := utf8.DecodeRuneInString(l.src[l.i:])
+			l.i += sz
+		}
+		l.col++
+	}
+}
+
+func (l *lexer) fail(p Pos, msg string) {
+	if l.err == nil {
+		l.err = &Error{Name: l.name, Line: int(p.Line), Col: int(p.Col), Rule: RuleSyntax, Msg: msg}
+	}
+}
+
+func (l *lexer) emit(k tokKind, val string, p Pos, off int) {
+	l.toks = append(l.toks, token{kind: k, val: val, pos: p, end: l.pos(), off: off, endOff: l.i})
+}
+
+func isNameStart(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '_' || c == '$' || c == '@' || c >= utf8.RuneSelf
+}
+
+func isNameChar(c byte) bool { return isNameStart(c) || c >= '0' && c <= '9' }
+
+// lexText scans template text up to the next FTL construct.
+func (l *lexer) lexText() bool {
+	start, sp := l.i, l.pos()
+	flush := func() {
+		if l.i > start {
+			l.toks = append(l.toks, token{kind: tText, val: l.src[start:l.i], pos: sp, end: l.pos(), off: start, endOff: l.i})
+		}
+	}
+	for l.i < len(l.src) {
+		rest := l.src[l.i:]
+		switch {
+		case strings.HasPrefix(rest, "${"), strings.HasPrefix(rest, "#{"):
+			flush()
+			p, off := l.pos(), l.i
+			l.advance(2)
+			k := tInterp
+			if rest[0] == '#' {
+				k = tHashInterp
+			}
+			l.emit(k, rest[:2], p, off)
+			l.state, l.braces = stInterp, 0
+			return false
+		case strings.HasPrefix(rest, "<#--"):
+			flush()
+			p, off := l.pos(), l.i
+			end := strings.Index(rest[4:], "-->")
+			if end < 0 {
+				l.fail(p, "unclosed comment: <#-- has no matching -->")
+				return true
+			}
+			l.advance(4 + end + 3)
+			l.emit(tComment, "", p, off)
+			return l.lexText()
+		case strings.HasPrefix(rest, "<#") && len(rest) > 2 && isDirNameStart(rest[2]):
+			flush()
+			p, off := l.pos(), l.i
+			n := dirNameLen(rest[2:])
+			l.advance(2 + n)
+			l.emit(tDirective, rest[2:2+n], p, off)
+			l.state, l.parens = stTag, 0
+			return false
+		case strings.HasPrefix(rest, "</#") && len(rest) > 3 && isDirNameStart(rest[3]):
+			flush()
+			p, off := l.pos(), l.i
+			n := dirNameLen(rest[3:])
+			name := rest[3 : 3+n]
+			j := 3 + n
+			for j < len(rest) && isSpace(rest[j]) {
+				j++
+			}
+			if j >= len(rest) || rest[j] != '>' {
+				l.advance(j)
+				l.fail(l.pos(), "end tag </#"+name+" must be closed with >")
+				return true
+			}
+			l.advance(j + 1)
+			l.emit(tEndDir, name, p, off)
+			return l.lexText()
+		case strings.HasPrefix(rest, "<@") && len(rest) > 2 && isNameStart(rest[2]):
+			flush()
+			p, off := l.pos(), l.i
+			n := userNameLen(rest[2:])
+			l.advance(2 + n)
+			l.emit(tUser, rest[2:2+n], p, off)
+			l.state, l.parens = stTag, 0
+			return false
+		case strings.HasPrefix(rest, "</@"):
+			j := 3
+			n := 0
+			if j < len(rest) && isNameStart(rest[j]) {
+				n = userNameLen(rest[j:])
+			}
+			k := j + n
+			for k < len(rest) && isSpace(rest[k]) {
+				k++
+			}
+			if k < len(rest) && rest[k] == '>' {
+				flush()
+				p, off := l.pos(), l.i
+				l.advance(k + 1)
+				l.emit(tUserEnd, rest[j:j+n], p, off)
+				return l.lexText()
+			}
+			l.advance(1)
+		default:
+			// skip to the next byte that can start a construct
+			k := strings.IndexAny(rest[1:], "$#<")
+			if k < 0 {
+				l.advance(len(rest))
+			} else {
+				l.advance(k + 1)
+			}
+		}
+	}
+	flush()
+	return true
+}
+
+func isDirNameStart(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }
+
+func dirNameLen(s string) int {
+	n := 0
+	for n < len(s) && (isDirNameStart(s[n]) || s[n] == '_') {
+		n++
+	}
+	return n
+}
+
+func userNameLen(s string) int {
+	n := 0
+	for n < len(s) && (isNameChar(s[n]) || s[n] == '.' && n+1 < len(s) && isNameStart(s[n+1])) {
+		n++
+	}
+	return n
+}
+
+func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
+
+// threeOps and twoOps are matched longest first.
+var threeOps = []string{"..<", "..!", "..*"}
+var twoOps = []string{"??", "==", "!=", "<=", ">=", "&&", "||", "..", "+=", "-=", "*=", "/=", "%=", "++", "--"}
+
+// lexExpr scans one token inside a tag or an interpolation.
+func (l *lexer) lexExpr() bool {
+	for l.i < len(l.src) && isSpace(l.src[l.i]) {
+		l.advance(1)
+	}
+	if l.i >= len(l.src) {
+		if l.state == stTag {
+			l.fail(l.pos(), "unexpected end of template inside a tag: missing >")
+		} else {
+			l.fail(l.pos(), "unexpected end of template inside ${...}: missing }")
+		}
+		return true
+	}
+	rest := l.src[l.i:]
+	p, off := l.pos(), l.i
+	c := rest[0]
+	switch {
+	case l.state == stTag && l.parens == 0 && c == '>':
+		l.advance(1)
+		l.emit(tTagEnd, ">", p, off)
+		l.state = stText
+		return false
+	case l.state == stTag && l.parens == 0 && strings.HasPrefix(rest, "/>"):
+		l.advance(2)
+		l.emit(tEmptyTagEnd, "/>", p, off)
+		l.state = stText
+		return false
+	case l.state == stInterp && c == '}' && l.braces == 0:
+		l.advance(1)
+		l.emit(tInterpEnd, "}", p, off)
+		l.state = stText
+		return false
+	case c == '"' || c == '\'':
+		return l.lexString(c, false)
+	case c == 'r' && len(rest) > 1 && (rest[1] == '"' || rest[1] == '\''):
+		l.advance(1)
+		return l.lexString(rest[1], true)
+	case c >= '0' && c <= '9':
+		n := 0
+		for n < len(rest) && rest[n] >= '0' && rest[n] <= '9' {
+			n++
+		}
+		if n+1 < len(rest) && rest[n] == '.' && rest[n+1] >= '0' && rest[n+1] <= '9' {
+			n++
+			for n < len(rest) && rest[n] >= '0' && rest[n] <= '9' {
+				n++
+			}
+		}
+		l.advance(n)
+		l.emit(tNumber, rest[:n], p, off)
+		return false
+	case isNameStart(c):
+		n := identLen(rest)
+		l.advance(n)
+		l.emit(tIdent, rest[:n], p, off)
+		return false
+	}
+	for _, op := range threeOps {
+		if strings.HasPrefix(rest, op) {
+			l.advance(3)
+			l.emit(tOp, op, p, off)
+			return false
+		}
+	}
+	for _, op := range twoOps {
+		if strings.HasPrefix(rest, op) {
+			l.advance(2)
+			l.emit(tOp, op, p, off)
+			return false
+		}
+	}
+	switch c {
+	case '(':
+		l.parens++
+	case ')':
+		l.parens--
+	case '{':
+		l.braces++
+	case '}':
+		l.braces--
+	case '.':
+		// Branch dialect: a dotted name may start with '~' or '+'.
+		if len(rest) > 2 && (rest[1] == '~' || rest[1] == '+') && isNameStart(rest[2]) {
+			l.advance(1)
+			l.emit(tOp, ".", p, off)
+			p2, off2 := l.pos(), l.i
+			n := 1 + identLen(rest[2:])
+			l.advance(n)
+			l.emit(tIdent, rest[1:1+n], p2, off2)
+			return false
+		}
+	}
+	if strings.ContainsRune("()[]{},:.?!=<>+-*/%;&|", rune(c)) {
+		l.advance(1)
+		l.emit(tOp, rest[:1], p, off)
+		return false
+	}
+	r, _ := utf8.DecodeRuneInString(rest)
+	if unicode.IsSpace(r) {
+		l.advance(utf8.RuneLen(r))
+		return false
+	}
+	l.fail(p, "unexpected character "+quoteRune(r))
+	return true
+}
+
+func identLen(s string) int {
+	n := 0
+	for n < len(s) {
+		c := s[n]
+		if c >= utf8.RuneSelf {
+			r, sz := utf8.DecodeRuneInString(s[n:])
+			if !unicode.IsLetter(r) && !unicode.IsDigit(r) {
+				break
+			}
+			n += sz
+			continue
+		}
+		if !isNameChar(c) {
+			break
+		}
+		n++
+	}
+	return n
+}
+
+func quoteRune(r rune) string { return strconv.QuoteRune(r) }
+
+// lexString scans a string literal; escapes and ${...} inside are
+// interpreted by the parser, which needs the raw text.
+func (l *lexer) lexString(q byte, raw bool) bool {
+	p, off := l.pos(), l.i
+	if raw {
+		p.Col--
+		off--
+	}
+	rest := l.src[l.i+1:]
+	j := 0
+	for j < len(rest) {
+		c := rest[j]
+		if c == q {
+			break
+		}
+		if c == '\\' && !raw {
+			j += 2
+			continue
+		}
+		j++
+	}
+	if j >= len(rest) {
+		l.fail(p, "unclosed string literal")
+		return true
+	}
+	l.advance(j + 2)
+	k := tString
+	if raw {
+		k = tRawString
+	}
+	l.toks = append(l.toks, token{kind: k, val: rest[:j], pos: p, end: l.pos(), off: off, endOff: l.i, quote: q})
+	return false
+}

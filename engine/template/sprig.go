@@ -1,0 +1,341 @@
+package template
+
+import (
+	"fmt"
+	"math"
+	"reflect"
+	"sort"
+	"strconv"
+	"sync"
+
+	"github.com/Masterminds/sprig/v3"
+)
+
+// Sprig functions are called as sprig.NAME(args...). They are resolved at
+// parse time; a call converts its arguments to the Go types the function
+// declares and converts the result back (see convertArg and fromGo).
+// Sprig dispatches through reflection, so these calls are the one place
+// reflection is used while executing; templates that do not call Sprig
+// never touch it.
+
+// sprigDenied are functions a sandboxed template must not reach: process
+// environment, network, and functions whose cost an argument can make
+// unbounded.
+var sprigDenied = map[string]string{
+	"env":                      "reads the process environment",
+	"expandenv":                "reads the process environment",
+	"getHostByName":            "does network I/O",
+	"genPrivateKey":            "is too expensive for a postback",
+	"genCA":                    "is too expensive for a postback",
+	"genCAWithKey":             "is too expensive for a postback",
+	"genSelfSignedCert":        "is too expensive for a postback",
+	"genSelfSignedCertWithKey": "is too expensive for a postback",
+	"genSignedCert":            "is too expensive for a postback",
+	"genSignedCertWithKey":     "is too expensive for a postback",
+	"buildCustomCert":          "is too expensive for a postback",
+	"derivePassword":           "is too expensive for a postback",
+	"htpasswd":                 "is too expensive for a postback",
+	"bcrypt":                   "is too expensive for a postback",
+}
+
+// sprigSizeArgs are functions whose integer arguments size their result;
+// those arguments are capped at maxSprigSize.
+var sprigSizeArgs = map[string]bool{
+	"repeat": true, "until": true, "untilStep": true, "seq": true, "randAlpha": true,
+	"randAlphaNum": true, "randAscii": true, "randNumeric": true, "randBytes": true,
+	"randInt": false, "abbrev": true, "abbrevboth": true, "wrap": true, "wrapWith": true,
+	"indent": true, "nindent": true, "trunc": false,
+}
+
+const maxSprigSize = 10000
+
+var sprigFuncs = sync.OnceValue(func() map[string]reflect.Value {
+	m := map[string]reflect.Value{}
+	for name, f := range sprig.TxtFuncMap() {
+		if _, denied := sprigDenied[name]; denied {
+			continue
+		}
+		m[name] = reflect.ValueOf(f)
+	}
+	return m
+})
+
+type sprigExpr struct {
+	base
+	name string
+	fn   reflect.Value
+	args []expr
+}
+
+func (p *parser) parseSprig(t token) (expr, error) {
+	if d, ok := p.isOp("."); !ok {
+		return nil, p.errAt(d.pos, RuleSyntax, "sprig is the Sprig function namespace: call a function as sprig.NAME(args)")
+	}
+	p.next()
+	n := p.next()
+	if n.kind != tIdent {
+		return nil, p.expected(n, "a Sprig function name after \"sprig.\"")
+	}
+	if why, ok := sprigDenied[n.val]; ok {
+		return nil, p.errAt(n.pos, RuleBlocked, "Sprig function "+n.val+" is not available in templates: it "+why)
+	}
+	fn, ok := sprigFuncs()[n.val]
+	if !ok {
+		return nil, p.errAt(n.pos, RuleSyntax, "unknown Sprig function "+strconv.Quote(n.val))
+	}
+	if o, ok := p.isOp("("); !ok {
+		return nil, p.expected(o, "\"(\" after sprig."+n.val+": Sprig functions are called as sprig."+n.val+"(...)")
+	}
+	p.next()
+	args, err := p.parseArgs(")")
+	if err != nil {
+		return nil, err
+	}
+	ft := fn.Type()
+	nin := ft.NumIn()
+	if ft.IsVariadic() {
+		if len(args) < nin-1 {
+			return nil, p.errAt(n.pos, RuleSyntax, "sprig."+n.val+" needs at least "+itoa(nin-1)+" arguments, got "+itoa(len(args)))
+		}
+	} else if len(args) != nin {
+		return nil, p.errAt(n.pos, RuleSyntax, "sprig."+n.val+" takes "+itoa(nin)+" arguments, got "+itoa(len(args)))
+	}
+	return &sprigExpr{base: base{t.pos, p.srcFrom(t.off)}, name: n.val, fn: fn, args: args}, nil
+}
+
+func (x *sprigExpr) eval(e *exec) (v Value, err error) {
+	if err := e.step(x.p); err != nil {
+		return Value{}, err
+	}
+	ft := x.fn.Type()
+	in := make([]reflect.Value, len(x.args))
+	for i, a := range x.args {
+		av, err := a.eval(e)
+		if err != nil {
+			return Value{}, err
+		}
+		if av.kind == KindMissing {
+			return Value{}, e.undef(a)
+		}
+		var pt reflect.Type
+		if ft.IsVariadic() && i >= ft.NumIn()-1 {
+			pt = ft.In(ft.NumIn() - 1).Elem()
+		} else {
+			pt = ft.In(i)
+		}
+		rv, cerr := convertArg(av, pt)
+		if cerr != nil {
+			return Value{}, e.errf(a.pos(), "sprig."+x.name+" argument #"+itoa(i+1)+": "+cerr.Error())
+		}
+		if sprigSizeArgs[x.name] && rv.CanInt() && (rv.Int() > maxSprigSize || rv.Int() < -maxSprigSize) {
+			return Value{}, e.limitErr(a.pos(), "sprig."+x.name+" argument #"+itoa(i+1)+" is larger than "+itoa(maxSprigSize))
+		}
+		in[i] = rv
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			v, err = Value{}, e.errf(x.p, "sprig."+x.name+" failed: "+fmt.Sprint(r))
+		}
+	}()
+	out := x.fn.Call(in)
+	if len(out) == 2 && !out[1].IsNil() {
+		return Value{}, e.errf(x.p, "sprig."+x.name+" failed: "+out[1].Interface().(error).Error())
+	}
+	if len(out) == 0 {
+		return Value{}, nil
+	}
+	res, cerr := fromGo(out[0].Interface(), 0)
+	if cerr != nil {
+		return Value{}, e.errf(x.p, "sprig."+x.name+": "+cerr.Error())
+	}
+	if s, ok := res.AsString(); ok {
+		if err := e.charge(len(s)); err != nil {
+			return Value{}, err
+		}
+	}
+	return res, nil
+}
+
+var anyType = reflect.TypeOf((*any)(nil)).Elem()
+
+// convertArg converts a template value to the parameter type of a Sprig
+// function: strings, numbers and booleans to the basic kinds (a number to
+// a string in the "computer" format), sequences to slices, hashes to
+// map[string]any. For an interface parameter a number becomes an int64
+// when integral and in range, a float64 otherwise.
+func convertArg(v Value, t reflect.Type) (reflect.Value, error) {
+	switch t.Kind() {
+	case reflect.String:
+		s, ok := v.AsString()
+		if !ok {
+			return reflect.Value{}, fmt.Errorf("expected a string, got %s", article(v))
+		}
+		return reflect.ValueOf(s).Convert(t), nil
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		if v.kind != KindNumber {
+			return reflect.Value{}, fmt.Errorf("expected a number, got %s", article(v))
+		}
+		r := reflect.New(t).Elem()
+		r.SetInt(v.n.toInt64())
+		return r, nil
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		if v.kind != KindNumber || v.n.sign() < 0 {
+			return reflect.Value{}, fmt.Errorf("expected a non-negative number, got %s", article(v))
+		}
+		r := reflect.New(t).Elem()
+		r.SetUint(uint64(v.n.toInt64()))
+		return r, nil
+	case reflect.Float32, reflect.Float64:
+		if v.kind != KindNumber {
+			return reflect.Value{}, fmt.Errorf("expected a number, got %s", article(v))
+		}
+		f, _ := strconv.ParseFloat(v.n.plain(), 64)
+		r := reflect.New(t).Elem()
+		r.SetFloat(f)
+		return r, nil
+	case reflect.Bool:
+		if v.kind != KindBool {
+			return reflect.Value{}, fmt.Errorf("expected a boolean, got %s", article(v))
+		}
+		return reflect.ValueOf(v.b).Convert(t), nil
+	case reflect.Slice:
+		if v.kind != KindSeq {
+			return reflect.Value{}, fmt.Errorf("expected a sequence, got %s", article(v))
+		}
+		r := reflect.MakeSlice(t, v.Len(), v.Len())
+		for i := 0; i < v.Len(); i++ {
+			x, err := convertArg(v.c.vals[i], t.Elem())
+			if err != nil {
+				return reflect.Value{}, err
+			}
+			r.Index(i).Set(x)
+		}
+		return r, nil
+	case reflect.Map:
+		if v.kind != KindHash || t.Key().Kind() != reflect.String {
+			return reflect.Value{}, fmt.Errorf("expected a hash, got %s", article(v))
+		}
+		r := reflect.MakeMapWithSize(t, v.Len())
+		for i, k := range v.c.keys {
+			x, err := convertArg(v.c.vals[i], t.Elem())
+			if err != nil {
+				return reflect.Value{}, err
+			}
+			r.SetMapIndex(reflect.ValueOf(k).Convert(t.Key()), x)
+		}
+		return r, nil
+	case reflect.Interface:
+		if !anyType.Implements(t) && t != anyType {
+			return reflect.Value{}, fmt.Errorf("unsupported parameter type %s", t)
+		}
+		g := toGo(v)
+		if g == nil {
+			return reflect.Zero(t), nil
+		}
+		return reflect.ValueOf(g), nil
+	}
+	return reflect.Value{}, fmt.Errorf("unsupported parameter type %s", t)
+}
+
+func toGo(v Value) any {
+	switch v.kind {
+	case KindString:
+		return v.s
+	case KindBool:
+		return v.b
+	case KindNumber:
+		if v.n.isIntegral() {
+			d := v.n.setScale(0, roundDown)
+			if d.b == nil {
+				return d.u
+			}
+		}
+		f, _ := strconv.ParseFloat(v.n.plain(), 64)
+		return f
+	case KindSeq:
+		out := make([]any, v.Len())
+		for i, x := range v.c.vals {
+			out[i] = toGo(x)
+		}
+		return out
+	case KindHash:
+		out := make(map[string]any, v.Len())
+		for i, k := range v.c.keys {
+			out[k] = toGo(v.c.vals[i])
+		}
+		return out
+	}
+	return nil
+}
+
+// fromGo converts a Sprig result back to a template value. Maps become
+// hashes with sorted keys, since Go maps have no order.
+func fromGo(x any, depth int) (Value, error) {
+	if depth > maxJSONMapDepth {
+		return Value{}, fmt.Errorf("result nested too deep")
+	}
+	switch t := x.(type) {
+	case nil:
+		return Value{}, nil
+	case string:
+		return String(t), nil
+	case bool:
+		return Bool(t), nil
+	case []byte:
+		return String(string(t)), nil
+	case int:
+		return Int(int64(t)), nil
+	case int64:
+		return Int(t), nil
+	case int32:
+		return Int(int64(t)), nil
+	case uint32:
+		return Int(int64(t)), nil
+	case uint64:
+		if t > math.MaxInt64 {
+			return Number(strconv.FormatUint(t, 10))
+		}
+		return Int(int64(t)), nil
+	case float64:
+		if math.IsNaN(t) || math.IsInf(t, 0) {
+			return Value{}, fmt.Errorf("result is not a finite number")
+		}
+		v, err := Number(strconv.FormatFloat(t, 'f', -1, 64))
+		v.fl = flavorDouble
+		return v, err
+	case []string:
+		out := make([]Value, len(t))
+		for i, s := range t {
+			out[i] = String(s)
+		}
+		return Seq(out...), nil
+	case []any:
+		out := make([]Value, len(t))
+		for i, s := range t {
+			v, err := fromGo(s, depth+1)
+			if err != nil {
+				return Value{}, err
+			}
+			out[i] = v
+		}
+		return Seq(out...), nil
+	case map[string]any:
+		keys := make([]string, 0, len(t))
+		for k := range t {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		vals := make([]Value, len(keys))
+		for i, k := range keys {
+			v, err := fromGo(t[k], depth+1)
+			if err != nil {
+				return Value{}, err
+			}
+			vals[i] = v
+		}
+		return NewHash(keys, vals), nil
+	case fmt.Stringer:
+		return String(t.String()), nil
+	}
+	return Value{}, fmt.Errorf("unsupported result type %T", x)
+}
