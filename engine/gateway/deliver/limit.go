@@ -1,0 +1,209 @@
+package deliver
+
+import (
+	"context"
+	"sync"
+	"time"
+)
+
+// BreakerState is a circuit breaker's state.
+type BreakerState int
+
+// The breaker states.
+const (
+	BreakerClosed BreakerState = iota
+	BreakerOpen
+	BreakerHalfOpen
+)
+
+func (s BreakerState) String() string {
+	switch s {
+	case BreakerOpen:
+		return "open"
+	case BreakerHalfOpen:
+		return "half-open"
+	}
+	return "closed"
+}
+
+// breaker counts attempts to one partner host in fixed windows. Once a
+// window holds at least MinRequests attempts and the failure ratio reaches
+// FailureRatio it opens: attempts wait instead of hitting the host. After
+// OpenFor one probe goes through (half-open); its success closes the
+// breaker, its failure opens it again.
+type breaker struct {
+	mu          sync.Mutex
+	state       BreakerState
+	windowStart time.Time
+	total, fail int
+	openUntil   time.Time
+	probing     bool
+	// changed is closed and replaced whenever the state changes, waking
+	// attempts that wait for the breaker.
+	changed chan struct{}
+}
+
+func newBreaker() *breaker { return &breaker{changed: make(chan struct{})} }
+
+func (b *breaker) setState(s BreakerState) {
+	if b.state != s {
+		b.state = s
+		close(b.changed)
+		b.changed = make(chan struct{})
+	}
+}
+
+// acquire asks to send one attempt. ok false means wait: until the time
+// returned, or until the change channel fires.
+func (b *breaker) acquire(p BreakerPolicy, now time.Time) (ok, probe bool, until time.Time, change <-chan struct{}) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if p.Disabled {
+		return true, false, time.Time{}, nil
+	}
+	switch b.state {
+	case BreakerOpen:
+		if now.Before(b.openUntil) {
+			return false, false, b.openUntil, b.changed
+		}
+		b.setState(BreakerHalfOpen)
+		b.probing = false
+		fallthrough
+	case BreakerHalfOpen:
+		if b.probing {
+			return false, false, now.Add(p.OpenFor), b.changed
+		}
+		b.probing = true
+		return true, true, time.Time{}, nil
+	}
+	if now.Sub(b.windowStart) >= p.Window {
+		b.windowStart, b.total, b.fail = now, 0, 0
+	}
+	return true, false, time.Time{}, nil
+}
+
+// record reports an attempt's result. A probe's result decides the
+// half-open state; in the closed state it feeds the window.
+func (b *breaker) record(p BreakerPolicy, probe, failed bool, now time.Time) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if p.Disabled {
+		return
+	}
+	if probe {
+		b.probing = false
+		if failed {
+			b.openUntil = now.Add(p.OpenFor)
+			b.setState(BreakerOpen)
+			return
+		}
+		b.windowStart, b.total, b.fail = now, 0, 0
+		b.setState(BreakerClosed)
+		return
+	}
+	if b.state != BreakerClosed {
+		return // an attempt started before the breaker opened
+	}
+	b.total++
+	if failed {
+		b.fail++
+	}
+	if b.total >= p.MinRequests && float64(b.fail) >= p.FailureRatio*float64(b.total) {
+		b.openUntil = now.Add(p.OpenFor)
+		b.setState(BreakerOpen)
+	}
+}
+
+// release gives back a probe slot taken by acquire when the attempt was
+// not made (cancelled while waiting for the rate limit).
+func (b *breaker) release(probe bool) {
+	if !probe {
+		return
+	}
+	b.mu.Lock()
+	b.probing = false
+	b.mu.Unlock()
+}
+
+func (b *breaker) current() BreakerState {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.state
+}
+
+// semaphore bounds concurrent attempts; its limit follows the policy.
+type semaphore struct {
+	mu    sync.Mutex
+	inUse int
+	wake  chan struct{}
+}
+
+func newSemaphore() *semaphore { return &semaphore{wake: make(chan struct{})} }
+
+func (s *semaphore) acquire(ctx context.Context, limit int) error {
+	for {
+		s.mu.Lock()
+		if s.inUse < limit {
+			s.inUse++
+			s.mu.Unlock()
+			return nil
+		}
+		w := s.wake
+		s.mu.Unlock()
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-w:
+		}
+	}
+}
+
+func (s *semaphore) release() {
+	s.mu.Lock()
+	s.inUse--
+	close(s.wake)
+	s.wake = make(chan struct{})
+	s.mu.Unlock()
+}
+
+// bucket is a token bucket. wait reserves a token, possibly in the future,
+// and sleeps until then, so waiters are served in arrival order.
+type bucket struct {
+	mu     sync.Mutex
+	tokens float64
+	last   time.Time
+}
+
+func (b *bucket) wait(ctx context.Context, rate float64, burst int) error {
+	if rate <= 0 {
+		return nil
+	}
+	b.mu.Lock()
+	now := time.Now()
+	if b.last.IsZero() {
+		b.tokens = float64(burst)
+	} else {
+		b.tokens = min(float64(burst), b.tokens+now.Sub(b.last).Seconds()*rate)
+	}
+	b.last = now
+	b.tokens--
+	var d time.Duration
+	if b.tokens < 0 {
+		d = time.Duration(-b.tokens / rate * float64(time.Second))
+	}
+	b.mu.Unlock()
+	if d <= 0 {
+		return nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		b.mu.Lock()
+		b.tokens++ // the reservation is not used
+		b.mu.Unlock()
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}

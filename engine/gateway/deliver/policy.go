@@ -1,0 +1,246 @@
+// Package deliver sends queued postbacks to partners over HTTP. Its Sender
+// implements queue.Handler: one call is one attempt, classified as
+// delivered, to retry later (network errors, timeouts, 408, 429, 5xx, with
+// exponential backoff and full jitter, honoring Retry-After), or dead
+// (other 4xx, a refused host, an exhausted retry budget).
+//
+// Around each attempt it enforces, per partner: a concurrency limit, a rate
+// limit, a request timeout and an outbound host allow-list; and per partner
+// host a circuit breaker. The policy is looked up on every attempt, so a
+// config reload applies to jobs already queued.
+package deliver
+
+import (
+	"net"
+	"net/netip"
+	"net/url"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/adgate/adgate/engine/spec"
+)
+
+// Policy is how one app's postbacks to one partner are delivered. Zero
+// fields take the defaults noted.
+type Policy struct {
+	// Timeout bounds one attempt, connection included (default 10s).
+	Timeout time.Duration
+	// MaxAttempts and MaxAge bound the retry budget: no retry is scheduled
+	// once MaxAttempts attempts were made (default 10), or when it would
+	// start later than MaxAge after the job was enqueued (default 24h).
+	MaxAttempts int
+	MaxAge      time.Duration
+	// BackoffBase and BackoffMax shape the exponential backoff: before
+	// attempt n+1 the wait is uniform in [0, min(BackoffMax,
+	// BackoffBase*2^(n-1))] (defaults 1s and 10m).
+	BackoffBase time.Duration
+	BackoffMax  time.Duration
+	// RetryAfterMax caps a partner's Retry-After (default 10m).
+	RetryAfterMax time.Duration
+
+	// SuccessStatus lists the status codes that mean delivered; empty
+	// means any 2xx.
+	SuccessStatus []int
+	// SuccessBody, when set, must match the response body too, for
+	// partners that answer 200 to a failed postback. A non-matching body
+	// is retried.
+	SuccessBody *regexp.Regexp
+	// FailureBody, when set and matching, makes a success status a failure
+	// (retried).
+	FailureBody *regexp.Regexp
+
+	// Concurrency bounds attempts in flight for this app and partner
+	// (default 4).
+	Concurrency int
+	// RatePerSecond limits attempts per second (0: unlimited), allowing
+	// bursts of Burst (default 1).
+	RatePerSecond float64
+	Burst         int
+
+	// AllowedHosts are the host patterns a postback URL may point to:
+	// exact names, or "*.example.com" for any subdomain. See AllowedHosts.
+	AllowedHosts []string
+	// AllowPrivate permits loopback, private and link-local destinations
+	// (tests, local partners). Off, they are refused even when a public
+	// name resolves to them.
+	AllowPrivate bool
+
+	Breaker BreakerPolicy
+
+	// MaxResponseBody bounds how much of a response is read (default 64 KiB).
+	MaxResponseBody int64
+}
+
+// BreakerPolicy configures the circuit breaker of a partner host.
+type BreakerPolicy struct {
+	// Disabled turns the breaker off.
+	Disabled bool
+	// MinRequests is how many attempts a window needs before the breaker
+	// may open (default 20).
+	MinRequests int
+	// FailureRatio opens the breaker when failed/total in the window
+	// reaches it (default 0.5).
+	FailureRatio float64
+	// Window is the counting period (default 30s).
+	Window time.Duration
+	// OpenFor is how long an open breaker refuses attempts before letting
+	// one probe through (default 30s).
+	OpenFor time.Duration
+}
+
+func (p Policy) withDefaults() Policy {
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	def(&p.Timeout, 10*time.Second)
+	def(&p.MaxAge, 24*time.Hour)
+	def(&p.BackoffBase, time.Second)
+	def(&p.BackoffMax, 10*time.Minute)
+	def(&p.RetryAfterMax, 10*time.Minute)
+	def(&p.Breaker.Window, 30*time.Second)
+	def(&p.Breaker.OpenFor, 30*time.Second)
+	if p.MaxAttempts <= 0 {
+		p.MaxAttempts = 10
+	}
+	if p.Concurrency <= 0 {
+		p.Concurrency = 4
+	}
+	if p.Burst <= 0 {
+		p.Burst = 1
+	}
+	if p.Breaker.MinRequests <= 0 {
+		p.Breaker.MinRequests = 20
+	}
+	if p.Breaker.FailureRatio <= 0 || p.Breaker.FailureRatio > 1 {
+		p.Breaker.FailureRatio = 0.5
+	}
+	if p.MaxResponseBody <= 0 {
+		p.MaxResponseBody = 64 << 10
+	}
+	return p
+}
+
+func (p *Policy) successStatus(code int) bool {
+	if len(p.SuccessStatus) == 0 {
+		return code >= 200 && code < 300
+	}
+	return slices.Contains(p.SuccessStatus, code)
+}
+
+// AllowedHosts derives a partner's outbound host patterns: the literal
+// host of every postback URL template, plus the spec's allowed_hosts.
+// A URL whose host is itself templated contributes nothing; such partners
+// list their hosts in allowed_hosts.
+func AllowedHosts(p *spec.Partner) []string {
+	var out []string
+	add := func(h string) {
+		h = strings.ToLower(strings.TrimSuffix(strings.TrimSpace(h), "."))
+		if h != "" && !slices.Contains(out, h) {
+			out = append(out, h)
+		}
+	}
+	for _, pb := range p.Postbacks {
+		if h, ok := literalHost(pb.URL); ok {
+			add(h)
+		}
+	}
+	for _, h := range p.AllowedHosts {
+		add(h)
+	}
+	return out
+}
+
+// literalHost returns the host of a URL template when it contains no
+// template syntax.
+func literalHost(tmpl string) (string, bool) {
+	_, rest, ok := strings.Cut(strings.TrimSpace(tmpl), "://")
+	if !ok {
+		return "", false
+	}
+	end := strings.IndexAny(rest, "/?#")
+	if end >= 0 {
+		rest = rest[:end]
+	}
+	if strings.ContainsAny(rest, "{}$<>#! \t") {
+		return "", false
+	}
+	if i := strings.LastIndex(rest, "@"); i >= 0 {
+		rest = rest[i+1:]
+	}
+	host := rest
+	if h, _, err := net.SplitHostPort(rest); err == nil {
+		host = h
+	}
+	host = strings.Trim(host, "[]")
+	if host == "" {
+		return "", false
+	}
+	return host, true
+}
+
+// hostAllowed matches host against patterns: "example.com" matches only
+// itself; "*.example.com" matches any name ending in ".example.com".
+func hostAllowed(host string, patterns []string) bool {
+	host = strings.ToLower(strings.TrimSuffix(host, "."))
+	for _, p := range patterns {
+		p = strings.ToLower(p)
+		if suffix, ok := strings.CutPrefix(p, "*"); ok && strings.HasPrefix(suffix, ".") {
+			if strings.HasSuffix(host, suffix) && len(host) > len(suffix) {
+				return true
+			}
+			continue
+		}
+		if host == p {
+			return true
+		}
+	}
+	return false
+}
+
+// specialPrefixes are IPv4 ranges beyond what netip classifies that must
+// not be reachable from a postback: shared address space (CGNAT), the IETF
+// protocol block, benchmarking, "this network" and reserved space.
+var specialPrefixes = []netip.Prefix{
+	netip.MustParsePrefix("0.0.0.0/8"),
+	netip.MustParsePrefix("100.64.0.0/10"),
+	netip.MustParsePrefix("192.0.0.0/24"),
+	netip.MustParsePrefix("198.18.0.0/15"),
+	netip.MustParsePrefix("240.0.0.0/4"),
+	netip.MustParsePrefix("64:ff9b:1::/48"),
+}
+
+// privateAddr reports whether ip is loopback, private, link-local (cloud
+// metadata lives there), multicast, unspecified or otherwise special.
+func privateAddr(ip netip.Addr) bool {
+	ip = ip.Unmap()
+	if ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast() ||
+		ip.IsInterfaceLocalMulticast() || ip.IsMulticast() || ip.IsUnspecified() || !ip.IsValid() {
+		return true
+	}
+	for _, p := range specialPrefixes {
+		if p.Contains(ip) {
+			return true
+		}
+	}
+	return false
+}
+
+// deliverTarget rewrites u to the --deliver-to base: its scheme and host,
+// its path as a prefix, u's path and query kept.
+func deliverTarget(base *url.URL, u *url.URL) *url.URL {
+	out := *u
+	out.Scheme = base.Scheme
+	out.Host = base.Host
+	out.User = nil
+	if p := strings.TrimSuffix(base.Path, "/"); p != "" {
+		out.Path = p + u.Path
+		if u.RawPath != "" {
+			out.RawPath = strings.TrimSuffix(base.EscapedPath(), "/") + u.RawPath
+		}
+	}
+	return &out
+}

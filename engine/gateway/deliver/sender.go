@@ -1,0 +1,517 @@
+package deliver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/adgate/adgate/engine/gateway/queue"
+)
+
+// Attempt records one delivery attempt, for the recent-deliveries list,
+// metrics and logs. URL and Error went through the Redactor.
+type Attempt struct {
+	Time          time.Time     `json:"time"`
+	PostbackID    string        `json:"postback_id"`
+	App           string        `json:"app"`
+	Partner       string        `json:"partner"`
+	Postback      string        `json:"postback"`
+	EventID       string        `json:"event_id,omitempty"`
+	Method        string        `json:"method"`
+	URL           string        `json:"url"`
+	Host          string        `json:"host"`
+	StatusCode    int           `json:"status_code,omitempty"`
+	Latency       time.Duration `json:"latency_ns"`
+	Attempt       int           `json:"attempt"`
+	Error         string        `json:"error,omitempty"`
+	ConfigVersion string        `json:"config_version,omitempty"`
+	// Outcome is delivered, retry or dead; RetryAfter is the delay before
+	// the next attempt when it is retry.
+	Outcome    string        `json:"outcome"`
+	RetryAfter time.Duration `json:"retry_after_ns,omitempty"`
+}
+
+// Observer receives every attempt. It is called synchronously on the
+// delivery path and must not block.
+type Observer interface{ Observe(Attempt) }
+
+// ObserverFunc adapts a function to Observer.
+type ObserverFunc func(Attempt)
+
+// Observe calls f.
+func (f ObserverFunc) Observe(a Attempt) { f(a) }
+
+// Redactor removes credentials from a URL or message. The gateway knows
+// the credential values of every partner and supplies one.
+type Redactor func(string) string
+
+// Options configure a Sender.
+type Options struct {
+	// Policy looks up how (app, partner) is delivered; false means the
+	// partner is not enabled for the app (any more), and the job is
+	// dead-lettered.
+	Policy func(app, partner string) (Policy, bool)
+	// Observer, if set, receives every attempt.
+	Observer Observer
+	// Redact, if set, is applied to every URL, error and response excerpt
+	// that leaves the Sender. Nil uses RedactQuery.
+	Redact Redactor
+	// DeliverTo, if set, sends every postback to this base URL instead of
+	// the partner's host, keeping path and query; the original host goes
+	// in X-Adgate-Original-Host. It may be a loopback address.
+	DeliverTo string
+	// UserAgent is sent with every request (default "adgate").
+	UserAgent string
+	Logger    *slog.Logger
+}
+
+// Sender delivers jobs; it implements queue.Handler and queue.Concurrencer.
+type Sender struct {
+	opt       Options
+	deliverTo *url.URL
+	strict    *http.Client // refuses private addresses at dial time
+	open      *http.Client // AllowPrivate and DeliverTo
+	log       *slog.Logger
+
+	mu       sync.Mutex
+	partners map[queue.Key]*partnerState
+	breakers map[breakerKey]*breaker
+}
+
+type partnerState struct {
+	sem  *semaphore
+	rate bucket
+}
+
+type breakerKey struct{ Partner, Host string }
+
+// New returns a Sender.
+func New(opt Options) (*Sender, error) {
+	if opt.Policy == nil {
+		return nil, errors.New("deliver: no policy lookup")
+	}
+	if opt.Redact == nil {
+		opt.Redact = RedactQuery
+	}
+	if opt.UserAgent == "" {
+		opt.UserAgent = "adgate"
+	}
+	s := &Sender{
+		opt:      opt,
+		log:      opt.Logger,
+		partners: make(map[queue.Key]*partnerState),
+		breakers: make(map[breakerKey]*breaker),
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if opt.DeliverTo != "" {
+		u, err := url.Parse(opt.DeliverTo)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return nil, fmt.Errorf("deliver: --deliver-to must be an http(s) URL with a host, got %q", opt.DeliverTo)
+		}
+		s.deliverTo = u
+	}
+	s.strict = newClient(true)
+	s.open = newClient(false)
+	return s, nil
+}
+
+// errRefusedAddress marks a dial to a loopback, private or link-local
+// address that the policy does not allow.
+var errRefusedAddress = errors.New("refused private address")
+
+func newClient(refusePrivate bool) *http.Client {
+	d := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
+	if refusePrivate {
+		// Checked on the address actually dialled, after DNS: a public name
+		// that resolves (or rebinds) to an internal address is refused.
+		d.ControlContext = func(_ context.Context, _, address string, _ syscall.RawConn) error {
+			host, _, err := net.SplitHostPort(address)
+			if err != nil {
+				return fmt.Errorf("%w: %v", errRefusedAddress, err)
+			}
+			ip, err := netip.ParseAddr(host)
+			if err != nil || privateAddr(ip) {
+				return fmt.Errorf("%w %s", errRefusedAddress, host)
+			}
+			return nil
+		}
+	}
+	tr := &http.Transport{
+		// No proxy from the environment: a proxy would dial on our behalf
+		// and defeat the address check.
+		Proxy:                  nil,
+		DialContext:            d.DialContext,
+		ForceAttemptHTTP2:      true,
+		MaxIdleConns:           512,
+		MaxIdleConnsPerHost:    64,
+		IdleConnTimeout:        90 * time.Second,
+		TLSHandshakeTimeout:    10 * time.Second,
+		ExpectContinueTimeout:  time.Second,
+		MaxResponseHeaderBytes: 64 << 10,
+	}
+	return &http.Client{
+		Transport: tr,
+		// A redirect could lead anywhere; postback endpoints answer
+		// directly, so a 3xx is an answer (and a permanent failure).
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+}
+
+// Close releases idle connections.
+func (s *Sender) Close() {
+	s.strict.CloseIdleConnections()
+	s.open.CloseIdleConnections()
+}
+
+// Concurrency implements queue.Concurrencer: the queue pulls no more jobs
+// for (app, partner) than the policy lets run at once.
+func (s *Sender) Concurrency(app, partner string) int {
+	if p, ok := s.opt.Policy(app, partner); ok {
+		return p.withDefaults().Concurrency
+	}
+	return 1
+}
+
+// BreakerStatus is one breaker's state, for metrics.
+type BreakerStatus struct {
+	Partner, Host string
+	State         BreakerState
+}
+
+// Breakers lists the state of every breaker created so far.
+func (s *Sender) Breakers() []BreakerStatus {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]BreakerStatus, 0, len(s.breakers))
+	for k, b := range s.breakers {
+		out = append(out, BreakerStatus{Partner: k.Partner, Host: k.Host, State: b.current()})
+	}
+	return out
+}
+
+func (s *Sender) state(app, partner, host string) (*partnerState, *breaker) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ps := s.partners[queue.Key{App: app, Partner: partner}]
+	if ps == nil {
+		ps = &partnerState{sem: newSemaphore()}
+		s.partners[queue.Key{App: app, Partner: partner}] = ps
+	}
+	bk := breakerKey{Partner: partner, Host: host}
+	b := s.breakers[bk]
+	if b == nil {
+		b = newBreaker()
+		s.breakers[bk] = b
+	}
+	return ps, b
+}
+
+// Handle implements queue.Handler.
+func (s *Sender) Handle(ctx context.Context, j queue.Job, attempt int) queue.Outcome {
+	return s.Do(ctx, j, attempt).Outcome
+}
+
+// Result is the full result of one attempt.
+type Result struct {
+	Attempt Attempt
+	Outcome queue.Outcome
+	// Body is the start of the response body (at most 4 KiB), redacted.
+	Body string
+}
+
+// Do makes one attempt at j and says what to do next. The gateway's test
+// endpoint calls it directly to show what a partner answers.
+func (s *Sender) Do(ctx context.Context, j queue.Job, attempt int) Result {
+	a := Attempt{
+		Time: time.Now().UTC(), PostbackID: j.ID, App: j.App, Partner: j.Partner, Postback: j.Postback,
+		EventID: j.EventID, Method: j.Method, URL: s.opt.Redact(j.URL), Attempt: attempt,
+		ConfigVersion: j.ConfigVersion,
+	}
+	if a.Method == "" {
+		a.Method = http.MethodGet
+	}
+	res := s.do(ctx, j, &a)
+	a.Outcome = res.Outcome.Kind.String()
+	a.RetryAfter = res.Outcome.After
+	if res.Outcome.Kind != queue.OutcomeDelivered && a.Error == "" {
+		a.Error = res.Outcome.Reason
+	}
+	res.Attempt = a
+	if s.opt.Observer != nil {
+		s.opt.Observer.Observe(a)
+	}
+	if res.Outcome.Kind != queue.OutcomeDelivered {
+		s.log.Debug("deliver: attempt failed", "postback_id", j.ID, "app", j.App, "partner", j.Partner,
+			"attempt", attempt, "status", a.StatusCode, "outcome", a.Outcome, "err", a.Error)
+	}
+	return res
+}
+
+func (s *Sender) do(ctx context.Context, j queue.Job, a *Attempt) Result {
+	pol, ok := s.opt.Policy(j.App, j.Partner)
+	if !ok {
+		return Result{Outcome: queue.Dead(fmt.Sprintf("partner %q is not enabled for app %q", j.Partner, j.App))}
+	}
+	pol = pol.withDefaults()
+
+	u, err := url.Parse(j.URL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		// url.Parse's error quotes the URL, credentials included.
+		return Result{Outcome: queue.Dead("invalid postback URL: want an absolute http(s) URL")}
+	}
+	host := strings.ToLower(u.Hostname())
+	a.Host = host
+	if !hostAllowed(host, pol.AllowedHosts) {
+		return Result{Outcome: queue.Dead(fmt.Sprintf("host %q is not allowed for partner %q (add it to the spec's allowed_hosts)", host, j.Partner))}
+	}
+	target, client := u, s.strict
+	if s.deliverTo != nil {
+		target, client = deliverTarget(s.deliverTo, u), s.open
+	} else {
+		if ip, err := netip.ParseAddr(host); err == nil && privateAddr(ip) && !pol.AllowPrivate {
+			return Result{Outcome: queue.Dead(fmt.Sprintf("refused: %s is a loopback, private or link-local address", host))}
+		}
+		if pol.AllowPrivate {
+			client = s.open
+		}
+	}
+
+	ps, br := s.state(j.App, j.Partner, strings.ToLower(target.Host))
+	if err := ps.sem.acquire(ctx, pol.Concurrency); err != nil {
+		return Result{Outcome: queue.Retry(0, "stopped while waiting for a delivery slot")}
+	}
+	defer ps.sem.release()
+
+	probe, out := s.waitBreaker(ctx, br, pol)
+	if out != nil {
+		return Result{Outcome: *out}
+	}
+	if err := ps.rate.wait(ctx, pol.RatePerSecond, pol.Burst); err != nil {
+		br.release(probe)
+		return Result{Outcome: queue.Retry(0, "stopped while waiting for the rate limit")}
+	}
+
+	rctx, cancel := context.WithTimeout(ctx, pol.Timeout)
+	defer cancel()
+	var body io.Reader
+	if j.Body != "" {
+		body = strings.NewReader(j.Body)
+	}
+	req, err := http.NewRequestWithContext(rctx, a.Method, target.String(), body)
+	if err != nil {
+		br.release(probe)
+		return Result{Outcome: queue.Dead("invalid request: method or URL rejected")}
+	}
+	for k, v := range j.Headers {
+		req.Header.Set(k, v)
+	}
+	req.Header.Set("Idempotency-Key", j.ID)
+	req.Header.Set("User-Agent", s.opt.UserAgent)
+	if s.deliverTo != nil {
+		req.Header.Set("X-Adgate-Original-Host", u.Host)
+	}
+
+	start := time.Now()
+	resp, err := client.Do(req)
+	if err != nil {
+		a.Latency = time.Since(start)
+		if errors.Is(err, errRefusedAddress) {
+			br.release(probe)
+			return Result{Outcome: queue.Dead(fmt.Sprintf("refused: %s resolves to a loopback, private or link-local address", host))}
+		}
+		br.record(pol.Breaker, probe, true, time.Now())
+		a.Error = s.opt.Redact(describeError(err, ctx, rctx))
+		if ctx.Err() != nil {
+			return Result{Outcome: queue.Retry(0, a.Error)}
+		}
+		return Result{Outcome: s.retry(j, a.Attempt, pol, 0, a.Error)}
+	}
+	excerpt, readErr := readBody(resp.Body, pol.MaxResponseBody)
+	a.Latency = time.Since(start)
+	a.StatusCode = resp.StatusCode
+	res := Result{Body: s.opt.Redact(string(excerpt[:min(len(excerpt), 4<<10)]))}
+
+	code := resp.StatusCode
+	switch {
+	case pol.successStatus(code):
+		br.record(pol.Breaker, probe, false, time.Now())
+		switch {
+		case readErr != nil && (pol.SuccessBody != nil || pol.FailureBody != nil):
+			a.Error = s.opt.Redact("reading response: " + readErr.Error())
+			res.Outcome = s.retry(j, a.Attempt, pol, 0, a.Error)
+		case pol.SuccessBody != nil && !pol.SuccessBody.Match(excerpt):
+			a.Error = fmt.Sprintf("HTTP %d but the response does not match the success pattern", code)
+			res.Outcome = s.retry(j, a.Attempt, pol, 0, a.Error)
+		case pol.FailureBody != nil && pol.FailureBody.Match(excerpt):
+			a.Error = fmt.Sprintf("HTTP %d but the response matches the failure pattern", code)
+			res.Outcome = s.retry(j, a.Attempt, pol, 0, a.Error)
+		default:
+			res.Outcome = queue.Delivered()
+		}
+	case code == http.StatusRequestTimeout || code == http.StatusTooManyRequests || code >= 500:
+		br.record(pol.Breaker, probe, true, time.Now())
+		a.Error = fmt.Sprintf("HTTP %d", code)
+		ra := retryAfter(resp.Header.Get("Retry-After"), time.Now(), pol.RetryAfterMax)
+		res.Outcome = s.retry(j, a.Attempt, pol, ra, a.Error)
+	default:
+		// The partner answered and refused: retrying will not change it.
+		br.record(pol.Breaker, probe, false, time.Now())
+		a.Error = fmt.Sprintf("HTTP %d", code)
+		res.Outcome = queue.Dead(fmt.Sprintf("HTTP %d: not retried", code))
+	}
+	return res
+}
+
+// waitBreaker waits while the host's breaker is open, up to OpenFor, so
+// the jobs of a dead host wait in their own slots rather than burn
+// attempts. A job still refused after that is retried later.
+func (s *Sender) waitBreaker(ctx context.Context, br *breaker, pol Policy) (probe bool, out *queue.Outcome) {
+	deadline := time.Now().Add(pol.Breaker.OpenFor)
+	for {
+		ok, probe, until, change := br.acquire(pol.Breaker, time.Now())
+		if ok {
+			return probe, nil
+		}
+		now := time.Now()
+		if !now.Before(deadline) {
+			o := queue.Retry(jitter(max(until.Sub(now), time.Second)), "circuit breaker open")
+			return false, &o
+		}
+		wake := min(until.Sub(now), deadline.Sub(now))
+		t := time.NewTimer(wake)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			o := queue.Retry(0, "stopped while the circuit breaker was open")
+			return false, &o
+		case <-change:
+		case <-t.C:
+		}
+		t.Stop()
+	}
+}
+
+// retry schedules another attempt, or dead-letters the job once the
+// budget (attempts, age) is spent. ra is the partner's Retry-After.
+func (s *Sender) retry(j queue.Job, attempt int, pol Policy, ra time.Duration, reason string) queue.Outcome {
+	if attempt >= pol.MaxAttempts {
+		return queue.Dead(fmt.Sprintf("retry budget exhausted after %d attempts: %s", attempt, reason))
+	}
+	after := ra
+	if after <= 0 {
+		after = backoff(attempt, pol.BackoffBase, pol.BackoffMax)
+	}
+	if !j.EnqueuedAt.IsZero() {
+		if age := time.Since(j.EnqueuedAt) + after; age > pol.MaxAge {
+			return queue.Dead(fmt.Sprintf("retry budget exhausted: next attempt would be %s after enqueue (max %s): %s",
+				age.Round(time.Second), pol.MaxAge, reason))
+		}
+	}
+	return queue.Retry(after, reason)
+}
+
+// backoff is exponential with full jitter: uniform in [0, min(max,
+// base*2^(attempt-1))], which spreads the retries of many postbacks that
+// failed together.
+func backoff(attempt int, base, maxD time.Duration) time.Duration {
+	ceiling := base
+	for i := 1; i < attempt && ceiling < maxD; i++ {
+		ceiling *= 2
+	}
+	ceiling = min(ceiling, maxD)
+	if ceiling <= 0 {
+		return 0
+	}
+	return rand.N(ceiling + 1)
+}
+
+func jitter(d time.Duration) time.Duration {
+	return d + rand.N(d/4+1)
+}
+
+// retryAfter parses a Retry-After header (delay-seconds or HTTP-date),
+// capped at maxD; 0 when absent or invalid.
+func retryAfter(v string, now time.Time, maxD time.Duration) time.Duration {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0
+	}
+	var d time.Duration
+	if secs, err := strconv.ParseInt(v, 10, 64); err == nil {
+		if secs <= 0 {
+			return 0
+		}
+		if secs > int64(maxD/time.Second) {
+			return maxD
+		}
+		d = time.Duration(secs) * time.Second
+	} else if t, err := http.ParseTime(v); err == nil {
+		d = t.Sub(now)
+	}
+	return min(max(d, 0), maxD)
+}
+
+// readBody reads at most limit bytes, then drains a little more so the
+// connection can be reused, and closes.
+func readBody(rc io.ReadCloser, limit int64) ([]byte, error) {
+	defer rc.Close()
+	b, err := io.ReadAll(io.LimitReader(rc, limit))
+	_, _ = io.Copy(io.Discard, io.LimitReader(rc, 64<<10))
+	return b, err
+}
+
+// describeError says why a request failed without the URL (url.Error
+// quotes it, credentials included).
+func describeError(err error, ctx, rctx context.Context) string {
+	switch {
+	case ctx.Err() != nil:
+		return "stopped: " + ctx.Err().Error()
+	case errors.Is(rctx.Err(), context.DeadlineExceeded):
+		return "timeout"
+	}
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return "timeout: " + err.Error()
+	}
+	return err.Error()
+}
+
+// RedactQuery is the default Redactor: in a URL it replaces every query
+// value with REDACTED; any other text is returned as is. The gateway
+// supplies a finer one that removes exactly the credential values.
+func RedactQuery(s string) string {
+	u, err := url.Parse(s)
+	if err != nil || u.Scheme == "" || u.Host == "" {
+		return s
+	}
+	u.User = nil
+	if u.RawQuery != "" {
+		q := u.Query()
+		for k := range q {
+			for i := range q[k] {
+				q[k][i] = "REDACTED"
+			}
+		}
+		u.RawQuery = q.Encode()
+	}
+	u.Fragment = ""
+	return u.String()
+}
