@@ -28,6 +28,7 @@ func commands() map[string]command {
 		"schema":   {"print the embedded partner spec JSON Schema (or --catalog)", runSchema},
 		"import":   {"import Branch partner docs (markdown) as partner specs", runImport},
 		"export":   {"write a partner spec back as a Branch partner doc", runExport},
+		"sink":     {"run a capture server that answers and records postbacks (demos, tests)", runSink},
 	}
 }
 

@@ -1,0 +1,108 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"time"
+
+	"github.com/adgate/adgate/engine/gateway/sink"
+)
+
+func sinkUsage(w io.Writer, fs *flag.FlagSet) {
+	fmt.Fprintln(w, "Usage: adgate sink --addr HOST:PORT [--out FILE] [--fail-rate R] [--latency D] [--status CODE]")
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "Runs a capture server that answers postbacks and writes one JSON line per request")
+	fmt.Fprintln(w, "({time, method, url, headers, body, status, seq}) to FILE or stdout. Point")
+	fmt.Fprintln(w, "`adgate serve --deliver-to http://HOST:PORT` at it to see what partners would receive.")
+	fmt.Fprintln(w, "It prints \"listening on ADDR\" to stderr once it accepts requests (useful with port 0).")
+	fmt.Fprintln(w, "SIGINT or SIGTERM stops it after in-flight requests finish.")
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "Flags:")
+	fs.SetOutput(w)
+	fs.PrintDefaults()
+}
+
+func runSink(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("sink", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	addr := fs.String("addr", "127.0.0.1:9999", "listen `address` HOST:PORT")
+	out := fs.String("out", "", "append JSON lines to `FILE` instead of stdout")
+	status := fs.Int("status", 200, "HTTP status `code` for requests that do not fail")
+	failRate := fs.Float64("fail-rate", 0, "fraction `R` (0-1) of requests answered with --fail-status")
+	failFirst := fs.Int("fail-first", 0, "fail the first `N` requests")
+	failStatus := fs.Int("fail-status", 503, "HTTP status `code` of failed requests")
+	retryAfter := fs.String("retry-after", "", "Retry-After header `value` sent with failed requests")
+	seed := fs.Uint64("seed", 1, "`seed` choosing which requests --fail-rate fails (same seed, same run)")
+	latency := fs.Duration("latency", 0, "`delay` before every answer, e.g. 50ms")
+	maxBody := fs.Int64("max-body", 1<<20, "`bytes` of each request body kept; longer bodies are truncated")
+	err := fs.Parse(args)
+	if errors.Is(err, flag.ErrHelp) {
+		sinkUsage(stdout, fs)
+		return 0
+	}
+	if err == nil && fs.NArg() > 0 {
+		err = fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if err == nil {
+		err = sinkCheckFlags(*status, *failStatus, *failRate, *failFirst, *latency, *maxBody)
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "adgate sink:", err)
+		sinkUsage(stderr, fs)
+		return 2
+	}
+
+	var w io.Writer = stdout
+	if *out != "" {
+		f, err := os.OpenFile(*out, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+		if err != nil {
+			fmt.Fprintln(stderr, "adgate sink:", err)
+			return 1
+		}
+		defer f.Close()
+		w = f // unbuffered: each request is one write, visible at once
+	}
+	s := sink.New(sink.Options{
+		Out: w, Status: *status, FailFirst: *failFirst, FailRate: *failRate, Seed: *seed,
+		FailStatus: *failStatus, RetryAfter: *retryAfter, Latency: *latency, MaxBody: *maxBody,
+	})
+	l, err := net.Listen("tcp", *addr)
+	if err != nil {
+		fmt.Fprintln(stderr, "adgate sink:", err)
+		return 1
+	}
+	fmt.Fprintf(stderr, "adgate sink: listening on %s\n", l.Addr())
+	if err := sink.Serve(ctx, l, s, 5*time.Second); err != nil {
+		fmt.Fprintln(stderr, "adgate sink:", err)
+		return 1
+	}
+	if err := s.Err(); err != nil {
+		fmt.Fprintln(stderr, "adgate sink: writing output:", err)
+		return 1
+	}
+	fmt.Fprintf(stderr, "adgate sink: %d requests captured\n", s.Count())
+	return 0
+}
+
+func sinkCheckFlags(status, failStatus int, failRate float64, failFirst int, latency time.Duration, maxBody int64) error {
+	switch {
+	case status < 100 || status > 599:
+		return fmt.Errorf("--status %d is not an HTTP status code", status)
+	case failStatus < 100 || failStatus > 599:
+		return fmt.Errorf("--fail-status %d is not an HTTP status code", failStatus)
+	case failRate < 0 || failRate > 1:
+		return fmt.Errorf("--fail-rate %v is not between 0 and 1", failRate)
+	case failFirst < 0:
+		return fmt.Errorf("--fail-first %d is negative", failFirst)
+	case latency < 0:
+		return fmt.Errorf("--latency %v is negative", latency)
+	case maxBody <= 0:
+		return fmt.Errorf("--max-body %d must be positive", maxBody)
+	}
+	return nil
+}
