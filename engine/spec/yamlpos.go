@@ -21,13 +21,16 @@ func newSource(b []byte) *source {
 	if !utf8.ValidString(text) {
 		text = strings.ToValidUTF8(text, "\uFFFD")
 	}
-	text = strings.ReplaceAll(text, "\r\n", "\n")
+	// yaml.v3 counts lines at each of these breaks; positions must agree.
+	text = lineBreaks.Replace(text)
 	var s source
 	for _, l := range strings.Split(text, "\n") {
 		s.lines = append(s.lines, []rune(l))
 	}
 	return &s
 }
+
+var lineBreaks = strings.NewReplacer("\r\n", "\n", "\r", "\n", "\u0085", "\n", "\u2028", "\n", "\u2029", "\n")
 
 // cursor walks the source one code point at a time; a line end reads as '\n'.
 type cursor struct {

@@ -1,0 +1,60 @@
+package spec
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/adgate/adgate/engine/diag"
+)
+
+// FuzzCheck: arbitrary bytes never panic or hang the loader, every
+// finding has a rule and a position inside the file, and a partner is only
+// returned when there is no error.
+func FuzzCheck(f *testing.F) {
+	seeds, _ := filepath.Glob(filepath.Join("testdata", "rules", "*", "*", "*.yaml"))
+	seeds = append(seeds, clevertapPath)
+	for _, s := range seeds {
+		if b, err := os.ReadFile(s); err == nil {
+			f.Add(b)
+		}
+	}
+	f.Add([]byte("url: \"\\u"))
+	f.Add([]byte("a: &a [*a]"))
+	f.Add([]byte("id: t\nname: T\npostbacks:\n  - events: [X]\n    url: |\n      <#if a>${b</@x>\n"))
+	l := newTestLoader(f)
+	f.Fuzz(func(t *testing.T, data []byte) {
+		p, ds := l.Check("t.yaml", data)
+		if p != nil && ds.HasErrors() {
+			t.Fatal("partner returned with errors")
+		}
+		lines := len(newSource(data).lines) + 1
+		for _, d := range ds {
+			if d.Rule == "" || d.Message == "" {
+				t.Fatalf("finding without rule or message: %+v", d)
+			}
+			if d.Line < 1 || d.Line > lines || d.Col < 1 {
+				t.Fatalf("finding outside the file (%d lines): %+v", lines, d)
+			}
+			if d.Severity != diag.Error && d.Severity != diag.Warning {
+				t.Fatalf("unexpected severity: %+v", d)
+			}
+		}
+	})
+}
+
+// FuzzTemplateCheck: the structural template check never panics and
+// reports offsets inside the text.
+func FuzzTemplateCheck(f *testing.F) {
+	for _, s := range []string{"${a}", "<#if a>b<#else>c</#if>", "<@loop data=x val=\"v\">${v}<@break/></@loop>", "${\"}\"", "<#--", "<#assign x>y</#assign>", "${a?eval}"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, text string) {
+		n := len([]rune(text))
+		for _, p := range (structuralChecker{}).CheckTemplate(text, nil) {
+			if p.Offset < 0 || p.Offset > n {
+				t.Fatalf("offset %d outside text of %d code points: %+v", p.Offset, n, p)
+			}
+		}
+	})
+}
