@@ -1,0 +1,152 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/adgate/adgate/engine/diag"
+)
+
+func runCLI(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code = run(context.Background(), args, &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+// defectCopy writes partners/clevertap.yaml with the doc's original
+// utm_source={utm_medium} into a temp dir and returns the dir and the
+// position where the second utm_source key stands.
+func defectCopy(t *testing.T) (dir string, line, col int) {
+	t.Helper()
+	b, err := os.ReadFile("../../partners/clevertap.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := strings.Replace(string(b), "&utm_medium={utm_medium}&", "&utm_source={utm_medium}&", 1)
+	dir = t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "clevertap.yaml"), []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for i, l := range strings.Split(text, "\n") {
+		if strings.HasPrefix(l, "    url: ") {
+			first := strings.Index(l, "utm_source=")
+			second := first + 1 + strings.Index(l[first+1:], "utm_source=")
+			return dir, i + 1, second + 1
+		}
+	}
+	t.Fatal("no url line")
+	return
+}
+
+func TestValidateShippedPartners(t *testing.T) {
+	code, out, errOut := runCLI(t, "validate", "../../partners/")
+	if code != 0 || out != "" {
+		t.Fatalf("exit %d\n%s%s", code, out, errOut)
+	}
+}
+
+func TestValidateCatchesCleverTapDefect(t *testing.T) {
+	dir, line, col := defectCopy(t)
+	code, out, _ := runCLI(t, "validate", dir)
+	if code != 1 {
+		t.Errorf("exit %d, want 1", code)
+	}
+	want := filepath.Join(dir, "clevertap.yaml") + ":" + strconv.Itoa(line) + ":" + strconv.Itoa(col) + ": error duplicate-query-key: query key \"utm_source\" appears twice"
+	if !strings.Contains(out, want) {
+		t.Errorf("output lacks %q:\n%s", want, out)
+	}
+
+	code, out, _ = runCLI(t, "validate", "--format", "json", dir)
+	var ds []diag.Diagnostic
+	if err := json.Unmarshal([]byte(out), &ds); err != nil || code != 1 {
+		t.Fatalf("json output (exit %d) does not decode: %v\n%s", code, err, out)
+	}
+	found := false
+	for _, d := range ds {
+		found = found || (d.Rule == "duplicate-query-key" && d.Line == line && d.Col == col && d.Severity == diag.Error)
+	}
+	if !found {
+		t.Errorf("json lacks the duplicate key at %d:%d: %s", line, col, out)
+	}
+
+	code, out, _ = runCLI(t, "validate", dir, "--format=github")
+	if code != 1 {
+		t.Errorf("github: exit %d", code)
+	}
+	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+		if !strings.HasPrefix(l, "::error ") && !strings.HasPrefix(l, "::warning ") {
+			t.Errorf("not a workflow command: %q", l)
+		}
+	}
+	if !strings.Contains(out, "::error file="+filepath.Join(dir, "clevertap.yaml")+",line="+strconv.Itoa(line)+",col="+strconv.Itoa(col)+",title=duplicate-query-key::") {
+		t.Errorf("github output lacks the duplicate key annotation:\n%s", out)
+	}
+}
+
+func TestValidateExitCodes(t *testing.T) {
+	warnDir := t.TempDir()
+	spec := "id: w\nname: W\npostbacks:\n  - events: [INSTALL]\n    url: http://ex.com/p?a={a}\nparameters:\n  - {macro: a, branch: AAID}\n"
+	if err := os.WriteFile(filepath.Join(warnDir, "w.yaml"), []byte(spec), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		args []string
+		code int
+	}{
+		{"warnings pass", []string{"validate", warnDir}, 0},
+		{"warnings fail under --strict", []string{"validate", "--strict", warnDir}, 1},
+		{"flags after paths", []string{"validate", warnDir, "--strict"}, 1},
+		{"a file path", []string{"validate", filepath.Join(warnDir, "w.yaml")}, 0},
+		{"unknown format", []string{"validate", "--format", "xml", warnDir}, 2},
+		{"unknown flag", []string{"validate", "--bogus"}, 2},
+		{"missing path", []string{"validate", filepath.Join(warnDir, "nope")}, 2},
+		{"help", []string{"validate", "--help"}, 0},
+		{"rules", []string{"validate", "--rules"}, 0},
+		{"schema", []string{"schema"}, 0},
+		{"schema catalog", []string{"schema", "--catalog"}, 0},
+		{"schema help", []string{"schema", "-h"}, 0},
+		{"schema extra arg", []string{"schema", "x"}, 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, out, errOut := runCLI(t, tt.args...)
+			if code != tt.code {
+				t.Errorf("exit %d, want %d\n%s%s", code, tt.code, out, errOut)
+			}
+		})
+	}
+}
+
+func TestValidateHelpDescribesEveryFlag(t *testing.T) {
+	_, out, _ := runCLI(t, "validate", "--help")
+	for _, f := range []string{"-format", "-strict", "-rules", "text", "json", "github", "adgate:ignore", "Exit status"} {
+		if !strings.Contains(out, f) {
+			t.Errorf("validate --help does not mention %q:\n%s", f, out)
+		}
+	}
+	_, out, _ = runCLI(t, "schema", "--help")
+	if !strings.Contains(out, "-catalog") {
+		t.Errorf("schema --help does not mention -catalog:\n%s", out)
+	}
+}
+
+func TestSchemaPrintsEmbeddedFiles(t *testing.T) {
+	for args, file := range map[string]string{"schema": "../../schemas/partner.schema.json", "schema --catalog": "../../schemas/branch-parameters.yaml"} {
+		_, out, _ := runCLI(t, strings.Fields(args)...)
+		want, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if out != string(want) {
+			t.Errorf("adgate %s does not print %s", args, file)
+		}
+	}
+}
