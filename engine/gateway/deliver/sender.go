@@ -376,11 +376,12 @@ func (s *Sender) do(ctx context.Context, j queue.Job, a *Attempt) Result {
 	return res
 }
 
-// waitBreaker waits while the host's breaker is open, up to OpenFor, so
-// the jobs of a dead host wait in their own slots rather than burn
-// attempts. A job still refused after that is retried later.
+// waitBreaker waits while the host's breaker is open, through one open
+// period and its probe (OpenFor + Timeout), so the jobs of a dead host
+// wait in their own slots rather than burn attempts. A job still refused
+// after that is retried later.
 func (s *Sender) waitBreaker(ctx context.Context, br *breaker, pol Policy) (probe bool, out *queue.Outcome) {
-	deadline := time.Now().Add(pol.Breaker.OpenFor)
+	deadline := time.Now().Add(pol.Breaker.OpenFor + pol.Timeout)
 	for {
 		ok, probe, until, change := br.acquire(pol.Breaker, time.Now())
 		if ok {
@@ -495,12 +496,25 @@ func describeError(err error, ctx, rctx context.Context) string {
 }
 
 // RedactQuery is the default Redactor: in a URL it replaces every query
-// value with REDACTED; any other text is returned as is. The gateway
-// supplies a finer one that removes exactly the credential values.
+// value with REDACTED and drops userinfo and fragment; any other text is
+// returned as is. A URL that does not parse loses everything after its
+// host. The gateway supplies a finer one that removes exactly the
+// credential values.
 func RedactQuery(s string) string {
-	u, err := url.Parse(s)
-	if err != nil || u.Scheme == "" || u.Host == "" {
+	scheme, rest, ok := strings.Cut(s, "://")
+	if !ok || scheme == "" || strings.ContainsAny(scheme, " /?#") {
 		return s
+	}
+	u, err := url.Parse(s)
+	if err != nil || u.Host == "" {
+		host := rest
+		if i := strings.IndexAny(host, "/?#"); i >= 0 {
+			host = host[:i]
+		}
+		if i := strings.LastIndex(host, "@"); i >= 0 {
+			host = host[i+1:]
+		}
+		return scheme + "://" + host + "/REDACTED"
 	}
 	u.User = nil
 	if u.RawQuery != "" {

@@ -1,0 +1,597 @@
+package deliver
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"net/url"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/adgate/adgate/engine/gateway/queue"
+	"github.com/adgate/adgate/engine/gateway/sink"
+	"github.com/adgate/adgate/engine/spec"
+)
+
+// testPolicy allows the loopback test servers and retries fast.
+func testPolicy() Policy {
+	return Policy{
+		Timeout:      5 * time.Second,
+		AllowedHosts: []string{"127.0.0.1"},
+		AllowPrivate: true,
+		BackoffBase:  10 * time.Millisecond,
+		BackoffMax:   50 * time.Millisecond,
+	}
+}
+
+type attempts struct {
+	mu  sync.Mutex
+	all []Attempt
+}
+
+func (a *attempts) Observe(at Attempt) {
+	a.mu.Lock()
+	a.all = append(a.all, at)
+	a.mu.Unlock()
+}
+
+func (a *attempts) list() []Attempt {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return append([]Attempt(nil), a.all...)
+}
+
+func newSender(t *testing.T, pol Policy, mod func(*Options)) (*Sender, *attempts) {
+	t.Helper()
+	obs := &attempts{}
+	opt := Options{
+		Policy: func(app, partner string) (Policy, bool) {
+			return pol, partner != "unknown"
+		},
+		Observer: obs,
+	}
+	if mod != nil {
+		mod(&opt)
+	}
+	s, err := New(opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	return s, obs
+}
+
+func startSink(t *testing.T, opt sink.Options) (*sink.Sink, string) {
+	t.Helper()
+	s := sink.New(opt)
+	srv := httptest.NewServer(s)
+	t.Cleanup(srv.Close)
+	return s, srv.URL
+}
+
+func testJob(rawURL string) queue.Job {
+	return queue.Job{
+		ID: "pb-123", App: "demo", Partner: "partner", Postback: "INSTALL", EventID: "ev-1",
+		Method: "GET", URL: rawURL, ConfigVersion: "cfg-7", EnqueuedAt: time.Now(),
+	}
+}
+
+func TestClassification(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		status int
+		mod    func(*Policy)
+		want   queue.OutcomeKind
+	}{
+		{"200", 200, nil, queue.OutcomeDelivered},
+		{"204", 204, nil, queue.OutcomeDelivered},
+		{"204 not in success list", 204, func(p *Policy) { p.SuccessStatus = []int{200} }, queue.OutcomeDead},
+		{"202 in success list", 202, func(p *Policy) { p.SuccessStatus = []int{200, 202} }, queue.OutcomeDelivered},
+		{"400", 400, nil, queue.OutcomeDead},
+		{"401", 401, nil, queue.OutcomeDead},
+		{"404", 404, nil, queue.OutcomeDead},
+		{"302 not followed", 302, nil, queue.OutcomeDead},
+		{"408", 408, nil, queue.OutcomeRetry},
+		{"429", 429, nil, queue.OutcomeRetry},
+		{"500", 500, nil, queue.OutcomeRetry},
+		{"503", 503, nil, queue.OutcomeRetry},
+		{"200 with success body", 200, func(p *Policy) { p.SuccessBody = regexp.MustCompile(`"ok":true`) }, queue.OutcomeDelivered},
+		{"200 without success body", 200, func(p *Policy) { p.SuccessBody = regexp.MustCompile(`"status":"success"`) }, queue.OutcomeRetry},
+		{"200 with failure body", 200, func(p *Policy) { p.FailureBody = regexp.MustCompile(`"ok":true`) }, queue.OutcomeRetry},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sk, base := startSink(t, sink.Options{Status: tc.status})
+			pol := testPolicy()
+			if tc.mod != nil {
+				tc.mod(&pol)
+			}
+			s, obs := newSender(t, pol, nil)
+			res := s.Do(context.Background(), testJob(base+"/pb?a=1"), 1)
+			if res.Outcome.Kind != tc.want {
+				t.Fatalf("outcome %v (%s), want %v", res.Outcome.Kind, res.Outcome.Reason, tc.want)
+			}
+			if sk.Count() != 1 {
+				t.Fatalf("sink got %d requests, want 1", sk.Count())
+			}
+			at := obs.list()
+			if len(at) != 1 || at[0].StatusCode != tc.status || at[0].Outcome != tc.want.String() {
+				t.Fatalf("attempts %+v", at)
+			}
+		})
+	}
+}
+
+func TestRequestCarriesIdempotencyKeyOnEveryAttempt(t *testing.T) {
+	sk, base := startSink(t, sink.Options{FailFirst: 1})
+	s, obs := newSender(t, testPolicy(), nil)
+	j := testJob(base + "/v1/pb?event=install&id=42")
+	j.Method = "POST"
+	j.Headers = map[string]string{"Content-Type": "application/json", "X-Partner": "yes"}
+	j.Body = `{"event":"install"}`
+	if out := s.Handle(context.Background(), j, 1); out.Kind != queue.OutcomeRetry {
+		t.Fatalf("first attempt: %+v", out)
+	}
+	if out := s.Handle(context.Background(), j, 2); out.Kind != queue.OutcomeDelivered {
+		t.Fatalf("second attempt: %+v", out)
+	}
+	recs := sk.Requests()
+	if len(recs) != 2 {
+		t.Fatalf("%d requests", len(recs))
+	}
+	for _, r := range recs {
+		if r.Headers["Idempotency-Key"] != "pb-123" || r.Method != "POST" || r.URL != "/v1/pb?event=install&id=42" ||
+			r.Body != `{"event":"install"}` || r.Headers["Content-Type"] != "application/json" || r.Headers["X-Partner"] != "yes" {
+			t.Errorf("request %+v", r)
+		}
+	}
+	at := obs.list()
+	if len(at) != 2 || at[0].Attempt != 1 || at[1].Attempt != 2 || at[1].ConfigVersion != "cfg-7" ||
+		at[0].PostbackID != "pb-123" || at[0].StatusCode != 503 || at[0].Error != "HTTP 503" || at[1].Error != "" {
+		t.Errorf("attempts %+v", at)
+	}
+}
+
+func TestRetryAfterHonoredAndCapped(t *testing.T) {
+	for _, tc := range []struct {
+		header string
+		max    time.Duration
+		want   time.Duration
+	}{
+		{"7", time.Hour, 7 * time.Second},
+		{"100000", time.Minute, time.Minute},
+		{time.Now().Add(90 * time.Second).UTC().Format(http.TimeFormat), time.Hour, 90 * time.Second},
+	} {
+		t.Run(tc.header, func(t *testing.T) {
+			_, base := startSink(t, sink.Options{FailFirst: 1, FailStatus: 429, RetryAfter: tc.header})
+			pol := testPolicy()
+			pol.RetryAfterMax = tc.max
+			s, _ := newSender(t, pol, nil)
+			out := s.Handle(context.Background(), testJob(base+"/pb"), 1)
+			if out.Kind != queue.OutcomeRetry {
+				t.Fatalf("outcome %+v", out)
+			}
+			// An HTTP date is whole seconds; allow for the time between
+			// formatting it and parsing it.
+			if out.After > tc.want || out.After < tc.want-2*time.Second {
+				t.Fatalf("retry after %v, want %v", out.After, tc.want)
+			}
+		})
+	}
+}
+
+func TestRetryAfterParse(t *testing.T) {
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	for _, tc := range []struct {
+		in   string
+		want time.Duration
+	}{
+		{"", 0}, {"0", 0}, {"-5", 0}, {"soon", 0}, {"12", 12 * time.Second},
+		{"99999999999999999", time.Hour},
+		{now.Add(-time.Minute).Format(http.TimeFormat), 0},
+		{now.Add(time.Minute).Format(http.TimeFormat), time.Minute},
+	} {
+		if got := retryAfter(tc.in, now, time.Hour); got != tc.want {
+			t.Errorf("retryAfter(%q) = %v, want %v", tc.in, got, tc.want)
+		}
+	}
+}
+
+func TestBackoffFullJitter(t *testing.T) {
+	base, maxD := 100*time.Millisecond, 2*time.Second
+	for attempt := 1; attempt <= 8; attempt++ {
+		ceiling := min(base<<(attempt-1), maxD)
+		distinct := map[time.Duration]bool{}
+		for range 200 {
+			d := backoff(attempt, base, maxD)
+			if d < 0 || d > ceiling {
+				t.Fatalf("attempt %d: backoff %v outside [0, %v]", attempt, d, ceiling)
+			}
+			distinct[d] = true
+		}
+		if len(distinct) < 50 {
+			t.Errorf("attempt %d: only %d distinct delays in 200: no jitter", attempt, len(distinct))
+		}
+	}
+}
+
+func TestRetryBudget(t *testing.T) {
+	_, base := startSink(t, sink.Options{Status: 503})
+	pol := testPolicy()
+	pol.MaxAttempts = 3
+	pol.MaxAge = time.Hour
+	s, _ := newSender(t, pol, nil)
+	j := testJob(base + "/pb")
+	if out := s.Handle(context.Background(), j, 2); out.Kind != queue.OutcomeRetry {
+		t.Fatalf("attempt 2: %+v", out)
+	}
+	out := s.Handle(context.Background(), j, 3)
+	if out.Kind != queue.OutcomeDead || out.Reason != "retry budget exhausted after 3 attempts: HTTP 503" {
+		t.Fatalf("attempt 3: %+v", out)
+	}
+	j.EnqueuedAt = time.Now().Add(-2 * time.Hour)
+	out = s.Handle(context.Background(), j, 1)
+	if out.Kind != queue.OutcomeDead || !strings.HasPrefix(out.Reason, "retry budget exhausted: next attempt would be") {
+		t.Fatalf("old job: %+v", out)
+	}
+}
+
+func TestNetworkErrorsAndTimeoutsRetried(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closedAddr := l.Addr().String()
+	l.Close()
+	_, slow := startSink(t, sink.Options{Latency: 10 * time.Second})
+	pol := testPolicy()
+	pol.Timeout = 200 * time.Millisecond
+	s, _ := newSender(t, pol, nil)
+
+	out := s.Handle(context.Background(), testJob("http://"+closedAddr+"/pb?key=SECRET"), 1)
+	if out.Kind != queue.OutcomeRetry || !strings.Contains(out.Reason, "connection refused") {
+		t.Fatalf("connection refused: %+v", out)
+	}
+	out = s.Handle(context.Background(), testJob(slow+"/pb"), 1)
+	if out.Kind != queue.OutcomeRetry || out.Reason != "timeout" {
+		t.Fatalf("timeout: %+v", out)
+	}
+}
+
+func TestRedaction(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closedAddr := l.Addr().String()
+	l.Close()
+	_, base := startSink(t, sink.Options{Status: 404})
+	secret := "s3cr3t+/="
+	for _, tc := range []struct {
+		name   string
+		redact Redactor
+	}{
+		{"default", nil},
+		{"gateway's", func(s string) string { return strings.ReplaceAll(s, url.QueryEscape(secret), "[account_token]") }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, obs := newSender(t, testPolicy(), func(o *Options) { o.Redact = tc.redact })
+			for _, u := range []string{
+				"http://" + closedAddr + "/pb?token=" + url.QueryEscape(secret),
+				base + "/pb?token=" + url.QueryEscape(secret),
+				"http://user:" + url.QueryEscape(secret) + "@" + closedAddr + "/pb",
+				"ftp://" + closedAddr + "/pb?token=" + url.QueryEscape(secret),
+				"http://" + closedAddr + "/%zz?token=" + url.QueryEscape(secret),
+			} {
+				res := s.Do(context.Background(), testJob(u), 1)
+				at := res.Attempt
+				for _, text := range []string{at.URL, at.Error, res.Outcome.Reason, res.Body} {
+					if strings.Contains(text, url.QueryEscape(secret)) || strings.Contains(text, secret) {
+						t.Errorf("secret leaked: %q", text)
+					}
+				}
+			}
+			if len(obs.list()) != 5 {
+				t.Fatalf("%d attempts observed", len(obs.list()))
+			}
+		})
+	}
+}
+
+func TestHostAllowList(t *testing.T) {
+	sk, base := startSink(t, sink.Options{})
+	port := strings.TrimPrefix(base, "http://127.0.0.1:")
+	pol := testPolicy()
+	s, _ := newSender(t, pol, nil)
+	out := s.Handle(context.Background(), testJob("http://localhost:"+port+"/pb"), 1)
+	if out.Kind != queue.OutcomeDead || !strings.Contains(out.Reason, `host "localhost" is not allowed for partner "partner"`) {
+		t.Fatalf("outcome %+v", out)
+	}
+	out = s.Handle(context.Background(), testJob(base+"/pb"), 1)
+	if out.Kind != queue.OutcomeDelivered {
+		t.Fatalf("allowed host: %+v", out)
+	}
+	if sk.Count() != 1 {
+		t.Fatalf("sink got %d requests, want only the allowed one", sk.Count())
+	}
+	out = s.Handle(context.Background(), queue.Job{ID: "x", App: "a", Partner: "unknown", URL: base}, 1)
+	if out.Kind != queue.OutcomeDead || !strings.Contains(out.Reason, "not enabled") {
+		t.Fatalf("unknown partner: %+v", out)
+	}
+}
+
+func TestHostPatterns(t *testing.T) {
+	pats := []string{"api.partner.com", "*.criteo.com"}
+	for host, want := range map[string]bool{
+		"api.partner.com":         true,
+		"API.Partner.com.":        true,
+		"evil.api.partner.com":    false,
+		"partner.com":             false,
+		"widget.us.criteo.com":    true,
+		"criteo.com":              false,
+		"evilcriteo.com":          false,
+		"api.partner.com.evil.io": false,
+	} {
+		if got := hostAllowed(host, pats); got != want {
+			t.Errorf("hostAllowed(%q) = %v, want %v", host, got, want)
+		}
+	}
+}
+
+func TestAllowedHostsFromSpec(t *testing.T) {
+	p := &spec.Partner{
+		ID: "x",
+		Postbacks: []spec.Postback{
+			{Events: []string{"INSTALL"}, URL: "https://API.example.com/pb?a={a}"},
+			{Events: []string{"OPEN"}, URL: "https://api.example.com:8443/open"},
+			{Events: []string{"PURCHASE"}, URL: "https://widget.${region}.criteo.com/x"},
+			{Events: []string{"custom_event"}, URL: "https://{host}/x"},
+			{Events: []string{"LOGIN"}, URL: "http://[2001:db8::1]:80/x"},
+			{Events: []string{"SHARE"}, URL: "not a url"},
+		},
+		AllowedHosts: []string{"*.criteo.com", "api.example.com"},
+	}
+	got := AllowedHosts(p)
+	want := []string{"api.example.com", "2001:db8::1", "*.criteo.com"}
+	if strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Fatalf("AllowedHosts = %v, want %v", got, want)
+	}
+}
+
+func TestPrivateAddressesRefused(t *testing.T) {
+	sk, base := startSink(t, sink.Options{})
+	port := strings.TrimPrefix(base, "http://127.0.0.1:")
+	pol := testPolicy()
+	pol.AllowPrivate = false
+	pol.AllowedHosts = []string{"127.0.0.1", "localhost", "169.254.169.254", "10.1.2.3"}
+	s, _ := newSender(t, pol, nil)
+	for _, u := range []string{
+		base + "/pb",                              // literal loopback
+		"http://localhost:" + port + "/pb",        // a name resolving to loopback: refused at dial time
+		"http://169.254.169.254/latest/meta-data", // cloud metadata
+		"http://10.1.2.3/pb",
+	} {
+		out := s.Handle(context.Background(), testJob(u), 1)
+		if out.Kind != queue.OutcomeDead || !strings.HasPrefix(out.Reason, "refused: ") {
+			t.Errorf("%s: %+v", u, out)
+		}
+	}
+	if sk.Count() != 0 {
+		t.Fatalf("sink got %d requests", sk.Count())
+	}
+	for ip, want := range map[string]bool{
+		"127.0.0.1": true, "::1": true, "10.0.0.1": true, "172.16.5.4": true, "192.168.1.1": true,
+		"169.254.169.254": true, "fe80::1": true, "fc00::1": true, "::ffff:127.0.0.1": true, "100.64.0.1": true,
+		"0.0.0.0": true, "224.0.0.1": true, "8.8.8.8": false, "2606:4700::1111": false, "93.184.216.34": false,
+	} {
+		addr, err := netip.ParseAddr(ip)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := privateAddr(addr); got != want {
+			t.Errorf("privateAddr(%s) = %v, want %v", ip, got, want)
+		}
+	}
+}
+
+func TestDeliverTo(t *testing.T) {
+	sk, base := startSink(t, sink.Options{})
+	pol := testPolicy()
+	pol.AllowPrivate = false
+	pol.AllowedHosts = []string{"api.partner.example"}
+	s, _ := newSender(t, pol, func(o *Options) { o.DeliverTo = base + "/capture/" })
+	out := s.Handle(context.Background(), testJob("https://api.partner.example/v1/pb?x=1&y=%2B"), 1)
+	if out.Kind != queue.OutcomeDelivered {
+		t.Fatalf("outcome %+v", out)
+	}
+	// Still bound by the partner's allow-list.
+	out = s.Handle(context.Background(), testJob("https://elsewhere.example/v1/pb"), 1)
+	if out.Kind != queue.OutcomeDead {
+		t.Fatalf("disallowed host with deliver-to: %+v", out)
+	}
+	recs := sk.Requests()
+	if len(recs) != 1 || recs[0].URL != "/capture/v1/pb?x=1&y=%2B" || recs[0].Headers["X-Adgate-Original-Host"] != "api.partner.example" {
+		t.Fatalf("requests %+v", recs)
+	}
+	if _, err := New(Options{Policy: func(string, string) (Policy, bool) { return Policy{}, true }, DeliverTo: "127.0.0.1:9"}); err == nil {
+		t.Fatal("New accepted a deliver-to without scheme")
+	}
+}
+
+func TestBreakerOpensAndRecovers(t *testing.T) {
+	sk, base := startSink(t, sink.Options{FailFirst: 4})
+	pol := testPolicy()
+	pol.Breaker = BreakerPolicy{MinRequests: 4, FailureRatio: 0.5, Window: time.Minute, OpenFor: 300 * time.Millisecond}
+	s, obs := newSender(t, pol, nil)
+	j := testJob(base + "/pb")
+	for i := 1; i <= 4; i++ {
+		if out := s.Handle(context.Background(), j, i); out.Kind != queue.OutcomeRetry {
+			t.Fatalf("attempt %d: %+v", i, out)
+		}
+	}
+	if st := s.Breakers(); len(st) != 1 || st[0].State != BreakerOpen || st[0].Partner != "partner" {
+		t.Fatalf("breakers %+v", st)
+	}
+	// Open: an attempt waits instead of reaching the host.
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	out := s.Handle(ctx, j, 5)
+	cancel()
+	if out.Kind != queue.OutcomeRetry || sk.Count() != 4 {
+		t.Fatalf("while open: %+v, sink count %d", out, sk.Count())
+	}
+	// After OpenFor one probe goes through; it succeeds and the others,
+	// waiting meanwhile, follow.
+	var wg sync.WaitGroup
+	outs := make([]queue.Outcome, 5)
+	for i := range outs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			outs[i] = s.Handle(context.Background(), j, 1)
+		}()
+	}
+	wg.Wait()
+	for i, o := range outs {
+		if o.Kind != queue.OutcomeDelivered {
+			t.Errorf("after recovery %d: %+v", i, o)
+		}
+	}
+	if st := s.Breakers(); st[0].State != BreakerClosed {
+		t.Fatalf("breaker %v after a good probe", st[0].State)
+	}
+	if sk.Count() != 9 {
+		t.Fatalf("sink count %d, want 9", sk.Count())
+	}
+	// The first request after opening was the lone probe.
+	var afterOpen []Attempt
+	for _, a := range obs.list() {
+		if a.StatusCode == 200 {
+			afterOpen = append(afterOpen, a)
+		}
+	}
+	if len(afterOpen) != 5 {
+		t.Fatalf("%d delivered attempts", len(afterOpen))
+	}
+}
+
+func TestBreakerFailedProbeReopens(t *testing.T) {
+	sk, base := startSink(t, sink.Options{Status: 500})
+	pol := testPolicy()
+	pol.MaxAttempts = 100
+	pol.Breaker = BreakerPolicy{MinRequests: 2, FailureRatio: 1, Window: time.Minute, OpenFor: 100 * time.Millisecond}
+	s, _ := newSender(t, pol, nil)
+	j := testJob(base + "/pb")
+	s.Handle(context.Background(), j, 1)
+	s.Handle(context.Background(), j, 2)
+	if st := s.Breakers(); st[0].State != BreakerOpen {
+		t.Fatalf("breaker %v", st[0].State)
+	}
+	// Each call waits for the half-open probe; the probe fails and reopens.
+	for i := range 3 {
+		if out := s.Handle(context.Background(), j, 3+i); out.Kind != queue.OutcomeRetry {
+			t.Fatalf("probe %d: %+v", i, out)
+		}
+		if st := s.Breakers(); st[0].State != BreakerOpen {
+			t.Fatalf("breaker %v after a failed probe", st[0].State)
+		}
+		if sk.Count() != 3+i {
+			t.Fatalf("sink count %d after probe %d", sk.Count(), i)
+		}
+	}
+}
+
+// concurrencyProbe counts requests in flight at a test server.
+type concurrencyProbe struct {
+	mu        sync.Mutex
+	cur, peak int
+	times     []time.Time
+	delay     time.Duration
+}
+
+func (c *concurrencyProbe) ServeHTTP(w http.ResponseWriter, _ *http.Request) {
+	c.mu.Lock()
+	c.cur++
+	c.peak = max(c.peak, c.cur)
+	c.times = append(c.times, time.Now())
+	c.mu.Unlock()
+	time.Sleep(c.delay)
+	c.mu.Lock()
+	c.cur--
+	c.mu.Unlock()
+}
+
+func TestConcurrencyAndRateLimits(t *testing.T) {
+	probe := &concurrencyProbe{delay: 30 * time.Millisecond}
+	srv := httptest.NewServer(probe)
+	defer srv.Close()
+	pol := testPolicy()
+	pol.Concurrency = 2
+	s, _ := newSender(t, pol, nil)
+	if got := s.Concurrency("demo", "partner"); got != 2 {
+		t.Fatalf("Concurrency = %d", got)
+	}
+	var wg sync.WaitGroup
+	for range 10 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s.Handle(context.Background(), testJob(srv.URL+"/pb"), 1)
+		}()
+	}
+	wg.Wait()
+	if probe.peak != 2 {
+		t.Fatalf("peak concurrency %d, want 2", probe.peak)
+	}
+
+	probe2 := &concurrencyProbe{}
+	srv2 := httptest.NewServer(probe2)
+	defer srv2.Close()
+	pol.Concurrency = 10
+	pol.RatePerSecond = 20
+	pol.Burst = 1
+	s2, _ := newSender(t, pol, nil)
+	for range 6 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s2.Handle(context.Background(), testJob(srv2.URL+"/pb"), 1)
+		}()
+	}
+	wg.Wait()
+	// Six requests at 20/s with a burst of one span at least 5 intervals.
+	if span := probe2.times[5].Sub(probe2.times[0]); span < 5*50*time.Millisecond-10*time.Millisecond {
+		t.Fatalf("6 requests took %v at 20/s", span)
+	}
+}
+
+func TestDeliverTargetKeepsPathAndQuery(t *testing.T) {
+	for _, tc := range []struct{ base, in, want string }{
+		{"http://127.0.0.1:9999", "https://a.com/x/y?q=1%2B2", "http://127.0.0.1:9999/x/y?q=1%2B2"},
+		{"http://127.0.0.1:9999/", "https://a.com/x", "http://127.0.0.1:9999/x"},
+		{"http://h/pre", "https://u:p@a.com/x?k=v", "http://h/pre/x?k=v"},
+		{"http://h/pre/", "https://a.com/a%2Fb", "http://h/pre/a%2Fb"},
+	} {
+		b, _ := url.Parse(tc.base)
+		u, _ := url.Parse(tc.in)
+		if got := deliverTarget(b, u).String(); got != tc.want {
+			t.Errorf("deliverTarget(%s, %s) = %s, want %s", tc.base, tc.in, got, tc.want)
+		}
+	}
+}
+
+func FuzzLiteralHost(f *testing.F) {
+	for _, s := range []string{"https://a.com/x", "https://{h}/", "http://[::1]:80", "x", "https://u@h:1?x"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		h, ok := literalHost(s)
+		if ok && (h == "" || strings.ContainsAny(h, "/?#{}$")) {
+			t.Fatalf("literalHost(%q) = %q", s, h)
+		}
+		_ = RedactQuery(s)
+	})
+}
