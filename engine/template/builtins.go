@@ -1,6 +1,8 @@
 package template
 
 import (
+	"math"
+	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -182,12 +184,9 @@ func init() {
 			return t, nil
 		}},
 		"number": {fn: builtinNumber},
-		"round": {fn: numFn(func(d dec) dec {
-			// FreeMarker rounds half up towards positive infinity
-			return d.add(dec{u: 5, scale: 1}).setScale(0, roundFloor)
-		})},
-		"floor":   {fn: numFn(func(d dec) dec { return d.setScale(0, roundFloor) })},
-		"ceiling": {fn: numFn(func(d dec) dec { return d.setScale(0, roundCeiling) })},
+		"round":   {fn: numFn(func(d dec) dec { return viaDouble(d, roundHalfUp) })},
+		"floor":   {fn: numFn(func(d dec) dec { return viaDouble(d, roundFloor) })},
+		"ceiling": {fn: numFn(func(d dec) dec { return viaDouble(d, roundCeiling) })},
 		"abs": {fn: func(e *exec, b *builtinExpr, t Value) (Value, error) {
 			if t.kind != KindNumber {
 				return Value{}, e.typeErr(b.x, "For \"?abs\" left-hand operand", "a number", t)
@@ -201,7 +200,7 @@ func init() {
 			if t.kind != KindNumber {
 				return Value{}, e.typeErr(b.x, "For \"?int\" left-hand operand", "a number", t)
 			}
-			return Int(int64(int32(t.n.toInt64()))), nil
+			return Int(int64(t.n.int32())), nil
 		}},
 		"size": {fn: func(e *exec, b *builtinExpr, t Value) (Value, error) {
 			switch {
@@ -264,6 +263,31 @@ func init() {
 			return String(sb.String()), nil
 		}},
 	}
+}
+
+// viaDouble rounds to an integer the way FreeMarker's ?round, ?floor and
+// ?ceiling do: through the number's double value (so integers beyond 2^53
+// lose their last digits, exactly as there). ?round rounds half up,
+// towards positive infinity.
+func viaDouble(d dec, mode rounding) dec {
+	f, _ := strconv.ParseFloat(d.plain(), 64)
+	if math.IsInf(f, 0) || math.IsNaN(f) {
+		return d.setScale(0, mode)
+	}
+	var r float64
+	switch mode {
+	case roundFloor:
+		r = math.Floor(f)
+	case roundCeiling:
+		r = math.Ceil(f)
+	default:
+		r = math.Floor(f)
+		if f-r >= 0.5 {
+			r++
+		}
+	}
+	out, _, _ := parseDec(strconv.FormatFloat(r, 'f', 0, 64))
+	return out
 }
 
 func hashSize(t Value) int {

@@ -444,3 +444,14 @@ func (d dec) isIntegral() bool {
 	}
 	return d.setScale(0, roundDown).cmp(d) == 0
 }
+
+// int32 is Number.intValue of a BigDecimal: the low 32 bits of the
+// integral part.
+func (d dec) int32() int32 {
+	t := d.setScale(0, roundDown)
+	if t.b == nil {
+		return int32(t.u)
+	}
+	m := new(big.Int).And(t.b, big.NewInt(0xffffffff))
+	return int32(uint32(m.Uint64()))
+}

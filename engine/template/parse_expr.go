@@ -67,6 +67,9 @@ func (p *parser) parseOr() (expr, error) {
 		if err != nil {
 			return nil, err
 		}
+		if err := p.checkLiteral("boolean", l, r); err != nil {
+			return nil, err
+		}
 		l = &logicExpr{base: base{start.pos, p.srcFrom(start.off)}, or: true, l: l, r: r}
 	}
 }
@@ -84,6 +87,9 @@ func (p *parser) parseAnd() (expr, error) {
 		p.next()
 		r, err := p.parseEq()
 		if err != nil {
+			return nil, err
+		}
+		if err := p.checkLiteral("boolean", l, r); err != nil {
 			return nil, err
 		}
 		l = &logicExpr{base: base{start.pos, p.srcFrom(start.off)}, l: l, r: r}
@@ -188,6 +194,11 @@ func (p *parser) parseAdd() (expr, error) {
 		if err != nil {
 			return nil, err
 		}
+		if t.val == "-" {
+			if err := p.checkLiteral("number", l, r); err != nil {
+				return nil, err
+			}
+		}
 		l = &arithExpr{base: base{start.pos, p.srcFrom(start.off)}, op: t.val[0], l: l, r: r}
 	}
 }
@@ -208,8 +219,38 @@ func (p *parser) parseMul() (expr, error) {
 		if err != nil {
 			return nil, err
 		}
+		if err := p.checkLiteral("number", l, r); err != nil {
+			return nil, err
+		}
 		l = &arithExpr{base: base{start.pos, p.srcFrom(start.off)}, op: t.val[0], l: l, r: r}
 	}
+}
+
+// checkLiteral reports at parse time, as FreeMarker does, a literal
+// operand of the wrong type: a string or boolean literal where a number
+// is needed, a string or number literal where a boolean is.
+func (p *parser) checkLiteral(want string, xs ...expr) error {
+	for _, x := range xs {
+		var got string
+		switch l := x.(type) {
+		case *strInterpExpr:
+			got = "string literal"
+		case *litExpr:
+			switch l.v.kind {
+			case KindString:
+				got = "string literal"
+			case KindNumber:
+				got = "number literal"
+			case KindBool:
+				got = "boolean literal"
+			}
+		}
+		if got == "" || got == want+" literal" {
+			continue
+		}
+		return p.errAt(x.pos(), RuleSyntax, "found "+got+" "+x.source()+" where a "+want+" is expected")
+	}
+	return nil
 }
 
 func (p *parser) parseUnary() (expr, error) {
@@ -284,6 +325,9 @@ func (p *parser) parsePrimary() (expr, error) {
 					return nil, p.errAt(n.pos, RuleSyntax, "wildcard names are not supported")
 				}
 				return nil, p.expected(n, "a name after \".\"")
+			}
+			if err := p.checkLiteral("hash", x); err != nil {
+				return nil, err
 			}
 			x = &dotExpr{base: base{start.pos, p.srcFrom(start.off)}, x: x, name: n.val}
 		case "[":

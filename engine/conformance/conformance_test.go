@@ -1,0 +1,191 @@
+package conformance
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/adgate/adgate/engine/branchdoc"
+	"github.com/adgate/adgate/engine/template"
+)
+
+// generatedTemplates and generatedEvents size the generated part; with the
+// probe cases and the corpus this keeps the whole test within ~60 s.
+const (
+	generatedTemplates = 400
+	generatedEvents    = 3
+	genSeed            = 20260101
+)
+
+type model struct {
+	name string
+	json []byte
+}
+
+// TestDifferential renders every case on every data model with both
+// engines and requires the same output, or an error from both.
+func TestDifferential(t *testing.T) {
+	oracle := oracleDir(t)
+	corpus := corpusDir(t)
+
+	models := loadModels(t, oracle, corpus)
+	cases := probeCases(t, oracle)
+	cases = append(cases, corpusCases(t, corpus)...)
+	g := newGen(genSeed)
+	for i := 0; i < generatedTemplates; i++ {
+		text := g.template()
+		cases = append(cases, tcase{name: fmt.Sprintf("gen%04d.ftl", i), text: text, oracle: forOracle(text), origin: "generated"})
+	}
+	for i := 0; i < generatedEvents; i++ {
+		raw := g.event()
+		m, err := buildModel([]byte(raw))
+		if err != nil {
+			t.Fatalf("generated event %d: %v\n%s", i, err, raw)
+		}
+		models = append(models, model{name: fmt.Sprintf("generated-event-%d", i), json: m})
+	}
+
+	stats := map[string][2]int{} // origin -> {agree, total}
+	failures := 0
+	for _, m := range models {
+		want := runOracle(t, oracle, m.json, cases)
+		root, err := template.ParseJSON(m.json)
+		if err != nil {
+			t.Fatalf("%s: ParseJSON: %v", m.name, err)
+		}
+		for _, c := range cases {
+			got := runEngine(c, root)
+			w := want[c.name]
+			st := stats[c.origin]
+			st[1]++
+			if agree(got, w) {
+				st[0]++
+			} else {
+				failures++
+				if failures <= 40 {
+					t.Errorf("%s on %s (%s):\ntemplate: %q\nFreeMarker: %s\nadgate:     %s",
+						c.name, m.name, c.origin, c.text, describe(w), describe(got))
+				}
+			}
+			stats[c.origin] = st
+		}
+	}
+	origins := make([]string, 0, len(stats))
+	for o := range stats {
+		origins = append(origins, o)
+	}
+	sort.Strings(origins)
+	for _, o := range origins {
+		t.Logf("%-10s %d/%d runs agree", o, stats[o][0], stats[o][1])
+	}
+	if failures > 40 {
+		t.Errorf("... and %d more disagreements", failures-40)
+	}
+}
+
+func agree(got, want result) bool {
+	if got.err != "" || want.err != "" {
+		return got.err != "" && want.err != ""
+	}
+	return got.out == want.out
+}
+
+func runEngine(c tcase, root template.Value) result {
+	tp, err := template.Parse(c.name, c.text, template.Options{})
+	if err != nil {
+		return result{err: err.Error()}
+	}
+	out, err := tp.ExecuteString(root, nil)
+	if err != nil {
+		return result{err: err.Error()}
+	}
+	return result{out: out}
+}
+
+func loadModels(t *testing.T, oracle, corpus string) []model {
+	t.Helper()
+	var files []string
+	for _, pat := range []string{filepath.Join(oracle, "data", "*.json"), filepath.Join(corpus, "events", "*.json")} {
+		m, err := filepath.Glob(pat)
+		if err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, m...)
+	}
+	if len(files) == 0 {
+		t.Fatal("no data files found in the oracle or the corpus")
+	}
+	var out []model
+	for _, f := range files {
+		raw, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, err := buildModel(raw)
+		if err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		out = append(out, model{name: filepath.Base(f), json: m})
+	}
+	return out
+}
+
+func probeCases(t *testing.T, oracle string) []tcase {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join(oracle, "cases", "*.ftl"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no probe cases in %s: %v", oracle, err)
+	}
+	var out []tcase
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		text := string(b)
+		out = append(out, tcase{name: "probe_" + filepath.Base(f), text: text, oracle: forOracle(text), origin: "probe"})
+	}
+	return out
+}
+
+// corpusCases extracts every template of every partner doc with
+// engine/branchdoc (the importer's own de-mangling and repairs).
+func corpusCases(t *testing.T, corpus string) []tcase {
+	t.Helper()
+	docs, err := filepath.Glob(filepath.Join(corpus, "partner-docs", "*.md"))
+	if err != nil || len(docs) == 0 {
+		t.Fatalf("no partner docs in %s: %v", corpus, err)
+	}
+	var out []tcase
+	seen := map[string]bool{}
+	for _, d := range docs {
+		raw, err := os.ReadFile(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tmpls, err := branchdoc.Templates(filepath.Base(d), raw)
+		if err != nil {
+			t.Errorf("%s: branchdoc.Templates: %v", d, err)
+			continue
+		}
+		for _, tm := range tmpls {
+			if seen[tm.Text] || !strings.ContainsAny(tm.Text, "$<#") {
+				continue
+			}
+			seen[tm.Text] = true
+			out = append(out, tcase{
+				name:   fmt.Sprintf("doc%04d.ftl", len(out)),
+				text:   tm.Text,
+				oracle: forOracle(tm.Text),
+				origin: "corpus",
+			})
+		}
+	}
+	if len(out) == 0 {
+		t.Fatal("no templates extracted from the corpus")
+	}
+	return out
+}
