@@ -12,8 +12,8 @@ import (
 // (missing values, wrong types) so that errors are compared too. It is
 // deterministic for a seed.
 type gen struct {
-	r     *rand.Rand
-	depth int
+	r      *rand.Rand
+	depth  int
 	inLoop bool
 }
 

@@ -183,7 +183,7 @@ func init() {
 			}
 			return t, nil
 		}},
-		"number": {fn: builtinNumber},
+		"number":  {fn: builtinNumber},
 		"round":   {fn: numFn(func(d dec) dec { return viaDouble(d, roundHalfUp) })},
 		"floor":   {fn: numFn(func(d dec) dec { return viaDouble(d, roundFloor) })},
 		"ceiling": {fn: numFn(func(d dec) dec { return viaDouble(d, roundCeiling) })},
