@@ -1,0 +1,216 @@
+package deliver
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/adgate/adgate/engine/gateway/queue"
+	"github.com/adgate/adgate/engine/gateway/sink"
+)
+
+// The tests below run the real pipeline: the embedded JetStream queue,
+// the Sender as its handler, and sinks as partners.
+
+type pipeline struct {
+	q      *queue.Queue
+	s      *Sender
+	obs    *attempts
+	mu     sync.Mutex
+	policy map[string]Policy
+}
+
+func newPipeline(t *testing.T, policies map[string]Policy) *pipeline {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	q, err := queue.Open(ctx, queue.Config{
+		DataDir: t.TempDir(), AckWait: 2 * time.Second, DiscoverEvery: 200 * time.Millisecond,
+		DrainTimeout: time.Second, MaxDeliver: 20,
+	}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &pipeline{q: q, obs: &attempts{}, policy: policies}
+	p.s, err = New(Options{
+		Policy: func(_, partner string) (Policy, bool) {
+			p.mu.Lock()
+			defer p.mu.Unlock()
+			pol, ok := p.policy[partner]
+			return pol, ok
+		},
+		Observer: p.obs,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rctx, stop := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := q.Run(rctx, p.s); err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	}()
+	t.Cleanup(func() {
+		stop()
+		<-done
+		p.s.Close()
+		_ = q.Close()
+	})
+	return p
+}
+
+func (p *pipeline) waitDepth(t *testing.T, pending, dead uint64) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		d, err := p.q.Depth(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d.Pending == pending && d.Dead == dead {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("depth %+v, want pending %d dead %d", d, pending, dead)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func pjob(partner, id, base string) queue.Job {
+	return queue.Job{
+		ID: id, App: "demo", Partner: partner, Postback: "INSTALL", EventID: "ev-" + id,
+		Method: "GET", URL: base + "/pb?id=" + id,
+	}
+}
+
+func TestPipelineRetriesUntilDelivered(t *testing.T) {
+	sk, base := startSink(t, sink.Options{FailFirst: 2})
+	p := newPipeline(t, map[string]Policy{"p": testPolicy()})
+	if err := p.q.Enqueue(context.Background(), pjob("p", "pb-1", base)); err != nil {
+		t.Fatal(err)
+	}
+	p.waitDepth(t, 0, 0)
+	recs := sk.Requests()
+	if len(recs) != 3 {
+		t.Fatalf("sink got %d requests, want 3 (two failures, one success)", len(recs))
+	}
+	for _, r := range recs {
+		if r.Headers["Idempotency-Key"] != "pb-1" {
+			t.Errorf("Idempotency-Key %q", r.Headers["Idempotency-Key"])
+		}
+	}
+	at := p.obs.list()
+	if len(at) != 3 || at[0].Attempt != 1 || at[2].Attempt != 3 || at[2].Outcome != "delivered" || at[1].Outcome != "retry" {
+		t.Fatalf("attempts %+v", at)
+	}
+}
+
+// flip answers 404 until fixed, then forwards to the sink.
+type flip struct {
+	fixed atomic.Bool
+	next  http.Handler
+}
+
+func (f *flip) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if !f.fixed.Load() {
+		http.NotFound(w, r)
+		return
+	}
+	f.next.ServeHTTP(w, r)
+}
+
+func TestPipelineDeadLettersAndReplay(t *testing.T) {
+	sk := sink.New(sink.Options{})
+	f := &flip{next: sk}
+	srv := httptest.NewServer(f)
+	defer srv.Close()
+	_, down := startSink(t, sink.Options{Status: 503})
+	budget := testPolicy()
+	budget.MaxAttempts = 3
+	p := newPipeline(t, map[string]Policy{"rejects": testPolicy(), "down": budget})
+	ctx := context.Background()
+	if err := p.q.Enqueue(ctx, pjob("rejects", "r-1", srv.URL), pjob("down", "d-1", down)); err != nil {
+		t.Fatal(err)
+	}
+	p.waitDepth(t, 0, 2)
+	dead, err := p.q.DeadLetters(ctx, queue.ReplayFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reasons := map[string]string{}
+	for _, d := range dead {
+		reasons[d.Job.ID] = d.Reason
+	}
+	if reasons["r-1"] != "HTTP 404: not retried" || reasons["d-1"] != "retry budget exhausted after 3 attempts: HTTP 503" {
+		t.Fatalf("reasons %v", reasons)
+	}
+
+	f.fixed.Store(true)
+	if n, err := p.q.Replay(ctx, queue.ReplayFilter{IDs: []string{"r-1"}}); err != nil || n != 1 {
+		t.Fatalf("Replay = %d, %v", n, err)
+	}
+	p.waitDepth(t, 0, 1)
+	recs := sk.Requests()
+	if len(recs) != 1 || recs[0].Headers["Idempotency-Key"] != "r-1" {
+		t.Fatalf("replayed requests %+v", recs)
+	}
+}
+
+// One partner's endpoint hangs: its postbacks occupy only its own slots,
+// and another partner's postbacks, enqueued after them, all arrive while
+// the first partner's are still hanging.
+func TestPipelinePartnerIsolation(t *testing.T) {
+	hang, hangURL := startSink(t, sink.Options{Latency: time.Hour})
+	ok, okURL := startSink(t, sink.Options{})
+	hangPol := testPolicy()
+	hangPol.Timeout = time.Minute
+	hangPol.Concurrency = 2
+	p := newPipeline(t, map[string]Policy{"hang": hangPol, "ok": testPolicy()})
+	ctx := context.Background()
+	var hangJobs, okJobs []queue.Job
+	for i := range 10 {
+		hangJobs = append(hangJobs, pjob("hang", fmt.Sprintf("h-%d", i), hangURL))
+	}
+	for i := range 30 {
+		okJobs = append(okJobs, pjob("ok", fmt.Sprintf("o-%d", i), okURL))
+	}
+	if err := p.q.Enqueue(ctx, hangJobs...); err != nil {
+		t.Fatal(err)
+	}
+	// Let the hanging partner take its slots first.
+	wctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	if _, err := hang.Wait(wctx, 2); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.q.Enqueue(ctx, okJobs...); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ok.Wait(wctx, len(okJobs)); err != nil {
+		t.Fatal(err)
+	}
+	d, err := p.q.Depth(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := hang.Count(); got != 2 {
+		t.Errorf("hanging partner received %d requests, want its concurrency (2)", got)
+	}
+	if d.ByPartner[queue.Key{App: "demo", Partner: "hang"}] != 10 {
+		t.Errorf("hanging partner's backlog %+v, want all 10 still queued", d.ByPartner)
+	}
+	for _, a := range p.obs.list() {
+		if a.Partner == "hang" {
+			t.Errorf("a hanging attempt finished: %+v", a)
+		}
+	}
+}
