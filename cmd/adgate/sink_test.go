@@ -96,8 +96,8 @@ func TestSinkChildProcess(t *testing.T) {
 	}
 	var second struct {
 		Method, URL, Body string
-		Headers          map[string]string
-		Status           int
+		Headers           map[string]string
+		Status            int
 	}
 	if err := json.Unmarshal(recs[1], &second); err != nil {
 		t.Fatal(err)
