@@ -229,8 +229,10 @@ type Queue struct {
 	work jetstream.Stream
 	dead jetstream.Stream
 
-	// kick wakes Run's discovery when this process enqueues to a subject.
-	kick chan struct{}
+	// kick wakes Run's discovery when this process enqueues to a subject
+	// that has no worker yet (known holds those that have one).
+	kick  chan struct{}
+	known sync.Map
 
 	mu      sync.Mutex
 	running bool
@@ -304,7 +306,7 @@ func (q *Queue) ensureStreams(ctx context.Context) error {
 // same jobs again is safe.
 func (q *Queue) Enqueue(ctx context.Context, jobs ...Job) error {
 	futures := make([]jetstream.PubAckFuture, 0, len(jobs))
-	subjects := make(map[string]bool)
+	wake := false
 	for i := range jobs {
 		j := &jobs[i]
 		if err := j.validate(); err != nil {
@@ -318,7 +320,9 @@ func (q *Queue) Enqueue(ctx context.Context, jobs ...Job) error {
 			return fmt.Errorf("queue: enqueue %s: %w", j.ID, err)
 		}
 		subj := q.workSubject(j.App, j.Partner)
-		subjects[subj] = true
+		if _, ok := q.known.Load(subj); !ok {
+			wake = true
+		}
 		msg := &nats.Msg{Subject: subj, Data: data, Header: nats.Header{}}
 		f, err := q.js.PublishMsgAsync(msg, jetstream.WithMsgID(j.msgID()))
 		if err != nil {
@@ -335,7 +339,7 @@ func (q *Queue) Enqueue(ctx context.Context, jobs ...Job) error {
 			return fmt.Errorf("queue: enqueue: waiting for acks: %w", ctx.Err())
 		}
 	}
-	if len(subjects) > 0 {
+	if wake {
 		select {
 		case q.kick <- struct{}{}:
 		default:

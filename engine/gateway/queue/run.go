@@ -72,6 +72,7 @@ func (q *Queue) Run(ctx context.Context, h Handler) error {
 				continue
 			}
 			started[subj] = true
+			q.known.Store(subj, true)
 			workers.Add(1)
 			go func() {
 				defer workers.Done()
@@ -96,6 +97,7 @@ loop:
 	}
 
 	workers.Wait() // no new handler starts after this
+	q.known.Clear()
 	done := make(chan struct{})
 	go func() {
 		inflight.Wait()
@@ -292,7 +294,7 @@ func (q *Queue) handle(ctx context.Context, msg jetstream.Msg, key Key, h Handle
 	}
 
 	stop := q.keepAlive(msg)
-	out := h.Handle(ctx, j, attempt)
+	out := q.call(ctx, h, j, attempt)
 	stop()
 
 	switch out.Kind {
@@ -313,6 +315,19 @@ func (q *Queue) handle(ctx context.Context, msg jetstream.Msg, key Key, h Handle
 			q.log.Warn("queue: nak", "postback_id", j.ID, "err", err)
 		}
 	}
+}
+
+// call runs the handler, turning a panic into a retry: the job is kept
+// (and dead-lettered by MaxDeliver if it always panics) and the other
+// partners' deliveries go on.
+func (q *Queue) call(ctx context.Context, h Handler, j Job, attempt int) (out Outcome) {
+	defer func() {
+		if r := recover(); r != nil {
+			q.log.Error("queue: handler panicked", "postback_id", j.ID, "app", j.App, "partner", j.Partner, "panic", fmt.Sprint(r))
+			out = Retry(time.Second, "internal error: handler panicked")
+		}
+	}()
+	return h.Handle(ctx, j, attempt)
 }
 
 // keepAlive tells JetStream the message is still being worked on, so a
