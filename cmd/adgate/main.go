@@ -28,6 +28,10 @@ func commands() map[string]command {
 		"schema":   {"print the embedded partner spec JSON Schema (or --catalog)", runSchema},
 		"import":   {"import Branch partner docs (markdown) as partner specs", runImport},
 		"export":   {"write a partner spec back as a Branch partner doc", runExport},
+		"render":   {"render the postbacks a partner sends for one event", runRender},
+		"eval":     {"evaluate one template on an event's data model (a template playground)", runEval},
+		"link":     {"print a partner's tracking-link template", runLink},
+		"test":     {"run partner fixture cases (partners/<id>.test.yaml)", runTest},
 		"sink":     {"run a capture server that answers and records postbacks (demos, tests)", runSink},
 	}
 }

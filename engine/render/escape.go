@@ -1,0 +1,146 @@
+package render
+
+import (
+	"strings"
+	"unicode/utf8"
+)
+
+// Encoding says how a macro's value is escaped where it is inserted.
+type Encoding uint8
+
+// The encodings of the places a macro can stand.
+const (
+	// EncQuery percent-encodes for a URL query component (and for form
+	// bodies): RFC 3986 unreserved characters A-Z a-z 0-9 - . _ ~ are kept,
+	// every other byte of the UTF-8 value becomes %XX with upper-case hex,
+	// space included (%20, never +). So + & = / ? # % and spaces in a value
+	// can never end its query parameter or start another one.
+	EncQuery Encoding = iota
+	// EncJSON escapes for the inside of a JSON string: " \ and control
+	// characters (\n \r \t \b \f, others \u00XX), U+2028/U+2029 as \u2028
+	// and \u2029; invalid UTF-8 becomes U+FFFD. Everything else is kept.
+	EncJSON
+	// EncRaw inserts the value as it is (headers, plain-text bodies).
+	EncRaw
+)
+
+func (e Encoding) String() string {
+	switch e {
+	case EncQuery:
+		return "query"
+	case EncJSON:
+		return "json"
+	}
+	return "raw"
+}
+
+const upperHex = "0123456789ABCDEF"
+
+func unreserved(c byte) bool {
+	return 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' ||
+		c == '-' || c == '.' || c == '_' || c == '~'
+}
+
+// QueryEscape returns s encoded as EncQuery describes.
+func QueryEscape(s string) string {
+	var b strings.Builder
+	writeQuery(&b, s)
+	return b.String()
+}
+
+func writeQuery(b *strings.Builder, s string) {
+	clean := 0
+	for clean < len(s) && unreserved(s[clean]) {
+		clean++
+	}
+	if clean == len(s) {
+		b.WriteString(s)
+		return
+	}
+	b.Grow(len(s) + 16)
+	b.WriteString(s[:clean])
+	for i := clean; i < len(s); i++ {
+		c := s[i]
+		if unreserved(c) {
+			b.WriteByte(c)
+			continue
+		}
+		b.WriteByte('%')
+		b.WriteByte(upperHex[c>>4])
+		b.WriteByte(upperHex[c&15])
+	}
+}
+
+// JSONEscape returns s escaped as EncJSON describes (without quotes).
+func JSONEscape(s string) string {
+	var b strings.Builder
+	writeJSON(&b, s)
+	return b.String()
+}
+
+func writeJSON(b *strings.Builder, s string) {
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' {
+				i++
+				continue
+			}
+			b.WriteString(s[start:i])
+			switch c {
+			case '"':
+				b.WriteString(`\"`)
+			case '\\':
+				b.WriteString(`\\`)
+			case '\n':
+				b.WriteString(`\n`)
+			case '\r':
+				b.WriteString(`\r`)
+			case '\t':
+				b.WriteString(`\t`)
+			case '\b':
+				b.WriteString(`\b`)
+			case '\f':
+				b.WriteString(`\f`)
+			default:
+				b.WriteString(`\u00`)
+				b.WriteByte(upperHex[c>>4])
+				b.WriteByte(upperHex[c&15])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			b.WriteString(s[start:i])
+			b.WriteString("\uFFFD")
+		case r == '\u2028' || r == '\u2029':
+			b.WriteString(s[start:i])
+			if r == '\u2028' {
+				b.WriteString(`\u2028`)
+			} else {
+				b.WriteString(`\u2029`)
+			}
+		default:
+			i += size
+			continue
+		}
+		i += size
+		start = i
+	}
+	b.WriteString(s[start:])
+}
+
+func writeEncoded(b *strings.Builder, s string, enc Encoding) {
+	switch enc {
+	case EncQuery:
+		writeQuery(b, s)
+	case EncJSON:
+		writeJSON(b, s)
+	default:
+		b.WriteString(s)
+	}
+}

@@ -1,0 +1,149 @@
+package render
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"text/tabwriter"
+)
+
+// Format names an output format of `adgate render`.
+type Format string
+
+// The output formats.
+const (
+	FormatText Format = "text"
+	FormatJSON Format = "json"
+	FormatCurl Format = "curl"
+)
+
+// ParseFormat checks a --format value.
+func ParseFormat(s string) (Format, error) {
+	switch f := Format(s); f {
+	case FormatText, FormatJSON, FormatCurl:
+		return f, nil
+	}
+	return "", fmt.Errorf("unknown format %q (want text, json or curl)", s)
+}
+
+// Write prints a result in format f.
+func (res Result) Write(w io.Writer, f Format) error {
+	switch f {
+	case FormatJSON:
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		enc.SetEscapeHTML(false)
+		return enc.Encode(res)
+	case FormatCurl:
+		return res.writeCurl(w)
+	}
+	return res.writeText(w)
+}
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+func (res Result) writeText(w io.Writer) error {
+	ew := &errWriter{w: w}
+	ew.printf("partner %s, event %s\n", res.Partner, res.Event)
+	if len(res.Requests) == 0 && len(res.Skipped) == 0 {
+		ew.printf("no postback: the partner declares none for this event\n")
+	}
+	for _, r := range res.Requests {
+		ew.printf("\n%s: %s %s\n", r.Postback, r.Method, r.URL)
+		for _, k := range sortedKeys(r.Headers) {
+			ew.printf("  %s: %s\n", k, r.Headers[k])
+		}
+		if r.Body != "" {
+			ew.printf("  body: %s\n", r.Body)
+		}
+		writeExplain(ew, r.Explain)
+	}
+	for _, s := range res.Skipped {
+		ew.printf("\n%s: skipped: %s\n", s.Postback, s.Reason)
+		writeExplain(ew, s.Explain)
+	}
+	return ew.err
+}
+
+func writeExplain(ew *errWriter, ms []Macro) {
+	if len(ms) == 0 {
+		return
+	}
+	ew.printf("  macros:\n")
+	tw := tabwriter.NewWriter(ew, 0, 4, 2, ' ', 0)
+	for _, m := range ms {
+		req := ""
+		if m.Required {
+			req = " (required)"
+		}
+		val := fmt.Sprintf("%q", m.Value)
+		if m.Error != "" {
+			val = "error: " + m.Error
+		}
+		fmt.Fprintf(tw, "    {%s}\t%s\t%s%s\t%s: %s\n", m.Name, val, m.Branch, req, m.Source, m.From)
+	}
+	if err := tw.Flush(); err != nil && ew.err == nil {
+		ew.err = err
+	}
+}
+
+// writeCurl prints one curl command per request, ready to paste into a
+// POSIX shell; skipped postbacks become comments.
+func (res Result) writeCurl(w io.Writer) error {
+	ew := &errWriter{w: w}
+	ew.printf("# partner %s, event %s\n", res.Partner, res.Event)
+	for _, r := range res.Requests {
+		ew.printf("# %s\ncurl", r.Postback)
+		if r.Method != "GET" || r.Body != "" {
+			ew.printf(" -X %s", r.Method)
+		}
+		ew.printf(" %s", shellQuote(r.URL))
+		for _, k := range sortedKeys(r.Headers) {
+			ew.printf(" \\\n  -H %s", shellQuote(k+": "+r.Headers[k]))
+		}
+		if r.Body != "" {
+			ew.printf(" \\\n  --data-raw %s", shellQuote(r.Body))
+		}
+		ew.printf("\n")
+	}
+	for _, s := range res.Skipped {
+		ew.printf("# %s skipped: %s\n", s.Postback, strings.ReplaceAll(s.Reason, "\n", " "))
+	}
+	return ew.err
+}
+
+// shellQuote wraps s in single quotes, which keep everything literal in a
+// POSIX shell; a single quote inside closes the quotes, adds an escaped
+// quote and reopens them.
+func shellQuote(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+type errWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (e *errWriter) Write(p []byte) (int, error) {
+	if e.err != nil {
+		return 0, e.err
+	}
+	n, err := e.w.Write(p)
+	e.err = err
+	return n, err
+}
+
+func (e *errWriter) printf(format string, args ...any) {
+	if e.err == nil {
+		_, e.err = fmt.Fprintf(e.w, format, args...)
+	}
+}

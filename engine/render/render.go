@@ -1,0 +1,616 @@
+// Package render executes a partner spec: it turns one Branch event and an
+// advertiser's account into the HTTP requests the partner expects.
+//
+// Compile parses every template of a spec once (parameter templates, the
+// catalog templates its parameters use, URL, header and body templates);
+// Render then only evaluates. A compiled Partner is immutable and safe for
+// concurrent use.
+//
+// Postback selection: an event triggers the postback that declares its name,
+// compared case-insensitively (Branch sends both "open" and "INSTALL");
+// failing that, an event that is not a lifecycle event (install, reinstall,
+// open, click, impression, web session start, pageview; see
+// event.IsLifecycle) triggers the partner's custom_event postback. Other
+// events trigger nothing.
+//
+// Parameter values: a spec parameter with a template of its own takes the
+// template's output; otherwise its Branch parameter's catalog definition
+// applies (a path into the data model, a catalog template, the credential
+// named by the macro, the link data key named by the macro, or an account
+// setting), and the catalog's hash, if any, is applied. A macro without a
+// value renders empty; a required parameter without a value skips the
+// postback with that reason, as does a template error.
+package render
+
+import (
+	"crypto/md5"
+	"crypto/sha1"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"regexp"
+	"slices"
+	"strings"
+
+	"github.com/adgate/adgate/engine/catalog"
+	"github.com/adgate/adgate/engine/event"
+	"github.com/adgate/adgate/engine/spec"
+	"github.com/adgate/adgate/engine/template"
+)
+
+// Request is one HTTP request to send to the partner.
+type Request struct {
+	// Postback is the postback key: the event name as the spec declares it.
+	Postback string            `json:"postback"`
+	Method   string            `json:"method"`
+	URL      string            `json:"url"`
+	Headers  map[string]string `json:"headers"`
+	Body     string            `json:"body"`
+	// Explain lists each macro of the postback in explain mode.
+	Explain []Macro `json:"explain,omitempty"`
+}
+
+// Skipped is a postback the event triggered but that was not rendered.
+type Skipped struct {
+	Postback string  `json:"postback"`
+	Reason   string  `json:"reason"`
+	Explain  []Macro `json:"explain,omitempty"`
+}
+
+// Result is everything one event produces for one partner.
+type Result struct {
+	Partner  string    `json:"partner"`
+	Event    string    `json:"event"`
+	Requests []Request `json:"requests"`
+	Skipped  []Skipped `json:"skipped"`
+}
+
+// Options tune one Render call.
+type Options struct {
+	// Postback, when set, renders that postback (by key, case-insensitive)
+	// whatever the event's name would select.
+	Postback string
+	// Explain fills Request.Explain and Skipped.Explain.
+	Explain bool
+}
+
+// Macro explains one macro's value.
+type Macro struct {
+	Name   string `json:"macro"`
+	Value  string `json:"value"`
+	Branch string `json:"branch"`
+	// Source is where the value came from: event, credential, link,
+	// setting or template.
+	Source string `json:"source"`
+	// From details the source: the path read, the credential or setting
+	// name, or which template ran.
+	From     string `json:"from"`
+	Required bool   `json:"required,omitempty"`
+	Error    string `json:"error,omitempty"`
+}
+
+// Value sources, as Macro.Source reports them.
+const (
+	SourceEvent      = "event"
+	SourceCredential = "credential"
+	SourceLink       = "link"
+	SourceSetting    = "setting"
+	SourceTemplate   = "template"
+)
+
+type paramKind uint8
+
+const (
+	kindPath paramKind = iota
+	kindTemplate
+	kindCredential
+	kindSetting
+	kindNone // parameter_template without a template: always empty
+)
+
+type param struct {
+	macro, branch string
+	required      bool
+	kind          paramKind
+	source        string // Macro.Source
+	from          string // Macro.From
+	where         string // names the template in error reasons
+	path          event.Path
+	tmpl          *template.Template
+	key           string // credential or setting name
+	hash          catalog.Hash
+}
+
+type header struct {
+	name string
+	tmpl *template.Template
+}
+
+type postback struct {
+	events  []string
+	method  string
+	url     *template.Template
+	headers []header
+	body    *template.Template
+	bodyEnc Encoding
+	// contentType is sent when no header template sets Content-Type.
+	contentType string
+	// macros are the parameters the postback uses, in order of first use.
+	macros []int
+}
+
+// Partner is a compiled partner spec.
+type Partner struct {
+	id, name, machine string
+	params            []param
+	byMacro           map[string]int
+	postbacks         []postback
+	// byEvent maps a lower-cased event name to its postback and the name as
+	// declared, which is the postback key.
+	byEvent map[string]pbRef
+}
+
+type pbRef struct {
+	idx int
+	key string
+}
+
+// ID returns the partner id.
+func (cp *Partner) ID() string { return cp.id }
+
+// Name returns the partner's display name.
+func (cp *Partner) Name() string { return cp.name }
+
+// MachineName returns the partner's Branch machine name ($3p).
+func (cp *Partner) MachineName() string { return cp.machine }
+
+// Postbacks returns every postback key the partner declares, in spec order.
+func (cp *Partner) Postbacks() []string {
+	var keys []string
+	for _, pb := range cp.postbacks {
+		keys = append(keys, pb.events...)
+	}
+	return keys
+}
+
+// CompileError lists every problem found while compiling one spec.
+type CompileError struct {
+	Partner string
+	Errs    []error
+}
+
+func (e *CompileError) Error() string {
+	msgs := make([]string, len(e.Errs))
+	for i, err := range e.Errs {
+		msgs[i] = err.Error()
+	}
+	return "partner " + e.Partner + ": " + strings.Join(msgs, "; ")
+}
+
+func (e *CompileError) Unwrap() []error { return e.Errs }
+
+// Compile prepares a loaded (and therefore valid) spec for rendering.
+func Compile(p *spec.Partner, cat *catalog.Catalog) (*Partner, error) {
+	if p == nil || cat == nil {
+		return nil, errors.New("render: Compile needs a spec and a catalog")
+	}
+	cp := &Partner{
+		id: p.ID, name: p.Name, machine: p.MachineNameOrDefault(),
+		byMacro: make(map[string]int, len(p.Parameters)),
+		byEvent: map[string]pbRef{},
+	}
+	var errs []error
+	fail := func(err error) { errs = append(errs, err) }
+	for _, sp := range p.Parameters {
+		if _, dup := cp.byMacro[sp.Macro]; dup {
+			fail(fmt.Errorf("parameter {%s} is defined twice", sp.Macro))
+			continue
+		}
+		prm, err := compileParam(p.ID, sp, cat)
+		if err != nil {
+			fail(err)
+			continue
+		}
+		cp.byMacro[sp.Macro] = len(cp.params)
+		cp.params = append(cp.params, prm)
+	}
+	isMacro := func(name string) bool { _, ok := cp.byMacro[name]; return ok }
+	for _, sp := range p.Postbacks {
+		if len(sp.Events) == 0 {
+			fail(errors.New("a postback declares no event"))
+			continue
+		}
+		label := "postback " + strings.Join(sp.Events, ",")
+		pb := postback{events: sp.Events, method: sp.MethodOrDefault(), contentType: sp.ContentType}
+		var err error
+		if pb.url, err = template.Parse(p.ID+" "+label+" url", sp.URL, template.Options{IsMacro: isMacro}); err != nil {
+			fail(err)
+		}
+		names := make([]string, 0, len(sp.Headers))
+		for name := range sp.Headers {
+			names = append(names, name)
+		}
+		slices.Sort(names)
+		for _, name := range names {
+			t, err := template.Parse(p.ID+" "+label+" header "+name, sp.Headers[name], template.Options{IsMacro: isMacro})
+			if err != nil {
+				fail(err)
+				continue
+			}
+			pb.headers = append(pb.headers, header{name, t})
+			if strings.EqualFold(name, "Content-Type") {
+				pb.contentType = ""
+			}
+		}
+		if sp.Body != "" {
+			if pb.body, err = template.Parse(p.ID+" "+label+" body", sp.Body, template.Options{IsMacro: isMacro}); err != nil {
+				fail(err)
+			}
+			pb.bodyEnc = bodyEncoding(sp.ContentType, sp.Headers, sp.Body)
+			if pb.contentType == "" && pb.bodyEnc == EncJSON && !hasHeader(sp.Headers, "Content-Type") {
+				pb.contentType = "application/json"
+			}
+		}
+		texts := []string{sp.URL}
+		for _, name := range names {
+			texts = append(texts, sp.Headers[name])
+		}
+		texts = append(texts, sp.Body)
+		pb.macros = usedMacros(texts, cp.byMacro)
+		idx := len(cp.postbacks)
+		cp.postbacks = append(cp.postbacks, pb)
+		for _, ev := range sp.Events {
+			k := strings.ToLower(ev)
+			if _, dup := cp.byEvent[k]; dup {
+				fail(fmt.Errorf("event %s has two postbacks", ev))
+				continue
+			}
+			cp.byEvent[k] = pbRef{idx, ev}
+		}
+	}
+	if len(errs) > 0 {
+		return nil, &CompileError{Partner: p.ID, Errs: errs}
+	}
+	return cp, nil
+}
+
+func compileParam(partner string, sp spec.Parameter, cat *catalog.Catalog) (param, error) {
+	prm := param{macro: sp.Macro, branch: sp.Branch, required: sp.Required}
+	def, ok := cat.Lookup(sp.Branch)
+	if !ok {
+		return prm, fmt.Errorf("parameter {%s}: unknown Branch parameter %s", sp.Macro, sp.Branch)
+	}
+	if def.LinkOnly {
+		return prm, fmt.Errorf("parameter {%s}: %s exists on the tracking link only and has no value in a postback", sp.Macro, sp.Branch)
+	}
+	if sp.Template != "" {
+		// The spec's own template wins over the catalog definition, as
+		// Branch's webhook template column does.
+		prm.where = "partner " + partner + " parameter {" + sp.Macro + "} template"
+		t, err := template.Parse(prm.where, sp.Template, template.Options{})
+		if err != nil {
+			return prm, err
+		}
+		prm.kind, prm.tmpl, prm.source, prm.from = kindTemplate, t, SourceTemplate, "parameter template "+sp.Template
+		return prm, nil
+	}
+	prm.hash = def.Hash
+	switch {
+	case def.Path != "":
+		prm.kind, prm.path, prm.source, prm.from = kindPath, event.ParsePath(def.Path), SourceEvent, def.Path
+		if strings.HasPrefix(def.Path, "last_attributed_touch_data.") {
+			prm.source = SourceLink
+		}
+	case def.Template != "":
+		prm.where = "partner " + partner + " parameter {" + sp.Macro + "} (catalog template of " + def.Name + ")"
+		t, err := template.Parse(prm.where, def.Template, template.Options{})
+		if err != nil {
+			return prm, err
+		}
+		prm.kind, prm.tmpl, prm.source, prm.from = kindTemplate, t, SourceTemplate, "catalog template of "+def.Name
+	case def.Source == catalog.SourceCredential:
+		prm.kind, prm.key, prm.source, prm.from = kindCredential, sp.Macro, SourceCredential, "ad_network.credentials."+sp.Macro
+	case def.Source == catalog.SourceLinkMacro:
+		p := "last_attributed_touch_data." + sp.Macro
+		prm.kind, prm.path, prm.source, prm.from = kindPath, event.ParsePath(p), SourceLink, p
+	case def.Source == catalog.SourceSetting:
+		prm.kind, prm.key, prm.source, prm.from = kindSetting, def.Setting, SourceSetting, "settings."+def.Setting
+	case def.Source == catalog.SourceParameterTemplate:
+		prm.kind, prm.source, prm.from = kindNone, SourceTemplate, "parameter template (none given)"
+	default:
+		return prm, fmt.Errorf("parameter {%s}: catalog entry %s has no way to obtain a value", sp.Macro, def.Name)
+	}
+	return prm, nil
+}
+
+var macroRE = regexp.MustCompile(`\{([A-Za-z_][A-Za-z0-9_]*)\}`)
+
+// usedMacros lists the declared parameters written as {name} in texts, in
+// order of first use. It reads the raw text, so a {name} inside a string
+// literal of an expression counts too: the list errs on the side of
+// checking a required parameter the template might not print.
+func usedMacros(texts []string, byMacro map[string]int) []int {
+	var out []int
+	for _, t := range texts {
+		for _, m := range macroRE.FindAllStringSubmatch(t, -1) {
+			if i, ok := byMacro[m[1]]; ok && !slices.Contains(out, i) {
+				out = append(out, i)
+			}
+		}
+	}
+	return out
+}
+
+func hasHeader(h map[string]string, name string) bool {
+	for k := range h {
+		if strings.EqualFold(k, name) {
+			return true
+		}
+	}
+	return false
+}
+
+// bodyEncoding decides how macros are escaped in a body: JSON-escaped when
+// the content type (declared, or set by a header) is JSON, or when none is
+// declared and the body starts with { or [; percent-encoded for
+// application/x-www-form-urlencoded; inserted as they are otherwise.
+func bodyEncoding(contentType string, headers map[string]string, body string) Encoding {
+	ct := contentType
+	for k, v := range headers {
+		if strings.EqualFold(k, "Content-Type") && ct == "" {
+			ct = v
+		}
+	}
+	ct = strings.ToLower(ct)
+	switch {
+	case strings.Contains(ct, "json"):
+		return EncJSON
+	case strings.Contains(ct, "x-www-form-urlencoded"):
+		return EncQuery
+	case ct == "":
+		if t := strings.TrimSpace(body); strings.HasPrefix(t, "{") || strings.HasPrefix(t, "[") {
+			return EncJSON
+		}
+	}
+	return EncRaw
+}
+
+// selection returns the postbacks an event triggers.
+func (cp *Partner) selection(name string, opt Options) ([]pbRef, error) {
+	if opt.Postback != "" {
+		ref, ok := cp.byEvent[strings.ToLower(opt.Postback)]
+		if !ok {
+			return nil, fmt.Errorf("partner %s has no postback %q (it has %s)", cp.id, opt.Postback, strings.Join(cp.Postbacks(), ", "))
+		}
+		return []pbRef{ref}, nil
+	}
+	if ref, ok := cp.byEvent[strings.ToLower(name)]; ok {
+		return []pbRef{ref}, nil
+	}
+	if !event.IsLifecycle(name) {
+		if ref, ok := cp.byEvent[spec.CustomEvent]; ok {
+			return []pbRef{ref}, nil
+		}
+	}
+	return nil, nil
+}
+
+// Selects reports the postback key an event name triggers, or "".
+func (cp *Partner) Selects(eventName string) string {
+	refs, _ := cp.selection(eventName, Options{})
+	if len(refs) == 0 {
+		return ""
+	}
+	return refs[0].key
+}
+
+// Model builds the template data model for an event and an account, as
+// Render sees it: event fields at the root, event, app and ad_network.
+func (cp *Partner) Model(ev *event.Event, acct *Account) template.Value {
+	return event.Model(ev, appValue(acct), cp.network(acct))
+}
+
+func appValue(acct *Account) template.Value {
+	if acct == nil || len(acct.App.Bundles) == 0 {
+		return template.Missing()
+	}
+	return event.AppValue(acct.App.Bundles)
+}
+
+func (cp *Partner) network(acct *Account) template.Value {
+	n := event.Network{MachineName: cp.machine, Name: cp.name}
+	if acct != nil {
+		n.Credentials = acct.Credentials
+	}
+	return event.NetworkValue(n)
+}
+
+// Render renders the postbacks ev triggers. The error is reserved for a
+// bad request (an unknown Options.Postback); template failures and missing
+// required values become Skipped entries.
+func (cp *Partner) Render(ev *event.Event, acct *Account, opt Options) (Result, error) {
+	res := Result{Partner: cp.id, Event: ev.Name(), Requests: []Request{}, Skipped: []Skipped{}}
+	refs, err := cp.selection(ev.Name(), opt)
+	if err != nil || len(refs) == 0 {
+		return res, err
+	}
+	r := newRun(cp, cp.Model(ev, acct), acct)
+	for _, ref := range refs {
+		req, skip := r.postback(ref, opt.Explain)
+		if skip != nil {
+			res.Skipped = append(res.Skipped, *skip)
+			continue
+		}
+		res.Requests = append(res.Requests, req)
+	}
+	return res, nil
+}
+
+// run holds one event's lazily resolved parameter values.
+type run struct {
+	cp    *Partner
+	model template.Value
+	acct  *Account
+	vals  []string
+	errs  []error
+	done  []bool
+	enc   Encoding
+	exec  template.ExecOptions
+}
+
+func newRun(cp *Partner, model template.Value, acct *Account) *run {
+	n := len(cp.params)
+	r := &run{cp: cp, model: model, acct: acct, vals: make([]string, n), errs: make([]error, n), done: make([]bool, n)}
+	r.exec.Macro = r.writeMacro
+	return r
+}
+
+// value resolves parameter i once per event.
+func (r *run) value(i int) (string, error) {
+	if r.done[i] {
+		return r.vals[i], r.errs[i]
+	}
+	p := &r.cp.params[i]
+	var v string
+	var err error
+	switch p.kind {
+	case kindPath:
+		v, err = text(p.path.Lookup(r.model), p.from)
+	case kindTemplate:
+		v, err = p.tmpl.ExecuteString(r.model, nil)
+		if err != nil {
+			err = templateReason(p.where, err)
+		}
+	case kindCredential:
+		if r.acct != nil {
+			v = r.acct.Credentials[p.key]
+		}
+	case kindSetting:
+		if r.acct != nil {
+			v = r.acct.Settings[p.key]
+		}
+	}
+	if err == nil && v != "" && p.hash != "" {
+		v = digest(p.hash, v)
+	}
+	r.vals[i], r.errs[i], r.done[i] = v, err, true
+	return v, err
+}
+
+// text is a value as a macro prints it: what ${...} would print.
+func text(v template.Value, from string) (string, error) {
+	s, ok := v.AsString()
+	if !ok {
+		return "", fmt.Errorf("%s is a %s, which has no text form", from, v.Kind())
+	}
+	return s, nil
+}
+
+func digest(h catalog.Hash, v string) string {
+	var d hash.Hash
+	switch h {
+	case catalog.HashMD5:
+		d = md5.New()
+	case catalog.HashSHA1:
+		d = sha1.New()
+	default:
+		d = sha256.New()
+	}
+	d.Write([]byte(v))
+	return hex.EncodeToString(d.Sum(nil))
+}
+
+func (r *run) writeMacro(w *strings.Builder, name string) error {
+	i, ok := r.cp.byMacro[name]
+	if !ok {
+		return nil
+	}
+	v, err := r.value(i)
+	if err != nil {
+		return err
+	}
+	writeEncoded(w, v, r.enc)
+	return nil
+}
+
+// templateReason words a template failure for a skip reason: what failed
+// (partner, postback part or parameter) and where.
+func templateReason(where string, err error) error {
+	var te *template.Error
+	if errors.As(err, &te) {
+		if te.Line > 0 {
+			return fmt.Errorf("template error in %s at line %d, column %d: %s", where, te.Line, te.Col, te.Msg)
+		}
+		return fmt.Errorf("template error in %s: %s", where, te.Msg)
+	}
+	return fmt.Errorf("template error in %s: %w", where, err)
+}
+
+func (r *run) postback(ref pbRef, explain bool) (Request, *Skipped) {
+	pb := &r.cp.postbacks[ref.idx]
+	skip := func(reason string) (Request, *Skipped) {
+		s := &Skipped{Postback: ref.key, Reason: reason}
+		if explain {
+			s.Explain = r.explain(pb)
+		}
+		return Request{}, s
+	}
+	for _, i := range pb.macros {
+		v, err := r.value(i)
+		if err != nil {
+			return skip(err.Error())
+		}
+		if v == "" && r.cp.params[i].required {
+			p := &r.cp.params[i]
+			return skip(fmt.Sprintf("required parameter {%s} (%s) has no value (from %s)", p.macro, p.branch, p.from))
+		}
+	}
+	where := "partner " + r.cp.id + " postback " + ref.key
+	req := Request{Postback: ref.key, Method: pb.method, Headers: map[string]string{}}
+	var err error
+	r.enc = EncQuery
+	if req.URL, err = pb.url.ExecuteString(r.model, &r.exec); err != nil {
+		return skip(templateReason(where+" url", err).Error())
+	}
+	r.enc = EncRaw
+	for _, h := range pb.headers {
+		v, err := h.tmpl.ExecuteString(r.model, &r.exec)
+		if err != nil {
+			return skip(templateReason(where+" header "+h.name, err).Error())
+		}
+		if i := strings.IndexFunc(v, func(c rune) bool { return c < 0x20 && c != '\t' || c == 0x7f }); i >= 0 {
+			// A line break in a header value would let a value inject headers.
+			return skip(fmt.Sprintf("header %s: rendered value contains a control character at byte %d", h.name, i))
+		}
+		req.Headers[h.name] = v
+	}
+	if pb.contentType != "" {
+		req.Headers["Content-Type"] = pb.contentType
+	}
+	if pb.body != nil {
+		r.enc = pb.bodyEnc
+		if req.Body, err = pb.body.ExecuteString(r.model, &r.exec); err != nil {
+			return skip(templateReason(where+" body", err).Error())
+		}
+	}
+	if explain {
+		req.Explain = r.explain(pb)
+	}
+	return req, nil
+}
+
+func (r *run) explain(pb *postback) []Macro {
+	out := make([]Macro, 0, len(pb.macros))
+	for _, i := range pb.macros {
+		p := &r.cp.params[i]
+		v, err := r.value(i)
+		m := Macro{Name: p.macro, Value: v, Branch: p.branch, Source: p.source, From: p.from, Required: p.required}
+		if err != nil {
+			m.Error = err.Error()
+		}
+		out = append(out, m)
+	}
+	return out
+}
