@@ -10,6 +10,11 @@ import (
 // every parameter before calling a directive, a missing value being passed
 // as null, so parameters are evaluated here the same way.
 func (e *exec) execUser(s *stmt) error {
+	// FreeMarker finds a directive by variable lookup, so an assigned or
+	// data-model variable of the same name hides it.
+	if v, ok := e.lookupVar(s.name); (ok && v.kind != KindMissing) || e.root.Get(s.name).kind != KindMissing {
+		return e.errf(s.begin, "<@"+s.name+">: the variable "+s.name+" hides Branch's directive of that name; rename the variable")
+	}
 	var data, val Value
 	var hasVal bool
 	for _, p := range s.parms {

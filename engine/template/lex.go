@@ -302,6 +302,11 @@ func (l *lexer) lexExpr() bool {
 		return false
 	case isNameStart(c):
 		n := identLen(rest)
+		if n == 0 {
+			r, _ := utf8.DecodeRuneInString(rest)
+			l.fail(p, "unexpected character "+quoteRune(r))
+			return true
+		}
 		l.advance(n)
 		l.emit(tIdent, rest[:n], p, off)
 		return false

@@ -1,0 +1,74 @@
+package template
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"unicode/utf8"
+)
+
+// FuzzParse: arbitrary text never panics or hangs the parser, and a
+// template that parses executes within its bounds without panicking.
+func FuzzParse(f *testing.F) {
+	seeds := []string{
+		"${x}", "${(a.b)!\"d\"}", "<#if a == 1>x<#elseif b>y<#else>z</#if>", "<#assign a = 1 b += 2>",
+		"<@loop data=app.app_bundles val=\"b\">${b.os}<@sep>,</@sep><@break/></@loop>",
+		"<@json>${\"a\"}</@json><@jsonmap data=user_data/><@urlencode>a b</@urlencode>",
+		"${\"${x}\"?url} ${r\"x\"} ${1/3} ${a?substring(1,2)}", "<#-- c --> #{1}", "${sprig.upper(\"x\")}",
+		"${last_attributed_touch_data.~campaign!}", "${[1,2]?size} ${{\"a\":1}?keys?join(\",\")}",
+		"{macro}&x={y}", "  <#if true>\n x\n  </#if>\n",
+	}
+	if files, err := filepath.Glob("testdata/golden/*.ftl"); err == nil {
+		for _, fn := range files {
+			if b, err := os.ReadFile(fn); err == nil {
+				seeds = append(seeds, string(b))
+			}
+		}
+	}
+	for _, s := range seeds {
+		f.Add(s)
+	}
+	root := loadEvent(f)
+	opt := Options{IsMacro: func(n string) bool { return n == "macro" }}
+	f.Fuzz(func(t *testing.T, text string) {
+		tp, err := Parse("fuzz", text, opt)
+		if err != nil {
+			if _, ok := err.(*Error); !ok {
+				t.Fatalf("Parse returned %T, want *Error", err)
+			}
+			return
+		}
+		out, err := tp.ExecuteString(root, &ExecOptions{
+			MaxSteps: 2000, MaxOutput: 4096,
+			Macro: func(w *strings.Builder, name string) error { w.WriteString("M"); return nil },
+		})
+		if err != nil {
+			if _, ok := err.(*Error); !ok {
+				t.Fatalf("Execute returned %T (%v), want *Error", err, err)
+			}
+			return
+		}
+		if len(out) > 4096 {
+			t.Fatalf("output %d bytes exceeds MaxOutput", len(out))
+		}
+	})
+}
+
+// FuzzParseJSON: arbitrary bytes never panic; accepted documents keep
+// their numbers' exact text.
+func FuzzParseJSON(f *testing.F) {
+	for _, s := range []string{`{"a":1}`, `[1,2.50,-3e2,"x\u00e9",null,true]`, `{"id":551302741529937217,"~x":{"$y":[{}]}}`,
+		`"\ud83d\ude00"`, `99999999999999999999999999`, `{"a":1,"a":2}`, `[[[[[]]]]]`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		v, err := ParseJSON(b)
+		if err != nil {
+			return
+		}
+		if v.Kind() == KindString && !utf8.ValidString(v.s) {
+			t.Fatalf("invalid UTF-8 in decoded string %q", v.s)
+		}
+	})
+}

@@ -1,0 +1,1 @@
+https://api.clevertap.com/branch?account_id={account_id}&event=${name}&event_timestamp=${(timestamp / 1000)?floor?c}&identity=${(custom_data.identity)!}&os=${user_data.os?lower_case}&os_version=${user_data.os_version}&ip=${user_data.ip}&utm_campaign=${(last_attributed_touch_data.~campaign)!?url}&idfa=${(user_data.idfa)!}&gaid=${(user_data.aaid)!}

@@ -1,0 +1,2 @@
+line 1
+  ${user_data.nope.deeper}

@@ -1,0 +1,1 @@
+<#if user_data.os == "IOS">x<#else>y
