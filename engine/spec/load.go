@@ -52,7 +52,7 @@ func NewLoader() (*Loader, error) {
 	if err != nil {
 		return nil, fmt.Errorf("spec: compile %s: %w", SchemaFile, err)
 	}
-	return &Loader{cat: cat, schema: sch, templates: structuralChecker{}}, nil
+	return &Loader{cat: cat, schema: sch, templates: parserChecker{}}, nil
 }
 
 // WithTemplateChecker returns a copy of l that checks templates with tc.

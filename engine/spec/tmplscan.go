@@ -211,8 +211,8 @@ type TemplateProblem struct {
 // construct. isMacro reports which {name} are macros (declared parameters),
 // as the template parser's Options.IsMacro does.
 //
-// This is where the template parser plugs in: an implementation backed by
-// engine/template.Parse replaces structuralChecker in NewLoader.
+// NewLoader uses parserChecker (engine/template's parser); structuralChecker
+// is the parser-free check it complements.
 type TemplateChecker interface {
 	CheckTemplate(text string, isMacro func(name string) bool) []TemplateProblem
 }
