@@ -10,6 +10,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/adgate/adgate/engine/diag"
+	"github.com/adgate/adgate/engine/gateway/config"
 	"github.com/adgate/adgate/engine/spec"
 )
 
@@ -23,6 +24,8 @@ func valUsage(w io.Writer, fs *flag.FlagSet) {
 	fmt.Fprintln(w, "(undefined macros, duplicate query keys, unknown Branch parameters, ...).")
 	fmt.Fprintln(w, "PATH is a spec file or a directory of specs (*.yaml; *.test.yaml fixtures are")
 	fmt.Fprintln(w, "skipped); the default is "+valDefaultPath+". Partner ids must be unique across all PATHs.")
+	fmt.Fprintln(w, "A file that is a gateway config (gateway.yaml: it names gateway.schema.json or has")
+	fmt.Fprintln(w, "a top-level apps: key) is checked as one, with the partner specs it enables.")
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "Silence one finding with a comment on its line or the line above:")
 	fmt.Fprintln(w, "  # adgate:ignore <rule-id> <reason>")
@@ -67,17 +70,37 @@ func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) i
 			return 2
 		}
 	}
+	specPaths, configPaths, err := valRoute(paths)
+	if err != nil {
+		fmt.Fprintln(stderr, "adgate validate:", err)
+		return 1
+	}
 	l, err := spec.NewLoader()
 	if err != nil {
 		fmt.Fprintln(stderr, "adgate validate:", err)
 		return 1
 	}
-	partners, ds, err := l.LoadPaths(ctx, paths...)
-	var le diag.ListError
-	if err != nil && !errors.As(err, &le) {
-		fmt.Fprintln(stderr, "adgate validate:", err)
-		return 1
+	var (
+		partners []*spec.Partner
+		ds       diag.List
+	)
+	if len(specPaths) > 0 {
+		var le diag.ListError
+		partners, ds, err = l.LoadPaths(ctx, specPaths...)
+		if err != nil && !errors.As(err, &le) {
+			fmt.Fprintln(stderr, "adgate validate:", err)
+			return 1
+		}
 	}
+	for _, c := range configPaths {
+		cds, err := config.ValidateFile(ctx, c, config.Options{})
+		if err != nil {
+			fmt.Fprintln(stderr, "adgate validate:", err)
+			return 1
+		}
+		ds = append(ds, cds...)
+	}
+	ds = valDedupe(ds)
 	if err := ds.Write(stdout, f); err != nil {
 		fmt.Fprintln(stderr, "adgate validate:", err)
 		return 1
@@ -90,6 +113,45 @@ func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		return 1
 	}
 	return 0
+}
+
+// valRoute separates gateway configs (gateway.yaml) from partner specs
+// among the file arguments; directories hold partner specs.
+func valRoute(paths []string) (specs, configs []string, err error) {
+	for _, p := range paths {
+		fi, err := os.Stat(p)
+		if err != nil {
+			return nil, nil, err
+		}
+		if fi.IsDir() || !fi.Mode().IsRegular() {
+			specs = append(specs, p)
+			continue
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return nil, nil, err
+		}
+		if config.LooksLikeConfig(b) {
+			configs = append(configs, p)
+		} else {
+			specs = append(specs, p)
+		}
+	}
+	return specs, configs, nil
+}
+
+// valDedupe drops repeated findings (a spec reached both directly and
+// through a gateway config's partners_dir) and sorts the rest.
+func valDedupe(ds diag.List) diag.List {
+	ds.Sort()
+	out := ds[:0]
+	for i, d := range ds {
+		if i > 0 && d == ds[i-1] {
+			continue
+		}
+		out = append(out, d)
+	}
+	return out
 }
 
 // valParseArgs lets flags come before or after the paths.

@@ -150,3 +150,25 @@ func TestSchemaPrintsEmbeddedFiles(t *testing.T) {
 		}
 	}
 }
+
+// TestValidateRoutesGatewayConfig: a gateway config given as a file is
+// checked as a config, not as a partner spec.
+func TestValidateRoutesGatewayConfig(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "gw.yaml")
+	if err := os.WriteFile(path, []byte("apps: 3\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, _ := runCLI(t, "validate", "--format", "json", path)
+	var ds []diag.Diagnostic
+	if err := json.Unmarshal([]byte(out), &ds); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if code != 1 || len(ds) == 0 {
+		t.Fatalf("exit %d, %v", code, ds)
+	}
+	for _, d := range ds {
+		if d.Rule == "file-name-mismatch" || d.Rule == "schema" {
+			t.Errorf("config checked as a partner spec: %+v", d)
+		}
+	}
+}
