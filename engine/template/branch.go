@@ -12,7 +12,7 @@ import (
 func (e *exec) execUser(s *stmt) error {
 	// FreeMarker finds a directive by variable lookup, so an assigned or
 	// data-model variable of the same name hides it.
-	if v, ok := e.lookupVar(s.name); (ok && v.kind != KindMissing) || e.root.Get(s.name).kind != KindMissing {
+	if v, ok := e.lookupVar(s.name); (ok && v.kind != KindMissing) || e.rootHides(s.ukind) {
 		return e.errf(s.begin, "<@"+s.name+">: the variable "+s.name+" hides Branch's directive of that name; rename the variable")
 	}
 	var data, val Value
@@ -47,28 +47,34 @@ func (e *exec) execUser(s *stmt) error {
 		body := ""
 		if hasBody {
 			var err error
-			if body, err = e.capture(s.body); err != nil {
+			if body, err = e.capture(s.body, s.hint); err != nil {
 				return err
 			}
 		}
-		if s.ukind == uJSON {
-			return e.write(s.begin, jsonQuote(body))
+		if e.out.Len()+len(body)*3+2 > e.maxOut {
+			return e.limitErr(s.begin, "template output exceeds the limit of "+itoa(e.maxOut)+" bytes")
 		}
-		return e.write(s.begin, formURLEncode(body))
+		if s.ukind == uJSON {
+			writeJSONQuoted(e.out, body)
+		} else {
+			writeFormURLEncoded(e.out, body)
+		}
+		return nil
 	case uJSONMap:
-		var sb strings.Builder
-		if err := e.toJSON(s, &sb, data, 0); err != nil {
+		start := e.out.Len()
+		if err := e.toJSON(s, e.out, data, 0, start); err != nil {
 			return err
 		}
-		return e.write(s.begin, sb.String())
+		return nil
 	}
 	return nil
 }
 
 // capture renders body into a string, keeping the output bound.
-func (e *exec) capture(body []*stmt) (string, error) {
+func (e *exec) capture(body []*stmt, hint int) (string, error) {
 	saved := e.out
 	var b strings.Builder
+	b.Grow(min(hint, e.maxOut))
 	e.out = &b
 	err := e.execList(body)
 	e.out = saved
@@ -124,14 +130,18 @@ func (e *exec) removeVar(name string) {
 	}
 }
 
-// jsonQuote writes s as a JSON string the way Jackson does: \" \\ \b \f
-// \n \r \t, and \u00XX for the other control characters.
-func jsonQuote(s string) string {
-	var sb strings.Builder
-	sb.Grow(len(s) + 2)
+// writeJSONQuoted writes s as a JSON string the way Jackson does: \" \\
+// \b \f \n \r \t, and \u00XX for the other control characters.
+func writeJSONQuoted(sb *strings.Builder, s string) {
 	sb.WriteByte('"')
+	start := 0
 	for i := 0; i < len(s); i++ {
 		c := s[i]
+		if c >= 0x20 && c != '"' && c != '\\' {
+			continue
+		}
+		sb.WriteString(s[start:i])
+		start = i + 1
 		switch c {
 		case '"':
 			sb.WriteString(`\"`)
@@ -148,39 +158,40 @@ func jsonQuote(s string) string {
 		case '\t':
 			sb.WriteString(`\t`)
 		default:
-			if c < 0x20 {
-				sb.WriteString(`\u00`)
-				sb.WriteByte(upperHex[c>>4])
-				sb.WriteByte(upperHex[c&15])
-			} else {
-				sb.WriteByte(c)
-			}
-		}
-	}
-	sb.WriteByte('"')
-	return sb.String()
-}
-
-// formURLEncode is java.net.URLEncoder.encode(s, UTF-8):
-// application/x-www-form-urlencoded, space as '+', only A-Z a-z 0-9 . - * _
-// left as they are.
-func formURLEncode(s string) string {
-	var sb strings.Builder
-	sb.Grow(len(s) * 3 / 2)
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '-' || c == '*' || c == '_':
-			sb.WriteByte(c)
-		case c == ' ':
-			sb.WriteByte('+')
-		default:
-			sb.WriteByte('%')
+			sb.WriteString(`\u00`)
 			sb.WriteByte(upperHex[c>>4])
 			sb.WriteByte(upperHex[c&15])
 		}
 	}
-	return sb.String()
+	sb.WriteString(s[start:])
+	sb.WriteByte('"')
+}
+
+func formSafe(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '-' || c == '*' || c == '_'
+}
+
+// writeFormURLEncoded is java.net.URLEncoder.encode(s, UTF-8):
+// application/x-www-form-urlencoded, space as '+', only A-Z a-z 0-9 . - * _
+// left as they are.
+func writeFormURLEncoded(sb *strings.Builder, s string) {
+	start := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if formSafe(c) {
+			continue
+		}
+		sb.WriteString(s[start:i])
+		start = i + 1
+		if c == ' ' {
+			sb.WriteByte('+')
+			continue
+		}
+		sb.WriteByte('%')
+		sb.WriteByte(upperHex[c>>4])
+		sb.WriteByte(upperHex[c&15])
+	}
+	sb.WriteString(s[start:])
 }
 
 const maxJSONMapDepth = 64
@@ -189,7 +200,7 @@ const maxJSONMapDepth = 64
 // numbers as Java prints them (a JSON decimal is a Java Double there, so
 // 100.0 stays "100.0"), hashes with their alias keys, as the oracle's map
 // has them.
-func (e *exec) toJSON(s *stmt, sb *strings.Builder, v Value, depth int) error {
+func (e *exec) toJSON(s *stmt, sb *strings.Builder, v Value, depth, start int) error {
 	if depth > maxJSONMapDepth {
 		return e.errf(s.begin, "<@jsonmap>: nesting too deep")
 	}
@@ -200,7 +211,7 @@ func (e *exec) toJSON(s *stmt, sb *strings.Builder, v Value, depth int) error {
 	case KindMissing:
 		sb.WriteString("null")
 	case KindString:
-		sb.WriteString(jsonQuote(v.s))
+		writeJSONQuoted(sb, v.s)
 	case KindNumber:
 		switch v.fl {
 		case flavorDouble:
@@ -220,9 +231,9 @@ func (e *exec) toJSON(s *stmt, sb *strings.Builder, v Value, depth int) error {
 				sb.WriteByte(',')
 			}
 			first = false
-			sb.WriteString(jsonQuote(k))
+			writeJSONQuoted(sb, k)
 			sb.WriteByte(':')
-			return e.toJSON(s, sb, x, depth+1)
+			return e.toJSON(s, sb, x, depth+1, start)
 		})
 		if err != nil {
 			return err
@@ -234,11 +245,25 @@ func (e *exec) toJSON(s *stmt, sb *strings.Builder, v Value, depth int) error {
 			if i > 0 {
 				sb.WriteByte(',')
 			}
-			if err := e.toJSON(s, sb, x, depth+1); err != nil {
+			if err := e.toJSON(s, sb, x, depth+1, start); err != nil {
 				return err
 			}
 		}
 		sb.WriteByte(']')
 	}
 	return nil
+}
+
+// rootHides reports whether the data model has a variable named like
+// directive k; the answer is computed once per execution.
+func (e *exec) rootHides(k userKind) bool {
+	if !e.hidesKnown {
+		e.hidesKnown = true
+		for name, kind := range userNames {
+			if e.root.Get(name).kind != KindMissing {
+				e.rootHidden |= 1 << kind
+			}
+		}
+	}
+	return e.rootHidden&(1<<k) != 0
 }

@@ -38,6 +38,9 @@ type exec struct {
 	steps    int
 	maxSteps int
 	loops    []loopFrame
+
+	hidesKnown bool
+	rootHidden uint8 // bit per userKind: the data model hides that directive
 }
 
 // errBreak unwinds from <@break/> to the innermost <@loop>.
@@ -57,6 +60,7 @@ func newExec(t *Template, root Value, opt *ExecOptions) *exec {
 		e.maxSteps = DefaultMaxSteps
 	}
 	e.out = &e.main
+	e.main.Grow(min(t.sizeHint, e.maxOut))
 	return e
 }
 

@@ -505,7 +505,22 @@ func collatorEqual(a, b string) bool {
 	if a == b {
 		return true
 	}
+	if !mayIgnore(a) && !mayIgnore(b) {
+		return false
+	}
 	return collationKey(a) == collationKey(b)
+}
+
+// mayIgnore reports whether s could hold a character the collator
+// ignores: a C0 control, a C1 control (UTF-8 lead byte 0xC2) or U+200x
+// (lead bytes 0xE2 0x80).
+func mayIgnore(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c == 0x7f || c == 0xc2 || c == 0xe2 {
+			return true
+		}
+	}
+	return false
 }
 
 func collationKey(s string) string {

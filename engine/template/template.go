@@ -68,6 +68,9 @@ type Template struct {
 	name string
 	root []*stmt
 	refs []string
+	// sizeHint presizes the output: twice the static text, plus room for
+	// values.
+	sizeHint int
 }
 
 // Name returns the name given to Parse.
@@ -104,7 +107,8 @@ func Parse(name, text string, opt Options) (*Template, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Template{name: name, root: root, refs: p.refs}, nil
+	setHints(root)
+	return &Template{name: name, root: root, refs: p.refs, sizeHint: 2*staticLen(root) + 64}, nil
 }
 
 // Execute runs the template against root and writes the output to w. The
@@ -126,4 +130,22 @@ func (t *Template) ExecuteString(root Value, opt *ExecOptions) (string, error) {
 		return "", err
 	}
 	return e.out.String(), nil
+}
+
+func staticLen(list []*stmt) int {
+	n := 0
+	for _, s := range list {
+		n += len(s.text)
+		n += staticLen(s.body)
+	}
+	return n
+}
+
+func setHints(list []*stmt) {
+	for _, s := range list {
+		if len(s.body) > 0 {
+			s.hint = 2*staticLen(s.body) + 32
+			setHints(s.body)
+		}
+	}
 }
