@@ -32,6 +32,7 @@ func commands() map[string]command {
 		"eval":     {"evaluate one template on an event's data model (a template playground)", runEval},
 		"link":     {"print a partner's tracking-link template", runLink},
 		"test":     {"run partner fixture cases (partners/<id>.test.yaml)", runTest},
+		"serve":    {"run the postback gateway: HTTP ingest, durable queue, delivery", runServe},
 		"sink":     {"run a capture server that answers and records postbacks (demos, tests)", runSink},
 	}
 }

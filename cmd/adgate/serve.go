@@ -1,0 +1,215 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/adgate/adgate/engine/diag"
+	"github.com/adgate/adgate/engine/gateway"
+	"github.com/adgate/adgate/engine/gateway/sink"
+)
+
+const serveUsage = `Usage: adgate serve --config FILE [flags]
+       adgate serve --demo
+
+Runs the postback gateway: accepts events on POST /v1/apps/{app}/events,
+stores every enabled partner's postbacks in a durable queue, and delivers
+them with retries. SIGHUP (or a change to the config or partner files)
+reloads; SIGTERM stops intake and drains in-flight deliveries.
+
+--demo runs examples/gateway.yaml with an in-process capture sink that
+every postback is sent to, and prints each one; then, in another terminal:
+
+  curl -H 'Authorization: Bearer demo-token' --data-binary @examples/events/install.json \
+       http://127.0.0.1:8080/v1/apps/demo/events
+
+Flags:
+`
+
+func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfgPath := fs.String("config", "", "gateway config `FILE` (gateway.yaml)")
+	listen := fs.String("listen", "", "listen `ADDR` (host:port), overrides the config's listen")
+	dataDir := fs.String("data-dir", "", "durable state `DIR`, overrides the config's data_dir")
+	deliverTo := fs.String("deliver-to", "", "send every postback to `URL` instead of the partner's host (keeps path and query; original host in X-Adgate-Original-Host)")
+	demo := fs.Bool("demo", false, "run examples/gateway.yaml with an in-process capture sink and print every postback delivered")
+	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")
+	fs.Usage = func() {
+		fmt.Fprint(stderr, serveUsage)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "adgate serve: unexpected argument %q\n", fs.Arg(0))
+		return 2
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
+		fmt.Fprintf(stderr, "adgate serve: --log-level: %v\n", err)
+		return 2
+	}
+	logger := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level}))
+
+	opt := gateway.Options{ConfigPath: *cfgPath, Listen: *listen, DataDir: *dataDir, DeliverTo: *deliverTo, Logger: logger}
+	if *demo {
+		stop, code := setUpDemo(ctx, &opt, stdout, stderr)
+		if code != 0 {
+			return code
+		}
+		defer stop()
+	} else if *cfgPath == "" {
+		fmt.Fprintln(stderr, "adgate serve: --config FILE is required (or --demo)")
+		fs.Usage()
+		return 2
+	}
+
+	srv, err := gateway.New(ctx, opt)
+	if err != nil {
+		var le diag.ListError
+		if errors.As(err, &le) {
+			_ = diag.List(le).Write(stderr, diag.Text)
+			fmt.Fprintln(stderr, "adgate serve: the config has errors; nothing started")
+			return 1
+		}
+		fmt.Fprintf(stderr, "adgate serve: %v\n", err)
+		return 1
+	}
+	if err := srv.Listen(); err != nil {
+		fmt.Fprintf(stderr, "adgate serve: %v\n", err)
+		return 1
+	}
+	if *demo {
+		fmt.Fprintf(stdout, "adgate demo: gateway on http://%s, postbacks go to the in-process sink at %s\n", srv.Addr(), opt.DeliverTo)
+		fmt.Fprintf(stdout, "try:\n  curl -H 'Authorization: Bearer demo-token' --data-binary @examples/events/install.json http://%s/v1/apps/demo/events\n\n", srv.Addr())
+	}
+
+	// SIGHUP reloads; the context (SIGINT/SIGTERM) shuts down.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		for {
+			select {
+			case <-runCtx.Done():
+				return
+			case <-hup:
+				_ = srv.Reload(runCtx)
+			}
+		}
+	}()
+	if err := srv.Run(runCtx); err != nil {
+		fmt.Fprintf(stderr, "adgate serve: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+// setUpDemo points opt at examples/gateway.yaml, starts the capture sink
+// and a scratch data dir, and prints every postback the sink receives.
+func setUpDemo(ctx context.Context, opt *gateway.Options, stdout, stderr io.Writer) (func(), int) {
+	if opt.ConfigPath == "" {
+		p, err := findUp(filepath.Join("examples", "gateway.yaml"))
+		if err != nil {
+			fmt.Fprintf(stderr, "adgate serve --demo: %v (run it from the adgate repository)\n", err)
+			return nil, 1
+		}
+		opt.ConfigPath = p
+	}
+	var cleanup []func()
+	stop := func() {
+		for i := len(cleanup) - 1; i >= 0; i-- {
+			cleanup[i]()
+		}
+	}
+	if opt.DataDir == "" {
+		dir, err := os.MkdirTemp("", "adgate-demo-")
+		if err != nil {
+			fmt.Fprintf(stderr, "adgate serve --demo: %v\n", err)
+			return nil, 1
+		}
+		opt.DataDir = dir
+		cleanup = append(cleanup, func() { os.RemoveAll(dir) })
+	}
+	sinkURL, closeSink, err := startDemoSink(ctx, stdout)
+	if err != nil {
+		fmt.Fprintf(stderr, "adgate serve --demo: starting the sink: %v\n", err)
+		stop()
+		return nil, 1
+	}
+	cleanup = append(cleanup, closeSink)
+	opt.DeliverTo = sinkURL
+	var mu sync.Mutex
+	opt.OnAttempt = func(a gateway.Attempt) {
+		mu.Lock()
+		defer mu.Unlock()
+		fmt.Fprintf(stdout, "%s  %-9s %-10s %-13s attempt %d  %s (%.1f ms)\n", a.Time.Format(time.TimeOnly), a.Status, a.Partner, a.Postback, a.Attempt, statusText(a), a.LatencyMS)
+	}
+	return stop, 0
+}
+
+func statusText(a gateway.Attempt) string {
+	if a.StatusCode > 0 {
+		return fmt.Sprintf("%d %s", a.StatusCode, http.StatusText(a.StatusCode))
+	}
+	return a.Error
+}
+
+// findUp looks for rel in the working directory and its parents.
+func findUp(rel string) (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		p := filepath.Join(dir, rel)
+		if _, err := os.Stat(p); err == nil {
+			return p, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", fmt.Errorf("%s not found in %s or its parents", rel, dir)
+		}
+		dir = parent
+	}
+}
+
+// startDemoSink runs the capture sink on a free loopback port; it answers
+// 200 to every postback and prints each one as a JSON line, as the partner
+// received it (X-Adgate-Original-Host names the partner's host).
+func startDemoSink(ctx context.Context, stdout io.Writer) (string, func(), error) {
+	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", nil, err
+	}
+	sctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = sink.Serve(sctx, ln, sink.New(sink.Options{Out: stdout}), 2*time.Second)
+	}()
+	stop := func() {
+		cancel()
+		<-done
+	}
+	return "http://" + ln.Addr().String(), stop, nil
+}

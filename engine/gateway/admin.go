@@ -1,0 +1,164 @@
+package gateway
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/adgate/adgate/engine/gateway/queue"
+)
+
+// admin wraps an admin endpoint: it requires the config's admin token as a
+// bearer token; without one configured the endpoints are off.
+func (s *Server) admin(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		tok := s.rt.Load().cfg.AdminToken
+		if tok == "" {
+			writeError(w, http.StatusForbidden, "admin endpoints are disabled: set admin_token in the config")
+			return
+		}
+		if err := checkBearer(r, []string{tok}); err != nil {
+			if errors.Is(err, errNoCredentials) {
+				w.Header().Set("WWW-Authenticate", `Bearer realm="adgate-admin"`)
+				writeError(w, http.StatusUnauthorized, "admin endpoint: send Authorization: Bearer <admin_token>")
+				return
+			}
+			writeError(w, http.StatusForbidden, "admin token not accepted")
+			return
+		}
+		h(w, r)
+	}
+}
+
+// handleDeliveries is GET /v1/deliveries?app=&partner=&status=&id=&limit=.
+// status is delivered, retry or dead, or a status class such as 5xx.
+func (s *Server) handleDeliveries(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	limit := 100
+	if l := q.Get("limit"); l != "" {
+		n, err := strconv.Atoi(l)
+		if err != nil || n < 1 {
+			writeError(w, http.StatusBadRequest, "limit must be a positive integer")
+			return
+		}
+		limit = min(n, 1000)
+	}
+	list := s.att.list(attemptFilter{App: q.Get("app"), Partner: q.Get("partner"), Status: q.Get("status"), PostbackID: q.Get("id"), Limit: limit})
+	writeJSON(w, http.StatusOK, map[string]any{"deliveries": list})
+}
+
+// replayRequest is the body of POST /v1/deadletters/replay. Times are
+// RFC 3339; every field is optional, and an empty body replays everything.
+type replayRequest struct {
+	IDs     []string `json:"ids"`
+	App     string   `json:"app"`
+	Partner string   `json:"partner"`
+	Since   string   `json:"since"`
+	Until   string   `json:"until"`
+	Limit   int      `json:"limit"`
+}
+
+func (s *Server) parseReplayFilter(r *http.Request) (queue.ReplayFilter, error) {
+	var req replayRequest
+	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+	if err != nil {
+		return queue.ReplayFilter{}, fmt.Errorf("reading body: %w", err)
+	}
+	if len(strings.TrimSpace(string(body))) > 0 {
+		dec := json.NewDecoder(strings.NewReader(string(body)))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&req); err != nil {
+			return queue.ReplayFilter{}, fmt.Errorf("body must be {\"ids\":[...], \"app\", \"partner\", \"since\", \"until\", \"limit\"}: %w", err)
+		}
+	}
+	q := r.URL.Query()
+	if v := q.Get("partner"); v != "" {
+		req.Partner = v
+	}
+	if v := q.Get("app"); v != "" {
+		req.App = v
+	}
+	if v := q.Get("id"); v != "" {
+		req.IDs = append(req.IDs, v)
+	}
+	f := queue.ReplayFilter{IDs: req.IDs, App: req.App, Partner: req.Partner, Limit: req.Limit}
+	for _, t := range []struct {
+		in  string
+		out *time.Time
+	}{{req.Since, &f.Since}, {req.Until, &f.Until}} {
+		if t.in == "" {
+			continue
+		}
+		v, err := time.Parse(time.RFC3339, t.in)
+		if err != nil {
+			return f, fmt.Errorf("since/until must be RFC 3339 times: %w", err)
+		}
+		*t.out = v
+	}
+	return f, nil
+}
+
+// handleReplay is POST /v1/deadletters/replay.
+func (s *Server) handleReplay(w http.ResponseWriter, r *http.Request) {
+	f, err := s.parseReplayFilter(r)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	n, err := s.q.Replay(r.Context(), f)
+	if err != nil {
+		s.log.Error("replay failed", "err", err, "replayed", n)
+		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"error": s.redactorNow().String(err.Error()), "replayed": n})
+		return
+	}
+	s.log.Info("dead letters replayed", "count", n, "app", f.App, "partner", f.Partner, "ids", len(f.IDs))
+	writeJSON(w, http.StatusOK, map[string]int{"replayed": n})
+}
+
+// deadLetterView is a dead letter with its request redacted.
+type deadLetterView struct {
+	PostbackID string    `json:"postback_id"`
+	App        string    `json:"app"`
+	Partner    string    `json:"partner"`
+	Postback   string    `json:"postback"`
+	EventID    string    `json:"event_id"`
+	Reason     string    `json:"reason"`
+	Attempts   int       `json:"attempts"`
+	DeadAt     time.Time `json:"dead_at"`
+	URL        string    `json:"url"`
+}
+
+// handleDeadLetters is GET /v1/deadletters?app=&partner=&limit=.
+func (s *Server) handleDeadLetters(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	limit, _ := strconv.Atoi(q.Get("limit"))
+	if limit <= 0 || limit > 1000 {
+		limit = 100
+	}
+	list, err := s.q.DeadLetters(r.Context(), queue.ReplayFilter{App: q.Get("app"), Partner: q.Get("partner"), Limit: limit})
+	if err != nil {
+		writeError(w, http.StatusServiceUnavailable, s.redactorNow().String(err.Error()))
+		return
+	}
+	red := s.redactorNow()
+	out := make([]deadLetterView, 0, len(list))
+	for _, d := range list {
+		out = append(out, deadLetterView{PostbackID: d.Job.ID, App: d.Job.App, Partner: d.Job.Partner, Postback: d.Job.Postback,
+			EventID: d.Job.EventID, Reason: red.String(d.Reason), Attempts: d.Attempts, DeadAt: d.DeadAt, URL: red.String(d.Job.URL)})
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"dead_letters": out})
+}
+
+// handleReload is POST /v1/reload, the HTTP twin of SIGHUP.
+func (s *Server) handleReload(w http.ResponseWriter, r *http.Request) {
+	if err := s.Reload(r.Context()); err != nil {
+		writeJSON(w, http.StatusUnprocessableEntity, map[string]string{"error": s.redactorNow().String(err.Error()), "version": s.rt.Load().version})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"version": s.rt.Load().version})
+}

@@ -1,0 +1,134 @@
+package gateway
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"strings"
+
+	"github.com/adgate/adgate/engine/gateway/config"
+	"github.com/adgate/adgate/engine/gateway/deliver"
+	"github.com/adgate/adgate/engine/gateway/queue"
+	"github.com/adgate/adgate/engine/spec"
+)
+
+// delivery wires the queue to the HTTP sender: it is the queue's handler,
+// looks delivery policies up in the live runtime (so a reload applies to
+// jobs already queued), and records every attempt in metrics, the
+// deliveries list and the log.
+type delivery struct {
+	s   *Server
+	snd *deliver.Sender
+}
+
+func newDelivery(s *Server) (*delivery, error) {
+	d := &delivery{s: s}
+	snd, err := deliver.New(deliver.Options{
+		Policy:    d.policy,
+		Observer:  deliver.ObserverFunc(d.observe),
+		Redact:    func(v string) string { return s.redactorNow().String(v) },
+		DeliverTo: s.opt.DeliverTo,
+		UserAgent: "adgate-gateway",
+		Logger:    s.log.With("component", "deliver"),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("gateway: %w", err)
+	}
+	d.snd = snd
+	return d, nil
+}
+
+// Handle implements queue.Handler.
+func (d *delivery) Handle(ctx context.Context, j queue.Job, attempt int) queue.Outcome {
+	return d.snd.Handle(ctx, j, attempt)
+}
+
+// Concurrency implements queue.Concurrencer.
+func (d *delivery) Concurrency(app, partner string) int { return d.snd.Concurrency(app, partner) }
+
+func (d *delivery) policy(app, partner string) (deliver.Policy, bool) {
+	rt := d.s.rt.Load()
+	p, ok := rt.policies[queue.Key{App: app, Partner: partner}]
+	return p, ok
+}
+
+// buildPolicies derives every (app, partner) delivery policy of a runtime.
+func buildPolicies(cfg *config.Config, specs map[string]*partnerRuntime) map[queue.Key]deliver.Policy {
+	out := map[queue.Key]deliver.Policy{}
+	for _, a := range cfg.Apps {
+		for _, pc := range a.Partners {
+			pr := specs[pc.ID]
+			if pr == nil {
+				continue
+			}
+			out[queue.Key{App: a.ID, Partner: pc.ID}] = policyFor(pr.spec, pc.Delivery)
+		}
+	}
+	return out
+}
+
+func policyFor(sp *spec.Partner, d config.Delivery) deliver.Policy {
+	hosts := deliver.AllowedHosts(sp)
+	private := false
+	for _, h := range d.AllowHosts {
+		hosts = append(hosts, h)
+		if isPrivateHost(h) {
+			private = true
+		}
+	}
+	return deliver.Policy{
+		Timeout:       d.Timeout,
+		MaxAttempts:   d.MaxAttempts,
+		MaxAge:        d.MaxAge,
+		SuccessStatus: d.SuccessCodes,
+		SuccessBody:   d.SuccessBody,
+		Concurrency:   d.Concurrency,
+		RatePerSecond: d.RatePerSecond,
+		AllowedHosts:  hosts,
+		AllowPrivate:  private,
+	}
+}
+
+// isPrivateHost reports whether an allow_hosts entry names a loopback or
+// private destination, which turns the private-address refusal off.
+func isPrivateHost(h string) bool {
+	h = strings.Trim(strings.ToLower(h), "[]")
+	if h == "localhost" || strings.HasSuffix(h, ".localhost") {
+		return true
+	}
+	ip, err := netip.ParseAddr(h)
+	return err == nil && (ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast())
+}
+
+func (d *delivery) observe(a deliver.Attempt) {
+	m := d.s.m
+	class := statusClass(a.StatusCode)
+	switch a.Outcome {
+	case queue.OutcomeDelivered.String():
+		m.delivered.WithLabelValues(a.App, a.Partner, class).Inc()
+	case queue.OutcomeRetry.String():
+		m.retried.WithLabelValues(a.App, a.Partner, class).Inc()
+	case queue.OutcomeDead.String():
+		m.deadLettered.WithLabelValues(a.App, a.Partner, class).Inc()
+	}
+	if a.Latency > 0 {
+		m.deliveryLatency.WithLabelValues(a.App, a.Partner).Observe(a.Latency.Seconds())
+	}
+	red := d.s.redactorNow()
+	at := Attempt{
+		Time: a.Time, PostbackID: a.PostbackID, App: a.App, Partner: a.Partner, Postback: a.Postback,
+		EventID: a.EventID, Attempt: a.Attempt, Status: a.Outcome, StatusCode: a.StatusCode,
+		LatencyMS: float64(a.Latency.Microseconds()) / 1000, Error: red.String(a.Error),
+		ConfigVersion: a.ConfigVersion, Method: a.Method, URL: red.String(a.URL),
+	}
+	d.s.att.add(at)
+	lvl := "delivered"
+	if a.Outcome != queue.OutcomeDelivered.String() {
+		lvl = a.Outcome
+	}
+	d.s.log.Info("postback "+lvl, "postback_id", a.PostbackID, "app", a.App, "partner", a.Partner, "postback", a.Postback,
+		"attempt", a.Attempt, "status", a.StatusCode, "latency_ms", at.LatencyMS, "url", at.URL, "err", at.Error)
+	if f := d.s.opt.OnAttempt; f != nil {
+		f(at)
+	}
+}

@@ -1,0 +1,246 @@
+package gateway
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/adgate/adgate/engine/event"
+	"github.com/adgate/adgate/engine/gateway/queue"
+)
+
+// apiError is the JSON body of every 4xx/5xx answer.
+type apiError struct {
+	Error string `json:"error"`
+	// Event and Line locate the offending event of a batch (0-based index,
+	// 1-based line of its first byte).
+	Event  *int               `json:"event,omitempty"`
+	Line   int                `json:"line,omitempty"`
+	Fields []event.FieldError `json:"fields,omitempty"`
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(v)
+}
+
+func writeError(w http.ResponseWriter, code int, msg string) {
+	writeJSON(w, code, apiError{Error: msg})
+}
+
+// BatchResponse answers an NDJSON batch.
+type BatchResponse struct {
+	Accepted int    `json:"accepted"`
+	Events   []Plan `json:"events"`
+}
+
+// handleIngest is POST /v1/apps/{app}/events.
+func (s *Server) handleIngest(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	rt := s.rt.Load()
+	appID := r.PathValue("app")
+	if s.draining.Load() {
+		s.m.eventsRejected.WithLabelValues(appID, "unavailable").Inc()
+		w.Header().Set("Retry-After", "5")
+		writeError(w, http.StatusServiceUnavailable, "shutting down; retry against another instance or later")
+		return
+	}
+	app := rt.cfg.App(appID)
+	if app == nil {
+		s.m.eventsRejected.WithLabelValues("", "unknown_app").Inc()
+		writeError(w, http.StatusNotFound, fmt.Sprintf("unknown app %q", appID))
+		return
+	}
+	select {
+	case s.sem <- struct{}{}:
+		defer func() { <-s.sem }()
+	default:
+		s.m.eventsRejected.WithLabelValues(appID, "saturated").Inc()
+		w.Header().Set("Retry-After", "1")
+		writeError(w, http.StatusTooManyRequests, "too many concurrent ingest requests")
+		return
+	}
+	s.m.inflightRequests.Inc()
+	defer s.m.inflightRequests.Dec()
+
+	// A bearer token is checked before the body is read, so unauthenticated
+	// senders cannot make the gateway buffer a megabyte.
+	bearer := hasBearer(r)
+	if bearer {
+		if err := checkBearer(r, app.Ingest.BearerTokens); err != nil {
+			s.authFailed(w, appID, err)
+			return
+		}
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, rt.cfg.Limits.MaxBodyBytes))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			s.m.eventsRejected.WithLabelValues(appID, "too_large").Inc()
+			writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body exceeds %d bytes; split it into smaller batches", mbe.Limit))
+			return
+		}
+		s.m.eventsRejected.WithLabelValues(appID, "invalid").Inc()
+		writeError(w, http.StatusBadRequest, "reading body: "+err.Error())
+		return
+	}
+	if !bearer {
+		if err := checkSignature(r, body, app.Ingest, s.now()); err != nil {
+			s.authFailed(w, appID, err)
+			return
+		}
+	}
+
+	docs, batch, aerr := splitEvents(body, r.Header.Get("Content-Type"))
+	if aerr != nil {
+		s.m.eventsRejected.WithLabelValues(appID, "invalid").Inc()
+		writeJSON(w, http.StatusBadRequest, aerr)
+		return
+	}
+	if len(docs) > rt.cfg.Limits.MaxBatchEvents {
+		s.m.eventsRejected.WithLabelValues(appID, "too_large").Inc()
+		writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("batch has %d events; at most %d are accepted per request", len(docs), rt.cfg.Limits.MaxBatchEvents))
+		return
+	}
+	// A batch is all or nothing: every event is checked before any is
+	// enqueued, so a sender can retry the whole request after a 400 fix.
+	plans := make([]Plan, 0, len(docs))
+	var jobs []queue.Job
+	now := s.now()
+	for i, d := range docs {
+		ev, aerr := s.parseEvent(d.raw)
+		if aerr != nil {
+			if batch {
+				aerr.Event, aerr.Line = &i, d.line
+			}
+			s.m.eventsRejected.WithLabelValues(appID, "invalid").Add(float64(len(docs)))
+			writeJSON(w, http.StatusBadRequest, aerr)
+			return
+		}
+		id := ev.ID()
+		if id == "" {
+			// Without an id, the content names the event, so a sender
+			// retrying the same body gets the same postback ids.
+			sum := sha256.Sum256(d.raw)
+			id = "sha256-" + hex.EncodeToString(sum[:12])
+		}
+		pl := planEvent(ev, id, app, rt.partners, rt.version, now)
+		jobs = append(jobs, pl.jobs...)
+		plans = append(plans, pl)
+	}
+	if len(jobs) > 0 {
+		if err := s.q.Enqueue(r.Context(), jobs...); err != nil {
+			s.log.Error("enqueue failed", "app", appID, "postbacks", len(jobs), "err", err)
+			s.m.eventsRejected.WithLabelValues(appID, "unavailable").Add(float64(len(docs)))
+			w.Header().Set("Retry-After", "5")
+			writeError(w, http.StatusServiceUnavailable, "queue unavailable; nothing was accepted, retry later")
+			return
+		}
+	}
+	s.m.eventsAccepted.WithLabelValues(appID).Add(float64(len(docs)))
+	for _, pl := range plans {
+		for _, pb := range pl.Postbacks {
+			s.m.planned.WithLabelValues(appID, pb.Partner).Inc()
+		}
+		for _, sk := range pl.Skipped {
+			s.m.skipped.WithLabelValues(appID, sk.Partner, sk.Class).Inc()
+		}
+	}
+	s.m.ingestLatency.Observe(time.Since(start).Seconds())
+	if batch {
+		writeJSON(w, http.StatusAccepted, BatchResponse{Accepted: len(plans), Events: plans})
+		return
+	}
+	writeJSON(w, http.StatusAccepted, plans[0])
+}
+
+func (s *Server) authFailed(w http.ResponseWriter, app string, err error) {
+	s.m.eventsRejected.WithLabelValues(app, "auth").Inc()
+	if errors.Is(err, errNoCredentials) {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="adgate"`)
+		writeError(w, http.StatusUnauthorized, err.Error())
+		return
+	}
+	writeError(w, http.StatusForbidden, err.Error())
+}
+
+// parseEvent validates one event against the schema, then decodes it.
+func (s *Server) parseEvent(raw []byte) (*event.Event, *apiError) {
+	if err := s.valid.Validate(raw); err != nil {
+		var ve *event.ValidationError
+		if errors.As(err, &ve) {
+			msgs := make([]string, len(ve.Fields))
+			for i, f := range ve.Fields {
+				msgs[i] = f.String()
+			}
+			return nil, &apiError{Error: "invalid event: " + strings.Join(msgs, "; "), Fields: ve.Fields}
+		}
+		return nil, &apiError{Error: "invalid event: " + err.Error()}
+	}
+	ev, err := event.Parse(raw)
+	if err != nil {
+		return nil, &apiError{Error: "invalid event: " + err.Error()}
+	}
+	return ev, nil
+}
+
+type doc struct {
+	raw  []byte
+	line int
+}
+
+// splitEvents cuts a body into events: one JSON object, or NDJSON (one
+// object per line; also recognised without its media type when the body
+// holds several values). batch reports the NDJSON form.
+func splitEvents(body []byte, contentType string) ([]doc, bool, *apiError) {
+	mt, _, _ := mime.ParseMediaType(contentType)
+	batch := mt == "application/x-ndjson" || mt == "application/ndjson" || mt == "application/jsonl"
+	dec := json.NewDecoder(bytes.NewReader(body))
+	var docs []doc
+	for {
+		// Skip whitespace first so the recorded offset is the value's start.
+		off := int(dec.InputOffset())
+		for off < len(body) && isSpace(body[off]) {
+			off++
+		}
+		var raw json.RawMessage
+		err := dec.Decode(&raw)
+		if err == io.EOF {
+			break
+		}
+		line := 1 + bytes.Count(body[:off], []byte("\n"))
+		idx := len(docs)
+		if err != nil {
+			msg := "malformed JSON"
+			var se *json.SyntaxError
+			if errors.As(err, &se) {
+				l := 1 + bytes.Count(body[:min(int(se.Offset), len(body))], []byte("\n"))
+				msg = fmt.Sprintf("malformed JSON at line %d: %v", l, se)
+			} else {
+				msg += ": " + err.Error()
+			}
+			return nil, batch, &apiError{Error: msg, Event: &idx, Line: line}
+		}
+		if len(raw) == 0 || raw[0] != '{' {
+			return nil, batch, &apiError{Error: "each event must be a JSON object", Event: &idx, Line: line}
+		}
+		docs = append(docs, doc{raw: raw, line: line})
+	}
+	if len(docs) == 0 {
+		return nil, batch, &apiError{Error: "empty body: send one JSON event or NDJSON lines"}
+	}
+	return docs, batch || len(docs) > 1, nil
+}
+
+func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }

@@ -1,0 +1,113 @@
+package gateway
+
+import (
+	"context"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+)
+
+// metrics are the gateway's Prometheus series, on a registry of its own so
+// that two servers in one process (tests) never share counters.
+type metrics struct {
+	reg *prometheus.Registry
+
+	eventsAccepted   *prometheus.CounterVec
+	eventsRejected   *prometheus.CounterVec
+	planned          *prometheus.CounterVec
+	skipped          *prometheus.CounterVec
+	delivered        *prometheus.CounterVec
+	retried          *prometheus.CounterVec
+	deadLettered     *prometheus.CounterVec
+	deliveryLatency  *prometheus.HistogramVec
+	ingestLatency    prometheus.Histogram
+	reloads          *prometheus.CounterVec
+	configInfo       *prometheus.GaugeVec
+	inflightRequests prometheus.Gauge
+}
+
+func newMetrics() *metrics {
+	m := &metrics{reg: prometheus.NewRegistry()}
+	m.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	byApp := []string{"app"}
+	byPartner := []string{"app", "partner"}
+	byStatus := []string{"app", "partner", "status_class"}
+	m.eventsAccepted = m.counter("adgate_events_accepted_total", "Events accepted (202) and durably enqueued.", byApp)
+	m.eventsRejected = m.counter("adgate_events_rejected_total", "Events or requests rejected, by reason (auth, invalid, too_large, saturated, unavailable, unknown_app).", []string{"app", "reason"})
+	m.planned = m.counter("adgate_postbacks_planned_total", "Postbacks rendered and enqueued.", byPartner)
+	m.skipped = m.counter("adgate_postbacks_skipped_total", "Postbacks not sent for an event, by reason class (scope, window, filter, country, disabled, unmapped, render).", []string{"app", "partner", "reason"})
+	m.delivered = m.counter("adgate_postbacks_delivered_total", "Postbacks the partner accepted.", byStatus)
+	m.retried = m.counter("adgate_postbacks_retried_total", "Failed attempts that will be retried.", byStatus)
+	m.deadLettered = m.counter("adgate_postbacks_dead_lettered_total", "Postbacks moved to the dead letters.", byStatus)
+	m.deliveryLatency = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "adgate_delivery_duration_seconds",
+		Help:    "Duration of one delivery attempt, request sent to answer read.",
+		Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2, 5, 10},
+	}, byPartner)
+	m.ingestLatency = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:    "adgate_ingest_duration_seconds",
+		Help:    "Duration of an ingest request, body read to durable enqueue.",
+		Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1},
+	})
+	m.reloads = m.counter("adgate_config_reloads_total", "Config and partner reloads, by result (ok, failed).", []string{"result"})
+	m.configInfo = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "adgate_config_info", Help: "1 for the loaded config version (hash of gateway.yaml and the partner specs)."}, []string{"hash"})
+	m.inflightRequests = prometheus.NewGauge(prometheus.GaugeOpts{Name: "adgate_ingest_inflight", Help: "Ingest requests being processed."})
+	m.reg.MustRegister(m.deliveryLatency, m.ingestLatency, m.configInfo, m.inflightRequests)
+	return m
+}
+
+func (m *metrics) counter(name, help string, labels []string) *prometheus.CounterVec {
+	c := prometheus.NewCounterVec(prometheus.CounterOpts{Name: name, Help: help}, labels)
+	m.reg.MustRegister(c)
+	return c
+}
+
+// statusClass buckets an HTTP status for metric labels: "2xx".."5xx", or
+// "error" when no answer came back.
+func statusClass(code int) string {
+	if code < 100 || code > 599 {
+		return "error"
+	}
+	return strconv.Itoa(code/100) + "xx"
+}
+
+// stateCollector reads the queue backlog and the breaker states when
+// Prometheus scrapes, so the values are never stale and nothing polls.
+type stateCollector struct {
+	s                                *Server
+	depth, pending, dead, breakerDsc *prometheus.Desc
+}
+
+func newStateCollector(s *Server) *stateCollector {
+	return &stateCollector{
+		s:          s,
+		depth:      prometheus.NewDesc("adgate_queue_depth", "Postbacks waiting or in flight, by app and partner.", []string{"app", "partner"}, nil),
+		pending:    prometheus.NewDesc("adgate_queue_pending", "Postbacks waiting or in flight, in total.", nil, nil),
+		dead:       prometheus.NewDesc("adgate_dead_letters", "Postbacks in the dead-letter stream.", nil, nil),
+		breakerDsc: prometheus.NewDesc("adgate_breaker_state", "Circuit breaker state per partner host: 0 closed, 1 open, 2 half-open.", []string{"partner", "host"}, nil),
+	}
+}
+
+func (c *stateCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- c.depth
+	ch <- c.pending
+	ch <- c.dead
+	ch <- c.breakerDsc
+}
+
+func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if d, err := c.s.q.Depth(ctx); err == nil {
+		ch <- prometheus.MustNewConstMetric(c.pending, prometheus.GaugeValue, float64(d.Pending))
+		ch <- prometheus.MustNewConstMetric(c.dead, prometheus.GaugeValue, float64(d.Dead))
+		for k, n := range d.ByPartner {
+			ch <- prometheus.MustNewConstMetric(c.depth, prometheus.GaugeValue, float64(n), k.App, k.Partner)
+		}
+	}
+	for _, b := range c.s.dlv.snd.Breakers() {
+		ch <- prometheus.MustNewConstMetric(c.breakerDsc, prometheus.GaugeValue, float64(b.State), b.Partner, b.Host)
+	}
+}

@@ -1,0 +1,306 @@
+package gateway
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"math/big"
+	"strings"
+	"time"
+
+	"github.com/adgate/adgate/engine/event"
+	"github.com/adgate/adgate/engine/gateway/config"
+	"github.com/adgate/adgate/engine/gateway/queue"
+	"github.com/adgate/adgate/engine/spec"
+	"github.com/adgate/adgate/engine/template"
+)
+
+// Skip reason classes, used as the metric label of skipped postbacks.
+const (
+	skipNoPostback = "no_postback"
+	skipDisabled   = "disabled"
+	skipUnmapped   = "unmapped"
+	skipScope      = "scope"
+	skipWindow     = "window"
+	skipCountry    = "country"
+	skipFilter     = "filter"
+	skipRender     = "render"
+)
+
+// PlannedPostback is one postback enqueued for an event.
+type PlannedPostback struct {
+	ID       string `json:"id"`
+	Partner  string `json:"partner"`
+	Postback string `json:"postback"`
+	Method   string `json:"method"`
+}
+
+// SkippedPostback is a partner or postback not sent for an event, and why.
+type SkippedPostback struct {
+	Partner  string `json:"partner"`
+	Postback string `json:"postback,omitempty"`
+	Class    string `json:"class"`
+	Reason   string `json:"reason"`
+}
+
+// Plan is what one event turns into.
+type Plan struct {
+	EventID   string            `json:"event_id"`
+	Name      string            `json:"name"`
+	Postbacks []PlannedPostback `json:"postbacks"`
+	Skipped   []SkippedPostback `json:"skipped,omitempty"`
+	jobs      []queue.Job
+}
+
+// PostbackID is the stable id of the postback key of partner for event
+// eventID of app: retries, replays and a re-sent event all map to the same
+// id, which partners see as the Idempotency-Key.
+func PostbackID(app, eventID, partner, postback string) string {
+	h := sha256.New()
+	for _, s := range []string{app, eventID, partner, strings.ToLower(postback)} {
+		h.Write([]byte(s))
+		h.Write([]byte{0})
+	}
+	return "pb_" + hex.EncodeToString(h.Sum(nil)[:16])
+}
+
+// rendered is one request a partner's postback produced.
+type rendered struct {
+	Postback, Method, URL, Body string
+	Headers                     map[string]string
+}
+
+// postbackRenderer renders one postback of a partner for an event; the
+// runtime implements it with engine/render. It returns either requests or
+// a skip reason (a required value missing, a template error).
+type postbackRenderer interface {
+	render(ev *event.Event, app *config.App, p *config.Partner, key string) ([]rendered, string)
+}
+
+// partnerRuntime is a loaded partner spec ready to render.
+type partnerRuntime struct {
+	spec *spec.Partner
+	r    postbackRenderer
+}
+
+// planEvent decides, for every partner enabled for the app, whether the
+// event is sent and renders what is. It never fails: anything that stops a
+// postback is recorded as a skip with its reason.
+func planEvent(ev *event.Event, eventID string, app *config.App, partners map[string]*partnerRuntime, version string, now time.Time) Plan {
+	pl := Plan{EventID: eventID, Name: ev.Name(), Postbacks: []PlannedPostback{}}
+	for i := range app.Partners {
+		pc := &app.Partners[i]
+		pr := partners[pc.ID]
+		if pr == nil {
+			// Config validation against the loaded specs prevents this;
+			// a skip keeps a spec removed behind our back visible.
+			pl.Skipped = append(pl.Skipped, SkippedPostback{Partner: pc.ID, Class: skipNoPostback, Reason: "partner spec not loaded"})
+			continue
+		}
+		key, renamed, class, why := selectPostback(ev, pr.spec, pc)
+		if class != "" {
+			pl.Skipped = append(pl.Skipped, SkippedPostback{Partner: pc.ID, Postback: key, Class: class, Reason: why})
+			continue
+		}
+		if class, why := admit(ev, pr.spec, pc); class != "" {
+			pl.Skipped = append(pl.Skipped, SkippedPostback{Partner: pc.ID, Postback: key, Class: class, Reason: why})
+			continue
+		}
+		send := ev
+		if renamed != "" || !pc.SendRevenue {
+			send = rewriteEvent(ev, renamed, !pc.SendRevenue)
+		}
+		reqs, why := pr.r.render(send, app, pc, key)
+		if why != "" {
+			pl.Skipped = append(pl.Skipped, SkippedPostback{Partner: pc.ID, Postback: key, Class: skipRender, Reason: why})
+			continue
+		}
+		for _, rq := range reqs {
+			pbKey := rq.Postback
+			if pbKey == "" {
+				pbKey = key
+			}
+			id := PostbackID(app.ID, eventID, pc.ID, pbKey)
+			pl.Postbacks = append(pl.Postbacks, PlannedPostback{ID: id, Partner: pc.ID, Postback: pbKey, Method: rq.Method})
+			pl.jobs = append(pl.jobs, queue.Job{
+				ID: id, App: app.ID, Partner: pc.ID, Postback: pbKey, EventID: eventID,
+				Method: rq.Method, URL: rq.URL, Headers: rq.Headers, Body: rq.Body,
+				ConfigVersion: version, EnqueuedAt: now,
+			})
+		}
+	}
+	return pl
+}
+
+// selectPostback finds the postback key an event triggers at a partner:
+// the postback declared for its name (case-insensitively), else the
+// custom_event postback for a non-lifecycle event, subject to the app's
+// custom event mapping. renamed is the name the partner should see.
+func selectPostback(ev *event.Event, sp *spec.Partner, pc *config.Partner) (key, renamed, class, why string) {
+	name := ev.Name()
+	if pb := sp.Postback(name); pb != nil {
+		for _, e := range pb.Events {
+			if strings.EqualFold(e, name) {
+				key = e
+			}
+		}
+	} else if !event.IsLifecycle(name) && sp.Postback(spec.CustomEvent) != nil {
+		key = spec.CustomEvent
+		if pc.CustomEvents != nil {
+			to, ok := pc.CustomEvents[strings.ToLower(name)]
+			if !ok {
+				return key, "", skipUnmapped, fmt.Sprintf("custom event %q is not in custom_events", name)
+			}
+			if to != name {
+				renamed = to
+			}
+		}
+	} else {
+		return "", "", skipNoPostback, fmt.Sprintf("partner has no postback for %q", name)
+	}
+	if !pc.PostbackOn(key) {
+		return key, "", skipDisabled, fmt.Sprintf("postback %s is not enabled in postbacks", key)
+	}
+	return key, renamed, "", ""
+}
+
+// admit applies scope, window, country lists and filters.
+func admit(ev *event.Event, sp *spec.Partner, pc *config.Partner) (class, why string) {
+	if pc.Scope == config.ScopeAttributed {
+		got := text(ev.Lookup("last_attributed_touch_data.$3p"))
+		if want := sp.MachineNameOrDefault(); !strings.EqualFold(got, want) {
+			if got == "" {
+				return skipScope, "event is not attributed (no last_attributed_touch_data.$3p)"
+			}
+			return skipScope, fmt.Sprintf("event is attributed to %s, not %s", got, want)
+		}
+	}
+	if pc.WindowDays > 0 {
+		if days, ok := daysSinceTouch(ev); ok && days > float64(pc.WindowDays) {
+			return skipWindow, fmt.Sprintf("event is %g days after the attributed touch, past the %d-day window", days, pc.WindowDays)
+		}
+	}
+	if country := text(ev.Lookup("user_data.country")); !pc.CountryAllowed(country) {
+		if country == "" {
+			country = "(none)"
+		}
+		return skipCountry, fmt.Sprintf("country %s is not allowed", country)
+	}
+	for _, f := range pc.Filters {
+		if !filterMatch(ev, f) {
+			return skipFilter, "filter not met: " + f.String()
+		}
+	}
+	return "", ""
+}
+
+// daysSinceTouch reads days_from_last_attributed_touch_to_event, or derives
+// it from the event and touch timestamps (milliseconds) when absent.
+func daysSinceTouch(ev *event.Event) (float64, bool) {
+	if v := ev.Lookup("days_from_last_attributed_touch_to_event"); !v.IsMissing() {
+		if f, ok := parseFloat(text(v)); ok {
+			return f, true
+		}
+	}
+	ts, ok1 := parseFloat(text(ev.Lookup("timestamp")))
+	touch, ok2 := parseFloat(text(ev.Lookup("last_attributed_touch_timestamp")))
+	if !ok1 || !ok2 || touch <= 0 || ts < touch {
+		return 0, false
+	}
+	return float64(int64(ts-touch) / (24 * 3600 * 1000)), true
+}
+
+func parseFloat(s string) (float64, bool) {
+	if s == "" {
+		return 0, false
+	}
+	f, ok := new(big.Float).SetString(strings.TrimSpace(s))
+	if !ok {
+		return 0, false
+	}
+	v, _ := f.Float64()
+	return v, true
+}
+
+// text renders a scalar value as templates print it; hashes and sequences
+// have no text and compare as empty.
+func text(v template.Value) string {
+	s, _ := v.AsString()
+	return s
+}
+
+func filterMatch(ev *event.Event, f config.Filter) bool {
+	v := event.Path(f.Path).Lookup(ev.Value())
+	var ok bool
+	switch f.Op {
+	case config.OpExists:
+		present := !v.IsMissing()
+		if present {
+			switch v.Kind() {
+			case template.KindString:
+				present = text(v) != ""
+			case template.KindHash, template.KindSeq:
+				present = v.Len() > 0
+			}
+		}
+		ok = present == f.Exists
+	default:
+		got := text(v)
+		for _, want := range f.Values {
+			if valueEqual(got, want) {
+				ok = true
+				break
+			}
+		}
+	}
+	return ok != f.Negate
+}
+
+// valueEqual compares case-insensitively, and numerically when both sides
+// are numbers (so 2.50 equals 2.5).
+func valueEqual(got, want string) bool {
+	if strings.EqualFold(got, want) {
+		return true
+	}
+	a, ok1 := new(big.Float).SetString(got)
+	b, ok2 := new(big.Float).SetString(want)
+	return ok1 && ok2 && a.Cmp(b) == 0
+}
+
+// revenueKeys are the event_data fields send_revenue: false withholds.
+var revenueKeys = map[string]bool{"revenue": true, "revenue_in_usd": true}
+
+// rewriteEvent returns a copy of ev with its name replaced (custom event
+// mapping) and/or its revenue removed. The copy shares unchanged subtrees.
+func rewriteEvent(ev *event.Event, name string, dropRevenue bool) *event.Event {
+	root := ev.Value()
+	keys := root.Keys()
+	vals := make([]template.Value, 0, len(keys))
+	outKeys := make([]string, 0, len(keys))
+	for _, k := range keys {
+		v := root.Get(k)
+		switch {
+		case k == "name" && name != "":
+			v = template.String(name)
+		case k == "event_data" && dropRevenue && v.Kind() == template.KindHash:
+			var ek []string
+			var evs []template.Value
+			for _, k2 := range v.Keys() {
+				if !revenueKeys[k2] {
+					ek = append(ek, k2)
+					evs = append(evs, v.Get(k2))
+				}
+			}
+			v = template.NewHash(ek, evs)
+		}
+		outKeys = append(outKeys, k)
+		vals = append(vals, v)
+	}
+	out, err := event.FromValue(template.NewHash(outKeys, vals))
+	if err != nil {
+		// Only a name change can make FromValue fail, and config
+		// validation requires a non-empty mapped name.
+		return ev
+	}
+	return out
+}

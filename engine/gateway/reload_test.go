@@ -1,0 +1,95 @@
+package gateway
+
+import (
+	"context"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestReloadKeepsLastGoodConfig(t *testing.T) {
+	sink := newCapture(t)
+	e, logs := startEnv(t, sink, envOpts{opt: func(o *Options) { o.WatchEvery = 20 * time.Millisecond }})
+	v1 := e.srv.rt.Load().version
+
+	// A broken config: the reload is refused, the running one stays.
+	good, err := os.ReadFile(e.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	broken := strings.Replace(string(good), "scope: all", "scope: everything", 1)
+	if err := os.WriteFile(e.cfg, []byte(broken), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.srv.Reload(context.Background()); err == nil {
+		t.Fatal("reload of a broken config succeeded")
+	}
+	if e.srv.rt.Load().version != v1 {
+		t.Fatal("a failed reload replaced the running config")
+	}
+	if !strings.Contains(logs.String(), "gateway.yaml:") || !strings.Contains(logs.String(), "scope") {
+		t.Errorf("the refused reload did not log its diagnostics:\n%s", logs.String())
+	}
+	// Ingest still works on the last good config.
+	if pl := e.ingest(mkEvent(1, "INSTALL", nil)); len(pl.Postbacks) != 2 {
+		t.Errorf("after a refused reload: %+v", pl)
+	}
+
+	// A broken partner spec is refused the same way, by the file watcher.
+	specPath := filepath.Join(e.dir, "partners", "acme.yaml")
+	spec, err := os.ReadFile(specPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Order matters for the reload count below: every state the watcher
+	// can see until the spec is fixed again is broken.
+	if err := os.WriteFile(specPath, []byte(strings.Replace(string(spec), "events: [PURCHASE]", "events: PURCHASE: [", 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(e.cfg, good, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "a failed reload of the broken spec", func() bool {
+		return strings.Contains(logs.String(), "acme.yaml:")
+	})
+	if e.srv.rt.Load().version != v1 {
+		t.Fatal("a broken spec replaced the running partners")
+	}
+
+	// Changing the config and fixing the spec is picked up by the watcher:
+	// acme's country list now denies US.
+	if err := os.WriteFile(e.cfg, []byte(strings.Replace(string(good), "deny: [CN]", "deny: [CN, US]", 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(specPath, spec, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the watcher to reload", func() bool { return e.srv.rt.Load().version != v1 })
+	pl := e.ingest(mkEvent(2, "INSTALL", nil))
+	if len(pl.Postbacks) != 1 || pl.Postbacks[0].Partner != "beacon" {
+		t.Errorf("reloaded country list not applied: %+v", pl)
+	}
+	_, _, metrics := e.do(http.MethodGet, "/metrics", nil, nil)
+	for _, s := range []string{`adgate_config_reloads_total{result="failed"}`, `adgate_config_reloads_total{result="ok"} 1`, `adgate_config_info{hash="` + e.srv.rt.Load().version + `"} 1`} {
+		if !strings.Contains(string(metrics), s) {
+			t.Errorf("metrics lack %s", s)
+		}
+	}
+	if strings.Contains(string(metrics), `adgate_config_info{hash="`+v1+`"}`) {
+		t.Error("the old config hash is still exported")
+	}
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}

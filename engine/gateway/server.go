@@ -1,0 +1,330 @@
+// Package gateway is `adgate serve`: an HTTP service that accepts Branch
+// events for many apps, plans every enabled partner's postbacks from the
+// partner specs, stores them durably in the queue before answering, and
+// delivers them with retries, isolation and dead letters.
+//
+// Ingest answers 202 only after JetStream has acknowledged every postback
+// of the request, so an accepted event is never lost: a crash after the
+// answer leaves the postbacks queued for the next start, and a crash before
+// it leaves the sender to retry (postback ids are stable, so the retry is
+// de-duplicated).
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/adgate/adgate/engine/catalog"
+	"github.com/adgate/adgate/engine/diag"
+	"github.com/adgate/adgate/engine/event"
+	"github.com/adgate/adgate/engine/gateway/config"
+	"github.com/adgate/adgate/engine/gateway/queue"
+)
+
+// Options configure a Server. Listen and DataDir override the config file.
+type Options struct {
+	ConfigPath string
+	Listen     string
+	DataDir    string
+	// DeliverTo, when set, sends every postback to this base URL instead of
+	// the partner's host, keeping path and query and putting the original
+	// host in X-Adgate-Original-Host (staging, demos, tests). Its host is
+	// allowed even when it is a loopback address.
+	DeliverTo string
+	// Logger receives JSON logs; credentials are redacted from every
+	// record. Nil discards logs.
+	Logger *slog.Logger
+	// LookupEnv resolves ${env:NAME} in the config; nil means os.LookupEnv.
+	LookupEnv func(string) (string, bool)
+	// OnAttempt, if set, is called after every delivery attempt with the
+	// redacted attempt (the demo prints them).
+	OnAttempt func(Attempt)
+	// WatchEvery is how often the config file and partners dir are polled
+	// for changes; 0 means 2s, negative disables watching.
+	WatchEvery time.Duration
+	// Queue tunes the queue beyond what the config says (tests shorten
+	// AckWait and DiscoverEvery). URL and DataDir come from the config.
+	Queue queue.Config
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// Server is a running gateway.
+type Server struct {
+	opt   Options
+	log   *slog.Logger
+	cat   *catalog.Catalog
+	rt    atomic.Pointer[runtime]
+	q     *queue.Queue
+	m     *metrics
+	att   *attemptLog
+	sem   chan struct{}
+	valid *event.Validator
+	dlv   *delivery
+
+	draining    atomic.Bool
+	failedStamp atomic.Pointer[string]
+	ready       atomic.Bool
+	reloadMu    sync.Mutex
+
+	ln   net.Listener
+	http *http.Server
+}
+
+// New loads the config and partner specs and opens the queue. It does not
+// listen yet; call Run. A config with errors returns a diag.ListError
+// naming every finding.
+func New(ctx context.Context, opt Options) (*Server, error) {
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	s := &Server{opt: opt, m: newMetrics(), att: newAttemptLog(2000)}
+	base := opt.Logger
+	if base == nil {
+		base = slog.New(slog.DiscardHandler)
+	}
+	s.log = slog.New(&redactHandler{h: base.Handler(), red: s.redactorNow})
+	var err error
+	if s.cat, err = catalog.Load(); err != nil {
+		return nil, fmt.Errorf("gateway: load Branch parameter catalog: %w", err)
+	}
+	if s.valid, err = event.NewValidator(); err != nil {
+		return nil, fmt.Errorf("gateway: compile event schema: %w", err)
+	}
+	rt, ds, err := loadRuntime(ctx, opt.ConfigPath, config.Options{LookupEnv: opt.LookupEnv}, s.cat)
+	if err != nil {
+		return nil, fmt.Errorf("gateway: %s: %w", opt.ConfigPath, err)
+	}
+	s.installRuntime(rt, ds)
+	cfg := rt.cfg
+	if opt.Listen == "" {
+		s.opt.Listen = cfg.Listen
+	}
+	if opt.DataDir == "" {
+		s.opt.DataDir = cfg.DataDir
+	}
+	s.sem = make(chan struct{}, cfg.Limits.MaxConcurrentIngest)
+	qc := opt.Queue
+	qc.URL = cfg.QueueURL
+	qc.DataDir = s.opt.DataDir
+	if qc.DrainTimeout == 0 {
+		qc.DrainTimeout = cfg.Limits.ShutdownTimeout
+	}
+	if s.q, err = queue.Open(ctx, qc, s.log.With("component", "queue")); err != nil {
+		return nil, fmt.Errorf("gateway: open queue: %w", err)
+	}
+	if s.dlv, err = newDelivery(s); err != nil {
+		_ = s.q.Close()
+		return nil, err
+	}
+	s.m.reg.MustRegister(newStateCollector(s))
+	return s, nil
+}
+
+func (s *Server) now() time.Time { return s.opt.Now() }
+
+func (s *Server) redactorNow() *redactor {
+	if rt := s.rt.Load(); rt != nil {
+		return rt.red
+	}
+	return nil
+}
+
+func (s *Server) installRuntime(rt *runtime, ds diag.List) {
+	old := s.rt.Swap(rt)
+	for _, d := range ds {
+		s.log.Warn("config finding", "diagnostic", d.String())
+	}
+	if old != nil {
+		s.m.configInfo.DeleteLabelValues(old.version)
+	}
+	s.m.configInfo.WithLabelValues(rt.version).Set(1)
+}
+
+// Reload loads the config and partner specs again. On any error the
+// running generation stays live and the diagnostics are logged. Deliveries
+// in flight finish with the generation they started with.
+func (s *Server) Reload(ctx context.Context) error {
+	s.reloadMu.Lock()
+	defer s.reloadMu.Unlock()
+	old := s.rt.Load()
+	rt, ds, err := loadRuntime(ctx, s.opt.ConfigPath, config.Options{LookupEnv: s.opt.LookupEnv}, s.cat)
+	if err != nil {
+		s.m.reloads.WithLabelValues("failed").Inc()
+		for _, d := range ds {
+			s.log.Error("reload rejected: config finding", "diagnostic", d.String())
+		}
+		s.log.Error("reload rejected; keeping the running config", "version", old.version, "err", err)
+		// Remember the broken files so the watcher does not retry them
+		// until they change again.
+		s.markStamp(fingerprint(s.opt.ConfigPath, old.cfg.PartnersDir))
+		return err
+	}
+	if rt.cfg.Listen != old.cfg.Listen || rt.cfg.DataDir != old.cfg.DataDir || rt.cfg.QueueURL != old.cfg.QueueURL {
+		s.log.Warn("listen, data_dir and queue.url changes take effect at the next start")
+	}
+	s.installRuntime(rt, ds)
+	s.m.reloads.WithLabelValues("ok").Inc()
+	s.log.Info("config reloaded", "version", rt.version, "previous", old.version, "apps", len(rt.cfg.Apps), "partners", len(rt.partners))
+	return nil
+}
+
+// lastStamp is the fingerprint the watcher compares against; a failed
+// reload records the broken files' stamp here.
+func (s *Server) markStamp(stamp string) { s.failedStamp.Store(&stamp) }
+
+// Addr is the address the server listens on, once Run has started it.
+func (s *Server) Addr() string {
+	if s.ln == nil {
+		return ""
+	}
+	return s.ln.Addr().String()
+}
+
+// Listen binds the listen address, so a caller (or a test using port 0)
+// knows the address before Run.
+func (s *Server) Listen() error {
+	if s.ln != nil {
+		return nil
+	}
+	ln, err := net.Listen("tcp", s.opt.Listen)
+	if err != nil {
+		return fmt.Errorf("gateway: listen on %s: %w", s.opt.Listen, err)
+	}
+	s.ln = ln
+	return nil
+}
+
+// Handler is the HTTP API.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /v1/apps/{app}/events", s.handleIngest)
+	mux.HandleFunc("GET /v1/deliveries", s.admin(s.handleDeliveries))
+	mux.HandleFunc("POST /v1/deadletters/replay", s.admin(s.handleReplay))
+	mux.HandleFunc("GET /v1/deadletters", s.admin(s.handleDeadLetters))
+	mux.HandleFunc("POST /v1/apps/{app}/partners/{partner}/test", s.admin(s.handleTest))
+	mux.HandleFunc("POST /v1/reload", s.admin(s.handleReload))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	mux.HandleFunc("GET /readyz", s.handleReady)
+	mux.Handle("GET /metrics", promhttp.HandlerFor(s.m.reg, promhttp.HandlerOpts{}))
+	return mux
+}
+
+func (s *Server) handleReady(w http.ResponseWriter, _ *http.Request) {
+	switch {
+	case s.draining.Load():
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "draining"})
+	case !s.ready.Load():
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "starting"})
+	case !s.q.Connected():
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "queue disconnected"})
+	default:
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ready", "config_version": s.rt.Load().version})
+	}
+}
+
+// Run serves until ctx ends, then shuts down: it stops intake (new ingest
+// requests get 503 and the listener closes), lets in-flight ingest requests
+// finish, gives in-flight deliveries until the shutdown timeout, and leaves
+// everything else queued for the next start.
+func (s *Server) Run(ctx context.Context) error {
+	if err := s.Listen(); err != nil {
+		return err
+	}
+	s.http = &http.Server{
+		Handler:           s.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	deliverCtx, stopDelivering := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopDelivering()
+	var wg sync.WaitGroup
+	qerr := make(chan error, 1)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		qerr <- s.q.Run(deliverCtx, s.dlv)
+	}()
+	bgCtx, stopBG := context.WithCancel(ctx)
+	defer stopBG()
+	wg.Add(1)
+	go func() { defer wg.Done(); s.watch(bgCtx) }()
+
+	herr := make(chan error, 1)
+	go func() { herr <- s.http.Serve(s.ln) }()
+	s.ready.Store(true)
+	rt := s.rt.Load()
+	s.log.Info("adgate gateway listening", "addr", s.Addr(), "config_version", rt.version, "apps", len(rt.cfg.Apps), "partners", len(rt.partners), "data_dir", s.opt.DataDir)
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+	case err := <-herr:
+		if !errors.Is(err, http.ErrServerClosed) {
+			runErr = fmt.Errorf("gateway: http server: %w", err)
+		}
+	case err := <-qerr:
+		if err != nil {
+			runErr = fmt.Errorf("gateway: queue consumer stopped: %w", err)
+		}
+	}
+	s.log.Info("shutting down: intake stopped, draining in-flight deliveries", "deadline", rt.cfg.Limits.ShutdownTimeout)
+	s.draining.Store(true)
+	shCtx, cancel := context.WithTimeout(context.Background(), rt.cfg.Limits.ShutdownTimeout)
+	if err := s.http.Shutdown(shCtx); err != nil {
+		s.log.Warn("http shutdown", "err", err)
+	}
+	cancel()
+	stopBG()
+	stopDelivering()
+	wg.Wait()
+	if err := s.q.Close(); err != nil {
+		s.log.Warn("closing queue", "err", err)
+	}
+	s.log.Info("shutdown complete")
+	return runErr
+}
+
+// watch polls the config file and partners dir and reloads on change.
+func (s *Server) watch(ctx context.Context) {
+	every := s.opt.WatchEvery
+	if every < 0 {
+		return
+	}
+	if every == 0 {
+		every = 2 * time.Second
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		rt := s.rt.Load()
+		cur := fingerprint(s.opt.ConfigPath, rt.cfg.PartnersDir)
+		if cur == rt.stamp {
+			continue
+		}
+		if f := s.failedStamp.Load(); f != nil && *f == cur {
+			continue
+		}
+		s.log.Info("config or partner files changed; reloading")
+		_ = s.Reload(ctx)
+	}
+}

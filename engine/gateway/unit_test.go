@@ -1,0 +1,286 @@
+package gateway
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/adgate/adgate/engine/event"
+	"github.com/adgate/adgate/engine/gateway/config"
+)
+
+func TestCheckSignature(t *testing.T) {
+	body := []byte(`{"name":"INSTALL"}`)
+	now := time.Unix(1767225600, 0)
+	in := config.Ingest{HMACSecret: "s3cret-s3cret-s3cret", TimestampTolerance: time.Minute}
+	for _, tc := range []struct {
+		name      string
+		in        config.Ingest
+		sig, ts   string
+		wantErr   string
+		noCredErr bool
+	}{
+		{name: "valid", in: in, sig: Sign(in.HMACSecret, now, body), ts: "1767225600"},
+		{name: "valid within tolerance", in: in, sig: Sign(in.HMACSecret, now.Add(-50*time.Second), body), ts: "1767225550"},
+		{name: "no signature", in: in, noCredErr: true},
+		{name: "wrong secret", in: in, sig: Sign("other-secret-000000", now, body), ts: "1767225600", wantErr: "does not match"},
+		{name: "timestamp not signed", in: in, sig: Sign(in.HMACSecret, now, body), ts: "1767225601", wantErr: "does not match"},
+		{name: "too old", in: in, sig: Sign(in.HMACSecret, now.Add(-2*time.Minute), body), ts: "1767225480", wantErr: "tolerance"},
+		{name: "from the future", in: in, sig: Sign(in.HMACSecret, now.Add(2*time.Minute), body), ts: "1767225720", wantErr: "tolerance"},
+		{name: "no timestamp", in: in, sig: Sign(in.HMACSecret, now, body), wantErr: "unix seconds"},
+		{name: "not hex", in: in, sig: "sha256=zz", ts: "1767225600", wantErr: "not hex"},
+		{name: "wrong scheme", in: in, sig: "sha1=abcd", ts: "1767225600", wantErr: "sha256="},
+		{name: "hmac not enabled", in: config.Ingest{TimestampTolerance: time.Minute}, sig: Sign(in.HMACSecret, now, body), ts: "1767225600", wantErr: "not enabled"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := httptest.NewRequest(http.MethodPost, "/", nil)
+			if tc.sig != "" {
+				r.Header.Set(HeaderSignature, tc.sig)
+			}
+			if tc.ts != "" {
+				r.Header.Set(HeaderTimestamp, tc.ts)
+			}
+			err := checkSignature(r, body, tc.in, now)
+			switch {
+			case tc.noCredErr:
+				if err != errNoCredentials {
+					t.Errorf("err %v, want errNoCredentials", err)
+				}
+			case tc.wantErr == "":
+				if err != nil {
+					t.Errorf("unexpected error %v", err)
+				}
+			case err == nil || !strings.Contains(err.Error(), tc.wantErr):
+				t.Errorf("err %v, want %q", err, tc.wantErr)
+			}
+		})
+	}
+}
+
+func TestCheckBearer(t *testing.T) {
+	tokens := []string{"old-token-1234", "new-token-5678"}
+	for _, tc := range []struct {
+		header string
+		ok     bool
+	}{
+		{"Bearer old-token-1234", true},
+		{"bearer new-token-5678", true},
+		{"BEARER  new-token-5678 ", true},
+		{"Bearer new-token-567", false},
+		{"Bearer ", false},
+		{"Basic b2xkLXRva2VuLTEyMzQ=", false},
+		{"", false},
+	} {
+		r := httptest.NewRequest(http.MethodPost, "/", nil)
+		if tc.header != "" {
+			r.Header.Set("Authorization", tc.header)
+		}
+		if err := checkBearer(r, tokens); (err == nil) != tc.ok {
+			t.Errorf("%q: err %v", tc.header, err)
+		}
+	}
+	if tokenEqual("", "") {
+		t.Error("an empty configured token must never match")
+	}
+}
+
+func TestSplitEvents(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		body      string
+		ctype     string
+		n         int
+		batch     bool
+		errPart   string
+		errorLine int
+	}{
+		{name: "one event", body: `{"name":"INSTALL"}`, ctype: "application/json", n: 1},
+		{name: "pretty printed", body: "{\n  \"name\": \"INSTALL\"\n}\n", n: 1},
+		{name: "ndjson", body: "{\"name\":\"a\"}\n{\"name\":\"b\"}\n", n: 2, batch: true},
+		{name: "ndjson media type, one line", body: "{\"name\":\"a\"}\n", ctype: "application/x-ndjson", n: 1, batch: true},
+		{name: "blank lines between", body: "{\"name\":\"a\"}\n\n\n{\"name\":\"b\"}", n: 2, batch: true},
+		{name: "empty", body: "  \n", errPart: "empty body"},
+		{name: "array", body: `[{"name":"a"}]`, errPart: "JSON object", errorLine: 1},
+		{name: "broken second line", body: "{\"name\":\"a\"}\n{\"name\":", errPart: "malformed JSON", errorLine: 2},
+		{name: "garbage", body: "name=INSTALL", errPart: "malformed JSON", errorLine: 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			docs, batch, aerr := splitEvents([]byte(tc.body), tc.ctype)
+			if tc.errPart != "" {
+				if aerr == nil || !strings.Contains(aerr.Error, tc.errPart) {
+					t.Fatalf("error %+v, want %q", aerr, tc.errPart)
+				}
+				if aerr.Line != tc.errorLine {
+					t.Errorf("error line %d, want %d", aerr.Line, tc.errorLine)
+				}
+				return
+			}
+			if aerr != nil {
+				t.Fatalf("unexpected error %+v", aerr)
+			}
+			if len(docs) != tc.n || batch != tc.batch {
+				t.Errorf("got %d docs batch=%t, want %d batch=%t", len(docs), batch, tc.n, tc.batch)
+			}
+		})
+	}
+}
+
+func FuzzSplitEvents(f *testing.F) {
+	for _, s := range []string{`{"name":"INSTALL"}`, "{\"name\":\"a\"}\n{\"name\":\"b\"}", "[1]", "{", "\x00", `{"id": 873493741231235681}`} {
+		f.Add([]byte(s))
+	}
+	v, err := event.NewValidator()
+	if err != nil {
+		f.Fatal(err)
+	}
+	s := &Server{valid: v}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		docs, _, aerr := splitEvents(body, "")
+		if aerr != nil {
+			if aerr.Error == "" {
+				t.Fatal("error without a message")
+			}
+			return
+		}
+		for _, d := range docs {
+			if len(d.raw) == 0 || d.raw[0] != '{' || d.line < 1 {
+				t.Fatalf("bad doc %+v", d)
+			}
+			// Validation and parsing must reject or accept, never panic.
+			_, _ = s.parseEvent(d.raw)
+		}
+	})
+}
+
+func TestRedactor(t *testing.T) {
+	red := newRedactor([]string{"acme key+/=", "tok-123456"})
+	for _, tc := range []struct{ in, want string }{
+		{"https://x.test/p?key=acme%20key%2B%2F%3D&a=1", "https://x.test/p?key=[REDACTED]&a=1"},
+		{"https://x.test/p?key=acme+key%2B%2F%3D", "https://x.test/p?key=[REDACTED]"},
+		{"https://x.test/acme%20key+%2F=/p", "https://x.test/[REDACTED]/p"},
+		{"error: Get acme key+/=", "error: Get [REDACTED]"},
+		{"token tok-123456", "token [REDACTED]"},
+	} {
+		if got := red.String(tc.in); got != tc.want {
+			t.Errorf("redact(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+	h := red.Headers(map[string]string{"Authorization": "Bearer whatever", "X-Key": "tok-123456", "Accept": "json"})
+	if h["Authorization"] != Redacted || h["X-Key"] != Redacted || h["Accept"] != "json" {
+		t.Errorf("headers %v", h)
+	}
+
+	// The log handler applies it to messages, strings, errors and groups.
+	var buf bytes.Buffer
+	log := slog.New(&redactHandler{h: slog.NewJSONHandler(&buf, nil), red: func() *redactor { return red }})
+	log.With("url", "https://x.test/?k=tok-123456").Info("sending tok-123456", "err", context.DeadlineExceeded, "g", slog.Group("h", "auth", "tok-123456"), "e2", errString("dial acme key+/="))
+	if strings.Contains(buf.String(), "tok-123456") || strings.Contains(buf.String(), "acme key") || strings.Count(buf.String(), Redacted) != 4 {
+		t.Errorf("log not redacted: %s", buf.String())
+	}
+}
+
+type errString string
+
+func (e errString) Error() string { return string(e) }
+
+func TestPostbackID(t *testing.T) {
+	a := PostbackID("shop", "873493741231235681", "acme", "INSTALL")
+	if a != PostbackID("shop", "873493741231235681", "acme", "install") {
+		t.Error("postback keys are case-insensitive; the id must be too")
+	}
+	for _, other := range []string{
+		PostbackID("shop", "873493741231235682", "acme", "INSTALL"),
+		PostbackID("shop", "873493741231235681", "beacon", "INSTALL"),
+		PostbackID("shop", "873493741231235681", "acme", "OPEN"),
+		PostbackID("shop2", "873493741231235681", "acme", "INSTALL"),
+		PostbackID("shop", "87349374123123568", "1acme", "INSTALL"),
+	} {
+		if other == a {
+			t.Errorf("collision: %s", a)
+		}
+	}
+	if !strings.HasPrefix(a, "pb_") || len(a) != 35 {
+		t.Errorf("id %q", a)
+	}
+}
+
+func TestFilterMatch(t *testing.T) {
+	ev, err := event.Parse([]byte(`{"name":"PURCHASE","user_data":{"os":"ANDROID","country":""},
+		"event_data":{"revenue":2.50},"custom_data":{"tags":[],"vip":true},"last_attributed_touch_data":{"~channel":"Facebook"}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := func(field string, op config.FilterOp, vals []string, exists, negate bool) config.Filter {
+		return config.Filter{Field: field, Path: strings.Split(field, "."), Op: op, Values: vals, Exists: exists, Negate: negate}
+	}
+	for _, tc := range []struct {
+		f    config.Filter
+		want bool
+	}{
+		{f("user_data.os", config.OpEquals, []string{"android"}, false, false), true},
+		{f("user_data.os", config.OpEquals, []string{"IOS"}, false, false), false},
+		{f("user_data.os", config.OpEquals, []string{"IOS"}, false, true), true},
+		{f("event_data.revenue", config.OpEquals, []string{"2.5"}, false, false), true},
+		{f("event_data.revenue", config.OpIn, []string{"1", "2.500"}, false, false), true},
+		{f("last_attributed_touch_data.~channel", config.OpIn, []string{"Google", "facebook"}, false, false), true},
+		{f("custom_data.vip", config.OpEquals, []string{"true"}, false, false), true},
+		{f("user_data.country", config.OpExists, nil, true, false), false},
+		{f("custom_data.tags", config.OpExists, nil, true, false), false},
+		{f("custom_data.missing", config.OpExists, nil, false, false), true},
+		{f("user_data.os", config.OpExists, nil, true, false), true},
+		{f("custom_data.missing", config.OpEquals, []string{""}, false, false), true},
+	} {
+		if got := filterMatch(ev, tc.f); got != tc.want {
+			t.Errorf("%s: got %t", tc.f, got)
+		}
+	}
+}
+
+func TestRewriteEvent(t *testing.T) {
+	ev, err := event.Parse([]byte(`{"id":873493741231235681,"name":"signup","event_data":{"revenue":9.99,"revenue_in_usd":9.99,"currency":"EUR"},"user_data":{"os":"IOS"}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := rewriteEvent(ev, "Sign Up", true)
+	if out.Name() != "Sign Up" || out.ID() != "873493741231235681" {
+		t.Errorf("name %q id %q", out.Name(), out.ID())
+	}
+	if !out.Lookup("event_data.revenue").IsMissing() || !out.Lookup("event_data.revenue_in_usd").IsMissing() || text(out.Lookup("event_data.currency")) != "EUR" {
+		t.Error("revenue not removed, or currency lost")
+	}
+	if text(out.Lookup("user_data.os")) != "IOS" || ev.Name() != "signup" || ev.Lookup("event_data.revenue").IsMissing() {
+		t.Error("rewrite changed the original event or lost fields")
+	}
+	if same := rewriteEvent(ev, "", false); same.Name() != "signup" || same.Lookup("event_data.revenue").IsMissing() {
+		t.Error("a no-op rewrite changed the event")
+	}
+}
+
+func TestDaysSinceTouch(t *testing.T) {
+	for _, tc := range []struct {
+		json string
+		days float64
+		ok   bool
+	}{
+		{`{"name":"a","days_from_last_attributed_touch_to_event":3}`, 3, true},
+		{`{"name":"a","days_from_last_attributed_touch_to_event":"5"}`, 5, true},
+		{`{"name":"a","timestamp":` + strconv.Itoa(10*86400000+5) + `,"last_attributed_touch_timestamp":5}`, 10, true},
+		{`{"name":"a","timestamp":` + strconv.Itoa(86400000-1) + `,"last_attributed_touch_timestamp":0}`, 0, false},
+		{`{"name":"a","timestamp":100}`, 0, false},
+	} {
+		ev, err := event.Parse([]byte(tc.json))
+		if err != nil {
+			t.Fatal(err)
+		}
+		days, ok := daysSinceTouch(ev)
+		if days != tc.days || ok != tc.ok {
+			t.Errorf("%s: %g %t", tc.json, days, ok)
+		}
+	}
+}
