@@ -322,6 +322,9 @@ func compileParam(partner string, sp spec.Parameter, cat *catalog.Catalog) (para
 	default:
 		return prm, fmt.Errorf("parameter {%s}: catalog entry %s has no way to obtain a value", sp.Macro, def.Name)
 	}
+	if prm.hash != "" {
+		prm.from = string(prm.hash) + " of " + prm.from
+	}
 	return prm, nil
 }
 

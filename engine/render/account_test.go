@@ -1,0 +1,91 @@
+package render
+
+import (
+	"errors"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/adgate/adgate/engine/diag"
+)
+
+func TestParseAccount(t *testing.T) {
+	good := `credentials:
+  account_id: "ACC 1/2=3"
+  token: Zm9v+YmFy/YmF6==
+  pin: 0123
+  empty:
+app:
+  app_bundles:
+    - os: ANDROID
+      android: {package_name: com.acme}
+    - os: IOS
+      ios: {bundle_id: com.acme.ios, itunes_id: "id42"}
+settings:
+  goal_id: 42
+`
+	acct, err := ParseAccount("a.yaml", []byte(good))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := &Account{
+		Credentials: map[string]string{"account_id": "ACC 1/2=3", "token": "Zm9v+YmFy/YmF6==", "pin": "0123", "empty": ""},
+		App: App{Bundles: []Bundle{
+			{OS: "ANDROID", Android: &AndroidBundle{PackageName: "com.acme"}},
+			{OS: "IOS", IOS: &IOSBundle{BundleID: "com.acme.ios", ItunesID: "id42"}},
+		}},
+		Settings: map[string]string{"goal_id": "42"},
+	}
+	if !reflect.DeepEqual(acct, want) {
+		t.Errorf("got %+v\nwant %+v", acct, want)
+	}
+	if acct, err := ParseAccount("e.yaml", nil); err != nil || acct == nil {
+		t.Errorf("empty file: %v, %v", acct, err)
+	}
+
+	tests := []struct {
+		name, in string
+		line, col int
+		rule, msg string
+	}{
+		{"syntax", "credentials: [\n", 1, 0, RuleAccountSyntax, "did not find expected node content"},
+		{"tab", "credentials:\n\ta: b\n", 2, 0, RuleAccountSyntax, "cannot start any token"},
+		{"unknown top", "credential:\n  a: b\n", 1, 1, RuleAccountField, `unknown account field "credential"`},
+		{"credentials list", "credentials:\n  - a\n", 2, 3, RuleAccountSyntax, "credentials must be a mapping"},
+		{"nested value", "credentials:\n  a: {b: secret}\n", 2, 6, RuleAccountSyntax, "credentials.a must be a single value"},
+		{"bad key", "settings:\n  goal id: 1\n", 2, 3, RuleAccountField, `settings key "goal id" is not a name`},
+		{"no os", "app:\n  app_bundles:\n    - android: {package_name: x}\n", 3, 7, RuleAccountBundle, "app bundle has no os"},
+		{"lower os", "app:\n  app_bundles:\n    - os: ios\n", 3, 7, RuleAccountBundle, "not upper case"},
+		{"unknown bundle field", "app:\n  app_bundles:\n    - os: IOS\n      ios: {bundle: x}\n", 4, 13, RuleAccountField, `unknown ios field "bundle"`},
+		{"app list", "app: [1]\n", 1, 6, RuleAccountSyntax, "app must be a mapping"},
+		{"not mapping", "- 1\n", 1, 1, RuleAccountSyntax, "an account is a mapping"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := ParseAccount("a.yaml", []byte(tt.in))
+			var le diag.ListError
+			if !errors.As(err, &le) || len(le) == 0 {
+				t.Fatalf("err = %v, want diagnostics", err)
+			}
+			d := le[0]
+			if d.File != "a.yaml" || d.Line != tt.line || (tt.col != 0 && d.Col != tt.col) || d.Rule != tt.rule || !strings.Contains(d.Message, tt.msg) {
+				t.Errorf("got %s, want line %d col %d rule %s message containing %q", d, tt.line, tt.col, tt.rule, tt.msg)
+			}
+			if strings.Contains(err.Error(), "secret") {
+				t.Errorf("error quotes a credential value: %v", err)
+			}
+		})
+	}
+}
+
+func FuzzParseAccount(f *testing.F) {
+	f.Add([]byte("credentials: {a: b}\napp: {app_bundles: [{os: IOS, ios: {bundle_id: x}}]}\nsettings: {goal_id: 1}\n"))
+	f.Add([]byte("a: &x [*x]\n"))
+	f.Add([]byte("app:\n  app_bundles: &b\n    - os: IOS\n  x: *b\n"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		acct, err := ParseAccount("f.yaml", b)
+		if err == nil && acct == nil {
+			t.Fatal("nil account without error")
+		}
+	})
+}

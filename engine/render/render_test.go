@@ -1,0 +1,424 @@
+package render
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/adgate/adgate/engine/catalog"
+	"github.com/adgate/adgate/engine/event"
+	"github.com/adgate/adgate/engine/spec"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files under testdata/golden")
+
+// loadPartner loads a test spec through the spec loader, so test specs
+// are held to the same validation as real ones.
+func loadPartner(t testing.TB, name string) (*spec.Partner, *catalog.Catalog) {
+	t.Helper()
+	l, err := spec.NewLoader()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, ds, err := l.LoadFile(context.Background(), filepath.Join("testdata", "specs", name+".yaml"))
+	if err != nil {
+		t.Fatalf("%v\n%v", err, ds)
+	}
+	return p, l.Catalog()
+}
+
+func compileTest(t testing.TB, name string) *Partner {
+	t.Helper()
+	p, cat := loadPartner(t, name)
+	cp, err := Compile(p, cat)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cp
+}
+
+func parseEvent(t testing.TB, js string) *event.Event {
+	t.Helper()
+	ev, err := event.Parse([]byte(js))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ev
+}
+
+func readEvent(t testing.TB, name string) *event.Event {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", "events", name+".json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return parseEvent(t, string(b))
+}
+
+var acmeAccount = &Account{
+	Credentials: map[string]string{"token": "t0k+/= n"},
+	Settings:    map[string]string{"goal_id": "G-1"},
+}
+
+func TestRenderAcme(t *testing.T) {
+	cp := compileTest(t, "acme")
+	tests := []struct {
+		name  string
+		event *event.Event
+		acct  *Account
+		opt   Options
+		want  []Request
+		skip  []Skipped
+	}{
+		{
+			name:  "install: url macros percent-encoded, md5, setting, credential, link macro",
+			event: readEvent(t, "install-android"),
+			acct:  acmeAccount,
+			want: []Request{{Postback: "INSTALL", Method: "GET", Headers: map[string]string{},
+				URL: "https://postback.acme.test/install?click=clk%201%2B2%2F3%3D4%26x&aaid=4cb8a0b6-8f2e-4b2a-9d3c-0f8e7a1c2d3e&aaid_md5=14adb30531484491e32a2367dda8d2a0&os=ANDROID&goal=G-1&tok=t0k%2B%2F%3D%20n&campaign=Spring%20Sale%2050%25"}},
+		},
+		{
+			name:  "purchase: headers raw, body JSON-escaped, ${} printed as is",
+			event: readEvent(t, "purchase-ios"),
+			acct:  acmeAccount,
+			want: []Request{{Postback: "PURCHASE", Method: "POST",
+				URL:     "https://postback.acme.test/purchase?click=c-77",
+				Headers: map[string]string{"Authorization": "Bearer t0k+/= n", "X-Event": "purchase", "Content-Type": "application/json"},
+				Body:    `{"click":"c-77","revenue":"1234.5","currency":"EUR","note":"say \"hi\"\nnew line & </script>","os":"IOS"}`}},
+		},
+		{
+			name:  "custom event: form body percent-encoded",
+			event: parseEvent(t, `{"name":"sign up","custom_data":{"note":"a&b=c d"}}`),
+			acct:  acmeAccount,
+			want: []Request{{Postback: "custom_event", Method: "POST", URL: "https://postback.acme.test/custom",
+				Headers: map[string]string{"Content-Type": "application/x-www-form-urlencoded"},
+				Body:    "name=sign%20up&note=a%26b%3Dc%20d"}},
+		},
+		{
+			name:  "required parameter without value skips",
+			event: parseEvent(t, `{"name":"REINSTALL","user_data":{"os":"IOS"}}`),
+			acct:  acmeAccount,
+			skip:  []Skipped{{Postback: "REINSTALL", Reason: "required parameter {click_id} (CLICK_ID) has no value (from last_attributed_touch_data.~click_id)"}},
+		},
+		{
+			name:  "no account: credentials and settings render empty",
+			event: parseEvent(t, `{"name":"install","last_attributed_touch_data":{"~click_id":"c"}}`),
+			want: []Request{{Postback: "INSTALL", Method: "GET", Headers: map[string]string{},
+				URL: "https://postback.acme.test/install?click=c&aaid=&aaid_md5=&os=&goal=&tok=&campaign="}},
+		},
+		{
+			name:  "a line break in a header value skips instead of injecting",
+			event: readEvent(t, "purchase-ios"),
+			acct:  &Account{Credentials: map[string]string{"token": "x\r\nX-Evil: 1"}},
+			skip:  []Skipped{{Postback: "PURCHASE", Reason: "header Authorization: rendered value contains a control character at byte 8"}},
+		},
+		{
+			name:  "lifecycle event without postback: nothing",
+			event: parseEvent(t, `{"name":"OPEN"}`),
+		},
+		{
+			name:  "forced postback",
+			event: parseEvent(t, `{"name":"OPEN","custom_data":{"note":"n"}}`),
+			opt:   Options{Postback: "CUSTOM_EVENT"},
+			want: []Request{{Postback: "custom_event", Method: "POST", URL: "https://postback.acme.test/custom",
+				Headers: map[string]string{"Content-Type": "application/x-www-form-urlencoded"}, Body: "name=OPEN&note=n"}},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res, err := cp.Render(tt.event, tt.acct, tt.opt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Partner != "acme" || res.Event != tt.event.Name() {
+				t.Errorf("partner, event = %s, %s", res.Partner, res.Event)
+			}
+			want := Result{Partner: "acme", Event: tt.event.Name(), Requests: tt.want, Skipped: tt.skip}
+			if want.Requests == nil {
+				want.Requests = []Request{}
+			}
+			if want.Skipped == nil {
+				want.Skipped = []Skipped{}
+			}
+			g, _ := json.MarshalIndent(res, "", " ")
+			w, _ := json.MarshalIndent(want, "", " ")
+			if string(g) != string(w) {
+				t.Errorf("got\n%s\nwant\n%s", g, w)
+			}
+		})
+	}
+}
+
+func TestRenderUnknownPostback(t *testing.T) {
+	cp := compileTest(t, "acme")
+	_, err := cp.Render(parseEvent(t, `{"name":"OPEN"}`), nil, Options{Postback: "OPEN"})
+	if err == nil || !strings.Contains(err.Error(), `no postback "OPEN" (it has INSTALL, REINSTALL, PURCHASE, custom_event)`) {
+		t.Errorf("err = %v", err)
+	}
+}
+
+func TestSelection(t *testing.T) {
+	cp := compileTest(t, "acme")
+	tests := map[string]string{
+		"INSTALL": "INSTALL", "install": "INSTALL", "Reinstall": "REINSTALL", "PURCHASE": "PURCHASE",
+		"purchase": "PURCHASE", "ADD_TO_CART": "custom_event", "signup": "custom_event", "custom_event": "custom_event",
+		"OPEN": "", "open": "", "CLICK": "", "IMPRESSION": "", "WEB_SESSION_START": "", "web session start": "", "PAGEVIEW": "",
+	}
+	for name, want := range tests {
+		if got := cp.Selects(name); got != want {
+			t.Errorf("Selects(%q) = %q, want %q", name, got, want)
+		}
+	}
+	// Without a custom_event postback, other events trigger nothing.
+	p, cat := loadPartner(t, "acme")
+	p.Postbacks = p.Postbacks[:2]
+	cp2, err := Compile(p, cat)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := cp2.Selects("signup"); got != "" {
+		t.Errorf("without custom_event: Selects(signup) = %q", got)
+	}
+}
+
+func TestTemplateErrorSkips(t *testing.T) {
+	p, cat := loadPartner(t, "acme")
+	for i := range p.Parameters {
+		if p.Parameters[i].Macro == "note" {
+			p.Parameters[i].Template = "${custom_data.note?upper_case}"
+		}
+	}
+	cp, err := Compile(p, cat)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := cp.Render(parseEvent(t, `{"name":"signup"}`), nil, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Skipped) != 1 || len(res.Requests) != 0 {
+		t.Fatalf("got %+v", res)
+	}
+	r := res.Skipped[0].Reason
+	for _, part := range []string{"template error in partner acme parameter {note} template", "line 1, column 3", "custom_data"} {
+		if !strings.Contains(r, part) {
+			t.Errorf("reason %q lacks %q", r, part)
+		}
+	}
+}
+
+func TestURLTemplate(t *testing.T) {
+	cp := compileTest(t, "criteo")
+	acct := &Account{App: App{Bundles: []Bundle{
+		{OS: "ANDROID", Android: &AndroidBundle{PackageName: "com.acme.shop"}},
+		{OS: "IOS", IOS: &IOSBundle{BundleID: "com.acme.Shop", ItunesID: "id1"}},
+	}}}
+	res, err := cp.Render(readEvent(t, "install-android"), acct, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Requests) != 1 {
+		t.Fatalf("got %+v", res)
+	}
+	u, err := url.Parse(res.Requests[0].URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u.Host != "widget.eu.criteo.com" {
+		t.Errorf("host = %s, want widget.eu.criteo.com (geo_continent_code EU)", u.Host)
+	}
+	// The doc's template itself writes a stray quote after
+	// install_attribution_payload, so data is not valid JSON: check the
+	// parts the template computes.
+	data := u.Query().Get("data")
+	for _, part := range []string{
+		`{"account":{"an":"com.acme.shop","cn":"de","ln":"de"},"site_type":"aa"`,
+		`"id": {"gaid": "4cb8a0b6-8f2e-4b2a-9d3c-0f8e7a1c2d3e"}`,
+		`"install_is_attributed": "false}"`,
+		`"ip": "203.0.113.7"`,
+	} {
+		if !strings.Contains(data, part) {
+			t.Errorf("data lacks %s:\n%s", part, data)
+		}
+	}
+}
+
+func TestOnlyDeclaredNamesAreMacros(t *testing.T) {
+	_, cat := loadPartner(t, "acme")
+	p := &spec.Partner{ID: "m", Name: "M",
+		Postbacks:  []spec.Postback{{Events: []string{"INSTALL"}, URL: `https://m.test/?a={os}&b={other}&c=${"{os}"}&d={ "x" }`}},
+		Parameters: []spec.Parameter{{Macro: "os", Branch: "OS"}},
+	}
+	cp, err := Compile(p, cat)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := cp.Render(parseEvent(t, `{"name":"INSTALL","user_data":{"os":"A B"}}`), nil, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := res.Requests[0].URL, `https://m.test/?a=A%20B&b={other}&c={os}&d={ "x" }`; got != want {
+		t.Errorf("url = %s, want %s", got, want)
+	}
+}
+
+func TestCompileErrors(t *testing.T) {
+	_, cat := loadPartner(t, "acme")
+	p := &spec.Partner{ID: "bad", Name: "Bad",
+		Postbacks: []spec.Postback{
+			{Events: []string{"INSTALL"}, URL: "https://b.test/?a={a}<#if>"},
+			{Events: []string{"install"}, URL: "https://b.test/"},
+		},
+		Parameters: []spec.Parameter{
+			{Macro: "a", Branch: "NOT_A_PARAMETER"},
+			{Macro: "b", Branch: "CLICK_IDFA"},
+			{Macro: "c", Branch: "OS", Template: "${"},
+		},
+	}
+	_, err := Compile(p, cat)
+	var ce *CompileError
+	if !errors.As(err, &ce) {
+		t.Fatalf("err = %v, want *CompileError", err)
+	}
+	msg := err.Error()
+	for _, part := range []string{"unknown Branch parameter NOT_A_PARAMETER", "CLICK_IDFA exists on the tracking link only", "parameter {c} template", "postback INSTALL url", "event install has two postbacks"} {
+		if !strings.Contains(msg, part) {
+			t.Errorf("error lacks %q:\n%s", part, msg)
+		}
+	}
+}
+
+func TestExplain(t *testing.T) {
+	cp := compileTest(t, "acme")
+	res, err := cp.Render(readEvent(t, "install-android"), acmeAccount, Options{Explain: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]Macro{}
+	var order []string
+	for _, m := range res.Requests[0].Explain {
+		got[m.Name] = m
+		order = append(order, m.Name)
+	}
+	if strings.Join(order, ",") != "click_id,aaid,aaid_md5,os,goal,token,campaign" {
+		t.Errorf("macro order = %v", order)
+	}
+	tests := []Macro{
+		{Name: "click_id", Value: "clk 1+2/3=4&x", Branch: "CLICK_ID", Source: SourceLink, From: "last_attributed_touch_data.~click_id", Required: true},
+		{Name: "aaid", Value: "4cb8a0b6-8f2e-4b2a-9d3c-0f8e7a1c2d3e", Branch: "AAID", Source: SourceEvent, From: "user_data.aaid"},
+		{Name: "goal", Value: "G-1", Branch: "GOAL_ID", Source: SourceSetting, From: "settings.goal_id"},
+		{Name: "token", Value: "t0k+/= n", Branch: "ACCOUNT_CREDENTIAL", Source: SourceCredential, From: "ad_network.credentials.token"},
+		{Name: "campaign", Value: "Spring Sale 50%", Branch: "CUSTOM_LINK_MACRO", Source: SourceLink, From: "last_attributed_touch_data.campaign"},
+	}
+	for _, want := range tests {
+		if g := got[want.Name]; g != want {
+			t.Errorf("explain %s = %+v, want %+v", want.Name, g, want)
+		}
+	}
+	res, _ = cp.Render(parseEvent(t, `{"name":"INSTALL","custom_data":{"note":"x"}}`), nil, Options{Explain: true})
+	if len(res.Skipped) != 1 || len(res.Skipped[0].Explain) == 0 {
+		t.Errorf("skipped postbacks are explained too: %+v", res)
+	}
+}
+
+func TestRenderConcurrent(t *testing.T) {
+	cp := compileTest(t, "acme")
+	evs := []*event.Event{readEvent(t, "install-android"), readEvent(t, "purchase-ios")}
+	want := make([]string, len(evs))
+	for i, ev := range evs {
+		res, err := cp.Render(ev, acmeAccount, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want[i] = fmt.Sprint(res)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan string, 8)
+	for g := 0; g < 8; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 200; i++ {
+				k := (g + i) % len(evs)
+				res, err := cp.Render(evs[k], acmeAccount, Options{})
+				if err != nil || fmt.Sprint(res) != want[k] {
+					errs <- fmt.Sprintf("goroutine %d: %v %v", g, err, res)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Error(e)
+	}
+}
+
+// TestGolden pins the three output formats of `adgate render`.
+func TestGolden(t *testing.T) {
+	cp := compileTest(t, "acme")
+	cases := []struct {
+		name string
+		ev   *event.Event
+		opt  Options
+	}{
+		{"install", readEvent(t, "install-android"), Options{}},
+		{"purchase", readEvent(t, "purchase-ios"), Options{}},
+		{"install-explain", readEvent(t, "install-android"), Options{Explain: true}},
+		{"skipped-explain", parseEvent(t, `{"name":"INSTALL","user_data":{"os":"IOS"}}`), Options{Explain: true}},
+		{"none", parseEvent(t, `{"name":"CLICK"}`), Options{}},
+	}
+	for _, c := range cases {
+		res, err := cp.Render(c.ev, acmeAccount, c.opt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range []Format{FormatText, FormatJSON, FormatCurl} {
+			var b strings.Builder
+			if err := res.Write(&b, f); err != nil {
+				t.Fatal(err)
+			}
+			golden(t, filepath.Join("testdata", "golden", c.name+"."+string(f)), b.String())
+		}
+	}
+}
+
+func golden(t *testing.T, path, got string) {
+	t.Helper()
+	if *update {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if got != string(want) {
+		t.Errorf("%s differs (go test -update rewrites it):\ngot:\n%s\nwant:\n%s", path, got, want)
+	}
+}
+
+func TestParseFormat(t *testing.T) {
+	for _, s := range []string{"text", "json", "curl"} {
+		if _, err := ParseFormat(s); err != nil {
+			t.Error(err)
+		}
+	}
+	if _, err := ParseFormat("xml"); err == nil {
+		t.Error("xml accepted")
+	}
+}
