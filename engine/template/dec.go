@@ -206,11 +206,8 @@ func (d dec) computer() string {
 			scale = 0
 		}
 	}
-	// DecimalFormat keeps the minus sign of a value that rounds to zero.
+	// a value that rounds to zero prints without a sign
 	if digits == "0" && scale <= 0 {
-		if d.sign() < 0 {
-			return "-0"
-		}
 		return "0"
 	}
 	return layout(digits, neg, scale)
@@ -454,4 +451,16 @@ func (d dec) int32() int32 {
 	}
 	m := new(big.Int).And(t.b, big.NewInt(0xffffffff))
 	return int32(uint32(m.Uint64()))
+}
+
+// asDouble gives a JSON decimal the scale FreeMarker's arithmetic sees: the
+// oracle holds it as a Java Double, which FreeMarker turns into a
+// BigDecimal through Double.toString (2.50 -> 2.5, 1e7 -> 1.0E7). The
+// digits stay exact.
+func (d dec) asDouble() dec {
+	j, _, ok := parseDec(d.doubleString())
+	if !ok {
+		return d
+	}
+	return j
 }

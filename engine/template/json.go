@@ -340,9 +340,8 @@ func (p *jsonParser) number() (Value, error) {
 	if !ok {
 		return Value{}, p.err("number out of range")
 	}
-	fl := flavorLong
 	if !integral {
-		fl = flavorDouble
+		return Value{kind: KindNumber, n: d.asDouble(), fl: flavorDouble}, nil
 	}
-	return Value{kind: KindNumber, n: d, fl: fl}, nil
+	return Value{kind: KindNumber, n: d, fl: flavorLong}, nil
 }

@@ -302,6 +302,7 @@ func fromGo(x any, depth int) (Value, error) {
 		}
 		v, err := Number(strconv.FormatFloat(t, 'f', -1, 64))
 		v.fl = flavorDouble
+		v.n = v.n.asDouble()
 		return v, err
 	case []string:
 		out := make([]Value, len(t))
