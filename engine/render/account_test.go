@@ -44,7 +44,7 @@ settings:
 	}
 
 	tests := []struct {
-		name, in string
+		name, in  string
 		line, col int
 		rule, msg string
 	}{
