@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -211,4 +212,90 @@ func tail(s string, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return strings.Join(lines, "\n")
+}
+
+// TestGracefulShutdown sends SIGTERM to a real `adgate serve` while
+// deliveries are in flight: it stops taking events, finishes what is in
+// flight within the shutdown timeout, exits 0, and the next start delivers
+// what was left queued.
+func TestGracefulShutdown(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the adgate binary")
+	}
+	bin := buildAdgate(t)
+	sink := newCapture(t)
+	sink.setBehave(func(w http.ResponseWriter, r *http.Request) bool {
+		time.Sleep(200 * time.Millisecond)
+		return false
+	})
+	dir := t.TempDir()
+	cfg := writeConfig(t, dir, sink.host(), envOpts{})
+	first := startChild(t, bin, cfg)
+	base := "http://" + first.addr
+	want := map[string]bool{}
+	for i := range 20 {
+		code, b := postEvent(t, base, mkEvent(int64(300+i), "INSTALL", nil))
+		if code != http.StatusAccepted {
+			t.Fatalf("ingest %d: %d %s", i, code, b)
+		}
+		var pl Plan
+		if err := json.Unmarshal(b, &pl); err != nil {
+			t.Fatal(err)
+		}
+		for _, pb := range pl.Postbacks {
+			want[pb.ID] = true
+		}
+	}
+	waitFor(t, "deliveries in flight", func() bool { return len(sink.matching("/")) >= 1 })
+	start := time.Now()
+	if err := first.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	err := first.cmd.Wait()
+	took := time.Since(start)
+	if err != nil {
+		t.Fatalf("adgate serve exited with %v after SIGTERM\n%s", err, tail(first.logs.String(), 20))
+	}
+	// shutdown_timeout is 3s in testdata/gateway.yaml.
+	if took > 10*time.Second {
+		t.Errorf("shutdown took %v", took)
+	}
+	logs := first.logs.String()
+	if !strings.Contains(logs, "shutting down") || !strings.Contains(logs, "shutdown complete") {
+		t.Errorf("shutdown not logged:\n%s", tail(logs, 20))
+	}
+	delivered := len(sink.matching("/"))
+	t.Logf("SIGTERM: exited after %v; %d of %d postbacks delivered before exit", took.Round(time.Millisecond), delivered, len(want))
+	if code, _ := postEvent(t, base, mkEvent(999, "INSTALL", nil)); code == http.StatusAccepted {
+		t.Error("an event was accepted after shutdown")
+	}
+
+	second := startChild(t, bin, cfg)
+	_ = second
+	waitFor(t, "every postback after the restart", func() bool {
+		seen := map[string]bool{}
+		for _, r := range sink.matching("/") {
+			seen[r.Header.Get("Idempotency-Key")] = true
+		}
+		for id := range want {
+			if !seen[id] {
+				return false
+			}
+		}
+		return true
+	})
+}
+
+// postEvent posts one event for app shop; code 0 means no answer.
+func postEvent(t *testing.T, base string, body []byte) (int, []byte) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, base+"/v1/apps/shop/events", bytes.NewReader(body))
+	req.Header.Set("Authorization", "Bearer shop-token-123")
+	resp, err := (&http.Client{Timeout: 5 * time.Second}).Do(req)
+	if err != nil {
+		return 0, nil
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, b
 }
