@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net/netip"
 	"strings"
 
@@ -122,11 +123,16 @@ func (d *delivery) observe(a deliver.Attempt) {
 		ConfigVersion: a.ConfigVersion, Method: a.Method, URL: red.String(a.URL),
 	}
 	d.s.att.add(at)
-	lvl := "delivered"
-	if a.Outcome != queue.OutcomeDelivered.String() {
-		lvl = a.Outcome
+	// Successes are the bulk of the traffic: debug. Failures are what an
+	// operator looks for.
+	level := slog.LevelDebug
+	switch a.Outcome {
+	case queue.OutcomeRetry.String():
+		level = slog.LevelInfo
+	case queue.OutcomeDead.String():
+		level = slog.LevelWarn
 	}
-	d.s.log.Info("postback "+lvl, "postback_id", a.PostbackID, "app", a.App, "partner", a.Partner, "postback", a.Postback,
+	d.s.log.Log(context.Background(), level, "postback "+a.Outcome, "postback_id", a.PostbackID, "app", a.App, "partner", a.Partner, "postback", a.Postback,
 		"attempt", a.Attempt, "status", a.StatusCode, "latency_ms", at.LatencyMS, "url", at.URL, "err", at.Error)
 	if f := d.s.opt.OnAttempt; f != nil {
 		f(at)

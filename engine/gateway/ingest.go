@@ -50,16 +50,18 @@ func (s *Server) handleIngest(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	rt := s.rt.Load()
 	appID := r.PathValue("app")
-	if s.draining.Load() {
-		s.m.eventsRejected.WithLabelValues(appID, "unavailable").Inc()
-		w.Header().Set("Retry-After", "5")
-		writeError(w, http.StatusServiceUnavailable, "shutting down; retry against another instance or later")
-		return
-	}
+	// Metric labels only ever carry configured app ids, so a sender
+	// cannot grow the series by inventing apps.
 	app := rt.cfg.App(appID)
 	if app == nil {
 		s.m.eventsRejected.WithLabelValues("", "unknown_app").Inc()
 		writeError(w, http.StatusNotFound, fmt.Sprintf("unknown app %q", appID))
+		return
+	}
+	if s.draining.Load() {
+		s.m.eventsRejected.WithLabelValues(appID, "unavailable").Inc()
+		w.Header().Set("Retry-After", "5")
+		writeError(w, http.StatusServiceUnavailable, "shutting down; retry against another instance or later")
 		return
 	}
 	select {

@@ -169,8 +169,9 @@ func (s *Server) Reload(ctx context.Context) error {
 		s.markStamp(fingerprint(s.opt.ConfigPath, old.cfg.PartnersDir))
 		return err
 	}
-	if rt.cfg.Listen != old.cfg.Listen || rt.cfg.DataDir != old.cfg.DataDir || rt.cfg.QueueURL != old.cfg.QueueURL {
-		s.log.Warn("listen, data_dir and queue.url changes take effect at the next start")
+	if rt.cfg.Listen != old.cfg.Listen || rt.cfg.DataDir != old.cfg.DataDir || rt.cfg.QueueURL != old.cfg.QueueURL ||
+		rt.cfg.Limits.MaxConcurrentIngest != old.cfg.Limits.MaxConcurrentIngest {
+		s.log.Warn("listen, data_dir, queue.url and limits.max_concurrent_ingest changes take effect at the next start")
 	}
 	s.installRuntime(rt, ds)
 	s.m.reloads.WithLabelValues("ok").Inc()
