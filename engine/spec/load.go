@@ -138,8 +138,19 @@ func (l *Loader) LoadPaths(ctx context.Context, paths ...string) ([]*Partner, di
 		all      diag.List
 		partners []*Partner
 		firstID  = map[string]string{}
+		seen     = map[string]bool{}
 	)
 	for _, f := range files {
+		// A file reached twice (a directory and one of its files) is one
+		// partner, not a duplicate id.
+		key := filepath.Clean(f)
+		if abs, err := filepath.Abs(f); err == nil {
+			key = abs
+		}
+		if seen[key] {
+			continue
+		}
+		seen[key] = true
 		if err := ctx.Err(); err != nil {
 			return nil, all, err
 		}

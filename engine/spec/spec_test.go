@@ -210,6 +210,12 @@ func TestLoadDirSkipsFixturesAndReportsAll(t *testing.T) {
 		t.Errorf("diags = %v", ds)
 	}
 
+	l := newTestLoader(t)
+	ps, ds, err = l.LoadPaths(context.Background(), filepath.Join(dir, "a.yaml"), dir, dir+string(filepath.Separator)+".")
+	if len(ps) != 2 || len(find(ds, RuleDuplicateID)) != 0 {
+		t.Errorf("the same file given twice: %v %v %v", ps, ds, err)
+	}
+
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	if _, _, err := LoadDir(ctx, dir); !errors.Is(err, context.Canceled) {
