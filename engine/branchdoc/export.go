@@ -19,7 +19,7 @@ func Export(p *spec.Partner) (doc []byte, lost []string) {
 	if p.Logo != "" {
 		fmt.Fprintf(&b, "![image](%s)\t", p.Logo)
 	}
-	fmt.Fprintf(&b, "***%s***\n", oneLine(p.Name))
+	fmt.Fprintf(&b, "***%s***\n", escapeProse(p.Name))
 	if p.Website != "" {
 		b.WriteString(oneLine(p.Website) + "\n")
 	}
@@ -79,8 +79,8 @@ func Export(p *spec.Partner) (doc []byte, lost []string) {
 			lost = append(lost, fmt.Sprintf("backslashes and line breaks in the template of {%s}", prm.Macro))
 		}
 		fmt.Fprintf(&b, "{%s} | %s | %s | %s | %s | %s | %s\n",
-			prm.Macro, prm.Branch, templateCell(prm.LinkMacro), escapeProse(prm.Label),
-			templateCell(prm.Template), strconv.FormatBool(prm.Required), desc)
+			prm.Macro, prm.Branch, protectSuffix(templateCell(prm.LinkMacro)), protectSuffix(escapeProse(prm.Label)),
+			protectSuffix(templateCell(prm.Template)), strconv.FormatBool(prm.Required), desc)
 	}
 	b.WriteString("\n### Link-only Parameters\nBranch Parameter | Link Macro\n--- | ---\n")
 	for _, lp := range p.LinkOnly {

@@ -123,6 +123,13 @@ type importer struct {
 	pbNotes    map[int][]string // by entry index
 	paramNotes map[string][]string
 	linkNotes  map[int][]string
+	// paramIdx and linkSeen index what is mapped so far, so that big
+	// docs stay linear.
+	paramIdx map[string]int
+	linkSeen map[spec.LinkParam]bool
+	// posBudget bounds the exact-column searches per doc (each is a scan
+	// of the URL); past it, diagnostics point at the URL's start.
+	posBudget int
 }
 
 // Import parses a Branch partner doc. file names the doc in diagnostics and
@@ -136,6 +143,9 @@ func Import(file string, data []byte) (*Result, diag.List, error) {
 		pbNotes:    map[int][]string{},
 		paramNotes: map[string][]string{},
 		linkNotes:  map[int][]string{},
+		paramIdx:   map[string]int{},
+		linkSeen:   map[spec.LinkParam]bool{},
+		posBudget:  1000,
 	}
 	var text string
 	if utf8.Valid(data) {
@@ -259,8 +269,13 @@ func (im *importer) clean(c cell, kind cellKind, what string) (string, []string)
 			s = fixed
 		}
 	}
+	// Repairs can yield line separators (mojibake of U+2028, NEL); a cell
+	// is one line, so they become spaces.
+	s = lineBreaks.Replace(s)
 	return strings.TrimSpace(s), notes
 }
+
+var lineBreaks = strings.NewReplacer("\u2028", " ", "\u2029", " ", "\u0085", " ")
 
 var (
 	logoRe   = regexp.MustCompile(`!\[[^\]]*\]\(([^)\s]*)\)`)
@@ -350,7 +365,7 @@ func (im *importer) unknownSection(s *section) {
 func tableHeader(s *section, want string, def []string) (keys, names []string, rows []segment) {
 	rows = s.Body
 	if len(rows) > 0 {
-		cells := splitCells(rows[0], 0)
+		cells := splitCells(rows[0], maxColumns+1)
 		var k, n []string
 		found := false
 		allKnown := true
@@ -367,7 +382,7 @@ func tableHeader(s *section, want string, def []string) (keys, names []string, r
 		}
 		// A header names the key column; unknown extra columns are kept
 		// so their values can be reported, not silently dropped.
-		if found && (allKnown || len(cells) >= 2) {
+		if found && (allKnown || len(cells) >= 2) && len(cells) <= maxColumns {
 			keys, names, rows = k, n, rows[1:]
 		}
 	}
@@ -379,6 +394,9 @@ func tableHeader(s *section, want string, def []string) (keys, names []string, r
 	}
 	return keys, names, rows
 }
+
+// maxColumns bounds a table header: real tables have 2 to 7 columns.
+const maxColumns = 32
 
 var boolRe = regexp.MustCompile(`(?i)^(true|false|yes|no|0|1)$`)
 
@@ -417,10 +435,20 @@ func (im *importer) finishNotes() {
 
 func dedupe(s []string) []string {
 	var out []string
+	seen := map[string]bool{}
 	for _, x := range s {
-		if !slices.Contains(out, x) {
+		if !seen[x] {
+			seen[x] = true
 			out = append(out, x)
 		}
 	}
 	return out
+}
+
+// param returns the parameter already mapped for macro, or nil.
+func (im *importer) param(macro string) *spec.Parameter {
+	if i, ok := im.paramIdx[macro]; ok {
+		return &im.p.Parameters[i]
+	}
+	return nil
 }

@@ -60,16 +60,11 @@ func (im *importer) linkOnly(s *section) {
 		if lp.LinkMacro == "" && lp.Value == "" {
 			im.warn(seg.Pos, RuleShortRow, fmt.Sprintf("link-only parameter %s has no link macro", lp.Branch), "")
 		}
-		dup := false
-		for _, x := range im.p.LinkOnly {
-			if x == lp {
-				dup = true
-			}
-		}
-		if dup {
+		if im.linkSeen[lp] {
 			im.warn(seg.Pos, RuleDuplicateParam, fmt.Sprintf("link-only parameter %s %s is listed twice; kept one", lp.Branch, lp.LinkMacro+lp.Value), "")
 			continue
 		}
+		im.linkSeen[lp] = true
 		im.linkNotes[len(im.p.LinkOnly)] = notes
 		im.p.LinkOnly = append(im.p.LinkOnly, lp)
 	}

@@ -3,8 +3,8 @@ package branchdoc
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/adgate/adgate/engine/spec"
 )
@@ -41,6 +41,21 @@ func (im *importer) parameters(s *section) {
 
 var suffixRe = regexp.MustCompile(`^(.*?)\s*,\s*([a-z_]+)$`)
 
+// jsonKeys are the key names of the JSON objects the parameter table was
+// exported from; only these, glued to a cell, mark a shifted row.
+var jsonKeys = []string{"parameter_name", "branch_parameter", "link_macro", "dashboard_label", "webhook_template", "ad_network_template", "required", "description"}
+
+// protectSuffix escapes the comma of a value that ends like a glued key
+// name, so that the importer does not take it for one.
+func protectSuffix(v string) string {
+	m := suffixRe.FindStringSubmatchIndex(v)
+	if m == nil || !slices.Contains(jsonKeys, v[m[4]:m[5]]) {
+		return v
+	}
+	i := strings.LastIndexByte(v[:m[4]], ',')
+	return v[:i] + `\` + v[i:]
+}
+
 // assignColumns maps a row's cells to columns. Normally by position; but
 // some docs were exported from JSON objects whose key order differed from
 // the header and whose unquoted values (null, false) left the next key's
@@ -55,7 +70,10 @@ func (im *importer) assignColumns(seg segment, keys, names []string) paramRow {
 	claimed := map[string]bool{}
 	var suffixes []string
 	for i := range cells {
-		if m := suffixRe.FindStringSubmatch(cells[i].Raw); m != nil && colKey(m[2]) != "" && colKey(m[2]) != "event" && colKey(m[2]) != "postback" && colKey(m[2]) != "method" {
+		if i+1 == len(cells) {
+			break
+		}
+		if m := suffixRe.FindStringSubmatch(cells[i].Raw); m != nil && slices.Contains(jsonKeys, m[2]) && !strings.HasSuffix(m[1], `\`) {
 			suffixes = append(suffixes, fmt.Sprintf("%q", cells[i].Raw))
 			cells[i].Raw = m[1]
 			explicit[i+1] = colKey(m[2])
@@ -146,6 +164,7 @@ var (
 func parseJSONParams(seg segment) []paramRow {
 	text := seg.Text
 	ms := jsonAnchorRe.FindAllStringSubmatchIndex(text, -1)
+	rc := &runeCounter{s: text}
 	var rows []paramRow
 	for i, m := range ms {
 		key := colKey(text[m[2]:m[3]])
@@ -155,7 +174,7 @@ func parseJSONParams(seg segment) []paramRow {
 		}
 		if key == "parameter_name" || len(rows) == 0 {
 			rows = append(rows, paramRow{
-				Pos:   Pos{seg.Line, seg.Col + utf8.RuneCountInString(text[:m[2]])},
+				Pos:   Pos{seg.Line, seg.Col + rc.at(m[2])},
 				cells: map[string]cell{},
 			})
 		}
@@ -167,7 +186,7 @@ func parseJSONParams(seg segment) []paramRow {
 			val = objEndRe.ReplaceAllString(val, "")
 		}
 		lead := len(val) - len(strings.TrimLeft(val, " \t"))
-		c := cell{Pos{seg.Line, seg.Col + utf8.RuneCountInString(text[:m[1]+lead])}, strings.TrimSpace(val)}
+		c := cell{Pos{seg.Line, seg.Col + rc.at(m[1]+lead)}, strings.TrimSpace(val)}
 		if _, dup := r.cells[key]; dup {
 			r.unknown = append(r.unknown, namedCell{key, c})
 			continue
@@ -273,7 +292,7 @@ func (im *importer) parameter(r paramRow) {
 	for _, u := range r.unknown {
 		im.unmapped(u.Pos, "parameters", u.Raw, fmt.Sprintf("value of column %q of {%s}", u.name, macro))
 	}
-	if prev := im.p.Parameter(macro); prev != nil {
+	if prev := im.param(macro); prev != nil {
 		if *prev == p {
 			im.warn(r.Pos, RuleDuplicateParam, fmt.Sprintf("parameter {%s} is defined twice, identically; kept one", macro), "delete the repeated row")
 			return
@@ -285,6 +304,7 @@ func (im *importer) parameter(r paramRow) {
 	if p.Template != "" {
 		im.tmpls = append(im.tmpls, Template{Pos: tc.Pos, Kind: "webhook-template", Key: macro, Text: p.Template})
 	}
+	im.paramIdx[macro] = len(im.p.Parameters)
 	im.p.Parameters = append(im.p.Parameters, p)
 	im.paramNotes[macro] = append(im.paramNotes[macro], notes...)
 }

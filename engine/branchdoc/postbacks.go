@@ -3,6 +3,7 @@ package branchdoc
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -81,6 +82,7 @@ func (im *importer) postbackRows(s *section) []*pbEntry {
 func parseJSONPostbacks(seg segment) []*pbEntry {
 	t := seg.Text
 	ms := jsonPostbackRe.FindAllStringSubmatchIndex(t, -1)
+	rc := &runeCounter{s: t}
 	var out []*pbEntry
 	for i, m := range ms {
 		end := len(t)
@@ -98,10 +100,10 @@ func parseJSONPostbacks(seg segment) []*pbEntry {
 			val = strings.TrimSuffix(val, `"}`)
 		}
 		out = append(out, &pbEntry{
-			Pos:    Pos{seg.Line, seg.Col + utf8.RuneCountInString(t[:m[2]])},
+			Pos:    Pos{seg.Line, seg.Col + rc.at(m[2])},
 			event:  t[m[2]:m[3]],
 			url:    val,
-			urlPos: Pos{seg.Line, seg.Col + utf8.RuneCountInString(t[:m[1]])},
+			urlPos: Pos{seg.Line, seg.Col + rc.at(m[1])},
 			raw:    strings.TrimPrefix(strings.TrimSpace(t[m[0]:end]), ","),
 			last:   last,
 		})
@@ -119,14 +121,27 @@ func (im *importer) repairURL(e *pbEntry, declared func(string) bool) {
 	what := fmt.Sprintf("%s postback URL", e.event)
 	u, notes := im.clean(cell{e.urlPos, e.url}, kindTemplate, what)
 	e.notes = append(e.notes, notes...)
+	// One repair can expose another ({x{}} closes to {x}{}}, whose last
+	// brace is then stray); repeat until nothing changes so that the
+	// result is stable under a second import.
+	for range 4 {
+		next := im.repairOnce(e, u, what, declared)
+		if next == u {
+			break
+		}
+		u = next
+	}
+	e.url = u
+}
 
+func (im *importer) repairOnce(e *pbEntry, u, what string, declared func(string) bool) string {
 	// Stray characters after the URL: the doc export leaves the closing
 	// `"}` of the JSON object the table was made from on the last URL.
 	if fixed, cut := stripStray(u); cut != "" {
 		pos := Pos{e.urlPos.Line, e.urlPos.Col + utf8.RuneCountInString(e.url) - utf8.RuneCountInString(cut)}
 		im.warn(pos, RuleStraySuffix, fmt.Sprintf("%s ends with stray %q; removed it", what, cut), "")
 		e.notes = append(e.notes, fmt.Sprintf("%s: removed stray %q after the URL; the doc had: %s", RuleStraySuffix, cut, u))
-		u = fixed
+		u = strings.TrimSpace(fixed)
 	}
 
 	// {macro not closed: close it when the name is a declared parameter.
@@ -141,6 +156,11 @@ func (im *importer) repairURL(e *pbEntry, declared func(string) bool) {
 		}
 		name := u[m[2]:m[3]]
 		if !declared(name) {
+			continue
+		}
+		// A '}' before the next '{' closes it after all ({name }): that
+		// is not a lost brace.
+		if rest := u[m[1]:]; strings.IndexByte(rest, '}') >= 0 && (strings.IndexByte(rest, '{') < 0 || strings.IndexByte(rest, '}') < strings.IndexByte(rest, '{')) {
 			continue
 		}
 		b.WriteString(u[last:m[1]])
@@ -173,8 +193,7 @@ func (im *importer) repairURL(e *pbEntry, declared func(string) bool) {
 			e.notes = append(e.notes, fmt.Sprintf("%s: inserted a missing & in the query; the doc had: %s", RuleAmpersand, orig))
 		}
 	}
-	u = im.fixDuplicateKeys(e, u, what, declared)
-	e.url = u
+	return im.fixDuplicateKeys(e, u, what, declared)
 }
 
 // fixDuplicateKeys repairs a query key repeated with another parameter's
@@ -224,6 +243,10 @@ func (im *importer) fixDuplicateKeys(e *pbEntry, u, what string, declared func(s
 // posIn finds frag in the entry's raw URL for a precise column, falling
 // back to the URL's start.
 func (im *importer) posIn(e *pbEntry, frag string) Pos {
+	if im.posBudget <= 0 {
+		return e.urlPos
+	}
+	im.posBudget--
 	if i := strings.Index(e.url, frag); i >= 0 {
 		return Pos{e.urlPos.Line, e.urlPos.Col + utf8.RuneCountInString(e.url[:i])}
 	}
@@ -234,14 +257,18 @@ func (im *importer) posIn(e *pbEntry, frag string) Pos {
 // partner in the URL.
 func stripStray(u string) (string, string) {
 	orig := u
+	quotes := strings.Count(u, `"`)
+	opens, closes := strings.Count(u, "{"), strings.Count(u, "}")
 	for len(u) > 0 {
 		c := u[len(u)-1]
-		if c == '"' && strings.Count(u, `"`)%2 == 1 {
+		if c == '"' && quotes%2 == 1 {
 			u = u[:len(u)-1]
+			quotes--
 			continue
 		}
-		if c == '}' && strings.Count(u, "}") > strings.Count(u, "{") {
+		if c == '}' && closes > opens {
 			u = u[:len(u)-1]
+			closes--
 			continue
 		}
 		break
@@ -250,15 +277,21 @@ func stripStray(u string) (string, string) {
 }
 
 var (
-	ifOpen   = regexp.MustCompile(`<#if\b`)
-	ifClose  = regexp.MustCompile(`</#if>`)
-	userOpen = regexp.MustCompile(`<@([A-Za-z_][A-Za-z0-9_]*)\b[^>]*?(/?)>`)
+	ifOpen    = regexp.MustCompile(`<#if\b`)
+	ifClose   = regexp.MustCompile(`</#if>`)
+	userOpen  = regexp.MustCompile(`<@([A-Za-z_][A-Za-z0-9_]*)\b[^>]*?(/?)>`)
+	userClose = regexp.MustCompile(`</@([A-Za-z_][A-Za-z0-9_]*)\s*>`)
 )
 
-// truncated reports why u looks cut off, or "".
-func truncated(u string, others []string) string {
-	for _, o := range others {
-		if len(o) > len(u) && strings.HasPrefix(o, u) && strings.ContainsAny(u[len(u)-1:], "=?&/:") {
+// truncated reports why u looks cut off, or "". sorted holds every
+// postback URL of the doc, sorted.
+func truncated(u string, sorted []string) string {
+	if strings.ContainsAny(u[len(u)-1:], "=?&/:") {
+		// URLs starting with u follow u in sorted order.
+		i, _ := slices.BinarySearch(sorted, u)
+		for ; i < len(sorted) && sorted[i] == u; i++ {
+		}
+		if i < len(sorted) && strings.HasPrefix(sorted[i], u) {
 			return "URL is a cut-off prefix of another postback URL of the doc"
 		}
 	}
@@ -274,57 +307,59 @@ func truncated(u string, others []string) string {
 			open[m[1]]++
 		}
 	}
+	for _, m := range userClose.FindAllStringSubmatch(u, -1) {
+		open[m[1]]--
+	}
+	names := make([]string, 0, len(open))
 	for name, n := range open {
-		if strings.Count(u, "</@"+name+">") < n {
-			return fmt.Sprintf("URL has <@%s> without </@%s>", name, name)
+		if n > 0 {
+			names = append(names, name)
 		}
+	}
+	if len(names) > 0 {
+		slices.Sort(names)
+		return fmt.Sprintf("URL has <@%s> without </@%s>", names[0], names[0])
 	}
 	return ""
 }
 
 func unclosedInterp(u string) bool {
-	for i := 0; i+1 < len(u); i++ {
-		if u[i] != '$' || u[i+1] != '{' {
-			continue
-		}
-		depth := 0
-		closed := false
-		for j := i + 1; j < len(u); j++ {
-			if u[j] == '{' {
-				depth++
-			} else if u[j] == '}' {
-				depth--
-				if depth == 0 {
-					closed = true
-					i = j
-					break
-				}
+	// One pass with a stack of open braces, marking the ones that open
+	// an interpolation: any left open at the end is unclosed.
+	var stack []bool
+	for i := 0; i < len(u); i++ {
+		switch u[i] {
+		case '{':
+			stack = append(stack, i > 0 && u[i-1] == '$')
+		case '}':
+			if n := len(stack); n > 0 {
+				stack = stack[:n-1]
 			}
 		}
-		if !closed {
-			return true
-		}
 	}
-	return false
+	return slices.Contains(stack, true)
 }
 
 // postbacks repairs every entry, drops duplicates and truncated URLs into
 // unmapped, and groups events that share a request into one postback.
 func (im *importer) postbacks(entries []*pbEntry) {
-	declared := func(name string) bool { return im.p.Parameter(name) != nil }
+	declared := func(name string) bool { return im.param(name) != nil }
 	for _, e := range entries {
 		im.repairURL(e, declared)
 	}
 	var kept []*pbEntry
 	seen := map[string]bool{}
-	for i, e := range entries {
-		var others []string
-		for j, o := range entries {
-			if j != i {
-				others = append(others, o.url)
-			}
+	sorted := make([]string, 0, len(entries))
+	for _, e := range entries {
+		sorted = append(sorted, e.url)
+	}
+	slices.Sort(sorted)
+	for _, e := range entries {
+		if strings.TrimSpace(e.url) == "" {
+			im.unmapped(e.Pos, "postbacks", e.raw, "postback URL is empty after repair")
+			continue
 		}
-		if why := truncated(e.url, others); why != "" {
+		if why := truncated(e.url, sorted); why != "" {
 			im.warn(e.urlPos, RuleTruncated, fmt.Sprintf("%s postback: %s; not importing it", e.event, why), "complete the URL in the doc or the spec")
 			im.p.Unmapped = append(im.p.Unmapped, spec.Unmapped{Section: "postbacks", Line: e.Line, Text: e.raw, Reason: "truncated URL: " + why})
 			continue
@@ -344,14 +379,9 @@ func (im *importer) postbacks(entries []*pbEntry) {
 		pos   Pos
 	}
 	var groups []*group
+	byReq := map[[2]string]*group{}
 	for _, e := range kept {
-		var g *group
-		for _, x := range groups {
-			if x.pb.URL == e.url && x.pb.Method == e.method {
-				g = x
-				break
-			}
-		}
+		g := byReq[[2]string{e.method, e.url}]
 		if g == nil {
 			method := e.method
 			if method == "GET" {
@@ -359,6 +389,7 @@ func (im *importer) postbacks(entries []*pbEntry) {
 			}
 			g = &group{pb: spec.Postback{URL: e.url, Method: method}, pos: e.urlPos}
 			groups = append(groups, g)
+			byReq[[2]string{e.method, e.url}] = g
 		}
 		g.pb.Events = append(g.pb.Events, e.event)
 		g.notes = append(g.notes, e.notes...)

@@ -57,17 +57,19 @@ func scan(text string) rawDoc {
 	var cur *section
 	for i, line := range strings.Split(text, "\n") {
 		line = strings.TrimSuffix(line, "\r")
-		lineNo := i + 1
-		if m := headingRe.FindStringSubmatch(line); m != nil && strings.HasPrefix(strings.TrimSpace(line), "#") {
+		segs := splitSegments(line, i+1)
+		if len(segs) > 0 && segs[0].Col == 1+len(line)-len(strings.TrimLeft(line, " \t")) {
+			head := segs[0]
 			// "##" with an image is the title; a "###" (or any heading
 			// naming a known section) opens a section.
-			if len(m[1]) >= 3 || knownSection(m[2]) != "" {
-				cur = &section{Name: m[2], Head: segment{Pos{lineNo, 1}, line}}
+			if m := headingRe.FindStringSubmatch(head.Text); m != nil && strings.HasPrefix(head.Text, "#") &&
+				(len(m[1]) >= 3 || knownSection(m[2]) != "") {
+				cur = &section{Name: m[2], Head: head}
 				d.Sections = append(d.Sections, cur)
-				continue
+				segs = segs[1:]
 			}
 		}
-		for _, seg := range splitSegments(line, lineNo) {
+		for _, seg := range segs {
 			if cur == nil {
 				d.Header = append(d.Header, seg)
 			} else {
@@ -103,6 +105,22 @@ func splitSegments(line string, lineNo int) []segment {
 	}
 }
 
+// runeCounter converts byte offsets of one string into rune counts,
+// incrementally, so that walking a long row stays linear.
+type runeCounter struct {
+	s      string
+	off, n int
+}
+
+func (c *runeCounter) at(off int) int {
+	if off < c.off {
+		c.off, c.n = 0, 0
+	}
+	c.n += utf8.RuneCountInString(c.s[c.off:off])
+	c.off = off
+	return c.n
+}
+
 // cell is one table cell, trimmed, with the position of its first rune.
 type cell struct {
 	Pos
@@ -127,7 +145,31 @@ func splitCells(seg segment, max int) []cell {
 	if lead {
 		start = 1
 	}
-	depthInterp, inTag := 0, false
+	// Precompute, in one pass each, the matching '}' of every '{' and the
+	// next '>' after every rune, so that unclosed template syntax stays
+	// plain text instead of swallowing the rest of the row.
+	match := make([]int, len(rs))
+	var stack []int
+	for i, r := range rs {
+		match[i] = -1
+		switch r {
+		case '{':
+			stack = append(stack, i)
+		case '}':
+			if n := len(stack); n > 0 {
+				match[stack[n-1]] = i
+				stack = stack[:n-1]
+			}
+		}
+	}
+	nextGT := make([]int, len(rs)+1)
+	nextGT[len(rs)] = -1
+	for i := len(rs) - 1; i >= 0; i-- {
+		nextGT[i] = nextGT[i+1]
+		if rs[i] == '>' {
+			nextGT[i] = i
+		}
+	}
 	emit := func(from, to int) {
 		raw := string(rs[from:to])
 		trimmed := strings.TrimLeft(raw, " \t")
@@ -140,24 +182,14 @@ func splitCells(seg segment, max int) []cell {
 		case r == '\\' && i+1 < len(rs) && (rs[i+1] == '|' || rs[i+1] == '\\'):
 			i++
 			continue
-		case r == '$' && i+1 < len(rs) && rs[i+1] == '{':
-			depthInterp++
-			i++
+		case r == '$' && i+1 < len(rs) && rs[i+1] == '{' && match[i+1] > 0:
+			i = match[i+1]
 			continue
-		case depthInterp > 0 && r == '{':
-			depthInterp++
-			continue
-		case depthInterp > 0 && r == '}':
-			depthInterp--
-			continue
-		case r == '<' && i+1 < len(rs) && (rs[i+1] == '#' || rs[i+1] == '@' || (rs[i+1] == '/' && i+2 < len(rs) && (rs[i+2] == '#' || rs[i+2] == '@'))):
-			inTag = true
-			continue
-		case inTag && r == '>':
-			inTag = false
+		case r == '<' && i+1 < len(rs) && (rs[i+1] == '#' || rs[i+1] == '@' || (rs[i+1] == '/' && i+2 < len(rs) && (rs[i+2] == '#' || rs[i+2] == '@'))) && nextGT[i] > 0:
+			i = nextGT[i]
 			continue
 		}
-		if r != '|' || depthInterp > 0 || inTag {
+		if r != '|' {
 			continue
 		}
 		if (i+1 < len(rs) && rs[i+1] == '|') || (i > 0 && rs[i-1] == '|') {

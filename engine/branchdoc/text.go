@@ -3,6 +3,7 @@ package branchdoc
 import (
 	"regexp"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -64,6 +65,20 @@ func decodeCP1252(b []byte) string {
 // sequences is replaced by what those bytes encode. Runes that do not take
 // part in such a sequence are kept, so genuine accented text survives.
 func fixMojibake(s string) (string, bool) {
+	changed := false
+	// Text can be mangled more than once: undo up to four layers, which
+	// also makes the result stable under another import in practice.
+	for range 4 {
+		out, ok := fixMojibakeOnce(s)
+		if !ok {
+			break
+		}
+		s, changed = out, true
+	}
+	return s, changed
+}
+
+func fixMojibakeOnce(s string) (string, bool) {
 	if isASCII(s) {
 		return s, false
 	}
@@ -97,7 +112,9 @@ func fixMojibake(s string) (string, bool) {
 		// anything else stays the original rune for that byte.
 		for k := 0; k < len(bs); {
 			dr, size := utf8.DecodeRune(bs[k:])
-			if dr != utf8.RuneError && size > 1 {
+			// A control character is no one's intended text: such a
+			// sequence is genuine Windows-1252 text, not mojibake.
+			if dr != utf8.RuneError && size > 1 && !unicode.IsControl(dr) {
 				out.WriteRune(dr)
 				changed = true
 				k += size
@@ -126,6 +143,9 @@ func isASCII(s string) bool {
 // invisible runes never belong in a URL, macro or label; they come from
 // copy-paste out of rich text (U+200B most often).
 func isInvisible(r rune) bool {
+	if r != '\t' && unicode.IsControl(r) {
+		return true
+	}
 	switch r {
 	case '\u200B', '\u200C', '\u200D', '\u2060', '\uFEFF', '\u00AD':
 		return true
@@ -133,7 +153,7 @@ func isInvisible(r rune) bool {
 	return false
 }
 
-// stripInvisible removes zero-width and soft-hyphen runes.
+// stripInvisible removes zero-width, soft-hyphen and control runes.
 func stripInvisible(s string) (string, bool) {
 	if !strings.ContainsFunc(s, isInvisible) {
 		return s, false
@@ -155,6 +175,7 @@ func unmangleTemplate(s string) (string, bool) {
 		return s, false
 	}
 	s = strings.ReplaceAll(s, `\|`, "|")
+	s = strings.ReplaceAll(s, `\,`, ",")
 	s = strings.ReplaceAll(s, `\"`, `"`)
 	return strings.ReplaceAll(s, `\`, `"`), true
 }
@@ -188,7 +209,7 @@ func unmangleProse(s string) (out string, quotes bool) {
 				b.WriteByte('\r')
 				i++
 				continue
-			case '\\', '|', '"':
+			case '\\', '|', '"', ',':
 				b.WriteByte(s[i+1])
 				i++
 				continue
@@ -201,9 +222,9 @@ func unmangleProse(s string) (out string, quotes bool) {
 }
 
 // escapeProse is unmangleProse's inverse, used by the exporter.
-func escapeProse(s string) string {
-	return strings.NewReplacer(`\`, `\\`, "\n", `\n`, "\t", `\t`, "\r", `\r`, "|", `\|`).Replace(s)
-}
+func escapeProse(s string) string { return proseEscaper.Replace(s) }
+
+var proseEscaper = strings.NewReplacer(`\`, `\\`, "\n", `\n`, "\t", `\t`, "\r", `\r`, "|", `\|`)
 
 var ftlMarker = regexp.MustCompile(`<#|</#|<@|</@|\$\{`)
 

@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"unicode"
 
 	"gopkg.in/yaml.v3"
 
@@ -58,7 +59,17 @@ func marshalPartner(p *spec.Partner, head string, notes []Note) ([]byte, error) 
 }
 
 func joinComment(a, b string) string {
-	b = strings.ReplaceAll(b, "\n", `\n`)
+	// A comment cannot escape anything: control characters would make
+	// the file invalid YAML.
+	b = strings.Map(func(r rune) rune {
+		if r == '\n' || r == '\t' {
+			return ' '
+		}
+		if unicode.IsControl(r) || r == '\u2028' || r == '\u2029' || r == '\uFEFF' {
+			return '\uFFFD'
+		}
+		return r
+	}, b)
 	if a == "" {
 		return b
 	}
