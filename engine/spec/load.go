@@ -295,39 +295,30 @@ func (c *checker) parse(data []byte) (ok bool) {
 // only the line; the column is the first non-blank character of that line,
 // or the offending ':' for "mapping values are not allowed".
 func (c *checker) yamlError(err error) {
-	var te *yaml.TypeError
-	msgs := []string{err.Error()}
-	if errors.As(err, &te) {
-		msgs = te.Errors
+	m := strings.TrimPrefix(err.Error(), "yaml: ")
+	line := 1 // yaml.v3 leaves out "line 1"
+	if sm := yamlLineRE.FindStringSubmatch(err.Error()); sm != nil {
+		line, _ = strconv.Atoi(sm[1])
+		m = sm[2]
 	}
-	for _, m := range msgs {
-		m = strings.TrimPrefix(m, "yaml: ")
-		line := 1
-		if sm := yamlLineRE.FindStringSubmatch("yaml: " + m); sm != nil {
-			line, _ = strconv.Atoi(sm[1])
-			m = sm[2]
+	col := 1
+	if line-1 < len(c.src.lines) {
+		l := c.src.lines[line-1]
+		// Skip indentation and sequence dashes; a tab stays, as it is
+		// often the offending character itself.
+		for col-1 < len(l) && (l[col-1] == ' ' || l[col-1] == '-') {
+			col++
 		}
-		col := 1
-		if line-1 < len(c.src.lines) {
-			l := c.src.lines[line-1]
-			for col-1 < len(l) && (l[col-1] == ' ' || l[col-1] == '\t' || l[col-1] == '-') {
-				if l[col-1] == '\t' {
-					break
-				}
-				col++
-			}
-			if col-1 >= len(l) {
-				col = 1
-			}
-			if strings.Contains(m, "mapping values are not allowed") {
-				if i := strings.Index(string(l), ": "); i >= 0 {
-					col = len([]rune(string(l)[:i])) + 1
-				}
+		if col-1 >= len(l) {
+			col = 1
+		}
+		if strings.Contains(m, "mapping values are not allowed") {
+			if i := strings.Index(string(l), ": "); i >= 0 {
+				col = len([]rune(string(l)[:i])) + 1
 			}
 		}
-		hint := "check the indentation and quoting on this line and the one above"
-		c.add(pos{line, col}, diag.Error, RuleYAMLSyntax, m, hint)
 	}
+	c.add(pos{line, col}, diag.Error, RuleYAMLSyntax, m, "check the indentation and quoting on this line and the one above")
 }
 
 // duplicateKeys reports mapping keys written twice: yaml.v3 keeps the last
