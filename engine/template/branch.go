@@ -57,7 +57,8 @@ func (e *exec) execUser(s *stmt) error {
 		if s.ukind == uJSON {
 			writeJSONQuoted(e.out, body)
 		} else {
-			writeFormURLEncoded(e.out, body)
+			e.scratch = appendFormURLEncoded(e.scratch[:0], body)
+			e.out.Write(e.scratch)
 		}
 		return nil
 	case uJSONMap:
@@ -167,31 +168,30 @@ func writeJSONQuoted(sb *strings.Builder, s string) {
 	sb.WriteByte('"')
 }
 
-func formSafe(c byte) bool {
-	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '-' || c == '*' || c == '_'
-}
+// formSafeTable marks the bytes java.net.URLEncoder leaves as they are.
+var formSafeTable = func() (t [256]bool) {
+	for c := 0; c < 256; c++ {
+		t[c] = c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '-' || c == '*' || c == '_'
+	}
+	return t
+}()
 
-// writeFormURLEncoded is java.net.URLEncoder.encode(s, UTF-8):
+// appendFormURLEncoded is java.net.URLEncoder.encode(s, UTF-8):
 // application/x-www-form-urlencoded, space as '+', only A-Z a-z 0-9 . - * _
 // left as they are.
-func writeFormURLEncoded(sb *strings.Builder, s string) {
-	start := 0
+func appendFormURLEncoded(dst []byte, s string) []byte {
 	for i := 0; i < len(s); i++ {
 		c := s[i]
-		if formSafe(c) {
-			continue
+		switch {
+		case formSafeTable[c]:
+			dst = append(dst, c)
+		case c == ' ':
+			dst = append(dst, '+')
+		default:
+			dst = append(dst, '%', upperHex[c>>4], upperHex[c&15])
 		}
-		sb.WriteString(s[start:i])
-		start = i + 1
-		if c == ' ' {
-			sb.WriteByte('+')
-			continue
-		}
-		sb.WriteByte('%')
-		sb.WriteByte(upperHex[c>>4])
-		sb.WriteByte(upperHex[c&15])
 	}
-	sb.WriteString(s[start:])
+	return dst
 }
 
 const maxJSONMapDepth = 64

@@ -39,6 +39,8 @@ type exec struct {
 	maxSteps int
 	loops    []loopFrame
 
+	scratch    []byte // reused encoding buffer
+
 	hidesKnown bool
 	rootHidden uint8 // bit per userKind: the data model hides that directive
 }
@@ -46,8 +48,12 @@ type exec struct {
 // errBreak unwinds from <@break/> to the innermost <@loop>.
 var errBreak = errors.New("<@break/> used outside of <@loop>")
 
-func newExec(t *Template, root Value, opt *ExecOptions) *exec {
-	e := &exec{t: t, root: root}
+func (t *Template) newExec(root Value, opt *ExecOptions) *exec {
+	e, _ := t.execs.Get().(*exec)
+	if e == nil {
+		e = &exec{t: t}
+	}
+	e.root = root
 	if opt != nil {
 		e.opt = *opt
 	}
@@ -62,6 +68,17 @@ func newExec(t *Template, root Value, opt *ExecOptions) *exec {
 	e.out = &e.main
 	e.main.Grow(min(t.sizeHint, e.maxOut))
 	return e
+}
+
+// release returns the state to its template's pool, dropping every
+// reference to the data model and the output.
+func (e *exec) release() {
+	clear(e.vars)
+	e.vars = e.vars[:0]
+	e.loops = e.loops[:0]
+	e.root, e.opt, e.out, e.main = Value{}, ExecOptions{}, nil, strings.Builder{}
+	e.steps, e.hidesKnown, e.rootHidden = 0, false, 0
+	e.t.execs.Put(e)
 }
 
 func (e *exec) run() error {

@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 )
 
 // Rule ids of template errors, stable for diagnostics.
@@ -71,6 +72,9 @@ type Template struct {
 	// sizeHint presizes the output: twice the static text, plus room for
 	// values.
 	sizeHint int
+	// execs recycles execution states (variables, loop frames) between
+	// executions of this template.
+	execs sync.Pool
 }
 
 // Name returns the name given to Parse.
@@ -125,11 +129,14 @@ func (t *Template) Execute(w io.Writer, root Value, opt *ExecOptions) error {
 
 // ExecuteString runs the template against root and returns its output.
 func (t *Template) ExecuteString(root Value, opt *ExecOptions) (string, error) {
-	e := newExec(t, root, opt)
-	if err := e.run(); err != nil {
+	e := t.newExec(root, opt)
+	err := e.run()
+	out := e.main.String()
+	e.release()
+	if err != nil {
 		return "", err
 	}
-	return e.out.String(), nil
+	return out, nil
 }
 
 func staticLen(list []*stmt) int {
