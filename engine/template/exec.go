@@ -39,7 +39,7 @@ type exec struct {
 	maxSteps int
 	loops    []loopFrame
 
-	scratch    []byte // reused encoding buffer
+	scratch []byte // reused encoding buffer
 
 	hidesKnown bool
 	rootHidden uint8 // bit per userKind: the data model hides that directive
