@@ -23,16 +23,20 @@
 package render
 
 import (
+	"bytes"
 	"crypto/md5"
 	"crypto/sha1"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"hash"
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/adgate/adgate/engine/catalog"
 	"github.com/adgate/adgate/engine/event"
@@ -50,6 +54,22 @@ type Request struct {
 	Body     string            `json:"body"`
 	// Explain lists each macro of the postback in explain mode.
 	Explain []Macro `json:"explain,omitempty"`
+}
+
+// MarshalJSON writes absent headers as {} rather than null, so the JSON
+// shape is the same for every request.
+func (r Request) MarshalJSON() ([]byte, error) {
+	type plain Request
+	if r.Headers == nil {
+		r.Headers = map[string]string{}
+	}
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false) // URLs and bodies stay readable: & not \u0026
+	if err := enc.Encode(plain(r)); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
 }
 
 // Skipped is a postback the event triggered but that was not rendered.
@@ -121,6 +141,9 @@ type param struct {
 	tmpl          *template.Template
 	key           string // credential or setting name
 	hash          catalog.Hash
+	// needsModel is false when the value reads only event fields, so the
+	// event itself can serve as the template root (see needsModel).
+	needsModel bool
 }
 
 type header struct {
@@ -128,13 +151,33 @@ type header struct {
 	tmpl *template.Template
 }
 
+// modelNames are the root names the data model adds to the event's fields.
+var modelNames = []string{"event", "app", "ad_network"}
+
+// needsModel reports whether a template reads event, app or ad_network.
+// When it does not, evaluating it with the event as root gives exactly
+// what the full model gives (the model is the event's fields plus those
+// three names), and the model need not be built: for most partners it
+// never is, which is most of what rendering would otherwise cost.
+func needsModel(t *template.Template) bool {
+	for _, r := range t.Refs() {
+		if slices.Contains(modelNames, r) {
+			return true
+		}
+	}
+	return false
+}
+
 type postback struct {
-	events  []string
-	method  string
-	url     *template.Template
-	headers []header
-	body    *template.Template
-	bodyEnc Encoding
+	events []string
+	method string
+	// needsModel: one of the postback's templates reads event, app or
+	// ad_network.
+	needsModel bool
+	url        *template.Template
+	headers    []header
+	body       *template.Template
+	bodyEnc    Encoding
 	// contentType is sent when no header template sets Content-Type.
 	contentType string
 	// macros are the parameters the postback uses, in order of first use.
@@ -150,6 +193,9 @@ type Partner struct {
 	// byEvent maps a lower-cased event name to its postback and the name as
 	// declared, which is the postback key.
 	byEvent map[string]pbRef
+	// lastAcct and runs only save allocations between Render calls.
+	lastAcct atomic.Pointer[acctValues]
+	runs     sync.Pool
 }
 
 type pbRef struct {
@@ -253,6 +299,11 @@ func Compile(p *spec.Partner, cat *catalog.Catalog) (*Partner, error) {
 				pb.contentType = "application/json"
 			}
 		}
+		for _, t := range append([]*template.Template{pb.url, pb.body}, headerTemplates(pb.headers)...) {
+			if t != nil && needsModel(t) {
+				pb.needsModel = true
+			}
+		}
 		texts := []string{sp.URL}
 		for _, name := range names {
 			texts = append(texts, sp.Headers[name])
@@ -276,6 +327,14 @@ func Compile(p *spec.Partner, cat *catalog.Catalog) (*Partner, error) {
 	return cp, nil
 }
 
+func headerTemplates(hs []header) []*template.Template {
+	ts := make([]*template.Template, len(hs))
+	for i, h := range hs {
+		ts[i] = h.tmpl
+	}
+	return ts
+}
+
 func compileParam(partner string, sp spec.Parameter, cat *catalog.Catalog) (param, error) {
 	prm := param{macro: sp.Macro, branch: sp.Branch, required: sp.Required}
 	def, ok := cat.Lookup(sp.Branch)
@@ -284,6 +343,15 @@ func compileParam(partner string, sp spec.Parameter, cat *catalog.Catalog) (para
 	}
 	if def.LinkOnly {
 		return prm, fmt.Errorf("parameter {%s}: %s exists on the tracking link only and has no value in a postback", sp.Macro, sp.Branch)
+	}
+	if m := defaultPathRE.FindStringSubmatch(sp.Template); m != nil {
+		// ${(a.b)!}, the commonest webhook template, is a path lookup:
+		// printing the value found, or nothing when any step is missing,
+		// is what FreeMarker does with it. It still reads as a template in
+		// explain output.
+		prm.kind, prm.path, prm.source, prm.from = kindPath, event.ParsePath(m[1]), SourceTemplate, "parameter template "+sp.Template
+		prm.needsModel = slices.Contains(modelNames, prm.path[0])
+		return prm, nil
 	}
 	if sp.Template != "" {
 		// The spec's own template wins over the catalog definition, as
@@ -294,6 +362,7 @@ func compileParam(partner string, sp spec.Parameter, cat *catalog.Catalog) (para
 			return prm, err
 		}
 		prm.kind, prm.tmpl, prm.source, prm.from = kindTemplate, t, SourceTemplate, "parameter template "+sp.Template
+		prm.needsModel = needsModel(t)
 		return prm, nil
 	}
 	prm.hash = def.Hash
@@ -310,6 +379,7 @@ func compileParam(partner string, sp spec.Parameter, cat *catalog.Catalog) (para
 			return prm, err
 		}
 		prm.kind, prm.tmpl, prm.source, prm.from = kindTemplate, t, SourceTemplate, "catalog template of "+def.Name
+		prm.needsModel = needsModel(t)
 	case def.Source == catalog.SourceCredential:
 		prm.kind, prm.key, prm.source, prm.from = kindCredential, sp.Macro, SourceCredential, "ad_network.credentials."+sp.Macro
 	case def.Source == catalog.SourceLinkMacro:
@@ -325,8 +395,14 @@ func compileParam(partner string, sp spec.Parameter, cat *catalog.Catalog) (para
 	if prm.hash != "" {
 		prm.from = string(prm.hash) + " of " + prm.from
 	}
+	if prm.kind == kindPath && len(prm.path) > 0 && slices.Contains(modelNames, prm.path[0]) {
+		prm.needsModel = true
+	}
 	return prm, nil
 }
+
+// defaultPathRE matches a template that is only ${(dotted.path)!}.
+var defaultPathRE = regexp.MustCompile(`^\$\{\(([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_$~+][A-Za-z0-9_$~+]*)*)\)!\}$`)
 
 var macroRE = regexp.MustCompile(`\{([A-Za-z_][A-Za-z0-9_]*)\}`)
 
@@ -432,14 +508,17 @@ func (cp *Partner) network(acct *Account) template.Value {
 
 // Render renders the postbacks ev triggers. The error is reserved for a
 // bad request (an unknown Options.Postback); template failures and missing
-// required values become Skipped entries.
+// required values become Skipped entries. Render does not modify acct, and
+// acct must not be modified while or after it is used: values derived
+// from the account most recently rendered with are kept for reuse.
 func (cp *Partner) Render(ev *event.Event, acct *Account, opt Options) (Result, error) {
 	res := Result{Partner: cp.id, Event: ev.Name(), Requests: []Request{}, Skipped: []Skipped{}}
 	refs, err := cp.selection(ev.Name(), opt)
 	if err != nil || len(refs) == 0 {
 		return res, err
 	}
-	r := newRun(cp, cp.Model(ev, acct), acct)
+	r := cp.getRun(ev, acct)
+	defer cp.putRun(r)
 	for _, ref := range refs {
 		req, skip := r.postback(ref, opt.Explain)
 		if skip != nil {
@@ -451,38 +530,84 @@ func (cp *Partner) Render(ev *event.Event, acct *Account, opt Options) (Result, 
 	return res, nil
 }
 
-// run holds one event's lazily resolved parameter values.
-type run struct {
-	cp    *Partner
-	model template.Value
-	acct  *Account
-	vals  []string
-	errs  []error
-	done  []bool
-	enc   Encoding
-	exec  template.ExecOptions
+// acctValues caches the template values built from one account.
+type acctValues struct {
+	acct     *Account
+	app, net template.Value
 }
 
-func newRun(cp *Partner, model template.Value, acct *Account) *run {
-	n := len(cp.params)
-	r := &run{cp: cp, model: model, acct: acct, vals: make([]string, n), errs: make([]error, n), done: make([]bool, n)}
-	r.exec.Macro = r.writeMacro
+// accountValues returns app and ad_network for acct, reusing the last
+// account's values: a gateway renders many events for the same account.
+func (cp *Partner) accountValues(acct *Account) (app, net template.Value) {
+	if c := cp.lastAcct.Load(); c != nil && c.acct == acct && acct != nil {
+		return c.app, c.net
+	}
+	c := &acctValues{acct: acct, app: appValue(acct), net: cp.network(acct)}
+	cp.lastAcct.Store(c)
+	return c.app, c.net
+}
+
+// run holds one event's lazily resolved parameter values.
+type run struct {
+	cp       *Partner
+	ev       *event.Event
+	acct     *Account
+	model    template.Value
+	hasModel bool
+	vals     []resolved
+	enc      Encoding
+	exec     template.ExecOptions
+}
+
+type resolved struct {
+	v    string
+	err  error
+	done bool
+}
+
+func (cp *Partner) getRun(ev *event.Event, acct *Account) *run {
+	r, _ := cp.runs.Get().(*run)
+	if r == nil {
+		r = &run{cp: cp, vals: make([]resolved, len(cp.params))}
+		r.exec.Macro = r.writeMacro
+	}
+	r.ev, r.acct = ev, acct
 	return r
+}
+
+func (cp *Partner) putRun(r *run) {
+	r.ev, r.acct, r.model, r.hasModel = nil, nil, template.Value{}, false
+	clear(r.vals)
+	cp.runs.Put(r)
+}
+
+// root returns the template root: the full data model when needed, the
+// event itself otherwise.
+func (r *run) root(full bool) template.Value {
+	if !full {
+		return r.ev.Value()
+	}
+	if !r.hasModel {
+		app, net := r.cp.accountValues(r.acct)
+		r.model, r.hasModel = event.Model(r.ev, app, net), true
+	}
+	return r.model
 }
 
 // value resolves parameter i once per event.
 func (r *run) value(i int) (string, error) {
-	if r.done[i] {
-		return r.vals[i], r.errs[i]
+	rv := &r.vals[i]
+	if rv.done {
+		return rv.v, rv.err
 	}
 	p := &r.cp.params[i]
 	var v string
 	var err error
 	switch p.kind {
 	case kindPath:
-		v, err = text(p.path.Lookup(r.model), p.from)
+		v, err = lookupText(p.path, r.root(p.needsModel), p.from)
 	case kindTemplate:
-		v, err = p.tmpl.ExecuteString(r.model, nil)
+		v, err = p.tmpl.ExecuteString(r.root(p.needsModel), nil)
 		if err != nil {
 			err = templateReason(p.where, err)
 		}
@@ -498,8 +623,23 @@ func (r *run) value(i int) (string, error) {
 	if err == nil && v != "" && p.hash != "" {
 		v = digest(p.hash, v)
 	}
-	r.vals[i], r.errs[i], r.done[i] = v, err, true
+	rv.v, rv.err, rv.done = v, err, true
 	return v, err
+}
+
+// lookupText reads a path as FreeMarker reads (a.b.c)!: a missing step
+// gives "", but stepping into a value that is not a hash is an error.
+func lookupText(path event.Path, v template.Value, from string) (string, error) {
+	for i, k := range path {
+		if v.IsMissing() {
+			return "", nil
+		}
+		if v.Kind() != template.KindHash {
+			return "", fmt.Errorf("%s: %s is a %s, not a hash", from, strings.Join(path[:i], "."), v.Kind())
+		}
+		v = v.Get(k)
+	}
+	return text(v, from)
 }
 
 // text is a value as a macro prints it: what ${...} would print.
@@ -571,15 +711,19 @@ func (r *run) postback(ref pbRef, explain bool) (Request, *Skipped) {
 		}
 	}
 	where := "partner " + r.cp.id + " postback " + ref.key
-	req := Request{Postback: ref.key, Method: pb.method, Headers: map[string]string{}}
+	req := Request{Postback: ref.key, Method: pb.method}
+	if len(pb.headers) > 0 || pb.contentType != "" {
+		req.Headers = make(map[string]string, len(pb.headers)+1)
+	}
+	root := r.root(pb.needsModel)
 	var err error
 	r.enc = EncQuery
-	if req.URL, err = pb.url.ExecuteString(r.model, &r.exec); err != nil {
+	if req.URL, err = pb.url.ExecuteString(root, &r.exec); err != nil {
 		return skip(templateReason(where+" url", err).Error())
 	}
 	r.enc = EncRaw
 	for _, h := range pb.headers {
-		v, err := h.tmpl.ExecuteString(r.model, &r.exec)
+		v, err := h.tmpl.ExecuteString(root, &r.exec)
 		if err != nil {
 			return skip(templateReason(where+" header "+h.name, err).Error())
 		}
@@ -594,7 +738,7 @@ func (r *run) postback(ref pbRef, explain bool) (Request, *Skipped) {
 	}
 	if pb.body != nil {
 		r.enc = pb.bodyEnc
-		if req.Body, err = pb.body.ExecuteString(r.model, &r.exec); err != nil {
+		if req.Body, err = pb.body.ExecuteString(root, &r.exec); err != nil {
 			return skip(templateReason(where+" body", err).Error())
 		}
 	}

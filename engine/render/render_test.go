@@ -16,6 +16,7 @@ import (
 	"github.com/adgate/adgate/engine/catalog"
 	"github.com/adgate/adgate/engine/event"
 	"github.com/adgate/adgate/engine/spec"
+	"github.com/adgate/adgate/engine/template"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files under testdata/golden")
@@ -142,6 +143,11 @@ func TestRenderAcme(t *testing.T) {
 				t.Errorf("partner, event = %s, %s", res.Partner, res.Event)
 			}
 			want := Result{Partner: "acme", Event: tt.event.Name(), Requests: tt.want, Skipped: tt.skip}
+			for i := range want.Requests {
+				if len(want.Requests[i].Headers) == 0 {
+					want.Requests[i].Headers = nil
+				}
+			}
 			if want.Requests == nil {
 				want.Requests = []Request{}
 			}
@@ -420,5 +426,35 @@ func TestParseFormat(t *testing.T) {
 	}
 	if _, err := ParseFormat("xml"); err == nil {
 		t.Error("xml accepted")
+	}
+}
+
+// TestDefaultPathFastPath checks that compiling ${(a.b)!} to a path lookup
+// gives what the template engine gives, error or value.
+func TestDefaultPathFastPath(t *testing.T) {
+	ev := parseEvent(t, `{"name":"x","n":1.50,"big":467391383381228204,"b":true,"s":"str","h":{"k":"v","~t":"tilde"},"q":[1]}`)
+	for _, src := range []string{
+		"${(n)!}", "${(big)!}", "${(b)!}", "${(s)!}", "${(h.k)!}", "${(h.~t)!}", "${(h.tilde_t)!}",
+		"${(missing)!}", "${(missing.deeper)!}", "${(s.k)!}", "${(h)!}", "${(q)!}",
+	} {
+		m := defaultPathRE.FindStringSubmatch(src)
+		if m == nil {
+			t.Errorf("%s is not recognised", src)
+			continue
+		}
+		tm, err := template.Parse("t", src, template.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, wantErr := tm.ExecuteString(ev.Value(), nil)
+		got, gotErr := lookupText(event.ParsePath(m[1]), ev.Value(), m[1])
+		if (wantErr != nil) != (gotErr != nil) || got != want {
+			t.Errorf("%s: fast path %q, %v; engine %q, %v", src, got, gotErr, want, wantErr)
+		}
+	}
+	for _, src := range []string{"${(a.b)!\"x\"}", "${a.b!}", "x${(a)!}", "${(a[0])!}"} {
+		if defaultPathRE.MatchString(src) {
+			t.Errorf("%s taken for a plain path", src)
+		}
 	}
 }
