@@ -34,8 +34,17 @@ func TestDifferential(t *testing.T) {
 	models := loadModels(t, oracle, corpus)
 	cases := probeCases(t, oracle)
 	cases = append(cases, corpusCases(t, corpus)...)
-	g := newGen(genSeed)
-	for i := 0; i < generatedTemplates; i++ {
+	n, seed := generatedTemplates, uint64(genSeed)
+	// CONFORMANCE_GENERATED=N[:SEED] runs a deeper (or different) sample
+	if v := os.Getenv("CONFORMANCE_GENERATED"); v != "" {
+		if _, err := fmt.Sscanf(v, "%d:%d", &n, &seed); err != nil {
+			if _, err := fmt.Sscanf(v, "%d", &n); err != nil {
+				t.Fatalf("CONFORMANCE_GENERATED=%q: want N or N:SEED", v)
+			}
+		}
+	}
+	g := newGen(seed)
+	for i := 0; i < n; i++ {
 		text := g.template()
 		cases = append(cases, tcase{name: fmt.Sprintf("gen%04d.ftl", i), text: text, oracle: forOracle(text), origin: "generated"})
 	}

@@ -447,14 +447,14 @@ func builtinSubstring(e *exec, b *builtinExpr, t Value) (Value, error) {
 	if err != nil {
 		return Value{}, err
 	}
-	from := int64(int32(fd.toInt64()))
+	from := int64(fd.int32())
 	to := int64(n)
 	if len(b.args) > 1 {
 		td, err := b.numArg(e, 1)
 		if err != nil {
 			return Value{}, err
 		}
-		to = int64(int32(td.toInt64()))
+		to = int64(td.int32())
 	}
 	bad := func(argn int, msg string) error {
 		return e.errf(b.p, "?substring(...) argument #"+itoa(argn)+" had invalid value: "+msg)

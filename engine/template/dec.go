@@ -464,3 +464,14 @@ func (d dec) asDouble() dec {
 	}
 	return j
 }
+
+// int64Wrap is Number.longValue of a BigDecimal or BigInteger: the low 64
+// bits of the integral part, wrapping like Java.
+func (d dec) int64Wrap() int64 {
+	t := d.setScale(0, roundDown)
+	if t.b == nil {
+		return t.u
+	}
+	m := new(big.Int).And(t.b, new(big.Int).SetUint64(^uint64(0)))
+	return int64(m.Uint64())
+}

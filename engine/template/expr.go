@@ -87,7 +87,7 @@ func (x *indexExpr) eval(e *exec) (Value, error) {
 	case KindMissing:
 		return Value{}, e.undef(x.k)
 	case KindNumber:
-		i := k.n.toInt64()
+		i := int64(k.n.int32())
 		switch {
 		case t.kind == KindSeq || t.isMultiEmpty() && false:
 			if i < 0 {
@@ -340,7 +340,9 @@ func (x *arithExpr) eval(e *exec) (Value, error) {
 				return Value{}, e.errf(x.p, "arithmetic operation failed: division by zero in "+x.src)
 			}
 		case '%':
-			a, b := l.n.toInt64(), r.n.toInt64()
+			// FreeMarker takes the operands' longValue(): integral parts,
+			// wrapped to 64 bits
+			a, b := l.n.int64Wrap(), r.n.int64Wrap()
 			if b == 0 {
 				return Value{}, e.errf(x.p, "arithmetic operation failed: division by zero in "+x.src)
 			}
