@@ -10,8 +10,8 @@ import (
 	"path/filepath"
 
 	"github.com/adgate/adgate/engine/branchdoc"
+	"github.com/adgate/adgate/engine/diag"
 	"github.com/adgate/adgate/engine/spec"
-	"gopkg.in/yaml.v3"
 )
 
 func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -37,8 +37,12 @@ func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		return 2
 	}
 	path := filepath.Join(*dir, *id+".yaml")
-	p, err := exportLoad(ctx, path)
-	if err != nil {
+	p, diags, err := spec.LoadFile(ctx, path)
+	if p == nil {
+		_ = diags.Write(stderr, diag.Text)
+		if err == nil {
+			err = fmt.Errorf("%s does not load", path)
+		}
 		fmt.Fprintln(stderr, "adgate export:", err)
 		return 1
 	}
@@ -58,20 +62,4 @@ func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		return 1
 	}
 	return 0
-}
-
-// exportLoad reads a partner spec for export.
-func exportLoad(ctx context.Context, path string) (*spec.Partner, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	data, err := impReadFile(path, impMaxDocSize)
-	if err != nil {
-		return nil, err
-	}
-	var p spec.Partner
-	if err := yaml.Unmarshal(data, &p); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return &p, nil
 }

@@ -1,0 +1,82 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func impRunCmd(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code = run(context.Background(), args, &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+// TestImportExport drives the two commands end to end: import docs into a
+// directory, export one back, import the export, and get the same spec.
+func TestImportExport(t *testing.T) {
+	dir := t.TempDir()
+	docs := "../../engine/branchdoc/testdata/rules/"
+	code, _, stderr := impRunCmd(t, "import", docs+"basic.md", docs+"stray.md", "-o", dir)
+	if code != 0 {
+		t.Fatalf("import exit %d\n%s", code, stderr)
+	}
+	if !strings.Contains(stderr, "stray.md:6:") || !strings.Contains(stderr, "warning import-stray-suffix") {
+		t.Errorf("import did not report the stray suffix with its doc line:\n%s", stderr)
+	}
+	spec1, err := os.ReadFile(filepath.Join(dir, "basic.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(string(spec1), "# yaml-language-server: $schema=../schemas/partner.schema.json\n") {
+		t.Errorf("spec does not start with the schema comment:\n%s", spec1)
+	}
+
+	code, doc, stderr := impRunCmd(t, "export", "--partner", "basic", "--partners", dir)
+	if code != 0 {
+		t.Fatalf("export exit %d\n%s", code, stderr)
+	}
+	if !strings.Contains(doc, "INSTALL | https://pb.example.test/i?click={click_id}&os={os}") {
+		t.Errorf("export lacks the INSTALL row:\n%s", doc)
+	}
+	redoc := filepath.Join(t.TempDir(), "basic.md")
+	if err := os.WriteFile(redoc, []byte(doc), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, spec2, stderr := impRunCmd(t, "import", redoc)
+	if code != 0 {
+		t.Fatalf("re-import exit %d\n%s", code, stderr)
+	}
+	strip := func(s string) string {
+		var keep []string
+		for _, l := range strings.Split(s, "\n") {
+			if !strings.HasPrefix(strings.TrimSpace(l), "#") {
+				keep = append(keep, l)
+			}
+		}
+		return strings.Join(keep, "\n")
+	}
+	if strip(string(spec1)) != strip(spec2) {
+		t.Errorf("import -> export -> import differs\n--- first ---\n%s\n--- second ---\n%s", spec1, spec2)
+	}
+}
+
+func TestImportFailures(t *testing.T) {
+	docs := "../../engine/branchdoc/testdata/rules/"
+	if code, _, stderr := impRunCmd(t, "import", docs+"not_a_doc.md", "-o", t.TempDir()); code != 1 || !strings.Contains(stderr, "not a Branch partner doc") {
+		t.Errorf("not a doc: exit %d, want 1\n%s", code, stderr)
+	}
+	if code, _, _ := impRunCmd(t, "import", "no/such/file.md"); code != 1 {
+		t.Errorf("missing file: exit %d, want 1", code)
+	}
+	if code, _, _ := impRunCmd(t, "import"); code != 2 {
+		t.Errorf("no files: exit %d, want 2", code)
+	}
+	if code, _, _ := impRunCmd(t, "export", "--partner", "nope", "--partners", t.TempDir()); code != 1 {
+		t.Errorf("missing partner: exit %d, want 1", code)
+	}
+}
