@@ -44,6 +44,9 @@ type token struct {
 	quote  byte
 }
 
+// terminating marks a '!' token that cannot take a right-hand side.
+const terminating = 1
+
 type lexState uint8
 
 const (
@@ -61,6 +64,7 @@ type lexer struct {
 	state  lexState
 	parens int // open '(' in a tag
 	braces int // open '{' in an interpolation
+	inUser bool // inside a <@...> tag, where white-space separates arguments
 	err    *Error
 	name   string
 }
@@ -166,7 +170,7 @@ func (l *lexer) lexText() bool {
 			n := dirNameLen(rest[2:])
 			l.advance(2 + n)
 			l.emit(tDirective, rest[2:2+n], p, off)
-			l.state, l.parens = stTag, 0
+			l.state, l.parens, l.inUser = stTag, 0, false
 			return false
 		case strings.HasPrefix(rest, "</#") && len(rest) > 3 && isDirNameStart(rest[3]):
 			flush()
@@ -191,7 +195,7 @@ func (l *lexer) lexText() bool {
 			n := userNameLen(rest[2:])
 			l.advance(2 + n)
 			l.emit(tUser, rest[2:2+n], p, off)
-			l.state, l.parens = stTag, 0
+			l.state, l.parens, l.inUser = stTag, 0, true
 			return false
 		case strings.HasPrefix(rest, "</@"):
 			j := 3
@@ -349,6 +353,11 @@ func (l *lexer) lexExpr() bool {
 	if strings.ContainsRune("()[]{},:.?!=<>+-*/%;&|", rune(c)) {
 		l.advance(1)
 		l.emit(tOp, rest[:1], p, off)
+		if c == '!' && l.inUser && l.parens == 0 && len(rest) > 1 && isSpace(rest[1]) {
+			// FreeMarker: in a directive call, "x! " ends the default
+			// expression; what follows is not its right-hand side
+			l.toks[len(l.toks)-1].quote = terminating
+		}
 		return false
 	}
 	r, _ := utf8.DecodeRuneInString(rest)

@@ -391,7 +391,7 @@ func (p *parser) parsePrimary() (expr, error) {
 		case "!":
 			p.next()
 			d := &defaultExpr{base: base{start.pos, ""}, x: x}
-			if canStartExpr(p.peek()) {
+			if t.quote != terminating && canStartExpr(p.peek()) {
 				rhs, err := p.parseExpr()
 				if err != nil {
 					return nil, err
