@@ -278,7 +278,9 @@ func (im *importer) clean(c cell, kind cellKind, what string) (string, []string)
 var lineBreaks = strings.NewReplacer("\u2028", " ", "\u2029", " ", "\u0085", " ")
 
 var (
-	logoRe   = regexp.MustCompile(`!\[[^\]]*\]\(([^)\s]*)\)`)
+	// The logo URL ends at the ")" before whitespace or the name: file
+	// names such as Logo_(1).png carry parentheses of their own.
+	logoRe   = regexp.MustCompile(`!\[[^\]]*\]\((\S*?)\)(?:\s|\*|$)`)
 	statusRe = regexp.MustCompile(`(?i)^integration\s+status\s*[|:]\s*(.*)$`)
 	urlRe    = regexp.MustCompile(`^https?://\S+$`)
 )

@@ -94,7 +94,7 @@ func TestRepairRules(t *testing.T) {
 	}{
 		{"basic", nil, func(t *testing.T, p *spec.Partner) {
 			eq(t, "name", p.Name, "Basic Partner")
-			eq(t, "logo", p.Logo, "https://cdn.example.test/logo.png")
+			eq(t, "logo", p.Logo, "https://cdn.example.test/logo_(1).png")
 			eq(t, "website", p.Website, "https://basic.example.test/")
 			eq(t, "status", string(p.Status), "active")
 			eq(t, "postbacks", len(p.Postbacks), 2)
