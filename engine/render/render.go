@@ -144,6 +144,10 @@ type param struct {
 	// needsModel is false when the value reads only event fields, so the
 	// event itself can serve as the template root (see needsModel).
 	needsModel bool
+	// seg indexes Partner.segs when the path has a first segment other
+	// parameters share (user_data, last_attributed_touch_data): each run
+	// looks that hash up once. -1 otherwise.
+	seg int
 }
 
 type header struct {
@@ -182,6 +186,11 @@ type postback struct {
 	contentType string
 	// macros are the parameters the postback uses, in order of first use.
 	macros []int
+	// urlSeq, headerSeqs and bodySeq list the macros of each template in
+	// text order, so that writeMacro usually finds the parameter without
+	// a map lookup.
+	urlSeq, bodySeq []int
+	headerSeqs      [][]int
 }
 
 // Partner is a compiled partner spec.
@@ -193,6 +202,8 @@ type Partner struct {
 	// byEvent maps a lower-cased event name to its postback and the name as
 	// declared, which is the postback key.
 	byEvent map[string]pbRef
+	// segs are the first path segments parameters share; see param.seg.
+	segs []string
 	// lastAcct and runs only save allocations between Render calls.
 	lastAcct atomic.Pointer[acctValues]
 	runs     sync.Pool
@@ -310,6 +321,10 @@ func Compile(p *spec.Partner, cat *catalog.Catalog) (*Partner, error) {
 		}
 		texts = append(texts, sp.Body)
 		pb.macros = usedMacros(texts, cp.byMacro)
+		pb.urlSeq, pb.bodySeq = macroSeq(sp.URL, cp.byMacro), macroSeq(sp.Body, cp.byMacro)
+		for _, h := range pb.headers {
+			pb.headerSeqs = append(pb.headerSeqs, macroSeq(sp.Headers[h.name], cp.byMacro))
+		}
 		idx := len(cp.postbacks)
 		cp.postbacks = append(cp.postbacks, pb)
 		for _, ev := range sp.Events {
@@ -324,7 +339,44 @@ func Compile(p *spec.Partner, cat *catalog.Catalog) (*Partner, error) {
 	if len(errs) > 0 {
 		return nil, &CompileError{Partner: p.ID, Errs: errs}
 	}
+	cp.shareSegments()
 	return cp, nil
+}
+
+// shareSegments gives every event path parameter whose first segment at
+// least one other parameter also starts with a slot in cp.segs.
+func (cp *Partner) shareSegments() {
+	count := map[string]int{}
+	for i := range cp.params {
+		p := &cp.params[i]
+		p.seg = -1
+		if p.kind == kindPath && !p.needsModel && len(p.path) > 1 {
+			count[p.path[0]]++
+		}
+	}
+	for i := range cp.params {
+		p := &cp.params[i]
+		if p.kind != kindPath || p.needsModel || len(p.path) < 2 || count[p.path[0]] < 2 {
+			continue
+		}
+		j := slices.Index(cp.segs, p.path[0])
+		if j < 0 {
+			j = len(cp.segs)
+			cp.segs = append(cp.segs, p.path[0])
+		}
+		p.seg = j
+	}
+}
+
+// macroSeq lists the declared macros of text in order, repeats included.
+func macroSeq(text string, byMacro map[string]int) []int {
+	var seq []int
+	for _, m := range macroRE.FindAllStringSubmatch(text, -1) {
+		if i, ok := byMacro[m[1]]; ok {
+			seq = append(seq, i)
+		}
+	}
+	return seq
 }
 
 func headerTemplates(hs []header) []*template.Template {
@@ -555,7 +607,11 @@ type run struct {
 	model    template.Value
 	hasModel bool
 	vals     []resolved
+	segs     []template.Value
+	segDone  []bool
 	enc      Encoding
+	seq      []int // macros of the template being executed, see postback.urlSeq
+	pos      int
 	exec     template.ExecOptions
 }
 
@@ -568,7 +624,8 @@ type resolved struct {
 func (cp *Partner) getRun(ev *event.Event, acct *Account) *run {
 	r, _ := cp.runs.Get().(*run)
 	if r == nil {
-		r = &run{cp: cp, vals: make([]resolved, len(cp.params))}
+		r = &run{cp: cp, vals: make([]resolved, len(cp.params)),
+			segs: make([]template.Value, len(cp.segs)), segDone: make([]bool, len(cp.segs))}
 		r.exec.Macro = r.writeMacro
 	}
 	r.ev, r.acct = ev, acct
@@ -578,6 +635,8 @@ func (cp *Partner) getRun(ev *event.Event, acct *Account) *run {
 func (cp *Partner) putRun(r *run) {
 	r.ev, r.acct, r.model, r.hasModel = nil, nil, template.Value{}, false
 	clear(r.vals)
+	clear(r.segs)
+	clear(r.segDone)
 	cp.runs.Put(r)
 }
 
@@ -605,7 +664,14 @@ func (r *run) value(i int) (string, error) {
 	var err error
 	switch p.kind {
 	case kindPath:
-		v, err = lookupText(p.path, r.root(p.needsModel), p.from)
+		if p.seg >= 0 {
+			if !r.segDone[p.seg] {
+				r.segs[p.seg], r.segDone[p.seg] = r.ev.Value().Get(p.path[0]), true
+			}
+			v, err = lookupFrom(p.path, 1, r.segs[p.seg], p.from)
+		} else {
+			v, err = lookupText(p.path, r.root(p.needsModel), p.from)
+		}
 	case kindTemplate:
 		v, err = p.tmpl.ExecuteString(r.root(p.needsModel), nil)
 		if err != nil {
@@ -630,14 +696,19 @@ func (r *run) value(i int) (string, error) {
 // lookupText reads a path as FreeMarker reads (a.b.c)!: a missing step
 // gives "", but stepping into a value that is not a hash is an error.
 func lookupText(path event.Path, v template.Value, from string) (string, error) {
-	for i, k := range path {
+	return lookupFrom(path, 0, v, from)
+}
+
+// lookupFrom is lookupText for v found at path[:start].
+func lookupFrom(path event.Path, start int, v template.Value, from string) (string, error) {
+	for i := start; i < len(path); i++ {
 		if v.IsMissing() {
 			return "", nil
 		}
 		if v.Kind() != template.KindHash {
 			return "", fmt.Errorf("%s: %s is a %s, not a hash", from, strings.Join(path[:i], "."), v.Kind())
 		}
-		v = v.Get(k)
+		v = v.Get(path[i])
 	}
 	return text(v, from)
 }
@@ -666,9 +737,15 @@ func digest(h catalog.Hash, v string) string {
 }
 
 func (r *run) writeMacro(w *strings.Builder, name string) error {
-	i, ok := r.cp.byMacro[name]
-	if !ok {
-		return nil
+	var i int
+	if r.pos < len(r.seq) && r.cp.params[r.seq[r.pos]].macro == name {
+		i = r.seq[r.pos]
+		r.pos++
+	} else {
+		var ok bool
+		if i, ok = r.cp.byMacro[name]; !ok {
+			return nil
+		}
 	}
 	v, err := r.value(i)
 	if err != nil {
@@ -717,12 +794,13 @@ func (r *run) postback(ref pbRef, explain bool) (Request, *Skipped) {
 	}
 	root := r.root(pb.needsModel)
 	var err error
-	r.enc = EncQuery
+	r.enc, r.seq, r.pos = EncQuery, pb.urlSeq, 0
 	if req.URL, err = pb.url.ExecuteString(root, &r.exec); err != nil {
 		return skip(templateReason(where+" url", err).Error())
 	}
 	r.enc = EncRaw
-	for _, h := range pb.headers {
+	for hi, h := range pb.headers {
+		r.seq, r.pos = pb.headerSeqs[hi], 0
 		v, err := h.tmpl.ExecuteString(root, &r.exec)
 		if err != nil {
 			return skip(templateReason(where+" header "+h.name, err).Error())
@@ -737,7 +815,7 @@ func (r *run) postback(ref pbRef, explain bool) (Request, *Skipped) {
 		req.Headers["Content-Type"] = pb.contentType
 	}
 	if pb.body != nil {
-		r.enc = pb.bodyEnc
+		r.enc, r.seq, r.pos = pb.bodyEnc, pb.bodySeq, 0
 		if req.Body, err = pb.body.ExecuteString(root, &r.exec); err != nil {
 			return skip(templateReason(where+" body", err).Error())
 		}
