@@ -62,8 +62,8 @@ type lexer struct {
 	col    int32
 	toks   []token
 	state  lexState
-	parens int // open '(' in a tag
-	braces int // open '{' in an interpolation
+	parens int  // open '(' in a tag
+	braces int  // open '{' in an interpolation
 	inUser bool // inside a <@...> tag, where white-space separates arguments
 	err    *Error
 	name   string
@@ -151,7 +151,7 @@ func (l *lexer) lexText() bool {
 				k = tHashInterp
 			}
 			l.emit(k, rest[:2], p, off)
-			l.state, l.braces = stInterp, 0
+			l.state, l.braces, l.inUser = stInterp, 0, false
 			return false
 		case strings.HasPrefix(rest, "<#--"):
 			flush()
@@ -273,12 +273,12 @@ func (l *lexer) lexExpr() bool {
 	case l.state == stTag && l.parens == 0 && c == '>':
 		l.advance(1)
 		l.emit(tTagEnd, ">", p, off)
-		l.state = stText
+		l.state, l.inUser = stText, false
 		return false
 	case l.state == stTag && l.parens == 0 && strings.HasPrefix(rest, "/>"):
 		l.advance(2)
 		l.emit(tEmptyTagEnd, "/>", p, off)
-		l.state = stText
+		l.state, l.inUser = stText, false
 		return false
 	case l.state == stInterp && c == '}' && l.braces == 0:
 		l.advance(1)

@@ -40,6 +40,9 @@ type parser struct {
 	depth int
 	refs  []string
 	seen  map[string]bool
+	// noExprAt records token positions where an expression failed to
+	// parse, for the default operator's lookahead
+	noExprAt map[int]bool
 }
 
 func newParser(name, text string, opt Options) *parser {

@@ -392,11 +392,27 @@ func (p *parser) parsePrimary() (expr, error) {
 			p.next()
 			d := &defaultExpr{base: base{start.pos, ""}, x: x}
 			if t.quote != terminating && canStartExpr(p.peek()) {
-				rhs, err := p.parseExpr()
-				if err != nil {
-					return nil, err
+				// FreeMarker takes a right-hand side only when a whole
+				// expression parses there (a syntactic lookahead); otherwise
+				// what follows continues the enclosing expression
+				save := p.i
+				if !p.noExprAt[save] {
+					rhs, err := p.parseExpr()
+					switch {
+					case err == nil:
+						d.rhs = rhs
+					case isRuleErr(err, RuleLimit):
+						return nil, err
+					default:
+						// remembered, so that chains of ! cannot make the
+						// lookahead exponential
+						if p.noExprAt == nil {
+							p.noExprAt = map[int]bool{}
+						}
+						p.noExprAt[save] = true
+						p.i = save
+					}
 				}
-				d.rhs = rhs
 			}
 			d.src = p.srcFrom(start.off)
 			x = d
@@ -682,4 +698,9 @@ func lexExprOnly(name, text string, at Pos, off int) ([]token, *Error) {
 	}
 	l.toks = append(l.toks, token{kind: tEOF, pos: l.pos(), off: off + len(text), endOff: off + len(text)})
 	return l.toks, nil
+}
+
+func isRuleErr(err error, rule string) bool {
+	e, ok := err.(*Error)
+	return ok && e.Rule == rule
 }

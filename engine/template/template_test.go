@@ -75,6 +75,9 @@ func TestDefaultAndExists(t *testing.T) {
 		{"null is missing", `${(custom_data.cleared)!"was-null"}`, "was-null", ""},
 		{"builtin on missing", `${user_data.nope?lower_case!"d"}`, "", "user_data.nope is missing"},
 		{"comparison in parens swallowed", `${(nope == 1)!"d"}`, "d", ""},
+		{"rhs needs a whole expression", `[${(nope)! + -4}]`, "[-4]", ""},
+		{"terminating ! in a directive call", `<@jsonmap data=(nope)! +1/> <@jsonmap data=(nope)!+1/>`, `"1" 1`, ""},
+		{"! chains parse in linear time", "${" + strings.Repeat("x!", 200) + "}", "", "nested deeper"},
 		{"has_content", `${""?has_content?c} ${"x"?has_content?c} ${(nope.x)?has_content?c} ${content_items?has_content?c} ${0?has_content?c}`, "false true false false true", ""},
 	})
 }
