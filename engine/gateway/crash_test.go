@@ -214,7 +214,8 @@ func tail(s string, n int) string {
 	return strings.Join(lines, "\n")
 }
 
-// TestGracefulShutdown sends SIGTERM to a real `adgate serve` while
+// TestGracefulShutdown reloads a real `adgate serve` with SIGHUP, then
+// sends it SIGTERM while
 // deliveries are in flight: it stops taking events, finishes what is in
 // flight within the shutdown timeout, exits 0, and the next start delivers
 // what was left queued.
@@ -232,6 +233,11 @@ func TestGracefulShutdown(t *testing.T) {
 	cfg := writeConfig(t, dir, sink.host(), envOpts{})
 	first := startChild(t, bin, cfg)
 	base := "http://" + first.addr
+	// SIGHUP reloads (the files are unchanged, so the watcher would not).
+	if err := first.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "a reload on SIGHUP", func() bool { return strings.Contains(first.logs.String(), "config reloaded") })
 	want := map[string]bool{}
 	for i := range 20 {
 		code, b := postEvent(t, base, mkEvent(int64(300+i), "INSTALL", nil))
