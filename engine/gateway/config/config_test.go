@@ -209,3 +209,40 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestValidateFile(t *testing.T) {
+	ds, err := ValidateFile(context.Background(), "testdata/check/gateway.yaml", Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	if err := ds.Write(&b, diag.Text); err != nil {
+		t.Fatal(err)
+	}
+	golden := "testdata/check/check.golden"
+	if *update {
+		if err := os.WriteFile(golden, []byte(b.String()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.String() != string(want) {
+		t.Errorf("diagnostics differ\n got:\n%s\nwant:\n%s", b.String(), want)
+	}
+	if !ds.HasErrors() {
+		t.Error("unknown partner and postback must be errors")
+	}
+}
+
+func TestValidateExample(t *testing.T) {
+	ds, err := ValidateFile(context.Background(), "../../../examples/gateway.yaml", Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ds.HasErrors() {
+		t.Errorf("examples/gateway.yaml does not validate against partners/:\n%v", ds)
+	}
+}

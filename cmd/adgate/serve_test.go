@@ -1,0 +1,103 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"os"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// lockedBuffer collects a command's output while it runs.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// TestServeDemo runs the quick start: `adgate serve --demo` and one curl of
+// examples/events/install.json, and checks that the CleverTap and the
+// attributed partner's postbacks are printed.
+func TestServeDemo(t *testing.T) {
+	var stdout, stderr lockedBuffer
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"serve", "--demo", "--listen", "127.0.0.1:0", "--data-dir", t.TempDir()}, &stdout, &stderr)
+	}()
+	defer func() {
+		cancel()
+		select {
+		case code := <-done:
+			if code != 0 {
+				t.Errorf("serve --demo exited %d: %s", code, stderr.String())
+			}
+		case <-time.After(20 * time.Second):
+			t.Error("serve --demo did not stop")
+		}
+	}()
+	addrRe := regexp.MustCompile(`gateway on (http://[0-9.:]+)`)
+	var base string
+	deadline := time.Now().Add(20 * time.Second)
+	for base == "" {
+		if m := addrRe.FindStringSubmatch(stdout.String()); m != nil {
+			base = m[1]
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("demo did not start\nstdout: %s\nstderr: %s", stdout.String(), stderr.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	body, err := os.ReadFile("../../examples/events/install.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest(http.MethodPost, base+"/v1/apps/demo/events", bytes.NewReader(body))
+	req.Header.Set("Authorization", "Bearer demo-token")
+	var resp *http.Response
+	for {
+		// The listener is up before the gateway reports ready.
+		resp, err = http.DefaultClient.Do(req)
+		if err == nil && resp.StatusCode != http.StatusServiceUnavailable {
+			break
+		}
+		if err == nil {
+			resp.Body.Close()
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("ingest: %v", err)
+		}
+		time.Sleep(50 * time.Millisecond)
+		req.Body = io.NopCloser(bytes.NewReader(body))
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusAccepted || !strings.Contains(string(b), `"partner":"clevertap"`) || !strings.Contains(string(b), `"partner":"jampp"`) {
+		t.Fatalf("ingest: %d %s", resp.StatusCode, b)
+	}
+	for _, want := range []string{`"X-Adgate-Original-Host":"api.clevertap.com"`, `"X-Adgate-Original-Host":"tracking.jampp.com"`, "delivered clevertap", "delivered jampp"} {
+		for !strings.Contains(stdout.String(), want) {
+			if time.Now().After(deadline) {
+				t.Fatalf("demo output lacks %s:\n%s", want, stdout.String())
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+}
