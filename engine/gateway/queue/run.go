@@ -49,9 +49,8 @@ func (q *Queue) Run(ctx context.Context, h Handler) error {
 	defer hcancel()
 
 	var (
-		workers  sync.WaitGroup // worker loops
-		inflight sync.WaitGroup // handler calls
-		started  = make(map[string]bool)
+		workers sync.WaitGroup // worker loops
+		started = make(map[string]bool)
 	)
 	discover := func() {
 		subjects, err := q.pendingSubjects(ctx)
@@ -76,7 +75,7 @@ func (q *Queue) Run(ctx context.Context, h Handler) error {
 			workers.Add(1)
 			go func() {
 				defer workers.Done()
-				q.worker(ctx, hctx, subj, key, h, &inflight)
+				q.worker(ctx, hctx, subj, key, h)
 			}()
 		}
 	}
@@ -96,20 +95,21 @@ loop:
 		}
 	}
 
-	workers.Wait() // no new handler starts after this
-	q.known.Clear()
-	done := make(chan struct{})
+	// Workers return once their handlers did, so waiting for them waits
+	// for the deliveries in flight; past the drain deadline their context
+	// is cancelled.
+	drained := make(chan struct{})
 	go func() {
-		inflight.Wait()
-		close(done)
+		select {
+		case <-drained:
+		case <-time.After(q.cfg.DrainTimeout):
+			q.log.Warn("queue: drain deadline reached, cancelling in-flight deliveries", "deadline", q.cfg.DrainTimeout)
+			hcancel()
+		}
 	}()
-	select {
-	case <-done:
-	case <-time.After(q.cfg.DrainTimeout):
-		q.log.Warn("queue: drain deadline reached, cancelling in-flight deliveries", "deadline", q.cfg.DrainTimeout)
-		hcancel()
-		<-done
-	}
+	workers.Wait()
+	close(drained)
+	q.known.Clear()
 	return nil
 }
 
@@ -126,24 +126,51 @@ func (q *Queue) pendingSubjects(ctx context.Context) ([]string, error) {
 	return out, nil
 }
 
-// worker pulls one subject's messages, never holding more than the
-// partner's concurrency in flight, and recreates its consumer (and the
-// streams) whenever the server lost them.
-func (q *Queue) worker(ctx, hctx context.Context, subj string, key Key, h Handler, inflight *sync.WaitGroup) {
+// worker consumes one subject. At most the partner's concurrency limit of
+// handlers run at once; up to as many again wait for a slot, already
+// fetched, so a slot that frees starts its next job without a round trip
+// to the server. Every fetched message is kept alive from the moment it
+// arrives: none sits in a client buffer where its ack deadline could run
+// out behind a slow partner. Fetches ask for a batch once half of that
+// window is free, so their cost is shared by many messages.
+func (q *Queue) worker(ctx, hctx context.Context, subj string, key Key, h Handler) {
+	limit := func() int {
+		if cc, ok := h.(Concurrencer); ok {
+			if n := cc.Concurrency(key.App, key.Partner); n > 0 {
+				return n
+			}
+		}
+		return q.cfg.Workers
+	}
 	var (
-		cons  jetstream.Consumer
-		mu    sync.Mutex
-		busy  int
-		freed = make(chan struct{}, 1)
-		pause = 100 * time.Millisecond
+		cons    jetstream.Consumer
+		mu      sync.Mutex
+		held    int // fetched, not yet settled
+		running int
+		changed = make(chan struct{}) // closed and replaced when held/running drop
+		jobs    sync.WaitGroup
+		pause   = 100 * time.Millisecond
 	)
-	release := func() {
-		mu.Lock()
-		busy--
-		mu.Unlock()
-		select {
-		case freed <- struct{}{}:
-		default:
+	notify := func() {
+		close(changed)
+		changed = make(chan struct{})
+	}
+	// acquire waits for a handler slot; false means stop.
+	acquire := func() bool {
+		for {
+			mu.Lock()
+			if running < limit() {
+				running++
+				mu.Unlock()
+				return true
+			}
+			ch := changed
+			mu.Unlock()
+			select {
+			case <-ctx.Done():
+				return false
+			case <-ch:
+			}
 		}
 	}
 	sleep := func() bool {
@@ -157,6 +184,7 @@ func (q *Queue) worker(ctx, hctx context.Context, subj string, key Key, h Handle
 			return true
 		}
 	}
+	defer jobs.Wait()
 	for ctx.Err() == nil {
 		if cons == nil {
 			c, err := q.consumer(ctx, subj)
@@ -171,53 +199,52 @@ func (q *Queue) worker(ctx, hctx context.Context, subj string, key Key, h Handle
 			}
 			cons = c
 		}
-		limit := q.cfg.Workers
-		if c, ok := h.(Concurrencer); ok {
-			if n := c.Concurrency(key.App, key.Partner); n > 0 {
-				limit = n
-			}
-		}
+		window := 2 * limit()
 		mu.Lock()
-		free := limit - busy
+		free := window - held
+		ch := changed
 		mu.Unlock()
-		if free <= 0 {
+		if free < (window+1)/2 {
 			select {
 			case <-ctx.Done():
 				return
-			case <-freed:
+			case <-ch:
 			}
 			continue
 		}
 		batch, err := cons.Fetch(free, jetstream.FetchMaxWait(fetchWait))
-		if err != nil {
-			if ctx.Err() == nil {
-				q.log.Warn("queue: fetch", "app", key.App, "partner", key.Partner, "err", err)
+		if err == nil {
+			for msg := range batch.Messages() {
+				if ctx.Err() != nil {
+					// Stopping: give it back at once rather than after AckWait.
+					_ = msg.Nak()
+					continue
+				}
+				mu.Lock()
+				held++
+				mu.Unlock()
+				jobs.Add(1)
+				go func() {
+					defer jobs.Done()
+					stop := q.keepAlive(msg)
+					if acquire() {
+						q.handle(hctx, msg, key, h)
+						mu.Lock()
+						running--
+						mu.Unlock()
+					} else {
+						_ = msg.Nak()
+					}
+					stop()
+					mu.Lock()
+					held--
+					notify()
+					mu.Unlock()
+				}()
 			}
-			if q.lostConsumer(ctx, err) {
-				cons = nil
-			}
-			if !sleep() {
-				return
-			}
-			continue
+			err = batch.Error()
 		}
-		for msg := range batch.Messages() {
-			if ctx.Err() != nil {
-				// Stopping: give it back at once rather than after AckWait.
-				_ = msg.Nak()
-				continue
-			}
-			mu.Lock()
-			busy++
-			mu.Unlock()
-			inflight.Add(1)
-			go func() {
-				defer inflight.Done()
-				defer release()
-				q.handle(hctx, msg, key, h)
-			}()
-		}
-		if err := batch.Error(); err != nil && !errors.Is(err, nats.ErrTimeout) && ctx.Err() == nil {
+		if err != nil && !errors.Is(err, nats.ErrTimeout) && ctx.Err() == nil {
 			q.log.Warn("queue: fetch", "app", key.App, "partner", key.Partner, "err", err)
 			if q.lostConsumer(ctx, err) {
 				cons = nil
@@ -293,13 +320,11 @@ func (q *Queue) handle(ctx context.Context, msg jetstream.Msg, key Key, h Handle
 		return
 	}
 
-	stop := q.keepAlive(msg)
 	out := q.call(ctx, h, j, attempt)
-	stop()
 
 	switch out.Kind {
 	case OutcomeDelivered:
-		q.ack(ctx, msg, j)
+		q.ack(msg, j)
 	case OutcomeDead:
 		q.bury(ctx, msg, md, j, out.Reason, attempt)
 	default: // OutcomeRetry, or a handler bug: keep the job
@@ -334,34 +359,39 @@ func (q *Queue) call(ctx context.Context, h Handler, j Job, attempt int) (out Ou
 // slow partner (or a wait for its rate limit) does not cause a second
 // concurrent delivery.
 func (q *Queue) keepAlive(msg jetstream.Msg) (stop func()) {
-	done := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		t := time.NewTicker(max(q.cfg.AckWait/3, 10*time.Millisecond))
-		defer t.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-t.C:
-				_ = msg.InProgress()
-			}
+	// A timer rather than a goroutine per message: most jobs finish long
+	// before the first tick.
+	every := max(q.cfg.AckWait/3, 10*time.Millisecond)
+	var (
+		mu      sync.Mutex
+		stopped bool
+		t       *time.Timer
+	)
+	mu.Lock()
+	t = time.AfterFunc(every, func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if stopped {
+			return
 		}
-	}()
+		_ = msg.InProgress()
+		t.Reset(every)
+	})
+	mu.Unlock()
 	return func() {
-		close(done)
-		wg.Wait()
+		mu.Lock()
+		stopped = true
+		t.Stop()
+		mu.Unlock()
 	}
 }
 
-func (q *Queue) ack(ctx context.Context, msg jetstream.Msg, j Job) {
-	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-	defer cancel()
-	// A confirmed ack keeps duplicates to the crash window only.
-	if err := msg.DoubleAck(actx); err != nil {
-		q.log.Warn("queue: ack not confirmed; the postback may be delivered again", "postback_id", j.ID, "err", err)
+func (q *Queue) ack(msg jetstream.Msg, j Job) {
+	// Not a confirmed (double) ack: it would hold the slot for a round
+	// trip on every job. An ack lost with the connection only means the
+	// job is delivered again, with the same Idempotency-Key.
+	if err := msg.Ack(); err != nil {
+		q.log.Warn("queue: ack failed; the postback may be delivered again", "postback_id", j.ID, "err", err)
 	}
 }
 
@@ -394,5 +424,5 @@ func (q *Queue) bury(ctx context.Context, msg jetstream.Msg, md *jetstream.MsgMe
 		return
 	}
 	q.log.Warn("queue: dead letter", "postback_id", j.ID, "app", j.App, "partner", j.Partner, "attempts", attempts, "reason", reason)
-	q.ack(ctx, msg, j)
+	q.ack(msg, j)
 }
