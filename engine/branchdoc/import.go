@@ -71,6 +71,7 @@ const (
 	RuleUnterminated    = "import-unterminated-macro"
 	RuleAmpersand       = "import-missing-ampersand"
 	RuleDuplicateKey    = "import-duplicate-query-key"
+	RuleCredentialHost  = "import-credential-in-host"
 	RuleTruncated       = "import-truncated-url"
 	RuleShifted         = "import-shifted-columns"
 	RuleShortRow        = "import-short-row"

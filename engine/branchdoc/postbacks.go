@@ -400,10 +400,32 @@ func (im *importer) postbacks(entries []*pbEntry) {
 			im.notes = append(im.notes, Note{Path: fmt.Sprintf("postbacks[%d].url", i), Text: n})
 		}
 		im.tmpls = append(im.tmpls, Template{Pos: g.pos, Kind: "postback-url", Key: g.pb.Events[0], Text: g.pb.URL})
+		im.checkHost(g.pos, g.pb)
 		if h := templatedHost(g.pb.URL); h != "" && !containsStr(im.p.AllowedHosts, h) {
 			im.p.AllowedHosts = append(im.p.AllowedHosts, h)
 			im.notes = append(im.notes, Note{Path: "allowed_hosts", Text: fmt.Sprintf("derived from the templated host of the %s postback URL", g.pb.Events[0])})
 		}
+	}
+}
+
+// checkHost reports credential macros glued into a URL's host name, as in
+// https://{sid}{token}api.example.com/: credentials travel as userinfo
+// (https://{sid}:{token}@host) or in the query, so the doc likely lost
+// separators. Nothing is changed: the right form is the partner's call.
+func (im *importer) checkHost(pos Pos, pb spec.Postback) {
+	host := rawHost(pb.URL)
+	if strings.Contains(host, "@") {
+		return
+	}
+	var creds []string
+	for _, m := range openMacroRe.FindAllStringSubmatch(host, -1) {
+		if p := im.param(m[1]); p != nil && p.Branch == "ACCOUNT_CREDENTIAL" {
+			creds = append(creds, "{"+m[1]+"}")
+		}
+	}
+	if len(creds) > 0 {
+		im.warn(pos, RuleCredentialHost, fmt.Sprintf("the host of the %s postback URL is built from credential macros %s", pb.Events[0], strings.Join(creds, "")),
+			"credentials usually go in the userinfo (https://{user}:{secret}@host) or the query; check the URL with the partner")
 	}
 }
 
@@ -420,6 +442,28 @@ func containsStr(s []string, v string) bool {
 // computed by a template (widget.<#if ...>eu<#else>us</#if>.criteo.com ->
 // *.criteo.com), or "" when the host is literal.
 func templatedHost(u string) string {
+	host := rawHost(u)
+	if at := strings.LastIndexByte(host, '@'); at >= 0 {
+		host = host[at+1:]
+	}
+	if !strings.ContainsAny(host, "<{$") {
+		return ""
+	}
+	labels := strings.Split(host, ".")
+	k := len(labels)
+	for k > 0 && !strings.ContainsAny(labels[k-1], "<>{}$\"#/ ") {
+		k--
+	}
+	tail := labels[k:]
+	if len(tail) < 2 {
+		return ""
+	}
+	return "*." + strings.ToLower(strings.Join(tail, "."))
+}
+
+// rawHost returns the authority part of a URL template (userinfo, host
+// and port), skipping template syntax that may contain '/'.
+func rawHost(u string) string {
 	rest := u
 	if i := strings.Index(rest, "://"); i >= 0 {
 		rest = rest[i+3:]
@@ -446,21 +490,5 @@ scan:
 			break scan
 		}
 	}
-	host := rest[:end]
-	if at := strings.LastIndexByte(host, '@'); at >= 0 {
-		host = host[at+1:]
-	}
-	if !strings.ContainsAny(host, "<{$") {
-		return ""
-	}
-	labels := strings.Split(host, ".")
-	k := len(labels)
-	for k > 0 && !strings.ContainsAny(labels[k-1], "<>{}$\"#/ ") {
-		k--
-	}
-	tail := labels[k:]
-	if len(tail) < 2 {
-		return ""
-	}
-	return "*." + strings.ToLower(strings.Join(tail, "."))
+	return rest[:end]
 }
