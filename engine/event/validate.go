@@ -1,8 +1,10 @@
 package event
 
 import (
+	"cmp"
 	"fmt"
 	"io/fs"
+	"slices"
 	"strings"
 
 	"github.com/xeipuuv/gojsonschema"
@@ -68,5 +70,10 @@ func (v *Validator) Validate(b []byte) error {
 	for _, re := range res.Errors() {
 		ve.Fields = append(ve.Fields, FieldError{Field: re.Field(), Message: re.Description()})
 	}
+	// gojsonschema reports in map order; sort so that the same event
+	// always gets the same message.
+	slices.SortFunc(ve.Fields, func(a, b FieldError) int {
+		return cmp.Or(cmp.Compare(a.Field, b.Field), cmp.Compare(a.Message, b.Message))
+	})
 	return ve
 }
