@@ -188,6 +188,21 @@ func TestRepairRules(t *testing.T) {
 			}
 			eq(t, "section text", p.Unmapped[i].Text, "Ask the partner for a sandbox.")
 		}},
+		// A doc of the family in a shape the corpus does not show: CRLF,
+		// pipe-wrapped rows, aligned separators, other heading case,
+		// reordered and missing parameter columns.
+		{"unseen", nil, func(t *testing.T, p *spec.Partner) {
+			eq(t, "name", p.Name, "Novel Partner")
+			eq(t, "logo", p.Logo, "https://cdn.example.test/n.png")
+			eq(t, "status", string(p.Status), "in-review")
+			eq(t, "description", p.Description, "First line.\nSecond line.")
+			eq(t, "postbacks", len(p.Postbacks), 2)
+			eq(t, "open url", p.Postbacks[1].URL, "https://pb.example.test/o?c={click}&t={tok}")
+			eq(t, "param", p.Parameters[0], spec.Parameter{Macro: "click", Branch: "CLICK_ID", LinkMacro: "[clk]", Required: true})
+			eq(t, "credential", p.Parameters[1], spec.Parameter{Macro: "tok", Branch: "ACCOUNT_CREDENTIAL", Label: "API token"})
+			eq(t, "link", p.LinkOnly[0], spec.LinkParam{Branch: "CLICK_IDFA", LinkMacro: "TAPJOY_IDFA"})
+			eq(t, "unmapped", len(p.Unmapped), 0)
+		}},
 		{"encoding", []wantDiag{{RuleEncoding, 0}}, func(t *testing.T, p *spec.Partner) {
 			eq(t, "name", p.Name, "Café Partner")
 			eq(t, "description", p.Description, "Naïve “quoted” text.")

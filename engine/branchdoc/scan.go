@@ -138,6 +138,9 @@ func splitCells(seg segment, max int) []cell {
 	lead := false
 	if strings.HasPrefix(text, "|") && !strings.HasPrefix(text, "||") {
 		lead = true
+		if t := strings.TrimRight(text, " \t"); len(t) > 1 && strings.HasSuffix(t, "|") && !strings.HasSuffix(t, `\|`) && !strings.HasSuffix(t, "||") {
+			text = t[:len(t)-1]
+		}
 	}
 	rs := []rune(text)
 	var cells []cell
@@ -202,9 +205,6 @@ func splitCells(seg segment, max int) []cell {
 		start = i + 1
 	}
 	emit(start, len(rs))
-	if lead && len(cells) > 1 && cells[len(cells)-1].Raw == "" {
-		cells = cells[:len(cells)-1]
-	}
 	return cells
 }
 
