@@ -226,10 +226,11 @@ func escapeProse(s string) string { return proseEscaper.Replace(s) }
 
 var proseEscaper = strings.NewReplacer(`\`, `\\`, "\n", `\n`, "\t", `\t`, "\r", `\r`, "|", `\|`)
 
-var ftlMarker = regexp.MustCompile(`<#|</#|<@|</@|\$\{`)
-
 // hasFreeMarker reports whether s contains FreeMarker syntax.
-func hasFreeMarker(s string) bool { return ftlMarker.MatchString(s) }
+func hasFreeMarker(s string) bool {
+	return strings.Contains(s, "<#") || strings.Contains(s, "</#") || strings.Contains(s, "<@") ||
+		strings.Contains(s, "</@") || strings.Contains(s, "${")
+}
 
 // isNull reports whether a cell holds the literal null the doc export
 // writes for an empty value.
