@@ -2,7 +2,6 @@ package queue
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -145,10 +144,8 @@ func (q *Queue) scanDead(ctx context.Context, f ReplayFilter, fn func(DeadLetter
 func decodeDead(data []byte, h nats.Header, md *jetstream.MsgMetadata) DeadLetter {
 	d := DeadLetter{Seq: md.Sequence.Stream, DeadAt: md.Timestamp, Reason: h.Get(hdrReason)}
 	d.Attempts, _ = strconv.Atoi(h.Get(hdrAttempts))
-	if err := json.Unmarshal(data, &d.Job); err != nil {
-		// Kept for inspection, but an undecodable job cannot be replayed;
-		// its reason says so already.
-		d.Job = Job{}
-	}
+	// An undecodable job (zero Job) is listed for inspection but cannot
+	// be replayed; its reason says so already.
+	d.Job, _ = decodeJob(data)
 	return d
 }

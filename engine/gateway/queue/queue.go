@@ -14,7 +14,6 @@ package queue
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -315,10 +314,7 @@ func (q *Queue) Enqueue(ctx context.Context, jobs ...Job) error {
 		if j.EnqueuedAt.IsZero() {
 			j.EnqueuedAt = time.Now().UTC()
 		}
-		data, err := json.Marshal(j)
-		if err != nil {
-			return fmt.Errorf("queue: enqueue %s: %w", j.ID, err)
-		}
+		data := encodeJob(j)
 		subj := q.workSubject(j.App, j.Partner)
 		if _, ok := q.known.Load(subj); !ok {
 			wake = true

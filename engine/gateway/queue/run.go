@@ -2,7 +2,6 @@ package queue
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -307,8 +306,8 @@ func (q *Queue) handle(ctx context.Context, msg jetstream.Msg, key Key, h Handle
 		return
 	}
 	attempt := int(md.NumDelivered)
-	var j Job
-	if err := json.Unmarshal(msg.Data(), &j); err != nil {
+	j, err := decodeJob(msg.Data())
+	if err != nil {
 		j = Job{App: key.App, Partner: key.Partner}
 		q.bury(ctx, msg, md, j, "undecodable job: "+err.Error(), attempt)
 		return

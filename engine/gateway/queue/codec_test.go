@@ -1,0 +1,73 @@
+package queue
+
+import (
+	"encoding/json"
+	"reflect"
+	"testing"
+	"time"
+)
+
+func TestJobCodecRoundTrip(t *testing.T) {
+	for _, j := range []Job{
+		{},
+		{ID: "pb-1", App: "demo", Partner: "clevertap", URL: "https://x/?a=1"},
+		{
+			ID: "e\x00\xff", App: "ünï", Partner: "p.q", Postback: "INSTALL", EventID: "1234567890123456789",
+			Method: "POST", URL: "https://in1.api.clevertap.com/1/upload?id=1&t=%2B", Body: `{"d":[1,2]}`,
+			Headers:       map[string]string{"Content-Type": "application/json", "X-Empty": ""},
+			ConfigVersion: "sha256:abc", EnqueuedAt: time.Date(2026, 11, 28, 15, 0, 0, 123456789, time.UTC), Replays: 3,
+		},
+	} {
+		got, err := decodeJob(encodeJob(&j))
+		if err != nil {
+			t.Fatalf("decode(encode(%+v)): %v", j, err)
+		}
+		if !reflect.DeepEqual(got, j) {
+			t.Fatalf("round trip\n got %+v\nwant %+v", got, j)
+		}
+	}
+}
+
+func TestJobCodecReadsJSON(t *testing.T) {
+	j := Job{ID: "1", App: "a", Partner: "p", URL: "https://x", EnqueuedAt: time.Unix(5, 0).UTC()}
+	b, _ := json.Marshal(j)
+	got, err := decodeJob(b)
+	if err != nil || !reflect.DeepEqual(got, j) {
+		t.Fatalf("%+v, %v", got, err)
+	}
+}
+
+func TestJobCodecRejectsDamage(t *testing.T) {
+	full := encodeJob(&Job{ID: "pb", App: "a", Partner: "p", URL: "https://x", Headers: map[string]string{"k": "v"}})
+	for i := range len(full) {
+		if _, err := decodeJob(full[:i]); err == nil {
+			t.Errorf("a job truncated to %d bytes decoded", i)
+		}
+	}
+	if _, err := decodeJob(append(full, 0)); err == nil {
+		t.Error("trailing bytes accepted")
+	}
+	if _, err := decodeJob([]byte("garbage")); err == nil {
+		t.Error("garbage accepted")
+	}
+}
+
+func FuzzDecodeJob(f *testing.F) {
+	f.Add(encodeJob(&Job{ID: "pb", App: "a", Partner: "p", URL: "https://x", Headers: map[string]string{"k": "v"}}))
+	f.Add([]byte(`{"id":"1"}`))
+	f.Add([]byte(`{"id":"1","headers":{},"enqueued_at":"2026-01-01T00:00:00+01:00","replays":-2}`))
+	f.Add([]byte{codecVersion, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		j, err := decodeJob(b)
+		if err != nil {
+			return
+		}
+		// Compare encodings: JSON input may carry a time zone or an empty
+		// header map that the binary form normalizes.
+		enc := encodeJob(&j)
+		again, err := decodeJob(enc)
+		if err != nil || string(encodeJob(&again)) != string(enc) {
+			t.Fatalf("re-encoding %+v gave %+v, %v", j, again, err)
+		}
+	})
+}
