@@ -89,7 +89,24 @@ func (g *gen) str() string {
 	case 13:
 		return "(" + g.pick(missPaths...) + ")!" // the multi-typed empty value
 	case 14:
-		return g.pick(seqPaths...) + "?size?c"
+		switch g.r.IntN(8) {
+		case 0:
+			return g.pick(seqPaths...) + "?size?c"
+		case 1:
+			return g.pick(hashPaths...) + "?keys?join(\",\")"
+		case 2:
+			return "[" + g.str() + ", " + g.num() + "]?join(\"|\")"
+		case 3:
+			return "{\"k\": " + g.str() + "}.k"
+		case 4:
+			return g.pick(missPaths...) + "?default(" + g.str() + ")"
+		case 5:
+			return "(" + g.pick(missPaths...) + ")?if_exists"
+		case 6:
+			return g.atomStr() + "[" + g.pick("0", "1", "2") + "]"
+		default:
+			return g.boolean() + "?string(\"y\", \"n\")"
+		}
 	default:
 		if g.chance(0.15) {
 			return g.any() // deliberately untyped
@@ -112,7 +129,7 @@ func (g *gen) num() string {
 	if g.depth > 3 {
 		return g.numLit()
 	}
-	switch g.r.IntN(11) {
+	switch g.r.IntN(12) {
 	case 0, 1:
 		return g.numLit()
 	case 2, 3:
@@ -121,6 +138,8 @@ func (g *gen) num() string {
 		return g.num() + g.pick(" + ", " - ", " * ", " / ", " % ") + g.num()
 	case 5:
 		return "(" + g.num() + ")?" + g.pick("round", "floor", "ceiling", "abs", "int")
+	case 10:
+		return g.pick(seqPaths...) + "?" + g.pick("first", "last") + g.pick(".price", "")
 	case 6:
 		return g.atomStr() + "?length"
 	case 7:
@@ -167,6 +186,12 @@ func (g *gen) boolean() string {
 	case 9:
 		return "(" + g.pick(missPaths...) + ")?has_content"
 	case 10:
+		switch g.r.IntN(4) {
+		case 0:
+			return g.pick(seqPaths...) + "?seq_contains(" + g.pick(g.str(), g.num()) + ")"
+		case 1:
+			return g.pick(missPaths...) + "?exists"
+		}
 		return g.atomStr() + "?" + g.pick(`contains("a")`, `starts_with("I")`, `ends_with("S")`)
 	default:
 		if g.chance(0.3) {
@@ -251,7 +276,15 @@ func (g *gen) element() string {
 	case 11:
 		return "<@urlencode>" + g.body(2) + "</@urlencode>"
 	case 12:
-		return g.pick("<#-- c -->", "\n<#-- line -->\n", "  <#if true>\n</#if>\n")
+		switch g.r.IntN(4) {
+		case 0:
+			return "<#assign c>" + g.body(1) + "</#assign>${c}"
+		case 1:
+			return "<#assign n = " + g.num() + "><#assign n += " + g.pick(g.num(), g.str()) + ">${n}"
+		case 2:
+			return "#{" + g.num() + "}"
+		}
+		return g.pick("<#-- c -->", "\n<#-- line -->\n", "  <#if true>\n</#if>\n", "\r\n<#if true>\r\n x\r\n</#if>\r\n")
 	default:
 		return "\n" + g.pick("", "  ", "\t") + "<#if " + g.boolean() + ">\n" + g.body(1) + "\n" + g.pick("", "  ") + "</#if>\n"
 	}

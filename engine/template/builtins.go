@@ -173,7 +173,7 @@ func init() {
 		}},
 		"if_exists": {missingOK: true, fn: func(e *exec, b *builtinExpr, t Value) (Value, error) {
 			if t.kind == KindMissing {
-				return multiEmpty, nil
+				return nothing, nil
 			}
 			return t, nil
 		}},
@@ -221,7 +221,8 @@ func init() {
 			if t.kind != KindSeq && !t.isMultiEmpty() {
 				return Value{}, e.typeErr(b.x, "For \"?seq_contains\" left-hand operand", "a sequence", t)
 			}
-			a, err := b.arg(e, 0)
+			// a missing argument is not an error here: nothing equals it
+			a, err := b.args[0].eval(e)
 			if err != nil {
 				return Value{}, err
 			}
@@ -481,6 +482,9 @@ func builtinSubstring(e *exec, b *builtinExpr, t Value) (Value, error) {
 }
 
 func builtinC(e *exec, b *builtinExpr, t Value) (Value, error) {
+	if t.isNothing() {
+		t = Bool(false)
+	}
 	switch t.kind {
 	case KindNumber:
 		return String(t.n.computer()), nil
@@ -534,6 +538,9 @@ func builtinString(e *exec, b *builtinExpr, t Value) (Value, error) {
 }
 
 func builtinThen(e *exec, b *builtinExpr, t Value) (Value, error) {
+	if t.isNothing() {
+		t = Bool(false)
+	}
 	if t.kind != KindBool {
 		return Value{}, e.typeErr(b.x, "For \"?then\" left-hand operand", "a boolean", t)
 	}

@@ -15,7 +15,18 @@ const flavorMultiEmpty numFlavor = 3
 
 var multiEmpty = Value{kind: KindString, fl: flavorMultiEmpty}
 
-func (v Value) isMultiEmpty() bool { return v.kind == KindString && v.fl == flavorMultiEmpty }
+// flavorNothing marks what ?if_exists gives for a missing value:
+// FreeMarker's "nothing", which is the empty string, an empty sequence, an
+// empty hash and the boolean false all at once.
+const flavorNothing numFlavor = 4
+
+var nothing = Value{kind: KindString, fl: flavorNothing}
+
+func (v Value) isMultiEmpty() bool {
+	return v.kind == KindString && (v.fl == flavorMultiEmpty || v.fl == flavorNothing)
+}
+
+func (v Value) isNothing() bool { return v.kind == KindString && v.fl == flavorNothing }
 
 type binding struct {
 	name string
@@ -167,11 +178,13 @@ func (e *exec) evalBool(x expr, ctx string) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	switch v.kind {
-	case KindBool:
+	switch {
+	case v.kind == KindBool:
 		return v.b, nil
-	case KindMissing:
+	case v.kind == KindMissing:
 		return false, e.undef(x)
+	case v.isNothing():
+		return false, nil
 	}
 	return false, e.typeErr(x, ctx, "a boolean", v)
 }

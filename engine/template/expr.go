@@ -262,6 +262,12 @@ func (x *cmpExpr) eval(e *exec) (Value, error) {
 	if r.kind == KindMissing {
 		return Value{}, e.undef(x.r)
 	}
+	// "nothing" is also the boolean false
+	if l.isNothing() && r.kind == KindBool {
+		l = Bool(false)
+	} else if r.isNothing() && l.kind == KindBool {
+		r = Bool(false)
+	}
 	var c int
 	switch {
 	case l.kind == KindNumber && r.kind == KindNumber:
