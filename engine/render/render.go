@@ -204,6 +204,9 @@ type Partner struct {
 	byEvent map[string]pbRef
 	// segs are the first path segments parameters share; see param.seg.
 	segs []string
+	// rootNames are the root names read by the templates that need the
+	// full model: Render builds the model with those only (see rootModel).
+	rootNames []string
 	// lastAcct and runs only save allocations between Render calls.
 	lastAcct atomic.Pointer[acctValues]
 	runs     sync.Pool
@@ -340,7 +343,68 @@ func Compile(p *spec.Partner, cat *catalog.Catalog) (*Partner, error) {
 		return nil, &CompileError{Partner: p.ID, Errs: errs}
 	}
 	cp.shareSegments()
+	cp.collectRootNames()
 	return cp, nil
+}
+
+// collectRootNames gathers the top-level names read by every template that
+// needs the full data model.
+func (cp *Partner) collectRootNames() {
+	add := func(t *template.Template) {
+		if t == nil || !needsModel(t) {
+			return
+		}
+		for _, r := range t.Refs() {
+			if !slices.Contains(cp.rootNames, r) {
+				cp.rootNames = append(cp.rootNames, r)
+			}
+		}
+	}
+	for i := range cp.params {
+		p := &cp.params[i]
+		add(p.tmpl)
+		if p.kind == kindPath && p.needsModel && !slices.Contains(cp.rootNames, p.path[0]) {
+			cp.rootNames = append(cp.rootNames, p.path[0])
+		}
+	}
+	for i := range cp.postbacks {
+		pb := &cp.postbacks[i]
+		add(pb.url)
+		add(pb.body)
+		for _, h := range pb.headers {
+			add(h.tmpl)
+		}
+	}
+}
+
+// rootModel builds the data model restricted to names. A template reaches
+// the root only through the names it reads (Template.Refs), so for the
+// templates whose names are collected it is indistinguishable from the
+// full model, which has every field of the event and would cost a copy
+// of all of them per event.
+func rootModel(ev *event.Event, names []string, app, net template.Value) template.Value {
+	keys := make([]string, 0, len(names))
+	vals := make([]template.Value, 0, len(names))
+	for _, n := range names {
+		var v template.Value
+		switch n {
+		case "event":
+			v = ev.Value()
+		case "ad_network":
+			v = net
+		case "app":
+			if v = app; v.IsMissing() {
+				v = ev.Value().Get("app")
+			}
+		default:
+			v = ev.Value().Get(n)
+		}
+		if !v.IsMissing() {
+			keys = append(keys, n)
+			vals = append(vals, v)
+		}
+	}
+	return template.NewHash(keys, vals)
 }
 
 // shareSegments gives every event path parameter whose first segment at
@@ -648,7 +712,7 @@ func (r *run) root(full bool) template.Value {
 	}
 	if !r.hasModel {
 		app, net := r.cp.accountValues(r.acct)
-		r.model, r.hasModel = event.Model(r.ev, app, net), true
+		r.model, r.hasModel = rootModel(r.ev, r.cp.rootNames, app, net), true
 	}
 	return r.model
 }
