@@ -458,3 +458,42 @@ func TestDefaultPathFastPath(t *testing.T) {
 		}
 	}
 }
+
+func TestModelNames(t *testing.T) {
+	_, cat := loadPartner(t, "acme")
+	p := &spec.Partner{ID: "m", Name: "M Ads",
+		Postbacks: []spec.Postback{{Events: []string{"INSTALL"},
+			URL: `https://m.test/?a=${event.name}&b=${custom_data.x}&c=${(app.from)!"none"}&d=${ad_network.name}&e=${ad_network.credentials.k}&f={os}`}},
+		Parameters: []spec.Parameter{{Macro: "os", Branch: "OS"}},
+	}
+	cp, err := Compile(p, cat)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		ev   string
+		acct *Account
+		want string
+	}{
+		{`{"name":"INSTALL","custom_data":{"x":"y"},"app":{"from":"event"},"user_data":{"os":"IOS"}}`, &Account{Credentials: map[string]string{"k": "v"}},
+			"https://m.test/?a=INSTALL&b=y&c=event&d=M Ads&e=v&f=IOS"},
+		{`{"name":"INSTALL","custom_data":{"x":"y"},"app":{"from":"event"},"ad_network":{"name":"spoof"}}`,
+			&Account{App: App{Bundles: []Bundle{{OS: "IOS"}}}, Credentials: map[string]string{"k": "w"}},
+			"https://m.test/?a=INSTALL&b=y&c=none&d=M Ads&e=w&f="},
+	}
+	for _, tt := range tests {
+		res, err := cp.Render(parseEvent(t, tt.ev), tt.acct, Options{})
+		if err != nil || len(res.Requests) != 1 {
+			t.Fatalf("%v %+v", err, res)
+		}
+		if got := res.Requests[0].URL; got != tt.want {
+			t.Errorf("got  %s\nwant %s", got, tt.want)
+		}
+		// The full model, as eval builds it, gives the same text.
+		tm, _ := template.Parse("t", strings.ReplaceAll(p.Postbacks[0].URL, "{os}", "${(user_data.os)!}"), template.Options{})
+		full, err := tm.ExecuteString(cp.Model(parseEvent(t, tt.ev), tt.acct), nil)
+		if err != nil || full != tt.want {
+			t.Errorf("full model: %q %v", full, err)
+		}
+	}
+}
