@@ -202,6 +202,8 @@ type Partner struct {
 	// byEvent maps a lower-cased event name to its postback and the name as
 	// declared, which is the postback key.
 	byEvent map[string]pbRef
+	// events lists byEvent's entries in spec order, for findEvent.
+	events []pbRef
 	// segs are the first path segments parameters share; see param.seg.
 	segs []string
 	// rootNames are the root names read by the templates that need the
@@ -337,6 +339,7 @@ func Compile(p *spec.Partner, cat *catalog.Catalog) (*Partner, error) {
 				continue
 			}
 			cp.byEvent[k] = pbRef{idx, ev}
+			cp.events = append(cp.events, pbRef{idx, ev})
 		}
 	}
 	if len(errs) > 0 {
@@ -575,13 +578,13 @@ func bodyEncoding(contentType string, headers map[string]string, body string) En
 // selection returns the postbacks an event triggers.
 func (cp *Partner) selection(name string, opt Options) ([]pbRef, error) {
 	if opt.Postback != "" {
-		ref, ok := cp.byEvent[strings.ToLower(opt.Postback)]
+		ref, ok := cp.findEvent(opt.Postback)
 		if !ok {
 			return nil, fmt.Errorf("partner %s has no postback %q (it has %s)", cp.id, opt.Postback, strings.Join(cp.Postbacks(), ", "))
 		}
 		return []pbRef{ref}, nil
 	}
-	if ref, ok := cp.byEvent[strings.ToLower(name)]; ok {
+	if ref, ok := cp.findEvent(name); ok {
 		return []pbRef{ref}, nil
 	}
 	if !event.IsLifecycle(name) {
@@ -590,6 +593,18 @@ func (cp *Partner) selection(name string, opt Options) ([]pbRef, error) {
 		}
 	}
 	return nil, nil
+}
+
+// findEvent looks an event name up case-insensitively. A partner declares
+// a handful of events, so comparing with EqualFold beats lower-casing the
+// name (an allocation per event) for a map lookup.
+func (cp *Partner) findEvent(name string) (pbRef, bool) {
+	for _, ref := range cp.events {
+		if strings.EqualFold(ref.key, name) {
+			return ref, true
+		}
+	}
+	return pbRef{}, false
 }
 
 // Selects reports the postback key an event name triggers, or "".
