@@ -116,7 +116,7 @@ var builtins map[string]*builtinDef
 
 func init() {
 	builtins = map[string]*builtinDef{
-		"lower_case":  {fn: strFn(strings.ToLower)},
+		"lower_case":  {fn: strFn(javaLower)},
 		"upper_case":  {fn: strFn(javaUpper)},
 		"cap_first":   {fn: strFn(capFirst)},
 		"uncap_first": {fn: strFn(uncapFirst)},
@@ -359,14 +359,58 @@ func hasContent(t Value) bool {
 	return true
 }
 
-// javaUpper is String.toUpperCase for en_US, including the expansions
-// Go's per-rune mapping lacks (ß -> SS).
+// upperExpansions are the unconditional one-to-many upper-case mappings
+// of Unicode's SpecialCasing.txt that Java applies and Go's per-rune
+// mapping lacks (Latin, Armenian and the common ligatures).
+var upperExpansions = map[rune]string{
+	'ß': "SS", 'ŉ': "ʼN", 'ǰ': "J̌", 'ΐ': "Ϊ́", 'ΰ': "Ϋ́", 'և': "ԵՒ",
+	'ẖ': "H̱", 'ẗ': "T̈", 'ẘ': "W̊", 'ẙ': "Y̊", 'ẚ': "Aʾ",
+	'ﬀ': "FF", 'ﬁ': "FI", 'ﬂ': "FL", 'ﬃ': "FFI", 'ﬄ': "FFL", 'ﬅ': "ST", 'ﬆ': "ST",
+	'ﬓ': "ՄՆ", 'ﬔ': "ՄԵ", 'ﬕ': "ՄԻ", 'ﬖ': "ՎՆ", 'ﬗ': "ՄԽ",
+}
+
+// javaUpper is String.toUpperCase for en_US.
 func javaUpper(s string) string {
-	u := strings.ToUpper(s)
-	if strings.ContainsRune(u, 'ß') {
-		u = strings.ReplaceAll(u, "ß", "SS")
+	ascii := true
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			ascii = false
+			break
+		}
 	}
-	return u
+	if ascii {
+		return strings.ToUpper(s)
+	}
+	var b strings.Builder
+	for _, r := range s {
+		if x, ok := upperExpansions[r]; ok {
+			b.WriteString(x)
+			continue
+		}
+		b.WriteRune(unicode.ToUpper(r))
+	}
+	return b.String()
+}
+
+// javaLower is String.toLowerCase for en_US: per-rune lower case plus
+// Java's special cases, İ -> i̇ and the word-final sigma.
+func javaLower(s string) string {
+	if !strings.ContainsRune(s, 'Σ') && !strings.ContainsRune(s, 'İ') {
+		return strings.ToLower(s)
+	}
+	rs := []rune(s)
+	var b strings.Builder
+	for i, r := range rs {
+		switch {
+		case r == 'İ':
+			b.WriteString("i\u0307")
+		case r == 'Σ' && i > 0 && unicode.IsLetter(rs[i-1]) && (i+1 == len(rs) || !unicode.IsLetter(rs[i+1])):
+			b.WriteRune('ς')
+		default:
+			b.WriteRune(unicode.ToLower(r))
+		}
+	}
+	return b.String()
 }
 
 // isJavaWhitespace is Character.isWhitespace.
