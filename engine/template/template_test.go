@@ -321,3 +321,13 @@ func TestSprig(t *testing.T) {
 		{"missing arg", `${sprig.upper(nope)}`, "", "nope is missing"},
 	})
 }
+
+func TestRefs(t *testing.T) {
+	tp, err := Parse("r", `${user_data.os}<#if (custom_data.x)!"" == "a">${"${event.name}"}</#if><@loop data=app.app_bundles val="b">${b.os}</@loop>${user_data.ip}`, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := strings.Join(tp.Refs(), ","), "user_data,custom_data,event,app,b"; got != want {
+		t.Fatalf("Refs() = %s, want %s", got, want)
+	}
+}
