@@ -138,10 +138,11 @@ func TestPipelineDeadLettersAndReplay(t *testing.T) {
 	budget.MaxAttempts = 3
 	p := newPipeline(t, map[string]Policy{"rejects": testPolicy(), "down": budget})
 	ctx := context.Background()
-	if err := p.q.Enqueue(ctx, pjob("rejects", "r-1", srv.URL), pjob("down", "d-1", down)); err != nil {
+	if err := p.q.Enqueue(ctx, pjob("rejects", "r-1", srv.URL), pjob("down", "d-1", down),
+		pjob("rejects", "x-1", "http://elsewhere.example")); err != nil {
 		t.Fatal(err)
 	}
-	p.waitDepth(t, 0, 2)
+	p.waitDepth(t, 0, 3)
 	dead, err := p.q.DeadLetters(ctx, queue.ReplayFilter{})
 	if err != nil {
 		t.Fatal(err)
@@ -150,7 +151,8 @@ func TestPipelineDeadLettersAndReplay(t *testing.T) {
 	for _, d := range dead {
 		reasons[d.Job.ID] = d.Reason
 	}
-	if reasons["r-1"] != "HTTP 404: not retried" || reasons["d-1"] != "retry budget exhausted after 3 attempts: HTTP 503" {
+	if reasons["r-1"] != "HTTP 404: not retried" || reasons["d-1"] != "retry budget exhausted after 3 attempts: HTTP 503" ||
+		reasons["x-1"] != `host "elsewhere.example" is not allowed for partner "rejects" (add it to the spec's allowed_hosts)` {
 		t.Fatalf("reasons %v", reasons)
 	}
 
@@ -158,7 +160,7 @@ func TestPipelineDeadLettersAndReplay(t *testing.T) {
 	if n, err := p.q.Replay(ctx, queue.ReplayFilter{IDs: []string{"r-1"}}); err != nil || n != 1 {
 		t.Fatalf("Replay = %d, %v", n, err)
 	}
-	p.waitDepth(t, 0, 1)
+	p.waitDepth(t, 0, 2)
 	recs := sk.Requests()
 	if len(recs) != 1 || recs[0].Headers["Idempotency-Key"] != "r-1" {
 		t.Fatalf("replayed requests %+v", recs)
@@ -212,5 +214,22 @@ func TestPipelinePartnerIsolation(t *testing.T) {
 		if a.Partner == "hang" {
 			t.Errorf("a hanging attempt finished: %+v", a)
 		}
+	}
+}
+
+// The queue waits as long as the partner's Retry-After asks.
+func TestPipelineHonorsRetryAfter(t *testing.T) {
+	sk, base := startSink(t, sink.Options{FailFirst: 1, FailStatus: 429, RetryAfter: "1"})
+	p := newPipeline(t, map[string]Policy{"p": testPolicy()})
+	if err := p.q.Enqueue(context.Background(), pjob("p", "ra-1", base)); err != nil {
+		t.Fatal(err)
+	}
+	p.waitDepth(t, 0, 0)
+	recs := sk.Requests()
+	if len(recs) != 2 {
+		t.Fatalf("%d requests", len(recs))
+	}
+	if gap := recs[1].Time.Sub(recs[0].Time); gap < time.Second {
+		t.Fatalf("retried %v after a 429 with Retry-After: 1", gap)
 	}
 }
