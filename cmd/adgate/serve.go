@@ -93,6 +93,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return 1
 	}
 	if err := srv.Listen(); err != nil {
+		_ = srv.Close()
 		fmt.Fprintf(stderr, "adgate serve: %v\n", err)
 		return 1
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"regexp"
@@ -99,5 +100,36 @@ func TestServeDemo(t *testing.T) {
 			}
 			time.Sleep(20 * time.Millisecond)
 		}
+	}
+}
+
+func TestServeUsageAndStartErrors(t *testing.T) {
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	for _, tc := range []struct {
+		name string
+		args []string
+		code int
+		want string
+	}{
+		{"no config", []string{"serve"}, 2, "--config FILE is required"},
+		{"stray argument", []string{"serve", "--config", "x.yaml", "extra"}, 2, "unexpected argument"},
+		{"bad log level", []string{"serve", "--demo", "--log-level", "loud"}, 2, "--log-level"},
+		{"missing config file", []string{"serve", "--config", "does-not-exist.yaml"}, 1, "does-not-exist.yaml"},
+		{"invalid config", []string{"serve", "--config", "../../engine/gateway/config/testdata/bad/unknown_key.yaml"}, 1, `unknown key "scop"`},
+		{"address in use", []string{"serve", "--demo", "--listen", busy.Addr().String(), "--data-dir", t.TempDir()}, 1, "listen on"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var stdout, stderr lockedBuffer
+			if code := run(context.Background(), tc.args, &stdout, &stderr); code != tc.code {
+				t.Fatalf("exit %d, want %d\nstderr: %s", code, tc.code, stderr.String())
+			}
+			if !strings.Contains(stderr.String(), tc.want) {
+				t.Errorf("stderr lacks %q:\n%s", tc.want, stderr.String())
+			}
+		})
 	}
 }

@@ -130,6 +130,15 @@ func New(ctx context.Context, opt Options) (*Server, error) {
 	return s, nil
 }
 
+// Close releases a server that New created but Run never ran (Run closes
+// the queue itself on its way out).
+func (s *Server) Close() error {
+	if s.ln != nil {
+		_ = s.ln.Close()
+	}
+	return s.q.Close()
+}
+
 func (s *Server) now() time.Time { return s.opt.Now() }
 
 func (s *Server) redactorNow() *redactor {
