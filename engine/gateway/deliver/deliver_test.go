@@ -595,3 +595,20 @@ func FuzzLiteralHost(f *testing.F) {
 		_ = RedactQuery(s)
 	})
 }
+
+// Stopping (shutdown) mid-request is not the host's failure.
+func TestCancelledAttemptDoesNotTripBreaker(t *testing.T) {
+	_, base := startSink(t, sink.Options{Latency: 10 * time.Second})
+	pol := testPolicy()
+	pol.Breaker = BreakerPolicy{MinRequests: 1, FailureRatio: 1, Window: time.Minute, OpenFor: time.Minute}
+	s, _ := newSender(t, pol, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	out := s.Handle(ctx, testJob(base+"/pb"), 1)
+	if out.Kind != queue.OutcomeRetry || out.After != 0 {
+		t.Fatalf("outcome %+v", out)
+	}
+	if st := s.Breakers(); len(st) != 1 || st[0].State != BreakerClosed {
+		t.Fatalf("breakers %+v", st)
+	}
+}

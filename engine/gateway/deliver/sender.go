@@ -333,11 +333,13 @@ func (s *Sender) do(ctx context.Context, j queue.Job, a *Attempt) Result {
 			br.release(probe)
 			return Result{Outcome: queue.Dead(fmt.Sprintf("refused: %s resolves to a loopback, private or link-local address", host))}
 		}
-		br.record(pol.Breaker, probe, true, time.Now())
 		a.Error = s.opt.Redact(describeError(err, ctx, rctx))
 		if ctx.Err() != nil {
+			// We stopped, the host did not fail: not a breaker failure.
+			br.release(probe)
 			return Result{Outcome: queue.Retry(0, a.Error)}
 		}
+		br.record(pol.Breaker, probe, true, time.Now())
 		return Result{Outcome: s.retry(j, a.Attempt, pol, 0, a.Error)}
 	}
 	excerpt, readErr := readBody(resp.Body, pol.MaxResponseBody)
