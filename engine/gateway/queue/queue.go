@@ -304,35 +304,44 @@ func (q *Queue) ensureStreams(ctx context.Context) error {
 // window is stored once. On error some jobs may be stored: enqueueing the
 // same jobs again is safe.
 func (q *Queue) Enqueue(ctx context.Context, jobs ...Job) error {
-	futures := make([]jetstream.PubAckFuture, 0, len(jobs))
-	wake := false
 	for i := range jobs {
-		j := &jobs[i]
-		if err := j.validate(); err != nil {
+		if err := jobs[i].validate(); err != nil {
 			return fmt.Errorf("queue: enqueue: %w", err)
 		}
-		if j.EnqueuedAt.IsZero() {
-			j.EnqueuedAt = time.Now().UTC()
-		}
-		data := encodeJob(j)
-		subj := q.workSubject(j.App, j.Partner)
-		if _, ok := q.known.Load(subj); !ok {
-			wake = true
-		}
-		msg := &nats.Msg{Subject: subj, Data: data, Header: nats.Header{}}
-		f, err := q.js.PublishMsgAsync(msg, jetstream.WithMsgID(j.msgID()))
-		if err != nil {
-			return fmt.Errorf("queue: enqueue %s: %w", j.ID, err)
-		}
-		futures = append(futures, f)
 	}
-	for i, f := range futures {
-		select {
-		case <-f.Ok():
-		case err := <-f.Err():
-			return fmt.Errorf("queue: enqueue %s: %w", jobs[i].ID, err)
-		case <-ctx.Done():
-			return fmt.Errorf("queue: enqueue: waiting for acks: %w", ctx.Err())
+	now := time.Now().UTC()
+	wake := false
+	// Publish asynchronously and collect the acks in chunks: one round trip
+	// per chunk instead of per job, within the client's limit on pending
+	// async publishes.
+	const chunk = 1024
+	futures := make([]jetstream.PubAckFuture, 0, min(len(jobs), chunk))
+	for start := 0; start < len(jobs); start += chunk {
+		futures = futures[:0]
+		batch := jobs[start:min(start+chunk, len(jobs))]
+		for _, j := range batch {
+			if j.EnqueuedAt.IsZero() {
+				j.EnqueuedAt = now
+			}
+			subj := q.workSubject(j.App, j.Partner)
+			if _, ok := q.known.Load(subj); !ok {
+				wake = true
+			}
+			msg := &nats.Msg{Subject: subj, Data: encodeJob(&j), Header: nats.Header{}}
+			f, err := q.js.PublishMsgAsync(msg, jetstream.WithMsgID(j.msgID()))
+			if err != nil {
+				return fmt.Errorf("queue: enqueue %s: %w", j.ID, err)
+			}
+			futures = append(futures, f)
+		}
+		for i, f := range futures {
+			select {
+			case <-f.Ok():
+			case err := <-f.Err():
+				return fmt.Errorf("queue: enqueue %s: %w", batch[i].ID, err)
+			case <-ctx.Done():
+				return fmt.Errorf("queue: enqueue: waiting for acks: %w", ctx.Err())
+			}
 		}
 	}
 	if wake {

@@ -575,3 +575,23 @@ func TestHandlerPanicIsRetried(t *testing.T) {
 	}
 	waitDepth(t, q, 0, 0)
 }
+
+// A batch larger than the client's async-publish window is stored whole,
+// and the caller's jobs are not modified.
+func TestEnqueueLargeBatch(t *testing.T) {
+	q := openQueue(t, testConfig(t.TempDir()))
+	jobs := make([]Job, 5000)
+	for i := range jobs {
+		jobs[i] = job("a", fmt.Sprintf("p%d", i%5), fmt.Sprintf("big-%d", i))
+	}
+	if err := q.Enqueue(context.Background(), jobs...); err != nil {
+		t.Fatal(err)
+	}
+	if !jobs[0].EnqueuedAt.IsZero() {
+		t.Error("Enqueue modified the caller's job")
+	}
+	d := waitDepth(t, q, 5000, 0)
+	if d.ByPartner[Key{"a", "p3"}] != 1000 {
+		t.Fatalf("depth %+v", d)
+	}
+}
