@@ -460,9 +460,6 @@ func compileParam(partner string, sp spec.Parameter, cat *catalog.Catalog) (para
 	if !ok {
 		return prm, fmt.Errorf("parameter {%s}: unknown Branch parameter %s", sp.Macro, sp.Branch)
 	}
-	if def.LinkOnly {
-		return prm, fmt.Errorf("parameter {%s}: %s exists on the tracking link only and has no value in a postback", sp.Macro, sp.Branch)
-	}
 	if m := defaultPathRE.FindStringSubmatch(sp.Template); m != nil {
 		// ${(a.b)!}, the commonest webhook template, is a path lookup:
 		// printing the value found, or nothing when any step is missing,
@@ -486,6 +483,11 @@ func compileParam(partner string, sp spec.Parameter, cat *catalog.Catalog) (para
 	}
 	prm.hash = def.Hash
 	switch {
+	case def.LinkOnly:
+		// A click parameter that lives on the tracking link only has no
+		// value in a postback: the macro renders empty, as the lint's
+		// link-only-parameter warning tells the spec's author.
+		prm.kind, prm.source, prm.from = kindNone, SourceLink, def.Name+" is link-only: no value in a postback"
 	case def.Path != "":
 		prm.kind, prm.path, prm.source, prm.from = kindPath, event.ParsePath(def.Path), SourceEvent, def.Path
 		if strings.HasPrefix(def.Path, "last_attributed_touch_data.") {

@@ -295,10 +295,37 @@ func TestCompileErrors(t *testing.T) {
 		t.Fatalf("err = %v, want *CompileError", err)
 	}
 	msg := err.Error()
-	for _, part := range []string{"unknown Branch parameter NOT_A_PARAMETER", "CLICK_IDFA exists on the tracking link only", "parameter {c} template", "postback INSTALL url", "event install has two postbacks"} {
+	for _, part := range []string{"unknown Branch parameter NOT_A_PARAMETER", "parameter {c} template", "postback INSTALL url", "event install has two postbacks"} {
 		if !strings.Contains(msg, part) {
 			t.Errorf("error lacks %q:\n%s", part, msg)
 		}
+	}
+}
+
+// TestLinkOnlyParameter: a link-only click parameter used as a postback
+// parameter (the lint warns) compiles, renders empty, and explain says why.
+func TestLinkOnlyParameter(t *testing.T) {
+	_, cat := loadPartner(t, "acme")
+	p := &spec.Partner{ID: "lo", Name: "LO",
+		Postbacks:  []spec.Postback{{Events: []string{"INSTALL"}, URL: "https://lo.test/?u={u}&os={os}"}},
+		Parameters: []spec.Parameter{{Macro: "u", Branch: "CLICK_AAID"}, {Macro: "os", Branch: "OS"}},
+	}
+	cp, err := Compile(p, cat)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := cp.Render(parseEvent(t, `{"name":"INSTALL","user_data":{"os":"ANDROID","aaid":"x"}}`), nil, Options{Explain: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Requests) != 1 {
+		t.Fatalf("requests = %+v, skipped = %+v", res.Requests, res.Skipped)
+	}
+	if got, want := res.Requests[0].URL, "https://lo.test/?u=&os=ANDROID"; got != want {
+		t.Errorf("url = %s, want %s", got, want)
+	}
+	if ex := res.Requests[0].Explain; len(ex) == 0 || ex[0].Source != SourceLink || !strings.Contains(ex[0].From, "link-only") {
+		t.Errorf("explain = %+v, want u from a link-only source", ex)
 	}
 }
 
