@@ -158,6 +158,12 @@ func TestEnqueueDeduplicatesAndDelivers(t *testing.T) {
 	}
 	r.quiet(t, 500*time.Millisecond)
 	waitDepth(t, q, 0, 0)
+	// Still a duplicate after it was delivered and removed.
+	if err := q.Enqueue(ctx, a); err != nil {
+		t.Fatal(err)
+	}
+	r.quiet(t, 500*time.Millisecond)
+	waitDepth(t, q, 0, 0)
 }
 
 func TestEnqueueRejectsInvalidJobs(t *testing.T) {
