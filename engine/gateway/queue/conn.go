@@ -58,6 +58,9 @@ func startEmbedded(ctx context.Context, cfg Config, log *slog.Logger) (*server.S
 		if err != nil {
 			return nil, nil, fmt.Errorf("queue: listen port %q: %w", port, err)
 		}
+		if host == "" {
+			host = "127.0.0.1" // ":4222" means loopback here, not every interface
+		}
 		opts.Host, opts.Port = host, p
 	}
 	srv, err := server.NewServer(opts)
