@@ -93,7 +93,25 @@ func TestServeDemo(t *testing.T) {
 	if resp.StatusCode != http.StatusAccepted || !strings.Contains(string(b), `"partner":"clevertap"`) || !strings.Contains(string(b), `"partner":"jampp"`) {
 		t.Fatalf("ingest: %d %s", resp.StatusCode, b)
 	}
-	for _, want := range []string{`"X-Adgate-Original-Host":"api.clevertap.com"`, `"X-Adgate-Original-Host":"tracking.jampp.com"`, "delivered clevertap", "delivered jampp"} {
+	// Every other example is accepted too, the batch as a batch.
+	for _, f := range []string{"open.json", "purchase.json", "signup.json", "batch.ndjson"} {
+		b, err := os.ReadFile("../../examples/events/" + f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req, _ := http.NewRequest(http.MethodPost, base+"/v1/apps/demo/events", bytes.NewReader(b))
+		req.Header.Set("Authorization", "Bearer demo-token")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusAccepted || (f == "batch.ndjson") != strings.Contains(string(out), `"accepted":4`) {
+			t.Errorf("%s: %d %s", f, resp.StatusCode, out)
+		}
+	}
+	for _, want := range []string{`"X-Adgate-Original-Host":"api.clevertap.com"`, `"X-Adgate-Original-Host":"tracking.jampp.com"`, "delivered clevertap", "delivered jampp", "custom_event"} {
 		for !strings.Contains(stdout.String(), want) {
 			if time.Now().After(deadline) {
 				t.Fatalf("demo output lacks %s:\n%s", want, stdout.String())
