@@ -215,11 +215,11 @@ func (e *exec) toJSON(s *stmt, sb *strings.Builder, v Value, depth, start int) e
 	case KindNumber:
 		switch v.fl {
 		case flavorDouble:
-			sb.WriteString(v.n.doubleString())
+			sb.WriteString(v.num().doubleString())
 		case flavorBig:
-			sb.WriteString(v.n.javaString())
+			sb.WriteString(v.num().javaString())
 		default:
-			sb.WriteString(v.n.plain())
+			sb.WriteString(v.num().plain())
 		}
 	case KindBool:
 		sb.WriteString(strconv.FormatBool(v.b))

@@ -67,7 +67,7 @@ func (b *builtinExpr) numArg(e *exec, i int) (dec, error) {
 	if v.kind != KindNumber {
 		return dec{}, e.typeErr(b.args[i], "?"+b.name+"(...) argument #"+itoa(i+1), "a number", v)
 	}
-	return v.n, nil
+	return v.num(), nil
 }
 
 // text is the target as a string; FreeMarker's string built-ins accept
@@ -108,7 +108,7 @@ func numFn(f func(d dec) dec) func(e *exec, b *builtinExpr, t Value) (Value, err
 		if t.kind != KindNumber {
 			return Value{}, e.typeErr(b.x, "For \"?"+b.name+"\" left-hand operand", "a number", t)
 		}
-		return Value{kind: KindNumber, n: f(t.n), fl: flavorBig}, nil
+		return numValue(f(t.num()), flavorBig), nil
 	}
 }
 
@@ -191,8 +191,8 @@ func init() {
 			if t.kind != KindNumber {
 				return Value{}, e.typeErr(b.x, "For \"?abs\" left-hand operand", "a number", t)
 			}
-			if t.n.sign() < 0 {
-				t.n = t.n.neg()
+			if t.num().sign() < 0 {
+				return numValue(t.num().neg(), t.fl), nil
 			}
 			return t, nil
 		}},
@@ -200,7 +200,7 @@ func init() {
 			if t.kind != KindNumber {
 				return Value{}, e.typeErr(b.x, "For \"?int\" left-hand operand", "a number", t)
 			}
-			return Int(int64(t.n.int32())), nil
+			return Int(int64(t.num().int32())), nil
 		}},
 		"size": {fn: func(e *exec, b *builtinExpr, t Value) (Value, error) {
 			switch {
@@ -338,7 +338,7 @@ func seqEndFn(first bool) func(e *exec, b *builtinExpr, t Value) (Value, error) 
 func looseEqual(a, b Value) bool {
 	switch {
 	case a.kind == KindNumber && b.kind == KindNumber:
-		return a.n.cmp(b.n) == 0
+		return a.num().cmp(b.num()) == 0
 	case a.kind == KindString && b.kind == KindString:
 		return collatorEqual(a.s, b.s)
 	case a.kind == KindBool && b.kind == KindBool:
@@ -531,7 +531,7 @@ func builtinC(e *exec, b *builtinExpr, t Value) (Value, error) {
 	}
 	switch t.kind {
 	case KindNumber:
-		return String(t.n.computer()), nil
+		return String(t.num().computer()), nil
 	case KindBool:
 		if t.b {
 			return String("true"), nil
@@ -551,13 +551,13 @@ func builtinString(e *exec, b *builtinExpr, t Value) (Value, error) {
 	case KindNumber:
 		switch len(b.args) {
 		case 0:
-			return String(t.n.computer()), nil
+			return String(t.num().computer()), nil
 		case 1:
 			pat, err := b.strArg(e, 0)
 			if err != nil {
 				return Value{}, err
 			}
-			s, ok := formatPattern(t.n, pat)
+			s, ok := formatPattern(t.num(), pat)
 			if !ok {
 				return Value{}, e.errf(b.args[0].pos(), "number format "+pat+" is not supported; use patterns made of 0 # , and .")
 			}
@@ -604,7 +604,7 @@ func builtinNumber(e *exec, b *builtinExpr, t Value) (Value, error) {
 		if !ok {
 			return Value{}, e.errf(b.p, "can't convert this string to number: "+quoteJava(t.s))
 		}
-		return Value{kind: KindNumber, n: d, fl: flavorBig}, nil
+		return numValue(d, flavorBig), nil
 	}
 	return Value{}, e.typeErr(b.x, "For \"?number\" left-hand operand", "a string or number", t)
 }

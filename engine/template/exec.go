@@ -197,7 +197,7 @@ func (e *exec) toText(x expr, v Value, ctx string) (string, error) {
 	case KindString:
 		return v.s, nil
 	case KindNumber:
-		return v.n.computer(), nil
+		return v.num().computer(), nil
 	case KindBool:
 		if v.b {
 			return "true", nil
@@ -260,7 +260,7 @@ func (e *exec) execStmt(s *stmt) error {
 		}
 		switch v.kind {
 		case KindNumber:
-			return e.write(s.begin, v.n.computer())
+			return e.write(s.begin, v.num().computer())
 		case KindMissing:
 			return e.undef(s.x)
 		}

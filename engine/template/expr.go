@@ -87,18 +87,18 @@ func (x *indexExpr) eval(e *exec) (Value, error) {
 	case KindMissing:
 		return Value{}, e.undef(x.k)
 	case KindNumber:
-		i := int64(k.n.int32())
+		i := int64(k.num().int32())
 		switch {
 		case t.kind == KindSeq || t.isMultiEmpty() && false:
 			if i < 0 {
-				return Value{}, e.errf(x.k.pos(), "negative index "+k.n.computer()+" in "+x.src)
+				return Value{}, e.errf(x.k.pos(), "negative index "+k.num().computer()+" in "+x.src)
 			}
 			return t.Index(int(min(i, 1<<31))), nil
 		case t.kind == KindString || t.kind == KindNumber || t.kind == KindBool:
 			s, _ := t.AsString()
 			u := utf16Len(s)
 			if i < 0 || i >= int64(u) {
-				return Value{}, e.errf(x.k.pos(), "index "+k.n.computer()+" is out of bounds for a string of length "+itoa(u)+" in "+x.src)
+				return Value{}, e.errf(x.k.pos(), "index "+k.num().computer()+" is out of bounds for a string of length "+itoa(u)+" in "+x.src)
 			}
 			return String(utf16Slice(s, int(i), int(i)+1)), nil
 		}
@@ -201,7 +201,7 @@ func (x *negExpr) eval(e *exec) (Value, error) {
 	if !x.neg {
 		return v, nil
 	}
-	return Value{kind: KindNumber, n: v.n.neg(), fl: flavorBig}, nil
+	return numValue(v.num().neg(), flavorBig), nil
 }
 
 type logicExpr struct {
@@ -271,7 +271,7 @@ func (x *cmpExpr) eval(e *exec) (Value, error) {
 	var c int
 	switch {
 	case l.kind == KindNumber && r.kind == KindNumber:
-		c = l.n.cmp(r.n)
+		c = l.num().cmp(r.num())
 	case l.kind == KindString && r.kind == KindString:
 		if x.op != cmpEq && x.op != cmpNe {
 			return Value{}, e.errf(x.p, "can't use operator \""+x.opTok+"\" on string values: "+x.src)
@@ -335,20 +335,20 @@ func (x *arithExpr) eval(e *exec) (Value, error) {
 		ok := true
 		switch x.op {
 		case '+':
-			d = l.n.add(r.n)
+			d = l.num().add(r.num())
 		case '-':
-			d = l.n.sub(r.n)
+			d = l.num().sub(r.num())
 		case '*':
-			d, ok = l.n.mul(r.n)
+			d, ok = l.num().mul(r.num())
 		case '/':
-			d, ok = l.n.div(r.n)
+			d, ok = l.num().div(r.num())
 			if !ok {
 				return Value{}, e.errf(x.p, "arithmetic operation failed: division by zero in "+x.src)
 			}
 		case '%':
 			// FreeMarker takes the operands' longValue(): integral parts,
 			// wrapped to 64 bits
-			a, b := l.n.int64Wrap(), r.n.int64Wrap()
+			a, b := l.num().int64Wrap(), r.num().int64Wrap()
 			if b == 0 {
 				return Value{}, e.errf(x.p, "arithmetic operation failed: division by zero in "+x.src)
 			}
@@ -361,7 +361,7 @@ func (x *arithExpr) eval(e *exec) (Value, error) {
 		if !ok {
 			return Value{}, e.errf(x.p, "arithmetic result out of range in "+x.src)
 		}
-		return Value{kind: KindNumber, n: d, fl: flavorBig}, nil
+		return numValue(d, flavorBig), nil
 	}
 	if x.op != '+' {
 		side, v := x.l, l

@@ -29,6 +29,11 @@ func ParseJSON(b []byte) (Value, error) {
 		s = strings.ToValidUTF8(s, "\uFFFD")
 	}
 	p := jsonParser{s: s}
+	// one slab of values for the whole document (its size guessed from the
+	// input, about one value per 16 bytes) instead of slices per container
+	p.slab = make([]Value, 0, len(s)/16+8)
+	p.kslab = make([]string, 0, len(s)/24+16)
+	p.stack, p.keys = make([]Value, 0, 64), make([]string, 0, 64)
 	p.ws()
 	v, err := p.value(0)
 	if err != nil {
@@ -44,6 +49,47 @@ func ParseJSON(b []byte) (Value, error) {
 type jsonParser struct {
 	s string
 	i int
+	// stack holds the members of the containers being parsed; a container
+	// moves its members to the slabs when it closes.
+	stack []Value
+	keys  []string
+	slab  []Value
+	kslab []string
+	cslab []compound
+}
+
+// vals copies vs into slab memory, so that one allocation serves many
+// containers.
+func (p *jsonParser) vals(vs []Value) []Value {
+	if len(vs) == 0 {
+		return nil
+	}
+	if cap(p.slab)-len(p.slab) < len(vs) {
+		p.slab = make([]Value, 0, max(len(vs), 64))
+	}
+	n := len(p.slab)
+	p.slab = append(p.slab, vs...)
+	return p.slab[n:len(p.slab):len(p.slab)]
+}
+
+func (p *jsonParser) strs(ks []string) []string {
+	if len(ks) == 0 {
+		return nil
+	}
+	if cap(p.kslab)-len(p.kslab) < len(ks) {
+		p.kslab = make([]string, 0, max(len(ks), 64))
+	}
+	n := len(p.kslab)
+	p.kslab = append(p.kslab, ks...)
+	return p.kslab[n:len(p.kslab):len(p.kslab)]
+}
+
+func (p *jsonParser) compound() *compound {
+	if len(p.cslab) == cap(p.cslab) {
+		p.cslab = make([]compound, 0, 16)
+	}
+	p.cslab = p.cslab[:len(p.cslab)+1]
+	return &p.cslab[len(p.cslab)-1]
 }
 
 func (p *jsonParser) err(msg string) error {
@@ -111,11 +157,11 @@ func (p *jsonParser) lit(w string) error {
 
 func (p *jsonParser) object(depth int) (Value, error) {
 	p.i++
-	c := &compound{}
+	base, kbase := len(p.stack), len(p.keys)
 	p.ws()
 	if p.i < len(p.s) && p.s[p.i] == '}' {
 		p.i++
-		return Value{kind: KindHash, c: c}, nil
+		return Value{kind: KindHash, c: p.compound()}, nil
 	}
 	for {
 		p.ws()
@@ -136,11 +182,8 @@ func (p *jsonParser) object(depth int) (Value, error) {
 		if err != nil {
 			return Value{}, err
 		}
-		if j := c.find(k); j >= 0 {
-			c.vals[j] = v
-		} else {
-			c.add(k, v)
-		}
+		p.keys = append(p.keys, k)
+		p.stack = append(p.stack, v)
 		p.ws()
 		if p.i >= len(p.s) {
 			return Value{}, p.err("unexpected end of JSON in object")
@@ -150,6 +193,27 @@ func (p *jsonParser) object(depth int) (Value, error) {
 			p.i++
 		case '}':
 			p.i++
+			c := p.compound()
+			keys, vals := p.keys[kbase:], p.stack[base:]
+			if hasDuplicate(keys) {
+				for i, k := range keys {
+					if j := c.find(k); j >= 0 {
+						c.vals[j] = vals[i]
+					} else {
+						c.add(k, vals[i])
+					}
+				}
+			} else {
+				c.keys, c.vals = p.strs(keys), p.vals(vals)
+				if len(keys) > smallHash {
+					c.idx = make(map[string]int32, len(keys))
+					for i, k := range c.keys {
+						c.idx[k] = int32(i)
+					}
+				}
+			}
+			clear(p.stack[base:])
+			p.keys, p.stack = p.keys[:kbase], p.stack[:base]
 			return Value{kind: KindHash, c: c}, nil
 		default:
 			return Value{}, p.err("expected ',' or '}' in object")
@@ -157,13 +221,36 @@ func (p *jsonParser) object(depth int) (Value, error) {
 	}
 }
 
+// hasDuplicate reports whether a key repeats (rare: then the slow path
+// keeps the first position and the last value).
+func hasDuplicate(keys []string) bool {
+	if len(keys) <= 16 {
+		for i := 1; i < len(keys); i++ {
+			for j := 0; j < i; j++ {
+				if keys[i] == keys[j] {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	seen := make(map[string]struct{}, len(keys))
+	for _, k := range keys {
+		if _, ok := seen[k]; ok {
+			return true
+		}
+		seen[k] = struct{}{}
+	}
+	return false
+}
+
 func (p *jsonParser) array(depth int) (Value, error) {
 	p.i++
-	c := &compound{}
+	base := len(p.stack)
 	p.ws()
 	if p.i < len(p.s) && p.s[p.i] == ']' {
 		p.i++
-		return Value{kind: KindSeq, c: c}, nil
+		return Value{kind: KindSeq, c: p.compound()}, nil
 	}
 	for {
 		p.ws()
@@ -171,7 +258,7 @@ func (p *jsonParser) array(depth int) (Value, error) {
 		if err != nil {
 			return Value{}, err
 		}
-		c.vals = append(c.vals, v)
+		p.stack = append(p.stack, v)
 		p.ws()
 		if p.i >= len(p.s) {
 			return Value{}, p.err("unexpected end of JSON in array")
@@ -181,6 +268,10 @@ func (p *jsonParser) array(depth int) (Value, error) {
 			p.i++
 		case ']':
 			p.i++
+			c := p.compound()
+			c.vals = p.vals(p.stack[base:])
+			clear(p.stack[base:])
+			p.stack = p.stack[:base]
 			return Value{kind: KindSeq, c: c}, nil
 		default:
 			return Value{}, p.err("expected ',' or ']' in array")
@@ -334,14 +425,14 @@ func (p *jsonParser) number() (Value, error) {
 		if neg {
 			n = -n
 		}
-		return Value{kind: KindNumber, n: dec{u: n}, fl: flavorLong}, nil
+		return numValue(dec{u: n}, flavorLong), nil
 	}
 	d, _, ok := parseDec(txt)
 	if !ok {
 		return Value{}, p.err("number out of range")
 	}
 	if !integral {
-		return Value{kind: KindNumber, n: d.asDouble(), fl: flavorDouble}, nil
+		return numValue(d.asDouble(), flavorDouble), nil
 	}
-	return Value{kind: KindNumber, n: d, fl: flavorLong}, nil
+	return numValue(d, flavorLong), nil
 }

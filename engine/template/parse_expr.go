@@ -470,7 +470,7 @@ func (p *parser) parseAtom() (expr, error) {
 			return nil, p.errAt(n.pos, RuleSyntax, "unexpected "+strconv.Quote(n.val)+" after number "+t.val+
 				" (exponents such as 1e3 are not FreeMarker syntax)")
 		}
-		return &litExpr{base: b, v: Value{kind: KindNumber, n: d, fl: flavorBig}}, nil
+		return &litExpr{base: b, v: numValue(d, flavorBig)}, nil
 	case tString:
 		b.src = p.src[t.off:t.endOff]
 		return p.parseStringLit(t, b)

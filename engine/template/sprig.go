@@ -176,20 +176,20 @@ func convertArg(v Value, t reflect.Type) (reflect.Value, error) {
 			return reflect.Value{}, fmt.Errorf("expected a number, got %s", article(v))
 		}
 		r := reflect.New(t).Elem()
-		r.SetInt(v.n.toInt64())
+		r.SetInt(v.num().toInt64())
 		return r, nil
 	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
-		if v.kind != KindNumber || v.n.sign() < 0 {
+		if v.kind != KindNumber || v.num().sign() < 0 {
 			return reflect.Value{}, fmt.Errorf("expected a non-negative number, got %s", article(v))
 		}
 		r := reflect.New(t).Elem()
-		r.SetUint(uint64(v.n.toInt64()))
+		r.SetUint(uint64(v.num().toInt64()))
 		return r, nil
 	case reflect.Float32, reflect.Float64:
 		if v.kind != KindNumber {
 			return reflect.Value{}, fmt.Errorf("expected a number, got %s", article(v))
 		}
-		f, _ := strconv.ParseFloat(v.n.plain(), 64)
+		f, _ := strconv.ParseFloat(v.num().plain(), 64)
 		r := reflect.New(t).Elem()
 		r.SetFloat(f)
 		return r, nil
@@ -244,13 +244,13 @@ func toGo(v Value) any {
 	case KindBool:
 		return v.b
 	case KindNumber:
-		if v.n.isIntegral() {
-			d := v.n.setScale(0, roundDown)
+		if v.num().isIntegral() {
+			d := v.num().setScale(0, roundDown)
 			if d.b == nil {
 				return d.u
 			}
 		}
-		f, _ := strconv.ParseFloat(v.n.plain(), 64)
+		f, _ := strconv.ParseFloat(v.num().plain(), 64)
 		return f
 	case KindSeq:
 		out := make([]any, v.Len())
@@ -301,9 +301,10 @@ func fromGo(x any, depth int) (Value, error) {
 			return Value{}, fmt.Errorf("result is not a finite number")
 		}
 		v, err := Number(strconv.FormatFloat(t, 'f', -1, 64))
-		v.fl = flavorDouble
-		v.n = v.n.asDouble()
-		return v, err
+		if err != nil {
+			return Value{}, err
+		}
+		return numValue(v.num().asDouble(), flavorDouble), nil
 	case []string:
 		out := make([]Value, len(t))
 		for i, s := range t {

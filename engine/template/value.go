@@ -54,25 +54,44 @@ const (
 // a boolean, a hash with ordered keys, a sequence, or missing. The zero
 // Value is missing. Values are safe to share between goroutines.
 type Value struct {
-	s    string // string contents
-	c    *compound
-	n    dec // number
-	kind Kind
-	fl   numFlavor
-	b    bool
+	s     string    // string contents
+	c     *compound // hash or sequence parts; a number's big unscaled value
+	u     int64     // a number's unscaled value when it fits
+	scale int32     // a number's scale: value = unscaled * 10^-scale
+	kind  Kind
+	fl    numFlavor
+	b     bool
 }
 
-// compound holds the parts of a hash or sequence.
+// compound holds the parts of a hash or sequence, or the unscaled value of
+// a number too large for an int64 (kept out of Value so Values stay small).
 type compound struct {
 	keys []string
 	vals []Value
 	// idx speeds up lookups in large hashes; nil for small ones, which a
 	// linear scan serves faster than a map.
 	idx map[string]int32
+	big *big.Int
+}
+
+// num returns the number held by a KindNumber value.
+func (v Value) num() dec {
+	if v.c != nil {
+		return dec{b: v.c.big, scale: v.scale}
+	}
+	return dec{u: v.u, scale: v.scale}
+}
+
+func numValue(d dec, fl numFlavor) Value {
+	v := Value{kind: KindNumber, u: d.u, scale: d.scale, fl: fl}
+	if d.b != nil {
+		v.c = &compound{big: d.b}
+	}
+	return v
 }
 
 // smallHash is the size up to which a hash is searched linearly.
-const smallHash = 8
+const smallHash = 32
 
 // String returns a string value.
 func String(s string) Value { return Value{kind: KindString, s: s} }
@@ -81,7 +100,7 @@ func String(s string) Value { return Value{kind: KindString, s: s} }
 func Bool(b bool) Value { return Value{kind: KindBool, b: b} }
 
 // Int returns an integral number.
-func Int(i int64) Value { return Value{kind: KindNumber, n: dec{u: i}, fl: flavorLong} }
+func Int(i int64) Value { return numValue(dec{u: i}, flavorLong) }
 
 // Missing returns the missing value (what an absent key or a JSON null is).
 func Missing() Value { return Value{} }
@@ -98,7 +117,7 @@ func Number(decimalText string) (Value, error) {
 	if integral {
 		fl = flavorLong
 	}
-	return Value{kind: KindNumber, n: d, fl: fl}, nil
+	return numValue(d, fl), nil
 }
 
 // Seq returns a sequence of the items.
@@ -212,7 +231,7 @@ func (v Value) AsString() (s string, ok bool) {
 	case KindString:
 		return v.s, true
 	case KindNumber:
-		return v.n.computer(), true
+		return v.num().computer(), true
 	case KindBool:
 		if v.b {
 			return "true", true
@@ -230,7 +249,7 @@ func (v Value) NumberText() string {
 	if v.kind != KindNumber {
 		return ""
 	}
-	return v.n.plain()
+	return v.num().plain()
 }
 
 // aliasTarget maps Branch's alias spellings to the key they stand for:
@@ -283,5 +302,3 @@ func hashEntries(v Value, f func(k string, val Value) error) error {
 	}
 	return nil
 }
-
-var _ = big.NewInt
