@@ -1,3 +1,5 @@
+//go:build unix
+
 package gateway
 
 // Gateway throughput against a plain HTTP client, in one run:
@@ -11,6 +13,10 @@ package gateway
 // to the same kind of sink with a plain net/http client. Both run at the
 // same per-partner concurrency, c=16 and c=64. BenchmarkIngest reports
 // single-event ingest latency (p50, p99) while deliveries run.
+//
+// Besides the rate, both delivery benchmarks report the process CPU time
+// per postback (sink included): on a shared 2-core machine the rate swings
+// with other load, while CPU per postback says what each path costs.
 
 import (
 	"bytes"
@@ -23,6 +29,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -72,6 +79,15 @@ func benchServer(b *testing.B, sinkHost string, concurrency int) *Server {
 	return s
 }
 
+// cpuTime is the user+system CPU time the process has used.
+func cpuTime(b *testing.B) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
 func benchEvents(n int) [][]byte {
 	out := make([][]byte, n)
 	for i := range out {
@@ -112,6 +128,7 @@ func benchGatewayDeliver(b *testing.B, concurrency int) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	b.ResetTimer()
+	cpu0 := cpuTime(b)
 	start := time.Now()
 	go func() { done <- s.Run(ctx) }()
 	wctx, wcancel := context.WithTimeout(ctx, 5*time.Minute)
@@ -119,11 +136,13 @@ func benchGatewayDeliver(b *testing.B, concurrency int) {
 		b.Fatalf("waiting for %d postbacks: %v (sink has %d)", b.N, err, sk.Count())
 	}
 	elapsed := time.Since(start)
+	cpu := cpuTime(b) - cpu0
 	b.StopTimer()
 	wcancel()
 	cancel()
 	<-done
 	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "postbacks/s")
+	b.ReportMetric(float64(cpu.Microseconds())/float64(b.N), "cpu-us/postback")
 }
 
 func benchPlainDeliver(b *testing.B, concurrency int) {
@@ -145,6 +164,7 @@ func benchPlainDeliver(b *testing.B, concurrency int) {
 	ch := make(chan queue.Job)
 	var wg sync.WaitGroup
 	b.ResetTimer()
+	cpu0 := cpuTime(b)
 	start := time.Now()
 	for range concurrency {
 		wg.Add(1)
@@ -169,11 +189,13 @@ func benchPlainDeliver(b *testing.B, concurrency int) {
 	close(ch)
 	wg.Wait()
 	elapsed := time.Since(start)
+	cpu := cpuTime(b) - cpu0
 	b.StopTimer()
 	if sk.Count() != len(jobs) {
 		b.Fatalf("sink got %d of %d", sk.Count(), len(jobs))
 	}
 	b.ReportMetric(float64(len(jobs))/elapsed.Seconds(), "postbacks/s")
+	b.ReportMetric(float64(cpu.Microseconds())/float64(len(jobs)), "cpu-us/postback")
 }
 
 func BenchmarkIngest(b *testing.B) {
