@@ -59,11 +59,16 @@ func Export(p *spec.Partner) (doc []byte, lost []string) {
 		if strings.ContainsAny(pb.URL, "\\\n\u2028") {
 			lost = append(lost, fmt.Sprintf("backslashes and line breaks in the %s postback URL", strings.Join(pb.Events, ", ")))
 		}
+		u := oneLine(pb.URL)
+		if postbackRowStart.MatchString(u) {
+			// Text that reads like "EVENT | url" would split the row.
+			u = strings.ReplaceAll(u, "|", `\|`)
+		}
 		for _, ev := range pb.Events {
 			if withMethod {
-				fmt.Fprintf(&b, "%s | %s | %s\n", ev, pb.MethodOrDefault(), oneLine(pb.URL))
+				fmt.Fprintf(&b, "%s | %s | %s\n", ev, pb.MethodOrDefault(), u)
 			} else {
-				fmt.Fprintf(&b, "%s | %s\n", ev, oneLine(pb.URL))
+				fmt.Fprintf(&b, "%s | %s\n", ev, u)
 			}
 		}
 	}

@@ -72,6 +72,7 @@ const (
 	RuleAmpersand       = "import-missing-ampersand"
 	RuleDuplicateKey    = "import-duplicate-query-key"
 	RuleCredentialHost  = "import-credential-in-host"
+	RuleJoinedRows      = "import-joined-rows"
 	RuleTruncated       = "import-truncated-url"
 	RuleShifted         = "import-shifted-columns"
 	RuleShortRow        = "import-short-row"
@@ -221,9 +222,17 @@ func (im *importer) info(pos Pos, rule, msg string) {
 	})
 }
 
+// keep adds an unmapped item. Text and reason are trimmed: the Unmapped
+// section an export writes cannot carry edge spaces, and a re-import
+// must give back the same item.
+func (im *importer) keep(u spec.Unmapped) {
+	u.Section, u.Text, u.Reason = strings.TrimSpace(u.Section), strings.TrimSpace(u.Text), strings.TrimSpace(u.Reason)
+	im.p.Unmapped = append(im.p.Unmapped, u)
+}
+
 // unmapped keeps text verbatim and reports it.
 func (im *importer) unmapped(pos Pos, section, text, reason string) {
-	im.p.Unmapped = append(im.p.Unmapped, spec.Unmapped{Section: section, Line: pos.Line, Text: text, Reason: reason})
+	im.keep(spec.Unmapped{Section: section, Line: pos.Line, Text: text, Reason: reason})
 	im.warn(pos, RuleUnmapped, fmt.Sprintf("%s: %s; kept verbatim under unmapped", section, reason), "map it by hand or fix the doc")
 }
 
@@ -245,23 +254,35 @@ func (im *importer) clean(c cell, kind cellKind, what string) (string, []string)
 		return "", nil
 	}
 	var notes []string
-	if fixed, ok := fixMojibake(s); ok {
+	// Decoding mojibake can yield invisible runes (â€‹ is U+200B) and
+	// removing them can join the halves of another mojibake sequence, so
+	// both repairs run until neither changes anything.
+	mojibake, invisible := false, false
+	for range 4 {
+		a, okA := fixMojibake(s)
+		b, okB := stripInvisible(a)
+		mojibake, invisible = mojibake || okA, invisible || okB
+		if b == s {
+			break
+		}
+		s = b
+	}
+	if mojibake {
 		im.warn(c.Pos, RuleMojibake, fmt.Sprintf("%s has UTF-8 text decoded as Windows-1252 (mojibake); decoded it", what), "")
 		notes = append(notes, RuleMojibake+": repaired mojibake (UTF-8 read as Windows-1252)")
-		s = fixed
 	}
-	if fixed, ok := stripInvisible(s); ok {
+	if invisible {
 		im.warn(c.Pos, RuleInvisible, fmt.Sprintf("%s contains invisible characters (zero-width space); removed them", what), "")
 		notes = append(notes, RuleInvisible+": removed invisible characters")
-		s = fixed
 	}
 	switch kind {
 	case kindTemplate:
-		if fixed, ok := unmangleTemplate(s); ok {
+		fixed, quotes := unmangleTemplate(s)
+		if quotes {
 			im.warn(c.Pos, RuleQuotes, fmt.Sprintf(`%s has double quotes written as backslashes (\IOS\ or \"IOS\"); restored them`, what), "")
 			notes = append(notes, RuleQuotes+`: restored double quotes the doc wrote as backslashes`)
-			s = fixed
 		}
+		s = fixed
 	case kindProse:
 		if fixed, quotes := unmangleProse(s); fixed != s {
 			if quotes {
@@ -271,12 +292,20 @@ func (im *importer) clean(c cell, kind cellKind, what string) (string, []string)
 		}
 	}
 	// Repairs can yield line separators (mojibake of U+2028, NEL); a cell
-	// is one line, so they become spaces.
-	s = lineBreaks.Replace(s)
+	// is one line, so they become spaces in prose and vanish elsewhere (a
+	// space would make a URL look like two rows to a later import).
+	if kind == kindProse {
+		s = lineBreaks.Replace(s)
+	} else {
+		s = lineBreaksOut.Replace(s)
+	}
 	return strings.TrimSpace(s), notes
 }
 
-var lineBreaks = strings.NewReplacer("\u2028", " ", "\u2029", " ", "\u0085", " ")
+var (
+	lineBreaks    = strings.NewReplacer("\u2028", " ", "\u2029", " ", "\u0085", " ")
+	lineBreaksOut = strings.NewReplacer("\u2028", "", "\u2029", "", "\u0085", "")
+)
 
 var (
 	// The logo URL ends at the ")" before whitespace or the name: file
@@ -300,7 +329,8 @@ func (im *importer) header(segs []segment) bool {
 				rest = rest[:m[0]] + rest[m[1]:]
 			}
 			name, _ := im.clean(cell{seg.Pos, strings.Trim(strings.TrimSpace(rest), "*_ \t")}, kindProse, "partner name")
-			im.p.Name = name
+			// Emphasis marks are markup, also when decoding exposed them.
+			im.p.Name = strings.Trim(name, "*_ \t")
 		case statusRe.MatchString(t):
 			v := strings.Trim(statusRe.FindStringSubmatch(t)[1], "*_ \t")
 			im.status(seg.Pos, v, t)
@@ -357,7 +387,7 @@ func (im *importer) unknownSection(s *section) {
 		lines = append(lines, seg.Text)
 	}
 	im.warn(s.Head.Pos, RuleUnknownSection, fmt.Sprintf("unknown section %q", s.Name), "adgate reads Description, Postbacks, Postback Parameters and Link-only Parameters")
-	im.p.Unmapped = append(im.p.Unmapped, spec.Unmapped{
+	im.keep(spec.Unmapped{
 		Section: "section:" + strings.TrimSpace(s.Name), Line: s.Head.Line,
 		Text: strings.Join(lines, "\n"), Reason: "unknown section",
 	})
@@ -396,6 +426,19 @@ func tableHeader(s *section, want string, def []string) (keys, names []string, r
 		rows = rows[1:]
 	}
 	return keys, names, rows
+}
+
+// unjoin splits rows that a doc joined with spaces, reporting it.
+func (im *importer) unjoin(rows []segment, start *regexp.Regexp, cols int, what string) []segment {
+	var out []segment
+	for _, seg := range rows {
+		parts := splitJoinedRows(seg, start, cols)
+		if len(parts) > 1 {
+			im.warn(seg.Pos, RuleJoinedRows, fmt.Sprintf("%d %s rows are joined on one line with spaces; read them as separate rows", len(parts), what), "put each row on its own line")
+		}
+		out = append(out, parts...)
+	}
+	return out
 }
 
 // maxColumns bounds a table header: real tables have 2 to 7 columns.

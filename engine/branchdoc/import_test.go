@@ -427,3 +427,40 @@ func TestTemplates(t *testing.T) {
 		t.Errorf("Templates =\n%+v\nwant\n%+v", ts, want)
 	}
 }
+
+// TestRowsJoinedWithSpaces imports every corpus doc with its U+2028 row
+// separators turned into spaces (as a terminal or a careless copy shows
+// them): docs without templates or short rows must import the same. (A
+// short row gives no way to tell where the next one starts; a template may
+// contain anything.)
+func TestRowsJoinedWithSpaces(t *testing.T) {
+	same := 0
+	for _, file := range corpusDocs(t) {
+		data, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if bytes.Contains(data, []byte("${")) || bytes.Contains(data, []byte("<#")) || bytes.Contains(data, []byte("<@")) || !bytes.Contains(data, []byte("\u2028")) {
+			continue
+		}
+		a, diags0, err1 := Import(file, data)
+		b, diags, err2 := Import(file, bytes.ReplaceAll(data, []byte("\u2028"), []byte(" ")))
+		if err1 != nil || err2 != nil {
+			t.Fatal(err1, err2)
+		}
+		if countRule(diags0, RuleShortRow) > 0 {
+			continue
+		}
+		ya, _ := MarshalPartner(a.Partner)
+		yb, _ := MarshalPartner(b.Partner)
+		if !bytes.Equal(ya, yb) {
+			t.Errorf("%s: rows joined with spaces import differently\n--- U+2028 ---\n%s\n--- spaces ---\n%s\n%s", file, ya, yb, diagText(diags))
+			continue
+		}
+		if countRule(diags, RuleJoinedRows) == 0 {
+			t.Errorf("%s: joined rows not reported", file)
+		}
+		same++
+	}
+	t.Logf("%d docs import the same with rows joined by spaces", same)
+}

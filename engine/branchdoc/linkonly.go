@@ -15,6 +15,9 @@ var settingRe = regexp.MustCompile(`(?i)^(true|false|yes|no|on|off|-?\d+(\.\d+)?
 
 func (im *importer) linkOnly(s *section) {
 	keys, names, rows := tableHeader(s, "branch_parameter", []string{"branch_parameter", "link_macro"})
+	if len(keys) == 2 && keys[0] == "branch_parameter" {
+		rows = im.unjoin(rows, linkRowStart, 2, "link-only")
+	}
 	for _, seg := range rows {
 		cells := splitCells(seg, len(keys))
 		var lp spec.LinkParam
@@ -108,7 +111,7 @@ func (im *importer) carriedUnmapped(s *section) {
 		sec, _ := unmangleProse(cells[0].Raw)
 		reason, _ := unmangleProse(cells[2].Raw)
 		text, _ := unmangleProse(cells[3].Raw)
-		im.p.Unmapped = append(im.p.Unmapped, spec.Unmapped{Section: sec, Line: line, Reason: reason, Text: text})
+		im.keep(spec.Unmapped{Section: sec, Line: line, Reason: reason, Text: text})
 		im.warn(seg.Pos, RuleCarriedUnmapped, fmt.Sprintf("%s: %s; carried over from an earlier import", sec, reason), "map it by hand")
 	}
 }

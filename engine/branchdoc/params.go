@@ -26,6 +26,9 @@ type namedCell struct {
 
 func (im *importer) parameters(s *section) {
 	keys, names, rows := tableHeader(s, "parameter_name", paramColumns)
+	if keys[0] == "parameter_name" {
+		rows = im.unjoin(rows, paramRowStart, len(keys), "parameter")
+	}
 	for _, seg := range rows {
 		if jsonParamRe.MatchString(seg.Text) {
 			objs := parseJSONParams(seg)

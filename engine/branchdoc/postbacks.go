@@ -32,6 +32,9 @@ var (
 
 func (im *importer) postbackRows(s *section) []*pbEntry {
 	keys, names, rows := tableHeader(s, "event", []string{"event", "postback"})
+	if len(keys) == 2 && keys[0] == "event" && keys[1] == "postback" {
+		rows = im.unjoin(rows, postbackRowStart, 2, "postback")
+	}
 	var out []*pbEntry
 	for _, seg := range rows {
 		t := strings.TrimSpace(seg.Text)
@@ -361,13 +364,13 @@ func (im *importer) postbacks(entries []*pbEntry) {
 		}
 		if why := truncated(e.url, sorted); why != "" {
 			im.warn(e.urlPos, RuleTruncated, fmt.Sprintf("%s postback: %s; not importing it", e.event, why), "complete the URL in the doc or the spec")
-			im.p.Unmapped = append(im.p.Unmapped, spec.Unmapped{Section: "postbacks", Line: e.Line, Text: e.raw, Reason: "truncated URL: " + why})
+			im.keep(spec.Unmapped{Section: "postbacks", Line: e.Line, Text: e.raw, Reason: "truncated URL: " + why})
 			continue
 		}
 		key := strings.ToLower(e.event)
 		if seen[key] {
 			im.warn(e.Pos, RuleDuplicateEvent, fmt.Sprintf("event %s has a second postback; kept the first", e.event), "an event triggers one postback")
-			im.p.Unmapped = append(im.p.Unmapped, spec.Unmapped{Section: "postbacks", Line: e.Line, Text: e.raw, Reason: "second postback for event " + e.event})
+			im.keep(spec.Unmapped{Section: "postbacks", Line: e.Line, Text: e.raw, Reason: "second postback for event " + e.event})
 			continue
 		}
 		seen[key] = true

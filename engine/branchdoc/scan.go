@@ -252,3 +252,61 @@ func colKey(h string) string {
 	}
 	return ""
 }
+
+// Row starts, for docs whose table rows were joined with plain spaces
+// instead of U+2028 (what a terminal shows of the corpus docs): an event
+// followed by a URL, a {macro} followed by a Branch parameter, a Branch
+// parameter followed by a link macro.
+var (
+	postbackRowStart = regexp.MustCompile(`(?:^|\s)[A-Za-z][A-Za-z0-9_]*\s\|\s+(?:https?://|\{|<|\$)`)
+	paramRowStart    = regexp.MustCompile(`(?:^|\s)\{[^{}\s|]+\}\s\|\s+[A-Za-z][A-Za-z0-9_]*\s+\|`)
+	linkRowStart     = regexp.MustCompile(`(?:^|\s)[A-Z][A-Z0-9_]+\s\|\s`)
+)
+
+// splitJoinedRows cuts a segment at every row start that follows at least
+// cols-1 column separators since the previous row's start, so that a cell
+// that merely looks like a row start ({x} | ID | inside a row) is not cut.
+// Segments with template syntax are left whole: a row start inside a
+// template cannot be told from text.
+func splitJoinedRows(seg segment, start *regexp.Regexp, cols int) []segment {
+	// Pipe-wrapped rows (| a | b |) are a careful writer's: not joined.
+	if hasFreeMarker(seg.Text) || strings.HasPrefix(seg.Text, "|") {
+		return []segment{seg}
+	}
+	// The segment's start is a row start whatever it looks like; every
+	// later match is a candidate.
+	ms := start.FindAllStringIndex(seg.Text, -1)
+	var out []segment
+	rc := &runeCounter{s: seg.Text}
+	from := 0
+	for _, m := range ms {
+		if m[0] <= from || separators(seg.Text[from:m[0]]) < cols-1 {
+			continue
+		}
+		at := m[0]
+		for at < len(seg.Text) && (seg.Text[at] == ' ' || seg.Text[at] == '\t') {
+			at++
+		}
+		if piece := strings.TrimSpace(seg.Text[from:at]); piece != "" {
+			out = append(out, segment{Pos{seg.Line, seg.Col + rc.at(from)}, piece})
+		}
+		from = at
+	}
+	if from == 0 {
+		return []segment{seg}
+	}
+	out = append(out, segment{Pos{seg.Line, seg.Col + rc.at(from)}, strings.TrimSpace(seg.Text[from:])})
+	return out
+}
+
+// separators counts the unescaped single '|' of s.
+func separators(s string) int {
+	n := 0
+	for i := 0; i < len(s); i++ {
+		if s[i] != '|' || (i > 0 && (s[i-1] == '\\' || s[i-1] == '|')) || (i+1 < len(s) && s[i+1] == '|') {
+			continue
+		}
+		n++
+	}
+	return n
+}

@@ -169,13 +169,19 @@ func stripInvisible(s string) (string, bool) {
 // unmangleTemplate restores the double quotes that the doc export turned
 // into backslashes inside templates: \"IOS\" and \IOS\ both mean "IOS",
 // and \\ is the empty string literal "". FreeMarker templates in the docs
-// never need a real backslash, so every backslash is a quote here.
-func unmangleTemplate(s string) (string, bool) {
+// never need a real backslash, so every backslash is a quote here. quotes
+// reports whether a quote was restored (the exporter's \| and \, escapes
+// are decoded too, but they are no repair).
+func unmangleTemplate(s string) (out string, quotes bool) {
 	if !strings.Contains(s, `\`) {
 		return s, false
 	}
+	// \| and \, are the exporter's escapes, not mangled quotes.
 	s = strings.ReplaceAll(s, `\|`, "|")
 	s = strings.ReplaceAll(s, `\,`, ",")
+	if !strings.Contains(s, `\`) {
+		return s, false
+	}
 	s = strings.ReplaceAll(s, `\"`, `"`)
 	return strings.ReplaceAll(s, `\`, `"`), true
 }
