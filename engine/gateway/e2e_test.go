@@ -305,6 +305,16 @@ func TestAdminEndpoints(t *testing.T) {
 	if tr.Headers["Authorization"] != Redacted || strings.Contains(string(b), "beacon-secret-token") {
 		t.Errorf("test endpoint leaks the token: %s", b)
 	}
+	// With an event in the body, that event is rendered (here a purchase,
+	// so acme's PURCHASE postback with its revenue).
+	code, _, b = e.do("POST", "/v1/apps/shop/partners/acme/test?postback=PURCHASE", mkEvent(8, "PURCHASE", map[string]any{"event_data.revenue": json.Number("42.5")}), admin)
+	tr = TestResult{}
+	if err := json.Unmarshal(b, &tr); err != nil || code != 200 || tr.Outcome != "delivered" || !strings.Contains(tr.URL, "revenue=42.5") || !strings.Contains(tr.URL, "key="+Redacted) {
+		t.Errorf("test endpoint with an event: %d %s", code, b)
+	}
+	if code, _, b := e.do("POST", "/v1/apps/shop/partners/acme/test?postback=NOPE", nil, admin); code != 400 {
+		t.Errorf("test of an unknown postback: %d %s", code, b)
+	}
 	if code, _, b := e.do("POST", "/v1/apps/shop/partners/nope/test", nil, admin); code != 404 {
 		t.Errorf("test of unknown partner: %d %s", code, b)
 	}
