@@ -197,3 +197,48 @@ func TestQueueRestart(t *testing.T) {
 	}
 	_ = e2
 }
+
+// TestBacklogBackpressure: while more postbacks than limits.max_queue_pending
+// wait in the queue, ingest answers 503 with Retry-After; once the backlog
+// drains, events are accepted again.
+func TestBacklogBackpressure(t *testing.T) {
+	sink := newCapture(t)
+	release := make(chan struct{})
+	sink.setBehave(func(w http.ResponseWriter, r *http.Request) bool {
+		if strings.HasPrefix(r.URL.Path, "/acme/") {
+			select {
+			case <-release:
+			case <-r.Context().Done():
+			}
+		}
+		return false
+	})
+	e, _ := startEnv(t, sink, envOpts{acmeTimeout: "60s", mutate: func(c string) string {
+		return strings.Replace(c, "max_batch_events: 5", "max_batch_events: 5\n  max_queue_pending: 3", 1)
+	}})
+	released := false
+	defer func() {
+		if !released {
+			close(release)
+		}
+	}()
+	for i := range 5 {
+		e.ingest(mkEvent(int64(8000+i), "INSTALL", nil))
+	}
+	var hdr http.Header
+	var body []byte
+	waitFor(t, "a 503 for the backlog", func() bool {
+		var code int
+		code, hdr, body = e.do(http.MethodPost, "/v1/apps/shop/events", mkEvent(8100, "INSTALL", nil), bearer("shop-token-123"))
+		return code == http.StatusServiceUnavailable
+	})
+	if hdr.Get("Retry-After") == "" || !strings.Contains(string(body), "backlog") {
+		t.Errorf("backlog answer %v %s", hdr, body)
+	}
+	close(release)
+	released = true
+	waitFor(t, "ingest to accept again", func() bool {
+		code, _, _ := e.do(http.MethodPost, "/v1/apps/shop/events", mkEvent(8101, "INSTALL", nil), bearer("shop-token-123"))
+		return code == http.StatusAccepted
+	})
+}

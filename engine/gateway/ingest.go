@@ -64,6 +64,12 @@ func (s *Server) handleIngest(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusServiceUnavailable, "shutting down; retry against another instance or later")
 		return
 	}
+	if limit := rt.cfg.Limits.MaxQueuePending; limit > 0 && s.pending.Load() > limit {
+		s.m.eventsRejected.WithLabelValues(appID, "backlog").Inc()
+		w.Header().Set("Retry-After", "10")
+		writeError(w, http.StatusServiceUnavailable, fmt.Sprintf("the delivery backlog is over %d postbacks; retry later", limit))
+		return
+	}
 	select {
 	case s.sem <- struct{}{}:
 		defer func() { <-s.sem }()

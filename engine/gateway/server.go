@@ -71,7 +71,9 @@ type Server struct {
 	valid *event.Validator
 	dlv   *delivery
 
-	draining    atomic.Bool
+	draining atomic.Bool
+	// pending is the queue backlog as last sampled, for backpressure.
+	pending     atomic.Int64
 	failedStamp atomic.Pointer[string]
 	ready       atomic.Bool
 	reloadMu    sync.Mutex
@@ -271,8 +273,9 @@ func (s *Server) Run(ctx context.Context) error {
 	}()
 	bgCtx, stopBG := context.WithCancel(ctx)
 	defer stopBG()
-	wg.Add(1)
+	wg.Add(2)
 	go func() { defer wg.Done(); s.watch(bgCtx) }()
+	go func() { defer wg.Done(); s.sampleBacklog(bgCtx) }()
 
 	herr := make(chan error, 1)
 	go func() { herr <- s.http.Serve(s.ln) }()
@@ -336,5 +339,22 @@ func (s *Server) watch(ctx context.Context) {
 		}
 		s.log.Info("config or partner files changed; reloading")
 		_ = s.Reload(ctx)
+	}
+}
+
+// sampleBacklog keeps s.pending current for ingest's backpressure check;
+// asking JetStream on every request would cost a round trip each.
+func (s *Server) sampleBacklog(ctx context.Context) {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		if d, err := s.q.Depth(ctx); err == nil {
+			s.pending.Store(int64(d.Pending))
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
 	}
 }

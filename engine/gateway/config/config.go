@@ -52,7 +52,10 @@ type Limits struct {
 	MaxBodyBytes        int64
 	MaxBatchEvents      int
 	MaxConcurrentIngest int
-	ShutdownTimeout     time.Duration
+	// MaxQueuePending turns ingest away (503) while the backlog is larger;
+	// 0 means no limit.
+	MaxQueuePending int64
+	ShutdownTimeout time.Duration
 }
 
 // App is one app whose events the gateway accepts.

@@ -383,6 +383,7 @@ type rawConfig struct {
 		MaxBodyBytes        int64  `yaml:"max_body_bytes"`
 		MaxBatchEvents      int    `yaml:"max_batch_events"`
 		MaxConcurrentIngest int    `yaml:"max_concurrent_ingest"`
+		MaxQueuePending     int64  `yaml:"max_queue_pending"`
 		ShutdownTimeout     string `yaml:"shutdown_timeout"`
 	} `yaml:"limits"`
 	Apps []rawApp `yaml:"apps"`
@@ -475,6 +476,7 @@ func (p *parser) build(raw *rawConfig, root *yaml.Node) *Config {
 			MaxBodyBytes:        cmpOr(raw.Limits.MaxBodyBytes, DefaultMaxBodyBytes),
 			MaxBatchEvents:      cmpOr(raw.Limits.MaxBatchEvents, DefaultMaxBatchEvents),
 			MaxConcurrentIngest: cmpOr(raw.Limits.MaxConcurrentIngest, DefaultMaxConcurrent),
+			MaxQueuePending:     raw.Limits.MaxQueuePending,
 			ShutdownTimeout:     dur(raw.Limits.ShutdownTimeout, DefaultShutdownTimeout, "limits.shutdown_timeout"),
 		},
 	}
