@@ -89,15 +89,16 @@ func (x *indexExpr) eval(e *exec) (Value, error) {
 	case KindNumber:
 		i := int64(k.num().int32())
 		switch {
-		case t.kind == KindSeq || t.isMultiEmpty() && false:
+		case t.kind == KindSeq || t.isMultiEmpty():
+			// out of range, negative included, is missing, as in FreeMarker
+			return t.Index(int(i)), nil
+		case t.kind == KindString:
+			s := t.s
+			u := utf16Len(s)
 			if i < 0 {
 				return Value{}, e.errf(x.k.pos(), "negative index "+k.num().computer()+" in "+x.src)
 			}
-			return t.Index(int(min(i, 1<<31))), nil
-		case t.kind == KindString || t.kind == KindNumber || t.kind == KindBool:
-			s, _ := t.AsString()
-			u := utf16Len(s)
-			if i < 0 || i >= int64(u) {
+			if i >= int64(u) {
 				return Value{}, e.errf(x.k.pos(), "index "+k.num().computer()+" is out of bounds for a string of length "+itoa(u)+" in "+x.src)
 			}
 			return String(utf16Slice(s, int(i), int(i)+1)), nil
