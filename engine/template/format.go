@@ -7,6 +7,21 @@ import "strings"
 // and .); ok is false for anything else (prefixes, %, exponents, ...).
 // Rounding is half-even, DecimalFormat's default.
 func formatPattern(d dec, pat string) (string, bool) {
+	if strings.Contains(pat, ".") && !strings.Contains(pat, "0") {
+		// DecimalFormat makes one digit of a pattern without zeros
+		// mandatory: "#.#" means "0.#" and ".#" means ".0"
+		n := max(strings.Count(pat[:strings.Index(pat, ".")], "#"), 1)
+		b := []byte(pat)
+		for i := range b {
+			if b[i] == '#' {
+				if n--; n == 0 {
+					b[i] = '0'
+					break
+				}
+			}
+		}
+		pat = string(b)
+	}
 	intPat, fracPat, hasDot := strings.Cut(pat, ".")
 	if intPat == "" && !hasDot {
 		return "", false
