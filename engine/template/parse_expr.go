@@ -592,7 +592,10 @@ func (p *parser) parseStringLit(t token, b base) (expr, error) {
 				parts = append(parts, &litExpr{base: b, v: String(sb.String())})
 				sb.Reset()
 			}
-			sub, err := p.subExpr(raw[i+2:j], bodyOff+i+2)
+			// the position of the ${...} body: after the literal's opening
+			// quote (two characters for a raw string never get here)
+			at := advancePos(Pos{t.pos.Line, t.pos.Col + 1}, raw[:i+2])
+			sub, err := p.subExpr(raw[i+2:j], bodyOff+i+2, at)
 			if err != nil {
 				return nil, err
 			}
@@ -656,8 +659,8 @@ func isHex(c byte) bool {
 }
 
 // subExpr parses the expression of a ${...} inside a string literal.
-func (p *parser) subExpr(text string, off int) (expr, error) {
-	toks, lerr := lexExprOnly(p.name, text, p.posOf(off), off)
+func (p *parser) subExpr(text string, off int, at Pos) (expr, error) {
+	toks, lerr := lexExprOnly(p.name, text, at, off)
 	if lerr != nil {
 		return nil, lerr
 	}

@@ -15,6 +15,7 @@ package template
 import (
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"sync"
 )
@@ -103,9 +104,15 @@ type ExecOptions struct {
 	MaxSteps int
 }
 
+// MaxTemplateBytes bounds the size of a template Parse accepts.
+const MaxTemplateBytes = 1 << 20
+
 // Parse compiles a template. The error is an *Error: a syntax error, or a
 // construct Branch blocks (Rule RuleBlocked).
 func Parse(name, text string, opt Options) (*Template, error) {
+	if len(text) > MaxTemplateBytes {
+		return nil, &Error{Name: name, Rule: RuleLimit, Msg: "template larger than " + strconv.Itoa(MaxTemplateBytes) + " bytes"}
+	}
 	p := newParser(name, text, opt)
 	root, err := p.parseTemplate()
 	if err != nil {

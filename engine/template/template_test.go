@@ -290,6 +290,7 @@ func TestErrorPositions(t *testing.T) {
 		{"${1 +}", 1, 6, RuleSyntax},
 		{"a\nb <#list x as y>", 2, 3, RuleBlocked},
 		{"<#if user_data.os>y</#if>", 1, 6, RuleEval},
+		{"ab\n  ${\"x${nope.y}\"}", 2, 9, RuleEval},
 	}
 	for _, tc := range tests {
 		_, err := render(tc.tpl, root)
