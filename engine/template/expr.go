@@ -371,6 +371,13 @@ func (x *arithExpr) eval(e *exec) (Value, error) {
 		}
 		return Value{}, e.typeErr(side, "For \""+string(x.op)+"\" operand", "a number", v)
 	}
+	if (l.kind == KindSeq || l.kind == KindHash) && l.kind == r.kind {
+		// concatenated collections count against the output bound, an item
+		// as 16 bytes, so that doubling in a loop cannot exhaust memory
+		if err := e.charge(16 * (l.Len() + r.Len())); err != nil {
+			return Value{}, err
+		}
+	}
 	switch {
 	case l.kind == KindSeq && r.kind == KindSeq:
 		items := make([]Value, 0, l.Len()+r.Len())

@@ -267,6 +267,15 @@ func TestSandboxLimits(t *testing.T) {
 	if _, err := tp.ExecuteString(root, nil); !isRule(err, RuleLimit) {
 		t.Fatalf("concat bound: got %v", err)
 	}
+	// so can sequence doubling
+	dbl = `<#assign s = [1, 2, 3]>` + strings.Repeat(`<#assign s = s + s>`, 40) + "${s?size}"
+	tp, err = Parse("seqdbl", dbl, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tp.ExecuteString(root, nil); !isRule(err, RuleLimit) {
+		t.Fatalf("sequence concat bound: got %v", err)
+	}
 	// deep nesting is refused at parse time
 	if _, err := Parse("deep", "${"+strings.Repeat("(", 500)+"1"+strings.Repeat(")", 500)+"}", Options{}); !isRule(err, RuleLimit) {
 		t.Fatalf("expression depth: got %v", err)
