@@ -2,6 +2,7 @@ package branchdoc
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -107,7 +108,7 @@ func Export(p *spec.Partner) (doc []byte, lost []string) {
 			}
 		}
 		for _, h := range p.AllowedHosts {
-			if !containsStr(derived, h) {
+			if !slices.Contains(derived, h) {
 				lost = append(lost, fmt.Sprintf("allowed host %s", h))
 			}
 		}

@@ -73,6 +73,7 @@ const (
 	RuleDuplicateKey    = "import-duplicate-query-key"
 	RuleCredentialHost  = "import-credential-in-host"
 	RuleJoinedRows      = "import-joined-rows"
+	RuleBranchCase      = "import-branch-case"
 	RuleTruncated       = "import-truncated-url"
 	RuleShifted         = "import-shifted-columns"
 	RuleShortRow        = "import-short-row"

@@ -191,7 +191,7 @@ func TestRepairRules(t *testing.T) {
 		// A doc of the family in a shape the corpus does not show: CRLF,
 		// pipe-wrapped rows, aligned separators, other heading case,
 		// reordered and missing parameter columns.
-		{"unseen", nil, func(t *testing.T, p *spec.Partner) {
+		{"unseen", []wantDiag{{RuleBranchCase, 26}}, func(t *testing.T, p *spec.Partner) {
 			eq(t, "name", p.Name, "Novel Partner")
 			eq(t, "logo", p.Logo, "https://cdn.example.test/n.png")
 			eq(t, "status", string(p.Status), "in-review")
@@ -201,6 +201,7 @@ func TestRepairRules(t *testing.T) {
 			eq(t, "param", p.Parameters[0], spec.Parameter{Macro: "click", Branch: "CLICK_ID", LinkMacro: "[clk]", Required: true})
 			eq(t, "credential", p.Parameters[1], spec.Parameter{Macro: "tok", Branch: "ACCOUNT_CREDENTIAL", Label: "API token"})
 			eq(t, "link", p.LinkOnly[0], spec.LinkParam{Branch: "CLICK_IDFA", LinkMacro: "TAPJOY_IDFA"})
+			eq(t, "lower-case link", p.LinkOnly[1], spec.LinkParam{Branch: "CLICK_AAID", LinkMacro: "TAPJOY_AAID"})
 			eq(t, "unmapped", len(p.Unmapped), 0)
 		}},
 		{"encoding", []wantDiag{{RuleEncoding, 0}}, func(t *testing.T, p *spec.Partner) {

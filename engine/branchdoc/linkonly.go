@@ -36,6 +36,9 @@ func (im *importer) linkOnly(s *section) {
 					ok = false
 				}
 				lp.Branch = strings.ToUpper(v)
+				if ok && lp.Branch != v {
+					im.warn(c.Pos, RuleBranchCase, fmt.Sprintf("Branch parameter %q is not upper case; read it as %q", v, lp.Branch), "")
+				}
 			case "link_macro":
 				v, n := im.clean(c, kindTemplate, "link-only macro")
 				notes = append(notes, n...)
@@ -73,15 +76,13 @@ func (im *importer) linkOnly(s *section) {
 	}
 }
 
+// normalizeSetting spells boolean settings as true/false; numbers stay.
 func normalizeSetting(v string) string {
 	switch strings.ToLower(v) {
 	case "true", "yes", "on":
 		return "true"
 	case "false", "no", "off":
 		return "false"
-	}
-	if _, err := strconv.ParseFloat(v, 64); err == nil {
-		return v
 	}
 	return v
 }

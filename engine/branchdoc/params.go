@@ -240,7 +240,7 @@ func (im *importer) parameter(r paramRow) {
 		return
 	}
 	if up := strings.ToUpper(branch); up != branch {
-		im.info(branchCell.Pos, RuleUnmapped, fmt.Sprintf("Branch parameter %q read as %q", branch, up))
+		im.warn(branchCell.Pos, RuleBranchCase, fmt.Sprintf("Branch parameter %q is not upper case; read it as %q", branch, up), "")
 		branch = up
 	}
 	p := spec.Parameter{Macro: macro, Branch: branch}

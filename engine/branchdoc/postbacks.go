@@ -404,7 +404,7 @@ func (im *importer) postbacks(entries []*pbEntry) {
 		}
 		im.tmpls = append(im.tmpls, Template{Pos: g.pos, Kind: "postback-url", Key: g.pb.Events[0], Text: g.pb.URL})
 		im.checkHost(g.pos, g.pb)
-		if h := templatedHost(g.pb.URL); h != "" && !containsStr(im.p.AllowedHosts, h) {
+		if h := templatedHost(g.pb.URL); h != "" && !slices.Contains(im.p.AllowedHosts, h) {
 			im.p.AllowedHosts = append(im.p.AllowedHosts, h)
 			im.notes = append(im.notes, Note{Path: "allowed_hosts", Text: fmt.Sprintf("derived from the templated host of the %s postback URL", g.pb.Events[0])})
 		}
@@ -430,15 +430,6 @@ func (im *importer) checkHost(pos Pos, pb spec.Postback) {
 		im.warn(pos, RuleCredentialHost, fmt.Sprintf("the host of the %s postback URL is built from credential macros %s", pb.Events[0], strings.Join(creds, "")),
 			"credentials usually go in the userinfo (https://{user}:{secret}@host) or the query; check the URL with the partner")
 	}
-}
-
-func containsStr(s []string, v string) bool {
-	for _, x := range s {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }
 
 // templatedHost returns a "*." allow-list entry for a URL whose host is
