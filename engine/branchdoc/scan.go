@@ -231,15 +231,15 @@ func colKey(h string) string {
 	switch k {
 	case "parameter_name", "parameter", "macro", "macro_name":
 		return "parameter_name"
-	case "branch_parameter", "branch":
+	case "branch_parameter", "branch", "branch_param", "branch_parameter_name":
 		return "branch_parameter"
 	case "link_macro", "click_macro":
 		return "link_macro"
 	case "dashboard_label", "label":
 		return "dashboard_label"
-	case "webhook_template", "ad_network_template", "template":
+	case "webhook_template", "ad_network_template", "template", "webhook":
 		return "webhook_template"
-	case "required":
+	case "required", "is_required", "mandatory":
 		return "required"
 	case "description":
 		return "description"
