@@ -3,6 +3,7 @@ package template
 import (
 	"strconv"
 	"strings"
+	"sync"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -33,7 +34,18 @@ func ParseJSON(b []byte) (Value, error) {
 	// input, about one value per 16 bytes) instead of slices per container
 	p.slab = make([]Value, 0, len(s)/16+8)
 	p.kslab = make([]string, 0, len(s)/24+16)
-	p.stack, p.keys = make([]Value, 0, 64), make([]string, 0, 64)
+	sc, _ := scratchPool.Get().(*jsonScratch)
+	if sc == nil {
+		sc = &jsonScratch{stack: make([]Value, 0, 64), keys: make([]string, 0, 64)}
+	}
+	p.stack, p.keys = sc.stack[:0], sc.keys[:0]
+	defer func() {
+		// keep the grown buffers, but no references into this document
+		sc.stack, sc.keys = p.stack[:0], p.keys[:0]
+		clear(sc.stack[:cap(sc.stack)])
+		clear(sc.keys[:cap(sc.keys)])
+		scratchPool.Put(sc)
+	}()
 	p.ws()
 	v, err := p.value(0)
 	if err != nil {
@@ -45,6 +57,16 @@ func ParseJSON(b []byte) (Value, error) {
 	}
 	return v, nil
 }
+
+// jsonScratch is the parser's working stack. Allocating it per document
+// cost as much as the parse itself, so it is recycled; it holds no data
+// between documents.
+type jsonScratch struct {
+	stack []Value
+	keys  []string
+}
+
+var scratchPool sync.Pool
 
 type jsonParser struct {
 	s string
