@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/adgate/adgate/engine/branchdoc"
@@ -57,10 +58,30 @@ func TestDifferential(t *testing.T) {
 		models = append(models, model{name: fmt.Sprintf("generated-event-%d", i), json: m})
 	}
 
+	// the JVMs start two at a time: their start-up, not the rendering,
+	// is most of the oracle's cost
+	wants := make([]map[string]result, len(models))
+	errs := make([]error, len(models))
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 2)
+	for i, m := range models {
+		wg.Add(1)
+		tmp := t.TempDir()
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			wants[i], errs[i] = runOracle(oracle, tmp, m.json, cases)
+		}()
+	}
+	wg.Wait()
 	stats := map[string][2]int{} // origin -> {agree, total}
 	failures := 0
-	for _, m := range models {
-		want := runOracle(t, oracle, m.json, cases)
+	for mi, m := range models {
+		if errs[mi] != nil {
+			t.Fatalf("%s: %v", m.name, errs[mi])
+		}
+		want := wants[mi]
 		root, err := template.ParseJSON(m.json)
 		if err != nil {
 			t.Fatalf("%s: ParseJSON: %v", m.name, err)

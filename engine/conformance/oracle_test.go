@@ -75,19 +75,17 @@ type result struct {
 }
 
 // runOracle renders every case against the model with FreeMarker in one
-// JVM, and returns the results by case name.
-func runOracle(t *testing.T, dir string, model []byte, cases []tcase) map[string]result {
-	t.Helper()
-	tmp := t.TempDir()
+// JVM, and returns the results by case name. tmp is a fresh directory.
+func runOracle(dir, tmp string, model []byte, cases []tcase) (map[string]result, error) {
 	data := filepath.Join(tmp, "model.json")
 	if err := os.WriteFile(data, model, 0o644); err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	args := []string{"--number-format", "computer", "--boolean-format", "c", data}
 	for _, c := range cases {
 		f := filepath.Join(tmp, c.name)
 		if err := os.WriteFile(f, []byte(c.oracle), 0o644); err != nil {
-			t.Fatal(err)
+			return nil, err
 		}
 		args = append(args, f)
 	}
@@ -107,16 +105,16 @@ func runOracle(t *testing.T, dir string, model []byte, cases []tcase) map[string
 		} else {
 			res[cases[0].name] = result{out: out}
 		}
-		return res
+		return res, nil
 	}
 	if runErr != nil {
-		t.Fatalf("oracle failed: %v\n%s", runErr, stderr.String())
+		return nil, fmt.Errorf("oracle failed: %v\n%s", runErr, stderr.String())
 	}
 	pos := 0
 	for i, c := range cases {
 		hdr := "=== " + c.name + "\n"
 		if !strings.HasPrefix(out[pos:], hdr) {
-			t.Fatalf("oracle output out of step at %s: %.200q", c.name, out[pos:])
+			return nil, fmt.Errorf("oracle output out of step at %s: %.200q", c.name, out[pos:])
 		}
 		pos += len(hdr)
 		end := len(out)
@@ -124,7 +122,7 @@ func runOracle(t *testing.T, dir string, model []byte, cases []tcase) map[string
 			next := "\n=== " + cases[i+1].name + "\n"
 			k := strings.Index(out[pos:], next)
 			if k < 0 {
-				t.Fatalf("oracle output: no block for %s", cases[i+1].name)
+				return nil, fmt.Errorf("oracle output: no block for %s", cases[i+1].name)
 			}
 			end = pos + k + 1
 		}
@@ -136,7 +134,7 @@ func runOracle(t *testing.T, dir string, model []byte, cases []tcase) map[string
 		}
 		pos = end
 	}
-	return res
+	return res, nil
 }
 
 var tildeName = regexp.MustCompile(`\.([~+][A-Za-z0-9_$@]+)`)
