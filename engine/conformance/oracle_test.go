@@ -152,6 +152,16 @@ func forOracle(s string) string {
 		}
 		b.WriteString(s[i : i+j])
 		i += j
+		if strings.HasPrefix(s[i:], "<#--") {
+			end := strings.Index(s[i:], "-->")
+			if end < 0 {
+				b.WriteString(s[i:])
+				break
+			}
+			b.WriteString(s[i : i+end+3])
+			i += end + 3
+			continue
+		}
 		closer := byte('>')
 		if s[i] == '$' || s[i] == '#' && s[i+1] == '{' {
 			closer = '}'
@@ -223,13 +233,6 @@ func rewriteCode(s string) string {
 func indexAny3(s string) int {
 	for i := 0; i+1 < len(s); i++ {
 		if (s[i] == '$' || s[i] == '#') && s[i+1] == '{' || s[i] == '<' && (s[i+1] == '#' || s[i+1] == '@') {
-			if s[i] == '<' && strings.HasPrefix(s[i:], "<#--") {
-				end := strings.Index(s[i:], "-->")
-				if end < 0 {
-					return -1
-				}
-				continue
-			}
 			return i
 		}
 	}
