@@ -78,3 +78,19 @@ func BenchmarkParseCriteo(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkExecuteTimestampSeconds is the catalog's EVENT_TIMESTAMP
+// template: exact division, then ?floor (through a double) and ?c.
+func BenchmarkExecuteTimestampSeconds(b *testing.B) {
+	tp, err := Parse("ts", `<#if timestamp??>${(timestamp / 1000)?floor?c}</#if>`, Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	root := loadEvent(b)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := tp.ExecuteString(root, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -2,6 +2,7 @@ package template
 
 import (
 	"math"
+	"math/big"
 	"strconv"
 	"strings"
 	"unicode"
@@ -271,7 +272,16 @@ func init() {
 // lose their last digits, exactly as there). ?round rounds half up,
 // towards positive infinity.
 func viaDouble(d dec, mode rounding) dec {
-	f, _ := strconv.ParseFloat(d.plain(), 64)
+	var f float64
+	switch {
+	case d.scale == 0 && d.b == nil:
+		return d
+	case d.scale > 0 && d.scale < int32(len(pow10s)):
+		// the nearest double, as parsing the decimal text would give
+		f, _ = new(big.Rat).SetFrac(d.big(), pow10(int(d.scale))).Float64()
+	default:
+		f, _ = strconv.ParseFloat(d.plain(), 64)
+	}
 	if math.IsInf(f, 0) || math.IsNaN(f) {
 		return d.setScale(0, mode)
 	}
@@ -286,6 +296,9 @@ func viaDouble(d dec, mode rounding) dec {
 		if f-r >= 0.5 {
 			r++
 		}
+	}
+	if math.Abs(r) < 1<<62 {
+		return dec{u: int64(r)}
 	}
 	out, _, _ := parseDec(strconv.FormatFloat(r, 'f', 0, 64))
 	return out

@@ -299,7 +299,20 @@ const (
 
 var bigTen = big.NewInt(10)
 
+// pow10s holds 10^0..10^63, read-only after initialisation.
+var pow10s = func() (t [64]*big.Int) {
+	t[0] = big.NewInt(1)
+	for i := 1; i < len(t); i++ {
+		t[i] = new(big.Int).Mul(t[i-1], bigTen)
+	}
+	return t
+}()
+
+// pow10 returns 10^n; callers must not modify the result.
 func pow10(n int) *big.Int {
+	if n < len(pow10s) {
+		return pow10s[n]
+	}
 	return new(big.Int).Exp(bigTen, big.NewInt(int64(n)), nil)
 }
 
