@@ -180,7 +180,8 @@ func init() {
 		}},
 		"default": {minArgs: 1, maxArgs: 1, missingOK: true, fn: func(e *exec, b *builtinExpr, t Value) (Value, error) {
 			if t.kind == KindMissing {
-				return b.arg(e, 0)
+				// the default may itself be missing; the caller decides
+				return b.args[0].eval(e)
 			}
 			return t, nil
 		}},
@@ -274,8 +275,10 @@ func init() {
 func viaDouble(d dec, mode rounding) dec {
 	var f float64
 	switch {
-	case d.scale == 0 && d.b == nil:
+	case d.scale == 0 && d.b == nil && d.u > -1<<53 && d.u < 1<<53:
 		return d
+	case d.scale == 0 && d.b == nil:
+		f = float64(d.u) // correctly rounded, as Long.doubleValue
 	case d.scale > 0 && d.scale < int32(len(pow10s)):
 		// the nearest double, as parsing the decimal text would give
 		f, _ = new(big.Rat).SetFrac(d.big(), pow10(int(d.scale))).Float64()
