@@ -111,7 +111,7 @@ func TestServeDemo(t *testing.T) {
 			t.Errorf("%s: %d %s", f, resp.StatusCode, out)
 		}
 	}
-	for _, want := range []string{`"X-Adgate-Original-Host":"api.clevertap.com"`, `"X-Adgate-Original-Host":"tracking.jampp.com"`, "delivered clevertap", "delivered jampp", "custom_event"} {
+	for _, want := range []string{`"X-Adgate-Original-Host":"api.clevertap.com"`, `"X-Adgate-Original-Host":"tracking.jampp.com"`, "delivered clevertap", "delivered jampp", "custom_event", "&account_token=demo%2Btoken%2Fwith%3Dspecials&"} {
 		for !strings.Contains(stdout.String(), want) {
 			if time.Now().After(deadline) {
 				t.Fatalf("demo output lacks %s:\n%s", want, stdout.String())
