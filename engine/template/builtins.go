@@ -281,7 +281,10 @@ func viaDouble(d dec, mode rounding) dec {
 		f = float64(d.u) // correctly rounded, as Long.doubleValue
 	case d.scale > 0 && d.scale < int32(len(pow10s)):
 		// the nearest double, as parsing the decimal text would give
-		f, _ = new(big.Rat).SetFrac(d.big(), pow10(int(d.scale))).Float64()
+		var ok bool
+		if f, ok = smallDouble(d); !ok {
+			f, _ = new(big.Rat).SetFrac(d.big(), pow10(int(d.scale))).Float64()
+		}
 	default:
 		f, _ = strconv.ParseFloat(d.plain(), 64)
 	}
@@ -305,6 +308,35 @@ func viaDouble(d dec, mode rounding) dec {
 	}
 	out, _, _ := parseDec(strconv.FormatFloat(r, 'f', 0, 64))
 	return out
+}
+
+// exactPow10 are the powers of ten a double holds exactly.
+var exactPow10 = [...]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
+	1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22}
+
+// smallDouble converts d to the nearest double without big arithmetic
+// when its significant digits (trailing zeros dropped) fit 15 digits and
+// its scale is at most 22: then both operands of one IEEE division are
+// exact and the quotient is correctly rounded.
+func smallDouble(d dec) (float64, bool) {
+	digits, neg := d.unscaledText()
+	scale := int(d.scale)
+	for len(digits) > 1 && digits[len(digits)-1] == '0' && scale > 0 {
+		digits = digits[:len(digits)-1]
+		scale--
+	}
+	if len(digits) > 15 || scale > 22 {
+		return 0, false
+	}
+	u, err := strconv.ParseUint(digits, 10, 64)
+	if err != nil {
+		return 0, false
+	}
+	f := float64(u) / exactPow10[scale]
+	if neg {
+		f = -f
+	}
+	return f, true
 }
 
 func hashSize(t Value) int {
