@@ -30,10 +30,11 @@ func ParseJSON(b []byte) (Value, error) {
 		s = strings.ToValidUTF8(s, "\uFFFD")
 	}
 	p := jsonParser{s: s}
-	// one slab of values for the whole document (its size guessed from the
-	// input, about one value per 16 bytes) instead of slices per container
-	p.slab = make([]Value, 0, len(s)/16+8)
-	p.kslab = make([]string, 0, len(s)/24+16)
+	// one slab of values and one of keys for the whole document instead of
+	// slices per container, sized by a quick count of separators
+	nvals, nkeys := countMembers(s)
+	p.slab = make([]Value, 0, nvals)
+	p.kslab = make([]string, 0, nkeys)
 	sc, _ := scratchPool.Get().(*jsonScratch)
 	if sc == nil {
 		sc = &jsonScratch{stack: make([]Value, 0, 64), keys: make([]string, 0, 64)}
@@ -56,6 +57,27 @@ func ParseJSON(b []byte) (Value, error) {
 		return Value{}, p.err("trailing characters after the JSON value")
 	}
 	return v, nil
+}
+
+// countMembers bounds the number of container members (commas plus
+// containers) and of object keys (colons) outside strings. For malformed
+// input the bounds may be off; the slabs then grow.
+func countMembers(s string) (vals, keys int) {
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '"':
+			for i++; i < len(s) && s[i] != '"'; i++ {
+				if s[i] == '\\' {
+					i++
+				}
+			}
+		case ',', '{', '[':
+			vals++
+		case ':':
+			keys++
+		}
+	}
+	return vals, keys
 }
 
 // jsonScratch is the parser's working stack. Allocating it per document
