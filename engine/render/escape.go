@@ -36,10 +36,17 @@ func (e Encoding) String() string {
 
 const upperHex = "0123456789ABCDEF"
 
-func unreserved(c byte) bool {
-	return 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' ||
-		c == '-' || c == '.' || c == '_' || c == '~'
-}
+// unreservedSet marks the RFC 3986 unreserved bytes; a table lookup is
+// the inner loop of every URL macro.
+var unreservedSet = func() (t [256]bool) {
+	for c := 0; c < 256; c++ {
+		t[c] = 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' ||
+			c == '-' || c == '.' || c == '_' || c == '~'
+	}
+	return t
+}()
+
+func unreserved(c byte) bool { return unreservedSet[c] }
 
 // QueryEscape returns s encoded as EncQuery describes.
 func QueryEscape(s string) string {
