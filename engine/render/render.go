@@ -191,6 +191,52 @@ type postback struct {
 	// a map lookup.
 	urlSeq, bodySeq []int
 	headerSeqs      [][]int
+	// urlPlain, bodyPlain and headerPlains are set when the text has no
+	// FreeMarker syntax at all (see plainSegments).
+	urlPlain, bodyPlain []segment
+	headerPlains        [][]segment
+}
+
+// segment is a piece of a template without FreeMarker syntax: literal
+// text, or macro (a parameter index) when macro >= 0.
+type segment struct {
+	text  string
+	macro int
+}
+
+// ftlMarkers are the character pairs that start FreeMarker syntax in a
+// template with the default (angle bracket) tag syntax: interpolations,
+// legacy #{} interpolations, directives, user directives and comments.
+var ftlMarkers = []string{"${", "#{", "<#", "</#", "<@", "</@"}
+
+// plainSegments splits a template text that contains no FreeMarker syntax
+// into literal text and macros, or returns nil. FreeMarker prints such a
+// text as it is (whitespace stripping only applies around tags), so
+// writing the segments gives the template's output without running the
+// engine; most partner URLs are plain text with macros.
+func plainSegments(text string, byMacro map[string]int) []segment {
+	for _, m := range ftlMarkers {
+		if strings.Contains(text, m) {
+			return nil
+		}
+	}
+	segs := []segment{}
+	last := 0
+	for _, loc := range macroRE.FindAllStringSubmatchIndex(text, -1) {
+		i, ok := byMacro[text[loc[2]:loc[3]]]
+		if !ok {
+			continue
+		}
+		if loc[0] > last {
+			segs = append(segs, segment{text: text[last:loc[0]], macro: -1})
+		}
+		segs = append(segs, segment{macro: i})
+		last = loc[1]
+	}
+	if last < len(text) {
+		segs = append(segs, segment{text: text[last:], macro: -1})
+	}
+	return segs
 }
 
 // Partner is a compiled partner spec.
@@ -209,6 +255,9 @@ type Partner struct {
 	// rootNames are the root names read by the templates that need the
 	// full model: Render builds the model with those only (see rootModel).
 	rootNames []string
+	// noPlain makes every template run through the engine (tests compare
+	// the plain-text fast path with it).
+	noPlain bool
 	// lastAcct and runs only save allocations between Render calls.
 	lastAcct atomic.Pointer[acctValues]
 	runs     sync.Pool
@@ -327,8 +376,10 @@ func Compile(p *spec.Partner, cat *catalog.Catalog) (*Partner, error) {
 		texts = append(texts, sp.Body)
 		pb.macros = usedMacros(texts, cp.byMacro)
 		pb.urlSeq, pb.bodySeq = macroSeq(sp.URL, cp.byMacro), macroSeq(sp.Body, cp.byMacro)
+		pb.urlPlain, pb.bodyPlain = plainSegments(sp.URL, cp.byMacro), plainSegments(sp.Body, cp.byMacro)
 		for _, h := range pb.headers {
 			pb.headerSeqs = append(pb.headerSeqs, macroSeq(sp.Headers[h.name], cp.byMacro))
+			pb.headerPlains = append(pb.headerPlains, plainSegments(sp.Headers[h.name], cp.byMacro))
 		}
 		idx := len(cp.postbacks)
 		cp.postbacks = append(cp.postbacks, pb)
@@ -836,6 +887,36 @@ func (r *run) writeMacro(w *strings.Builder, name string) error {
 	return nil
 }
 
+// execute runs a postback template, or writes its plain segments when it
+// has no FreeMarker syntax, under the same output bound.
+func (r *run) execute(t *template.Template, plain []segment, root template.Value) (string, error) {
+	if plain == nil || r.cp.noPlain {
+		return t.ExecuteString(root, &r.exec)
+	}
+	var b strings.Builder
+	n := 0
+	for _, s := range plain {
+		n += len(s.text) + 16
+	}
+	b.Grow(n)
+	for _, s := range plain {
+		if s.macro < 0 {
+			b.WriteString(s.text)
+		} else {
+			v, err := r.value(s.macro)
+			if err != nil {
+				return "", err
+			}
+			writeEncoded(&b, v, r.enc)
+		}
+		if b.Len() > template.DefaultMaxOutput {
+			return "", &template.Error{Name: t.Name(), Rule: template.RuleLimit,
+				Msg: fmt.Sprintf("output larger than %d bytes", template.DefaultMaxOutput)}
+		}
+	}
+	return b.String(), nil
+}
+
 // templateReason words a template failure for a skip reason: what failed
 // (partner, postback part or parameter) and where.
 func templateReason(where string, err error) error {
@@ -876,13 +957,13 @@ func (r *run) postback(ref pbRef, explain bool) (Request, *Skipped) {
 	root := r.root(pb.needsModel)
 	var err error
 	r.enc, r.seq, r.pos = EncQuery, pb.urlSeq, 0
-	if req.URL, err = pb.url.ExecuteString(root, &r.exec); err != nil {
+	if req.URL, err = r.execute(pb.url, pb.urlPlain, root); err != nil {
 		return skip(templateReason(where+" url", err).Error())
 	}
 	r.enc = EncRaw
 	for hi, h := range pb.headers {
 		r.seq, r.pos = pb.headerSeqs[hi], 0
-		v, err := h.tmpl.ExecuteString(root, &r.exec)
+		v, err := r.execute(h.tmpl, pb.headerPlains[hi], root)
 		if err != nil {
 			return skip(templateReason(where+" header "+h.name, err).Error())
 		}
@@ -897,7 +978,7 @@ func (r *run) postback(ref pbRef, explain bool) (Request, *Skipped) {
 	}
 	if pb.body != nil {
 		r.enc, r.seq, r.pos = pb.bodyEnc, pb.bodySeq, 0
-		if req.Body, err = pb.body.ExecuteString(root, &r.exec); err != nil {
+		if req.Body, err = r.execute(pb.body, pb.bodyPlain, root); err != nil {
 			return skip(templateReason(where+" body", err).Error())
 		}
 	}

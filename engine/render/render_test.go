@@ -524,3 +524,51 @@ func TestModelNames(t *testing.T) {
 		}
 	}
 }
+
+// TestPlainTextFastPath: templates without FreeMarker syntax are written
+// without the engine; the output must be the engine's, byte for byte.
+func TestPlainTextFastPath(t *testing.T) {
+	cps := []*Partner{compileTest(t, "acme"), compileTest(t, "criteo")}
+	clevertap, cat := func() (*spec.Partner, *catalog.Catalog) {
+		l, err := spec.NewLoader()
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, _, err := l.LoadFile(context.Background(), "../../partners/clevertap.yaml")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p, l.Catalog()
+	}()
+	ct, err := Compile(clevertap, cat)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cps = append(cps, ct)
+	if ct.postbacks[0].urlPlain == nil {
+		t.Fatal("CleverTap's URL should take the plain-text path")
+	}
+	for _, src := range []string{"a ${x}", "#{x}", "<#if x></#if>", "<@loop/>", "x </@y>", "<#-- c -->"} {
+		if plainSegments(src, nil) != nil {
+			t.Errorf("%q taken for plain text", src)
+		}
+	}
+	events := []*event.Event{
+		readEvent(t, "install-android"), readEvent(t, "purchase-ios"),
+		parseEvent(t, `{"name":"signup","custom_data":{"note":"a&b {c} $ # < @"}}`),
+		parseEvent(t, `{"name":"OPEN"}`),
+	}
+	for _, cp := range cps {
+		for _, ev := range events {
+			for _, key := range cp.Postbacks() {
+				fast, err1 := cp.Render(ev, acmeAccount, Options{Postback: key})
+				cp.noPlain = true
+				slow, err2 := cp.Render(ev, acmeAccount, Options{Postback: key})
+				cp.noPlain = false
+				if fmt.Sprint(fast, err1) != fmt.Sprint(slow, err2) {
+					t.Errorf("%s %s %s:\nfast %v %v\nslow %v %v", cp.id, ev.Name(), key, fast, err1, slow, err2)
+				}
+			}
+		}
+	}
+}
