@@ -236,7 +236,7 @@ func (g *gen) body(n int) string {
 func (g *gen) element() string {
 	g.depth++
 	defer func() { g.depth-- }()
-	k := g.r.IntN(14)
+	k := g.r.IntN(15)
 	if g.depth > 3 && k > 3 {
 		k = g.r.IntN(4)
 	}
@@ -285,8 +285,21 @@ func (g *gen) element() string {
 			return "#{" + g.num() + "}"
 		}
 		return g.pick("<#-- c -->", "\n<#-- line -->\n", "  <#if true>\n</#if>\n", "\r\n<#if true>\r\n x\r\n</#if>\r\n")
-	default:
+	case 13:
 		return "\n" + g.pick("", "  ", "\t") + "<#if " + g.boolean() + ">\n" + g.body(1) + "\n" + g.pick("", "  ") + "</#if>\n"
+	default:
+		// tag-only lines of every kind, for white-space stripping
+		ind := func() string { return g.pick("", " ", "  ", "\t", " \t ") }
+		open, closeTag := g.pick("<#if true>", "<#if false>", `<@loop data=app.app_bundles val="it">`, "<@json>", "<@urlencode>"), ""
+		switch open[1] {
+		case '#':
+			closeTag = "</#if>"
+		default:
+			closeTag = "</@" + strings.Fields(open[2:])[0] + ">"
+			closeTag = strings.Replace(closeTag, ">>", ">", 1)
+		}
+		mid := g.pick("<#assign w = 1>", "<#-- c -->", "${it.os!\"-\"}", "x", "<@sep>,</@sep>", "<#assign w = 1><#-- c -->", "<#assign w = 1> ")
+		return ind() + open + ind() + g.pick("\n", "\r\n", "") + ind() + mid + ind() + "\n" + g.body(1) + ind() + closeTag + ind() + g.pick("\n", "", "\n\n")
 	}
 }
 

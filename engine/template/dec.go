@@ -1,7 +1,9 @@
 package template
 
 import (
+	"math"
 	"math/big"
+	"math/bits"
 	"strconv"
 	"strings"
 )
@@ -403,12 +405,38 @@ func (d dec) neg() dec {
 
 func (d dec) sub(o dec) dec { return d.add(o.neg()) }
 
+// mul is FreeMarker's BigDecimal multiplication: exact, then rounded
+// half-up to 12 decimals when it has more.
 func (d dec) mul(o dec) (dec, bool) {
 	sc := int64(d.scale) + int64(o.scale)
 	if sc > maxScale || sc < -maxScale {
 		return dec{}, false
 	}
-	return mkdec(new(big.Int).Mul(d.big(), o.big()), int32(sc)), true
+	var r dec
+	fast := false
+	if d.b == nil && o.b == nil {
+		if hi, lo := bits.Mul64(uabs(d.u), uabs(o.u)); hi == 0 && lo <= math.MaxInt64 {
+			p := int64(lo)
+			if (d.u < 0) != (o.u < 0) {
+				p = -p
+			}
+			r, fast = dec{u: p, scale: int32(sc)}, true
+		}
+	}
+	if !fast {
+		r = mkdec(new(big.Int).Mul(d.big(), o.big()), int32(sc))
+	}
+	if r.scale > 12 {
+		r = r.setScale(12, roundHalfUp)
+	}
+	return r, true
+}
+
+func uabs(x int64) uint64 {
+	if x < 0 {
+		return uint64(-x)
+	}
+	return uint64(x)
 }
 
 // div is FreeMarker's BigDecimal division: scale max(12, both scales),

@@ -202,7 +202,9 @@ func (x *negExpr) eval(e *exec) (Value, error) {
 	if !x.neg {
 		return v, nil
 	}
-	return numValue(v.num().neg(), flavorBig), nil
+	// FreeMarker negates by multiplying with -1, which caps the scale at 12
+	d, _ := v.num().mul(dec{u: -1})
+	return numValue(d, flavorBig), nil
 }
 
 type logicExpr struct {

@@ -113,6 +113,7 @@ func TestArithmeticAndNumbers(t *testing.T) {
 		{"half even", `${2.5?string("0")} ${3.5?string("0")} ${1234567.891?string("#,##0.##")} ${1?string("0.00")}`, "2 4 1,234,567.89 1.00", ""},
 		{"round floor ceiling", `${1.5?round} ${(-1.5)?round} ${-1.5?round} ${1.2?floor} ${(-1.2)?ceiling} ${-3?abs} ${(-3)?abs}`, "2 -1 -2 1 -1 -3 3", ""},
 		{"round through double", `${12345678901234567890?ceiling} ${9007199254740993?floor} ${timestamp?round}`, "12345678901234567168 9007199254740992 1512681005807", ""},
+		{"multiplication caps the scale at 12", `${1 / 1.50 * 2.5} ${1.6666666666675 * 1} ${-0.0000000000005} ${0 - 1.6666666666675}`, "1.666666666668 1.666666666668 -0.000000000001 -1.6666666666675", ""},
 		{"modulus", `${7.5 % 2} ${-7 % 3}`, "1 -1", ""},
 		{"division by zero", `${1/0}`, "", "division by zero"},
 		{"concat", `${"t=" + timestamp} ${1 + true} ${"a" + true}`, "t=1512681005807 1true atrue", ""},
