@@ -50,7 +50,8 @@ func (g *gen) strLit() string {
 }
 
 func (g *gen) numLit() string {
-	return g.pick("0", "1", "7", "2", "3", "2.5", "0.1", "1.50", "100", "-4", "12345678901234567890", "0.0005")
+	return g.pick("0", "1", "7", "2", "3", "2.5", "0.1", "1.50", "100", "-4", "12345678901234567890", "0.0005",
+		"0.3333333", "1.23456789012", "0.000001", "3.14159265358979", "1000000", "0.125", "99.99")
 }
 
 // str generates a string-valued expression.
@@ -272,6 +273,10 @@ func (g *gen) element() string {
 	case 9:
 		return "<@json>" + g.body(2) + "</@json>"
 	case 10:
+		if g.chance(0.4) {
+			// arithmetic results show their scale in <@jsonmap>
+			return "<@jsonmap data=" + g.num() + "/>"
+		}
 		return "<@jsonmap data=" + g.pick(g.any(), g.pick(hashPaths...), g.pick(seqPaths...)) + "/>"
 	case 11:
 		return "<@urlencode>" + g.body(2) + "</@urlencode>"
