@@ -1,7 +1,7 @@
 package template
 
-// Pos is a 1-based line and column (in code points) in the template text.
-type Pos struct{ Line, Col int32 }
+// position is a 1-based line and column (in code points) in the template text.
+type position struct{ Line, Col int32 }
 
 type stmtKind uint8
 
@@ -40,7 +40,7 @@ type assignSet struct {
 	name string
 	op   string // "=", "+=", ..., "++", "--"
 	x    expr   // nil for ++ and --
-	pos  Pos
+	pos  position
 }
 
 type param struct {
@@ -54,8 +54,8 @@ type param struct {
 type stmt struct {
 	kind  stmtKind
 	ukind userKind
-	begin Pos // first character
-	end   Pos // last character
+	begin position // first character
+	end   position // last character
 	text  string
 	name  string
 	x     expr

@@ -107,11 +107,11 @@ func isUndef(err error) bool {
 	return ok && e.undef
 }
 
-func (e *exec) errf(p Pos, msg string) error {
+func (e *exec) errf(p position, msg string) error {
 	return &Error{Name: e.t.name, Line: int(p.Line), Col: int(p.Col), Rule: RuleEval, Msg: msg}
 }
 
-func (e *exec) limitErr(p Pos, msg string) error {
+func (e *exec) limitErr(p position, msg string) error {
 	return &Error{Name: e.t.name, Line: int(p.Line), Col: int(p.Col), Rule: RuleLimit, Msg: msg}
 }
 
@@ -157,7 +157,7 @@ func (e *exec) charge(n int) error {
 	return nil
 }
 
-func (e *exec) step(p Pos) error {
+func (e *exec) step(p position) error {
 	e.steps++
 	if e.steps > e.maxSteps {
 		return e.limitErr(p, "template execution exceeds the limit of "+itoa(e.maxSteps)+" steps")
@@ -165,7 +165,7 @@ func (e *exec) step(p Pos) error {
 	return nil
 }
 
-func (e *exec) write(p Pos, s string) error {
+func (e *exec) write(p position, s string) error {
 	if e.out.Len()+len(s) > e.maxOut {
 		return e.limitErr(p, "template output exceeds the limit of "+itoa(e.maxOut)+" bytes")
 	}

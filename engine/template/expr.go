@@ -9,16 +9,16 @@ import (
 // becomes an error only where FreeMarker makes it one.
 type expr interface {
 	eval(e *exec) (Value, error)
-	pos() Pos
+	pos() position
 	source() string
 }
 
 type base struct {
-	p   Pos
+	p   position
 	src string // the expression's source text, for messages
 }
 
-func (b base) pos() Pos       { return b.p }
+func (b base) pos() position       { return b.p }
 func (b base) source() string { return b.src }
 
 type litExpr struct {

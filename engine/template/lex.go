@@ -37,8 +37,8 @@ const (
 type token struct {
 	kind   tokKind
 	val    string
-	pos    Pos
-	end    Pos // position just after the token (for tags: the tag's end)
+	pos    position
+	end    position // position just after the token (for tags: the tag's end)
 	off    int // byte offset of the token in the source
 	endOff int // byte offset just after the token
 	quote  byte
@@ -92,7 +92,7 @@ func lex(name, src string) ([]token, *Error) {
 	return l.toks, nil
 }
 
-func (l *lexer) pos() Pos { return Pos{l.line, l.col} }
+func (l *lexer) pos() position { return position{l.line, l.col} }
 
 // advance moves over n bytes, keeping line and column (in code points).
 func (l *lexer) advance(n int) {
@@ -115,13 +115,13 @@ func (l *lexer) advance(n int) {
 	}
 }
 
-func (l *lexer) fail(p Pos, msg string) {
+func (l *lexer) fail(p position, msg string) {
 	if l.err == nil {
 		l.err = &Error{Name: l.name, Line: int(p.Line), Col: int(p.Col), Rule: RuleSyntax, Msg: msg}
 	}
 }
 
-func (l *lexer) emit(k tokKind, val string, p Pos, off int) {
+func (l *lexer) emit(k tokKind, val string, p position, off int) {
 	l.toks = append(l.toks, token{kind: k, val: val, pos: p, end: l.pos(), off: off, endOff: l.i})
 }
 

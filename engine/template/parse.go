@@ -49,11 +49,11 @@ func newParser(name, text string, opt Options) *parser {
 	return &parser{name: name, src: text, opt: opt}
 }
 
-func (p *parser) errAt(pos Pos, rule, msg string) *Error {
+func (p *parser) errAt(pos position, rule, msg string) *Error {
 	return &Error{Name: p.name, Line: int(pos.Line), Col: int(pos.Col), Rule: rule, Msg: msg}
 }
 
-func (p *parser) posOf(off int) Pos {
+func (p *parser) posOf(off int) position {
 	line, col := int32(1), int32(1)
 	for _, r := range p.src[:off] {
 		if r == '\n' {
@@ -63,7 +63,7 @@ func (p *parser) posOf(off int) Pos {
 			col++
 		}
 	}
-	return Pos{line, col}
+	return position{line, col}
 }
 
 func (p *parser) parseTemplate() ([]*stmt, error) {
@@ -174,7 +174,7 @@ func (p *parser) splitMacros(s *stmt) []*stmt {
 	return out
 }
 
-func advancePos(p Pos, s string) Pos {
+func advancePos(p position, s string) position {
 	for _, r := range s {
 		if r == '\n' {
 			p.Line++
@@ -188,12 +188,12 @@ func advancePos(p Pos, s string) Pos {
 
 // lastCharPos turns a token's end (the position after it) into the
 // position of its last character, as FreeMarker's endLine/endColumn.
-func lastCharPos(end Pos, text string) Pos {
+func lastCharPos(end position, text string) position {
 	if strings.HasSuffix(text, "\n") {
 		// the column does not matter to the stripping rules
-		return Pos{end.Line - 1, 1 << 20}
+		return position{end.Line - 1, 1 << 20}
 	}
-	return Pos{end.Line, end.Col - 1}
+	return position{end.Line, end.Col - 1}
 }
 
 func (p *parser) peek() token { return p.toks[p.i] }
@@ -225,7 +225,7 @@ func (p *parser) parseBody() ([]*stmt, token, error) {
 			out = append(out, &stmt{kind: sText, text: t.val, begin: t.pos, end: lastCharPos(t.end, t.val)})
 		case tComment:
 			p.next()
-			out = append(out, &stmt{kind: sComment, begin: t.pos, end: Pos{t.end.Line, t.end.Col - 1}})
+			out = append(out, &stmt{kind: sComment, begin: t.pos, end: position{t.end.Line, t.end.Col - 1}})
 		case tInterp, tHashInterp:
 			p.next()
 			x, err := p.parseExpr()
@@ -339,7 +339,7 @@ func (p *parser) parseIf(t token) (*stmt, error) {
 			return nil, p.errAt(end.pos, RuleSyntax, "#"+end.val+" after #else")
 		case end.kind == tEndDir && end.val == "if":
 			p.next()
-			ifs.end = Pos{end.end.Line, end.end.Col - 1}
+			ifs.end = position{end.end.Line, end.end.Col - 1}
 			return ifs, nil
 		case end.kind == tEOF:
 			return nil, p.errAt(end.pos, RuleSyntax, "unclosed <#if> (opened at line "+
@@ -380,7 +380,7 @@ func (p *parser) parseAssign(t token) (*stmt, error) {
 				return nil, p.unexpectedEnd(end)
 			}
 			p.next()
-			return &stmt{kind: sCapture, name: n.val, body: body, begin: t.pos, end: Pos{end.end.Line, end.end.Col - 1}}, nil
+			return &stmt{kind: sCapture, name: n.val, body: body, begin: t.pos, end: position{end.end.Line, end.end.Col - 1}}, nil
 		case op.kind == tOp && (op.val == "++" || op.val == "--"):
 			p.next()
 			s.sets = append(s.sets, assignSet{name: n.val, op: op.val, pos: n.pos})
@@ -416,7 +416,7 @@ func (p *parser) parseUser() (*stmt, error) {
 		n := p.next()
 		switch n.kind {
 		case tEmptyTagEnd:
-			s.end = Pos{n.pos.Line, n.pos.Col + 1}
+			s.end = position{n.pos.Line, n.pos.Col + 1}
 			return s, p.checkParams(s)
 		case tTagEnd:
 			if err := p.checkParams(s); err != nil {
@@ -439,7 +439,7 @@ func (p *parser) parseUser() (*stmt, error) {
 			if body == nil {
 				s.body = []*stmt{}
 			}
-			s.end = Pos{end.end.Line, end.end.Col - 1}
+			s.end = position{end.end.Line, end.end.Col - 1}
 			return s, nil
 		case tIdent:
 			eq := p.next()

@@ -594,7 +594,7 @@ func (p *parser) parseStringLit(t token, b base) (expr, error) {
 			}
 			// the position of the ${...} body: after the literal's opening
 			// quote (two characters for a raw string never get here)
-			at := advancePos(Pos{t.pos.Line, t.pos.Col + 1}, raw[:i+2])
+			at := advancePos(position{t.pos.Line, t.pos.Col + 1}, raw[:i+2])
 			sub, err := p.subExpr(raw[i+2:j], bodyOff+i+2, at)
 			if err != nil {
 				return nil, err
@@ -659,7 +659,7 @@ func isHex(c byte) bool {
 }
 
 // subExpr parses the expression of a ${...} inside a string literal.
-func (p *parser) subExpr(text string, off int, at Pos) (expr, error) {
+func (p *parser) subExpr(text string, off int, at position) (expr, error) {
 	toks, lerr := lexExprOnly(p.name, text, at, off)
 	if lerr != nil {
 		return nil, lerr
@@ -678,7 +678,7 @@ func (p *parser) subExpr(text string, off int, at Pos) (expr, error) {
 
 // lexExprOnly tokenises a bare expression whose text starts at offset off
 // (position at) of the template.
-func lexExprOnly(name, text string, at Pos, off int) ([]token, *Error) {
+func lexExprOnly(name, text string, at position, off int) ([]token, *Error) {
 	l := &lexer{src: text, line: at.Line, col: at.Col, name: name, state: stInterp}
 	for l.err == nil {
 		for l.i < len(l.src) && isSpace(l.src[l.i]) {

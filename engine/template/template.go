@@ -9,7 +9,7 @@
 // is bounded in steps and output size. Semantics follow FreeMarker
 // configured with number_format "computer", boolean_format "c", locale
 // en_US, time zone UTC and URL-escaping charset UTF-8; undefined values are
-// errors. See /work/notes/readme-template.md for the language reference.
+// errors. The README's template language section is the reference.
 package template
 
 import (
@@ -124,7 +124,8 @@ func Parse(name, text string, opt Options) (*Template, error) {
 
 // Execute runs the template against root and writes the output to w. The
 // output is written only when execution succeeds. The error is an *Error
-// with the position of the failing node, or w's write error.
+// with the position of the failing node, the error ExecOptions.Macro
+// returned, or w's write error.
 func (t *Template) Execute(w io.Writer, root Value, opt *ExecOptions) error {
 	s, err := t.ExecuteString(root, opt)
 	if err != nil {
