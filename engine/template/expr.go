@@ -18,7 +18,7 @@ type base struct {
 	src string // the expression's source text, for messages
 }
 
-func (b base) pos() position       { return b.p }
+func (b base) pos() position  { return b.p }
 func (b base) source() string { return b.src }
 
 type litExpr struct {

@@ -39,8 +39,8 @@ type token struct {
 	val    string
 	pos    position
 	end    position // position just after the token (for tags: the tag's end)
-	off    int // byte offset of the token in the source
-	endOff int // byte offset just after the token
+	off    int      // byte offset of the token in the source
+	endOff int      // byte offset just after the token
 	quote  byte
 }
 
