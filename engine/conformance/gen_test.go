@@ -75,7 +75,8 @@ func (g *gen) str() string {
 	case 7:
 		return "(" + g.str() + ")?" + g.pick("lower_case", "upper_case", "cap_first", "trim", "url", "url('ISO-8859-1')", "string")
 	case 8:
-		return g.atomStr() + "?" + g.pick(`keep_before("/")`, `keep_after("-")`, `replace("a", "_")`, `replace("", ".")`, `substring(1)`, `substring(0, 1)`)
+		return g.atomStr() + "?" + g.pick(`keep_before("/")`, `keep_after("-")`, `replace("a", "_")`, `replace("", ".")`, `substring(1)`, `substring(0, 1)`,
+			"url_path", "json_string", `left_pad(12, "-=")`, `right_pad(12)`, `split("-")?join("+")`, `split("")?size?c`)
 	case 9:
 		return "(" + g.boolean() + ")?then(" + g.str() + ", " + g.str() + ")"
 	case 10:
@@ -142,7 +143,7 @@ func (g *gen) num() string {
 	case 10:
 		return g.pick(seqPaths...) + "?" + g.pick("first", "last") + g.pick(".price", "")
 	case 6:
-		return g.atomStr() + "?length"
+		return g.atomStr() + g.pick("?length", `?index_of("a")`, `?last_index_of("S")`, `?index_of("", 3)`)
 	case 7:
 		return g.pick(`custom_data.num_text?number`, `custom_data.dec_text?number`, `"12.50"?number`, `"x"?number`)
 	case 8:

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"unicode"
+	"unicode/utf16"
 	"unicode/utf8"
 )
 
@@ -160,12 +161,58 @@ func init() {
 			}
 			return String(""), nil
 		}},
-		"replace":   {minArgs: 2, maxArgs: 2, fn: builtinReplace},
-		"substring": {minArgs: 1, maxArgs: 2, fn: builtinSubstring},
-		"url":       {maxArgs: 1, fn: builtinURL},
-		"c":         {fn: builtinC},
-		"string":    {maxArgs: 2, fn: builtinString},
-		"then":      {minArgs: 2, maxArgs: 2, fn: builtinThen},
+		"replace":       {minArgs: 2, maxArgs: 2, fn: builtinReplace},
+		"substring":     {minArgs: 1, maxArgs: 2, fn: builtinSubstring},
+		"url":           {maxArgs: 1, fn: builtinURL},
+		"url_path":      {maxArgs: 1, fn: builtinURL},
+		"json_string":   {fn: strFn(jsonStringEscape)},
+		"index_of":      {minArgs: 1, maxArgs: 2, fn: builtinIndexOf},
+		"last_index_of": {minArgs: 1, maxArgs: 2, fn: builtinIndexOf},
+		"left_pad":      {minArgs: 1, maxArgs: 2, fn: builtinPad},
+		"right_pad":     {minArgs: 1, maxArgs: 2, fn: builtinPad},
+		"split": {minArgs: 1, maxArgs: 1, fn: func(e *exec, b *builtinExpr, t Value) (Value, error) {
+			s, err := b.text(e, t)
+			if err != nil {
+				return Value{}, err
+			}
+			sep, err := b.strArg(e, 0)
+			if err != nil {
+				return Value{}, err
+			}
+			var parts []string
+			if sep == "" {
+				// every UTF-16 unit alone, as Java; nothing for ""
+				for _, u := range utf16.Encode([]rune(s)) {
+					parts = append(parts, javaUTF16String([]uint16{u}))
+				}
+			} else {
+				parts = strings.Split(s, sep)
+			}
+			out := make([]Value, len(parts))
+			for i, p := range parts {
+				out[i] = String(p)
+			}
+			return Seq(out...), nil
+		}},
+		"boolean": {fn: func(e *exec, b *builtinExpr, t Value) (Value, error) {
+			if t.kind == KindBool {
+				return t, nil
+			}
+			s, err := b.text(e, t)
+			if err != nil {
+				return Value{}, err
+			}
+			switch s {
+			case "true":
+				return Bool(true), nil
+			case "false":
+				return Bool(false), nil
+			}
+			return Value{}, e.errf(b.p, "can't convert this string to boolean: "+quoteJava(s))
+		}},
+		"c":      {fn: builtinC},
+		"string": {maxArgs: 2, fn: builtinString},
+		"then":   {minArgs: 2, maxArgs: 2, fn: builtinThen},
 		"has_content": {missingOK: true, fn: func(e *exec, b *builtinExpr, t Value) (Value, error) {
 			return Bool(hasContent(t)), nil
 		}},
@@ -688,7 +735,7 @@ func builtinURL(e *exec, b *builtinExpr, t Value) (Value, error) {
 			return Value{}, e.errf(b.args[0].pos(), "unsupported charset "+quoteJava(cs)+" for ?url; use UTF-8 or ISO-8859-1")
 		}
 	}
-	return String(urlEscape(s, latin1)), nil
+	return String(urlEscape(s, latin1, b.name == "url_path")), nil
 }
 
 func urlSafe(c byte) bool {
@@ -698,10 +745,10 @@ func urlSafe(c byte) bool {
 
 const upperHex = "0123456789ABCDEF"
 
-func urlEscape(s string, latin1 bool) string {
+func urlEscape(s string, latin1, keepSlash bool) string {
 	safe := true
 	for i := 0; i < len(s); i++ {
-		if !urlSafe(s[i]) {
+		if !urlSafe(s[i]) && !(keepSlash && s[i] == '/') {
 			safe = false
 			break
 		}
@@ -712,7 +759,7 @@ func urlEscape(s string, latin1 bool) string {
 	var sb strings.Builder
 	sb.Grow(len(s) * 3)
 	for _, r := range s {
-		if r < utf8.RuneSelf && urlSafe(byte(r)) {
+		if r < utf8.RuneSelf && (urlSafe(byte(r)) || keepSlash && r == '/') {
 			sb.WriteByte(byte(r))
 			continue
 		}
@@ -734,4 +781,141 @@ func urlEscape(s string, latin1 bool) string {
 		}
 	}
 	return sb.String()
+}
+
+// jsonStringEscape is ?json_string: JSON escapes, plus FreeMarker's
+// escapes against HTML embedding ("</" -> "<\/", "<!" and "]]>" / "-->"
+// with \u003C / \u003E) and U+2028, U+2029.
+func jsonStringEscape(s string) string {
+	var b strings.Builder
+	b.Grow(len(s) + 8)
+	for i, r := range s {
+		switch {
+		case r == '"':
+			b.WriteString(`\"`)
+		case r == '\\':
+			b.WriteString(`\\`)
+		case r == '/' && i > 0 && s[i-1] == '<':
+			b.WriteString(`\/`)
+		case r == '<' && i+1 < len(s) && s[i+1] == '!':
+			b.WriteString(`\u003C`)
+		case r == '>' && i >= 2 && (s[i-2:i] == "]]" || s[i-2:i] == "--"):
+			b.WriteString(`\u003E`)
+		case r == '\n':
+			b.WriteString(`\n`)
+		case r == '\r':
+			b.WriteString(`\r`)
+		case r == '\t':
+			b.WriteString(`\t`)
+		case r == '\b':
+			b.WriteString(`\b`)
+		case r == '\f':
+			b.WriteString(`\f`)
+		case r < 0x20 || r >= 0x7f && r <= 0x9f || r == 0x2028 || r == 0x2029:
+			b.WriteString(`\u`)
+			b.WriteByte(upperHex[r>>12&15])
+			b.WriteByte(upperHex[r>>8&15])
+			b.WriteByte(upperHex[r>>4&15])
+			b.WriteByte(upperHex[r&15])
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// builtinIndexOf is ?index_of and ?last_index_of: Java's indexOf and
+// lastIndexOf, in UTF-16 units, with an optional start index.
+func builtinIndexOf(e *exec, b *builtinExpr, t Value) (Value, error) {
+	s, err := b.text(e, t)
+	if err != nil {
+		return Value{}, err
+	}
+	sub, err := b.strArg(e, 0)
+	if err != nil {
+		return Value{}, err
+	}
+	u, us := utf16.Encode([]rune(s)), utf16.Encode([]rune(sub))
+	last := b.name == "last_index_of"
+	from := 0
+	if last {
+		from = len(u)
+	}
+	if len(b.args) > 1 {
+		d, err := b.numArg(e, 1)
+		if err != nil {
+			return Value{}, err
+		}
+		from = int(d.int32())
+	}
+	match := func(i int) bool {
+		for j := range us {
+			if u[i+j] != us[j] {
+				return false
+			}
+		}
+		return true
+	}
+	if last {
+		for i := min(from, len(u)-len(us)); i >= 0; i-- {
+			if match(i) {
+				return Int(int64(i)), nil
+			}
+		}
+		return Int(-1), nil
+	}
+	if len(us) == 0 {
+		return Int(int64(min(max(from, 0), len(u)))), nil
+	}
+	for i := max(from, 0); i+len(us) <= len(u); i++ {
+		if match(i) {
+			return Int(int64(i)), nil
+		}
+	}
+	return Int(-1), nil
+}
+
+// builtinPad is ?left_pad and ?right_pad: pad to a width in UTF-16 units
+// with a filling string laid at fixed positions, as FreeMarker does
+// ("a"?left_pad(8, "-=") is "-=-=-=-a", "a"?right_pad(8, "-=") "a=-=-=-=").
+func builtinPad(e *exec, b *builtinExpr, t Value) (Value, error) {
+	s, err := b.text(e, t)
+	if err != nil {
+		return Value{}, err
+	}
+	wd, err := b.numArg(e, 0)
+	if err != nil {
+		return Value{}, err
+	}
+	width := int(wd.int32())
+	fill := " "
+	if len(b.args) > 1 {
+		if fill, err = b.strArg(e, 1); err != nil {
+			return Value{}, err
+		}
+		if fill == "" {
+			return Value{}, e.errf(b.args[1].pos(), "?"+b.name+"(...) argument #2 can't be a 0-length string")
+		}
+	}
+	n := utf16Len(s)
+	if width <= n {
+		return String(s), nil
+	}
+	if width > e.maxOut {
+		return Value{}, e.charge(width)
+	}
+	f := utf16.Encode([]rune(fill))
+	pad := make([]uint16, 0, width-n)
+	start := 0
+	if b.name == "right_pad" {
+		start = n
+	}
+	for i := start; i < start+width-n; i++ {
+		pad = append(pad, f[i%len(f)])
+	}
+	p := javaUTF16String(pad)
+	if b.name == "right_pad" {
+		return String(s + p), nil
+	}
+	return String(p + s), nil
 }

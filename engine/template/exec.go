@@ -392,5 +392,24 @@ func utf16Slice(s string, from, to int) string {
 		return s[from:to]
 	}
 	u := utf16.Encode([]rune(s))
-	return string(utf16.Decode(u[from:to]))
+	return javaUTF16String(u[from:to])
+}
+
+// javaUTF16String converts UTF-16 units to a string the way Java's UTF-8
+// encoder writes them: an unpaired surrogate becomes '?'.
+func javaUTF16String(u []uint16) string {
+	var b strings.Builder
+	for i := 0; i < len(u); i++ {
+		c := rune(u[i])
+		switch {
+		case utf16.IsSurrogate(c) && c < 0xdc00 && i+1 < len(u) && u[i+1] >= 0xdc00 && u[i+1] < 0xe000:
+			b.WriteRune(utf16.DecodeRune(c, rune(u[i+1])))
+			i++
+		case utf16.IsSurrogate(c):
+			b.WriteByte('?')
+		default:
+			b.WriteRune(c)
+		}
+	}
+	return b.String()
 }
