@@ -901,8 +901,8 @@ func builtinPad(e *exec, b *builtinExpr, t Value) (Value, error) {
 	if width <= n {
 		return String(s), nil
 	}
-	if width > e.maxOut {
-		return Value{}, e.charge(width)
+	if err := e.charge(width); err != nil {
+		return Value{}, err
 	}
 	f := utf16.Encode([]rune(fill))
 	pad := make([]uint16, 0, width-n)

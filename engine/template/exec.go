@@ -154,6 +154,12 @@ func (e *exec) charge(n int) error {
 	if n > e.maxOut {
 		return &Error{Name: e.t.name, Rule: RuleLimit, Msg: "template output exceeds the limit of " + itoa(e.maxOut) + " bytes"}
 	}
+	// building strings is work too: a step per 256 bytes, so that a loop
+	// cannot churn gigabytes within the step bound
+	e.steps += n >> 8
+	if e.steps > e.maxSteps {
+		return &Error{Name: e.t.name, Rule: RuleLimit, Msg: "template execution exceeds the limit of " + itoa(e.maxSteps) + " steps"}
+	}
 	return nil
 }
 
