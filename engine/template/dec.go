@@ -96,14 +96,23 @@ func parseDecOpt(s string, lenient bool) (d dec, integral, ok bool) {
 		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
 			i++
 		}
-		if ds == i || i-ds > 9 {
+		if ds == i {
 			return dec{}, false, false
 		}
-		e, err := strconv.ParseInt(s[es:i], 10, 64)
-		if err != nil {
+		digits := strings.TrimLeft(s[ds:i], "0")
+		if len(digits) > 9 {
 			return dec{}, false, false
 		}
-		exp = e
+		if digits != "" {
+			e, err := strconv.ParseInt(digits, 10, 64)
+			if err != nil {
+				return dec{}, false, false
+			}
+			exp = e
+			if s[es] == '-' {
+				exp = -e
+			}
+		}
 	}
 	if i != len(s) {
 		return dec{}, false, false

@@ -1,6 +1,8 @@
 package template
 
 import (
+	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -64,11 +66,24 @@ func FuzzParseJSON(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		v, err := ParseJSON(b)
+		// encoding/json is the reference for what is valid JSON (it has no
+		// depth limit, so deep documents are left out)
+		// (nor a bound on exponents; numbers beyond 10^±10000 are refused)
+		if valid := json.Valid(b); valid != (err == nil) && !strings.Contains(fmt.Sprint(err), "nested deeper") &&
+			!strings.Contains(fmt.Sprint(err), "out of range") {
+			t.Fatalf("ParseJSON(%q): err=%v, encoding/json valid=%v", b, err, valid)
+		}
 		if err != nil {
 			return
 		}
-		if v.Kind() == KindString && !utf8.ValidString(v.s) {
-			t.Fatalf("invalid UTF-8 in decoded string %q", v.s)
+		if v.Kind() == KindString {
+			if !utf8.ValidString(v.s) {
+				t.Fatalf("invalid UTF-8 in decoded string %q", v.s)
+			}
+			var want string
+			if utf8.Valid(b) && json.Unmarshal(b, &want) == nil && want != v.s && !strings.Contains(want, "\uFFFD") {
+				t.Fatalf("ParseJSON(%q) = %q, encoding/json gives %q", b, v.s, want)
+			}
 		}
 	})
 }

@@ -64,21 +64,46 @@ func ParseJSON(b []byte) (Value, error) {
 // input the bounds may be off; the slabs then grow.
 func countMembers(s string) (vals, keys int) {
 	for i := 0; i < len(s); i++ {
-		switch s[i] {
-		case '"':
-			for i++; i < len(s) && s[i] != '"'; i++ {
-				if s[i] == '\\' {
-					i++
+		switch jsonClass[s[i]] {
+		case clsQuote:
+			// jump to the closing quote, skipping escaped ones
+			for {
+				j := strings.IndexByte(s[i+1:], '"')
+				if j < 0 {
+					return vals, keys
+				}
+				i += j + 1
+				bs := 0
+				for k := i - 1; k >= 0 && s[k] == '\\'; k-- {
+					bs++
+				}
+				if bs%2 == 0 {
+					break
 				}
 			}
-		case ',', '{', '[':
+		case clsMember:
 			vals++
-		case ':':
+		case clsColon:
 			keys++
 		}
 	}
 	return vals, keys
 }
+
+const (
+	clsNone uint8 = iota
+	clsQuote
+	clsMember
+	clsColon
+)
+
+// jsonClass classifies the bytes countMembers looks for.
+var jsonClass = func() (t [256]uint8) {
+	t['"'] = clsQuote
+	t[','], t['{'], t['['] = clsMember, clsMember, clsMember
+	t[':'] = clsColon
+	return t
+}()
 
 // jsonScratch is the parser's working stack. Allocating it per document
 // cost as much as the parse itself, so it is recycled; it holds no data
@@ -268,10 +293,12 @@ func (p *jsonParser) object(depth int) (Value, error) {
 // hasDuplicate reports whether a key repeats (rare: then the slow path
 // keeps the first position and the last value).
 func hasDuplicate(keys []string) bool {
-	if len(keys) <= 16 {
+	if len(keys) <= 64 {
 		for i := 1; i < len(keys); i++ {
+			ki := keys[i]
 			for j := 0; j < i; j++ {
-				if keys[i] == keys[j] {
+				// lengths differ for most pairs: compare them first
+				if len(keys[j]) == len(ki) && keys[j] == ki {
 					return true
 				}
 			}
@@ -328,21 +355,22 @@ func (p *jsonParser) array(depth int) (Value, error) {
 func (p *jsonParser) str() (string, error) {
 	p.i++
 	start := p.i
-	for p.i < len(p.s) {
-		c := p.s[p.i]
-		switch {
-		case c == '"':
-			s := p.s[start:p.i]
-			p.i++
-			return s, nil
-		case c == '\\':
-			return p.strSlow(start)
-		case c < 0x20:
+	j := strings.IndexByte(p.s[start:], '"')
+	if j < 0 {
+		return "", p.err("unterminated string")
+	}
+	seg := p.s[start : start+j]
+	for k := 0; k < len(seg); k++ {
+		if c := seg[k]; c < 0x20 || c == '\\' {
+			if c == '\\' {
+				return p.strSlow(start)
+			}
+			p.i = start + k
 			return "", p.err("control character in string")
 		}
-		p.i++
 	}
-	return "", p.err("unterminated string")
+	p.i = start + j + 1
+	return seg, nil
 }
 
 func (p *jsonParser) strSlow(start int) (string, error) {
