@@ -31,8 +31,9 @@ func ParseJSON(b []byte) (Value, error) {
 	}
 	p := jsonParser{s: s}
 	// one slab of values and one of keys for the whole document instead of
-	// slices per container, sized by a quick count of separators
-	nvals, nkeys := countMembers(s)
+	// slices per container, sized from the input (events have a value per
+	// 20-30 bytes; a short slab grows by chunks, never by copying)
+	nvals, nkeys := len(s)/24+8, len(s)/32+8
 	p.slab = make([]Value, 0, nvals)
 	p.kslab = make([]string, 0, nkeys)
 	sc, _ := scratchPool.Get().(*jsonScratch)
@@ -58,52 +59,6 @@ func ParseJSON(b []byte) (Value, error) {
 	}
 	return v, nil
 }
-
-// countMembers bounds the number of container members (commas plus
-// containers) and of object keys (colons) outside strings. For malformed
-// input the bounds may be off; the slabs then grow.
-func countMembers(s string) (vals, keys int) {
-	for i := 0; i < len(s); i++ {
-		switch jsonClass[s[i]] {
-		case clsQuote:
-			// jump to the closing quote, skipping escaped ones
-			for {
-				j := strings.IndexByte(s[i+1:], '"')
-				if j < 0 {
-					return vals, keys
-				}
-				i += j + 1
-				bs := 0
-				for k := i - 1; k >= 0 && s[k] == '\\'; k-- {
-					bs++
-				}
-				if bs%2 == 0 {
-					break
-				}
-			}
-		case clsMember:
-			vals++
-		case clsColon:
-			keys++
-		}
-	}
-	return vals, keys
-}
-
-const (
-	clsNone uint8 = iota
-	clsQuote
-	clsMember
-	clsColon
-)
-
-// jsonClass classifies the bytes countMembers looks for.
-var jsonClass = func() (t [256]uint8) {
-	t['"'] = clsQuote
-	t[','], t['{'], t['['] = clsMember, clsMember, clsMember
-	t[':'] = clsColon
-	return t
-}()
 
 // jsonScratch is the parser's working stack. Allocating it per document
 // cost as much as the parse itself, so it is recycled; it holds no data
