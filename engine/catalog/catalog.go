@@ -48,6 +48,30 @@ const (
 	HashSHA256 Hash = "sha256"
 )
 
+// Transform names a numeric derivation of a path's value. It is data so
+// that a derived parameter (seconds from milliseconds) is a path lookup the
+// renderer can do with integer arithmetic instead of a template run, while
+// its meaning stays defined by an equivalent template (TransformTemplate).
+type Transform string
+
+// The transforms a catalog entry may ask for.
+const (
+	// MillisToSeconds is floor(value / 1000) printed as an integer.
+	MillisToSeconds Transform = "ms_to_seconds"
+)
+
+// TransformTemplate is the template, in adgate's FreeMarker dialect, whose
+// output defines p's value when p has a Transform: missing renders empty,
+// a number is divided and floored exactly, anything else is a template
+// error. It is "" when p has no transform.
+func (p Param) TransformTemplate() string {
+	switch p.Transform {
+	case MillisToSeconds:
+		return "<#if (" + p.Path + ")??>${(" + p.Path + " / 1000)?floor?c}</#if>"
+	}
+	return ""
+}
+
 // Param is one Branch parameter. Exactly one of Path, Template, Source is
 // set, unless LinkOnly is true (then none is).
 type Param struct {
@@ -61,6 +85,8 @@ type Param struct {
 	Source   Source `yaml:"source,omitempty" json:"source,omitempty"`
 	// Setting is the account setting key read when Source is SourceSetting.
 	Setting string `yaml:"setting,omitempty" json:"setting,omitempty"`
+	// Transform, only with Path, derives a number from the number at Path.
+	Transform Transform `yaml:"transform,omitempty" json:"transform,omitempty"`
 	// Hash, when set, replaces a non-empty value by its digest.
 	Hash Hash `yaml:"hash,omitempty" json:"hash,omitempty"`
 	// LinkKey is the tracking-link key the value travels under.
@@ -170,6 +196,15 @@ func (p Param) validate() error {
 		}
 	default:
 		errs = append(errs, fmt.Errorf("unknown source %q (want credential, link_macro, parameter_template or setting)", p.Source))
+	}
+	switch p.Transform {
+	case "":
+	case MillisToSeconds:
+		if p.Path == "" {
+			errs = append(errs, fmt.Errorf("transform %s needs a path", p.Transform))
+		}
+	default:
+		errs = append(errs, fmt.Errorf("unknown transform %q (want ms_to_seconds)", p.Transform))
 	}
 	switch p.Hash {
 	case "", HashMD5, HashSHA1, HashSHA256:

@@ -56,6 +56,9 @@ func TestTemplatesWithEngine(t *testing.T) {
 	}
 	for _, p := range c.Params() {
 		if p.Template == "" {
+			p.Template = p.TransformTemplate()
+		}
+		if p.Template == "" {
 			continue
 		}
 		w, ok := exp[p.Name]
@@ -120,7 +123,11 @@ func TestTemplatesOnOracle(t *testing.T) {
 			t.Fatal(err)
 		}
 		for name, w := range want {
-			tpl := mustLookup(t, c, name).Template
+			p := mustLookup(t, c, name)
+			tpl := p.Template
+			if tpl == "" {
+				tpl = p.TransformTemplate()
+			}
 			out, err := exec.Command(oracle, "--number-format", "computer", "--boolean-format", "c", data, "-e", tpl).CombinedOutput()
 			if err != nil || string(out) != w[i] {
 				t.Errorf("oracle %s (model %d) = %q, %v; want %q", name, i, out, err, w[i])

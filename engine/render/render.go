@@ -128,6 +128,10 @@ const (
 	kindCredential
 	kindSetting
 	kindNone // parameter_template without a template: always empty
+	// kindTransform is a path whose number is transformed (catalog
+	// transform:) by integer arithmetic on its decimal text; tmpl, the
+	// catalog's equivalent template, handles every other case.
+	kindTransform
 )
 
 type param struct {
@@ -141,6 +145,7 @@ type param struct {
 	tmpl          *template.Template
 	key           string // credential or setting name
 	hash          catalog.Hash
+	transform     catalog.Transform
 	// needsModel is false when the value reads only event fields, so the
 	// event itself can serve as the template root (see needsModel).
 	needsModel bool
@@ -539,6 +544,15 @@ func compileParam(partner string, sp spec.Parameter, cat *catalog.Catalog) (para
 		// value in a postback: the macro renders empty, as the lint's
 		// link-only-parameter warning tells the spec's author.
 		prm.kind, prm.source, prm.from = kindNone, SourceLink, def.Name+" is link-only: no value in a postback"
+	case def.Path != "" && def.Transform != "":
+		prm.where = "partner " + partner + " parameter {" + sp.Macro + "} (" + string(def.Transform) + " of " + def.Name + ")"
+		t, err := template.Parse(prm.where, def.TransformTemplate(), template.Options{})
+		if err != nil {
+			return prm, err
+		}
+		prm.kind, prm.path, prm.tmpl, prm.source, prm.from = kindTransform, event.ParsePath(def.Path), t, SourceEvent, string(def.Transform)+" of "+def.Path
+		prm.transform = def.Transform
+		prm.needsModel = needsModel(t)
 	case def.Path != "":
 		prm.kind, prm.path, prm.source, prm.from = kindPath, event.ParsePath(def.Path), SourceEvent, def.Path
 		if strings.HasPrefix(def.Path, "last_attributed_touch_data.") {
@@ -804,6 +818,12 @@ func (r *run) value(i int) (string, error) {
 		} else {
 			v, err = lookupText(p.path, r.root(p.needsModel), p.from)
 		}
+	case kindTransform:
+		var ok bool
+		if v, ok = transformFast(p.transform, p.path, r.root(p.needsModel)); ok {
+			break
+		}
+		fallthrough
 	case kindTemplate:
 		v, err = p.tmpl.ExecuteString(r.root(p.needsModel), nil)
 		if err != nil {
@@ -823,6 +843,51 @@ func (r *run) value(i int) (string, error) {
 	}
 	rv.v, rv.err, rv.done = v, err, true
 	return v, err
+}
+
+// transformFast applies t to v when v is missing (empty, as the template's
+// ?? test gives) or a plain non-negative integer, whose decimal text makes
+// the result exact without arithmetic: floor(n / 1000) drops the last three
+// digits (up to 15 digits, see below). ok is false for anything else (fractions, exponents, negative
+// numbers, non-numbers), which the equivalent template then decides.
+func transformFast(t catalog.Transform, path event.Path, v template.Value) (string, bool) {
+	for _, k := range path {
+		if v.IsMissing() {
+			return "", true
+		}
+		if v.Kind() != template.KindHash {
+			return "", false // an error in the template: let it word it
+		}
+		v = v.Get(k)
+	}
+	if v.IsMissing() {
+		return "", true
+	}
+	if t != catalog.MillisToSeconds || v.Kind() != template.KindNumber {
+		return "", false
+	}
+	s := v.NumberText()
+	if s == "" {
+		return "", false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return "", false
+		}
+	}
+	if len(s) > 15 {
+		// FreeMarker's ?floor goes through a double: past 2^42 seconds the
+		// double's spacing reaches 1/1000 and can round up, so huge values
+		// are left to the template to reproduce that exactly.
+		return "", false
+	}
+	if len(s) > 1 && s[0] == '0' {
+		return "", false // not the canonical text; let the template decide
+	}
+	if len(s) <= 3 {
+		return "0", true
+	}
+	return s[:len(s)-3], true
 }
 
 // lookupText reads a path as FreeMarker reads (a.b.c)!: a missing step
