@@ -131,6 +131,29 @@ func BenchmarkRenderCleverTapFromJSON(b *testing.B) {
 	b.SetBytes(int64(len(raw)))
 	var res Result
 	for b.Loop() {
+		// the render hot path's decoder: only the fields CleverTap reads
+		// are materialised (TestParseEventSameResult checks it against
+		// event.Parse); BenchmarkRenderCleverTapFromJSONFull decodes all
+		ev, err := cp.ParseEvent(raw)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if res, err = cp.Render(ev, benchAccount, Options{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	mustOne(b, res, nil)
+}
+
+// BenchmarkRenderCleverTapFromJSONFull is FromJSON with the full decoder,
+// as a caller that needs the whole event (the gateway validates it) pays.
+func BenchmarkRenderCleverTapFromJSONFull(b *testing.B) {
+	cp := clevertap(b)
+	raw := []byte(benchInstall)
+	b.ReportAllocs()
+	b.SetBytes(int64(len(raw)))
+	var res Result
+	for b.Loop() {
 		ev, err := event.Parse(raw)
 		if err != nil {
 			b.Fatal(err)

@@ -260,6 +260,10 @@ type Partner struct {
 	// rootNames are the root names read by the templates that need the
 	// full model: Render builds the model with those only (see rootModel).
 	rootNames []string
+	// eventRoots are the event's top-level fields anything of this partner
+	// can read (ParseEvent decodes only those); nil when a template reads
+	// the whole event (event.x), so every field must be decoded.
+	eventRoots []string
 	// noPlain makes every template run through the engine (tests compare
 	// the plain-text fast path with it).
 	noPlain bool
@@ -403,6 +407,7 @@ func Compile(p *spec.Partner, cat *catalog.Catalog) (*Partner, error) {
 	}
 	cp.shareSegments()
 	cp.collectRootNames()
+	cp.collectEventRoots()
 	return cp, nil
 }
 
@@ -434,6 +439,70 @@ func (cp *Partner) collectRootNames() {
 			add(h.tmpl)
 		}
 	}
+}
+
+// collectEventRoots gathers the top-level event fields the partner's
+// parameters and templates can read, Branch's alias spellings resolved.
+// Template.Refs lists every root name a template reads, so an event holding
+// only these fields renders exactly as the whole event does.
+func (cp *Partner) collectEventRoots() {
+	roots := []string{}
+	whole := false
+	add := func(n string) {
+		if n == "event" {
+			whole = true
+		}
+		for _, k := range []string{n, aliasKey(n)} {
+			if k != "" && !slices.Contains(roots, k) {
+				roots = append(roots, k)
+			}
+		}
+	}
+	addT := func(t *template.Template) {
+		if t != nil {
+			for _, r := range t.Refs() {
+				add(r)
+			}
+		}
+	}
+	for i := range cp.params {
+		p := &cp.params[i]
+		addT(p.tmpl)
+		if len(p.path) > 0 {
+			add(p.path[0])
+		}
+	}
+	for i := range cp.postbacks {
+		pb := &cp.postbacks[i]
+		addT(pb.url)
+		addT(pb.body)
+		for _, h := range pb.headers {
+			addT(h.tmpl)
+		}
+	}
+	if !whole {
+		cp.eventRoots = roots
+	}
+}
+
+// aliasKey is the key Branch's dollar_x, tilde_x and plus_x spellings
+// stand for ($x, ~x, +x), "" for other names.
+func aliasKey(n string) string {
+	for _, a := range [...]struct{ prefix, key string }{{"dollar_", "$"}, {"tilde_", "~"}, {"plus_", "+"}} {
+		if rest, ok := strings.CutPrefix(n, a.prefix); ok && rest != "" {
+			return a.key + rest
+		}
+	}
+	return ""
+}
+
+// ParseEvent decodes an event for this partner's Render: only the fields
+// its parameters and templates can read are materialised (the rest of the
+// JSON is validated and skipped), which is most of what decoding costs.
+// The event must not be given to another partner or to Model; use
+// event.Parse for that.
+func (cp *Partner) ParseEvent(b []byte) (*event.Event, error) {
+	return event.ParseFields(b, cp.eventRoots)
 }
 
 // rootModel builds the data model restricted to names. A template reaches
