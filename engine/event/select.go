@@ -2,120 +2,192 @@ package event
 
 import (
 	"errors"
+	"slices"
+	"strconv"
+	"strings"
+	"unicode/utf8"
 
 	"github.com/adgate/adgate/engine/template"
 )
 
-// errFull tells ParseFields to hand the document to the full decoder: the
-// input is invalid (the full decoder words the error, with its position)
-// or has a construct the scanner leaves to it (escaped top-level keys,
+// errFull tells ParseSelected to hand the document to the full decoder:
+// the input is invalid (the full decoder words the error, with its
+// position) or has a construct the scanner leaves to it (escaped keys,
 // numbers with exponents, whose range the full decoder checks).
 var errFull = errors.New("use the full decoder")
 
-// ParseFields decodes a Branch event but materialises only the top-level
-// fields named in roots (plus name and id, which Event needs); every other
-// field is checked for JSON validity and skipped without allocating. The
-// fields it keeps are exactly what Parse gives them (it decodes them with
-// the same decoder), in the same order, with the same duplicate-key rule;
-// an input Parse refuses is refused with Parse's own error. A nil roots
-// decodes everything, as Parse.
+// Selection is the set of event paths a reader needs: a path of one
+// segment keeps that root field whole, a longer one keeps only that leaf
+// (and the objects on the way to it). Build it once; it is immutable.
+type Selection struct {
+	root *selNode
+}
+
+// selNode lists the wanted keys of one object; a nil kid keeps the value
+// whole.
+type selNode struct {
+	keys []string
+	kids []*selNode
+}
+
+// NewSelection builds a selection from paths (name and id are always kept:
+// Event needs them). A nil or empty path list selects nothing but those.
+func NewSelection(paths []Path) *Selection {
+	root := &selNode{}
+	for _, p := range append([]Path{{"name"}, {"id"}}, paths...) {
+		n := root
+		for i, k := range p {
+			j := slices.Index(n.keys, k)
+			if j < 0 {
+				n.keys = append(n.keys, k)
+				n.kids = append(n.kids, &selNode{})
+				j = len(n.keys) - 1
+			}
+			if i == len(p)-1 {
+				n.kids[j] = nil // the whole value
+				break
+			}
+			if n.kids[j] == nil {
+				break // already wanted whole
+			}
+			n = n.kids[j]
+		}
+	}
+	return &Selection{root: root}
+}
+
+// ParseSelected decodes a Branch event but materialises only the paths in
+// sel; everything else is checked for JSON validity and skipped without
+// allocating. What it keeps is exactly what Parse gives at those paths
+// (same values, key order and duplicate-key rule; anything unusual, such
+// as escaped strings, fractions or whole subtrees, is decoded by Parse's
+// own decoder), and an input Parse refuses is refused with Parse's error.
+// A nil sel decodes everything, as Parse.
 //
-// The returned Event holds only those fields: it serves a reader that is
-// known to read nothing else, such as a compiled partner whose templates
-// reference no other root name (render.Partner.ParseEvent).
-func ParseFields(b []byte, roots []string) (*Event, error) {
-	if roots == nil || len(b) > template.MaxJSONBytes {
+// The returned Event holds only those paths: it serves a reader known to
+// read nothing else, such as a compiled partner (render.Partner.ParseEvent).
+func ParseSelected(b []byte, sel *Selection) (*Event, error) {
+	if sel == nil || len(b) > template.MaxJSONBytes {
 		return Parse(b)
 	}
-	v, err := selectFields(b, roots)
+	// one copy of the document; every kept string is a slice of it
+	s := scanner{b: string(b)}
+	s.ws()
+	if s.i >= len(s.b) || s.b[s.i] != '{' {
+		return Parse(b)
+	}
+	v, err := s.object(sel.root, 1)
 	if err != nil {
+		return Parse(b)
+	}
+	s.ws()
+	if s.i != len(s.b) {
 		return Parse(b)
 	}
 	return FromValue(v)
 }
 
-func selectFields(b []byte, roots []string) (template.Value, error) {
-	s := scanner{b: b}
+// object scans the object at s.i and returns a hash of only the members n
+// wants.
+func (s *scanner) object(n *selNode, depth int) (template.Value, error) {
+	var kbuf [16]string
+	var vbuf [16]template.Value
+	keys, vals := kbuf[:0], vbuf[:0]
+	s.i++
 	s.ws()
-	if !s.eat('{') {
-		return template.Value{}, errFull
+	if s.eat('}') {
+		return template.NewHash(nil, nil), nil
 	}
-	var keys []string
-	var vals []template.Value
-	s.ws()
-	if !s.eat('}') {
-		for {
-			s.ws()
-			ks, ke, err := s.key()
-			if err != nil {
-				return template.Value{}, err
-			}
-			s.ws()
-			if !s.eat(':') {
-				return template.Value{}, errFull
-			}
-			s.ws()
-			vs := s.i
-			if err := s.value(1); err != nil {
-				return template.Value{}, err
-			}
-			if name, ok := wanted(b[ks:ke], roots); ok {
-				v, err := template.ParseJSON(b[vs:s.i])
-				if err != nil {
-					return template.Value{}, errFull
-				}
-				// a duplicate key keeps its first position and its last
-				// value, as the full decoder does
-				dup := false
-				for i, k := range keys {
-					if k == name {
-						vals[i], dup = v, true
-					}
-				}
-				if !dup {
-					keys = append(keys, name)
-					vals = append(vals, v)
-				}
-			}
-			s.ws()
-			if s.eat(',') {
-				continue
-			}
-			if s.eat('}') {
-				break
-			}
+	for {
+		s.ws()
+		ks, ke, err := s.key()
+		if err != nil {
+			return template.Value{}, err
+		}
+		s.ws()
+		if !s.eat(':') {
 			return template.Value{}, errFull
 		}
-	}
-	s.ws()
-	if s.i != len(b) {
+		s.ws()
+		j := -1
+		for i, k := range n.keys {
+			if s.b[ks:ke] == k {
+				j = i
+				break
+			}
+		}
+		var v template.Value
+		switch {
+		case j >= 0 && n.kids[j] != nil && s.i < len(s.b) && s.b[s.i] == '{':
+			if depth >= template.MaxJSONDepth {
+				return template.Value{}, errFull
+			}
+			if v, err = s.object(n.kids[j], depth+1); err != nil {
+				return template.Value{}, err
+			}
+		default:
+			vs := s.i
+			if err := s.value(depth); err != nil {
+				return template.Value{}, err
+			}
+			if j >= 0 {
+				if v, err = leaf(s.b[vs:s.i]); err != nil {
+					return template.Value{}, err
+				}
+			}
+		}
+		if j >= 0 {
+			keys = append(keys, n.keys[j])
+			vals = append(vals, v)
+		}
+		s.ws()
+		if s.eat(',') {
+			continue
+		}
+		if s.eat('}') {
+			// NewHash keeps a duplicate key's first position and last
+			// value, as the full decoder does
+			return template.NewHash(keys, vals), nil
+		}
 		return template.Value{}, errFull
 	}
-	return template.NewHash(keys, vals), nil
 }
 
-// wanted returns the root name k spells, if it is one of roots. Comparing
-// string(k) in the loop does not allocate.
-func wanted(k []byte, roots []string) (string, bool) {
-	for _, r := range roots {
-		if string(k) == r {
-			return r, true
+// leaf decodes one already validated JSON value. The common shapes (a
+// string without escapes, an integer, a literal) are built directly;
+// anything else goes through the full decoder, so it is decoded the same.
+func leaf(raw string) (template.Value, error) {
+	switch c := raw[0]; {
+	case c == '"':
+		body := raw[1 : len(raw)-1]
+		if strings.IndexByte(body, '\\') < 0 && utf8.ValidString(body) {
+			return template.String(body), nil
+		}
+	case c == 't':
+		return template.Bool(true), nil
+	case c == 'f':
+		return template.Bool(false), nil
+	case c == 'n':
+		return template.Missing(), nil
+	case c == '-' || (c >= '0' && c <= '9'):
+		if !strings.ContainsAny(raw, ".eE") {
+			if len(raw) < 19 {
+				n, err := strconv.ParseInt(raw, 10, 64)
+				if err == nil {
+					return template.Int(n), nil
+				}
+			}
+			return template.Number(raw)
 		}
 	}
-	if string(k) == "name" {
-		return "name", true
-	}
-	if string(k) == "id" {
-		return "id", true
-	}
-	return "", false
+	return template.ParseJSON([]byte(raw))
 }
 
 // scanner validates JSON exactly as template.ParseJSON's grammar does
 // (same depth limit, same number and string rules) without building
 // anything. Anything it is unsure of returns errFull.
 type scanner struct {
-	b []byte
+	b string
 	i int
 }
 
@@ -138,26 +210,32 @@ func (s *scanner) eat(c byte) bool {
 	return false
 }
 
-// key scans an object key and returns its bounds. Keys with escapes are
-// left to the full decoder: they are never among Branch's field names.
+// key scans an object key and returns the bounds of its text. Keys with
+// escapes are left to the full decoder: Branch's field names have none.
 func (s *scanner) key() (int, int, error) {
 	if !s.eat('"') {
 		return 0, 0, errFull
 	}
 	start := s.i
-	for s.i < len(s.b) {
-		c := s.b[s.i]
-		switch {
-		case c == '"':
-			s.i++
-			return start, s.i - 1, nil
-		case c == '\\' || c < 0x20:
-			return 0, 0, errFull
-		}
+	for s.i < len(s.b) && plain[s.b[s.i]] {
 		s.i++
 	}
-	return 0, 0, errFull
+	if s.i < len(s.b) && s.b[s.i] == '"' {
+		s.i++
+		return start, s.i - 1, nil
+	}
+	return 0, 0, errFull // an escape, a control character or the end
 }
+
+// plain marks the bytes a JSON string holds as they are: not a quote, a
+// backslash or a control character. A table keeps the scanning loop to
+// one load and one branch per byte.
+var plain = func() (t [256]bool) {
+	for c := 0x20; c < 256; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
 
 func (s *scanner) value(depth int) error {
 	if s.i >= len(s.b) {
@@ -224,7 +302,7 @@ func (s *scanner) container(depth int) error {
 }
 
 func (s *scanner) lit(w string) error {
-	if len(s.b)-s.i < len(w) || string(s.b[s.i:s.i+len(w)]) != w {
+	if len(s.b)-s.i < len(w) || s.b[s.i:s.i+len(w)] != w {
 		return errFull
 	}
 	s.i += len(w)
@@ -237,6 +315,12 @@ func (s *scanner) lit(w string) error {
 func (s *scanner) str() error {
 	s.i++
 	for s.i < len(s.b) {
+		for s.i < len(s.b) && plain[s.b[s.i]] {
+			s.i++
+		}
+		if s.i >= len(s.b) {
+			break
+		}
 		c := s.b[s.i]
 		s.i++
 		switch {
@@ -256,8 +340,8 @@ func (s *scanner) str() error {
 				if len(s.b)-s.i < 4 {
 					return errFull
 				}
-				for _, h := range s.b[s.i : s.i+4] {
-					if !isHex(h) {
+				for k := s.i; k < s.i+4; k++ {
+					if !isHex(s.b[k]) {
 						return errFull
 					}
 				}

@@ -43,16 +43,22 @@ func sameValue(a, b template.Value) bool {
 	return as == bs
 }
 
-var selectRoots = []string{"user_data", "timestamp", "custom_data", "last_attributed_touch_data", "$x"}
+var selectPaths = []Path{
+	ParsePath("user_data.os"), ParsePath("user_data.idfa"), ParsePath("timestamp"), ParsePath("custom_data"),
+	ParsePath("last_attributed_touch_data.~click_id"), ParsePath("$x"), ParsePath("a.b.c"), ParsePath("a.b.d"),
+}
 
-// checkFields compares ParseFields with Parse on doc: the same error, or
-// the same values at every root ParseFields keeps, and nothing else kept.
-func checkFields(t *testing.T, doc []byte, roots []string) {
+var testSel = NewSelection(selectPaths)
+
+// checkFields compares ParseSelected with Parse on doc: the same error, or
+// the same name and id, the same values at every selected path and the same
+// kinds on the way there.
+func checkFields(t *testing.T, doc []byte) {
 	t.Helper()
 	full, ferr := Parse(doc)
-	sel, serr := ParseFields(doc, roots)
+	sel, serr := ParseSelected(doc, testSel)
 	if (ferr == nil) != (serr == nil) {
-		t.Fatalf("Parse error %v, ParseFields error %v on %q", ferr, serr, doc)
+		t.Fatalf("Parse error %v, ParseSelected error %v on %q", ferr, serr, doc)
 	}
 	if ferr != nil {
 		if ferr.Error() != serr.Error() {
@@ -63,41 +69,19 @@ func checkFields(t *testing.T, doc []byte, roots []string) {
 	if sel.Name() != full.Name() || sel.ID() != full.ID() {
 		t.Fatalf("name/id %q %q, want %q %q", sel.Name(), sel.ID(), full.Name(), full.ID())
 	}
-	keep := append([]string{"name", "id"}, roots...)
-	var want []string
-	for _, k := range full.Value().Keys() {
-		for _, r := range keep {
-			if k == r {
-				want = append(want, k)
-				break
+	for _, p := range selectPaths {
+		for i := 1; i < len(p); i++ {
+			if g, w := p[:i].Lookup(sel.Value()), p[:i].Lookup(full.Value()); g.Kind() != w.Kind() {
+				t.Fatalf("%s is a %s, want %s on %q", p[:i], g.Kind(), w.Kind(), doc)
 			}
 		}
-	}
-	// a document left to the full decoder keeps every field; otherwise
-	// exactly the kept ones, in the event's order
-	var got []string
-	for _, k := range sel.Value().Keys() {
-		if !sameValue(sel.Value().Get(k), full.Value().Get(k)) {
-			t.Fatalf("field %s differs on %q", k, doc)
-		}
-		for _, r := range keep {
-			if k == r {
-				got = append(got, k)
-				break
-			}
-		}
-	}
-	if strings.Join(got, "\x00") != strings.Join(want, "\x00") {
-		t.Fatalf("keys %q, want %q on %q", got, want, doc)
-	}
-	for _, k := range want {
-		if !sameValue(sel.Value().Get(k), full.Value().Get(k)) {
-			t.Fatalf("field %s differs on %q", k, doc)
+		if !sameValue(p.Lookup(sel.Value()), p.Lookup(full.Value())) {
+			t.Fatalf("%s differs on %q", p, doc)
 		}
 	}
 }
 
-func TestParseFields(t *testing.T) {
+func TestParseSelected(t *testing.T) {
 	for _, doc := range []string{
 		`{"name":"INSTALL","id":551302741529937217,"timestamp":1700000000123,"user_data":{"os":"IOS","idfa":"X"},"skipped":{"a":[1,2.5,-0.25,true,false,null,"s\"\\\/\b\f\n\r\t\u00e9\ud83d\ude00"]}}`,
 		`{"name":"x","user_data":{"a":1},"user_data":{"b":2}}`, // duplicate: first position, last value
@@ -117,6 +101,11 @@ func TestParseFields(t *testing.T) {
 		`["name"]`,
 		`{"name":""}`,
 		`{"name":"x","user_data":null}`,
+		`{"name":"x","user_data":"not a hash","a":{"b":[1]}}`,
+		`{"name":"x","a":{"b":{"c":1,"e":2},"b":{"d":3}}}`,
+		`{"name":"x","a":{"b":{"c":{"deep":[{"x":1}]},"d":null}}}`,
+		`{"name":"x","a":{"b":` + strings.Repeat("{\"c\":", 62) + "1" + strings.Repeat("}", 62) + `}}`,
+		`{"name":"x","a":{"b":` + strings.Repeat("{\"c\":", 63) + "1" + strings.Repeat("}", 63) + `}}`,
 		"{\"name\":\"x\",\"skip\":\"\xff\xfe\",\"user_data\":{\"os\":\"\xc3\"}}",
 		`{"name":"x","skip":` + strings.Repeat("[", 63) + strings.Repeat("]", 63) + `}`,
 		`{"name":"x","skip":` + strings.Repeat("[", 64) + strings.Repeat("]", 64) + `}`,
@@ -127,25 +116,25 @@ func TestParseFields(t *testing.T) {
 		`{"name":"x","skip":"unterminated`,
 		`{"name":"x","skip":"\u12"}`,
 	} {
-		checkFields(t, []byte(doc), selectRoots)
+		checkFields(t, []byte(doc))
 	}
 }
 
-// TestParseFieldsNilRoots decodes everything.
-func TestParseFieldsNilRoots(t *testing.T) {
+// TestParseSelectedNil decodes everything.
+func TestParseSelectedNil(t *testing.T) {
 	doc := []byte(`{"name":"x","a":1,"b":{"c":2}}`)
-	ev, err := ParseFields(doc, nil)
+	ev, err := ParseSelected(doc, nil)
 	if err != nil || len(ev.Value().Keys()) != 3 {
 		t.Fatalf("%v %v", ev, err)
 	}
 }
 
-// TestParseFieldsAllocs keeps the skipping cheap: a document whose fields
+// TestParseSelectedAllocs keeps the skipping cheap: a document whose fields
 // are all skipped allocates only the event and its small hash.
-func TestParseFieldsAllocs(t *testing.T) {
+func TestParseSelectedAllocs(t *testing.T) {
 	doc := []byte(`{"name":"INSTALL","skip1":{"a":[1,2,3,{"b":"c"}],"d":"` + strings.Repeat("x", 500) + `"},"skip2":[true,false,null,1.5]}`)
 	n := testing.AllocsPerRun(100, func() {
-		if _, err := ParseFields(doc, selectRoots); err != nil {
+		if _, err := ParseSelected(doc, testSel); err != nil {
 			t.Fatal(err)
 		}
 	})
@@ -154,23 +143,30 @@ func TestParseFieldsAllocs(t *testing.T) {
 	}
 }
 
-func FuzzParseFields(f *testing.F) {
+func FuzzParseSelected(f *testing.F) {
 	f.Add([]byte(`{"name":"INSTALL","id":551302741529937217,"timestamp":1700000000123,"user_data":{"os":"IOS"},"x":[1,{"y":null}]}`))
 	f.Add([]byte(`{"name":"x","custom_data":{"a":"\ud800"},"$x":1.25,"z":"\u0041"}`))
 	f.Add([]byte(`{"name":"x","user_data":1,"user_data":2}`))
+	f.Add([]byte(`{"name":"x","a":{"b":{"c":1,"e":[2]},"f":3},"a":{"b":{"d":"\u00e9"}}}`))
 	f.Fuzz(func(t *testing.T, doc []byte) {
-		checkFields(t, doc, selectRoots)
+		checkFields(t, doc)
 	})
 }
 
-// TestParseFieldsSkips makes sure an ordinary event takes the selective path
+// TestParseSelectedSkips makes sure an ordinary event takes the selective path
 // rather than the full decoder's.
-func TestParseFieldsSkips(t *testing.T) {
-	ev, err := ParseFields([]byte(`{"name":"x","id":1,"big":{"a":[1,2]},"user_data":{"os":"IOS"}}`), selectRoots)
+func TestParseSelectedSkips(t *testing.T) {
+	ev, err := ParseSelected([]byte(`{"name":"x","id":1,"big":{"a":[1,2]},"user_data":{"os":"IOS","aaid":"A"},"custom_data":{"k":{"l":1}}}`), testSel)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := strings.Join(ev.Value().Keys(), ","); got != "name,id,user_data" {
-		t.Errorf("keys %s, want name,id,user_data", got)
+	if got := strings.Join(ev.Value().Keys(), ","); got != "name,id,user_data,custom_data" {
+		t.Errorf("keys %s, want name,id,user_data,custom_data", got)
+	}
+	if got := strings.Join(ev.Value().Get("user_data").Keys(), ","); got != "os" {
+		t.Errorf("user_data keys %s, want os", got)
+	}
+	if ev.Value().Get("custom_data").Get("k").Get("l").NumberText() != "1" {
+		t.Errorf("custom_data not kept whole")
 	}
 }

@@ -307,3 +307,28 @@ func sameURL(b *testing.B, out string) {
 		b.Fatalf("baseline writes\n%s\nadgate writes\n%s", out, want)
 	}
 }
+
+// BenchmarkDecodeSelected and BenchmarkDecodeFull split FromJSON's cost:
+// the partner's selective decoder against the full one, same bytes.
+func BenchmarkDecodeSelected(b *testing.B) {
+	cp := clevertap(b)
+	raw := []byte(benchInstall)
+	b.ReportAllocs()
+	b.SetBytes(int64(len(raw)))
+	for b.Loop() {
+		if _, err := cp.ParseEvent(raw); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkDecodeFull(b *testing.B) {
+	raw := []byte(benchInstall)
+	b.ReportAllocs()
+	b.SetBytes(int64(len(raw)))
+	for b.Loop() {
+		if _, err := event.Parse(raw); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -46,7 +46,7 @@ func TestParseEventSameResult(t *testing.T) {
 		if err != nil {
 			continue
 		}
-		if cp.eventRoots == nil {
+		if cp.eventSel == nil {
 			withModel++
 		}
 		for _, raw := range events {

@@ -260,10 +260,10 @@ type Partner struct {
 	// rootNames are the root names read by the templates that need the
 	// full model: Render builds the model with those only (see rootModel).
 	rootNames []string
-	// eventRoots are the event's top-level fields anything of this partner
-	// can read (ParseEvent decodes only those); nil when a template reads
-	// the whole event (event.x), so every field must be decoded.
-	eventRoots []string
+	// eventSel is the part of an event anything of this partner can read
+	// (ParseEvent decodes only that); nil when a template reads the whole
+	// event (event.x), so every field must be decoded.
+	eventSel *event.Selection
 	// noPlain makes every template run through the engine (tests compare
 	// the plain-text fast path with it).
 	noPlain bool
@@ -441,35 +441,44 @@ func (cp *Partner) collectRootNames() {
 	}
 }
 
-// collectEventRoots gathers the top-level event fields the partner's
-// parameters and templates can read, Branch's alias spellings resolved.
-// Template.Refs lists every root name a template reads, so an event holding
-// only these fields renders exactly as the whole event does.
+// collectEventRoots gathers the event paths the partner's parameters and
+// templates can read: a template's root names (Template.Refs lists every
+// root name it reads) are kept whole, a parameter's path only down to its
+// leaf. An event holding only these renders exactly as the whole event.
 func (cp *Partner) collectEventRoots() {
-	roots := []string{}
+	var paths []event.Path
 	whole := false
-	add := func(n string) {
+	addRoot := func(n string) {
 		if n == "event" {
 			whole = true
 		}
-		for _, k := range []string{n, aliasKey(n)} {
-			if k != "" && !slices.Contains(roots, k) {
-				roots = append(roots, k)
-			}
+		paths = append(paths, event.Path{n})
+		if a := aliasKey(n); a != "" {
+			paths = append(paths, event.Path{a})
 		}
 	}
 	addT := func(t *template.Template) {
 		if t != nil {
 			for _, r := range t.Refs() {
-				add(r)
+				addRoot(r)
 			}
 		}
 	}
 	for i := range cp.params {
 		p := &cp.params[i]
 		addT(p.tmpl)
-		if len(p.path) > 0 {
-			add(p.path[0])
+		if len(p.path) == 0 {
+			continue
+		}
+		alias := false
+		for _, k := range p.path {
+			alias = alias || aliasKey(k) != ""
+		}
+		if alias || p.path[0] == "event" {
+			// an alias spelling may name either key: keep the root whole
+			addRoot(p.path[0])
+		} else {
+			paths = append(paths, p.path)
 		}
 	}
 	for i := range cp.postbacks {
@@ -481,7 +490,7 @@ func (cp *Partner) collectEventRoots() {
 		}
 	}
 	if !whole {
-		cp.eventRoots = roots
+		cp.eventSel = event.NewSelection(paths)
 	}
 }
 
@@ -496,13 +505,13 @@ func aliasKey(n string) string {
 	return ""
 }
 
-// ParseEvent decodes an event for this partner's Render: only the fields
+// ParseEvent decodes an event for this partner's Render: only the paths
 // its parameters and templates can read are materialised (the rest of the
 // JSON is validated and skipped), which is most of what decoding costs.
 // The event must not be given to another partner or to Model; use
 // event.Parse for that.
 func (cp *Partner) ParseEvent(b []byte) (*event.Event, error) {
-	return event.ParseFields(b, cp.eventRoots)
+	return event.ParseSelected(b, cp.eventSel)
 }
 
 // rootModel builds the data model restricted to names. A template reaches
