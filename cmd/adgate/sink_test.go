@@ -73,17 +73,19 @@ func TestSinkChildProcess(t *testing.T) {
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
+	// Read stderr to EOF (the child closing it on exit) before cmd.Wait:
+	// Wait closes the pipe's read end, and calling it while the scanner is
+	// still reading raced with that read and lost the final lines.
+	var tail string
 	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("sink exited with %v; stderr: %s", err, <-rest)
-		}
+	case tail = <-rest:
 	case <-time.After(15 * time.Second):
 		t.Fatal("sink did not stop on SIGTERM")
 	}
-	if tail := <-rest; !strings.Contains(tail, "2 requests captured") {
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("sink exited with %v; stderr: %s", err, tail)
+	}
+	if !strings.Contains(tail, "2 requests captured") {
 		t.Errorf("stderr tail %q", tail)
 	}
 	data, err := os.ReadFile(out)
