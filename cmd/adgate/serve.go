@@ -12,7 +12,6 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -207,27 +206,11 @@ func startDemoSink(ctx context.Context, stdout io.Writer) (string, func(), error
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		_ = sink.Serve(sctx, ln, sink.New(sink.Options{Out: readableJSON{stdout}}), 2*time.Second)
+		_ = sink.Serve(sctx, ln, sink.New(sink.Options{Out: stdout}), 2*time.Second)
 	}()
 	stop := func() {
 		cancel()
 		<-done
 	}
 	return "http://" + ln.Addr().String(), stop, nil
-}
-
-// readableJSON undoes encoding/json's HTML escaping of &, < and > in the
-// sink's lines, so the demo shows query strings as they were sent. The
-// sink writes one whole line per Write, so no escape is ever split. This is
-// for display only: a body holding a literal backslash before u0026 would
-// print differently.
-type readableJSON struct{ w io.Writer }
-
-var htmlUnescaper = strings.NewReplacer(`\u0026`, "&", `\u003c`, "<", `\u003e`, ">")
-
-func (r readableJSON) Write(p []byte) (int, error) {
-	if _, err := io.WriteString(r.w, htmlUnescaper.Replace(string(p))); err != nil {
-		return 0, err
-	}
-	return len(p), nil
 }

@@ -6,6 +6,7 @@
 package sink
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -70,6 +71,7 @@ type Sink struct {
 	records []Record
 	changed chan struct{}
 	outErr  error
+	line    bytes.Buffer // reused for each JSON line, guarded by mu
 }
 
 // New returns a Sink.
@@ -129,8 +131,14 @@ func (s *Sink) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.records = append(s.records[:0:0], s.records[len(s.records)-s.opt.Keep:]...)
 	}
 	if s.opt.Out != nil && s.outErr == nil {
-		line, _ := json.Marshal(rec)
-		_, s.outErr = s.opt.Out.Write(append(line, '\n'))
+		// No HTML escaping: URLs keep their & readable (encoding/json would
+		// write \u0026), and the output is never embedded in HTML.
+		s.line.Reset()
+		enc := json.NewEncoder(&s.line)
+		enc.SetEscapeHTML(false)
+		if s.outErr = enc.Encode(rec); s.outErr == nil {
+			_, s.outErr = s.opt.Out.Write(s.line.Bytes()) // one whole line per Write
+		}
 	}
 	close(s.changed)
 	s.changed = make(chan struct{})

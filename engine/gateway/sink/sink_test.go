@@ -67,6 +67,10 @@ func TestCapturesRequestsAsJSONLines(t *testing.T) {
 		r.Headers["Idempotency-Key"] != "pb-1" || r.Headers["X-Multi"] != "one, two" || r.Status != 200 || r.Seq != 1 || r.Time.IsZero() {
 		t.Fatalf("record %+v", r)
 	}
+	// Query strings stay readable: no HTML escaping of & < > in the line.
+	if !strings.Contains(lines[0], `"url":"/v1/pb?a=1&b=%2B"`) || strings.Contains(lines[0], `\u0026`) {
+		t.Errorf("url escaped in line: %s", lines[0])
+	}
 	for _, key := range []string{`"time":`, `"method":`, `"url":`, `"headers":`, `"body":`} {
 		if !strings.Contains(lines[0], key) {
 			t.Errorf("line lacks %s: %s", key, lines[0])
