@@ -192,15 +192,14 @@ type scanner struct {
 }
 
 func (s *scanner) ws() {
-	for s.i < len(s.b) {
-		switch s.b[s.i] {
-		case ' ', '\t', '\n', '\r':
-			s.i++
-		default:
-			return
-		}
+	for s.i < len(s.b) && space[s.b[s.i]] {
+		s.i++
 	}
 }
+
+// space marks JSON's four whitespace bytes (pretty-printed events are a
+// third whitespace, so this loop is hot).
+var space = [256]bool{' ': true, '\t': true, '\n': true, '\r': true}
 
 func (s *scanner) eat(c byte) bool {
 	if s.i < len(s.b) && s.b[s.i] == c {
