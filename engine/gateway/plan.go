@@ -115,6 +115,7 @@ func planEvent(ev *event.Event, eventID string, app *config.App, partners map[st
 			pl.Skipped = append(pl.Skipped, SkippedPostback{Partner: pc.ID, Postback: key, Class: skipRender, Reason: why})
 			continue
 		}
+		windowEnd := windowEnd(ev, pc, now)
 		for _, rq := range reqs {
 			pbKey := rq.Postback
 			if pbKey == "" {
@@ -125,7 +126,7 @@ func planEvent(ev *event.Event, eventID string, app *config.App, partners map[st
 			pl.jobs = append(pl.jobs, queue.Job{
 				ID: id, App: app.ID, Partner: pc.ID, Postback: pbKey, EventID: eventID,
 				Method: rq.Method, URL: rq.URL, Headers: rq.Headers, Body: rq.Body,
-				ConfigVersion: version, EnqueuedAt: now,
+				ConfigVersion: version, EnqueuedAt: now, WindowEnd: windowEnd,
 			})
 		}
 	}
@@ -192,6 +193,25 @@ func admit(ev *event.Event, sp *spec.Partner, pc *config.Partner) (class, why st
 		}
 	}
 	return "", ""
+}
+
+// windowEnd is when the partner's postback window closes for ev, so the
+// sender can check the window again at send time: the day count
+// (days_from_last_attributed_touch_to_event, in whole days as Branch counts
+// them) grows while the postback waits, and passes window_days one day
+// past the window's last day. It is anchored at ingest (the event is
+// planned as it arrives), so it does not depend on the clock of the event's
+// sender. Zero when the partner has no window or the event gives no days.
+func windowEnd(ev *event.Event, pc *config.Partner, now time.Time) time.Time {
+	if pc.WindowDays <= 0 {
+		return time.Time{}
+	}
+	days, ok := daysSinceTouch(ev)
+	if !ok || days < 0 {
+		return time.Time{}
+	}
+	left := float64(pc.WindowDays) + 1 - days
+	return now.Add(time.Duration(left * float64(24*time.Hour)))
 }
 
 // daysSinceTouch reads days_from_last_attributed_touch_to_event, or derives

@@ -284,3 +284,30 @@ func TestDaysSinceTouch(t *testing.T) {
 		}
 	}
 }
+
+func TestWindowEnd(t *testing.T) {
+	now := time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
+	day := 24 * time.Hour
+	for _, tc := range []struct {
+		json   string
+		window int
+		want   time.Time
+	}{
+		// Day 3 of a 7-day window: days 4..7 remain, the count passes 7 five days on.
+		{`{"name":"a","days_from_last_attributed_touch_to_event":3}`, 7, now.Add(5 * day)},
+		{`{"name":"a","days_from_last_attributed_touch_to_event":7}`, 7, now.Add(day)},
+		{`{"name":"a","days_from_last_attributed_touch_to_event":0.5}`, 1, now.Add(36 * time.Hour)},
+		{`{"name":"a","timestamp":` + strconv.Itoa(2*86400000+5) + `,"last_attributed_touch_timestamp":5}`, 3, now.Add(2 * day)},
+		{`{"name":"a","days_from_last_attributed_touch_to_event":3}`, 0, time.Time{}},
+		{`{"name":"a"}`, 7, time.Time{}},
+		{`{"name":"a","days_from_last_attributed_touch_to_event":-2}`, 7, time.Time{}},
+	} {
+		ev, err := event.Parse([]byte(tc.json))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := windowEnd(ev, &config.Partner{WindowDays: tc.window}, now); !got.Equal(tc.want) {
+			t.Errorf("%s window %d: %v, want %v", tc.json, tc.window, got, tc.want)
+		}
+	}
+}

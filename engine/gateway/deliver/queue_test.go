@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -231,5 +232,45 @@ func TestPipelineHonorsRetryAfter(t *testing.T) {
 	}
 	if gap := recs[1].Time.Sub(recs[0].Time); gap < time.Second {
 		t.Fatalf("retried %v after a 429 with Retry-After: 1", gap)
+	}
+}
+
+// The postback window is checked again at send time: a job whose window
+// closes while it waits for a retry is dead-lettered, not sent late, and the
+// dead letter keeps the window for a replay to honour.
+func TestPipelineWindowClosesDuringRetries(t *testing.T) {
+	sk, base := startSink(t, sink.Options{FailFirst: 1, RetryAfter: "1"})
+	p := newPipeline(t, map[string]Policy{"p": testPolicy()})
+	late := pjob("p", "pb-late", base)
+	late.WindowEnd = time.Now().Add(400 * time.Millisecond)
+	inside := pjob("p", "pb-inside", base)
+	inside.WindowEnd = time.Now().Add(time.Hour)
+	if err := p.q.Enqueue(context.Background(), late); err != nil {
+		t.Fatal(err)
+	}
+	p.waitDepth(t, 0, 1)
+	if n := sk.Count(); n != 1 {
+		t.Fatalf("sink got %d requests, want only the first, failed attempt", n)
+	}
+	dead, err := p.q.DeadLetters(context.Background(), queue.ReplayFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(dead) != 1 || dead[0].Job.ID != "pb-late" || !strings.Contains(dead[0].Reason, "outside postback window") ||
+		!dead[0].Job.WindowEnd.Equal(late.WindowEnd) {
+		t.Fatalf("dead letters %+v", dead)
+	}
+	at := p.obs.list()
+	if len(at) != 2 || at[0].Outcome != "retry" || at[1].Outcome != "dead" || at[1].StatusCode != 0 {
+		t.Fatalf("attempts %+v", at)
+	}
+
+	// A job still inside its window is sent as usual.
+	if err := p.q.Enqueue(context.Background(), inside); err != nil {
+		t.Fatal(err)
+	}
+	p.waitDepth(t, 0, 1)
+	if recs := sk.Requests(); len(recs) != 2 || recs[1].Headers["Idempotency-Key"] != "pb-inside" || recs[1].Status != 200 {
+		t.Fatalf("requests %+v", recs)
 	}
 }

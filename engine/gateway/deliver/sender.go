@@ -267,6 +267,11 @@ func (s *Sender) do(ctx context.Context, j queue.Job, a *Attempt) Result {
 		return Result{Outcome: queue.Dead(fmt.Sprintf("partner %q is not enabled for app %q", j.Partner, j.App))}
 	}
 	pol = pol.withDefaults()
+	// The window is checked at send time too: a postback that waited past
+	// it (long retries, an open breaker, a backlog) is no longer wanted.
+	if !j.WindowEnd.IsZero() && !time.Now().Before(j.WindowEnd) {
+		return Result{Outcome: queue.Dead(fmt.Sprintf("outside postback window: it closed at %s", j.WindowEnd.UTC().Format(time.RFC3339)))}
+	}
 
 	u, err := url.Parse(j.URL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {

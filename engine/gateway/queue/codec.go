@@ -14,9 +14,14 @@ import (
 // codecVersion, then uvarint-length-prefixed strings (ID, App, Partner,
 // Postback, EventID, Method, URL, Body, ConfigVersion), EnqueuedAt as
 // varint Unix nanoseconds (0: unset), Replays as uvarint, and the headers
-// as a uvarint count of key/value string pairs in key order. A message
-// starting with '{' is read as JSON.
-const codecVersion byte = 0xA1
+// as a uvarint count of key/value string pairs in key order. Version
+// codecWindow appends WindowEnd as varint Unix nanoseconds; a job without a
+// window is still written as codecVersion, so a binary that predates
+// windows keeps reading it. A message starting with '{' is read as JSON.
+const (
+	codecVersion byte = 0xA1
+	codecWindow  byte = 0xA2
+)
 
 var errTruncated = errors.New("truncated job")
 
@@ -27,7 +32,11 @@ func encodeJob(j *Job) []byte {
 		n += len(k) + len(v) + 4
 	}
 	b := make([]byte, 0, n)
-	b = append(b, codecVersion)
+	if j.WindowEnd.IsZero() {
+		b = append(b, codecVersion)
+	} else {
+		b = append(b, codecWindow)
+	}
 	for _, s := range []string{j.ID, j.App, j.Partner, j.Postback, j.EventID, j.Method, j.URL, j.Body, j.ConfigVersion} {
 		b = binary.AppendUvarint(b, uint64(len(s)))
 		b = append(b, s...)
@@ -50,6 +59,9 @@ func encodeJob(j *Job) []byte {
 		b = binary.AppendUvarint(b, uint64(len(j.Headers[k])))
 		b = append(b, j.Headers[k]...)
 	}
+	if !j.WindowEnd.IsZero() {
+		b = binary.AppendVarint(b, j.WindowEnd.UnixNano())
+	}
 	return b
 }
 
@@ -61,7 +73,7 @@ func decodeJob(b []byte) (Job, error) {
 		}
 		return j, nil
 	}
-	if len(b) == 0 || b[0] != codecVersion {
+	if len(b) == 0 || (b[0] != codecVersion && b[0] != codecWindow) {
 		return Job{}, errors.New("unknown job encoding")
 	}
 	d := decoder{b: b[1:]}
@@ -86,6 +98,13 @@ func decodeJob(b []byte) (Job, error) {
 			k := d.str()
 			j.Headers[k] = d.str()
 		}
+	}
+	if b[0] == codecWindow {
+		at := d.varint()
+		if at == 0 && d.err == nil {
+			return Job{}, errors.New("version with window but no window end")
+		}
+		j.WindowEnd = time.Unix(0, at).UTC()
 	}
 	if d.err != nil {
 		return Job{}, d.err

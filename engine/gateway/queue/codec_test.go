@@ -17,6 +17,7 @@ func TestJobCodecRoundTrip(t *testing.T) {
 			Headers:       map[string]string{"Content-Type": "application/json", "X-Empty": ""},
 			ConfigVersion: "sha256:abc", EnqueuedAt: time.Date(2026, 11, 28, 15, 0, 0, 123456789, time.UTC), Replays: 3,
 		},
+		{ID: "pb-w", App: "a", Partner: "p", URL: "https://x", WindowEnd: time.Date(2026, 12, 5, 1, 2, 3, 4, time.UTC)},
 	} {
 		got, err := decodeJob(encodeJob(&j))
 		if err != nil {
@@ -37,15 +38,32 @@ func TestJobCodecReadsJSON(t *testing.T) {
 	}
 }
 
-func TestJobCodecRejectsDamage(t *testing.T) {
-	full := encodeJob(&Job{ID: "pb", App: "a", Partner: "p", URL: "https://x", Headers: map[string]string{"k": "v"}})
-	for i := range len(full) {
-		if _, err := decodeJob(full[:i]); err == nil {
-			t.Errorf("a job truncated to %d bytes decoded", i)
-		}
+// A job without a window keeps the first version's bytes, so a binary that
+// predates windows still reads what a newer one enqueued without one; a
+// job with a window uses the new version.
+func TestJobCodecVersions(t *testing.T) {
+	if b := encodeJob(&Job{ID: "1"}); b[0] != codecVersion {
+		t.Errorf("job without window encoded as version %#x", b[0])
 	}
-	if _, err := decodeJob(append(full, 0)); err == nil {
-		t.Error("trailing bytes accepted")
+	if b := encodeJob(&Job{ID: "1", WindowEnd: time.Unix(9, 0)}); b[0] != codecWindow {
+		t.Errorf("job with window encoded as version %#x", b[0])
+	}
+}
+
+func TestJobCodecRejectsDamage(t *testing.T) {
+	for _, j := range []Job{
+		{ID: "pb", App: "a", Partner: "p", URL: "https://x", Headers: map[string]string{"k": "v"}},
+		{ID: "pb", App: "a", Partner: "p", URL: "https://x", WindowEnd: time.Unix(1e9, 0)},
+	} {
+		full := encodeJob(&j)
+		for i := range len(full) {
+			if _, err := decodeJob(full[:i]); err == nil {
+				t.Errorf("a job truncated to %d bytes decoded", i)
+			}
+		}
+		if _, err := decodeJob(append(full, 0)); err == nil {
+			t.Error("trailing bytes accepted")
+		}
 	}
 	if _, err := decodeJob([]byte("garbage")); err == nil {
 		t.Error("garbage accepted")
@@ -54,6 +72,7 @@ func TestJobCodecRejectsDamage(t *testing.T) {
 
 func FuzzDecodeJob(f *testing.F) {
 	f.Add(encodeJob(&Job{ID: "pb", App: "a", Partner: "p", URL: "https://x", Headers: map[string]string{"k": "v"}}))
+	f.Add(encodeJob(&Job{ID: "pb", WindowEnd: time.Unix(1, 2)}))
 	f.Add([]byte(`{"id":"1"}`))
 	f.Add([]byte(`{"id":"1","headers":{},"enqueued_at":"2026-01-01T00:00:00+01:00","replays":-2}`))
 	f.Add([]byte{codecVersion, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01})

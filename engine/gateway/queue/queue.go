@@ -52,6 +52,11 @@ type Job struct {
 	// Replays counts how many times the job was replayed from the dead
 	// letters.
 	Replays int `json:"replays,omitempty"`
+	// WindowEnd, when set, is when the postback window closes (the
+	// attributed touch plus the partner's window): an attempt after it is
+	// dead-lettered instead of sent, however long the retries took. Replay
+	// keeps it, so a replayed postback past its window is not sent either.
+	WindowEnd time.Time `json:"window_end,omitzero"`
 }
 
 func (j *Job) validate() error {
