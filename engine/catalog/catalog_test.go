@@ -24,6 +24,7 @@ func TestEmbeddedCatalogLoads(t *testing.T) {
 		"PLACEMENT":           {Path: "last_attributed_touch_data.~placement", LinkKey: "~placement"},
 		"SECONDARY_PUBLISHER": {Path: "last_attributed_touch_data.~secondary_publisher", LinkKey: "~secondary_publisher"},
 		"EVENT_TIMESTAMP_MS":  {Path: "timestamp"},
+		"EVENT_TIMESTAMP":     {Path: "timestamp", Transform: MillisToSeconds},
 		"AAID_MD5":            {Path: "user_data.aaid", Hash: HashMD5},
 		"CLICK_AAID":          {LinkOnly: true, LinkKey: "$aaid"},
 		"CLICK_IDFA":          {LinkOnly: true, LinkKey: "$idfa"},
@@ -120,6 +121,8 @@ func TestParseRejects(t *testing.T) {
 		{"link only without key", "parameters:\n- {name: A, description: d, link_only: true}\n", "link_key"},
 		{"bad path", "parameters:\n- {name: A, description: d, path: 'a..b'}\n", "dotted path"},
 		{"unknown field", "parameters:\n- {name: A, description: d, path: a, colour: red}\n", "colour"},
+		{"bad transform", "parameters:\n- {name: A, description: d, path: a, transform: ms_to_minutes}\n", "unknown transform"},
+		{"transform without path", "parameters:\n- {name: A, description: d, source: credential, transform: ms_to_seconds}\n", "needs a path"},
 		{"empty", "parameters: []\n", "no parameters"},
 		{"not yaml", "parameters: [\n", "decode"},
 	}
