@@ -197,8 +197,8 @@ func (s *scanner) ws() {
 	}
 }
 
-// space marks JSON's four whitespace bytes (pretty-printed events are a
-// third whitespace, so this loop is hot).
+// space marks JSON's four whitespace bytes (a pretty-printed event is a
+// fifth whitespace, so this loop is hot).
 var space = [256]bool{' ': true, '\t': true, '\n': true, '\r': true}
 
 func (s *scanner) eat(c byte) bool {
