@@ -8,7 +8,7 @@ package gateway
 //
 // BenchmarkDeliver/gateway measures postbacks/s delivered to an in-process
 // `adgate sink` through the embedded JetStream queue (pull, HTTP attempt,
-// confirmed ack; the postbacks were durably enqueued through the ingest
+// ack; the postbacks were durably enqueued through the ingest
 // handler beforehand); BenchmarkDeliver/plain sends the same rendered URLs
 // to the same kind of sink with a plain net/http client. Both run at the
 // same per-partner concurrency, c=16 and c=64. BenchmarkIngest reports

@@ -115,12 +115,19 @@ func (d *delivery) observe(a deliver.Attempt) {
 	if a.Latency > 0 {
 		m.deliveryLatency.WithLabelValues(a.App, a.Partner).Observe(a.Latency.Seconds())
 	}
-	red := d.s.redactorNow()
+	// The sender already redacted the URL (with the redactor of the
+	// generation that rendered it, which knows its credentials); doing it
+	// again cost as much as the first time on every postback. The error
+	// may quote an outcome reason the sender did not redact.
+	errText := a.Error
+	if errText != "" {
+		errText = d.s.redactorNow().String(errText)
+	}
 	at := Attempt{
 		Time: a.Time, PostbackID: a.PostbackID, App: a.App, Partner: a.Partner, Postback: a.Postback,
 		EventID: a.EventID, Attempt: a.Attempt, Status: a.Outcome, StatusCode: a.StatusCode,
-		LatencyMS: float64(a.Latency.Microseconds()) / 1000, Error: red.String(a.Error),
-		ConfigVersion: a.ConfigVersion, Method: a.Method, URL: red.String(a.URL),
+		LatencyMS: float64(a.Latency.Microseconds()) / 1000, Error: errText,
+		ConfigVersion: a.ConfigVersion, Method: a.Method, URL: a.URL,
 	}
 	d.s.att.add(at)
 	// Successes are the bulk of the traffic: debug. Failures are what an
@@ -132,8 +139,12 @@ func (d *delivery) observe(a deliver.Attempt) {
 	case queue.OutcomeDead.String():
 		level = slog.LevelWarn
 	}
-	d.s.log.Log(context.Background(), level, "postback "+a.Outcome, "postback_id", a.PostbackID, "app", a.App, "partner", a.Partner, "postback", a.Postback,
-		"attempt", a.Attempt, "status", a.StatusCode, "latency_ms", at.LatencyMS, "url", at.URL, "err", at.Error)
+	// Checked first: building the attributes allocates even when the
+	// record is dropped.
+	if ctx := context.Background(); d.s.log.Enabled(ctx, level) {
+		d.s.log.Log(ctx, level, "postback "+a.Outcome, "postback_id", a.PostbackID, "app", a.App, "partner", a.Partner, "postback", a.Postback,
+			"attempt", a.Attempt, "status", a.StatusCode, "latency_ms", at.LatencyMS, "url", at.URL, "err", at.Error)
+	}
 	if f := d.s.opt.OnAttempt; f != nil {
 		f(at)
 	}

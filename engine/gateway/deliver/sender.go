@@ -316,11 +316,15 @@ func (s *Sender) do(ctx context.Context, j queue.Job, a *Attempt) Result {
 	if j.Body != "" {
 		body = strings.NewReader(j.Body)
 	}
-	req, err := http.NewRequestWithContext(rctx, a.Method, target.String(), body)
+	// The URL is already parsed: hand it over rather than printing and
+	// parsing it again on every attempt.
+	req, err := http.NewRequestWithContext(rctx, a.Method, "", body)
 	if err != nil {
 		br.release(probe)
-		return Result{Outcome: queue.Dead("invalid request: method or URL rejected")}
+		return Result{Outcome: queue.Dead("invalid request: method rejected")}
 	}
+	req.URL = target
+	req.Host = strings.TrimSuffix(target.Host, ":")
 	for k, v := range j.Headers {
 		req.Header.Set(k, v)
 	}
