@@ -109,7 +109,7 @@ func writeLinkKey(b *strings.Builder, k string) {
 // around them.
 func writeLinkValue(b *strings.Builder, v string) {
 	last := 0
-	for _, m := range macroRE.FindAllStringIndex(v, -1) {
+	for _, m := range spec.MacroIndexes(v) {
 		writeQuery(b, v[last:m[0]])
 		b.WriteString(v[m[0]:m[1]])
 		last = m[1]

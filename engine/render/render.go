@@ -227,7 +227,7 @@ func plainSegments(text string, byMacro map[string]int) []segment {
 	}
 	segs := []segment{}
 	last := 0
-	for _, loc := range macroRE.FindAllStringSubmatchIndex(text, -1) {
+	for _, loc := range spec.MacroIndexes(text) {
 		i, ok := byMacro[text[loc[2]:loc[3]]]
 		if !ok {
 			continue
@@ -572,8 +572,8 @@ func (cp *Partner) shareSegments() {
 // macroSeq lists the declared macros of text in order, repeats included.
 func macroSeq(text string, byMacro map[string]int) []int {
 	var seq []int
-	for _, m := range macroRE.FindAllStringSubmatch(text, -1) {
-		if i, ok := byMacro[m[1]]; ok {
+	for _, m := range spec.MacroIndexes(text) {
+		if i, ok := byMacro[text[m[2]:m[3]]]; ok {
 			seq = append(seq, i)
 		}
 	}
@@ -668,8 +668,6 @@ func compileParam(partner string, sp spec.Parameter, cat *catalog.Catalog) (para
 // defaultPathRE matches a template that is only ${(dotted.path)!}.
 var defaultPathRE = regexp.MustCompile(`^\$\{\(([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_$~+][A-Za-z0-9_$~+]*)*)\)!\}$`)
 
-var macroRE = regexp.MustCompile(`\{([A-Za-z_][A-Za-z0-9_]*)\}`)
-
 // usedMacros lists the declared parameters written as {name} in texts, in
 // order of first use. It reads the raw text, so a {name} inside a string
 // literal of an expression counts too: the list errs on the side of
@@ -677,8 +675,8 @@ var macroRE = regexp.MustCompile(`\{([A-Za-z_][A-Za-z0-9_]*)\}`)
 func usedMacros(texts []string, byMacro map[string]int) []int {
 	var out []int
 	for _, t := range texts {
-		for _, m := range macroRE.FindAllStringSubmatch(t, -1) {
-			if i, ok := byMacro[m[1]]; ok && !slices.Contains(out, i) {
+		for _, m := range spec.MacroIndexes(t) {
+			if i, ok := byMacro[t[m[2]:m[3]]]; ok && !slices.Contains(out, i) {
 				out = append(out, i)
 			}
 		}

@@ -259,20 +259,33 @@ func TestURLTemplate(t *testing.T) {
 
 func TestOnlyDeclaredNamesAreMacros(t *testing.T) {
 	_, cat := loadPartner(t, "acme")
-	p := &spec.Partner{ID: "m", Name: "M",
-		Postbacks:  []spec.Postback{{Events: []string{"INSTALL"}, URL: `https://m.test/?a={os}&b={other}&c=${"{os}"}&d={ "x" }`}},
-		Parameters: []spec.Parameter{{Macro: "os", Branch: "OS"}},
+	ev := parseEvent(t, `{"name":"INSTALL","user_data":{"os":"A B","aaid":"a-1"},"last_attributed_touch_data":{"~click_id":"c/1"}}`)
+	params := []spec.Parameter{{Macro: "os", Branch: "OS"}, {Macro: "~click_id", Branch: "CLICK_ID", LinkMacro: "{hash}"}, {Macro: "android_id-idfa", Branch: "AAID"}}
+	tests := []struct{ name, url, want string }{
+		{"plain", `https://m.test/?a={os}&b={other}&d={ "x" }`, `https://m.test/?a=A%20B&b={other}&d={ "x" }`},
+		{"engine", `https://m.test/?a={os}&b={other}&c=${"{os}"}&d={ "x" }`, `https://m.test/?a=A%20B&b={other}&c={os}&d={ "x" }`},
+		// Branch partners name macros with ~ and - (appier, mobrain).
+		{"plain punctuated", `https://m.test/?asi={~click_id}&d={android_id-idfa}&e={~other}`, `https://m.test/?asi=c%2F1&d=a-1&e={~other}`},
+		{"engine punctuated", `https://m.test/?asi={~click_id}&d={android_id-idfa}&c=${"x"}`, `https://m.test/?asi=c%2F1&d=a-1&c=x`},
 	}
-	cp, err := Compile(p, cat)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := cp.Render(parseEvent(t, `{"name":"INSTALL","user_data":{"os":"A B"}}`), nil, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got, want := res.Requests[0].URL, `https://m.test/?a=A%20B&b={other}&c={os}&d={ "x" }`; got != want {
-		t.Errorf("url = %s, want %s", got, want)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := &spec.Partner{ID: "m", Name: "M",
+				Postbacks:  []spec.Postback{{Events: []string{"INSTALL"}, URL: tt.url}},
+				Parameters: params,
+			}
+			cp, err := Compile(p, cat)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res, err := cp.Render(ev, nil, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := res.Requests[0].URL; got != tt.want {
+				t.Errorf("url = %s, want %s", got, tt.want)
+			}
+		})
 	}
 }
 

@@ -176,6 +176,15 @@ func isNameChar(r rune) bool  { return r == '_' || unicode.IsLetter(r) || unicod
 // characters Branch partners use in theirs ({~click_id}, {android_id-idfa}).
 var macroRE = regexp.MustCompile(`\{([A-Za-z0-9_~$+.\-]+)\}`)
 
+// MacroIndexes returns, for every {macro} in text, the byte offsets of the
+// whole reference and of the name inside it: {start, end, nameStart,
+// nameEnd}. It is the one definition of what a macro looks like, shared
+// by the lint and the renderer; whether a name is a declared parameter is
+// the caller's question.
+func MacroIndexes(text string) [][]int {
+	return macroRE.FindAllStringSubmatchIndex(text, -1)
+}
+
 // macroRef is one {macro} found in template text.
 type macroRef struct {
 	Name       string
