@@ -1,12 +1,15 @@
 package template
 
 import (
+	"crypto/md5"
+	"encoding/hex"
 	"fmt"
 	"math"
 	"reflect"
 	"sort"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/Masterminds/sprig/v3"
 )
@@ -50,8 +53,12 @@ var sprigSizeArgs = map[string]bool{
 const maxSprigSize = 10000
 
 var sprigFuncs = sync.OnceValue(func() map[string]reflect.Value {
+	fm := sprig.TxtFuncMap()
+	for name, f := range sprigOverrides(fm) {
+		fm[name] = f
+	}
 	m := map[string]reflect.Value{}
-	for name, f := range sprig.TxtFuncMap() {
+	for name, f := range fm {
 		if _, denied := sprigDenied[name]; denied {
 			continue
 		}
@@ -59,6 +66,29 @@ var sprigFuncs = sync.OnceValue(func() map[string]reflect.Value {
 	}
 	return m
 })
+
+// sprigOverrides are adgate's changes to Sprig's function map. Templates
+// run in UTC (as FreeMarker is configured), so the functions Sprig writes
+// against the host's local zone use UTC instead; md5sum completes Sprig's
+// sha1sum/sha256sum, since partners ask for MD5-hashed device ids.
+func sprigOverrides(fm map[string]any) map[string]any {
+	inZone := fm["dateInZone"].(func(string, any, string) string)
+	return map[string]any{
+		"date":     func(layout string, d any) string { return inZone(layout, d, "UTC") },
+		"htmlDate": func(d any) string { return inZone("2006-01-02", d, "UTC") },
+		"toDate": func(layout, s string) time.Time {
+			t, _ := time.ParseInLocation(layout, s, time.UTC)
+			return t
+		},
+		"mustToDate": func(layout, s string) (time.Time, error) {
+			return time.ParseInLocation(layout, s, time.UTC)
+		},
+		"md5sum": func(s string) string {
+			sum := md5.Sum([]byte(s))
+			return hex.EncodeToString(sum[:])
+		},
+	}
+}
 
 type sprigExpr struct {
 	base
@@ -156,7 +186,27 @@ func (x *sprigExpr) eval(e *exec) (v Value, err error) {
 	return res, nil
 }
 
-var anyType = reflect.TypeOf((*any)(nil)).Elem()
+var (
+	anyType  = reflect.TypeOf((*any)(nil)).Elem()
+	timeType = reflect.TypeOf(time.Time{})
+)
+
+// toTime reads a time argument: a number is seconds since the Unix epoch,
+// a string is RFC 3339 (what a Sprig function returning a time gives, see
+// fromGo).
+func toTime(v Value) (time.Time, error) {
+	switch v.kind {
+	case KindNumber:
+		return time.Unix(v.num().toInt64(), 0).UTC(), nil
+	case KindString:
+		t, err := time.Parse(time.RFC3339Nano, v.s)
+		if err != nil {
+			return time.Time{}, fmt.Errorf("expected a time (RFC 3339 text or Unix seconds), got %q", v.s)
+		}
+		return t, nil
+	}
+	return time.Time{}, fmt.Errorf("expected a time (RFC 3339 text or Unix seconds), got %s", article(v))
+}
 
 // convertArg converts a template value to the parameter type of a Sprig
 // function: strings, numbers and booleans to the basic kinds (a number to
@@ -164,6 +214,13 @@ var anyType = reflect.TypeOf((*any)(nil)).Elem()
 // map[string]any. For an interface parameter a number becomes an int64
 // when integral and in range, a float64 otherwise.
 func convertArg(v Value, t reflect.Type) (reflect.Value, error) {
+	if t == timeType {
+		tm, err := toTime(v)
+		if err != nil {
+			return reflect.Value{}, err
+		}
+		return reflect.ValueOf(tm), nil
+	}
 	switch t.Kind() {
 	case reflect.String:
 		s, ok := v.AsString()
@@ -305,6 +362,14 @@ func fromGo(x any, depth int) (Value, error) {
 			return Value{}, err
 		}
 		return numValue(v.num().asDouble(), flavorDouble), nil
+	case time.Time:
+		return String(t.UTC().Format(time.RFC3339Nano)), nil
+	case []int:
+		out := make([]Value, len(t))
+		for i, n := range t {
+			out[i] = Int(int64(n))
+		}
+		return Seq(out...), nil
 	case []string:
 		out := make([]Value, len(t))
 		for i, s := range t {
