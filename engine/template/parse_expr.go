@@ -57,10 +57,10 @@ func (p *parser) parseOr() (expr, error) {
 		return nil, err
 	}
 	for {
-		if _, ok := p.isOp("||"); !ok {
-			if t := p.peek(); !(t.kind == tIdent && t.val == "or") {
-				return l, nil
-			}
+		// FreeMarker reads | and & as || and && (short-circuit too);
+		// "or" and "and" are plain names there.
+		if _, ok := p.isOp("||", "|"); !ok {
+			return l, nil
 		}
 		p.next()
 		r, err := p.parseAnd()
@@ -81,7 +81,7 @@ func (p *parser) parseAnd() (expr, error) {
 		return nil, err
 	}
 	for {
-		if _, ok := p.isOp("&&"); !ok {
+		if _, ok := p.isOp("&&", "&"); !ok {
 			return l, nil
 		}
 		p.next()
@@ -290,7 +290,7 @@ func canStartExpr(t token) bool {
 	switch t.kind {
 	case tIdent:
 		switch t.val {
-		case "lt", "lte", "gt", "gte", "or":
+		case "lt", "lte", "gt", "gte":
 			return false
 		}
 		return true

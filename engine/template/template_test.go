@@ -100,6 +100,9 @@ func TestComparisonsAndLogic(t *testing.T) {
 		{"collator zero width", `<#if "a\x200Bb" == "ab">eq</#if>`, "eq", ""},
 		{"logic", `<#if !(user_data.os == "ANDROID") && (true || nope)>ok</#if>`, "ok", ""},
 		{"short circuit", `<#if false && nope>y<#else>n</#if>`, "n", ""},
+		// FreeMarker reads | and & as || and &&; "or" is only a name.
+		{"single-character logic", `${(true | nope)?c} ${(false & nope)?c} ${(true || false & false)?c}`, "true false true", ""},
+		{"or is not an operator", `${(true or false)?c}`, "", `expected ")", found "or"`},
 		{"non-boolean if", `<#if user_data.os>y</#if>`, "", "expected a boolean"},
 		{"boolean literal in logic", `${1 && true}`, "", "where a boolean is expected"},
 	})
