@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -527,6 +528,89 @@ func TestConcurrencerLimitsInFlight(t *testing.T) {
 	defer mu.Unlock()
 	if peak > 2 || done != 20 {
 		t.Fatalf("peak in flight %d (limit 2), done %d", peak, done)
+	}
+}
+
+// varConc is a handler whose concurrency changes while it runs, as on a
+// config reload.
+type varConc struct {
+	HandlerFunc
+	n *atomic.Int32
+}
+
+func (v varConc) Concurrency(string, string) int { return int(v.n.Load()) }
+
+// Raising the limit while every slot is busy takes effect at the next
+// pull: more handlers run (never more than the limit), more jobs are
+// fetched than the handoff to the slots holds, and each job is still
+// delivered exactly once.
+func TestConcurrencyGrowsWhileBusy(t *testing.T) {
+	cfg := testConfig(t.TempDir())
+	q := openQueue(t, cfg)
+	var limit atomic.Int32
+	limit.Store(1)
+	release := make(chan struct{})
+	var mu sync.Mutex
+	cur, peak, violations := 0, 0, 0
+	seen := map[string]int{}
+	h := varConc{n: &limit, HandlerFunc: func(_ context.Context, j Job, _ int) Outcome {
+		mu.Lock()
+		cur++
+		peak = max(peak, cur)
+		if cur > int(limit.Load()) {
+			violations++
+		}
+		seen[j.ID]++
+		mu.Unlock()
+		<-release
+		mu.Lock()
+		cur--
+		mu.Unlock()
+		return Delivered()
+	}}
+	runQueue(t, q, h)
+	var jobs []Job
+	for i := range 100 {
+		jobs = append(jobs, job("a", "p", fmt.Sprint(i)))
+	}
+	if err := q.Enqueue(context.Background(), jobs...); err != nil {
+		t.Fatal(err)
+	}
+	waitFor := func(what string, ok func() bool) {
+		t.Helper()
+		deadline := time.Now().Add(20 * time.Second)
+		for {
+			mu.Lock()
+			done := ok()
+			mu.Unlock()
+			if done {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("waiting for %s", what)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	waitFor("the first delivery", func() bool { return cur == 1 })
+	// The worker reads the new limit once a job settles: let the first go.
+	limit.Store(40)
+	release <- struct{}{}
+	waitFor("40 deliveries in flight", func() bool { return cur == 40 })
+	close(release)
+	waitDepth(t, q, 0, 0)
+	mu.Lock()
+	defer mu.Unlock()
+	if violations > 0 || peak > 40 {
+		t.Errorf("peak in flight %d (limit 40), %d over the limit", peak, violations)
+	}
+	if len(seen) != len(jobs) {
+		t.Errorf("delivered %d distinct jobs, want %d", len(seen), len(jobs))
+	}
+	for id, n := range seen {
+		if n != 1 {
+			t.Errorf("job %s delivered %d times", id, n)
+		}
 	}
 }
 

@@ -132,6 +132,10 @@ func (q *Queue) pendingSubjects(ctx context.Context) ([]string, error) {
 // arrives: none sits in a client buffer where its ack deadline could run
 // out behind a slow partner. Fetches ask for a batch once half of that
 // window is free, so their cost is shared by many messages.
+//
+// Handlers run on long-lived goroutines, one per slot, fed through a
+// channel: a goroutine per message paid for its creation and for growing
+// its stack through the HTTP client on every postback.
 func (q *Queue) worker(ctx, hctx context.Context, subj string, key Key, h Handler) {
 	limit := func() int {
 		if cc, ok := h.(Concurrencer); ok {
@@ -144,31 +148,52 @@ func (q *Queue) worker(ctx, hctx context.Context, subj string, key Key, h Handle
 	var (
 		cons    jetstream.Consumer
 		mu      sync.Mutex
-		held    int // fetched, not yet settled
-		running int
-		changed = make(chan struct{}) // closed and replaced when held/running drop
-		jobs    sync.WaitGroup
+		held    int                   // fetched, not yet settled
+		slots   int                   // handler goroutines
+		waiting bool                  // the fetcher waits for held to drop
+		changed = make(chan struct{}) // closed and replaced when it does
+		pool    sync.WaitGroup
 		pause   = 100 * time.Millisecond
+		// work hands fetched messages to the handler goroutines; held, not
+		// its capacity, bounds how many are fetched.
+		work = make(chan jetstream.Msg, max(limit(), 16))
+		live = newLiveSet(q.cfg.AckWait)
 	)
-	notify := func() {
-		close(changed)
-		changed = make(chan struct{})
+	// settled ends one message's stay in the window.
+	settled := func() {
+		mu.Lock()
+		held--
+		if waiting {
+			waiting = false
+			close(changed)
+			changed = make(chan struct{})
+		}
+		mu.Unlock()
 	}
-	// acquire waits for a handler slot; false means stop.
-	acquire := func() bool {
+	// slot runs handlers until the limit shrinks below the slots running
+	// or the worker stops.
+	slot := func() {
+		defer pool.Done()
 		for {
-			mu.Lock()
-			if running < limit() {
-				running++
-				mu.Unlock()
-				return true
-			}
-			ch := changed
-			mu.Unlock()
 			select {
 			case <-ctx.Done():
-				return false
-			case <-ch:
+				return
+			case msg := <-work:
+				if ctx.Err() != nil {
+					live.remove(msg)
+					_ = msg.Nak() // stopping: available to the next run at once
+					settled()
+					return
+				}
+				q.handle(hctx, msg, key, h, live)
+				settled()
+				mu.Lock()
+				if slots > limit() {
+					slots--
+					mu.Unlock()
+					return
+				}
+				mu.Unlock()
 			}
 		}
 	}
@@ -183,7 +208,18 @@ func (q *Queue) worker(ctx, hctx context.Context, subj string, key Key, h Handle
 			return true
 		}
 	}
-	defer jobs.Wait()
+	stopKeepAlive := live.run()
+	defer func() {
+		// The slots have returned; whatever they did not take is given
+		// back at once rather than after AckWait.
+		pool.Wait()
+		for len(work) > 0 {
+			msg := <-work
+			live.remove(msg)
+			_ = msg.Nak()
+		}
+		stopKeepAlive()
+	}()
 	for ctx.Err() == nil {
 		if cons == nil {
 			c, err := q.consumer(ctx, subj)
@@ -198,10 +234,17 @@ func (q *Queue) worker(ctx, hctx context.Context, subj string, key Key, h Handle
 			}
 			cons = c
 		}
-		window := 2 * limit()
+		n := limit()
+		window := 2 * n
 		mu.Lock()
+		for slots < n {
+			slots++
+			pool.Add(1)
+			go slot()
+		}
 		free := window - held
 		ch := changed
+		waiting = free < (window+1)/2
 		mu.Unlock()
 		if free < (window+1)/2 {
 			select {
@@ -219,27 +262,29 @@ func (q *Queue) worker(ctx, hctx context.Context, subj string, key Key, h Handle
 					_ = msg.Nak()
 					continue
 				}
+				live.add(msg)
 				mu.Lock()
 				held++
 				mu.Unlock()
-				jobs.Add(1)
-				go func() {
-					defer jobs.Done()
-					stop := q.keepAlive(msg)
-					if acquire() {
-						q.handle(hctx, msg, key, h)
-						mu.Lock()
-						running--
-						mu.Unlock()
-					} else {
-						_ = msg.Nak()
-					}
-					stop()
-					mu.Lock()
-					held--
-					notify()
-					mu.Unlock()
-				}()
+				select {
+				case work <- msg:
+				default:
+					// Every slot is busy and the channel is full (the limit
+					// grew since it was made): wait for a slot on the side,
+					// so the rest of the batch does not sit in the client's
+					// buffer without progress signals.
+					pool.Add(1)
+					go func() {
+						defer pool.Done()
+						select {
+						case work <- msg:
+						case <-ctx.Done():
+							live.remove(msg)
+							_ = msg.Nak()
+							settled()
+						}
+					}()
+				}
 			}
 			err = batch.Error()
 		}
@@ -298,10 +343,12 @@ func (q *Queue) consumer(ctx context.Context, subj string) (jetstream.Consumer, 
 }
 
 // handle runs one delivery and settles the message.
-func (q *Queue) handle(ctx context.Context, msg jetstream.Msg, key Key, h Handler) {
+// It stops the message's progress signals (live) before settling it.
+func (q *Queue) handle(ctx context.Context, msg jetstream.Msg, key Key, h Handler, live *liveSet) {
 	md, err := msg.Metadata()
 	if err != nil {
 		q.log.Error("queue: message without metadata", "err", err)
+		live.remove(msg)
 		_ = msg.Term()
 		return
 	}
@@ -309,13 +356,13 @@ func (q *Queue) handle(ctx context.Context, msg jetstream.Msg, key Key, h Handle
 	j, err := decodeJob(msg.Data())
 	if err != nil {
 		j = Job{App: key.App, Partner: key.Partner}
-		q.bury(ctx, msg, md, j, "undecodable job: "+err.Error(), attempt)
+		q.bury(ctx, msg, md, j, "undecodable job: "+err.Error(), attempt, live)
 		return
 	}
 	if attempt > q.cfg.MaxDeliver {
 		// Deliveries that never reached an outcome (the process died
 		// mid-attempt) still count; this stops a job that crashes us.
-		q.bury(ctx, msg, md, j, fmt.Sprintf("delivered %d times without an outcome (max %d)", attempt-1, q.cfg.MaxDeliver), attempt-1)
+		q.bury(ctx, msg, md, j, fmt.Sprintf("delivered %d times without an outcome (max %d)", attempt-1, q.cfg.MaxDeliver), attempt-1, live)
 		return
 	}
 
@@ -323,14 +370,16 @@ func (q *Queue) handle(ctx context.Context, msg jetstream.Msg, key Key, h Handle
 
 	switch out.Kind {
 	case OutcomeDelivered:
+		live.remove(msg)
 		q.ack(msg, j)
 	case OutcomeDead:
-		q.bury(ctx, msg, md, j, out.Reason, attempt)
+		q.bury(ctx, msg, md, j, out.Reason, attempt, live)
 	default: // OutcomeRetry, or a handler bug: keep the job
 		if attempt >= q.cfg.MaxDeliver {
-			q.bury(ctx, msg, md, j, fmt.Sprintf("max deliveries (%d) reached: %s", q.cfg.MaxDeliver, out.Reason), attempt)
+			q.bury(ctx, msg, md, j, fmt.Sprintf("max deliveries (%d) reached: %s", q.cfg.MaxDeliver, out.Reason), attempt, live)
 			return
 		}
+		live.remove(msg)
 		if ctx.Err() != nil {
 			_ = msg.Nak() // shutting down: available to the next run at once
 			return
@@ -354,34 +403,69 @@ func (q *Queue) call(ctx context.Context, h Handler, j Job, attempt int) (out Ou
 	return h.Handle(ctx, j, attempt)
 }
 
-// keepAlive tells JetStream the message is still being worked on, so a
-// slow partner (or a wait for its rate limit) does not cause a second
-// concurrent delivery.
-func (q *Queue) keepAlive(msg jetstream.Msg) (stop func()) {
-	// A timer rather than a goroutine per message: most jobs finish long
-	// before the first tick.
-	every := max(q.cfg.AckWait/3, 10*time.Millisecond)
-	var (
-		mu      sync.Mutex
-		stopped bool
-		t       *time.Timer
-	)
-	mu.Lock()
-	t = time.AfterFunc(every, func() {
-		mu.Lock()
-		defer mu.Unlock()
-		if stopped {
-			return
+// liveSet keeps the messages a worker holds alive: it tells JetStream
+// they are still being worked on, so a slow partner (or a wait for its
+// rate limit or for a slot) does not cause a second concurrent delivery.
+// One ticker serves every message of the worker: most messages are settled
+// long before their first signal is due, and a timer per message cost more
+// than the signals.
+type liveSet struct {
+	every time.Duration
+	mu    sync.Mutex
+	msgs  map[jetstream.Msg]time.Time // held since, or last signalled at
+}
+
+func newLiveSet(ackWait time.Duration) *liveSet {
+	return &liveSet{every: max(ackWait/3, 10*time.Millisecond), msgs: make(map[jetstream.Msg]time.Time)}
+}
+
+func (l *liveSet) add(msg jetstream.Msg) {
+	now := time.Now()
+	l.mu.Lock()
+	l.msgs[msg] = now
+	l.mu.Unlock()
+}
+
+// remove stops the signals for msg; none is sent after remove returns, so
+// remove it before settling it.
+func (l *liveSet) remove(msg jetstream.Msg) {
+	l.mu.Lock()
+	delete(l.msgs, msg)
+	l.mu.Unlock()
+}
+
+// run signals progress for every message held for longer than a third of
+// the ack wait, until stop is called.
+func (l *liveSet) run() (stop func()) {
+	done := make(chan struct{})
+	exited := make(chan struct{})
+	go func() {
+		defer close(exited)
+		// Ticking at half the signal interval, a message is signalled at
+		// most every (1.5 x AckWait/3) = AckWait/2.
+		t := time.NewTicker(max(l.every/2, 5*time.Millisecond))
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case now := <-t.C:
+				l.mu.Lock()
+				for msg, since := range l.msgs {
+					if now.Sub(since) >= l.every {
+						// Under the lock, so no signal follows a remove (and
+						// the ack after it). InProgress only buffers a publish.
+						_ = msg.InProgress()
+						l.msgs[msg] = now
+					}
+				}
+				l.mu.Unlock()
+			}
 		}
-		_ = msg.InProgress()
-		t.Reset(every)
-	})
-	mu.Unlock()
+	}()
 	return func() {
-		mu.Lock()
-		stopped = true
-		t.Stop()
-		mu.Unlock()
+		close(done)
+		<-exited
 	}
 }
 
@@ -403,7 +487,8 @@ const (
 
 // bury stores the job in the dead-letter stream, then removes it from the
 // work stream. If storing fails the job stays queued and is tried again.
-func (q *Queue) bury(ctx context.Context, msg jetstream.Msg, md *jetstream.MsgMetadata, j Job, reason string, attempts int) {
+// The message stays alive (live) until it is settled.
+func (q *Queue) bury(ctx context.Context, msg jetstream.Msg, md *jetstream.MsgMetadata, j Job, reason string, attempts int, live *liveSet) {
 	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
 	seq := strconv.FormatUint(md.Sequence.Stream, 10)
@@ -419,9 +504,11 @@ func (q *Queue) bury(ctx context.Context, msg jetstream.Msg, md *jetstream.MsgMe
 	// if we crash between publishing and acking.
 	if _, err := q.js.PublishMsg(pctx, dm, jetstream.WithMsgID("dead."+j.ID+"."+seq)); err != nil {
 		q.log.Error("queue: storing dead letter failed; keeping the job queued", "postback_id", j.ID, "err", err)
+		live.remove(msg)
 		_ = msg.NakWithDelay(5 * time.Second)
 		return
 	}
 	q.log.Warn("queue: dead letter", "postback_id", j.ID, "app", j.App, "partner", j.Partner, "attempts", attempts, "reason", reason)
+	live.remove(msg)
 	q.ack(msg, j)
 }
