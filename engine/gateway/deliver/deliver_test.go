@@ -612,3 +612,58 @@ func TestCancelledAttemptDoesNotTripBreaker(t *testing.T) {
 		t.Fatalf("breakers %+v", st)
 	}
 }
+
+// The semaphore wakes waiters only when there are some; a waiter that gives
+// up (its context ends) must not stop the next ones from being woken.
+func TestSemaphoreWaiters(t *testing.T) {
+	s := newSemaphore()
+	ctx := context.Background()
+	waiting := func(n int) {
+		t.Helper()
+		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
+			s.mu.Lock()
+			w := s.waiting
+			s.mu.Unlock()
+			if w == n {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%d waiters, want %d", w, n)
+			}
+		}
+	}
+	if err := s.acquire(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	// A waiter that gives up.
+	cctx, cancel := context.WithCancel(ctx)
+	gaveUp := make(chan error)
+	go func() { gaveUp <- s.acquire(cctx, 1) }()
+	waiting(1)
+	cancel()
+	if err := <-gaveUp; err == nil {
+		t.Fatal("cancelled acquire succeeded")
+	}
+	waiting(0)
+	// Two waiters: each release lets one through.
+	got := make(chan struct{}, 2)
+	for range 2 {
+		go func() {
+			if err := s.acquire(ctx, 1); err == nil {
+				got <- struct{}{}
+			}
+		}()
+	}
+	waiting(2)
+	s.release()
+	<-got
+	waiting(1) // the other one waits again
+	s.release()
+	<-got
+	s.release()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.inUse != 0 || s.waiting != 0 {
+		t.Fatalf("inUse %d waiting %d after all released", s.inUse, s.waiting)
+	}
+}

@@ -133,9 +133,10 @@ func (b *breaker) current() BreakerState {
 
 // semaphore bounds concurrent attempts; its limit follows the policy.
 type semaphore struct {
-	mu    sync.Mutex
-	inUse int
-	wake  chan struct{}
+	mu      sync.Mutex
+	inUse   int
+	waiting int // acquirers waiting on wake
+	wake    chan struct{}
 }
 
 func newSemaphore() *semaphore { return &semaphore{wake: make(chan struct{})} }
@@ -149,20 +150,33 @@ func (s *semaphore) acquire(ctx context.Context, limit int) error {
 			return nil
 		}
 		w := s.wake
+		s.waiting++
 		s.mu.Unlock()
 		select {
 		case <-ctx.Done():
+			s.mu.Lock()
+			if s.wake == w {
+				s.waiting-- // not woken: still counted
+			}
+			s.mu.Unlock()
 			return ctx.Err()
 		case <-w:
+			// release counted us out when it woke us.
 		}
 	}
 }
 
+// release frees a slot. Only when someone waits does it wake them (with a
+// new channel for the next waiters): most releases have no waiter, and a
+// channel per release was an allocation per postback.
 func (s *semaphore) release() {
 	s.mu.Lock()
 	s.inUse--
-	close(s.wake)
-	s.wake = make(chan struct{})
+	if s.waiting > 0 {
+		s.waiting = 0
+		close(s.wake)
+		s.wake = make(chan struct{})
+	}
 	s.mu.Unlock()
 }
 

@@ -220,9 +220,11 @@ func (s *Sender) state(app, partner, host string) (*partnerState, *breaker) {
 	return ps, b
 }
 
-// Handle implements queue.Handler.
+// Handle implements queue.Handler. Unlike Do it keeps no response
+// excerpt: the body is read only as far as the success or failure
+// patterns need it, then drained.
 func (s *Sender) Handle(ctx context.Context, j queue.Job, attempt int) queue.Outcome {
-	return s.Do(ctx, j, attempt).Outcome
+	return s.attempt(ctx, j, attempt, false).Outcome
 }
 
 // Result is the full result of one attempt.
@@ -236,6 +238,12 @@ type Result struct {
 // Do makes one attempt at j and says what to do next. The gateway's test
 // endpoint calls it directly to show what a partner answers.
 func (s *Sender) Do(ctx context.Context, j queue.Job, attempt int) Result {
+	return s.attempt(ctx, j, attempt, true)
+}
+
+// attempt makes one attempt; keepBody asks for the response excerpt in
+// Result.Body.
+func (s *Sender) attempt(ctx context.Context, j queue.Job, attempt int, keepBody bool) Result {
 	a := Attempt{
 		Time: time.Now().UTC(), PostbackID: j.ID, App: j.App, Partner: j.Partner, Postback: j.Postback,
 		EventID: j.EventID, Method: j.Method, URL: s.opt.Redact(j.URL), Attempt: attempt,
@@ -244,7 +252,7 @@ func (s *Sender) Do(ctx context.Context, j queue.Job, attempt int) Result {
 	if a.Method == "" {
 		a.Method = http.MethodGet
 	}
-	res := s.do(ctx, j, &a)
+	res := s.do(ctx, j, &a, keepBody)
 	a.Outcome = res.Outcome.Kind.String()
 	a.RetryAfter = res.Outcome.After
 	if res.Outcome.Kind != queue.OutcomeDelivered && a.Error == "" {
@@ -261,7 +269,7 @@ func (s *Sender) Do(ctx context.Context, j queue.Job, attempt int) Result {
 	return res
 }
 
-func (s *Sender) do(ctx context.Context, j queue.Job, a *Attempt) Result {
+func (s *Sender) do(ctx context.Context, j queue.Job, a *Attempt, keepBody bool) Result {
 	pol, ok := s.opt.Policy(j.App, j.Partner)
 	if !ok {
 		return Result{Outcome: queue.Dead(fmt.Sprintf("partner %q is not enabled for app %q", j.Partner, j.App))}
@@ -351,10 +359,21 @@ func (s *Sender) do(ctx context.Context, j queue.Job, a *Attempt) Result {
 		br.record(pol.Breaker, probe, true, time.Now())
 		return Result{Outcome: s.retry(j, a.Attempt, pol, 0, a.Error)}
 	}
-	excerpt, readErr := readBody(resp.Body, pol.MaxResponseBody)
+	var (
+		excerpt []byte
+		readErr error
+	)
+	if keepBody || pol.SuccessBody != nil || pol.FailureBody != nil {
+		excerpt, readErr = readBody(resp.Body, pol.MaxResponseBody)
+	} else {
+		readErr = discardBody(resp.Body, pol.MaxResponseBody)
+	}
 	a.Latency = time.Since(start)
 	a.StatusCode = resp.StatusCode
-	res := Result{Body: s.opt.Redact(string(excerpt[:min(len(excerpt), 4<<10)]))}
+	var res Result
+	if keepBody {
+		res.Body = s.opt.Redact(string(excerpt[:min(len(excerpt), 4<<10)]))
+	}
 
 	code := resp.StatusCode
 	switch {
@@ -484,6 +503,14 @@ func readBody(rc io.ReadCloser, limit int64) ([]byte, error) {
 	b, err := io.ReadAll(io.LimitReader(rc, limit))
 	_, _ = io.Copy(io.Discard, io.LimitReader(rc, 64<<10))
 	return b, err
+}
+
+// discardBody reads and drops what readBody would have read, so the
+// connection is reused the same way, and closes.
+func discardBody(rc io.ReadCloser, limit int64) error {
+	defer rc.Close()
+	_, err := io.Copy(io.Discard, io.LimitReader(rc, limit+64<<10))
+	return err
 }
 
 // describeError says why a request failed without the URL (url.Error

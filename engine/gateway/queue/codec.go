@@ -77,6 +77,12 @@ func decodeJob(b []byte) (Job, error) {
 		return Job{}, errors.New("unknown job encoding")
 	}
 	d := decoder{b: b[1:]}
+	if len(b) <= sharedMax {
+		// One string for the whole message, sliced for every field: a
+		// conversion per field cost an allocation each.
+		d.s = string(b[1:])
+		d.shared = true
+	}
 	for _, p := range []*string{&j.ID, &j.App, &j.Partner, &j.Postback, &j.EventID, &j.Method, &j.URL, &j.Body, &j.ConfigVersion} {
 		*p = d.str()
 	}
@@ -115,9 +121,26 @@ func decodeJob(b []byte) (Job, error) {
 	return j, nil
 }
 
+// sharedMax is the largest message whose fields share one string. The
+// fields of a larger one (a large body) are copied one by one, so the few
+// small ones that outlive the delivery (the attempts GET /v1/deliveries
+// keeps) do not pin the whole message.
+const sharedMax = 2 << 10
+
+// decoder reads b. When shared, s holds the same bytes as a string and str
+// returns substrings of it instead of copies.
 type decoder struct {
-	b   []byte
-	err error
+	b      []byte
+	s      string
+	shared bool
+	err    error
+}
+
+func (d *decoder) advance(n int) {
+	d.b = d.b[n:]
+	if d.shared {
+		d.s = d.s[n:]
+	}
 }
 
 func (d *decoder) uvarint() uint64 {
@@ -129,7 +152,7 @@ func (d *decoder) uvarint() uint64 {
 		d.err = errTruncated
 		return 0
 	}
-	d.b = d.b[n:]
+	d.advance(n)
 	return v
 }
 
@@ -142,7 +165,7 @@ func (d *decoder) varint() int64 {
 		d.err = errTruncated
 		return 0
 	}
-	d.b = d.b[n:]
+	d.advance(n)
 	return v
 }
 
@@ -155,7 +178,12 @@ func (d *decoder) str() string {
 		d.err = errTruncated
 		return ""
 	}
-	s := string(d.b[:n])
-	d.b = d.b[n:]
+	var s string
+	if d.shared {
+		s = d.s[:n]
+	} else {
+		s = string(d.b[:n])
+	}
+	d.advance(int(n))
 	return s
 }

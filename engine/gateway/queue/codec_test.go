@@ -3,6 +3,7 @@ package queue
 import (
 	"encoding/json"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 )
@@ -18,6 +19,9 @@ func TestJobCodecRoundTrip(t *testing.T) {
 			ConfigVersion: "sha256:abc", EnqueuedAt: time.Date(2026, 11, 28, 15, 0, 0, 123456789, time.UTC), Replays: 3,
 		},
 		{ID: "pb-w", App: "a", Partner: "p", URL: "https://x", WindowEnd: time.Date(2026, 12, 5, 1, 2, 3, 4, time.UTC)},
+		// Past sharedMax: fields decoded as copies rather than substrings.
+		{ID: "pb-big", App: "a", Partner: "p", Method: "POST", URL: "https://x", Body: strings.Repeat("b", sharedMax),
+			Headers: map[string]string{"K": "v"}, ConfigVersion: "v1", Replays: 1},
 	} {
 		got, err := decodeJob(encodeJob(&j))
 		if err != nil {
