@@ -55,27 +55,56 @@ func QueryEscape(s string) string {
 	return b.String()
 }
 
+// queryLen is the length of s encoded by writeQuery.
+func queryLen(s string) int {
+	n := len(s)
+	for i := 0; i < len(s); i++ {
+		if !unreservedSet[s[i]] {
+			n += 2
+		}
+	}
+	return n
+}
+
 func writeQuery(b *strings.Builder, s string) {
 	clean := 0
-	for clean < len(s) && unreserved(s[clean]) {
+	for clean < len(s) && unreservedSet[s[clean]] {
 		clean++
 	}
 	if clean == len(s) {
 		b.WriteString(s)
 		return
 	}
-	b.Grow(len(s) + 16)
-	b.WriteString(s[:clean])
+	b.Grow(len(s) - clean + 16)
+	var esc [3]byte
+	esc[0] = '%'
+	start := 0
 	for i := clean; i < len(s); i++ {
 		c := s[i]
-		if unreserved(c) {
-			b.WriteByte(c)
+		if unreservedSet[c] {
 			continue
 		}
-		b.WriteByte('%')
-		b.WriteByte(upperHex[c>>4])
-		b.WriteByte(upperHex[c&15])
+		b.WriteString(s[start:i])
+		esc[1], esc[2] = upperHex[c>>4], upperHex[c&15]
+		b.Write(esc[:])
+		start = i + 1
 	}
+	b.WriteString(s[start:])
+}
+
+// appendQuery is writeQuery for a byte slice.
+func appendQuery(b []byte, s string) []byte {
+	start := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if unreservedSet[c] {
+			continue
+		}
+		b = append(b, s[start:i]...)
+		b = append(b, '%', upperHex[c>>4], upperHex[c&15])
+		start = i + 1
+	}
+	return append(b, s[start:]...)
 }
 
 // JSONEscape returns s escaped as EncJSON describes (without quotes).

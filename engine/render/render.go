@@ -37,6 +37,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"unsafe"
 
 	"github.com/adgate/adgate/engine/catalog"
 	"github.com/adgate/adgate/engine/event"
@@ -200,6 +201,11 @@ type postback struct {
 	// FreeMarker syntax at all (see plainSegments).
 	urlPlain, bodyPlain []segment
 	headerPlains        [][]segment
+	// urlOnly: the postback is a plain URL and nothing else (no headers,
+	// no content type, no body); see run.plainURL. urlSize is the URL's
+	// literal text plus room for its macros.
+	urlOnly bool
+	urlSize int
 }
 
 // segment is a piece of a template without FreeMarker syntax: literal
@@ -207,6 +213,9 @@ type postback struct {
 type segment struct {
 	text  string
 	macro int
+	// once: the macro appears once in the text, so its value need not be
+	// kept for a second use
+	once bool
 }
 
 // ftlMarkers are the character pairs that start FreeMarker syntax in a
@@ -241,8 +250,23 @@ func plainSegments(text string, byMacro map[string]int) []segment {
 	if last < len(text) {
 		segs = append(segs, segment{text: text[last:], macro: -1})
 	}
+	for i := range segs {
+		if segs[i].macro < 0 {
+			continue
+		}
+		n := 0
+		for _, t := range segs {
+			if t.macro == segs[i].macro {
+				n++
+			}
+		}
+		segs[i].once = n == 1
+	}
 	return segs
 }
+
+// maxPlainURL bounds the segments of a URL that run.plainURL renders.
+const maxPlainURL = 128
 
 // Partner is a compiled partner spec.
 type Partner struct {
@@ -389,6 +413,11 @@ func Compile(p *spec.Partner, cat *catalog.Catalog) (*Partner, error) {
 		for _, h := range pb.headers {
 			pb.headerSeqs = append(pb.headerSeqs, macroSeq(sp.Headers[h.name], cp.byMacro))
 			pb.headerPlains = append(pb.headerPlains, plainSegments(sp.Headers[h.name], cp.byMacro))
+		}
+		pb.urlOnly = pb.urlPlain != nil && len(pb.urlPlain) <= maxPlainURL &&
+			len(pb.headers) == 0 && pb.contentType == "" && pb.body == nil
+		for _, s := range pb.urlPlain {
+			pb.urlSize += len(s.text) + 16
 		}
 		idx := len(cp.postbacks)
 		cp.postbacks = append(cp.postbacks, pb)
@@ -718,24 +747,25 @@ func bodyEncoding(contentType string, headers map[string]string, body string) En
 	return EncRaw
 }
 
-// selection returns the postbacks an event triggers.
-func (cp *Partner) selection(name string, opt Options) ([]pbRef, error) {
+// selection returns the postback an event triggers, if any: an event
+// triggers at most one (ok reports whether it does).
+func (cp *Partner) selection(name string, opt Options) (ref pbRef, ok bool, err error) {
 	if opt.Postback != "" {
 		ref, ok := cp.findEvent(opt.Postback)
 		if !ok {
-			return nil, fmt.Errorf("partner %s has no postback %q (it has %s)", cp.id, opt.Postback, strings.Join(cp.Postbacks(), ", "))
+			return pbRef{}, false, fmt.Errorf("partner %s has no postback %q (it has %s)", cp.id, opt.Postback, strings.Join(cp.Postbacks(), ", "))
 		}
-		return []pbRef{ref}, nil
+		return ref, true, nil
 	}
 	if ref, ok := cp.findEvent(name); ok {
-		return []pbRef{ref}, nil
+		return ref, true, nil
 	}
 	if !event.IsLifecycle(name) {
 		if ref, ok := cp.byEvent[spec.CustomEvent]; ok {
-			return []pbRef{ref}, nil
+			return ref, true, nil
 		}
 	}
-	return nil, nil
+	return pbRef{}, false, nil
 }
 
 // findEvent looks an event name up case-insensitively. A partner declares
@@ -752,11 +782,11 @@ func (cp *Partner) findEvent(name string) (pbRef, bool) {
 
 // Selects reports the postback key an event name triggers, or "".
 func (cp *Partner) Selects(eventName string) string {
-	refs, _ := cp.selection(eventName, Options{})
-	if len(refs) == 0 {
+	ref, ok, _ := cp.selection(eventName, Options{})
+	if !ok {
 		return ""
 	}
-	return refs[0].key
+	return ref.key
 }
 
 // Model builds the template data model for an event and an account, as
@@ -787,22 +817,18 @@ func (cp *Partner) network(acct *Account) template.Value {
 // from the account most recently rendered with are kept for reuse.
 func (cp *Partner) Render(ev *event.Event, acct *Account, opt Options) (Result, error) {
 	res := Result{Partner: cp.id, Event: ev.Name(), Requests: []Request{}, Skipped: []Skipped{}}
-	refs, err := cp.selection(ev.Name(), opt)
-	if err != nil || len(refs) == 0 {
+	ref, ok, err := cp.selection(ev.Name(), opt)
+	if err != nil || !ok {
 		return res, err
 	}
-	// sized once: a growing append was 6% of a one-postback render
-	res.Requests = make([]Request, 0, len(refs))
 	r := cp.getRun(ev, acct)
-	defer cp.putRun(r)
-	for _, ref := range refs {
-		req, skip := r.postback(ref, opt.Explain)
-		if skip != nil {
-			res.Skipped = append(res.Skipped, *skip)
-			continue
-		}
-		res.Requests = append(res.Requests, req)
+	req, skip := r.postback(ref, opt.Explain)
+	cp.putRun(r)
+	if skip != nil {
+		res.Skipped = append(res.Skipped, *skip)
+		return res, nil
 	}
+	res.Requests = []Request{req}
 	return res, nil
 }
 
@@ -830,13 +856,17 @@ type run struct {
 	acct     *Account
 	model    template.Value
 	hasModel bool
-	vals     []resolved
-	segs     []template.Value
-	segDone  []bool
-	enc      Encoding
-	seq      []int // macros of the template being executed, see postback.urlSeq
-	pos      int
-	exec     template.ExecOptions
+	evv      template.Value // the event's value, for rootRef
+	hasEv    bool
+	// valsUsed and segsUsed say whether vals and segs need clearing
+	valsUsed, segsUsed bool
+	vals               []resolved
+	segs               []template.Value
+	segDone            []bool
+	enc                Encoding
+	seq                []int // macros of the template being executed, see postback.urlSeq
+	pos                int
+	exec               template.ExecOptions
 }
 
 type resolved struct {
@@ -858,9 +888,16 @@ func (cp *Partner) getRun(ev *event.Event, acct *Account) *run {
 
 func (cp *Partner) putRun(r *run) {
 	r.ev, r.acct, r.model, r.hasModel = nil, nil, template.Value{}, false
-	clear(r.vals)
-	clear(r.segs)
-	clear(r.segDone)
+	r.evv, r.hasEv = template.Value{}, false
+	if r.valsUsed {
+		clear(r.vals)
+		r.valsUsed = false
+	}
+	if r.segsUsed {
+		clear(r.segs)
+		clear(r.segDone)
+		r.segsUsed = false
+	}
 	cp.runs.Put(r)
 }
 
@@ -877,12 +914,37 @@ func (r *run) root(full bool) template.Value {
 	return r.model
 }
 
+// rootRef is root without copying the value.
+func (r *run) rootRef(full bool) *template.Value {
+	if !full {
+		if !r.hasEv {
+			r.evv, r.hasEv = r.ev.Value(), true
+		}
+		return &r.evv
+	}
+	if !r.hasModel {
+		r.root(true)
+	}
+	return &r.model
+}
+
 // value resolves parameter i once per event.
 func (r *run) value(i int) (string, error) {
 	rv := &r.vals[i]
 	if rv.done {
 		return rv.v, rv.err
 	}
+	v, err := r.compute(i)
+	r.valsUsed = true
+	rv.v, rv.done = v, true
+	if err != nil {
+		rv.err = err
+	}
+	return v, err
+}
+
+// compute resolves parameter i (value caches it).
+func (r *run) compute(i int) (string, error) {
 	p := &r.cp.params[i]
 	var v string
 	var err error
@@ -890,11 +952,12 @@ func (r *run) value(i int) (string, error) {
 	case kindPath:
 		if p.seg >= 0 {
 			if !r.segDone[p.seg] {
-				r.segs[p.seg], r.segDone[p.seg] = r.ev.Value().Get(p.path[0]), true
+				r.segs[p.seg], r.segDone[p.seg] = r.rootRef(false).Get(p.path[0]), true
+				r.segsUsed = true
 			}
-			v, err = lookupFrom(p.path, 1, r.segs[p.seg], p.from)
+			v, err = lookupFrom(p.path, 1, &r.segs[p.seg], p.from)
 		} else {
-			v, err = lookupText(p.path, r.root(p.needsModel), p.from)
+			v, err = lookupFrom(p.path, 0, r.rootRef(p.needsModel), p.from)
 		}
 	case kindTransform:
 		var ok bool
@@ -919,7 +982,6 @@ func (r *run) value(i int) (string, error) {
 	if err == nil && v != "" && p.hash != "" {
 		v = digest(p.hash, v)
 	}
-	rv.v, rv.err, rv.done = v, err, true
 	return v, err
 }
 
@@ -968,33 +1030,23 @@ func transformFast(t catalog.Transform, path event.Path, v template.Value) (stri
 	return s[:len(s)-3], true
 }
 
-// lookupText reads a path as FreeMarker reads (a.b.c)!: a missing step
-// gives "", but stepping into a value that is not a hash is an error.
+// lookupFrom reads a path as FreeMarker reads (a.b.c)!: a missing step
+// gives "", but stepping into a value that is not a hash is an error. The
+// walk starts at v, the value found at path[:start].
+func lookupFrom(path event.Path, start int, v *template.Value, from string) (string, error) {
+	s, stop, k := v.PathText(path[start:])
+	switch {
+	case stop < 0:
+		return s, nil
+	case start+stop < len(path):
+		return "", fmt.Errorf("%s: %s is a %s, not a hash", from, strings.Join(path[:start+stop], "."), k)
+	}
+	return "", fmt.Errorf("%s is a %s, which has no text form", from, k)
+}
+
+// lookupText is lookupFrom from the root.
 func lookupText(path event.Path, v template.Value, from string) (string, error) {
-	return lookupFrom(path, 0, v, from)
-}
-
-// lookupFrom is lookupText for v found at path[:start].
-func lookupFrom(path event.Path, start int, v template.Value, from string) (string, error) {
-	for i := start; i < len(path); i++ {
-		if v.IsMissing() {
-			return "", nil
-		}
-		if v.Kind() != template.KindHash {
-			return "", fmt.Errorf("%s: %s is a %s, not a hash", from, strings.Join(path[:i], "."), v.Kind())
-		}
-		v = v.Get(path[i])
-	}
-	return text(v, from)
-}
-
-// text is a value as a macro prints it: what ${...} would print.
-func text(v template.Value, from string) (string, error) {
-	s, ok := v.AsString()
-	if !ok {
-		return "", fmt.Errorf("%s is a %s, which has no text form", from, v.Kind())
-	}
-	return s, nil
+	return lookupFrom(path, 0, &v, from)
 }
 
 func digest(h catalog.Hash, v string) string {
@@ -1082,6 +1134,13 @@ func (r *run) postback(ref pbRef, explain bool) (Request, *Skipped) {
 		}
 		return Request{}, s
 	}
+	if pb.urlOnly && !explain && !r.cp.noPlain {
+		u, reason := r.plainURL(pb, ref)
+		if reason != "" {
+			return skip(reason)
+		}
+		return Request{Postback: ref.key, Method: pb.method, URL: u}, nil
+	}
 	for _, i := range pb.macros {
 		v, err := r.value(i)
 		if err != nil {
@@ -1129,6 +1188,63 @@ func (r *run) postback(ref pbRef, explain bool) (Request, *Skipped) {
 		req.Explain = r.explain(pb)
 	}
 	return req, nil
+}
+
+// plainURL renders a postback that is only a plain URL (no headers, no
+// content type, no body): resolving each macro in the order of the
+// segments gives what checking pb.macros first does, since pb.macros are
+// then the URL's macros in order of first use. The values are resolved
+// first, measuring their encoded length, so the URL is written into a
+// buffer of exactly its size.
+func (r *run) plainURL(pb *postback, ref pbRef) (string, string) {
+	// a local array, not a slice that might be on the heap: storing into
+	// it needs no write barrier (len(pb.urlPlain) <= maxPlainURL)
+	var vals [maxPlainURL]string
+	var esc [maxPlainURL]bool // the value has bytes to escape
+	n := 0
+	for i, s := range pb.urlPlain {
+		if s.macro < 0 {
+			n += len(s.text)
+			continue
+		}
+		var v string
+		var err error
+		if s.once {
+			v, err = r.compute(s.macro)
+		} else {
+			v, err = r.value(s.macro)
+		}
+		if err != nil {
+			return "", err.Error()
+		}
+		if v == "" && r.cp.params[s.macro].required {
+			p := &r.cp.params[s.macro]
+			return "", fmt.Sprintf("required parameter {%s} (%s) has no value (from %s)", p.macro, p.branch, p.from)
+		}
+		q := queryLen(v)
+		n += q
+		vals[i], esc[i] = v, q != len(v)
+	}
+	if n > template.DefaultMaxOutput {
+		err := &template.Error{Name: pb.url.Name(), Rule: template.RuleLimit,
+			Msg: fmt.Sprintf("output larger than %d bytes", template.DefaultMaxOutput)}
+		return "", templateReason("partner "+r.cp.id+" postback "+ref.key+" url", err).Error()
+	}
+	// appending to a local slice rather than a strings.Builder saves a
+	// write barrier per write while the GC runs
+	buf := make([]byte, 0, n)
+	for i, s := range pb.urlPlain {
+		if s.macro < 0 {
+			buf = append(buf, s.text...)
+		} else if esc[i] {
+			buf = appendQuery(buf, vals[i])
+		} else {
+			buf = append(buf, vals[i]...)
+		}
+	}
+	// buf is never written again: the string can share its memory, as
+	// strings.Builder.String does
+	return unsafe.String(unsafe.SliceData(buf), len(buf)), ""
 }
 
 func (r *run) explain(pb *postback) []Macro {

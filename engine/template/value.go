@@ -193,6 +193,44 @@ func (v Value) Get(key string) Value {
 	return Value{}
 }
 
+// PathText follows keys from v as FreeMarker's ${(a.b.c)!} does and
+// returns the text found, as AsString gives it; a missing step gives "".
+// Stepping into a value that is not a hash stops the walk: stop is then
+// the index of the key that could not be looked up and k the kind of the
+// value at keys[:stop]. A final value without a text form (a hash or a
+// sequence) gives stop == len(keys) and its kind. stop is -1 otherwise.
+// The walk copies no Value, which makes it cheaper than a chain of Get.
+func (v *Value) PathText(keys []string) (s string, stop int, k Kind) {
+	cur := v
+	for i, key := range keys {
+		switch cur.kind {
+		case KindMissing:
+			return "", -1, KindMissing
+		case KindHash:
+		default:
+			return "", i, cur.kind
+		}
+		j := cur.c.find(key)
+		if j < 0 {
+			if t, ok := aliasTarget(key); ok {
+				j = cur.c.find(t)
+			}
+			if j < 0 {
+				return "", -1, KindMissing
+			}
+		}
+		cur = &cur.c.vals[j]
+	}
+	if cur.kind == KindString {
+		return cur.s, -1, KindString
+	}
+	s, ok := cur.AsString()
+	if !ok {
+		return "", len(keys), cur.kind
+	}
+	return s, -1, cur.kind
+}
+
 // Index returns item i of a sequence, or missing when out of range.
 func (v Value) Index(i int) Value {
 	if v.kind != KindSeq || i < 0 || i >= len(v.c.vals) {
