@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -51,6 +52,18 @@ var sprigSizeArgs = map[string]bool{
 }
 
 const maxSprigSize = 10000
+
+// A Sprig call's arguments are bounded in size (maxSprigInput: bytes of
+// text plus a unit per element, sequences and hashes walked with shared
+// parts counted each time they are reached), and so, for the functions
+// whose result can outgrow their input by more than a small factor
+// (sprigResultBound), is the result (maxSprigResult), before the call
+// runs: a template must not be able to make the process allocate
+// gigabytes through one call.
+const (
+	maxSprigInput  = 64 << 10
+	maxSprigResult = 1 << 20
+)
 
 var sprigFuncs = sync.OnceValue(func() map[string]reflect.Value {
 	fm := sprig.TxtFuncMap()
@@ -139,6 +152,7 @@ func (x *sprigExpr) eval(e *exec) (v Value, err error) {
 	}
 	ft := x.fn.Type()
 	in := make([]reflect.Value, len(x.args))
+	inputSize := 0
 	for i, a := range x.args {
 		av, err := a.eval(e)
 		if err != nil {
@@ -146,6 +160,9 @@ func (x *sprigExpr) eval(e *exec) (v Value, err error) {
 		}
 		if av.kind == KindMissing {
 			return Value{}, e.undef(a)
+		}
+		if inputSize += valueSize(av, maxSprigInput-inputSize); inputSize > maxSprigInput {
+			return Value{}, e.limitErr(a.pos(), "sprig."+x.name+" arguments are larger than "+itoa(maxSprigInput)+" bytes")
 		}
 		var pt reflect.Type
 		if ft.IsVariadic() && i >= ft.NumIn()-1 {
@@ -161,6 +178,9 @@ func (x *sprigExpr) eval(e *exec) (v Value, err error) {
 			return Value{}, e.limitErr(a.pos(), "sprig."+x.name+" argument #"+itoa(i+1)+" is larger than "+itoa(maxSprigSize))
 		}
 		in[i] = rv
+	}
+	if n, ok := sprigResultBound(x.name, in); ok && n > maxSprigResult {
+		return Value{}, e.limitErr(x.p, "sprig."+x.name+" would build a result larger than "+itoa(maxSprigResult)+" bytes")
 	}
 	defer func() {
 		if r := recover(); r != nil {
@@ -184,6 +204,81 @@ func (x *sprigExpr) eval(e *exec) (v Value, err error) {
 		}
 	}
 	return res, nil
+}
+
+// valueSize measures a value as maxSprigInput counts it, stopping once
+// past budget so that a sequence holding itself many times over costs
+// no more than budget to measure.
+func valueSize(v Value, budget int) int {
+	switch v.kind {
+	case KindString:
+		return len(v.s)
+	case KindNumber:
+		return 20
+	case KindSeq, KindHash:
+		n := 1
+		for i, x := range v.c.vals {
+			if n > budget {
+				break
+			}
+			if v.kind == KindHash {
+				n += len(v.c.keys[i])
+			}
+			n += 1 + valueSize(x, budget-n)
+		}
+		return n
+	}
+	return 1
+}
+
+// sprigResultBound gives an upper bound of the result size of the Sprig
+// functions that can amplify their input: repetition, replacement (each
+// match may become a long text), per-line or per-word insertion, joining
+// many items with a long separator. Other functions build results
+// within a small factor of their (bounded) input.
+func sprigResultBound(name string, in []reflect.Value) (int, bool) {
+	str := func(i int) int {
+		if i < len(in) && in[i].Kind() == reflect.String {
+			return len(in[i].String())
+		}
+		return 0
+	}
+	num := func(i int) int {
+		if i < len(in) && in[i].CanInt() {
+			return max(int(in[i].Int()), 0)
+		}
+		return 0
+	}
+	switch name {
+	case "repeat": // repeat(count, s)
+		return num(0) * str(1), true
+	case "replace": // replace(old, new, s)
+		matches := str(2) + 1
+		if str(0) > 0 {
+			matches = str(2)/str(0) + 1
+		}
+		return str(2) + matches*str(1), true
+	case "regexReplaceAllLiteral", "mustRegexReplaceAllLiteral": // (regex, s, repl)
+		return str(1) + (str(1)+1)*str(2), true
+	case "regexReplaceAll", "mustRegexReplaceAll": // (regex, s, repl); $n expands to a match
+		refs := strings.Count(in[2].String(), "$")
+		return str(1) + (str(1)+1)*(str(2)+refs*str(1)), true
+	case "indent", "nindent": // (spaces, s)
+		return str(1) + (strings.Count(in[1].String(), "\n")+2)*num(0), true
+	case "wrapWith": // (width, sep, s)
+		return str(2) * (str(1) + 1), true
+	case "join": // (sep, list)
+		items := 1
+		if len(in) > 1 {
+			if v := reflect.Indirect(in[1]); v.Kind() == reflect.Slice || v.Kind() == reflect.Array {
+				items = v.Len()
+			} else if v.Kind() == reflect.Interface && v.Elem().Kind() == reflect.Slice {
+				items = v.Elem().Len()
+			}
+		}
+		return maxSprigInput + items*str(0), true
+	}
+	return 0, false
 }
 
 var (

@@ -349,6 +349,14 @@ func TestSprig(t *testing.T) {
 		{"denied env", `${sprig.env("HOME")}`, "", "not available"},
 		{"arity", `${sprig.b64enc()}`, "", "takes 1 arguments"},
 		{"size bound", `${sprig.repeat(100000000, "x")}`, "", "larger than"},
+		// Results that outgrow their arguments are refused before the call.
+		{"repeat result bound", `${sprig.repeat(10000, sprig.repeat(6000, "aaaaaaaaaa"))}`, "", "sprig.repeat would build a result larger than 1048576 bytes"},
+		{"replace result bound", `<#assign a = sprig.repeat(600, "aaaaaaaaaa")>${sprig.replace("a", a, a)}`, "", "sprig.replace would build a result larger than"},
+		{"regex expansion bound", `<#assign a = sprig.repeat(2000, "a")>${sprig.regexReplaceAll("a", a, "$0$0$0$0$0$0")}`, "", "sprig.regexReplaceAll would build a result larger than"},
+		{"join separator bound", `<#assign sep = sprig.repeat(5000, "x")>${sprig.join(sep, sprig.until(1000))}`, "", "sprig.join would build a result larger than"},
+		{"argument bound", `<#assign a = sprig.repeat(3400, "aaaaaaaaaa")>${sprig.cat(a, a)}`, "", "sprig.cat arguments are larger than 65536 bytes"},
+		{"shared parts count each time", `<#assign l = sprig.until(3000)>${sprig.toJson(sprig.list(l, l, l))}`, "", "sprig.list arguments are larger than"},
+		{"within bounds", `${sprig.replace("a", "bb", "banana")} ${sprig.join("-", sprig.until(3))} ${sprig.indent(2, "x")}`, "bbbnbbnbb 0-1-2   x", ""},
 		{"missing arg", `${sprig.upper(nope)}`, "", "nope is missing"},
 	})
 }
