@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/adgate/adgate/engine/template"
 )
@@ -21,6 +22,9 @@ var errFull = errors.New("use the full decoder")
 // (and the objects on the way to it). Build it once; it is immutable.
 type Selection struct {
 	root *selNode
+	// members and hashes bound what a document without duplicate keys
+	// keeps: the selection's keys and objects (see template.Slab)
+	members, hashes int
 }
 
 // selNode lists the wanted keys of one object; a nil kid keeps the value
@@ -53,7 +57,19 @@ func NewSelection(paths []Path) *Selection {
 			n = n.kids[j]
 		}
 	}
-	return &Selection{root: root}
+	sel := &Selection{root: root}
+	var count func(n *selNode)
+	count = func(n *selNode) {
+		sel.hashes++
+		sel.members += len(n.keys)
+		for _, k := range n.kids {
+			if k != nil {
+				count(k)
+			}
+		}
+	}
+	count(root)
+	return sel
 }
 
 // ParseSelected decodes a Branch event but materialises only the paths in
@@ -70,8 +86,11 @@ func ParseSelected(b []byte, sel *Selection) (*Event, error) {
 	if sel == nil || len(b) > template.MaxJSONBytes {
 		return Parse(b)
 	}
-	// one copy of the document; every kept string is a slice of it
-	s := scanner{b: string(b)}
+	// The scanner reads b in place: the document is not copied. A kept
+	// string is copied into the scanner's arena (see keep); nothing else
+	// it keeps refers to b, and b is not used once ParseSelected returns.
+	s := scanner{b: unsafe.String(unsafe.SliceData(b), len(b))}
+	s.slab.Reserve(sel.members, sel.hashes)
 	s.ws()
 	if s.i >= len(s.b) || s.b[s.i] != '{' {
 		return Parse(b)
@@ -96,7 +115,7 @@ func (s *scanner) object(n *selNode, depth int) (template.Value, error) {
 	s.i++
 	s.ws()
 	if s.eat('}') {
-		return template.NewHash(nil, nil), nil
+		return s.slab.Hash(nil, nil), nil
 	}
 	for {
 		s.ws()
@@ -110,33 +129,40 @@ func (s *scanner) object(n *selNode, depth int) (template.Value, error) {
 		}
 		s.ws()
 		j := -1
+		key := s.b[ks:ke]
 		for i, k := range n.keys {
-			if s.b[ks:ke] == k {
+			if key == k {
 				j = i
 				break
 			}
 		}
-		var v template.Value
-		switch {
-		case j >= 0 && n.kids[j] != nil && s.i < len(s.b) && s.b[s.i] == '{':
-			if depth >= template.MaxJSONDepth {
-				return template.Value{}, errFull
-			}
-			if v, err = s.object(n.kids[j], depth+1); err != nil {
-				return template.Value{}, err
-			}
-		default:
-			vs := s.i
+		if j < 0 {
 			if err := s.value(depth); err != nil {
 				return template.Value{}, err
 			}
-			if j >= 0 {
+		} else {
+			var v template.Value
+			switch c := s.peek(); {
+			case c == '{' && n.kids[j] != nil:
+				if depth >= template.MaxJSONDepth {
+					return template.Value{}, errFull
+				}
+				if v, err = s.object(n.kids[j], depth+1); err != nil {
+					return template.Value{}, err
+				}
+			case c == '"':
+				if v, err = s.keptString(); err != nil {
+					return template.Value{}, err
+				}
+			default:
+				vs := s.i
+				if err := s.value(depth); err != nil {
+					return template.Value{}, err
+				}
 				if v, err = leaf(s.b[vs:s.i]); err != nil {
 					return template.Value{}, err
 				}
 			}
-		}
-		if j >= 0 {
 			keys = append(keys, n.keys[j])
 			vals = append(vals, v)
 		}
@@ -145,24 +171,71 @@ func (s *scanner) object(n *selNode, depth int) (template.Value, error) {
 			continue
 		}
 		if s.eat('}') {
-			// NewHash keeps a duplicate key's first position and last
+			// Hash keeps a duplicate key's first position and last
 			// value, as the full decoder does
-			return template.NewHash(keys, vals), nil
+			return s.slab.Hash(keys, vals), nil
 		}
 		return template.Value{}, errFull
 	}
 }
 
-// leaf decodes one already validated JSON value. The common shapes (a
-// string without escapes, an integer, a literal) are built directly;
-// anything else goes through the full decoder, so it is decoded the same.
+// keptString decodes the string at s.i. One of printable ASCII without
+// escapes, the commonest by far, is a slice of the document; any other is
+// scanned and decoded by leaf.
+func (s *scanner) keptString() (template.Value, error) {
+	b, start := s.b, s.i+1
+	i := start
+	for i < len(b) && plainASCII[b[i]] {
+		i++
+	}
+	if i < len(b) && b[i] == '"' {
+		s.i = i + 1
+		return template.String(s.keep(b[start:i])), nil
+	}
+	if err := s.str(); err != nil {
+		return template.Value{}, err
+	}
+	raw := b[start-1 : s.i]
+	if body := raw[1 : len(raw)-1]; strings.IndexByte(body, '\\') < 0 && utf8.ValidString(body) {
+		return template.String(s.keep(body)), nil
+	}
+	return template.ParseJSON([]byte(raw)) // escapes or invalid UTF-8
+}
+
+// keep copies a string of the document into the arena: the document is
+// the caller's, and kept values must not change if the caller reuses it.
+// Arena memory is only ever appended to, so the strings stay as they are.
+func (s *scanner) keep(str string) string {
+	if str == "" {
+		return ""
+	}
+	if cap(s.arena)-len(s.arena) < len(str) {
+		s.arena = make([]byte, 0, max(len(str), arenaChunk))
+	}
+	off := len(s.arena)
+	s.arena = append(s.arena, str...)
+	return unsafe.String(&s.arena[off], len(str))
+}
+
+// arenaChunk is the arena's allocation size: the strings a partner keeps
+// from an event (ids, os, ip, a few link fields) fit in one.
+const arenaChunk = 256
+
+// plainASCII marks the printable ASCII bytes a JSON string holds as they
+// are (valid UTF-8 by themselves).
+var plainASCII = func() (t [256]bool) {
+	for c := 0x20; c < 0x80; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
+// leaf decodes one already validated JSON value other than a string
+// (keptString decodes those). The common shapes (an integer, a literal)
+// are built directly; anything else goes through the full decoder, so it
+// is decoded the same, into memory of its own.
 func leaf(raw string) (template.Value, error) {
 	switch c := raw[0]; {
-	case c == '"':
-		body := raw[1 : len(raw)-1]
-		if strings.IndexByte(body, '\\') < 0 && utf8.ValidString(body) {
-			return template.String(body), nil
-		}
 	case c == 't':
 		return template.Bool(true), nil
 	case c == 'f':
@@ -187,14 +260,26 @@ func leaf(raw string) (template.Value, error) {
 // (same depth limit, same number and string rules) without building
 // anything. Anything it is unsure of returns errFull.
 type scanner struct {
-	b string
-	i int
+	b     string
+	i     int
+	slab  template.Slab
+	arena []byte // kept strings, see keep
 }
 
 func (s *scanner) ws() {
-	for s.i < len(s.b) && space[s.b[s.i]] {
-		s.i++
+	b, i := s.b, s.i
+	for i < len(b) && space[b[i]] {
+		i++
 	}
+	s.i = i
+}
+
+// peek returns the byte at s.i, 0 at the end.
+func (s *scanner) peek() byte {
+	if s.i < len(s.b) {
+		return s.b[s.i]
+	}
+	return 0
 }
 
 // space marks JSON's four whitespace bytes (a pretty-printed event is a
@@ -212,16 +297,18 @@ func (s *scanner) eat(c byte) bool {
 // key scans an object key and returns the bounds of its text. Keys with
 // escapes are left to the full decoder: Branch's field names have none.
 func (s *scanner) key() (int, int, error) {
-	if !s.eat('"') {
+	b, i := s.b, s.i
+	if i >= len(b) || b[i] != '"' {
 		return 0, 0, errFull
 	}
-	start := s.i
-	for s.i < len(s.b) && plain[s.b[s.i]] {
-		s.i++
+	i++
+	start := i
+	for i < len(b) && plain[b[i]] {
+		i++
 	}
-	if s.i < len(s.b) && s.b[s.i] == '"' {
-		s.i++
-		return start, s.i - 1, nil
+	if i < len(b) && b[i] == '"' {
+		s.i = i + 1
+		return start, i, nil
 	}
 	return 0, 0, errFull // an escape, a control character or the end
 }
@@ -312,39 +399,40 @@ func (s *scanner) lit(w string) error {
 // \u with four hex digits (lone surrogates are accepted, as the decoder
 // replaces them).
 func (s *scanner) str() error {
-	s.i++
-	for s.i < len(s.b) {
-		for s.i < len(s.b) && plain[s.b[s.i]] {
-			s.i++
+	b, i := s.b, s.i+1
+	for i < len(b) {
+		for i < len(b) && plain[b[i]] {
+			i++
 		}
-		if s.i >= len(s.b) {
+		if i >= len(b) {
 			break
 		}
-		c := s.b[s.i]
-		s.i++
+		c := b[i]
+		i++
 		switch {
 		case c == '"':
+			s.i = i
 			return nil
 		case c < 0x20:
 			return errFull
 		case c == '\\':
-			if s.i >= len(s.b) {
+			if i >= len(b) {
 				return errFull
 			}
-			e := s.b[s.i]
-			s.i++
+			e := b[i]
+			i++
 			switch e {
 			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
 			case 'u':
-				if len(s.b)-s.i < 4 {
+				if len(b)-i < 4 {
 					return errFull
 				}
-				for k := s.i; k < s.i+4; k++ {
-					if !isHex(s.b[k]) {
+				for k := i; k < i+4; k++ {
+					if !isHex(b[k]) {
 						return errFull
 					}
 				}
-				s.i += 4
+				i += 4
 			default:
 				return errFull
 			}
@@ -360,25 +448,30 @@ func isHex(c byte) bool {
 // number scans JSON's number grammar; an exponent sends the document to the
 // full decoder, which bounds it.
 func (s *scanner) number() error {
-	s.eat('-')
-	ds := s.i
-	for s.i < len(s.b) && s.b[s.i] >= '0' && s.b[s.i] <= '9' {
-		s.i++
+	b, i := s.b, s.i
+	if i < len(b) && b[i] == '-' {
+		i++
 	}
-	if s.i == ds || (s.b[ds] == '0' && s.i-ds > 1) {
+	ds := i
+	for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+		i++
+	}
+	if i == ds || (b[ds] == '0' && i-ds > 1) {
 		return errFull
 	}
-	if s.eat('.') {
-		fs := s.i
-		for s.i < len(s.b) && s.b[s.i] >= '0' && s.b[s.i] <= '9' {
-			s.i++
+	if i < len(b) && b[i] == '.' {
+		i++
+		fs := i
+		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+			i++
 		}
-		if s.i == fs {
+		if i == fs {
 			return errFull
 		}
 	}
-	if s.i < len(s.b) && (s.b[s.i] == 'e' || s.b[s.i] == 'E') {
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
 		return errFull
 	}
+	s.i = i
 	return nil
 }

@@ -56,7 +56,11 @@ var testSel = NewSelection(selectPaths)
 func checkFields(t *testing.T, doc []byte) {
 	t.Helper()
 	full, ferr := Parse(doc)
-	sel, serr := ParseSelected(doc, testSel)
+	own := append([]byte(nil), doc...)
+	sel, serr := ParseSelected(own, testSel)
+	for i := range own {
+		own[i] = 0 // ParseSelected reads in place: nothing kept may change
+	}
 	if (ferr == nil) != (serr == nil) {
 		t.Fatalf("Parse error %v, ParseSelected error %v on %q", ferr, serr, doc)
 	}
@@ -168,5 +172,37 @@ func TestParseSelectedSkips(t *testing.T) {
 	}
 	if ev.Value().Get("custom_data").Get("k").Get("l").NumberText() != "1" {
 		t.Errorf("custom_data not kept whole")
+	}
+}
+
+// TestParseSelectedOwnsMemory: the decoder reads the caller's bytes in
+// place, so nothing it keeps may refer to them: overwriting the document
+// afterwards changes no value.
+func TestParseSelectedOwnsMemory(t *testing.T) {
+	docs := []string{
+		`{"name":"INSTALL","id":"id-1","timestamp":1700000000123,"user_data":{"os":"IOS","idfa":"X Y"},"custom_data":{"k":"v","n":[1,"s"]},"last_attributed_touch_data":{"~click_id":"c\u00e9"},"$x":"é"}`,
+		"{\"name\":\"x\u00e9\",\"user_data\":{\"os\":\"\xc3\"},\"a\":{\"b\":{\"c\":\"deep\",\"d\":12.5}}}",
+	}
+	for _, d := range docs {
+		want, err := Parse([]byte(d))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b := []byte(d)
+		got, err := ParseSelected(b, testSel)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range b {
+			b[i] = 'Z'
+		}
+		if got.Name() != want.Name() || got.ID() != want.ID() {
+			t.Errorf("name/id changed: %q %q", got.Name(), got.ID())
+		}
+		for _, p := range selectPaths {
+			if !sameValue(p.Lookup(got.Value()), p.Lookup(want.Value())) {
+				t.Errorf("%s changed with the document: %v", p, p.Lookup(got.Value()))
+			}
+		}
 	}
 }

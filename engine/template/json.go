@@ -463,3 +463,52 @@ func (p *jsonParser) number() (Value, error) {
 	}
 	return numValue(d, flavorLong), nil
 }
+
+// Slab builds many small hashes with a few allocations: a decoder that
+// builds a document's hashes itself (engine/event's selective decoder)
+// takes their parts from one slab instead of three allocations a hash.
+// The zero Slab is ready to use; Reserve sizes it. A Slab must not be
+// copied after first use, nor used from two goroutines.
+type Slab struct {
+	vals []Value
+	keys []string
+	cs   []compound
+}
+
+// Reserve makes room for hashes members in total across hashes hashes.
+func (s *Slab) Reserve(members, hashes int) {
+	s.vals = make([]Value, 0, members)
+	s.keys = make([]string, 0, members)
+	s.cs = make([]compound, 0, hashes)
+}
+
+// Hash returns NewHash(keys, vals); the slices are copied, as NewHash
+// copies them.
+func (s *Slab) Hash(keys []string, vals []Value) Value {
+	n := min(len(keys), len(vals))
+	if n > smallHash {
+		return NewHash(keys, vals)
+	}
+	for i := 1; i < n; i++ {
+		for _, k := range keys[:i] {
+			if k == keys[i] {
+				return NewHash(keys, vals) // a duplicate: NewHash's rule
+			}
+		}
+	}
+	if cap(s.vals)-len(s.vals) < n {
+		s.vals = make([]Value, 0, max(n, 16))
+		s.keys = make([]string, 0, max(n, 16))
+	}
+	if len(s.cs) == cap(s.cs) {
+		s.cs = make([]compound, 0, 4)
+	}
+	off := len(s.vals)
+	s.vals = append(s.vals, vals[:n]...)
+	s.keys = append(s.keys, keys[:n]...)
+	s.cs = s.cs[:len(s.cs)+1]
+	c := &s.cs[len(s.cs)-1]
+	c.keys = s.keys[off:len(s.keys):len(s.keys)]
+	c.vals = s.vals[off:len(s.vals):len(s.vals)]
+	return Value{kind: KindHash, c: c}
+}

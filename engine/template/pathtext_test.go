@@ -1,6 +1,9 @@
 package template
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 func TestPathText(t *testing.T) {
 	v, err := ParseJSON([]byte(`{"a":{"b":"x","n":12.50,"t":true,"h":{"k":1},"s":[1],"$3p":"d","nul":null},"str":"s"}`))
@@ -39,6 +42,47 @@ func TestPathText(t *testing.T) {
 			}
 			if ws, _ := w.AsString(); ws != s {
 				t.Errorf("Get chain %q = %q, PathText %q", tt.path, ws, s)
+			}
+		}
+	}
+}
+
+// TestSlabHash: a slab's hashes are NewHash's, duplicates and large
+// hashes included, and later hashes do not disturb earlier ones.
+func TestSlabHash(t *testing.T) {
+	big := make([]string, smallHash+3)
+	bigv := make([]Value, len(big))
+	for i := range big {
+		big[i] = string(rune('a'+i%26)) + string(rune('A'+i/26))
+		bigv[i] = Int(int64(i))
+	}
+	cases := []struct {
+		keys []string
+		vals []Value
+	}{
+		{nil, nil},
+		{[]string{"a"}, []Value{String("x")}},
+		{[]string{"a", "b", "a"}, []Value{Int(1), Int(2), Int(3)}},
+		{[]string{"a", "b"}, []Value{Int(1)}},
+		{big, bigv},
+	}
+	var s Slab
+	s.Reserve(3, 1)
+	var got []Value
+	for _, c := range cases {
+		got = append(got, s.Hash(c.keys, c.vals))
+	}
+	for i, c := range cases {
+		want := NewHash(c.keys, c.vals)
+		g := got[i]
+		if g.Kind() != KindHash || strings.Join(g.Keys(), ",") != strings.Join(want.Keys(), ",") {
+			t.Fatalf("case %d: keys %q, want %q", i, g.Keys(), want.Keys())
+		}
+		for _, k := range want.Keys() {
+			a, _ := g.Get(k).AsString()
+			b, _ := want.Get(k).AsString()
+			if a != b {
+				t.Errorf("case %d: %s = %q, want %q", i, k, a, b)
 			}
 		}
 	}
