@@ -14,22 +14,23 @@ import (
 	"github.com/adgate/adgate/engine/template"
 )
 
+const evalUsage = `Usage: adgate eval (--template TEXT | --template-file FILE) --event FILE [--account FILE] [--partner ID] [--partners DIR]
+
+Prints the template's output on the event's data model, byte for byte (no newline added).
+On error prints it with its line and column and exits 1. {macro} text is not expanded here.
+
+Flags:
+`
+
 func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("eval", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	setUsage(fs, stderr, evalUsage)
 	text := fs.String("template", "", "template `TEXT`")
 	file := fs.String("template-file", "", "read the template from `FILE`")
 	eventFile := fs.String("event", "", "Branch event JSON `FILE`")
 	accountFile := fs.String("account", "", "account YAML `FILE` (ad_network.credentials, app, settings)")
 	partner := fs.String("partner", "", "partner `ID` whose machine name and name fill ad_network")
 	dir := fs.String("partners", defaultPartnersDir, "`DIR`ectory of partner specs")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: adgate eval (--template TEXT | --template-file FILE) --event FILE [--account FILE] [--partner ID] [--partners DIR]")
-		fmt.Fprintln(stderr, "\nPrints the template's output on the event's data model, byte for byte (no newline added).")
-		fmt.Fprintln(stderr, "On error prints it with its line and column and exits 1. {macro} text is not expanded here.")
-		fmt.Fprintln(stderr, "\nFlags:")
-		fs.PrintDefaults()
-	}
 	if code, done := parseFlags(fs, args); done {
 		return code
 	}
@@ -43,27 +44,19 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if *file != "" {
 		b, err := os.ReadFile(*file)
 		if err != nil {
-			fmt.Fprintln(stderr, "adgate eval:", err)
-			return 1
+			return errExit(stderr, "eval", err)
 		}
 		name, src = *file, string(b)
 	}
-	ev, err := readEvent(*eventFile)
+	ev, acct, err := readInputs(*eventFile, *accountFile)
 	if err != nil {
-		fmt.Fprintln(stderr, "adgate eval:", err)
-		return 1
-	}
-	acct, err := readAccount(*accountFile)
-	if err != nil {
-		fmt.Fprintln(stderr, "adgate eval:", err)
-		return 1
+		return errExit(stderr, "eval", err)
 	}
 	var model template.Value
 	if *partner != "" {
 		cp, err := compilePartner(ctx, *dir, *partner, stderr)
 		if err != nil {
-			fmt.Fprintln(stderr, "adgate eval:", err)
-			return 1
+			return errExit(stderr, "eval", err)
 		}
 		model = cp.Model(ev, acct)
 	} else {
@@ -74,8 +67,7 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		var out string
 		if out, err = t.ExecuteString(model, nil); err == nil {
 			if _, err := io.WriteString(stdout, out); err != nil {
-				fmt.Fprintln(stderr, "adgate eval:", err)
-				return 1
+				return errExit(stderr, "eval", err)
 			}
 			return 0
 		}
@@ -86,8 +78,7 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, d.String())
 		return 1
 	}
-	fmt.Fprintln(stderr, "adgate eval:", err)
-	return 1
+	return errExit(stderr, "eval", err)
 }
 
 func accountApp(acct *render.Account) template.Value {

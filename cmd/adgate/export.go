@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -14,23 +13,20 @@ import (
 	"github.com/adgate/adgate/engine/spec"
 )
 
+const exportUsage = `Usage: adgate export --partner ID [--partners DIR] [-o FILE]
+
+Writes a partner spec back as a Branch partner doc (markdown).
+`
+
 func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("export", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	setUsage(fs, stderr, exportUsage)
 	id := fs.String("partner", "", "partner `ID` to export (partners/<ID>.yaml)")
 	dir := fs.String("partners", "partners", "partners `DIR`")
 	out := fs.String("o", "", "write the doc to `FILE` (default: stdout)")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: adgate export --partner ID [--partners DIR] [-o FILE]")
-		fmt.Fprintln(stderr, "\nWrites a partner spec back as a Branch partner doc (markdown).")
-		fs.PrintDefaults()
-	}
-	rest, err := impParseArgs(fs, args)
+	rest, err := parseInterspersed(fs, args)
 	if err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+		return flagExit(err)
 	}
 	if *id == "" || len(rest) > 0 {
 		fs.Usage()
@@ -43,8 +39,7 @@ func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		if err == nil {
 			err = fmt.Errorf("%s does not load", path)
 		}
-		fmt.Fprintln(stderr, "adgate export:", err)
-		return 1
+		return errExit(stderr, "export", err)
 	}
 	doc, lost := branchdoc.Export(p)
 	for _, l := range lost {
@@ -52,14 +47,12 @@ func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	}
 	if *out == "" {
 		if _, err := stdout.Write(doc); err != nil {
-			fmt.Fprintln(stderr, "adgate export:", err)
-			return 1
+			return errExit(stderr, "export", err)
 		}
 		return 0
 	}
 	if err := os.WriteFile(*out, doc, 0o644); err != nil {
-		fmt.Fprintln(stderr, "adgate export:", err)
-		return 1
+		return errExit(stderr, "export", err)
 	}
 	return 0
 }

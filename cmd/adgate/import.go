@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -16,44 +15,21 @@ import (
 // impMaxDocSize bounds one partner doc: the largest real doc is under 10 KiB.
 const impMaxDocSize = 4 << 20
 
-// impParseArgs parses flags that may come before or after the
-// positional arguments, as in `adgate import a.md b.md -o partners`.
-func impParseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
-	var pos []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return nil, err
-		}
-		args = fs.Args()
-		if len(args) == 0 {
-			return pos, nil
-		}
-		if args[0] == "--" {
-			return append(pos, args[1:]...), nil
-		}
-		pos = append(pos, args[0])
-		args = args[1:]
-	}
-}
+const importUsage = `Usage: adgate import FILE.md... [-o DIR] [--no-clobber] [--format text|json|github]
+
+Imports Branch partner docs into partner specs. Every repair and every
+unmapped item is a warning with the doc's line; exit 1 when a doc fails.
+`
 
 func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("import", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	setUsage(fs, stderr, importUsage)
 	outDir := fs.String("o", "", "write one `DIR`/<id>.yaml per doc (default: YAML to stdout)")
 	noClobber := fs.Bool("no-clobber", false, "skip docs whose output file already exists")
 	format := fs.String("format", "text", "diagnostics format: text, json or github")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: adgate import FILE.md... [-o DIR] [--no-clobber] [--format text|json|github]")
-		fmt.Fprintln(stderr, "\nImports Branch partner docs into partner specs. Every repair and every")
-		fmt.Fprintln(stderr, "unmapped item is a warning with the doc's line; exit 1 when a doc fails.")
-		fs.PrintDefaults()
-	}
-	files, err := impParseArgs(fs, args)
+	files, err := parseInterspersed(fs, args)
 	if err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+		return flagExit(err)
 	}
 	f, err := diag.ParseFormat(*format)
 	if err != nil {
@@ -68,23 +44,10 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	failed, written := 0, 0
 	for i, file := range files {
 		if err := ctx.Err(); err != nil {
-			fmt.Fprintln(stderr, "adgate import:", err)
-			return 1
+			return errExit(stderr, "import", err)
 		}
-		data, err := impReadFile(file, impMaxDocSize)
-		if err != nil {
-			fmt.Fprintln(stderr, "adgate import:", err)
-			failed++
-			continue
-		}
-		res, diags, err := branchdoc.Import(file, data)
+		res, out, diags, err := impConvert(file)
 		all = append(all, diags...)
-		if err != nil {
-			fmt.Fprintln(stderr, "adgate import:", err)
-			failed++
-			continue
-		}
-		out, err := res.YAML(filepath.Base(file))
 		if err != nil {
 			fmt.Fprintln(stderr, "adgate import:", err)
 			failed++
@@ -95,8 +58,7 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) int
 				fmt.Fprintln(stdout, "---")
 			}
 			if _, err := stdout.Write(out); err != nil {
-				fmt.Fprintln(stderr, "adgate import:", err)
-				return 1
+				return errExit(stderr, "import", err)
 			}
 			written++
 			continue
@@ -109,8 +71,7 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) int
 			}
 		}
 		if err := os.MkdirAll(*outDir, 0o755); err != nil {
-			fmt.Fprintln(stderr, "adgate import:", err)
-			return 1
+			return errExit(stderr, "import", err)
 		}
 		if err := os.WriteFile(dest, out, 0o644); err != nil {
 			fmt.Fprintln(stderr, "adgate import:", err)
@@ -120,8 +81,7 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		written++
 	}
 	if err := all.Write(stderr, f); err != nil {
-		fmt.Fprintln(stderr, "adgate import:", err)
-		return 1
+		return errExit(stderr, "import", err)
 	}
 	if f == diag.Text {
 		fmt.Fprintf(stderr, "adgate import: %d of %d docs imported, %d warnings\n", written, len(files), all.Count(diag.Warning))
@@ -130,6 +90,21 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		return 1
 	}
 	return 0
+}
+
+// impConvert reads one doc and imports it as a partner spec's YAML. The
+// importer's findings come back also when err is set.
+func impConvert(file string) (*branchdoc.Result, []byte, diag.List, error) {
+	data, err := impReadFile(file, impMaxDocSize)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	res, diags, err := branchdoc.Import(file, data)
+	if err != nil {
+		return nil, nil, diags, err
+	}
+	out, err := res.YAML(filepath.Base(file))
+	return res, out, diags, err
 }
 
 // impReadFile reads a file, refusing ones larger than limit.

@@ -2,9 +2,7 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
-	"fmt"
 	"io"
 	"io/fs"
 
@@ -13,32 +11,24 @@ import (
 	"github.com/adgate/adgate/schemas"
 )
 
+const schemaUsage = `Usage: adgate schema [--catalog]
+
+Prints the partner spec JSON Schema embedded in this binary (the same file as
+schemas/` + spec.SchemaFile + `), e.g. for editors or CI tools without the repository.
+
+Flags:
+`
+
 func runSchema(_ context.Context, args []string, stdout, stderr io.Writer) int {
 	flags := flag.NewFlagSet("schema", flag.ContinueOnError)
 	flags.SetOutput(io.Discard)
 	cat := flags.Bool("catalog", false, "print the Branch parameter catalog (schemas/"+catalog.File+") instead")
-	usage := func(w io.Writer) {
-		fmt.Fprintln(w, "Usage: adgate schema [--catalog]")
-		fmt.Fprintln(w)
-		fmt.Fprintln(w, "Prints the partner spec JSON Schema embedded in this binary (the same file as")
-		fmt.Fprintln(w, "schemas/"+spec.SchemaFile+"), e.g. for editors or CI tools without the repository.")
-		fmt.Fprintln(w)
-		fmt.Fprintln(w, "Flags:")
-		flags.SetOutput(w)
-		flags.PrintDefaults()
-	}
 	err := flags.Parse(args)
-	if errors.Is(err, flag.ErrHelp) {
-		usage(stdout)
-		return 0
+	if err == nil {
+		err = noArgs(flags)
 	}
-	if err != nil || flags.NArg() > 0 {
-		if err == nil {
-			err = fmt.Errorf("unexpected argument %q", flags.Arg(0))
-		}
-		fmt.Fprintln(stderr, "adgate schema:", err)
-		usage(stderr)
-		return 2
+	if err != nil {
+		return quietUsageExit(stdout, stderr, flags, schemaUsage, err)
 	}
 	name := spec.SchemaFile
 	if *cat {
@@ -46,12 +36,10 @@ func runSchema(_ context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	b, err := fs.ReadFile(schemas.FS, name)
 	if err != nil {
-		fmt.Fprintln(stderr, "adgate schema:", err)
-		return 1
+		return errExit(stderr, "schema", err)
 	}
 	if _, err := stdout.Write(b); err != nil {
-		fmt.Fprintln(stderr, "adgate schema:", err)
-		return 1
+		return errExit(stderr, "schema", err)
 	}
 	return 0
 }

@@ -40,25 +40,18 @@ Flags:
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	setUsage(fs, stderr, serveUsage)
 	cfgPath := fs.String("config", "", "gateway config `FILE` (gateway.yaml)")
 	listen := fs.String("listen", "", "listen `ADDR` (host:port), overrides the config's listen")
 	dataDir := fs.String("data-dir", "", "durable state `DIR`, overrides the config's data_dir")
 	deliverTo := fs.String("deliver-to", "", "send every postback to `URL` instead of the partner's host (keeps path and query; original host in X-Adgate-Original-Host)")
 	demo := fs.Bool("demo", false, "run examples/gateway.yaml with an in-process capture sink and print every postback delivered")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")
-	fs.Usage = func() {
-		fmt.Fprint(stderr, serveUsage)
-		fs.PrintDefaults()
-	}
 	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+		return flagExit(err)
 	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "adgate serve: unexpected argument %q\n", fs.Arg(0))
+	if err := noArgs(fs); err != nil {
+		fmt.Fprintln(stderr, "adgate serve:", err)
 		return 2
 	}
 	var level slog.Level
@@ -89,13 +82,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 			fmt.Fprintln(stderr, "adgate serve: the config has errors; nothing started")
 			return 1
 		}
-		fmt.Fprintf(stderr, "adgate serve: %v\n", err)
-		return 1
+		return errExit(stderr, "serve", err)
 	}
 	if err := srv.Listen(); err != nil {
 		_ = srv.Close()
-		fmt.Fprintf(stderr, "adgate serve: %v\n", err)
-		return 1
+		return errExit(stderr, "serve", err)
 	}
 	if *demo {
 		fmt.Fprintf(stdout, "adgate demo: gateway on http://%s, postbacks go to the in-process sink at %s\n", srv.Addr(), opt.DeliverTo)
@@ -119,8 +110,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		}
 	}()
 	if err := srv.Run(runCtx); err != nil {
-		fmt.Fprintf(stderr, "adgate serve: %v\n", err)
-		return 1
+		return errExit(stderr, "serve", err)
 	}
 	return 0
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -13,19 +12,16 @@ import (
 	"github.com/adgate/adgate/engine/gateway/sink"
 )
 
-func sinkUsage(w io.Writer, fs *flag.FlagSet) {
-	fmt.Fprintln(w, "Usage: adgate sink --addr HOST:PORT [--out FILE] [--fail-rate R] [--latency D] [--status CODE]")
-	fmt.Fprintln(w)
-	fmt.Fprintln(w, "Runs a capture server that answers postbacks and writes one JSON line per request")
-	fmt.Fprintln(w, "({time, method, url, headers, body, status, seq}) to FILE or stdout. Point")
-	fmt.Fprintln(w, "`adgate serve --deliver-to http://HOST:PORT` at it to see what partners would receive.")
-	fmt.Fprintln(w, "It prints \"listening on ADDR\" to stderr once it accepts requests (useful with port 0).")
-	fmt.Fprintln(w, "SIGINT or SIGTERM stops it after in-flight requests finish.")
-	fmt.Fprintln(w)
-	fmt.Fprintln(w, "Flags:")
-	fs.SetOutput(w)
-	fs.PrintDefaults()
-}
+const sinkUsage = `Usage: adgate sink --addr HOST:PORT [--out FILE] [--fail-rate R] [--latency D] [--status CODE]
+
+Runs a capture server that answers postbacks and writes one JSON line per request
+({time, method, url, headers, body, status, seq}) to FILE or stdout. Point
+` + "`adgate serve --deliver-to http://HOST:PORT`" + ` at it to see what partners would receive.
+It prints "listening on ADDR" to stderr once it accepts requests (useful with port 0).
+SIGINT or SIGTERM stops it after in-flight requests finish.
+
+Flags:
+`
 
 func runSink(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("sink", flag.ContinueOnError)
@@ -41,28 +37,21 @@ func runSink(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	latency := fs.Duration("latency", 0, "`delay` before every answer, e.g. 50ms")
 	maxBody := fs.Int64("max-body", 1<<20, "`bytes` of each request body kept; longer bodies are truncated")
 	err := fs.Parse(args)
-	if errors.Is(err, flag.ErrHelp) {
-		sinkUsage(stdout, fs)
-		return 0
-	}
-	if err == nil && fs.NArg() > 0 {
-		err = fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	if err == nil {
+		err = noArgs(fs)
 	}
 	if err == nil {
 		err = sinkCheckFlags(*status, *failStatus, *failRate, *failFirst, *latency, *maxBody)
 	}
 	if err != nil {
-		fmt.Fprintln(stderr, "adgate sink:", err)
-		sinkUsage(stderr, fs)
-		return 2
+		return quietUsageExit(stdout, stderr, fs, sinkUsage, err)
 	}
 
 	var w io.Writer = stdout
 	if *out != "" {
 		f, err := os.OpenFile(*out, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 		if err != nil {
-			fmt.Fprintln(stderr, "adgate sink:", err)
-			return 1
+			return errExit(stderr, "sink", err)
 		}
 		defer f.Close()
 		w = f // unbuffered: each request is one write, visible at once
@@ -73,13 +62,11 @@ func runSink(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	})
 	l, err := net.Listen("tcp", *addr)
 	if err != nil {
-		fmt.Fprintln(stderr, "adgate sink:", err)
-		return 1
+		return errExit(stderr, "sink", err)
 	}
 	fmt.Fprintf(stderr, "adgate sink: listening on %s\n", l.Addr())
 	if err := sink.Serve(ctx, l, s, 5*time.Second); err != nil {
-		fmt.Fprintln(stderr, "adgate sink:", err)
-		return 1
+		return errExit(stderr, "sink", err)
 	}
 	if err := s.Err(); err != nil {
 		fmt.Fprintln(stderr, "adgate sink: writing output:", err)

@@ -18,20 +18,21 @@ import (
 	"github.com/adgate/adgate/engine/spec"
 )
 
+const testUsage = `Usage: adgate test [-v] [PATH...]
+
+Runs the fixture cases of partner specs. A PATH is a directory (every *.test.yaml in it),
+a fixture file, or a spec file (its fixture beside it). Default: partners/.
+Prints ok or FAIL per partner, a diff for each failing case; exits 1 on any failure.
+
+Flags:
+`
+
 func runTest(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("test", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	setUsage(fs, stderr, testUsage)
 	verbose := fs.Bool("v", false, "list every case, passed or not")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: adgate test [-v] [PATH...]")
-		fmt.Fprintln(stderr, "\nRuns the fixture cases of partner specs. A PATH is a directory (every *.test.yaml in it),")
-		fmt.Fprintln(stderr, "a fixture file, or a spec file (its fixture beside it). Default: partners/.")
-		fmt.Fprintln(stderr, "Prints ok or FAIL per partner, a diff for each failing case; exits 1 on any failure.")
-		fmt.Fprintln(stderr, "\nFlags:")
-		fs.PrintDefaults()
-	}
-	if code, done := parseFlags(fs, args); done {
-		return code
+	if err := fs.Parse(args); err != nil {
+		return flagExit(err)
 	}
 	paths := fs.Args()
 	if len(paths) == 0 {
@@ -39,24 +40,20 @@ func runTest(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	fixtures, noFixture, err := findFixtures(paths)
 	if err != nil {
-		fmt.Fprintln(stderr, "adgate test:", err)
-		return 1
+		return errExit(stderr, "test", err)
 	}
 	l, err := spec.NewLoader()
 	if err != nil {
-		fmt.Fprintln(stderr, "adgate test:", err)
-		return 1
+		return errExit(stderr, "test", err)
 	}
 	v, err := event.NewValidator()
 	if err != nil {
-		fmt.Fprintln(stderr, "adgate test:", err)
-		return 1
+		return errExit(stderr, "test", err)
 	}
 	failed := false
 	for _, path := range fixtures {
 		if err := ctx.Err(); err != nil {
-			fmt.Fprintln(stderr, "adgate test:", err)
-			return 1
+			return errExit(stderr, "test", err)
 		}
 		if !testFixture(ctx, l, v, path, *verbose, stdout) {
 			failed = true
@@ -95,8 +92,7 @@ func findFixtures(paths []string) (fixtures, noFixture []string, err error) {
 			}
 			for _, e := range ents {
 				if !e.IsDir() && spec.IsSpecFile(e.Name()) {
-					id := strings.TrimSuffix(strings.TrimSuffix(e.Name(), ".yaml"), ".yml")
-					if !have[id] {
+					if id := trimSpecExt(e.Name()); !have[id] {
 						noFixture = append(noFixture, id)
 					}
 				}
@@ -104,7 +100,7 @@ func findFixtures(paths []string) (fixtures, noFixture []string, err error) {
 		case strings.HasSuffix(p, fixture.Suffix):
 			fixtures = append(fixtures, p)
 		case spec.IsSpecFile(p):
-			fixtures = append(fixtures, strings.TrimSuffix(strings.TrimSuffix(p, ".yaml"), ".yml")+fixture.Suffix)
+			fixtures = append(fixtures, trimSpecExt(p)+fixture.Suffix)
 		default:
 			return nil, nil, fmt.Errorf("%s is neither a directory, a spec nor a fixture file (*%s)", p, fixture.Suffix)
 		}
@@ -114,15 +110,18 @@ func findFixtures(paths []string) (fixtures, noFixture []string, err error) {
 	return fixtures, noFixture, nil
 }
 
+// trimSpecExt drops a spec file's .yaml or .yml.
+func trimSpecExt(name string) string {
+	return strings.TrimSuffix(strings.TrimSuffix(name, ".yaml"), ".yml")
+}
+
 // testFixture runs one fixture file and prints its report; it reports
 // whether everything passed.
 func testFixture(ctx context.Context, l *spec.Loader, v *event.Validator, path string, verbose bool, out io.Writer) bool {
 	id := fixture.PartnerID(path)
 	fail := func(format string, args ...any) bool {
 		fmt.Fprintf(out, "--- FAIL: %s (%s)\n", id, path)
-		for _, line := range strings.Split(fmt.Sprintf(format, args...), "\n") {
-			fmt.Fprintf(out, "    %s\n", line)
-		}
+		writeIndented(out, fmt.Sprintf(format, args...))
 		fmt.Fprintf(out, "FAIL\t%s\n", id)
 		return false
 	}
@@ -153,9 +152,7 @@ func testFixture(ctx context.Context, l *spec.Loader, v *event.Validator, path s
 		nfail++
 		fmt.Fprintf(out, "--- FAIL: %s/%s (%s:%d)\n", id, r.Case.Name, path, r.Case.Line)
 		for _, prob := range r.Problems {
-			for _, line := range strings.Split(prob, "\n") {
-				fmt.Fprintf(out, "    %s\n", line)
-			}
+			writeIndented(out, prob)
 		}
 	}
 	if nfail > 0 {
@@ -164,6 +161,13 @@ func testFixture(ctx context.Context, l *spec.Loader, v *event.Validator, path s
 	}
 	fmt.Fprintf(out, "ok  \t%s\t(%d cases)\n", id, len(results))
 	return true
+}
+
+// writeIndented writes text indented under a FAIL line.
+func writeIndented(out io.Writer, text string) {
+	for _, line := range strings.Split(text, "\n") {
+		fmt.Fprintf(out, "    %s\n", line)
+	}
 }
 
 func fixtureErr(err error) string {

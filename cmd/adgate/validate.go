@@ -17,25 +17,22 @@ import (
 // valDefaultPath is validated when no PATH is given.
 const valDefaultPath = "partners/"
 
-func valUsage(w io.Writer, fs *flag.FlagSet) {
-	fmt.Fprintln(w, "Usage: adgate validate [--format text|json|github] [--strict] [PATH...]")
-	fmt.Fprintln(w)
-	fmt.Fprintln(w, "Validates partner specs against schemas/partner.schema.json and the lint rules")
-	fmt.Fprintln(w, "(undefined macros, duplicate query keys, unknown Branch parameters, ...).")
-	fmt.Fprintln(w, "PATH is a spec file or a directory of specs (*.yaml; *.test.yaml fixtures are")
-	fmt.Fprintln(w, "skipped); the default is "+valDefaultPath+". Partner ids must be unique across all PATHs.")
-	fmt.Fprintln(w, "A file that is a gateway config (gateway.yaml: it names gateway.schema.json or has")
-	fmt.Fprintln(w, "a top-level apps: key) is checked as one, with the partner specs it enables.")
-	fmt.Fprintln(w)
-	fmt.Fprintln(w, "Silence one finding with a comment on its line or the line above:")
-	fmt.Fprintln(w, "  # adgate:ignore <rule-id> <reason>")
-	fmt.Fprintln(w)
-	fmt.Fprintln(w, "Exit status: 0 no errors, 1 errors (or warnings under --strict), 2 usage error.")
-	fmt.Fprintln(w)
-	fmt.Fprintln(w, "Flags:")
-	fs.SetOutput(w)
-	fs.PrintDefaults()
-}
+const valUsage = `Usage: adgate validate [--format text|json|github] [--strict] [PATH...]
+
+Validates partner specs against schemas/partner.schema.json and the lint rules
+(undefined macros, duplicate query keys, unknown Branch parameters, ...).
+PATH is a spec file or a directory of specs (*.yaml; *.test.yaml fixtures are
+skipped); the default is ` + valDefaultPath + `. Partner ids must be unique across all PATHs.
+A file that is a gateway config (gateway.yaml: it names gateway.schema.json or has
+a top-level apps: key) is checked as one, with the partner specs it enables.
+
+Silence one finding with a comment on its line or the line above:
+  # adgate:ignore <rule-id> <reason>
+
+Exit status: 0 no errors, 1 errors (or warnings under --strict), 2 usage error.
+
+Flags:
+`
 
 func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("validate", flag.ContinueOnError)
@@ -43,15 +40,9 @@ func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	format := fs.String("format", "text", "output `format`: text (file:line:col: severity rule: message, like go vet),\njson (an array of {file, line, column, severity, rule, message, hint}),\nor github (workflow commands that annotate a pull request)")
 	strict := fs.Bool("strict", false, "fail (exit 1) on warnings too")
 	listRules := fs.Bool("rules", false, "print the lint rules (id, severity, what each catches) and exit")
-	paths, err := valParseArgs(fs, args)
-	if errors.Is(err, flag.ErrHelp) {
-		valUsage(stdout, fs)
-		return 0
-	}
+	paths, err := parseInterspersed(fs, args)
 	if err != nil {
-		fmt.Fprintln(stderr, "adgate validate:", err)
-		valUsage(stderr, fs)
-		return 2
+		return quietUsageExit(stdout, stderr, fs, valUsage, err)
 	}
 	if *listRules {
 		return valPrintRules(stdout)
@@ -72,13 +63,11 @@ func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	}
 	specPaths, configPaths, err := valRoute(paths)
 	if err != nil {
-		fmt.Fprintln(stderr, "adgate validate:", err)
-		return 1
+		return errExit(stderr, "validate", err)
 	}
 	l, err := spec.NewLoader()
 	if err != nil {
-		fmt.Fprintln(stderr, "adgate validate:", err)
-		return 1
+		return errExit(stderr, "validate", err)
 	}
 	var (
 		partners []*spec.Partner
@@ -88,22 +77,19 @@ func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		var le diag.ListError
 		partners, ds, err = l.LoadPaths(ctx, specPaths...)
 		if err != nil && !errors.As(err, &le) {
-			fmt.Fprintln(stderr, "adgate validate:", err)
-			return 1
+			return errExit(stderr, "validate", err)
 		}
 	}
 	for _, c := range configPaths {
 		cds, err := config.ValidateFile(ctx, c, config.Options{})
 		if err != nil {
-			fmt.Fprintln(stderr, "adgate validate:", err)
-			return 1
+			return errExit(stderr, "validate", err)
 		}
 		ds = append(ds, cds...)
 	}
 	ds = valDedupe(ds)
 	if err := ds.Write(stdout, f); err != nil {
-		fmt.Fprintln(stderr, "adgate validate:", err)
-		return 1
+		return errExit(stderr, "validate", err)
 	}
 	errs, warns := ds.Count(diag.Error), ds.Count(diag.Warning)
 	if f == diag.Text {
@@ -152,25 +138,6 @@ func valDedupe(ds diag.List) diag.List {
 		out = append(out, d)
 	}
 	return out
-}
-
-// valParseArgs lets flags come before or after the paths.
-func valParseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
-	var paths []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return nil, err
-		}
-		args = fs.Args()
-		if len(args) == 0 {
-			return paths, nil
-		}
-		if args[0] == "--" {
-			return append(paths, args[1:]...), nil
-		}
-		paths = append(paths, args[0])
-		args = args[1:]
-	}
 }
 
 func valPrintRules(w io.Writer) int {
