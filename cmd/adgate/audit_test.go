@@ -12,7 +12,7 @@ import (
 // {campaignid}&~ad_set_id={adgroupid}&~keyword_text={keyword}&~placement=
 // {placement}), with the partner name percent-encoded.
 func TestLinkGoogleAdWords(t *testing.T) {
-	code, out, errs := renderCLI(t, "link", "--partner", "google_adwords", "--partners", filepath.Join("..", "..", "partners"))
+	code, out, errs := runCLI(t, "link", "--partner", "google_adwords", "--partners", filepath.Join("..", "..", "partners"))
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
@@ -47,11 +47,11 @@ func TestEventIDsExact(t *testing.T) {
 		"last_attributed_touch_data": {"~id": 999999999999999999, "utm_campaign": "1234567890123456789"}}`), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	code, out, errs := renderCLI(t, "eval", "--event", ev, "--template", `${id} ${event.id?c} ${last_attributed_touch_data.tilde_id} ${last_attributed_touch_data["~id"]?string}`)
+	code, out, errs := runCLI(t, "eval", "--event", ev, "--template", `${id} ${event.id?c} ${last_attributed_touch_data.tilde_id} ${last_attributed_touch_data["~id"]?string}`)
 	if want := "9223372036854775807 9223372036854775807 999999999999999999 999999999999999999"; code != 0 || out != want {
 		t.Errorf("eval: exit %d, got %q, want %q (%s)", code, out, want, errs)
 	}
-	code, out, errs = renderCLI(t, "render", "--partner", "clevertap", "--event", ev, "--partners", dir, "--format", "json")
+	code, out, errs = runCLI(t, "render", "--partner", "clevertap", "--event", ev, "--partners", dir, "--format", "json")
 	if code != 0 || !strings.Contains(out, "&event_timestamp=1767225600&") || !strings.Contains(out, "&utm_campaign=1234567890123456789&") {
 		t.Errorf("render: exit %d (%s)\n%s", code, errs, out)
 	}

@@ -1,21 +1,12 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 )
-
-// renderCLI runs one adgate command in process, as main does.
-func renderCLI(t *testing.T, args ...string) (code int, stdout, stderr string) {
-	t.Helper()
-	var out, errb strings.Builder
-	code = run(context.Background(), args, &out, &errb)
-	return code, out.String(), errb.String()
-}
 
 // cleverTapDir copies the shipped CleverTap spec and fixture into a
 // temporary partners directory, so these tests do not depend on the
@@ -44,7 +35,7 @@ const (
 
 func TestRenderCommand(t *testing.T) {
 	dir := cleverTapDir(t)
-	code, out, errs := renderCLI(t, "render", "--partner", "clevertap", "--event", ctEvent, "--account", ctAccount, "--partners", dir, "--format", "json")
+	code, out, errs := runCLI(t, "render", "--partner", "clevertap", "--event", ctEvent, "--account", ctAccount, "--partners", dir, "--format", "json")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
@@ -72,17 +63,17 @@ func TestRenderCommand(t *testing.T) {
 		}
 	}
 
-	code, out, _ = renderCLI(t, "render", "--partner", "clevertap", "--event", ctEvent, "--account", ctAccount, "--partners", dir, "--format", "curl")
+	code, out, _ = runCLI(t, "render", "--partner", "clevertap", "--event", ctEvent, "--account", ctAccount, "--partners", dir, "--format", "curl")
 	if code != 0 || !strings.Contains(out, "curl '"+ctURL+"'") {
 		t.Errorf("curl format (exit %d):\n%s", code, out)
 	}
-	code, out, _ = renderCLI(t, "render", "--partner", "clevertap", "--event", ctEvent, "--account", ctAccount, "--partners", dir, "--explain")
+	code, out, _ = runCLI(t, "render", "--partner", "clevertap", "--event", ctEvent, "--account", ctAccount, "--partners", dir, "--explain")
 	for _, want := range []string{"INSTALL: GET " + ctURL, `{account_token}`, `"Zm9v+YmFy/YmF6=="`, "credential: ad_network.credentials.account_token", "template: parameter template ${(custom_data.identity)!}"} {
 		if code != 0 || !strings.Contains(out, want) {
 			t.Errorf("explain (exit %d) lacks %q:\n%s", code, want, out)
 		}
 	}
-	code, out, _ = renderCLI(t, "render", "--partner", "clevertap", "--event", ctEvent, "--partners", dir, "--postback", "custom_event", "--format", "json")
+	code, out, _ = runCLI(t, "render", "--partner", "clevertap", "--event", ctEvent, "--partners", dir, "--postback", "custom_event", "--format", "json")
 	if code != 0 || !strings.Contains(out, `"postback": "custom_event"`) || !strings.Contains(out, "account_id=&") {
 		t.Errorf("forced postback without account (exit %d):\n%s", code, out)
 	}
@@ -106,7 +97,7 @@ func TestRenderCommandErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			code, out, errs := renderCLI(t, tt.args...)
+			code, out, errs := runCLI(t, tt.args...)
 			if code != tt.code || !strings.Contains(errs, tt.want) {
 				t.Errorf("exit %d (want %d), stderr lacks %q:\n%s%s", code, tt.code, tt.want, errs, out)
 			}
@@ -116,7 +107,7 @@ func TestRenderCommandErrors(t *testing.T) {
 	broken := t.TempDir()
 	b, _ := os.ReadFile(filepath.Join(dir, "clevertap.yaml"))
 	os.WriteFile(filepath.Join(broken, "clevertap.yaml"), []byte(strings.Replace(string(b), "{os}&", "{os_name}&", 1)), 0o644)
-	code, _, errs := renderCLI(t, "render", "--partner", "clevertap", "--event", ctEvent, "--partners", broken)
+	code, _, errs := runCLI(t, "render", "--partner", "clevertap", "--event", ctEvent, "--partners", broken)
 	if code != 1 || !strings.Contains(errs, "os_name") || !strings.Contains(errs, "does not validate") {
 		t.Errorf("broken spec: exit %d\n%s", code, errs)
 	}
@@ -141,7 +132,7 @@ func TestEvalCommand(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			args := append([]string{"eval", "--event", ctEvent}, tt.args...)
-			code, out, errs := renderCLI(t, args...)
+			code, out, errs := runCLI(t, args...)
 			if code != tt.code || out != tt.out || !strings.Contains(errs, tt.err) {
 				t.Errorf("exit %d (want %d), stdout %q (want %q), stderr %q (want %q)", code, tt.code, out, tt.out, errs, tt.err)
 			}
@@ -149,7 +140,7 @@ func TestEvalCommand(t *testing.T) {
 	}
 	f := filepath.Join(t.TempDir(), "t.ftl")
 	os.WriteFile(f, []byte("line1\n${user_data.nope}"), 0o644)
-	code, _, errs := renderCLI(t, "eval", "--event", ctEvent, "--template-file", f)
+	code, _, errs := runCLI(t, "eval", "--event", ctEvent, "--template-file", f)
 	if code != 1 || !strings.Contains(errs, f+":2:3: error template-eval") {
 		t.Errorf("template file error: exit %d, %s", code, errs)
 	}
@@ -157,25 +148,25 @@ func TestEvalCommand(t *testing.T) {
 
 func TestLinkCommand(t *testing.T) {
 	dir := cleverTapDir(t)
-	code, out, errs := renderCLI(t, "link", "--partner", "clevertap", "--partners", dir, "--base", "https://acme.app.link/abc")
+	code, out, errs := runCLI(t, "link", "--partner", "clevertap", "--partners", dir, "--base", "https://acme.app.link/abc")
 	want := "https://acme.app.link/abc?$3p=a_clevertap&~advertising_partner_name=CleverTap&utm_campaign={utm_campaign}&utm_source={utm_source}&utm_medium={utm_medium}&reinstall={reinstall}&$aaid={google_advertising_id}&$idfa={idfa}\n"
 	if code != 0 || out != want {
 		t.Errorf("exit %d %s\ngot  %s\nwant %s", code, errs, out, want)
 	}
-	if code, _, _ := renderCLI(t, "link"); code != 2 {
+	if code, _, _ := runCLI(t, "link"); code != 2 {
 		t.Errorf("link without --partner: exit %d, want 2", code)
 	}
 }
 
 func TestTestCommand(t *testing.T) {
 	dir := cleverTapDir(t)
-	code, out, errs := renderCLI(t, "test", dir)
+	code, out, errs := runCLI(t, "test", dir)
 	if code != 0 || !strings.HasPrefix(out, "ok  \tclevertap\t(") {
 		t.Fatalf("exit %d\n%s%s", code, out, errs)
 	}
 	// The spec path and the fixture path select the same fixture.
 	for _, p := range []string{filepath.Join(dir, "clevertap.yaml"), filepath.Join(dir, "clevertap.test.yaml")} {
-		if code, out, _ := renderCLI(t, "test", p); code != 0 || !strings.HasPrefix(out, "ok  \tclevertap") {
+		if code, out, _ := runCLI(t, "test", p); code != 0 || !strings.HasPrefix(out, "ok  \tclevertap") {
 			t.Errorf("test %s: exit %d\n%s", p, code, out)
 		}
 	}
@@ -188,17 +179,17 @@ func TestTestCommand(t *testing.T) {
 	}
 	os.WriteFile(filepath.Join(dir, "clevertap.test.yaml"), []byte(broken), 0o644)
 	os.WriteFile(filepath.Join(dir, "other.yaml"), []byte("# not a fixture, and no spec either\n"), 0o644)
-	code, out, _ = renderCLI(t, "test", filepath.Join(dir, "clevertap.test.yaml"))
+	code, out, _ = runCLI(t, "test", filepath.Join(dir, "clevertap.test.yaml"))
 	for _, want := range []string{"--- FAIL: clevertap/install-android (", "want identity=user-43", "got identity=user-42", "FAIL\tclevertap\t(", "cases, 1 failed)", "\nFAIL\n"} {
 		if code != 1 || !strings.Contains(out, want) {
 			t.Errorf("exit %d, output lacks %q:\n%s", code, want, out)
 		}
 	}
-	code, out, _ = renderCLI(t, "test", dir)
+	code, out, _ = runCLI(t, "test", dir)
 	if code != 1 || !strings.Contains(out, "?   \tother\t[no fixture file]") {
 		t.Errorf("exit %d:\n%s", code, out)
 	}
-	if code, _, errs := renderCLI(t, "test", "no/such/dir"); code != 1 || errs == "" {
+	if code, _, errs := runCLI(t, "test", "no/such/dir"); code != 1 || errs == "" {
 		t.Errorf("missing path: exit %d %s", code, errs)
 	}
 }

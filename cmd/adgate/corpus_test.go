@@ -29,7 +29,7 @@ func TestCorpusImportRenders(t *testing.T) {
 		t.Skipf("Branch partner docs not found at %s (CI lays ../shared beside the repo): %v", corpusDocs, err)
 	}
 	dir := t.TempDir()
-	code, _, stderr := impRunCmd(t, append(append([]string{"import"}, docs...), "-o", dir)...)
+	code, _, stderr := runCLI(t, append(append([]string{"import"}, docs...), "-o", dir)...)
 	if code != 0 {
 		t.Fatalf("adgate import of %d corpus docs exited %d:\n%s", len(docs), code, stderr)
 	}

@@ -1,27 +1,18 @@
 package main
 
 import (
-	"bytes"
-	"context"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 )
 
-func impRunCmd(t *testing.T, args ...string) (code int, stdout, stderr string) {
-	t.Helper()
-	var out, errb bytes.Buffer
-	code = run(context.Background(), args, &out, &errb)
-	return code, out.String(), errb.String()
-}
-
 // TestImportExport drives the two commands end to end: import docs into a
 // directory, export one back, import the export, and get the same spec.
 func TestImportExport(t *testing.T) {
 	dir := t.TempDir()
 	docs := "../../engine/branchdoc/testdata/rules/"
-	code, _, stderr := impRunCmd(t, "import", docs+"basic.md", docs+"stray.md", "-o", dir)
+	code, _, stderr := runCLI(t, "import", docs+"basic.md", docs+"stray.md", "-o", dir)
 	if code != 0 {
 		t.Fatalf("import exit %d\n%s", code, stderr)
 	}
@@ -36,7 +27,7 @@ func TestImportExport(t *testing.T) {
 		t.Errorf("spec does not start with the schema comment:\n%s", spec1)
 	}
 
-	code, doc, stderr := impRunCmd(t, "export", "--partner", "basic", "--partners", dir)
+	code, doc, stderr := runCLI(t, "export", "--partner", "basic", "--partners", dir)
 	if code != 0 {
 		t.Fatalf("export exit %d\n%s", code, stderr)
 	}
@@ -47,7 +38,7 @@ func TestImportExport(t *testing.T) {
 	if err := os.WriteFile(redoc, []byte(doc), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	code, spec2, stderr := impRunCmd(t, "import", redoc)
+	code, spec2, stderr := runCLI(t, "import", redoc)
 	if code != 0 {
 		t.Fatalf("re-import exit %d\n%s", code, stderr)
 	}
@@ -67,16 +58,16 @@ func TestImportExport(t *testing.T) {
 
 func TestImportFailures(t *testing.T) {
 	docs := "../../engine/branchdoc/testdata/rules/"
-	if code, _, stderr := impRunCmd(t, "import", docs+"not_a_doc.md", "-o", t.TempDir()); code != 1 || !strings.Contains(stderr, "not a Branch partner doc") {
+	if code, _, stderr := runCLI(t, "import", docs+"not_a_doc.md", "-o", t.TempDir()); code != 1 || !strings.Contains(stderr, "not a Branch partner doc") {
 		t.Errorf("not a doc: exit %d, want 1\n%s", code, stderr)
 	}
-	if code, _, _ := impRunCmd(t, "import", "no/such/file.md"); code != 1 {
+	if code, _, _ := runCLI(t, "import", "no/such/file.md"); code != 1 {
 		t.Errorf("missing file: exit %d, want 1", code)
 	}
-	if code, _, _ := impRunCmd(t, "import"); code != 2 {
+	if code, _, _ := runCLI(t, "import"); code != 2 {
 		t.Errorf("no files: exit %d, want 2", code)
 	}
-	if code, _, _ := impRunCmd(t, "export", "--partner", "nope", "--partners", t.TempDir()); code != 1 {
+	if code, _, _ := runCLI(t, "export", "--partner", "nope", "--partners", t.TempDir()); code != 1 {
 		t.Errorf("missing partner: exit %d, want 1", code)
 	}
 }

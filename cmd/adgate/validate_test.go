@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -12,13 +10,6 @@ import (
 
 	"github.com/adgate/adgate/engine/diag"
 )
-
-func runCLI(t *testing.T, args ...string) (code int, stdout, stderr string) {
-	t.Helper()
-	var out, errb bytes.Buffer
-	code = run(context.Background(), args, &out, &errb)
-	return code, out.String(), errb.String()
-}
 
 // defectCopy writes partners/clevertap.yaml with the doc's original
 // utm_source={utm_medium} into a temp dir and returns the dir and the
