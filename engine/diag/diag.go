@@ -168,11 +168,28 @@ const (
 
 // ParseFormat checks a --format value.
 func ParseFormat(s string) (Format, error) {
-	switch f := Format(s); f {
-	case Text, JSON, GitHub:
-		return f, nil
+	return ParseChoice("format", s, Text, JSON, GitHub)
+}
+
+// ParseChoice checks the value s of a flag that takes one of a few names,
+// such as --format; the error for any other value lists them all, as in
+// `unknown format "xml" (want text, json or github)`.
+func ParseChoice[T ~string](what, s string, choices ...T) (T, error) {
+	if i := slices.Index(choices, T(s)); i >= 0 {
+		return choices[i], nil
 	}
-	return "", fmt.Errorf("unknown format %q (want text, json or github)", s)
+	want := ""
+	for i, c := range choices {
+		switch {
+		case i == 0:
+		case i == len(choices)-1:
+			want += " or "
+		default:
+			want += ", "
+		}
+		want += string(c)
+	}
+	return "", fmt.Errorf("unknown %s %q (want %s)", what, s, want)
 }
 
 // Write prints the list in format f.

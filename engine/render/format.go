@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"text/tabwriter"
+
+	"github.com/adgate/adgate/engine/diag"
 )
 
 // Format names an output format of `adgate render`.
@@ -21,11 +23,7 @@ const (
 
 // ParseFormat checks a --format value.
 func ParseFormat(s string) (Format, error) {
-	switch f := Format(s); f {
-	case FormatText, FormatJSON, FormatCurl:
-		return f, nil
-	}
-	return "", fmt.Errorf("unknown format %q (want text, json or curl)", s)
+	return diag.ParseChoice("format", s, FormatText, FormatJSON, FormatCurl)
 }
 
 // Write prints a result in format f.
