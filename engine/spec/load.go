@@ -301,6 +301,7 @@ func (c *checker) yamlError(err error) {
 		line, _ = strconv.Atoi(sm[1])
 		m = sm[2]
 	}
+	line = c.problemLine(line, m)
 	col := 1
 	if line-1 < len(c.src.lines) {
 		l := c.src.lines[line-1]
@@ -319,6 +320,69 @@ func (c *checker) yamlError(err error) {
 		}
 	}
 	c.add(pos{line, col}, diag.Error, RuleYAMLSyntax, m, "check the indentation and quoting on this line and the one above")
+}
+
+// problemLine finds the line a YAML error is really about. For parser
+// errors yaml.v3 names the line where the enclosing collection starts (its
+// context mark) instead of the offending one: a key dedented on line 45 of a
+// list that starts on line 22 reads "line 21: did not find expected '-'
+// indicator". The offending line is the last line of the shortest prefix of
+// the file, from the reported line on, that already fails with the same
+// message; the search parses O(log n) prefixes and only runs on an error.
+// When the full text does not fail the same way (invalid UTF-8, an error in a
+// later document), the reported line is kept.
+func (c *checker) problemLine(line int, msg string) int {
+	n := len(c.src.lines)
+	if line < 1 || line >= n {
+		return line
+	}
+	fails := func(k int) bool {
+		var b strings.Builder
+		for _, l := range c.src.lines[:k] {
+			b.WriteString(string(l))
+			b.WriteByte('\n')
+		}
+		return prefixFails(b.String(), msg)
+	}
+	if !fails(n) {
+		return line
+	}
+	lo, hi := line, n // fails(hi) holds; find the least such k in [lo, hi]
+	for lo < hi {
+		mid := lo + (hi-lo)/2
+		if fails(mid) {
+			hi = mid
+		} else {
+			lo = mid + 1
+		}
+	}
+	return hi
+}
+
+// prefixFails reports whether text fails to parse as YAML with message msg
+// (the error text without its "yaml: line N: " prefix).
+func prefixFails(text, msg string) (failed bool) {
+	defer func() {
+		if recover() != nil {
+			failed = false
+		}
+	}()
+	dec := yaml.NewDecoder(strings.NewReader(text))
+	for {
+		var n yaml.Node
+		err := dec.Decode(&n)
+		if err == nil {
+			continue
+		}
+		if errors.Is(err, io.EOF) {
+			return false
+		}
+		m := strings.TrimPrefix(err.Error(), "yaml: ")
+		if sm := yamlLineRE.FindStringSubmatch(err.Error()); sm != nil {
+			m = sm[2]
+		}
+		return m == msg
+	}
 }
 
 // duplicateKeys reports mapping keys written twice: yaml.v3 keeps the last
