@@ -16,8 +16,11 @@ type builtinDef struct {
 	// missingOK: the target may be missing (?has_content, ?exists, ...);
 	// a parenthesised target then also swallows a missing parent.
 	missingOK bool
-	fn        func(e *exec, b *builtinExpr, t Value) (Value, error)
+	fn        builtinFn
 }
+
+// builtinFn computes a built-in's value from its evaluated target t.
+type builtinFn func(e *exec, b *builtinExpr, t Value) (Value, error)
 
 type builtinExpr struct {
 	base
@@ -72,16 +75,48 @@ func (b *builtinExpr) numArg(e *exec, i int) (dec, error) {
 	return v.num(), nil
 }
 
+// operand names the target in errors, as FreeMarker does.
+func (b *builtinExpr) operand() string { return "For \"?" + b.name + "\" left-hand operand" }
+
+// operandErr is the error for a target that is not what the built-in
+// takes; want says what it takes ("a number").
+func (b *builtinExpr) operandErr(e *exec, want string, t Value) error {
+	return e.typeErr(b.x, b.operand(), want, t)
+}
+
 // text is the target as a string; FreeMarker's string built-ins accept
 // numbers and booleans and convert them first.
 func (b *builtinExpr) text(e *exec, t Value) (string, error) {
 	if t.kind == KindString {
 		return t.s, nil
 	}
-	return e.toText(b.x, t, "For \"?"+b.name+"\" left-hand operand")
+	return e.toText(b.x, t, b.operand())
 }
 
-func strFn(f func(s string) string) func(e *exec, b *builtinExpr, t Value) (Value, error) {
+// textAndArg is the target as text and argument #1 as a string: the
+// operands of the built-ins that look for one string in another.
+func (b *builtinExpr) textAndArg(e *exec, t Value) (s, a string, err error) {
+	if s, err = b.text(e, t); err != nil {
+		return "", "", err
+	}
+	a, err = b.strArg(e, 0)
+	return s, a, err
+}
+
+// isSeqLike reports whether t can stand as a sequence: it is one, or it
+// is a value that is also an empty sequence.
+func isSeqLike(t Value) bool { return t.kind == KindSeq || t.isMultiEmpty() }
+
+// boolArg is the index of the argument a boolean target chooses: #1 for
+// true, #2 for false (?then, ?string).
+func boolArg(t Value) int {
+	if t.b {
+		return 0
+	}
+	return 1
+}
+
+func strFn(f func(s string) string) builtinFn {
 	return func(e *exec, b *builtinExpr, t Value) (Value, error) {
 		s, err := b.text(e, t)
 		if err != nil {
@@ -91,24 +126,25 @@ func strFn(f func(s string) string) func(e *exec, b *builtinExpr, t Value) (Valu
 	}
 }
 
-func strPredFn(f func(s, a string) bool) func(e *exec, b *builtinExpr, t Value) (Value, error) {
+// strArgFn makes a built-in of f over the target's text and argument #1.
+func strArgFn(f func(s, a string) Value) builtinFn {
 	return func(e *exec, b *builtinExpr, t Value) (Value, error) {
-		s, err := b.text(e, t)
+		s, a, err := b.textAndArg(e, t)
 		if err != nil {
 			return Value{}, err
 		}
-		a, err := b.strArg(e, 0)
-		if err != nil {
-			return Value{}, err
-		}
-		return Bool(f(s, a)), nil
+		return f(s, a), nil
 	}
 }
 
-func numFn(f func(d dec) dec) func(e *exec, b *builtinExpr, t Value) (Value, error) {
+func strPredFn(f func(s, a string) bool) builtinFn {
+	return strArgFn(func(s, a string) Value { return Bool(f(s, a)) })
+}
+
+func numFn(f func(d dec) dec) builtinFn {
 	return func(e *exec, b *builtinExpr, t Value) (Value, error) {
 		if t.kind != KindNumber {
-			return Value{}, e.typeErr(b.x, "For \"?"+b.name+"\" left-hand operand", "a number", t)
+			return Value{}, b.operandErr(e, "a number", t)
 		}
 		return numValue(f(t.num()), flavorBig), nil
 	}
@@ -133,34 +169,14 @@ func init() {
 		"contains":    {minArgs: 1, maxArgs: 1, fn: strPredFn(strings.Contains)},
 		"starts_with": {minArgs: 1, maxArgs: 1, fn: strPredFn(strings.HasPrefix)},
 		"ends_with":   {minArgs: 1, maxArgs: 1, fn: strPredFn(strings.HasSuffix)},
-		"keep_before": {minArgs: 1, maxArgs: 1, fn: func(e *exec, b *builtinExpr, t Value) (Value, error) {
-			s, err := b.text(e, t)
-			if err != nil {
-				return Value{}, err
-			}
-			a, err := b.strArg(e, 0)
-			if err != nil {
-				return Value{}, err
-			}
-			if i := strings.Index(s, a); i >= 0 {
-				return String(s[:i]), nil
-			}
-			return String(s), nil
-		}},
-		"keep_after": {minArgs: 1, maxArgs: 1, fn: func(e *exec, b *builtinExpr, t Value) (Value, error) {
-			s, err := b.text(e, t)
-			if err != nil {
-				return Value{}, err
-			}
-			a, err := b.strArg(e, 0)
-			if err != nil {
-				return Value{}, err
-			}
-			if i := strings.Index(s, a); i >= 0 {
-				return String(s[i+len(a):]), nil
-			}
-			return String(""), nil
-		}},
+		"keep_before": {minArgs: 1, maxArgs: 1, fn: strArgFn(func(s, a string) Value {
+			before, _, _ := strings.Cut(s, a)
+			return String(before)
+		})},
+		"keep_after": {minArgs: 1, maxArgs: 1, fn: strArgFn(func(s, a string) Value {
+			_, after, _ := strings.Cut(s, a)
+			return String(after)
+		})},
 		"replace":       {minArgs: 2, maxArgs: 2, fn: builtinReplace},
 		"substring":     {minArgs: 1, maxArgs: 2, fn: builtinSubstring},
 		"url":           {maxArgs: 1, fn: builtinURL},
@@ -170,15 +186,7 @@ func init() {
 		"last_index_of": {minArgs: 1, maxArgs: 2, fn: builtinIndexOf},
 		"left_pad":      {minArgs: 1, maxArgs: 2, fn: builtinPad},
 		"right_pad":     {minArgs: 1, maxArgs: 2, fn: builtinPad},
-		"split": {minArgs: 1, maxArgs: 1, fn: func(e *exec, b *builtinExpr, t Value) (Value, error) {
-			s, err := b.text(e, t)
-			if err != nil {
-				return Value{}, err
-			}
-			sep, err := b.strArg(e, 0)
-			if err != nil {
-				return Value{}, err
-			}
+		"split": {minArgs: 1, maxArgs: 1, fn: strArgFn(func(s, sep string) Value {
 			var parts []string
 			if sep == "" {
 				// every UTF-16 unit alone, as Java; nothing for ""
@@ -192,8 +200,8 @@ func init() {
 			for i, p := range parts {
 				out[i] = String(p)
 			}
-			return Seq(out...), nil
-		}},
+			return Seq(out...)
+		})},
 		"boolean": {fn: func(e *exec, b *builtinExpr, t Value) (Value, error) {
 			if t.kind == KindBool {
 				return t, nil
@@ -238,7 +246,7 @@ func init() {
 		"ceiling": {fn: numFn(func(d dec) dec { return viaDouble(d, roundCeiling) })},
 		"abs": {fn: func(e *exec, b *builtinExpr, t Value) (Value, error) {
 			if t.kind != KindNumber {
-				return Value{}, e.typeErr(b.x, "For \"?abs\" left-hand operand", "a number", t)
+				return Value{}, b.operandErr(e, "a number", t)
 			}
 			if t.num().sign() < 0 {
 				return numValue(t.num().neg(), t.fl), nil
@@ -247,7 +255,7 @@ func init() {
 		}},
 		"int": {fn: func(e *exec, b *builtinExpr, t Value) (Value, error) {
 			if t.kind != KindNumber {
-				return Value{}, e.typeErr(b.x, "For \"?int\" left-hand operand", "a number", t)
+				return Value{}, b.operandErr(e, "a number", t)
 			}
 			return Int(int64(t.num().int32())), nil
 		}},
@@ -260,15 +268,15 @@ func init() {
 			case t.isMultiEmpty():
 				return Int(0), nil
 			}
-			return Value{}, e.typeErr(b.x, "For \"?size\" left-hand operand", "a sequence or hash", t)
+			return Value{}, b.operandErr(e, "a sequence or hash", t)
 		}},
 		"keys":   {fn: hashListFn(true)},
 		"values": {fn: hashListFn(false)},
 		"first":  {fn: seqEndFn(true)},
 		"last":   {fn: seqEndFn(false)},
 		"seq_contains": {minArgs: 1, maxArgs: 1, fn: func(e *exec, b *builtinExpr, t Value) (Value, error) {
-			if t.kind != KindSeq && !t.isMultiEmpty() {
-				return Value{}, e.typeErr(b.x, "For \"?seq_contains\" left-hand operand", "a sequence", t)
+			if !isSeqLike(t) {
+				return Value{}, b.operandErr(e, "a sequence", t)
 			}
 			// a missing argument is not an error here: nothing equals it
 			a, err := b.args[0].eval(e)
@@ -283,8 +291,8 @@ func init() {
 			return Bool(false), nil
 		}},
 		"join": {minArgs: 1, maxArgs: 1, fn: func(e *exec, b *builtinExpr, t Value) (Value, error) {
-			if t.kind != KindSeq && !t.isMultiEmpty() {
-				return Value{}, e.typeErr(b.x, "For \"?join\" left-hand operand", "a sequence", t)
+			if !isSeqLike(t) {
+				return Value{}, b.operandErr(e, "a sequence", t)
 			}
 			sep, err := b.strArg(e, 0)
 			if err != nil {
@@ -392,13 +400,13 @@ func hashSize(t Value) int {
 	return n
 }
 
-func hashListFn(keys bool) func(e *exec, b *builtinExpr, t Value) (Value, error) {
+func hashListFn(keys bool) builtinFn {
 	return func(e *exec, b *builtinExpr, t Value) (Value, error) {
 		if t.isMultiEmpty() {
 			return Seq(), nil
 		}
 		if t.kind != KindHash {
-			return Value{}, e.typeErr(b.x, "For \"?"+b.name+"\" left-hand operand", "a hash", t)
+			return Value{}, b.operandErr(e, "a hash", t)
 		}
 		var out []Value
 		_ = hashEntries(t, func(k string, v Value) error {
@@ -413,10 +421,10 @@ func hashListFn(keys bool) func(e *exec, b *builtinExpr, t Value) (Value, error)
 	}
 }
 
-func seqEndFn(first bool) func(e *exec, b *builtinExpr, t Value) (Value, error) {
+func seqEndFn(first bool) builtinFn {
 	return func(e *exec, b *builtinExpr, t Value) (Value, error) {
-		if t.kind != KindSeq && !t.isMultiEmpty() {
-			return Value{}, e.typeErr(b.x, "For \"?"+b.name+"\" left-hand operand", "a sequence", t)
+		if !isSeqLike(t) {
+			return Value{}, b.operandErr(e, "a sequence", t)
 		}
 		if t.Len() == 0 {
 			return Value{}, nil
@@ -540,11 +548,7 @@ func javaTrim(s string) string {
 }
 
 func builtinReplace(e *exec, b *builtinExpr, t Value) (Value, error) {
-	s, err := b.text(e, t)
-	if err != nil {
-		return Value{}, err
-	}
-	from, err := b.strArg(e, 0)
+	s, from, err := b.textAndArg(e, t)
 	if err != nil {
 		return Value{}, err
 	}
@@ -596,21 +600,25 @@ func builtinSubstring(e *exec, b *builtinExpr, t Value) (Value, error) {
 		}
 		to = int64(td.int32())
 	}
-	bad := func(argn int, msg string) error {
+	// checkIndex checks argument #argn, index i, as FreeMarker does.
+	checkIndex := func(argn int, i int64) error {
+		msg := ""
+		switch {
+		case i < 0:
+			msg = "the index must be at least 0, but was " + itoa(int(i))
+		case i > int64(n):
+			msg = "the index mustn't be greater than the length of the string, " + itoa(n) + ", but it was " + itoa(int(i))
+		default:
+			return nil
+		}
 		return e.errf(b.p, "?substring(...) argument #"+itoa(argn)+" had invalid value: "+msg)
 	}
-	if from < 0 {
-		return Value{}, bad(1, "the index must be at least 0, but was "+itoa(int(from)))
-	}
-	if from > int64(n) {
-		return Value{}, bad(1, "the index mustn't be greater than the length of the string, "+itoa(n)+", but it was "+itoa(int(from)))
+	if err := checkIndex(1, from); err != nil {
+		return Value{}, err
 	}
 	if len(b.args) > 1 {
-		if to < 0 {
-			return Value{}, bad(2, "the index must be at least 0, but was "+itoa(int(to)))
-		}
-		if to > int64(n) {
-			return Value{}, bad(2, "the index mustn't be greater than the length of the string, "+itoa(n)+", but it was "+itoa(int(to)))
+		if err := checkIndex(2, to); err != nil {
+			return Value{}, err
 		}
 		if from > to {
 			return Value{}, e.errf(b.p, "?substring(...) arguments have invalid value: the begin index argument, "+
@@ -633,7 +641,7 @@ func builtinC(e *exec, b *builtinExpr, t Value) (Value, error) {
 		}
 		return String("false"), nil
 	}
-	return Value{}, e.typeErr(b.x, "For \"?c\" left-hand operand", "a number or boolean", t)
+	return Value{}, b.operandErr(e, "a number or boolean", t)
 }
 
 func builtinString(e *exec, b *builtinExpr, t Value) (Value, error) {
@@ -664,16 +672,12 @@ func builtinString(e *exec, b *builtinExpr, t Value) (Value, error) {
 		case 0:
 			return builtinC(e, b, t)
 		case 2:
-			i := 1
-			if t.b {
-				i = 0
-			}
-			s, err := b.strArg(e, i)
+			s, err := b.strArg(e, boolArg(t))
 			return String(s), err
 		}
 		return Value{}, e.errf(b.p, "?string(...) on a boolean takes two arguments: the text for true and for false")
 	}
-	return Value{}, e.typeErr(b.x, "For \"?string\" left-hand operand", "a string, number or boolean", t)
+	return Value{}, b.operandErr(e, "a string, number or boolean", t)
 }
 
 func builtinThen(e *exec, b *builtinExpr, t Value) (Value, error) {
@@ -681,13 +685,9 @@ func builtinThen(e *exec, b *builtinExpr, t Value) (Value, error) {
 		t = Bool(false)
 	}
 	if t.kind != KindBool {
-		return Value{}, e.typeErr(b.x, "For \"?then\" left-hand operand", "a boolean", t)
+		return Value{}, b.operandErr(e, "a boolean", t)
 	}
-	i := 1
-	if t.b {
-		i = 0
-	}
-	return b.arg(e, i)
+	return b.arg(e, boolArg(t))
 }
 
 func builtinNumber(e *exec, b *builtinExpr, t Value) (Value, error) {
@@ -701,7 +701,7 @@ func builtinNumber(e *exec, b *builtinExpr, t Value) (Value, error) {
 		}
 		return numValue(d, flavorBig), nil
 	}
-	return Value{}, e.typeErr(b.x, "For \"?number\" left-hand operand", "a string or number", t)
+	return Value{}, b.operandErr(e, "a string or number", t)
 }
 
 func quoteJava(s string) string { return "\"" + strings.ReplaceAll(s, "\"", "\\\"") + "\"" }
@@ -827,11 +827,7 @@ func jsonStringEscape(s string) string {
 // builtinIndexOf is ?index_of and ?last_index_of: Java's indexOf and
 // lastIndexOf, in UTF-16 units, with an optional start index.
 func builtinIndexOf(e *exec, b *builtinExpr, t Value) (Value, error) {
-	s, err := b.text(e, t)
-	if err != nil {
-		return Value{}, err
-	}
-	sub, err := b.strArg(e, 0)
+	s, sub, err := b.textAndArg(e, t)
 	if err != nil {
 		return Value{}, err
 	}
