@@ -187,6 +187,7 @@ func TestIngestErrors(t *testing.T) {
 	ndjson := bytes.Join([][]byte{mkEvent(1, "INSTALL", nil), mkEvent(2, "OPEN", nil)}, []byte("\n"))
 	badLine := bytes.Join([][]byte{mkEvent(1, "INSTALL", nil), []byte(`{"name": "OPEN", "user_data": {"os": 7}}`)}, []byte("\n"))
 	tooMany := bytes.Repeat(append(mkEvent(3, "OPEN", nil), '\n'), 6)
+	big := mkEvent(46, "INSTALL", map[string]any{"custom_data.pad": strings.Repeat("x", 9000)})
 	for _, tc := range []struct {
 		name    string
 		path    string
@@ -203,7 +204,8 @@ func TestIngestErrors(t *testing.T) {
 		{"signature over another body", "/v1/apps/shop/events", good, signed("shop-hmac-secret-0123456", now, mkEvent(43, "INSTALL", nil)), 403, "does not match"},
 		{"stale timestamp", "/v1/apps/shop/events", good, signed("shop-hmac-secret-0123456", now.Add(-10*time.Minute), good), 403, "tolerance"},
 		{"malformed signature", "/v1/apps/shop/events", good, map[string]string{HeaderSignature: "md5=abc", HeaderTimestamp: strconv.FormatInt(now.Unix(), 10)}, 403, "sha256="},
-		{"unknown app", "/v1/apps/nope/events", good, bearer("shop-token-123"), 404, "unknown app"},
+		{"unknown app", "/v1/apps/nope/events", good, bearer("shop-token-123"), 403, "not accepted"},
+		{"signed body too large", "/v1/apps/shop/events", big, signed("shop-hmac-secret-0123456", now, big), 413, "exceeds 8192"},
 		{"malformed JSON", "/v1/apps/shop/events", []byte(`{"name": "INSTALL",`), bearer("shop-token-123"), 400, "malformed JSON"},
 		{"not an object", "/v1/apps/shop/events", []byte(`["INSTALL"]`), bearer("shop-token-123"), 400, "JSON object"},
 		{"empty body", "/v1/apps/shop/events", nil, bearer("shop-token-123"), 400, "empty body"},

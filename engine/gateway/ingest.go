@@ -46,69 +46,95 @@ type BatchResponse struct {
 }
 
 // handleIngest is POST /v1/apps/{app}/events.
+//
+// Order matters for availability: a bearer token is checked before the
+// request takes an ingest slot or any of its body is read, so
+// unauthenticated clients cannot hold the slots real senders need. A
+// signed request has to be read before its signature can be checked; it
+// does that under a separate, smaller budget (signedSlots), so slow or
+// forged signed bodies can only crowd out other signed requests.
+//
+// An unknown app is answered exactly as a failed authentication of a
+// real app (same status, same body, comparable work), so app ids cannot
+// be discovered without credentials.
 func (s *Server) handleIngest(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	rt := s.rt.Load()
 	appID := r.PathValue("app")
+	app := rt.cfg.App(appID)
 	// Metric labels only ever carry configured app ids, so a sender
 	// cannot grow the series by inventing apps.
-	app := rt.cfg.App(appID)
+	label := appID
 	if app == nil {
-		s.m.eventsRejected.WithLabelValues("", "unknown_app").Inc()
-		writeError(w, http.StatusNotFound, fmt.Sprintf("unknown app %q", appID))
-		return
+		app, label = &s.decoy, ""
 	}
 	if s.draining.Load() {
-		s.m.eventsRejected.WithLabelValues(appID, "unavailable").Inc()
+		s.m.eventsRejected.WithLabelValues(label, "unavailable").Inc()
 		w.Header().Set("Retry-After", "5")
 		writeError(w, http.StatusServiceUnavailable, "shutting down; retry against another instance or later")
 		return
 	}
 	if limit := rt.cfg.Limits.MaxQueuePending; limit > 0 && s.pending.Load() > limit {
-		s.m.eventsRejected.WithLabelValues(appID, "backlog").Inc()
+		s.m.eventsRejected.WithLabelValues(label, "backlog").Inc()
 		w.Header().Set("Retry-After", "10")
 		writeError(w, http.StatusServiceUnavailable, fmt.Sprintf("the delivery backlog is over %d postbacks; retry later", limit))
 		return
 	}
-	select {
-	case s.sem <- struct{}{}:
+
+	var body []byte
+	if hasBearer(r) {
+		if err := checkBearer(r, tokensOrDecoy(app.Ingest.BearerTokens, s.decoy.Ingest.BearerTokens)); err != nil {
+			s.authFailed(w, label, err)
+			return
+		}
+		if !s.takeSlot(w, s.sem, label, "too many concurrent ingest requests") {
+			return
+		}
 		defer func() { <-s.sem }()
-	default:
-		s.m.eventsRejected.WithLabelValues(appID, "saturated").Inc()
-		w.Header().Set("Retry-After", "1")
-		writeError(w, http.StatusTooManyRequests, "too many concurrent ingest requests")
+		var ok bool
+		if body, ok = s.readBody(w, r, label, rt.cfg.Limits.MaxBodyBytes); !ok {
+			return
+		}
+	} else {
+		if r.Header.Get(HeaderSignature) == "" {
+			s.authFailed(w, label, errNoCredentials)
+			return
+		}
+		if !s.takeSlot(w, s.signedSem, label, "too many concurrent signed ingest requests") {
+			return
+		}
+		defer func() { <-s.signedSem }()
+		var ok bool
+		if body, ok = s.readBody(w, r, label, rt.cfg.Limits.MaxBodyBytes); !ok {
+			return
+		}
+		in := app.Ingest
+		if in.HMACSecret == "" {
+			// Answer as a wrong signature would, so the answer does not
+			// tell an app without signing from an unknown app; the
+			// operator finds the reason in the debug log.
+			s.log.Debug("signed ingest request for an app without hmac_secret", "app", label)
+			in.HMACSecret = s.decoy.Ingest.HMACSecret
+		}
+		if err := checkSignature(r, body, in, s.now()); err != nil {
+			s.authFailed(w, label, err)
+			return
+		}
+		// Authenticated: processing shares the ingest slots with bearer
+		// traffic.
+		if !s.takeSlot(w, s.sem, label, "too many concurrent ingest requests") {
+			return
+		}
+		defer func() { <-s.sem }()
+	}
+	if label == "" {
+		// Only reachable with the decoy's random credentials, which are
+		// never shown; never plan postbacks for the decoy.
+		s.authFailed(w, label, errors.New("bearer token not accepted for this app"))
 		return
 	}
 	s.m.inflightRequests.Inc()
 	defer s.m.inflightRequests.Dec()
-
-	// A bearer token is checked before the body is read, so unauthenticated
-	// senders cannot make the gateway buffer a megabyte.
-	bearer := hasBearer(r)
-	if bearer {
-		if err := checkBearer(r, app.Ingest.BearerTokens); err != nil {
-			s.authFailed(w, appID, err)
-			return
-		}
-	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, rt.cfg.Limits.MaxBodyBytes))
-	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			s.m.eventsRejected.WithLabelValues(appID, "too_large").Inc()
-			writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body exceeds %d bytes; split it into smaller batches", mbe.Limit))
-			return
-		}
-		s.m.eventsRejected.WithLabelValues(appID, "invalid").Inc()
-		writeError(w, http.StatusBadRequest, "reading body: "+err.Error())
-		return
-	}
-	if !bearer {
-		if err := checkSignature(r, body, app.Ingest, s.now()); err != nil {
-			s.authFailed(w, appID, err)
-			return
-		}
-	}
 
 	docs, batch, aerr := splitEvents(body, r.Header.Get("Content-Type"))
 	if aerr != nil {
@@ -171,6 +197,46 @@ func (s *Server) handleIngest(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusAccepted, plans[0])
+}
+
+// takeSlot takes a slot of sem without waiting, or answers 429.
+func (s *Server) takeSlot(w http.ResponseWriter, sem chan struct{}, label, msg string) bool {
+	select {
+	case sem <- struct{}{}:
+		return true
+	default:
+		s.m.eventsRejected.WithLabelValues(label, "saturated").Inc()
+		w.Header().Set("Retry-After", "1")
+		writeError(w, http.StatusTooManyRequests, msg)
+		return false
+	}
+}
+
+// readBody reads at most limit bytes of the body, answering 413 beyond it
+// and 400 when the read fails.
+func (s *Server) readBody(w http.ResponseWriter, r *http.Request, label string, limit int64) ([]byte, bool) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			s.m.eventsRejected.WithLabelValues(label, "too_large").Inc()
+			writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body exceeds %d bytes; split it into smaller batches", mbe.Limit))
+			return nil, false
+		}
+		s.m.eventsRejected.WithLabelValues(label, "invalid").Inc()
+		writeError(w, http.StatusBadRequest, "reading body: "+err.Error())
+		return nil, false
+	}
+	return body, true
+}
+
+// tokensOrDecoy returns tokens, or the decoy token when an app accepts no
+// bearer token, so every check compares at least once.
+func tokensOrDecoy(tokens, decoy []string) []string {
+	if len(tokens) == 0 {
+		return decoy
+	}
+	return tokens
 }
 
 func (s *Server) authFailed(w http.ResponseWriter, app string, err error) {

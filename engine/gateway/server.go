@@ -12,6 +12,7 @@ package gateway
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -60,14 +61,20 @@ type Options struct {
 
 // Server is a running gateway.
 type Server struct {
-	opt   Options
-	log   *slog.Logger
-	cat   *catalog.Catalog
-	rt    atomic.Pointer[runtime]
-	q     *queue.Queue
-	m     *metrics
-	att   *attemptLog
-	sem   chan struct{}
+	opt Options
+	log *slog.Logger
+	cat *catalog.Catalog
+	rt  atomic.Pointer[runtime]
+	q   *queue.Queue
+	m   *metrics
+	att *attemptLog
+	sem chan struct{}
+	// signedSem bounds signed ingest requests while their body is read
+	// and verified (see handleIngest).
+	signedSem chan struct{}
+	// decoy stands in for an unknown app so it is refused like a failed
+	// authentication: its bearer token and HMAC secret are random.
+	decoy config.App
 	valid *event.Validator
 	dlv   *delivery
 
@@ -115,6 +122,12 @@ func New(ctx context.Context, opt Options) (*Server, error) {
 		s.opt.DataDir = cfg.DataDir
 	}
 	s.sem = make(chan struct{}, cfg.Limits.MaxConcurrentIngest)
+	s.signedSem = make(chan struct{}, signedSlots(cfg.Limits.MaxConcurrentIngest))
+	s.decoy = config.App{Ingest: config.Ingest{
+		BearerTokens:       []string{rand.Text()},
+		HMACSecret:         rand.Text(),
+		TimestampTolerance: config.DefaultTimestampTolerance,
+	}}
 	qc := opt.Queue
 	qc.URL = cfg.QueueURL
 	qc.DataDir = s.opt.DataDir
@@ -140,6 +153,10 @@ func (s *Server) Close() error {
 	}
 	return s.q.Close()
 }
+
+// signedSlots is how many signed ingest requests may be read and verified
+// at once: a quarter of the ingest slots, at least one.
+func signedSlots(maxConcurrent int) int { return max(1, maxConcurrent/4) }
 
 func (s *Server) now() time.Time { return s.opt.Now() }
 
