@@ -109,14 +109,14 @@ func ParseSelected(b []byte, sel *Selection) (*Event, error) {
 // object scans the object at s.i and returns a hash of only the members n
 // wants.
 func (s *scanner) object(n *selNode, depth int) (template.Value, error) {
-	var kbuf [16]string
-	var vbuf [16]template.Value
-	keys, vals := kbuf[:0], vbuf[:0]
 	s.i++
 	s.ws()
 	if s.eat('}') {
-		return s.slab.Hash(nil, nil), nil
+		return s.slab.Own(nil, nil), nil
 	}
+	// members go straight to slab memory: n.keys bounds them but for a
+	// repeated key, which append then moves elsewhere
+	keys, vals := s.slab.Region(len(n.keys))
 	for {
 		s.ws()
 		ks, ke, err := s.key()
@@ -173,7 +173,7 @@ func (s *scanner) object(n *selNode, depth int) (template.Value, error) {
 		if s.eat('}') {
 			// Hash keeps a duplicate key's first position and last
 			// value, as the full decoder does
-			return s.slab.Hash(keys, vals), nil
+			return s.slab.Own(keys, vals), nil
 		}
 		return template.Value{}, errFull
 	}

@@ -265,8 +265,19 @@ func plainSegments(text string, byMacro map[string]int) []segment {
 	return segs
 }
 
-// maxPlainURL bounds the segments of a URL that run.plainURL renders.
-const maxPlainURL = 128
+// maxPlainMacros bounds the macros of a URL that run.plainURL renders
+// (partner URLs have up to about 20).
+const maxPlainMacros = 32
+
+func countMacros(segs []segment) int {
+	n := 0
+	for _, s := range segs {
+		if s.macro >= 0 {
+			n++
+		}
+	}
+	return n
+}
 
 // Partner is a compiled partner spec.
 type Partner struct {
@@ -414,7 +425,7 @@ func Compile(p *spec.Partner, cat *catalog.Catalog) (*Partner, error) {
 			pb.headerSeqs = append(pb.headerSeqs, macroSeq(sp.Headers[h.name], cp.byMacro))
 			pb.headerPlains = append(pb.headerPlains, plainSegments(sp.Headers[h.name], cp.byMacro))
 		}
-		pb.urlOnly = pb.urlPlain != nil && len(pb.urlPlain) <= maxPlainURL &&
+		pb.urlOnly = pb.urlPlain != nil && countMacros(pb.urlPlain) <= maxPlainMacros &&
 			len(pb.headers) == 0 && pb.contentType == "" && pb.body == nil
 		for _, s := range pb.urlPlain {
 			pb.urlSize += len(s.text) + 16
@@ -961,7 +972,7 @@ func (r *run) compute(i int) (string, error) {
 		}
 	case kindTransform:
 		var ok bool
-		if v, ok = transformFast(p.transform, p.path, r.root(p.needsModel)); ok {
+		if v, ok = transformFast(p.transform, p.path, r.rootRef(p.needsModel)); ok {
 			break
 		}
 		fallthrough
@@ -990,7 +1001,9 @@ func (r *run) compute(i int) (string, error) {
 // the result exact without arithmetic: floor(n / 1000) drops the last three
 // digits (up to 15 digits, see below). ok is false for anything else (fractions, exponents, negative
 // numbers, non-numbers), which the equivalent template then decides.
-func transformFast(t catalog.Transform, path event.Path, v template.Value) (string, bool) {
+func transformFast(t catalog.Transform, path event.Path, root *template.Value) (string, bool) {
+	v := root
+	var cur template.Value
 	for _, k := range path {
 		if v.IsMissing() {
 			return "", true
@@ -998,7 +1011,8 @@ func transformFast(t catalog.Transform, path event.Path, v template.Value) (stri
 		if v.Kind() != template.KindHash {
 			return "", false // an error in the template: let it word it
 		}
-		v = v.Get(k)
+		cur = v.Get(k)
+		v = &cur
 	}
 	if v.IsMissing() {
 		return "", true
@@ -1197,12 +1211,15 @@ func (r *run) postback(ref pbRef, explain bool) (Request, *Skipped) {
 // first, measuring their encoded length, so the URL is written into a
 // buffer of exactly its size.
 func (r *run) plainURL(pb *postback, ref pbRef) (string, string) {
-	// a local array, not a slice that might be on the heap: storing into
-	// it needs no write barrier (len(pb.urlPlain) <= maxPlainURL)
-	var vals [maxPlainURL]string
-	var esc [maxPlainURL]bool // the value has bytes to escape
-	n := 0
-	for i, s := range pb.urlPlain {
+	// local arrays, not slices that might be on the heap: storing into
+	// them needs no write barrier (a URL-only postback has at most
+	// maxPlainMacros macros)
+	var vals [maxPlainMacros]string
+	var esc [maxPlainMacros]bool // the value has bytes to escape
+	segs := pb.urlPlain
+	n, k := 0, 0
+	for i := range segs {
+		s := &segs[i]
 		if s.macro < 0 {
 			n += len(s.text)
 			continue
@@ -1223,7 +1240,8 @@ func (r *run) plainURL(pb *postback, ref pbRef) (string, string) {
 		}
 		q := queryLen(v)
 		n += q
-		vals[i], esc[i] = v, q != len(v)
+		vals[k], esc[k] = v, q != len(v)
+		k++
 	}
 	if n > template.DefaultMaxOutput {
 		err := &template.Error{Name: pb.url.Name(), Rule: template.RuleLimit,
@@ -1233,14 +1251,19 @@ func (r *run) plainURL(pb *postback, ref pbRef) (string, string) {
 	// appending to a local slice rather than a strings.Builder saves a
 	// write barrier per write while the GC runs
 	buf := make([]byte, 0, n)
-	for i, s := range pb.urlPlain {
-		if s.macro < 0 {
+	k = 0
+	for i := range segs {
+		s := &segs[i]
+		switch {
+		case s.macro < 0:
 			buf = append(buf, s.text...)
-		} else if esc[i] {
-			buf = appendQuery(buf, vals[i])
-		} else {
-			buf = append(buf, vals[i]...)
+			continue
+		case esc[k]:
+			buf = appendQuery(buf, vals[k])
+		default:
+			buf = append(buf, vals[k]...)
 		}
+		k++
 	}
 	// buf is never written again: the string can share its memory, as
 	// strings.Builder.String does

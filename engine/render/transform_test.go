@@ -33,7 +33,7 @@ func TestTransformMatchesTemplate(t *testing.T) {
 					t.Fatal(err)
 				}
 				want, wantErr := tpl.ExecuteString(root, nil)
-				got, ok := transformFast(p.Transform, event.ParsePath(path), root)
+				got, ok := transformFast(p.Transform, event.ParsePath(path), &root)
 				if !ok {
 					continue // the renderer runs tpl itself
 				}
@@ -49,7 +49,7 @@ func TestTransformMatchesTemplate(t *testing.T) {
 // timestamps Branch sends, so the benchmark measures what it claims.
 func TestTransformFastTaken(t *testing.T) {
 	root, _ := template.ParseJSON([]byte(`{"timestamp": 1700000000123}`))
-	if got, ok := transformFast(catalog.MillisToSeconds, event.Path{"timestamp"}, root); !ok || got != "1700000000" {
+	if got, ok := transformFast(catalog.MillisToSeconds, event.Path{"timestamp"}, &root); !ok || got != "1700000000" {
 		t.Errorf("got %q, %v", got, ok)
 	}
 }

@@ -475,40 +475,52 @@ type Slab struct {
 	cs   []compound
 }
 
-// Reserve makes room for hashes members in total across hashes hashes.
+// Reserve makes room for members members in total, across hashes hashes.
 func (s *Slab) Reserve(members, hashes int) {
 	s.vals = make([]Value, 0, members)
 	s.keys = make([]string, 0, members)
 	s.cs = make([]compound, 0, hashes)
 }
 
-// Hash returns NewHash(keys, vals); the slices are copied, as NewHash
-// copies them.
-func (s *Slab) Hash(keys []string, vals []Value) Value {
-	n := min(len(keys), len(vals))
-	if n > smallHash {
-		return NewHash(keys, vals)
-	}
-	for i := 1; i < n; i++ {
-		for _, k := range keys[:i] {
-			if k == keys[i] {
-				return NewHash(keys, vals) // a duplicate: NewHash's rule
-			}
-		}
-	}
+// Region returns empty slices with room for n members, taken from the
+// slab, for a decoder to append an object's members to as it reads them
+// and then give to Own. Appending more than n reallocates, as append
+// does, so regions never overlap.
+func (s *Slab) Region(n int) ([]string, []Value) {
 	if cap(s.vals)-len(s.vals) < n {
 		s.vals = make([]Value, 0, max(n, 16))
 		s.keys = make([]string, 0, max(n, 16))
 	}
+	off := len(s.vals)
+	s.vals = s.vals[:off+n]
+	s.keys = s.keys[:off+n]
+	return s.keys[off : off : off+n], s.vals[off : off : off+n]
+}
+
+// Own returns NewHash(keys, vals) for slices obtained from Region (or
+// any the caller gives up): the hash keeps them without copying unless a
+// key repeats, so the caller must not modify them afterwards.
+func (s *Slab) Own(keys []string, vals []Value) Value {
+	n := min(len(keys), len(vals))
+	if n > smallHash || !distinct(keys[:n]) {
+		return NewHash(keys, vals)
+	}
 	if len(s.cs) == cap(s.cs) {
 		s.cs = make([]compound, 0, 4)
 	}
-	off := len(s.vals)
-	s.vals = append(s.vals, vals[:n]...)
-	s.keys = append(s.keys, keys[:n]...)
 	s.cs = s.cs[:len(s.cs)+1]
 	c := &s.cs[len(s.cs)-1]
-	c.keys = s.keys[off:len(s.keys):len(s.keys)]
-	c.vals = s.vals[off:len(s.vals):len(s.vals)]
+	c.keys, c.vals = keys[:n:n], vals[:n:n]
 	return Value{kind: KindHash, c: c}
+}
+
+func distinct(keys []string) bool {
+	for i := 1; i < len(keys); i++ {
+		for _, k := range keys[:i] {
+			if k == keys[i] {
+				return false
+			}
+		}
+	}
+	return true
 }
