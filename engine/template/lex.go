@@ -144,58 +144,40 @@ func (l *lexer) lexText() bool {
 		switch {
 		case strings.HasPrefix(rest, "${"), strings.HasPrefix(rest, "#{"):
 			flush()
-			p, off := l.pos(), l.i
-			l.advance(2)
 			k := tInterp
 			if rest[0] == '#' {
 				k = tHashInterp
 			}
-			l.emit(k, rest[:2], p, off)
+			l.take(k, rest[:2], 2)
 			l.state, l.braces, l.inUser = stInterp, 0, false
 			return false
 		case strings.HasPrefix(rest, "<#--"):
 			flush()
-			p, off := l.pos(), l.i
 			end := strings.Index(rest[4:], "-->")
 			if end < 0 {
-				l.fail(p, "unclosed comment: <#-- has no matching -->")
+				l.fail(l.pos(), "unclosed comment: <#-- has no matching -->")
 				return true
 			}
-			l.advance(4 + end + 3)
-			l.emit(tComment, "", p, off)
+			l.take(tComment, "", 4+end+3)
 			return l.lexText()
 		case strings.HasPrefix(rest, "<#") && len(rest) > 2 && isDirNameStart(rest[2]):
 			flush()
-			p, off := l.pos(), l.i
-			n := dirNameLen(rest[2:])
-			l.advance(2 + n)
-			l.emit(tDirective, rest[2:2+n], p, off)
-			l.state, l.parens, l.inUser = stTag, 0, false
+			l.openTag(tDirective, rest[2:2+dirNameLen(rest[2:])], false)
 			return false
 		case strings.HasPrefix(rest, "</#") && len(rest) > 3 && isDirNameStart(rest[3]):
 			flush()
-			p, off := l.pos(), l.i
-			n := dirNameLen(rest[3:])
-			name := rest[3 : 3+n]
-			j := 3 + n
-			for j < len(rest) && isSpace(rest[j]) {
-				j++
-			}
+			name := rest[3 : 3+dirNameLen(rest[3:])]
+			j := skipSpaces(rest, 3+len(name))
 			if j >= len(rest) || rest[j] != '>' {
 				l.advance(j)
 				l.fail(l.pos(), "end tag </#"+name+" must be closed with >")
 				return true
 			}
-			l.advance(j + 1)
-			l.emit(tEndDir, name, p, off)
+			l.take(tEndDir, name, j+1)
 			return l.lexText()
 		case strings.HasPrefix(rest, "<@") && len(rest) > 2 && isNameStart(rest[2]):
 			flush()
-			p, off := l.pos(), l.i
-			n := userNameLen(rest[2:])
-			l.advance(2 + n)
-			l.emit(tUser, rest[2:2+n], p, off)
-			l.state, l.parens, l.inUser = stTag, 0, true
+			l.openTag(tUser, rest[2:2+userNameLen(rest[2:])], true)
 			return false
 		case strings.HasPrefix(rest, "</@"):
 			j := 3
@@ -203,15 +185,9 @@ func (l *lexer) lexText() bool {
 			if j < len(rest) && isNameStart(rest[j]) {
 				n = userNameLen(rest[j:])
 			}
-			k := j + n
-			for k < len(rest) && isSpace(rest[k]) {
-				k++
-			}
-			if k < len(rest) && rest[k] == '>' {
+			if k := skipSpaces(rest, j+n); k < len(rest) && rest[k] == '>' {
 				flush()
-				p, off := l.pos(), l.i
-				l.advance(k + 1)
-				l.emit(tUserEnd, rest[j:j+n], p, off)
+				l.take(tUserEnd, rest[j:j+n], k+1)
 				return l.lexText()
 			}
 			l.advance(1)
@@ -227,6 +203,29 @@ func (l *lexer) lexText() bool {
 	}
 	flush()
 	return true
+}
+
+// take emits the next n bytes as one token of kind k and value val.
+func (l *lexer) take(k tokKind, val string, n int) {
+	p, off := l.pos(), l.i
+	l.advance(n)
+	l.emit(k, val, p, off)
+}
+
+// openTag emits the start of a tag, <#name or <@name (kind k; user for
+// a user-defined directive's), and lexes the tag's parameters next.
+func (l *lexer) openTag(k tokKind, name string, user bool) {
+	l.take(k, name, 2+len(name))
+	l.state, l.parens, l.inUser = stTag, 0, user
+}
+
+// skipSpaces is the index of the first byte at or after i in s that is
+// not white space.
+func skipSpaces(s string, i int) int {
+	for i < len(s) && isSpace(s[i]) {
+		i++
+	}
+	return i
 }
 
 func isDirNameStart(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }

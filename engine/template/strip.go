@@ -57,51 +57,46 @@ func cleanup(s *stmt) {
 // isLeaf: captures count as leaves, as FreeMarker's BlockAssignment does.
 func isLeaf(s *stmt) bool { return s.kind == sCapture || len(children(s)) == 0 }
 
-func prevSibling(s *stmt) *stmt {
-	if s.parent == nil || s.idx == 0 {
+// Directions through the statement tree, in document order.
+const (
+	backward = -1
+	forward  = +1
+)
+
+// sibling is the statement next to s in its parent's body in direction
+// dir, or nil.
+func sibling(s *stmt, dir int) *stmt {
+	if s.parent == nil {
 		return nil
 	}
-	return s.parent.body[s.idx-1]
-}
-
-func nextSibling(s *stmt) *stmt {
-	if s.parent == nil || s.idx+1 >= len(s.parent.body) {
+	i := s.idx + dir
+	if i < 0 || i >= len(s.parent.body) {
 		return nil
 	}
-	return s.parent.body[s.idx+1]
+	return s.parent.body[i]
 }
 
-func lastLeaf(s *stmt) *stmt {
+// leafFrom is the leaf of s met first when coming to it in direction dir:
+// its last leaf going backward, its first going forward.
+func leafFrom(s *stmt, dir int) *stmt {
 	for !isLeaf(s) {
 		k := children(s)
-		s = k[len(k)-1]
+		if dir == backward {
+			s = k[len(k)-1]
+		} else {
+			s = k[0]
+		}
 	}
 	return s
 }
 
-func firstLeaf(s *stmt) *stmt {
-	for !isLeaf(s) {
-		s = children(s)[0]
-	}
-	return s
-}
-
-func prevTerminal(s *stmt) *stmt {
-	if p := prevSibling(s); p != nil {
-		return lastLeaf(p)
-	}
-	if s.parent != nil {
-		return prevTerminal(s.parent)
-	}
-	return nil
-}
-
-func nextTerminal(s *stmt) *stmt {
-	if n := nextSibling(s); n != nil {
-		return firstLeaf(n)
-	}
-	if s.parent != nil {
-		return nextTerminal(s.parent)
+// terminal is the leaf next to s in direction dir, or nil at the
+// template's edge.
+func terminal(s *stmt, dir int) *stmt {
+	for ; s != nil; s = s.parent {
+		if n := sibling(s, dir); n != nil {
+			return leafFrom(n, dir)
+		}
 	}
 	return nil
 }
@@ -131,7 +126,7 @@ func isIgnorableText(s *stmt) bool {
 		return false
 	}
 	top := isTopLevel(s.parent)
-	prev, next := prevSibling(s), nextSibling(s)
+	prev, next := sibling(s, backward), sibling(s, forward)
 	return ((prev == nil && top) || nonOutputting(prev)) && ((next == nil && top) || nonOutputting(next))
 }
 
@@ -182,7 +177,7 @@ func cleanupText(s *stmt) {
 	if s.text == "" {
 		return
 	}
-	if isTopLevel(s.parent) && prevSibling(s) == nil {
+	if isTopLevel(s.parent) && sibling(s, backward) == nil {
 		return
 	}
 	trailing := trailingToStrip(s)
@@ -213,7 +208,7 @@ func openingToStrip(s *stmt) int {
 	if !trimmable(s.text[:i]) {
 		return 0
 	}
-	for el := prevTerminal(s); el != nil && el.end.Line == s.begin.Line; el = prevTerminal(el) {
+	for el := terminal(s, backward); el != nil && el.end.Line == s.begin.Line; el = terminal(el, backward) {
 		if heedsOpening(el) {
 			return 0
 		}
@@ -229,7 +224,7 @@ func trailingToStrip(s *stmt) int {
 	if !trimmable(s.text[lnl+1:]) {
 		return 0
 	}
-	for el := nextTerminal(s); el != nil && el.begin.Line == s.end.Line; el = nextTerminal(el) {
+	for el := terminal(s, forward); el != nil && el.begin.Line == s.end.Line; el = terminal(el, forward) {
 		if heedsTrailing(el) {
 			return 0
 		}
