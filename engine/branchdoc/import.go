@@ -19,8 +19,10 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
+	"github.com/adgate/adgate/engine/catalog"
 	"github.com/adgate/adgate/engine/diag"
 	"github.com/adgate/adgate/engine/spec"
 )
@@ -91,6 +93,13 @@ const (
 	RuleUnknownSection  = "import-unknown-section"
 	RuleEmptyPostbacks  = "import-empty-postbacks"
 	RuleCarriedUnmapped = "import-carried-unmapped"
+	// The rules below report what the importer keeps as the doc wrote it
+	// but the spec lint rejects, so the doc line is named at import time
+	// rather than only the YAML line at validate time.
+	RuleNotURL        = "import-not-a-url"
+	RuleUnknownBranch = "import-unknown-branch-parameter"
+	RuleNoLinkMacro   = "import-missing-link-macro"
+	RuleNoLabel       = "import-missing-credential-label"
 )
 
 // PartnerID derives a partner id and Branch machine name from a doc's file
@@ -394,6 +403,15 @@ func (im *importer) unknownSection(s *section) {
 	})
 }
 
+// column is the i'th of a table's column keys or names, or def for a
+// cell beyond the header's columns.
+func column(list []string, i int, def string) string {
+	if i < len(list) {
+		return list[i]
+	}
+	return def
+}
+
 // tableHeader reads a table's header and separator rows, returning the
 // column keys (with "" for unknown columns), their names, and the data rows.
 func tableHeader(s *section, want string, def []string) (keys, names []string, rows []segment) {
@@ -499,3 +517,7 @@ func (im *importer) param(macro string) *spec.Parameter {
 	}
 	return nil
 }
+
+// loadCatalog parses the embedded Branch parameter catalog once; the
+// catalog is immutable, so every Import shares it.
+var loadCatalog = sync.OnceValues(catalog.Load)

@@ -25,10 +25,7 @@ func (im *importer) linkOnly(s *section) {
 		var macroCell cell
 		ok := true
 		for i, c := range cells {
-			key := ""
-			if i < len(keys) {
-				key = keys[i]
-			}
+			key := column(keys, i, "")
 			switch key {
 			case "branch_parameter":
 				v, _ := im.clean(c, kindPlain, "link-only Branch parameter")
@@ -42,13 +39,15 @@ func (im *importer) linkOnly(s *section) {
 			case "link_macro":
 				v, n := im.clean(c, kindTemplate, "link-only macro")
 				notes = append(notes, n...)
+				if fixed, ok := closeMacro(v); ok {
+					im.warn(c.Pos, RuleUnterminated, fmt.Sprintf("link-only macro %s has no closing brace; closed it", v), "")
+					notes = append(notes, fmt.Sprintf("%s: closed an unterminated macro; the doc had: %s", RuleUnterminated, v))
+					v = fixed
+				}
 				lp.LinkMacro, macroCell = v, c
 			default:
 				if c.Raw != "" && !isNull(c.Raw) {
-					name := "?"
-					if i < len(names) {
-						name = names[i]
-					}
+					name := column(names, i, "?")
 					im.unmapped(c.Pos, "link_only", c.Raw, fmt.Sprintf("value of column %q of link parameter %s", name, lp.Branch))
 				}
 			}
@@ -65,6 +64,11 @@ func (im *importer) linkOnly(s *section) {
 		}
 		if lp.LinkMacro == "" && lp.Value == "" {
 			im.warn(seg.Pos, RuleShortRow, fmt.Sprintf("link-only parameter %s has no link macro", lp.Branch), "")
+		}
+		if cat, err := loadCatalog(); err == nil {
+			if _, known := cat.Lookup(lp.Branch); !known {
+				im.warn(seg.Pos, RuleUnknownBranch, fmt.Sprintf("link-only parameter names Branch parameter %q, which the catalog does not know; kept it, the spec will not validate until it is fixed", lp.Branch), "use a name from `adgate schema --catalog`, or add the parameter to schemas/branch-parameters.yaml")
+			}
 		}
 		if im.linkSeen[lp] {
 			im.warn(seg.Pos, RuleDuplicateParam, fmt.Sprintf("link-only parameter %s %s is listed twice; kept one", lp.Branch, lp.LinkMacro+lp.Value), "")
@@ -115,4 +119,16 @@ func (im *importer) carriedUnmapped(s *section) {
 		im.keep(spec.Unmapped{Section: sec, Line: line, Reason: reason, Text: text})
 		im.warn(seg.Pos, RuleCarriedUnmapped, fmt.Sprintf("%s: %s; carried over from an earlier import", sec, reason), "map it by hand")
 	}
+}
+
+// unclosedMacroRe matches a link macro cell that is a macro without its
+// closing brace, as in {idfa.
+var unclosedMacroRe = regexp.MustCompile(`^\{[A-Za-z0-9_~$.\-]+$`)
+
+// closeMacro closes an unterminated link macro ({idfa -> {idfa}).
+func closeMacro(v string) (string, bool) {
+	if unclosedMacroRe.MatchString(v) {
+		return v + "}", true
+	}
+	return v, false
 }

@@ -103,10 +103,7 @@ func (im *importer) assignColumns(seg segment, keys, names []string) paramRow {
 			}
 		}
 		if key == "" || used[key] {
-			name := ""
-			if i < len(names) {
-				name = names[i]
-			}
+			name := column(names, i, "")
 			if c.Raw != "" && !isNull(c.Raw) {
 				row.unknown = append(row.unknown, namedCell{name, c})
 			}
@@ -247,6 +244,11 @@ func (im *importer) parameter(r paramRow) {
 	var n []string
 	p.LinkMacro, n = im.clean(r.cells["link_macro"], kindTemplate, "link macro")
 	notes = append(notes, n...)
+	if fixed, ok := closeMacro(p.LinkMacro); ok {
+		im.warn(r.cells["link_macro"].Pos, RuleUnterminated, fmt.Sprintf("link macro %s of {%s} has no closing brace; closed it", p.LinkMacro, macro), "")
+		notes = append(notes, fmt.Sprintf("%s: closed an unterminated link macro; the doc had: %s", RuleUnterminated, p.LinkMacro))
+		p.LinkMacro = fixed
+	}
 	if hasFreeMarker(p.LinkMacro) && !simpleInterp.MatchString(p.LinkMacro) {
 		im.warn(r.cells["link_macro"].Pos, RuleTemplateLink, fmt.Sprintf("link macro of {%s} holds FreeMarker; kept verbatim as the partner's click macro, not evaluated", macro), "move it to the webhook template if it computes the value")
 	}
@@ -307,6 +309,7 @@ func (im *importer) parameter(r paramRow) {
 	if p.Template != "" {
 		im.tmpls = append(im.tmpls, Template{Pos: tc.Pos, Kind: "webhook-template", Key: macro, Text: p.Template})
 	}
+	im.checkParam(branchCell.Pos, p)
 	im.paramIdx[macro] = len(im.p.Parameters)
 	im.p.Parameters = append(im.p.Parameters, p)
 	im.paramNotes[macro] = append(im.paramNotes[macro], notes...)
@@ -316,3 +319,21 @@ var (
 	simpleInterp = regexp.MustCompile(`^\$\{[A-Za-z_][A-Za-z0-9_]*\}$`)
 	colonPipeRe  = regexp.MustCompile(`\s\|\s\s+`)
 )
+
+// checkParam reports, at the doc line, what the spec lint will reject in an
+// imported parameter. The parameter is kept as the doc wrote it: the facts
+// carry over and the partner's owner decides the fix.
+func (im *importer) checkParam(at Pos, p spec.Parameter) {
+	if cat, err := loadCatalog(); err == nil {
+		if _, ok := cat.Lookup(p.Branch); !ok {
+			im.warn(at, RuleUnknownBranch, fmt.Sprintf("parameter {%s} names Branch parameter %q, which the catalog does not know; kept it, the spec will not validate until it is fixed", p.Macro, p.Branch), "use a name from `adgate schema --catalog`, or add the parameter to schemas/branch-parameters.yaml")
+			return
+		}
+	}
+	switch {
+	case (p.Branch == "CUSTOM_LINK_MACRO" || p.Branch == "CLICK_ID") && strings.TrimSpace(p.LinkMacro) == "":
+		im.warn(at, RuleNoLinkMacro, fmt.Sprintf("%s parameter {%s} has no link macro; the spec will not validate until it has one", p.Branch, p.Macro), "write the partner's click macro in the Link Macro column")
+	case p.Branch == "ACCOUNT_CREDENTIAL" && strings.TrimSpace(p.Label) == "":
+		im.warn(at, RuleNoLabel, fmt.Sprintf("credential {%s} has no dashboard label; the spec will not validate until it has one", p.Macro), "write the label in the Dashboard Label column")
+	}
+}

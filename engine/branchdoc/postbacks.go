@@ -51,10 +51,7 @@ func (im *importer) postbackRows(s *section) []*pbEntry {
 		cells := splitCells(seg, len(keys))
 		e := &pbEntry{Pos: seg.Pos, raw: seg.Text}
 		for i, c := range cells {
-			key := ""
-			if i < len(keys) {
-				key = keys[i]
-			}
+			key := column(keys, i, "")
 			switch key {
 			case "event":
 				e.event = strings.Trim(c.Raw, `" `)
@@ -64,10 +61,7 @@ func (im *importer) postbackRows(s *section) []*pbEntry {
 				e.method = strings.ToUpper(strings.TrimSpace(c.Raw))
 			default:
 				if c.Raw != "" && !isNull(c.Raw) {
-					name := "?"
-					if i < len(names) {
-						name = names[i]
-					}
+					name := column(names, i, "?")
 					im.unmapped(c.Pos, "postbacks", c.Raw, fmt.Sprintf("value of column %q of the %s postback", name, e.event))
 				}
 			}
@@ -367,6 +361,11 @@ func (im *importer) postbacks(entries []*pbEntry) {
 			im.keep(spec.Unmapped{Section: "postbacks", Line: e.Line, Text: e.raw, Reason: "truncated URL: " + why})
 			continue
 		}
+		if !absoluteHTTP(e.url) {
+			im.warn(e.urlPos, RuleNotURL, fmt.Sprintf("%s postback: %q is not an absolute http(s) URL; not importing it", e.event, e.url), "write the postback URL in the doc or the spec")
+			im.keep(spec.Unmapped{Section: "postbacks", Line: e.Line, Text: e.raw, Reason: "not an absolute http(s) URL"})
+			continue
+		}
 		key := strings.ToLower(e.event)
 		if seen[key] {
 			im.warn(e.Pos, RuleDuplicateEvent, fmt.Sprintf("event %s has a second postback; kept the first", e.event), "an event triggers one postback")
@@ -485,4 +484,16 @@ scan:
 		}
 	}
 	return rest[:end]
+}
+
+// absoluteHTTP reports whether u starts as the spec lint wants a postback
+// URL to: a literal http:// or https:// and a host.
+func absoluteHTTP(u string) bool {
+	l := strings.ToLower(strings.TrimSpace(u))
+	for _, scheme := range []string{"https://", "http://"} {
+		if rest, ok := strings.CutPrefix(l, scheme); ok {
+			return rest != "" && rest[0] != '/'
+		}
+	}
+	return false
 }
