@@ -28,13 +28,31 @@ func corpusDocs(t testing.TB) []string {
 	return files
 }
 
-func mustImport(t *testing.T, file string) (*Result, diag.List) {
+// allDocs is the rule docs and, when the corpus is there, every corpus doc.
+func allDocs(t testing.TB) []string {
+	t.Helper()
+	files, _ := filepath.Glob("testdata/rules/*.md")
+	if all, _ := filepath.Glob(filepath.Join(corpusDir, "*.md")); len(all) > 0 {
+		return append(files, all...)
+	}
+	t.Logf("partner-doc corpus not found at %s; using the rule docs only", corpusDir)
+	return files
+}
+
+// importFile reads and imports one doc; a file that cannot be read fails
+// the test.
+func importFile(t testing.TB, file string) (*Result, diag.List, error) {
 	t.Helper()
 	data, err := os.ReadFile(file)
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, diags, err := Import(file, data)
+	return Import(file, data)
+}
+
+func mustImport(t *testing.T, file string) (*Result, diag.List) {
+	t.Helper()
+	res, diags, err := importFile(t, file)
 	if err != nil {
 		t.Fatalf("Import(%s): %v", file, err)
 	}
@@ -383,18 +401,8 @@ func countRule(l diag.List, rule string) int {
 // TestRoundTrip checks that import -> export -> import is a fixed point:
 // the second import yields the same spec as the first.
 func TestRoundTrip(t *testing.T) {
-	files, _ := filepath.Glob("testdata/rules/*.md")
-	if all, _ := filepath.Glob(filepath.Join(corpusDir, "*.md")); len(all) > 0 {
-		files = append(files, all...)
-	} else {
-		t.Logf("partner-doc corpus not found at %s; round trip over the rule docs only", corpusDir)
-	}
-	for _, file := range files {
-		data, err := os.ReadFile(file)
-		if err != nil {
-			t.Fatal(err)
-		}
-		first, _, err := Import(file, data)
+	for _, file := range allDocs(t) {
+		first, _, err := importFile(t, file)
 		if err != nil {
 			continue // not a partner doc (tested elsewhere)
 		}

@@ -16,20 +16,10 @@ import (
 // the errors the import already reported at the doc line (an unknown
 // Branch parameter is kept as the doc wrote it, not guessed).
 func TestOutputLoads(t *testing.T) {
-	files, _ := filepath.Glob("testdata/rules/*.md")
-	if all, _ := filepath.Glob(filepath.Join(corpusDir, "*.md")); len(all) > 0 {
-		files = append(files, all...)
-	} else {
-		t.Logf("partner-doc corpus not found at %s; loading the rule docs only", corpusDir)
-	}
 	dir := t.TempDir()
 	ctx := context.Background()
-	for _, file := range files {
-		data, err := os.ReadFile(file)
-		if err != nil {
-			t.Fatal(err)
-		}
-		res, idiags, err := Import(file, data)
+	for _, file := range allDocs(t) {
+		res, idiags, err := importFile(t, file)
 		if err != nil {
 			continue
 		}
