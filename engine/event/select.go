@@ -2,6 +2,7 @@ package event
 
 import (
 	"errors"
+	"math/bits"
 	"slices"
 	"strconv"
 	"strings"
@@ -184,10 +185,7 @@ func (s *scanner) object(n *selNode, depth int) (template.Value, error) {
 // scanned and decoded by leaf.
 func (s *scanner) keptString() (template.Value, error) {
 	b, start := s.b, s.i+1
-	i := start
-	for i < len(b) && plainASCII[b[i]] {
-		i++
-	}
+	i := stringRun(b, start, true)
 	if i < len(b) && b[i] == '"' {
 		s.i = i + 1
 		return template.String(s.keep(b[start:i])), nil
@@ -303,9 +301,7 @@ func (s *scanner) key() (int, int, error) {
 	}
 	i++
 	start := i
-	for i < len(b) && plain[b[i]] {
-		i++
-	}
+	i = stringRun(b, i, false)
 	if i < len(b) && b[i] == '"' {
 		s.i = i + 1
 		return start, i, nil
@@ -401,9 +397,7 @@ func (s *scanner) lit(w string) error {
 func (s *scanner) str() error {
 	b, i := s.b, s.i+1
 	for i < len(b) {
-		for i < len(b) && plain[b[i]] {
-			i++
-		}
+		i = stringRun(b, i, false)
 		if i >= len(b) {
 			break
 		}
@@ -439,6 +433,39 @@ func (s *scanner) str() error {
 		}
 	}
 	return errFull
+}
+
+// stringRun returns the index of the first byte at or after i that a
+// JSON string does not hold as it is: a quote, a backslash, a control
+// character or, with ascii, any byte of 0x80 or more. It tests eight
+// bytes at a time (the lowest byte a test flags is always a true match:
+// a borrow only carries upwards), then finishes with the tables.
+func stringRun(b string, i int, ascii bool) int {
+	const lsb, msb = 0x0101010101010101, 0x8080808080808080
+	for ; i+8 <= len(b); i += 8 {
+		w := b[i : i+8]
+		x := uint64(w[0]) | uint64(w[1])<<8 | uint64(w[2])<<16 | uint64(w[3])<<24 |
+			uint64(w[4])<<32 | uint64(w[5])<<40 | uint64(w[6])<<48 | uint64(w[7])<<56
+		q := x ^ (lsb * '"')
+		e := x ^ (lsb * '\\')
+		m := (q - lsb) &^ q
+		m |= (e - lsb) &^ e
+		m |= (x - lsb*0x20) &^ x
+		if ascii {
+			m |= x
+		}
+		if m &= msb; m != 0 {
+			return i + bits.TrailingZeros64(m)/8
+		}
+	}
+	t := &plain
+	if ascii {
+		t = &plainASCII
+	}
+	for i < len(b) && t[b[i]] {
+		i++
+	}
+	return i
 }
 
 func isHex(c byte) bool {

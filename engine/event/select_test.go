@@ -206,3 +206,35 @@ func TestParseSelectedOwnsMemory(t *testing.T) {
 		}
 	}
 }
+
+// TestStringRun checks the eight-bytes-at-a-time scan against the tables
+// for every byte value at every position of a 20-byte run of plain bytes,
+// with a second stopping byte after it and with any start.
+func TestStringRun(t *testing.T) {
+	for _, ascii := range []bool{false, true} {
+		table := &plain
+		if ascii {
+			table = &plainASCII
+		}
+		for c := 0; c < 256; c++ {
+			for pos := 0; pos < 20; pos++ {
+				for _, second := range []byte{'a', '"', 0x01, 0xc3} {
+					b := []byte(strings.Repeat("a~ Z.b1", 3))[:20]
+					b[pos] = byte(c)
+					if pos+3 < len(b) {
+						b[pos+3] = second
+					}
+					for start := 0; start <= pos; start += 3 {
+						want := start
+						for want < len(b) && table[b[want]] {
+							want++
+						}
+						if got := stringRun(string(b), start, ascii); got != want {
+							t.Fatalf("ascii=%v %q from %d: %d, want %d", ascii, b, start, got, want)
+						}
+					}
+				}
+			}
+		}
+	}
+}
