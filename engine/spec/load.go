@@ -330,20 +330,25 @@ func (c *checker) yamlError(err error) {
 // the file, from the reported line on, that already fails with the same
 // message; the search parses O(log n) prefixes and only runs on an error.
 // When the full text does not fail the same way (invalid UTF-8, an error in a
-// later document), the reported line is kept.
+// later document), or the file is far bigger than any real spec, the
+// reported line is kept.
 func (c *checker) problemLine(line int, msg string) int {
 	n := len(c.src.lines)
 	if line < 1 || line >= n {
 		return line
 	}
-	fails := func(k int) bool {
-		var b strings.Builder
-		for _, l := range c.src.lines[:k] {
-			b.WriteString(string(l))
-			b.WriteByte('\n')
+	var b strings.Builder
+	ends := make([]int, n+1) // ends[k]: length of the first k lines
+	for i, l := range c.src.lines {
+		b.WriteString(string(l))
+		b.WriteByte('\n')
+		ends[i+1] = b.Len()
+		if b.Len() > maxSearchSize {
+			return line
 		}
-		return prefixFails(b.String(), msg)
 	}
+	text := b.String()
+	fails := func(k int) bool { return prefixFails(text[:ends[k]], msg) }
 	if !fails(n) {
 		return line
 	}
@@ -358,6 +363,10 @@ func (c *checker) problemLine(line int, msg string) int {
 	}
 	return hi
 }
+
+// maxSearchSize bounds the text problemLine searches: real specs are a
+// few KiB, and each step of the search parses a prefix again.
+const maxSearchSize = 256 << 10
 
 // prefixFails reports whether text fails to parse as YAML with message msg
 // (the error text without its "yaml: line N: " prefix).
