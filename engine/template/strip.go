@@ -130,7 +130,34 @@ func isIgnorableText(s *stmt) bool {
 	return ((prev == nil && top) || nonOutputting(prev)) && ((next == nil && top) || nonOutputting(next))
 }
 
-func heedsOpening(s *stmt) bool {
+// lineHeeded reports whether a leaf that shares s's edge line in
+// direction dir (its first line going backward, its last going forward)
+// heeds the white space of that line, which then is not stripped.
+func lineHeeded(s *stmt, dir int) bool {
+	line := s.begin.Line
+	if dir == forward {
+		line = s.end.Line
+	}
+	for el := terminal(s, dir); el != nil; el = terminal(el, dir) {
+		elLine := el.end.Line
+		if dir == forward {
+			elLine = el.begin.Line
+		}
+		if elLine != line {
+			return false
+		}
+		if heeds(el, dir) {
+			return true
+		}
+	}
+	return false
+}
+
+// heeds reports whether leaf s, met in direction dir, makes its line's
+// white space output: an interpolation does, and so does text that,
+// read from the side it is met on, has other characters before a line
+// break.
+func heeds(s *stmt, dir int) bool {
 	switch s.kind {
 	case sInterp, sHashInterp:
 		return true
@@ -139,28 +166,11 @@ func heedsOpening(s *stmt) bool {
 			return false
 		}
 		rs := []rune(s.text)
-		for i := len(rs) - 1; i >= 0; i-- {
-			if rs[i] == '\n' || rs[i] == '\r' {
-				return false
+		for k := range rs {
+			r := rs[k]
+			if dir == backward {
+				r = rs[len(rs)-1-k]
 			}
-			if !isJavaWhitespace(rs[i]) {
-				return true
-			}
-		}
-		return true
-	}
-	return false
-}
-
-func heedsTrailing(s *stmt) bool {
-	switch s.kind {
-	case sInterp, sHashInterp:
-		return true
-	case sText:
-		if isIgnorableText(s) {
-			return false
-		}
-		for _, r := range s.text {
 			if r == '\n' || r == '\r' {
 				return false
 			}
@@ -208,10 +218,8 @@ func openingToStrip(s *stmt) int {
 	if !trimmable(s.text[:i]) {
 		return 0
 	}
-	for el := terminal(s, backward); el != nil && el.end.Line == s.begin.Line; el = terminal(el, backward) {
-		if heedsOpening(el) {
-			return 0
-		}
+	if lineHeeded(s, backward) {
+		return 0
 	}
 	return i
 }
@@ -224,10 +232,8 @@ func trailingToStrip(s *stmt) int {
 	if !trimmable(s.text[lnl+1:]) {
 		return 0
 	}
-	for el := terminal(s, forward); el != nil && el.begin.Line == s.end.Line; el = terminal(el, forward) {
-		if heedsTrailing(el) {
-			return 0
-		}
+	if lineHeeded(s, forward) {
+		return 0
 	}
 	return len(s.text) - (lnl + 1)
 }
