@@ -2,6 +2,7 @@ package deliver
 
 import (
 	"context"
+	"encoding/base64"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -572,7 +573,7 @@ func TestDeliverTargetKeepsPathAndQuery(t *testing.T) {
 	for _, tc := range []struct{ base, in, want string }{
 		{"http://127.0.0.1:9999", "https://a.com/x/y?q=1%2B2", "http://127.0.0.1:9999/x/y?q=1%2B2"},
 		{"http://127.0.0.1:9999/", "https://a.com/x", "http://127.0.0.1:9999/x"},
-		{"http://h/pre", "https://u:p@a.com/x?k=v", "http://h/pre/x?k=v"},
+		{"http://h/pre", "https://u:p@a.com/x?k=v", "http://u:p@h/pre/x?k=v"},
 		{"http://h/pre/", "https://a.com/a%2Fb", "http://h/pre/a%2Fb"},
 	} {
 		b, _ := url.Parse(tc.base)
@@ -580,6 +581,71 @@ func TestDeliverTargetKeepsPathAndQuery(t *testing.T) {
 		if got := deliverTarget(b, u).String(); got != tc.want {
 			t.Errorf("deliverTarget(%s, %s) = %s, want %s", tc.base, tc.in, got, tc.want)
 		}
+	}
+}
+
+func TestLiteralHost(t *testing.T) {
+	for _, tc := range []struct {
+		tmpl, host string
+		ok         bool
+	}{
+		{"https://api.example.com/x", "api.example.com", true},
+		{"https://{Account_SID}:{Authorization_Token}@api.impactradius.com/Advertisers/{Account_SID}/AppEvents/?AppId={AppId}", "api.impactradius.com", true},
+		{"https://${sid?url}:${token?url}@api.example.com/p", "api.example.com", true},
+		{"https://{user@x}:{p/q}@h.example.com:8443/p", "h.example.com", true},
+		{"https://u:p@h.example.com#f", "h.example.com", true},
+		{"https://u@{host}/x", "", false},
+		{"https://{sid}@{host}.example.com/x", "", false},
+		{"https://branch.io&{abc}", "", false},
+		{"https://branch.io&x/", "", false},
+		{"https://<#if a>x</#if>.example.com/", "", false},
+		{"https://{a/b}", "", false},
+		{"https://[2001:db8::1]:80/x", "2001:db8::1", true},
+	} {
+		host, ok := literalHost(tc.tmpl)
+		if host != tc.host || ok != tc.ok {
+			t.Errorf("literalHost(%q) = %q, %v; want %q, %v", tc.tmpl, host, ok, tc.host, tc.ok)
+		}
+	}
+}
+
+// impact_radius sends its credentials as URL userinfo: the host after
+// them is still derived and allowed.
+func TestAllowedHostsWithTemplatedUserinfo(t *testing.T) {
+	p := &spec.Partner{ID: "impact_radius", Postbacks: []spec.Postback{{Events: []string{"OPEN"},
+		URL: "https://{Account_SID}:{Authorization_Token}@api.impactradius.com/Advertisers/{Account_SID}/AppEvents/?Event=OPEN"}}}
+	if got := AllowedHosts(p); len(got) != 1 || got[0] != "api.impactradius.com" {
+		t.Fatalf("AllowedHosts = %v", got)
+	}
+}
+
+// A rendered URL whose host is no host name (a placeholder such as
+// partners/apple.yaml's https://branch.io&{abc}) is dead-lettered saying so.
+func TestInvalidHostDeadLettered(t *testing.T) {
+	pol := testPolicy()
+	pol.AllowedHosts = []string{"branch.io&us", "branch.io"}
+	s, _ := newSender(t, pol, nil)
+	out := s.Handle(context.Background(), testJob("https://branch.io&US"), 1)
+	if out.Kind != queue.OutcomeDead || !strings.Contains(out.Reason, "not a valid host name") {
+		t.Fatalf("outcome %+v", out)
+	}
+}
+
+// With --deliver-to, credentials written before the host travel too: the
+// sink sees the Authorization the partner would.
+func TestDeliverToKeepsUserinfo(t *testing.T) {
+	sk, base := startSink(t, sink.Options{})
+	pol := testPolicy()
+	pol.AllowedHosts = []string{"api.impactradius.com"}
+	s, _ := newSender(t, pol, func(o *Options) { o.DeliverTo = base })
+	out := s.Handle(context.Background(), testJob("https://SID123:tok%2F456@api.impactradius.com/Advertisers/SID123/AppEvents/?Event=OPEN"), 1)
+	if out.Kind != queue.OutcomeDelivered {
+		t.Fatalf("outcome %+v", out)
+	}
+	recs := sk.Requests()
+	want := "Basic " + base64.StdEncoding.EncodeToString([]byte("SID123:tok/456"))
+	if len(recs) != 1 || recs[0].Headers["Authorization"] != want || recs[0].URL != "/Advertisers/SID123/AppEvents/?Event=OPEN" {
+		t.Fatalf("requests %+v, want Authorization %q", recs, want)
 	}
 }
 

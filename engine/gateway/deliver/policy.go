@@ -154,32 +154,77 @@ func AllowedHosts(p *spec.Partner) []string {
 	return out
 }
 
-// literalHost returns the host of a URL template when it contains no
-// template syntax.
+// literalHost returns the host of a URL template when the host itself
+// contains no template syntax. Templated userinfo is fine
+// (https://{Account_SID}:{Authorization_Token}@api.impactradius.com/...):
+// the authority ends at the first '/', '?' or '#' outside template
+// brackets, and the userinfo at its last '@' outside them, since both may
+// appear inside an expression (${sid?url}, {user@x}).
 func literalHost(tmpl string) (string, bool) {
 	_, rest, ok := strings.Cut(strings.TrimSpace(tmpl), "://")
 	if !ok {
 		return "", false
 	}
-	end := strings.IndexAny(rest, "/?#")
-	if end >= 0 {
-		rest = rest[:end]
+	depth, end, at := 0, len(rest), -1
+scan:
+	for i := 0; i < len(rest); i++ {
+		switch c := rest[i]; c {
+		case '{', '<':
+			depth++
+		case '}', '>':
+			if depth > 0 {
+				depth--
+			}
+		case '/', '?', '#':
+			if depth == 0 {
+				end = i
+				break scan
+			}
+		case '@':
+			if depth == 0 {
+				at = i
+			}
+		}
 	}
-	if strings.ContainsAny(rest, "{}$<>#! \t") {
+	rest = rest[at+1 : end]
+	if strings.ContainsAny(rest, "{}$<>#!@ \t") {
 		return "", false
-	}
-	if i := strings.LastIndex(rest, "@"); i >= 0 {
-		rest = rest[i+1:]
 	}
 	host := rest
 	if h, _, err := net.SplitHostPort(rest); err == nil {
 		host = h
 	}
 	host = strings.Trim(host, "[]")
-	if host == "" {
+	if host == "" || !ValidHost(host) {
 		return "", false
 	}
 	return host, true
+}
+
+// ValidHost reports whether host (without port or brackets) is an IP
+// address or a DNS name: dot-separated labels of letters, digits, '-' and
+// '_'. url.Parse accepts more (https://branch.io&US has host
+// "branch.io&US"), which can never be a partner's endpoint.
+func ValidHost(host string) bool {
+	if _, err := netip.ParseAddr(host); err == nil {
+		return true
+	}
+	host = strings.TrimSuffix(host, ".")
+	if host == "" || len(host) > 253 {
+		return false
+	}
+	for label := range strings.SplitSeq(host, ".") {
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return false
+		}
+		for i := 0; i < len(label); i++ {
+			c := label[i]
+			if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // hostAllowed matches host against patterns: "example.com" matches only
@@ -230,12 +275,13 @@ func privateAddr(ip netip.Addr) bool {
 }
 
 // deliverTarget rewrites u to the --deliver-to base: its scheme and host,
-// its path as a prefix, u's path and query kept.
+// its path as a prefix, u's userinfo, path and query kept. The userinfo
+// stays so the sink sees the Authorization the partner would (Go's client
+// sends it as basic auth).
 func deliverTarget(base *url.URL, u *url.URL) *url.URL {
 	out := *u
 	out.Scheme = base.Scheme
 	out.Host = base.Host
-	out.User = nil
 	if p := strings.TrimSuffix(base.Path, "/"); p != "" {
 		out.Path = p + u.Path
 		if u.RawPath != "" {

@@ -288,6 +288,12 @@ func (s *Sender) do(ctx context.Context, j queue.Job, a *Attempt, keepBody bool)
 	}
 	host := strings.ToLower(u.Hostname())
 	a.Host = host
+	if !ValidHost(host) {
+		// url.Parse lets through hosts such as "branch.io&us" (a
+		// placeholder in a partner doc): say so rather than suggest
+		// allowing it.
+		return Result{Outcome: queue.Dead(fmt.Sprintf("invalid postback URL: host %q is not a valid host name (fix the partner spec's url)", host))}
+	}
 	if !hostAllowed(host, pol.AllowedHosts) {
 		return Result{Outcome: queue.Dead(fmt.Sprintf("host %q is not allowed for partner %q (add it to the spec's allowed_hosts)", host, j.Partner))}
 	}
