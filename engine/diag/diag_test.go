@@ -5,7 +5,7 @@ import "testing"
 func TestParseChoice(t *testing.T) {
 	tests := []struct {
 		in, want, err string
-		choices      []string
+		choices       []string
 	}{
 		{"json", "json", "", []string{"text", "json", "github"}},
 		{"xml", "", `unknown format "xml" (want text, json or github)`, []string{"text", "json", "github"}},
