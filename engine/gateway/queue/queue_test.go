@@ -531,6 +531,51 @@ func TestConcurrencerLimitsInFlight(t *testing.T) {
 	}
 }
 
+// Stopping gives the jobs a worker holds back at once, and only once: the
+// pull they came from is closed first, so they are not handed straight
+// back to it, given back again, and so on until their deliveries run out.
+func TestStopGivesHeldJobsBack(t *testing.T) {
+	cfg := testConfig(t.TempDir())
+	cfg.Workers = 1
+	q := openQueue(t, cfg)
+	release := make(chan struct{})
+	started := make(chan struct{}, 10)
+	var mu sync.Mutex
+	handled := 0 // jobs the first run's handler saw: they wait an hour
+	h := HandlerFunc(func(context.Context, Job, int) Outcome {
+		mu.Lock()
+		handled++
+		mu.Unlock()
+		started <- struct{}{}
+		<-release
+		return Retry(time.Hour, "held")
+	})
+	stop := runQueue(t, q, h)
+	var jobs []Job
+	for i := range 5 {
+		jobs = append(jobs, job("a", "p", fmt.Sprint(i)))
+	}
+	if err := q.Enqueue(context.Background(), jobs...); err != nil {
+		t.Fatal(err)
+	}
+	<-started // one job in the handler, the others held for the slot
+	stopped := make(chan struct{})
+	go func() { stop(); close(stopped) }()
+	close(release)
+	<-stopped
+
+	r := newRecorder(func(Job, int) Outcome { return Delivered() })
+	runQueue(t, q, r)
+	mu.Lock()
+	back := len(jobs) - handled
+	mu.Unlock()
+	for _, c := range r.await(t, back) {
+		if c.Attempt > 2 {
+			t.Errorf("job %s is on attempt %d after one stop, want at most 2", c.Job.ID, c.Attempt)
+		}
+	}
+}
+
 // varConc is a handler whose concurrency changes while it runs, as on a
 // config reload.
 type varConc struct {

@@ -12,8 +12,13 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 )
 
-// fetchWait bounds one pull request; it is also how long Run may take to
-// notice its context ended.
+// minPrefetch is the fewest fetched jobs a worker keeps waiting for a
+// slot, so a partner with a low concurrency limit still pulls in batches
+// large enough to share a pull's cost, and its slots do not run dry while
+// a pull is on its way.
+const minPrefetch = 64
+
+// fetchWait bounds one pull request.
 const fetchWait = 2 * time.Second
 
 // Run consumes the queue until ctx ends, calling h for every job. Each
@@ -235,7 +240,7 @@ func (q *Queue) worker(ctx, hctx context.Context, subj string, key Key, h Handle
 			cons = c
 		}
 		n := limit()
-		window := 2 * n
+		window := n + max(n, minPrefetch)
 		mu.Lock()
 		for slots < n {
 			slots++
@@ -254,7 +259,11 @@ func (q *Queue) worker(ctx, hctx context.Context, subj string, key Key, h Handle
 			}
 			continue
 		}
-		batch, err := cons.Fetch(free, jetstream.FetchMaxWait(fetchWait))
+		// The pull ends with ctx, not only at its expiry: a message given
+		// back (Nak) while stopping must not be handed straight back to a
+		// pull still open, again and again, using up its deliveries.
+		fctx, fcancel := context.WithTimeout(ctx, fetchWait)
+		batch, err := cons.Fetch(free, jetstream.FetchContext(fctx))
 		if err == nil {
 			for msg := range batch.Messages() {
 				if ctx.Err() != nil {
@@ -287,6 +296,10 @@ func (q *Queue) worker(ctx, hctx context.Context, subj string, key Key, h Handle
 				}
 			}
 			err = batch.Error()
+		}
+		fcancel()
+		if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+			err = nil // the pull's own deadline, or stopping
 		}
 		if err != nil && !errors.Is(err, nats.ErrTimeout) && ctx.Err() == nil {
 			q.log.Warn("queue: fetch", "app", key.App, "partner", key.Partner, "err", err)
