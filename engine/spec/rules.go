@@ -69,7 +69,7 @@ var rules = []RuleInfo{
 	{RuleTemplateBlocked, diag.Error, "a construct Branch blocks: <#import> <#visit> <#include> <#recurse> <#setting> <#macro> <#function> <#nested> <#return> <#list>, ?eval (and ?interpret ?new ?api)", "rewrite without it (<@loop> replaces <#list>)", true},
 	{RuleDuplicateID, diag.Error, "two files declaring the same partner id", "give each partner its own id", false},
 	{RuleFileNameMismatch, diag.Error, "a file whose name is not <id>.yaml", "rename the file or fix the id", false},
-	{RuleUnknownSuppress, diag.Error, "an adgate:ignore comment naming a rule that does not exist (or cannot be suppressed)", "use a rule id from this table", false},
+	{RuleUnknownSuppress, diag.Error, "an adgate:ignore comment naming a rule that does not exist (or cannot be suppressed)", "use a rule id that `adgate validate --rules` lists", false},
 	{RuleSuppressNoReason, diag.Warning, "an adgate:ignore comment without a reason", "write why after the rule id", false},
 	{RuleUnusedSuppress, diag.Warning, "an adgate:ignore comment that silences nothing", "remove the comment", false},
 }

@@ -69,7 +69,11 @@ func (c *checker) suppress() {
 				r, ok := ruleInfo(fields[0])
 				switch {
 				case !ok:
-					c.addRule(at, RuleUnknownSuppress, fmt.Sprintf("adgate:ignore names unknown rule %q", fields[0]))
+					msg := fmt.Sprintf("adgate:ignore names unknown rule %q", fields[0])
+					if s := closestRule(fields[0]); s != "" {
+						msg += fmt.Sprintf("; did you mean %s?", s)
+					}
+					c.addRule(at, RuleUnknownSuppress, msg)
 				case !r.Suppressible:
 					c.addRule(at, RuleUnknownSuppress, fmt.Sprintf("rule %s cannot be suppressed", fields[0]))
 				default:
@@ -113,4 +117,15 @@ func (c *checker) suppress() {
 			c.addRule(pos{s.line, s.col}, RuleUnusedSuppress, fmt.Sprintf("adgate:ignore %s silences nothing on this line or the next", s.rule))
 		}
 	}
+}
+
+// closestRule is the suppressible rule id nearest to a misspelt one.
+func closestRule(id string) string {
+	var ids []string
+	for _, r := range rules {
+		if r.Suppressible {
+			ids = append(ids, strings.ToUpper(r.ID))
+		}
+	}
+	return strings.ToLower(closest(id, ids))
 }
