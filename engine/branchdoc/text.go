@@ -120,6 +120,14 @@ func fixMojibakeOnce(s string) (string, bool) {
 				k += size
 				continue
 			}
+			// â€ closing a run is ” (E2 80 9D) whose third byte was lost:
+			// 0x9D has no Windows-1252 character, so a copy drops it.
+			if k+2 == len(bs) && bs[k] == 0xE2 && bs[k+1] == 0x80 {
+				out.WriteRune('\u201D')
+				changed = true
+				k += 2
+				continue
+			}
 			out.WriteRune(rs[i+k])
 			k++
 		}
