@@ -58,6 +58,10 @@ func FuzzEscape(f *testing.F) {
 		if err != nil || len(vals) != 2 || vals.Get("k") != s || vals.Get("z") != "1" {
 			t.Fatalf("query %q -> %q -> %v %v", s, q, vals, err)
 		}
+		// the URL fast path's encoder and length agree with QueryEscape
+		if a := string(appendQuery([]byte("p"), s)); a != "p"+q || queryLen(s) != len(q) {
+			t.Fatalf("appendQuery %q -> %q, queryLen %d; QueryEscape %q", s, a, queryLen(s), q)
+		}
 		var back string
 		if err := json.Unmarshal([]byte(`"`+JSONEscape(s)+`"`), &back); err != nil {
 			t.Fatalf("json %q -> %q: %v", s, JSONEscape(s), err)
