@@ -72,6 +72,9 @@ func policyFor(sp *spec.Partner, d config.Delivery) deliver.Policy {
 	hosts := deliver.AllowedHosts(sp)
 	private := false
 	for _, h := range d.AllowHosts {
+		// Compared with url.Hostname(), which has no brackets; config
+		// validation refuses entries with a port.
+		h = strings.Trim(h, "[]")
 		hosts = append(hosts, h)
 		if isPrivateHost(h) {
 			private = true

@@ -13,6 +13,7 @@ import (
 
 	"github.com/adgate/adgate/engine/event"
 	"github.com/adgate/adgate/engine/gateway/config"
+	"github.com/adgate/adgate/engine/spec"
 )
 
 func TestCheckSignature(t *testing.T) {
@@ -309,5 +310,29 @@ func TestWindowEnd(t *testing.T) {
 		if got := windowEnd(ev, &config.Partner{WindowDays: tc.window}, now); !got.Equal(tc.want) {
 			t.Errorf("%s window %d: %v, want %v", tc.json, tc.window, got, tc.want)
 		}
+	}
+}
+
+// allow_hosts entries are host names: brackets are dropped so "[::1]"
+// matches like "::1", and an entry with a port stops the start with a
+// positioned diagnostic (it could never match a postback's host).
+func TestAllowHostsEntries(t *testing.T) {
+	pol := policyFor(&spec.Partner{ID: "p"}, config.Delivery{AllowHosts: []string{"[::1]", "127.0.0.1"}})
+	if strings.Join(pol.AllowedHosts, ",") != "::1,127.0.0.1" || !pol.AllowPrivate {
+		t.Errorf("policy hosts %v private %v", pol.AllowedHosts, pol.AllowPrivate)
+	}
+
+	sink := newCapture(t)
+	dir := t.TempDir()
+	cfg := writeConfig(t, dir, sink.host(), envOpts{mutate: func(c string) string {
+		return strings.Replace(c, "allow_hosts: [127.0.0.1]", "allow_hosts: [\"127.0.0.1:18901\"]", 1)
+	}})
+	srv, err := New(context.Background(), Options{ConfigPath: cfg, Listen: "127.0.0.1:0", WatchEvery: -1})
+	if err == nil {
+		srv.Close()
+		t.Fatal("New accepted an allow_hosts entry with a port")
+	}
+	if msg := err.Error(); !strings.Contains(msg, "gateway.yaml:28:25:") || !strings.Contains(msg, `"127.0.0.1:18901" has a port`) || !strings.Contains(msg, `write "127.0.0.1"`) {
+		t.Errorf("error does not place and explain the entry: %v", err)
 	}
 }

@@ -8,9 +8,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
+	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -38,6 +42,7 @@ const (
 	RuleMissingCred  = "gateway-missing-credential"
 	RuleCountry      = "gateway-country"
 	RuleCustomEvents = "gateway-custom-events"
+	RuleAllowHost    = "gateway-allow-host"
 )
 
 // MaxFileBytes bounds the config file read.
@@ -526,7 +531,10 @@ func (p *parser) buildPartner(rp rawPartner, pp string, at func(string) *yaml.No
 	}
 	if rp.CustomEvents != nil {
 		part.CustomEvents = make(map[string]string, len(rp.CustomEvents))
-		for k, v := range rp.CustomEvents {
+		// Sorted, so which spelling a duplicate finding names does not
+		// depend on map order.
+		for _, k := range slices.Sorted(maps.Keys(rp.CustomEvents)) {
+			v := rp.CustomEvents[k]
 			lk := strings.ToLower(k)
 			if _, dup := part.CustomEvents[lk]; dup {
 				p.errNode(at(pp+".custom_events"), RuleCustomEvents, fmt.Sprintf("custom event %q is mapped twice (names are case-insensitive)", k), "keep one mapping")
@@ -572,6 +580,11 @@ func (p *parser) buildPartner(rp rawPartner, pp string, at func(string) *yaml.No
 		RatePerSecond: d.RatePerSecond,
 		AllowHosts:    d.AllowHosts,
 	}
+	for k, h := range d.AllowHosts {
+		if msg, hint := allowHostProblem(h); msg != "" {
+			p.errNode(at(fmt.Sprintf("%s.delivery.allow_hosts.%d", pp, k)), RuleAllowHost, msg, hint)
+		}
+	}
 	if d.SuccessBody != "" {
 		re, err := regexp.Compile(d.SuccessBody)
 		if err != nil {
@@ -580,6 +593,23 @@ func (p *parser) buildPartner(rp rawPartner, pp string, at func(string) *yaml.No
 		part.Delivery.SuccessBody = re
 	}
 	return part
+}
+
+// allowHostProblem explains why an allow_hosts entry cannot work, or
+// returns "". Entries are compared with the postback URL's host name, port
+// left out, so an entry with a port would never match (and would not turn
+// on loopback/private delivery either).
+func allowHostProblem(h string) (msg, hint string) {
+	if strings.Contains(h, "/") {
+		return fmt.Sprintf("allow_hosts entry %q is not a host name", h), "list the host only, e.g. partner.example.com or *.partner.example.com"
+	}
+	if _, err := netip.ParseAddr(strings.Trim(h, "[]")); err == nil {
+		return "", ""
+	}
+	if host, port, err := net.SplitHostPort(h); err == nil {
+		return fmt.Sprintf("allow_hosts entry %q has a port (%s); entries name hosts and match any port", h, port), fmt.Sprintf("write %q", strings.Trim(host, "[]"))
+	}
+	return "", ""
 }
 
 func scalarString(v any) string {
