@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 )
 
 // tokKind classifies a piece of template text.
@@ -200,10 +201,14 @@ func findMacros(text []rune, toks []tok) []macroRef {
 			continue
 		}
 		seg := string(text[t.Start:t.End])
+		// Code-point offsets are counted on from the previous match, so
+		// a URL with n macros costs O(len), not O(n*len).
+		at, atByte := t.Start, 0
 		for _, m := range macroRE.FindAllStringSubmatchIndex(seg, -1) {
-			start := t.Start + len([]rune(seg[:m[0]]))
+			at += utf8.RuneCountInString(seg[atByte:m[0]])
+			atByte = m[0]
 			name := seg[m[2]:m[3]]
-			out = append(out, macroRef{Name: name, Start: start, End: start + len([]rune(name)) + 2})
+			out = append(out, macroRef{Name: name, Start: at, End: at + utf8.RuneCountInString(name) + 2})
 		}
 	}
 	return out
