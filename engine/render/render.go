@@ -560,8 +560,15 @@ func (cp *Partner) ParseEvent(b []byte) (*event.Event, error) {
 // full model, which has every field of the event and would cost a copy
 // of all of them per event.
 func rootModel(ev *event.Event, names []string, app, net template.Value) template.Value {
-	keys := make([]string, 0, len(names))
-	vals := make([]template.Value, 0, len(names))
+	var keys []string
+	var vals []template.Value
+	if len(names) <= len(modelBuf{}.keys) {
+		// one allocation for both slices; the hash keeps them
+		b := new(modelBuf)
+		keys, vals = b.keys[:0:len(names)], b.vals[:0:len(names)]
+	} else {
+		keys, vals = make([]string, 0, len(names)), make([]template.Value, 0, len(names))
+	}
 	for _, n := range names {
 		var v template.Value
 		switch n {
@@ -581,7 +588,13 @@ func rootModel(ev *event.Event, names []string, app, net template.Value) templat
 			vals = append(vals, v)
 		}
 	}
-	return template.NewHash(keys, vals)
+	return template.HashOf(keys, vals)
+}
+
+// modelBuf holds the parts of a small root model (see rootModel).
+type modelBuf struct {
+	keys [6]string
+	vals [6]template.Value
 }
 
 // shareSegments gives every event path parameter whose first segment at
@@ -1165,7 +1178,8 @@ func (r *run) postback(ref pbRef, explain bool) (Request, *Skipped) {
 			return skip(fmt.Sprintf("required parameter {%s} (%s) has no value (from %s)", p.macro, p.branch, p.from))
 		}
 	}
-	where := "partner " + r.cp.id + " postback " + ref.key
+	// the error prefix is only built for an error: an allocation a render
+	where := func(part string) string { return "partner " + r.cp.id + " postback " + ref.key + part }
 	req := Request{Postback: ref.key, Method: pb.method}
 	if len(pb.headers) > 0 || pb.contentType != "" {
 		req.Headers = make(map[string]string, len(pb.headers)+1)
@@ -1174,14 +1188,14 @@ func (r *run) postback(ref pbRef, explain bool) (Request, *Skipped) {
 	var err error
 	r.enc, r.seq, r.pos = EncQuery, pb.urlSeq, 0
 	if req.URL, err = r.execute(pb.url, pb.urlPlain, root); err != nil {
-		return skip(templateReason(where+" url", err).Error())
+		return skip(templateReason(where(" url"), err).Error())
 	}
 	r.enc = EncRaw
 	for hi, h := range pb.headers {
 		r.seq, r.pos = pb.headerSeqs[hi], 0
 		v, err := r.execute(h.tmpl, pb.headerPlains[hi], root)
 		if err != nil {
-			return skip(templateReason(where+" header "+h.name, err).Error())
+			return skip(templateReason(where(" header "+h.name), err).Error())
 		}
 		if i := strings.IndexFunc(v, func(c rune) bool { return c < 0x20 && c != '\t' || c == 0x7f }); i >= 0 {
 			// A line break in a header value would let a value inject headers.
@@ -1195,7 +1209,7 @@ func (r *run) postback(ref pbRef, explain bool) (Request, *Skipped) {
 	if pb.body != nil {
 		r.enc, r.seq, r.pos = pb.bodyEnc, pb.bodySeq, 0
 		if req.Body, err = r.execute(pb.body, pb.bodyPlain, root); err != nil {
-			return skip(templateReason(where+" body", err).Error())
+			return skip(templateReason(where(" body"), err).Error())
 		}
 	}
 	if explain {

@@ -141,6 +141,17 @@ func NewHash(keys []string, vals []Value) Value {
 	return Value{kind: KindHash, c: c}
 }
 
+// HashOf returns NewHash(keys, vals) without copying the slices when the
+// keys are distinct and few (up to the linear-search size): the hash then
+// keeps them, and the caller must not modify them afterwards.
+func HashOf(keys []string, vals []Value) Value {
+	n := min(len(keys), len(vals))
+	if n > smallHash || !distinct(keys[:n]) {
+		return NewHash(keys, vals)
+	}
+	return Value{kind: KindHash, c: &compound{keys: keys[:n:n], vals: vals[:n:n]}}
+}
+
 func (c *compound) add(k string, v Value) {
 	c.keys = append(c.keys, k)
 	c.vals = append(c.vals, v)
