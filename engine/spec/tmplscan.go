@@ -415,17 +415,24 @@ func stripStrings(rs []rune) string {
 func blockedBuiltins(rs []rune, t tok) []int {
 	code := stripStrings(rs[t.Start:t.End])
 	var out []int
+	at, atByte := t.Start, 0
 	for _, m := range blockedBuiltinRE.FindAllStringIndex(code, -1) {
-		out = append(out, t.Start+len([]rune(code[:m[0]])))
+		at += utf8.RuneCountInString(code[atByte:m[0]])
+		atByte = m[0]
+		out = append(out, at)
 	}
 	return out
 }
 
 // blockedLen is the length of the blocked built-in at off, for messages.
+// A built-in name is short: only a bounded window after off is read, so
+// many findings in one long template stay linear.
 func blockedLen(rs []rune, off int) int {
-	m := blockedBuiltinRE.FindStringIndex(string(rs[off:]))
+	end := min(len(rs), off+256)
+	w := string(rs[off:end])
+	m := blockedBuiltinRE.FindStringIndex(w)
 	if m == nil {
 		return 1
 	}
-	return len([]rune(string(rs[off:])[:m[1]]))
+	return utf8.RuneCountInString(w[:m[1]])
 }
