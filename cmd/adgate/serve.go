@@ -90,7 +90,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	}
 	if *demo {
 		fmt.Fprintf(stdout, "adgate demo: gateway on http://%s, postbacks go to the in-process sink at %s\n", srv.Addr(), opt.DeliverTo)
-		fmt.Fprintf(stdout, "try:\n  curl -H 'Authorization: Bearer demo-token' --data-binary @examples/events/install.json http://%s/v1/apps/demo/events\n\n", srv.Addr())
+		fmt.Fprintf(stdout, "try:\n  curl -H 'Authorization: Bearer demo-token' --data-binary @examples/events/install.json http://%s/v1/apps/demo/events\n", srv.Addr())
+		fmt.Fprintf(stdout, "metrics (demo-only token from examples/gateway.yaml):\n  curl -H 'Authorization: Bearer demo-metrics-token' http://%s/metrics\n\n", srv.Addr())
 	}
 
 	// SIGHUP reloads; the context (SIGINT/SIGTERM) shuts down.

@@ -111,6 +111,27 @@ func TestServeDemo(t *testing.T) {
 			t.Errorf("%s: %d %s", f, resp.StatusCode, out)
 		}
 	}
+	// /metrics takes the demo's documented metrics token, and nothing less.
+	for _, tc := range []struct {
+		tok  string
+		code int
+	}{{"", http.StatusUnauthorized}, {"demo-token", http.StatusForbidden}, {"demo-metrics-token", http.StatusOK}} {
+		req, _ := http.NewRequest(http.MethodGet, base+"/metrics", nil)
+		if tc.tok != "" {
+			req.Header.Set("Authorization", "Bearer "+tc.tok)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != tc.code {
+			t.Errorf("GET /metrics with %q: %d, want %d", tc.tok, resp.StatusCode, tc.code)
+		}
+	}
+	if !strings.Contains(stdout.String(), "Bearer demo-metrics-token' http://") {
+		t.Errorf("the demo does not say how to scrape /metrics:\n%s", stdout.String())
+	}
 	for _, want := range []string{`"X-Adgate-Original-Host":"api.clevertap.com"`, `"X-Adgate-Original-Host":"tracking.jampp.com"`, "delivered clevertap", "delivered jampp", "custom_event", "&account_token=demo%2Btoken%2Fwith%3Dspecials&"} {
 		for !strings.Contains(stdout.String(), want) {
 			if time.Now().After(deadline) {

@@ -35,6 +35,34 @@ func (s *Server) admin(h http.HandlerFunc) http.HandlerFunc {
 	}
 }
 
+// metricsAuth guards /metrics: it requires metrics.token or admin_token as
+// a bearer token; with neither configured, metrics are not served.
+func (s *Server) metricsAuth(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		cfg := s.rt.Load().cfg
+		var tokens []string
+		for _, t := range []string{cfg.MetricsToken, cfg.AdminToken} {
+			if t != "" {
+				tokens = append(tokens, t)
+			}
+		}
+		if len(tokens) == 0 {
+			writeError(w, http.StatusForbidden, "metrics are disabled: set metrics.token (or admin_token) in the config")
+			return
+		}
+		if err := checkBearer(r, tokens); err != nil {
+			if errors.Is(err, errNoCredentials) {
+				w.Header().Set("WWW-Authenticate", `Bearer realm="adgate-metrics"`)
+				writeError(w, http.StatusUnauthorized, "metrics: send Authorization: Bearer <metrics.token>")
+				return
+			}
+			writeError(w, http.StatusForbidden, "metrics token not accepted")
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
 // handleDeliveries is GET /v1/deliveries?app=&partner=&status=&id=&limit=.
 // status is delivered, retry or dead, or a status class such as 5xx.
 func (s *Server) handleDeliveries(w http.ResponseWriter, r *http.Request) {

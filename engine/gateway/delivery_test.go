@@ -56,7 +56,7 @@ func TestIsolation(t *testing.T) {
 	if worst > 2000 {
 		t.Errorf("a beacon attempt took %.0f ms while acme hung", worst)
 	}
-	_, _, m := e.do(http.MethodGet, "/metrics", nil, nil)
+	_, _, m := e.do(http.MethodGet, "/metrics", nil, bearer("test-metrics-token-1"))
 	if !strings.Contains(string(m), `adgate_queue_depth{app="shop",partner="acme"} 20`) {
 		t.Errorf("acme's backlog not in metrics:\n%s", grepLines(string(m), "adgate_queue"))
 	}
@@ -149,7 +149,7 @@ func TestRetryDeadLetterReplay(t *testing.T) {
 	if code, _, b := e.do(http.MethodPost, "/v1/deadletters/replay", []byte(`{"since":"yesterday"}`), admin); code != http.StatusBadRequest {
 		t.Errorf("bad replay filter: %d %s", code, b)
 	}
-	_, _, m := e.do(http.MethodGet, "/metrics", nil, nil)
+	_, _, m := e.do(http.MethodGet, "/metrics", nil, bearer("test-metrics-token-1"))
 	for _, s := range []string{
 		`adgate_postbacks_retried_total{app="shop",partner="acme",status_class="5xx"} 2`,
 		`adgate_postbacks_dead_lettered_total{app="shop",partner="beacon",status_class="4xx"} 1`,

@@ -322,7 +322,7 @@ func TestAdminEndpoints(t *testing.T) {
 	}
 
 	// Metrics carry the series the issue names.
-	_, _, b = e.do("GET", "/metrics", nil, nil)
+	_, _, b = e.do("GET", "/metrics", nil, bearer("test-metrics-token-1"))
 	for _, series := range []string{
 		`adgate_events_accepted_total{app="shop"} 1`,
 		`adgate_postbacks_planned_total{app="shop",partner="acme"} 1`,

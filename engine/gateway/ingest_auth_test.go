@@ -119,3 +119,48 @@ func TestSlowSignedBodiesDoNotStarveBearer(t *testing.T) {
 		t.Errorf("wrong bearer: %d, want 403", code)
 	}
 }
+
+// /metrics needs metrics.token or admin_token; /healthz and /readyz stay
+// open.
+func TestMetricsRequireToken(t *testing.T) {
+	sink := newCapture(t)
+	e, _ := startEnv(t, sink, envOpts{})
+	for _, tc := range []struct {
+		name, path string
+		hdr        map[string]string
+		code       int
+	}{
+		{"no token", "/metrics", nil, http.StatusUnauthorized},
+		{"ingest token", "/metrics", bearer("shop-token-123"), http.StatusForbidden},
+		{"metrics token", "/metrics", bearer("test-metrics-token-1"), http.StatusOK},
+		{"admin token", "/metrics", bearer("test-admin-token-1"), http.StatusOK},
+		{"healthz", "/healthz", nil, http.StatusOK},
+		{"readyz", "/readyz", nil, http.StatusOK},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, hdr, body := e.do("GET", tc.path, nil, tc.hdr)
+			if code != tc.code {
+				t.Fatalf("status %d, want %d: %s", code, tc.code, body)
+			}
+			if code == http.StatusUnauthorized && hdr.Get("WWW-Authenticate") == "" {
+				t.Error("401 without WWW-Authenticate")
+			}
+			if tc.path == "/metrics" && code == http.StatusOK && !strings.Contains(string(body), "adgate_") {
+				t.Errorf("no adgate metrics in %.200s", body)
+			}
+		})
+	}
+}
+
+// Without metrics.token and admin_token, /metrics is off rather than open.
+func TestMetricsOffWithoutTokens(t *testing.T) {
+	sink := newCapture(t)
+	e, _ := startEnv(t, sink, envOpts{mutate: func(c string) string {
+		c = strings.Replace(c, "admin_token: test-admin-token-1\n", "", 1)
+		return strings.Replace(c, "metrics:\n  token: test-metrics-token-1\n", "", 1)
+	}})
+	code, _, body := e.do("GET", "/metrics", nil, bearer("anything-at-all"))
+	if code != http.StatusForbidden || !strings.Contains(string(body), "metrics.token") {
+		t.Errorf("status %d %s, want 403 naming metrics.token", code, body)
+	}
+}

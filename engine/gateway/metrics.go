@@ -35,7 +35,7 @@ func newMetrics() *metrics {
 	byPartner := []string{"app", "partner"}
 	byStatus := []string{"app", "partner", "status_class"}
 	m.eventsAccepted = m.counter("adgate_events_accepted_total", "Events accepted (202) and durably enqueued.", byApp)
-	m.eventsRejected = m.counter("adgate_events_rejected_total", "Events or requests rejected, by reason (auth, invalid, too_large, saturated, backlog, unavailable, unknown_app).", []string{"app", "reason"})
+	m.eventsRejected = m.counter("adgate_events_rejected_total", "Events or requests rejected, by reason (auth, invalid, too_large, saturated, backlog, unavailable); requests for an unknown app count as auth with an empty app label.", []string{"app", "reason"})
 	m.planned = m.counter("adgate_postbacks_planned_total", "Postbacks rendered and enqueued.", byPartner)
 	m.skipped = m.counter("adgate_postbacks_skipped_total", "Postbacks not sent for an event, by reason class (scope, window, filter, country, disabled, unmapped, render).", []string{"app", "partner", "reason"})
 	m.delivered = m.counter("adgate_postbacks_delivered_total", "Postbacks the partner accepted.", byStatus)

@@ -72,7 +72,7 @@ func TestReloadKeepsLastGoodConfig(t *testing.T) {
 	if len(pl.Postbacks) != 1 || pl.Postbacks[0].Partner != "beacon" {
 		t.Errorf("reloaded country list not applied: %+v", pl)
 	}
-	_, _, metrics := e.do(http.MethodGet, "/metrics", nil, nil)
+	_, _, metrics := e.do(http.MethodGet, "/metrics", nil, bearer("test-metrics-token-1"))
 	for _, s := range []string{`adgate_config_reloads_total{result="failed"}`, `adgate_config_reloads_total{result="ok"} 1`, `adgate_config_info{hash="` + e.srv.rt.Load().version + `"} 1`} {
 		if !strings.Contains(string(metrics), s) {
 			t.Errorf("metrics lack %s", s)

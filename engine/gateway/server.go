@@ -242,11 +242,14 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /v1/deadletters", s.admin(s.handleDeadLetters))
 	mux.HandleFunc("POST /v1/apps/{app}/partners/{partner}/test", s.admin(s.handleTest))
 	mux.HandleFunc("POST /v1/reload", s.admin(s.handleReload))
+	// /healthz and /readyz stay unauthenticated: orchestrators probe them
+	// without credentials, and they expose nothing beyond up/ready (and
+	// the config version hash). Every other endpoint authenticates.
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
 	mux.HandleFunc("GET /readyz", s.handleReady)
-	mux.Handle("GET /metrics", promhttp.HandlerFor(s.m.reg, promhttp.HandlerOpts{}))
+	mux.Handle("GET /metrics", s.metricsAuth(promhttp.HandlerFor(s.m.reg, promhttp.HandlerOpts{})))
 	return mux
 }
 

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -332,7 +333,7 @@ func TestAllowHostsEntries(t *testing.T) {
 		srv.Close()
 		t.Fatal("New accepted an allow_hosts entry with a port")
 	}
-	if msg := err.Error(); !strings.Contains(msg, "gateway.yaml:28:25:") || !strings.Contains(msg, `"127.0.0.1:18901" has a port`) || !strings.Contains(msg, `write "127.0.0.1"`) {
+	if msg := err.Error(); !regexp.MustCompile(`gateway\.yaml:\d+:25: error gateway-allow-host`).MatchString(msg) || !strings.Contains(msg, `"127.0.0.1:18901" has a port`) || !strings.Contains(msg, `write "127.0.0.1"`) {
 		t.Errorf("error does not place and explain the entry: %v", err)
 	}
 }

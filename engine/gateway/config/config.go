@@ -38,9 +38,12 @@ type Config struct {
 	PartnersDir string
 	DataDir     string
 	AdminToken  string
-	QueueURL    string
-	Limits      Limits
-	Apps        []App
+	// MetricsToken is the bearer token of GET /metrics (admin_token is
+	// accepted too).
+	MetricsToken string
+	QueueURL     string
+	Limits       Limits
+	Apps         []App
 
 	// root keeps the parsed document so later checks (CheckPartners) can
 	// place their findings.
@@ -220,6 +223,7 @@ func (c *Config) Secrets() []string {
 		}
 	}
 	add(c.AdminToken)
+	add(c.MetricsToken)
 	if u := c.QueueURL; strings.Contains(u, "@") {
 		add(u)
 	}

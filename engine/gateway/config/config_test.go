@@ -25,6 +25,7 @@ func testEnv(vars map[string]string) Options {
 func TestLoadValid(t *testing.T) {
 	env := testEnv(map[string]string{
 		"ADGATE_TEST_ADMIN":     "admin-secret-xyz",
+		"ADGATE_TEST_METRICS":   "metrics-secret-abc",
 		"ADGATE_TEST_NATS_PASS": "natspw",
 		"ADGATE_TEST_TOKEN":     "rotated-token-456",
 		"ADGATE_TEST_CT_ID":     "CT-ACCOUNT-1",
@@ -38,6 +39,9 @@ func TestLoadValid(t *testing.T) {
 	}
 	if cfg.Listen != "0.0.0.0:9000" || cfg.DataDir != "/var/lib/adgate" || cfg.PartnersDir != filepath.Join("testdata", "partners") {
 		t.Errorf("paths: listen %q data %q partners %q", cfg.Listen, cfg.DataDir, cfg.PartnersDir)
+	}
+	if cfg.MetricsToken != "metrics-secret-abc" {
+		t.Errorf("metrics token %q", cfg.MetricsToken)
 	}
 	if cfg.AdminToken != "admin-secret-xyz" || cfg.QueueURL != "nats://user:natspw@nats:4222" {
 		t.Errorf("env not resolved: admin %q queue %q", cfg.AdminToken, cfg.QueueURL)
@@ -83,7 +87,7 @@ func TestLoadValid(t *testing.T) {
 		t.Errorf("delivery %+v", d)
 	}
 	secrets := cfg.Secrets()
-	for _, s := range []string{"admin-secret-xyz", "shop-token-123", "rotated-token-456", "shop-hmac-secret-0123456", "CT-ACCOUNT-1", "tok+en/=", "nats://user:natspw@nats:4222"} {
+	for _, s := range []string{"admin-secret-xyz", "metrics-secret-abc", "shop-token-123", "rotated-token-456", "shop-hmac-secret-0123456", "CT-ACCOUNT-1", "tok+en/=", "nats://user:natspw@nats:4222"} {
 		if !contains(secrets, s) {
 			t.Errorf("Secrets() misses %q", s)
 		}

@@ -381,7 +381,10 @@ type rawConfig struct {
 	PartnersDir string `yaml:"partners_dir"`
 	DataDir     string `yaml:"data_dir"`
 	AdminToken  string `yaml:"admin_token"`
-	Queue       struct {
+	Metrics     struct {
+		Token string `yaml:"token"`
+	} `yaml:"metrics"`
+	Queue struct {
 		URL string `yaml:"url"`
 	} `yaml:"queue"`
 	Limits struct {
@@ -472,11 +475,12 @@ func (p *parser) build(raw *rawConfig, root *yaml.Node) *Config {
 		return d
 	}
 	cfg := &Config{
-		Listen:      cmpOr(raw.Listen, DefaultListen),
-		PartnersDir: rel(raw.PartnersDir, DefaultPartnersDir),
-		DataDir:     rel(raw.DataDir, DefaultDataDir),
-		AdminToken:  raw.AdminToken,
-		QueueURL:    raw.Queue.URL,
+		Listen:       cmpOr(raw.Listen, DefaultListen),
+		PartnersDir:  rel(raw.PartnersDir, DefaultPartnersDir),
+		DataDir:      rel(raw.DataDir, DefaultDataDir),
+		AdminToken:   raw.AdminToken,
+		MetricsToken: raw.Metrics.Token,
+		QueueURL:     raw.Queue.URL,
 		Limits: Limits{
 			MaxBodyBytes:        cmpOr(raw.Limits.MaxBodyBytes, DefaultMaxBodyBytes),
 			MaxBatchEvents:      cmpOr(raw.Limits.MaxBatchEvents, DefaultMaxBatchEvents),
