@@ -135,6 +135,15 @@ func TestRepairRules(t *testing.T) {
 			eq(t, "template with comma", p.Parameters[2].Template, `${(custom_data.a)!"x,y"}`)
 			eq(t, "null template", p.Parameters[0].Template, "")
 		}},
+		// Real JSON, keys in any order, an unknown key kept as unmapped.
+		{"json_array", []wantDiag{{RuleJSONParameters, 11}, {RuleUnmapped, 11}}, func(t *testing.T, p *spec.Partner) {
+			eq(t, "parameters", len(p.Parameters), 3)
+			eq(t, "click", p.Parameters[0], spec.Parameter{Macro: "click", Branch: "CLICK_ID", LinkMacro: "{click}", Required: true})
+			eq(t, "key", p.Parameters[1], spec.Parameter{Macro: "key", Branch: "ACCOUNT_CREDENTIAL", Label: `API Key, "live"`, Required: true})
+			eq(t, "template", p.Parameters[2].Template, `${(custom_data.revenue)!"0"}`)
+			eq(t, "unmapped", len(p.Unmapped), 1)
+			eq(t, "unmapped text", p.Unmapped[0].Text, "2")
+		}},
 		{"mojibake", []wantDiag{{RuleMojibake, 4}, {RuleMojibake, 9}, {RuleInvisible, 9}, {RuleInvisible, 14}}, func(t *testing.T, p *spec.Partner) {
 			eq(t, "description", p.Description, "We’re the “best” network — Яндекс.")
 			eq(t, "url", p.Postbacks[0].URL, "https://pb.example.test/i?c={click}")

@@ -1,9 +1,12 @@
 package branchdoc
 
 import (
+	"encoding/json"
 	"fmt"
+	"io"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/adgate/adgate/engine/spec"
@@ -30,6 +33,13 @@ func (im *importer) parameters(s *section) {
 		rows = im.unjoin(rows, paramRowStart, len(keys), "parameter")
 	}
 	for _, seg := range rows {
+		if objs, ok := parseJSONArrayParams(seg); ok {
+			im.warn(seg.Pos, RuleJSONParameters, fmt.Sprintf("parameter table written as a JSON array; read %d parameters from it", len(objs)), "write one table row per parameter")
+			for _, r := range objs {
+				im.parameter(r)
+			}
+			continue
+		}
 		if jsonParamRe.MatchString(seg.Text) {
 			objs := parseJSONParams(seg)
 			im.warn(seg.Pos, RuleJSONParameters, fmt.Sprintf("parameter table written as a JSON-like list; read %d parameters from it", len(objs)), "write one table row per parameter")
@@ -336,4 +346,80 @@ func (im *importer) checkParam(at Pos, p spec.Parameter) {
 	case p.Branch == "ACCOUNT_CREDENTIAL" && strings.TrimSpace(p.Label) == "":
 		im.warn(at, RuleNoLabel, fmt.Sprintf("credential {%s} has no dashboard label; the spec will not validate until it has one", p.Macro), "write the label in the Dashboard Label column")
 	}
+}
+
+// parseJSONArrayParams reads a parameter table written as real JSON:
+// [ {"parameter_name": "{x}", "branch_parameter": "Y", ...}, ... ], keys
+// in any order, values strings, booleans, numbers or null. ok is false
+// when the row is not such an array.
+func parseJSONArrayParams(seg segment) (rows []paramRow, ok bool) {
+	text := strings.TrimSpace(seg.Text)
+	if !strings.HasPrefix(text, "[") || !strings.HasSuffix(text, "]") || !strings.Contains(text, `"`) {
+		return nil, false
+	}
+	lead := len(seg.Text) - len(strings.TrimLeft(seg.Text, " \t"))
+	rc := &runeCounter{s: seg.Text}
+	dec := json.NewDecoder(strings.NewReader(text))
+	dec.UseNumber()
+	if t, err := dec.Token(); err != nil || t != json.Delim('[') {
+		return nil, false
+	}
+	for dec.More() {
+		// The object starts after the comma and spaces that follow the
+		// previous token.
+		off := int(dec.InputOffset())
+		for off < len(text) && (text[off] == ',' || text[off] == ' ' || text[off] == '\t') {
+			off++
+		}
+		var obj map[string]any
+		if err := dec.Decode(&obj); err != nil {
+			return nil, false
+		}
+		pos := Pos{seg.Line, seg.Col + rc.at(lead+off)}
+		r := paramRow{Pos: pos, cells: map[string]cell{}}
+		keys := make([]string, 0, len(obj))
+		for k := range obj {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		var parts []string
+		for _, k := range keys {
+			v, ok := jsonCellText(obj[k])
+			if !ok {
+				return nil, false
+			}
+			c := cell{pos, v}
+			parts = append(parts, fmt.Sprintf("%q: %q", k, v))
+			key := colKey(k)
+			if _, dup := r.cells[key]; dup || !slices.Contains(paramColumns, key) {
+				r.unknown = append(r.unknown, namedCell{k, c})
+				continue
+			}
+			r.cells[key] = c
+		}
+		r.raw = "{" + strings.Join(parts, ", ") + "}"
+		rows = append(rows, r)
+	}
+	if t, err := dec.Token(); err != nil || t != json.Delim(']') {
+		return nil, false
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, false
+	}
+	return rows, len(rows) > 0
+}
+
+// jsonCellText is a JSON value as the table cell text it stands for.
+func jsonCellText(v any) (string, bool) {
+	switch v := v.(type) {
+	case nil:
+		return "null", true
+	case string:
+		return v, true
+	case bool:
+		return strconv.FormatBool(v), true
+	case json.Number:
+		return v.String(), true
+	}
+	return "", false
 }
