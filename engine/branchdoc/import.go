@@ -96,10 +96,11 @@ const (
 	// The rules below report what the importer keeps as the doc wrote it
 	// but the spec lint rejects, so the doc line is named at import time
 	// rather than only the YAML line at validate time.
-	RuleNotURL        = "import-not-a-url"
-	RuleUnknownBranch = "import-unknown-branch-parameter"
-	RuleNoLinkMacro   = "import-missing-link-macro"
-	RuleNoLabel       = "import-missing-credential-label"
+	RuleNotURL         = "import-not-a-url"
+	RuleUnknownBranch  = "import-unknown-branch-parameter"
+	RuleNoLinkMacro    = "import-missing-link-macro"
+	RuleNoLabel        = "import-missing-credential-label"
+	RuleUndefinedMacro = "import-undefined-macro"
 )
 
 // PartnerID derives a partner id and Branch machine name from a doc's file

@@ -67,6 +67,7 @@ var announcedBy = map[string]string{
 	spec.RuleUnknownBranch:    RuleUnknownBranch,
 	spec.RuleMissingLinkMacro: RuleNoLinkMacro,
 	spec.RuleMissingLabel:     RuleNoLabel,
+	spec.RuleUndefinedMacro:   RuleUndefinedMacro,
 }
 
 // TestLintReportsOriginal pins a corpus defect the catalog fixes by hand

@@ -374,6 +374,7 @@ func (im *importer) postbacks(entries []*pbEntry) {
 		}
 		seen[key] = true
 		kept = append(kept, e)
+		im.undefinedMacros(e)
 	}
 	type group struct {
 		pb    spec.Postback
@@ -496,4 +497,19 @@ func absoluteHTTP(u string) bool {
 		}
 	}
 	return false
+}
+
+// undefinedMacros reports, at the doc position, each {macro} of a postback
+// URL that no parameter row defines: the URL is kept as the doc wrote it,
+// and the spec lint will reject it until a parameter defines the macro.
+func (im *importer) undefinedMacros(e *pbEntry) {
+	reported := map[string]bool{}
+	for _, m := range spec.MacroIndexes(e.url) {
+		name := e.url[m[2]:m[3]]
+		if reported[name] || im.param(name) != nil {
+			continue
+		}
+		reported[name] = true
+		im.warn(im.posIn(e, e.url[m[0]:m[1]]), RuleUndefinedMacro, fmt.Sprintf("%s postback URL uses {%s}, which no parameter row defines; the spec will not validate until one does", e.event, name), "add a parameter row for the macro, or fix its spelling in the URL")
+	}
 }
