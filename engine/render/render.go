@@ -202,10 +202,8 @@ type postback struct {
 	urlPlain, bodyPlain []segment
 	headerPlains        [][]segment
 	// urlOnly: the postback is a plain URL and nothing else (no headers,
-	// no content type, no body); see run.plainURL. urlSize is the URL's
-	// literal text plus room for its macros.
+	// no content type, no body); see run.plainURL.
 	urlOnly bool
-	urlSize int
 }
 
 // segment is a piece of a template without FreeMarker syntax: literal
@@ -427,9 +425,6 @@ func Compile(p *spec.Partner, cat *catalog.Catalog) (*Partner, error) {
 		}
 		pb.urlOnly = pb.urlPlain != nil && countMacros(pb.urlPlain) <= maxPlainMacros &&
 			len(pb.headers) == 0 && pb.contentType == "" && pb.body == nil
-		for _, s := range pb.urlPlain {
-			pb.urlSize += len(s.text) + 16
-		}
 		idx := len(cp.postbacks)
 		cp.postbacks = append(cp.postbacks, pb)
 		for _, ev := range sp.Events {
