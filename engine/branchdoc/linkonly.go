@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/adgate/adgate/engine/spec"
 )
@@ -107,7 +108,7 @@ func (im *importer) carriedUnmapped(s *section) {
 		rows = rows[1:]
 	}
 	for _, seg := range rows {
-		cells := splitCells(seg, len(unmappedCols))
+		cells := splitPlainCells(seg, len(unmappedCols))
 		if len(cells) != len(unmappedCols) {
 			im.unmapped(seg.Pos, "section:"+unmappedSection, seg.Text, "row of the Unmapped section is not SECTION | LINE | REASON | TEXT")
 			continue
@@ -131,4 +132,32 @@ func closeMacro(v string) (string, bool) {
 		return v + "}", true
 	}
 	return v, false
+}
+
+// splitPlainCells cuts a row written by Export's Unmapped section: every
+// pipe inside a cell is escaped (\|), so each unescaped pipe separates
+// cells. Template syntax is not protected as splitCells does: unmapped
+// text may hold an unclosed ${ that would otherwise swallow a separator.
+// The last of max cells takes the rest of the row.
+func splitPlainCells(seg segment, max int) []cell {
+	rs := []rune(seg.Text)
+	var cells []cell
+	start := 0
+	emit := func(from, to int) {
+		raw := string(rs[from:to])
+		trimmed := strings.TrimLeft(raw, " \t")
+		off := utf8.RuneCountInString(raw) - utf8.RuneCountInString(trimmed)
+		cells = append(cells, cell{Pos{seg.Line, seg.Col + from + off}, strings.TrimRight(trimmed, " \t")})
+	}
+	for i := 0; i < len(rs); i++ {
+		switch {
+		case rs[i] == '\\':
+			i++ // an escape: the next rune is text
+		case rs[i] == '|' && len(cells) < max-1:
+			emit(start, i)
+			start = i + 1
+		}
+	}
+	emit(start, len(rs))
+	return cells
 }
