@@ -131,9 +131,9 @@ func (q *Queue) pendingSubjects(ctx context.Context) ([]string, error) {
 }
 
 // worker consumes one subject. At most the partner's concurrency limit of
-// handlers run at once; up to as many again wait for a slot, already
-// fetched, so a slot that frees starts its next job without a round trip
-// to the server. Every fetched message is kept alive from the moment it
+// handlers run at once; up to as many again (at least minPrefetch) wait
+// for a slot, already fetched, so a slot that frees starts its next job
+// without a round trip to the server. Every fetched message is kept alive from the moment it
 // arrives: none sits in a client buffer where its ack deadline could run
 // out behind a slow partner. Fetches ask for a batch once half of that
 // window is free, so their cost is shared by many messages.
