@@ -83,6 +83,44 @@ func TestReloadKeepsLastGoodConfig(t *testing.T) {
 	}
 }
 
+// Only errors reject a reload: a warning found beside them is logged as a
+// warning, not as the reason the reload was rejected.
+func TestReloadLogsWarningsAsWarnings(t *testing.T) {
+	sink := newCapture(t)
+	e, logs := startEnv(t, sink, envOpts{})
+	good, err := os.ReadFile(e.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// An unknown credential name is a warning; an unknown partner an error.
+	bad := strings.Replace(string(good), "credentials: {api_key: \"acme key+/=\"}", "credentials: {api_key: \"acme key+/=\", api_kee: typo-value}", 1)
+	bad = strings.Replace(bad, "      - id: beacon\n", "      - id: no_such_partner\n      - id: beacon\n", 1)
+	if err := os.WriteFile(e.cfg, []byte(bad), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.srv.Reload(context.Background()); err == nil {
+		t.Fatal("reload with an unknown partner succeeded")
+	}
+	var sawWarning, sawError bool
+	for _, line := range strings.Split(logs.String(), "\n") {
+		switch {
+		case strings.Contains(line, "api_kee"):
+			sawWarning = true
+			if !strings.Contains(line, `"level":"WARN"`) || strings.Contains(line, "rejected") {
+				t.Errorf("warning logged as a rejection: %s", line)
+			}
+		case strings.Contains(line, "no_such_partner") && strings.Contains(line, "diagnostic"):
+			sawError = true
+			if !strings.Contains(line, `"level":"ERROR"`) || !strings.Contains(line, "reload rejected") {
+				t.Errorf("error not logged as the rejection: %s", line)
+			}
+		}
+	}
+	if !sawWarning || !sawError {
+		t.Errorf("warning logged %v, error logged %v:\n%s", sawWarning, sawError, logs.String())
+	}
+}
+
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)

@@ -188,8 +188,14 @@ func (s *Server) Reload(ctx context.Context) error {
 	rt, ds, err := loadRuntime(ctx, s.opt.ConfigPath, config.Options{LookupEnv: s.opt.LookupEnv}, s.cat)
 	if err != nil {
 		s.m.reloads.WithLabelValues("failed").Inc()
+		// Only errors reject a reload; warnings are logged as they are
+		// on a successful one.
 		for _, d := range ds {
-			s.log.Error("reload rejected: config finding", "diagnostic", d.String())
+			if d.Severity == diag.Error {
+				s.log.Error("reload rejected: config error", "diagnostic", d.String())
+			} else {
+				s.log.Warn("config finding", "diagnostic", d.String())
+			}
 		}
 		s.log.Error("reload rejected; keeping the running config", "version", old.version, "err", err)
 		// Remember the broken files so the watcher does not retry them
