@@ -202,8 +202,9 @@ type postback struct {
 	urlPlain, bodyPlain []segment
 	headerPlains        [][]segment
 	// urlOnly: the postback is a plain URL and nothing else (no headers,
-	// no content type, no body); see run.plainURL.
-	urlOnly bool
+	// no content type, no body); see run.plainURL. urlOnce: each of its
+	// macros appears once.
+	urlOnly, urlOnce bool
 }
 
 // segment is a piece of a template without FreeMarker syntax: literal
@@ -262,6 +263,10 @@ func plainSegments(text string, byMacro map[string]int) []segment {
 	}
 	return segs
 }
+
+// maxSegs bounds the shared path segments (see Partner.segs); a run holds
+// their values in arrays, so that it can live on the stack.
+const maxSegs = 4
 
 // maxPlainMacros bounds the macros of a URL that run.plainURL renders
 // (partner URLs have up to about 20).
@@ -425,6 +430,12 @@ func Compile(p *spec.Partner, cat *catalog.Catalog) (*Partner, error) {
 		}
 		pb.urlOnly = pb.urlPlain != nil && countMacros(pb.urlPlain) <= maxPlainMacros &&
 			len(pb.headers) == 0 && pb.contentType == "" && pb.body == nil
+		pb.urlOnce = pb.urlOnly
+		for _, s := range pb.urlPlain {
+			if s.macro >= 0 && !s.once {
+				pb.urlOnce = false
+			}
+		}
 		idx := len(cp.postbacks)
 		cp.postbacks = append(cp.postbacks, pb)
 		for _, ev := range sp.Events {
@@ -609,6 +620,9 @@ func (cp *Partner) shareSegments() {
 			continue
 		}
 		j := slices.Index(cp.segs, p.path[0])
+		if j < 0 && len(cp.segs) == maxSegs {
+			continue // looked up from the root each time
+		}
 		if j < 0 {
 			j = len(cp.segs)
 			cp.segs = append(cp.segs, p.path[0])
@@ -840,9 +854,18 @@ func (cp *Partner) Render(ev *event.Event, acct *Account, opt Options) (Result, 
 	if err != nil || !ok {
 		return res, err
 	}
-	r := cp.getRun(ev, acct)
-	req, skip := r.postback(ref, opt.Explain)
-	cp.putRun(r)
+	var req Request
+	var skip *Skipped
+	if pb := &cp.postbacks[ref.idx]; pb.urlOnly && pb.urlOnce && !opt.Explain && !cp.noPlain {
+		// a plain URL whose macros are each used once keeps no values:
+		// the run's state fits in this frame, without the pool
+		r := run{cp: cp, ev: ev, acct: acct}
+		req, skip = r.postback(ref, false)
+	} else {
+		r := cp.getRun(ev, acct)
+		req, skip = r.postback(ref, opt.Explain)
+		cp.putRun(r)
+	}
 	if skip != nil {
 		res.Skipped = append(res.Skipped, *skip)
 		return res, nil
@@ -880,12 +903,13 @@ type run struct {
 	// valsUsed and segsUsed say whether vals and segs need clearing
 	valsUsed, segsUsed bool
 	vals               []resolved
-	segs               []template.Value
-	segDone            []bool
-	enc                Encoding
-	seq                []int // macros of the template being executed, see postback.urlSeq
-	pos                int
-	exec               template.ExecOptions
+	// segs holds the values of Partner.segs (at most maxSegs)
+	segs    [maxSegs]template.Value
+	segDone [maxSegs]bool
+	enc     Encoding
+	seq     []int // macros of the template being executed, see postback.urlSeq
+	pos     int
+	exec    template.ExecOptions
 }
 
 type resolved struct {
@@ -897,8 +921,7 @@ type resolved struct {
 func (cp *Partner) getRun(ev *event.Event, acct *Account) *run {
 	r, _ := cp.runs.Get().(*run)
 	if r == nil {
-		r = &run{cp: cp, vals: make([]resolved, len(cp.params)),
-			segs: make([]template.Value, len(cp.segs)), segDone: make([]bool, len(cp.segs))}
+		r = &run{cp: cp, vals: make([]resolved, len(cp.params))}
 		r.exec.Macro = r.writeMacro
 	}
 	r.ev, r.acct = ev, acct
@@ -913,8 +936,7 @@ func (cp *Partner) putRun(r *run) {
 		r.valsUsed = false
 	}
 	if r.segsUsed {
-		clear(r.segs)
-		clear(r.segDone)
+		r.segs, r.segDone = [maxSegs]template.Value{}, [maxSegs]bool{}
 		r.segsUsed = false
 	}
 	cp.runs.Put(r)
