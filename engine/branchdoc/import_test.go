@@ -234,11 +234,11 @@ func TestRepairRules(t *testing.T) {
 		// What the importer keeps as the doc wrote it but the spec lint
 		// rejects is reported at the doc line, so a doc that imports into a
 		// spec that does not validate still says which lines to fix.
-		{"lint", []wantDiag{{RuleCredentialHost, 9}, {RuleNotURL, 9}, {RuleUndefinedMacro, 9}, {RuleUnterminated, 14}, {RuleUnknownBranch, 14}, {RuleNoLinkMacro, 14}, {RuleNoLabel, 14}, {RuleJoinedRows, 19}, {RuleUnterminated, 19}, {RuleUnknownBranch, 20}}, func(t *testing.T, p *spec.Partner) {
+		{"lint", []wantDiag{{RuleCredentialHost, 9}, {RuleNotURL, 9}, {RuleUndefinedMacro, 9}, {RuleUnterminated, 14}, {RuleUnterminated, 14}, {RuleUnknownBranch, 14}, {RuleNoLinkMacro, 14}, {RuleNoLabel, 14}, {RuleJoinedRows, 19}, {RuleUnterminated, 19}, {RuleUnknownBranch, 20}}, func(t *testing.T, p *spec.Partner) {
 			eq(t, "postbacks", len(p.Postbacks), 1)
 			eq(t, "unmapped", len(p.Unmapped), 2)
 			eq(t, "unmapped open", p.Unmapped[0].Text, "OPEN | coming soon")
-			eq(t, "closed link macro", p.Parameters[0].LinkMacro, "{click}")
+			eq(t, "closed name and link macro", p.Parameters[0].Macro+" "+p.Parameters[0].LinkMacro, "click {click}")
 			eq(t, "unknown branch kept", p.Parameters[1].Branch, "AUDIENCE_SEGMENT")
 			eq(t, "closed link-only macro", p.LinkOnly[1], spec.LinkParam{Branch: "CLICK_IDFA", LinkMacro: "{idfa}"})
 			eq(t, "unknown link-only kept", p.LinkOnly[2].Branch, "CLICK_TIMESTAMP")

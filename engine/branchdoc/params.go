@@ -224,6 +224,11 @@ func (im *importer) parameter(r paramRow) {
 	}
 	name, _ := im.clean(nameCell, kindTemplate, "parameter name")
 	var notes []string
+	if fixed, ok := closeMacro(name); ok {
+		im.warn(nameCell.Pos, RuleUnterminated, fmt.Sprintf("parameter name %s has no closing brace; read it as %s", name, fixed), "")
+		notes = append(notes, fmt.Sprintf("%s: the doc wrote the parameter name as %s", RuleUnterminated, name))
+		name = fixed
+	}
 	macro := ""
 	switch {
 	case macroRe.MatchString(name):
