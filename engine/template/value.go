@@ -173,8 +173,11 @@ func (c *compound) find(k string) int {
 		}
 		return -1
 	}
+	// comparing the first byte before the rest saves a call to the
+	// runtime's memequal for most keys of the same length (ip and os,
+	// utm_source and utm_medium)
 	for i, kk := range c.keys {
-		if kk == k {
+		if len(kk) == len(k) && (len(k) == 0 || kk[0] == k[0]) && kk == k {
 			return i
 		}
 	}
