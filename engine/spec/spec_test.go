@@ -337,3 +337,22 @@ func TestLineColOffset(t *testing.T) {
 		}
 	}
 }
+
+// TestSuppressionSuggestsRule: a misspelt rule id in adgate:ignore names the
+// rule that was probably meant; an id far from every rule suggests nothing.
+func TestSuppressionSuggestsRule(t *testing.T) {
+	for _, tt := range []struct{ id, want string }{
+		{"url-insecur", `; did you mean url-insecure?`},
+		{"undefined-macros", `; did you mean undefined-macro?`},
+		{"no-such-rule-at-all", ``},
+	} {
+		ds := checkText(t, "t.yaml", "id: t\nname: T\n# adgate:ignore "+tt.id+" reason\n")
+		got := find(ds, RuleUnknownSuppress)
+		if len(got) != 1 {
+			t.Fatalf("%s: got %v", tt.id, ds)
+		}
+		if want := `adgate:ignore names unknown rule "` + tt.id + `"` + tt.want; got[0].Message != want {
+			t.Errorf("%s: message %q, want %q", tt.id, got[0].Message, want)
+		}
+	}
+}
