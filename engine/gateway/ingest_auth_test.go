@@ -64,6 +64,30 @@ func TestSignedRequestToAppWithoutSecret(t *testing.T) {
 	}
 }
 
+// A forged signature is refused before the timestamp is judged, so an app
+// with its own timestamp_tolerance cannot be told from an unknown app by
+// sending skewed timestamps; the secret's holder still hears about skew.
+func TestToleranceOnlyAfterSignature(t *testing.T) {
+	sink := newCapture(t)
+	e, _ := startEnv(t, sink, envOpts{mutate: func(c string) string {
+		return strings.Replace(c, "      hmac_secret: shop-hmac-secret-0123456\n", "      hmac_secret: shop-hmac-secret-0123456\n      timestamp_tolerance: 1m\n", 1)
+	}})
+	good := mkEvent(42, "INSTALL", nil)
+	skewed := time.Now().Add(-3 * time.Minute)
+	sign := func(secret string) map[string]string {
+		return map[string]string{HeaderSignature: Sign(secret, skewed, good), HeaderTimestamp: strconv.FormatInt(skewed.Unix(), 10)}
+	}
+	code, _, body := e.do("POST", "/v1/apps/shop/events", good, sign("guess-secret-0000000000"))
+	_, _, unknown := e.do("POST", "/v1/apps/nope/events", good, sign("guess-secret-0000000000"))
+	if code != http.StatusForbidden || string(body) != string(unknown) {
+		t.Errorf("forged skewed request: %d %s, unknown app %s", code, body, unknown)
+	}
+	code, _, body = e.do("POST", "/v1/apps/shop/events", good, sign("shop-hmac-secret-0123456"))
+	if code != http.StatusForbidden || !strings.Contains(string(body), "tolerance (1m0s)") {
+		t.Errorf("genuine skewed request: %d %s", code, body)
+	}
+}
+
 // Slow signed bodies fill only the signed budget: bearer senders still get
 // in, and further signed requests are turned away with 429.
 func TestSlowSignedBodiesDoNotStarveBearer(t *testing.T) {
