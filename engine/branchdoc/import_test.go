@@ -500,3 +500,26 @@ func TestRowsJoinedWithSpaces(t *testing.T) {
 	}
 	t.Logf("%d docs import the same with rows joined by spaces", same)
 }
+
+// TestRoundTripUnclosedSyntaxInProse: a label or description holding an
+// unclosed ${ or <# whose closing character stands in a later cell must not
+// swallow the separators between them when the export is read back.
+func TestRoundTripUnclosedSyntaxInProse(t *testing.T) {
+	for _, prm := range []spec.Parameter{
+		{Macro: "key", Branch: "ACCOUNT_CREDENTIAL", Label: "Key ${ see docs", Description: "the key } of the account"},
+		{Macro: "key", Branch: "ACCOUNT_CREDENTIAL", Label: "Key <#-- note", Description: "a > b"},
+		{Macro: "v", Branch: "CUSTOM_EVENT_METADATA", Template: "${(custom_data.v)!}", Description: "50% ${ off }"},
+	} {
+		p := &spec.Partner{ID: "rt", MachineName: "a_rt", Name: "RT", Postbacks: []spec.Postback{{Events: []string{"INSTALL"}, URL: "https://x.test/?k={" + prm.Macro + "}"}}, Parameters: []spec.Parameter{prm}}
+		doc, _ := Export(p)
+		res, _, err := Import("a_rt.md", doc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, _ := MarshalPartner(p)
+		b, _ := MarshalPartner(res.Partner)
+		if !bytes.Equal(a, b) {
+			t.Errorf("round trip differs\n--- spec ---\n%s\n--- re-imported ---\n%s\n--- doc ---\n%s", a, b, doc)
+		}
+	}
+}

@@ -173,6 +173,18 @@ func splitCells(seg segment, max int) []cell {
 			nextGT[i] = i
 		}
 	}
+	// seps[k] counts the " | " separators starting before k. A template
+	// span that contains one is not protected: it is an unclosed ${ or <#
+	// in prose whose closing brace stands in a later cell (Export writes
+	// every cell's own pipes as \|, so in its rows " | " only separates).
+	seps := make([]int, len(rs)+1)
+	for k := range rs {
+		seps[k+1] = seps[k]
+		if k+2 < len(rs) && rs[k] == ' ' && rs[k+1] == '|' && rs[k+2] == ' ' {
+			seps[k+1]++
+		}
+	}
+	crossesSep := func(from, to int) bool { return to > from && seps[to-1]-seps[from] > 0 }
 	emit := func(from, to int) {
 		raw := string(rs[from:to])
 		trimmed := strings.TrimLeft(raw, " \t")
@@ -185,10 +197,10 @@ func splitCells(seg segment, max int) []cell {
 		case r == '\\' && i+1 < len(rs) && (rs[i+1] == '|' || rs[i+1] == '\\'):
 			i++
 			continue
-		case r == '$' && i+1 < len(rs) && rs[i+1] == '{' && match[i+1] > 0:
+		case r == '$' && i+1 < len(rs) && rs[i+1] == '{' && match[i+1] > 0 && !crossesSep(i, match[i+1]):
 			i = match[i+1]
 			continue
-		case r == '<' && i+1 < len(rs) && (rs[i+1] == '#' || rs[i+1] == '@' || (rs[i+1] == '/' && i+2 < len(rs) && (rs[i+2] == '#' || rs[i+2] == '@'))) && nextGT[i] > 0:
+		case r == '<' && i+1 < len(rs) && (rs[i+1] == '#' || rs[i+1] == '@' || (rs[i+1] == '/' && i+2 < len(rs) && (rs[i+2] == '#' || rs[i+2] == '@'))) && nextGT[i] > 0 && !crossesSep(i, nextGT[i]):
 			i = nextGT[i]
 			continue
 		}
