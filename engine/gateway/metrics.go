@@ -37,7 +37,7 @@ func newMetrics() *metrics {
 	m.eventsAccepted = m.counter("adgate_events_accepted_total", "Events accepted (202) and durably enqueued.", byApp)
 	m.eventsRejected = m.counter("adgate_events_rejected_total", "Events or requests rejected, by reason (auth, invalid, too_large, saturated, backlog, unavailable); requests for an unknown app count as auth with an empty app label.", []string{"app", "reason"})
 	m.planned = m.counter("adgate_postbacks_planned_total", "Postbacks rendered and enqueued.", byPartner)
-	m.skipped = m.counter("adgate_postbacks_skipped_total", "Postbacks not sent for an event, by reason class (scope, window, filter, country, disabled, unmapped, render).", []string{"app", "partner", "reason"})
+	m.skipped = m.counter("adgate_postbacks_skipped_total", "Postbacks not sent for an event, by reason class (no_postback, scope, window, filter, country, disabled, unmapped, render).", []string{"app", "partner", "reason"})
 	m.delivered = m.counter("adgate_postbacks_delivered_total", "Postbacks the partner accepted.", byStatus)
 	m.retried = m.counter("adgate_postbacks_retried_total", "Failed attempts that will be retried.", byStatus)
 	m.deadLettered = m.counter("adgate_postbacks_dead_lettered_total", "Postbacks moved to the dead letters.", byStatus)
