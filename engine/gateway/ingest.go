@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -57,6 +58,12 @@ type BatchResponse struct {
 // An unknown app is answered exactly as a failed authentication of a
 // real app (same status, same body, comparable work), so app ids cannot
 // be discovered without credentials.
+// enqueueTimeout bounds how long an ingest request waits for the queue to
+// acknowledge its postbacks before answering 503.
+const enqueueTimeout = 5 * time.Second
+
+var errQueueDisconnected = errors.New("queue disconnected")
+
 func (s *Server) handleIngest(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	rt := s.rt.Load()
@@ -174,7 +181,18 @@ func (s *Server) handleIngest(w http.ResponseWriter, r *http.Request) {
 		plans = append(plans, pl)
 	}
 	if len(jobs) > 0 {
-		if err := s.q.Enqueue(r.Context(), jobs...); err != nil {
+		// A sender must hear back promptly: while the queue is
+		// disconnected (an external NATS restarting) publishes would wait
+		// for acks that cannot come, so refuse at once, and bound the wait
+		// for acks otherwise. A 503'd event may still have been stored;
+		// its stable postback ids make the sender's retry a no-op.
+		err := errQueueDisconnected
+		if s.q.Connected() {
+			ctx, cancel := context.WithTimeout(r.Context(), enqueueTimeout)
+			err = s.q.Enqueue(ctx, jobs...)
+			cancel()
+		}
+		if err != nil {
 			s.log.Error("enqueue failed", "app", appID, "postbacks", len(jobs), "err", err)
 			s.m.eventsRejected.WithLabelValues(appID, "unavailable").Add(float64(len(docs)))
 			w.Header().Set("Retry-After", "5")
