@@ -10,6 +10,7 @@ import (
 
 	"github.com/adgate/adgate/engine/branchdoc"
 	"github.com/adgate/adgate/engine/diag"
+	"github.com/adgate/adgate/engine/spec"
 )
 
 // impMaxDocSize bounds one partner doc: the largest real doc is under 10 KiB.
@@ -40,6 +41,10 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		fs.Usage()
 		return 2
 	}
+	loader, err := spec.NewLoader()
+	if err != nil {
+		return errExit(stderr, "import", err)
+	}
 	var all diag.List
 	failed, written := 0, 0
 	for i, file := range files {
@@ -53,6 +58,14 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) int
 			failed++
 			continue
 		}
+		dest := filepath.Join(*outDir, res.Partner.ID+".yaml")
+		// The importer reports what it repaired or could not map; as a
+		// safety net the written spec is also held to the lint, whose
+		// errors (at their place in the output) fail the import.
+		if lintErrs := impLintErrors(loader, dest, out); len(lintErrs) > 0 {
+			all = append(all, lintErrs...)
+			failed++
+		}
 		if *outDir == "" {
 			if i > 0 {
 				fmt.Fprintln(stdout, "---")
@@ -63,7 +76,6 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) int
 			written++
 			continue
 		}
-		dest := filepath.Join(*outDir, res.Partner.ID+".yaml")
 		if *noClobber {
 			if _, err := os.Stat(dest); err == nil {
 				fmt.Fprintf(stderr, "adgate import: %s exists; skipped %s\n", dest, file)
@@ -105,6 +117,19 @@ func impConvert(file string) (*branchdoc.Result, []byte, diag.List, error) {
 	}
 	out, err := res.YAML(filepath.Base(file))
 	return res, out, diags, err
+}
+
+// impLintErrors returns the error findings of the spec lint on an
+// imported spec's YAML, named as the file it is written to.
+func impLintErrors(l *spec.Loader, file string, out []byte) diag.List {
+	_, ds := l.Check(file, out)
+	var errs diag.List
+	for _, d := range ds {
+		if d.Severity == diag.Error {
+			errs = append(errs, d)
+		}
+	}
+	return errs
 }
 
 // impReadFile reads a file, refusing ones larger than limit.

@@ -61,6 +61,20 @@ func TestImportFailures(t *testing.T) {
 	if code, _, stderr := runCLI(t, "import", docs+"not_a_doc.md", "-o", t.TempDir()); code != 1 || !strings.Contains(stderr, "not a Branch partner doc") {
 		t.Errorf("not a doc: exit %d, want 1\n%s", code, stderr)
 	}
+	// What the importer lets through, the lint on its output still
+	// catches: a space inside a postback URL.
+	basic, err := os.ReadFile(docs + "basic.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	spaced := filepath.Join(t.TempDir(), "a_spaced.md")
+	if err := os.WriteFile(spaced, []byte(strings.Replace(string(basic), "https://pb.example.test/i?", "https://pb.example.test/a b?", 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := t.TempDir()
+	if code, _, stderr := runCLI(t, "import", spaced, "-o", out); code != 1 || !strings.Contains(stderr, filepath.Join(out, "spaced.yaml")+":") || !strings.Contains(stderr, "error url-unescaped-char") {
+		t.Errorf("lint error in the output: exit %d, want 1 naming %s and url-unescaped-char\n%s", code, filepath.Join(out, "spaced.yaml"), stderr)
+	}
 	if code, _, _ := runCLI(t, "import", "no/such/file.md"); code != 1 {
 		t.Errorf("missing file: exit %d, want 1", code)
 	}

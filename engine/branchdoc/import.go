@@ -105,24 +105,33 @@ const (
 
 // PartnerID derives a partner id and Branch machine name from a doc's file
 // name: a_jampp.md -> jampp, a_jampp. Without the a_ prefix the machine
-// name is left to its default.
+// name is left to its default. The id keeps to the spec's id syntax
+// (lower-case letters, digits, underscores, no leading underscore:
+// a_apple-search.md -> apple_search), while the machine name keeps the
+// file's - and . (a_apple-search), as Branch writes it in $3p.
 func PartnerID(file string) (id, machine string) {
-	base := strings.TrimSuffix(filepath.Base(file), filepath.Ext(file))
-	base = strings.ToLower(base)
-	var b strings.Builder
-	for _, r := range base {
-		switch {
-		case r >= 'a' && r <= 'z', r >= '0' && r <= '9', r == '_', r == '-':
-			b.WriteRune(r)
-		default:
-			b.WriteByte('_')
+	base := strings.ToLower(strings.TrimSuffix(filepath.Base(file), filepath.Ext(file)))
+	clean := func(keep string) string {
+		var b strings.Builder
+		for _, r := range base {
+			switch {
+			case r >= 'a' && r <= 'z', r >= '0' && r <= '9', r == '_', strings.ContainsRune(keep, r):
+				b.WriteRune(r)
+			default:
+				b.WriteByte('_')
+			}
 		}
+		return b.String()
 	}
-	base = b.String()
-	if rest, ok := strings.CutPrefix(base, "a_"); ok && rest != "" {
-		return rest, base
+	idBase, machineBase := clean(""), clean("-.")
+	rest, ok := strings.CutPrefix(idBase, "a_")
+	if !ok || rest == "" {
+		rest, machineBase = idBase, ""
 	}
-	return base, ""
+	if id = strings.TrimLeft(rest, "_"); id == "" {
+		id = "partner"
+	}
+	return id, machineBase
 }
 
 type importer struct {

@@ -294,6 +294,11 @@ func TestPartnerID(t *testing.T) {
 		{"docs/a_jampp.md", "jampp", "a_jampp"},
 		{"a_google_adwords.md", "google_adwords", "a_google_adwords"},
 		{"My Partner.md", "my_partner", ""},
+		{"a_apple-search.md", "apple_search", "a_apple-search"},
+		{"a_v2.0.md", "v2_0", "a_v2.0"},
+		{"_x.md", "x", ""},
+		{"a_.md", "a_", ""},
+		{"___.md", "partner", ""},
 	} {
 		id, m := PartnerID(tc.file)
 		if id != tc.id || m != tc.machine {
