@@ -25,8 +25,11 @@ const corpusDocs = "../../../shared/corpus/partner-docs"
 // skipped postback names its reason.
 func TestCorpusImportRenders(t *testing.T) {
 	docs, err := filepath.Glob(filepath.Join(corpusDocs, "*.md"))
-	if err != nil || len(docs) == 0 {
-		t.Skipf("Branch partner docs not found at %s (CI lays ../shared beside the repo): %v", corpusDocs, err)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(docs) == 0 {
+		t.Skipf("Branch partner docs not found at %s (CI lays ../shared beside the repo)", corpusDocs)
 	}
 	dir := t.TempDir()
 	code, _, stderr := runCLI(t, append(append([]string{"import"}, docs...), "-o", dir)...)

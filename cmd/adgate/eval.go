@@ -28,7 +28,7 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	text := fs.String("template", "", "template `TEXT`")
 	file := fs.String("template-file", "", "read the template from `FILE`")
 	eventFile := fs.String("event", "", "Branch event JSON `FILE`")
-	accountFile := fs.String("account", "", "account YAML `FILE` (ad_network.credentials, app, settings)")
+	accountFile := fs.String("account", "", "account YAML `FILE`: its credentials become ad_network.credentials and its app becomes app (settings reach only catalog parameters such as GOAL_ID)")
 	partner := fs.String("partner", "", "partner `ID` whose machine name and name fill ad_network")
 	dir := fs.String("partners", defaultPartnersDir, "`DIR`ectory of partner specs")
 	if code, done := parseFlags(fs, args); done {
