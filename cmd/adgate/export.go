@@ -35,11 +35,16 @@ func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	path := filepath.Join(*dir, *id+".yaml")
 	p, diags, err := spec.LoadFile(ctx, path)
 	if p == nil {
-		_ = diags.Write(stderr, diag.Text)
-		if err == nil {
-			err = fmt.Errorf("%s does not load", path)
+		if !diags.HasErrors() {
+			if err == nil {
+				err = fmt.Errorf("%s does not load", path)
+			}
+			return errExit(stderr, "export", err)
 		}
-		return errExit(stderr, "export", err)
+		// The findings say what is wrong; the last line only says so
+		// (err would repeat them).
+		_ = diags.Write(stderr, diag.Text)
+		return errExit(stderr, "export", fmt.Errorf("%s has errors; fix them first", path))
 	}
 	doc, lost := branchdoc.Export(p)
 	for _, l := range lost {

@@ -93,7 +93,11 @@ func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	}
 	errs, warns := ds.Count(diag.Error), ds.Count(diag.Warning)
 	if f == diag.Text {
-		fmt.Fprintf(stderr, "%d partner(s) valid, %d error(s), %d warning(s)\n", len(partners), errs, warns)
+		strictNote := ""
+		if *strict && warns > 0 {
+			strictNote = " (--strict: warnings fail)"
+		}
+		fmt.Fprintf(stderr, "%d partner(s) valid, %d error(s), %d warning(s)%s\n", len(partners), errs, warns, strictNote)
 	}
 	if errs > 0 || (*strict && warns > 0) {
 		return 1

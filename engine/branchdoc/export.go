@@ -16,6 +16,9 @@ import (
 // import -> export -> import a fixed point.
 func Export(p *spec.Partner) (doc []byte, lost []string) {
 	var b strings.Builder
+	if m := p.MachineNameOrDefault(); m != "a_"+p.ID {
+		lost = append(lost, fmt.Sprintf("machine name %s (a Branch doc carries it in its file name: save the doc as %s.md)", m, m))
+	}
 	b.WriteString("## ")
 	if p.Logo != "" {
 		fmt.Fprintf(&b, "![image](%s)\t", p.Logo)

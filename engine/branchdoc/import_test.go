@@ -528,3 +528,23 @@ func TestRoundTripUnclosedSyntaxInProse(t *testing.T) {
 		}
 	}
 }
+
+// Export says what the doc format cannot carry, and nothing else.
+func TestExportLost(t *testing.T) {
+	tests := []struct {
+		name string
+		p    spec.Partner
+		want []string
+	}{
+		{"default machine name", spec.Partner{ID: "acme", Name: "Acme"}, nil},
+		{"machine name as the default", spec.Partner{ID: "acme", Name: "Acme", MachineName: "a_acme"}, nil},
+		{"other machine name", spec.Partner{ID: "acme", Name: "Acme", MachineName: "a_acme_v2"}, []string{"machine name a_acme_v2 (a Branch doc carries it in its file name: save the doc as a_acme_v2.md)"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, lost := Export(&tt.p); !slices.Equal(lost, tt.want) {
+				t.Errorf("lost = %q, want %q", lost, tt.want)
+			}
+		})
+	}
+}
