@@ -163,7 +163,17 @@ func (q *Queue) worker(ctx, hctx context.Context, subj string, key Key, h Handle
 		// its capacity, bounds how many are fetched.
 		work = make(chan jetstream.Msg, max(limit(), 16))
 		live = newLiveSet(q.cfg.AckWait)
+		// leftover holds what was fetched but not handled once stopping
+		// began; it is given back (Nak) when the worker ends, after its
+		// last pull has ended on the server, so a job given back is not
+		// delivered straight into that pull again.
+		leftover []jetstream.Msg
 	)
+	keep := func(msg jetstream.Msg) {
+		mu.Lock()
+		leftover = append(leftover, msg)
+		mu.Unlock()
+	}
 	// settled ends one message's stay in the window.
 	settled := func() {
 		mu.Lock()
@@ -185,9 +195,7 @@ func (q *Queue) worker(ctx, hctx context.Context, subj string, key Key, h Handle
 				return
 			case msg := <-work:
 				if ctx.Err() != nil {
-					live.remove(msg)
-					_ = msg.Nak() // stopping: available to the next run at once
-					settled()
+					keep(msg) // stopping: given back when the worker ends
 					return
 				}
 				q.handle(hctx, msg, key, h, live)
@@ -215,11 +223,14 @@ func (q *Queue) worker(ctx, hctx context.Context, subj string, key Key, h Handle
 	}
 	stopKeepAlive := live.run()
 	defer func() {
-		// The slots have returned; whatever they did not take is given
-		// back at once rather than after AckWait.
+		// The last pull has ended and the slots have returned: whatever
+		// was fetched and not handled is given back at once rather than
+		// after AckWait.
 		pool.Wait()
 		for len(work) > 0 {
-			msg := <-work
+			leftover = append(leftover, <-work)
+		}
+		for _, msg := range leftover {
 			live.remove(msg)
 			_ = msg.Nak()
 		}
@@ -259,16 +270,17 @@ func (q *Queue) worker(ctx, hctx context.Context, subj string, key Key, h Handle
 			}
 			continue
 		}
-		// The pull ends with ctx, not only at its expiry: a message given
-		// back (Nak) while stopping must not be handed straight back to a
-		// pull still open, again and again, using up its deliveries.
-		fctx, fcancel := context.WithTimeout(ctx, fetchWait)
-		batch, err := cons.Fetch(free, jetstream.FetchContext(fctx))
+		// While stopping, the pull runs to its end (at most fetchWait):
+		// once the batch is over the server holds no open pull for us, and
+		// only then are the jobs kept back given back. Given back into a
+		// pull still open, a job was delivered to it again at once, given
+		// back again, and so on, each round using up one of its deliveries.
+		batch, err := cons.Fetch(free, jetstream.FetchMaxWait(fetchWait))
 		if err == nil {
 			for msg := range batch.Messages() {
 				if ctx.Err() != nil {
-					// Stopping: give it back at once rather than after AckWait.
-					_ = msg.Nak()
+					live.add(msg)
+					keep(msg)
 					continue
 				}
 				live.add(msg)
@@ -288,18 +300,12 @@ func (q *Queue) worker(ctx, hctx context.Context, subj string, key Key, h Handle
 						select {
 						case work <- msg:
 						case <-ctx.Done():
-							live.remove(msg)
-							_ = msg.Nak()
-							settled()
+							keep(msg)
 						}
 					}()
 				}
 			}
 			err = batch.Error()
-		}
-		fcancel()
-		if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
-			err = nil // the pull's own deadline, or stopping
 		}
 		if err != nil && !errors.Is(err, nats.ErrTimeout) && ctx.Err() == nil {
 			q.log.Warn("queue: fetch", "app", key.App, "partner", key.Partner, "err", err)
