@@ -172,7 +172,7 @@ func (s *scanner) object(n *selNode, depth int) (template.Value, error) {
 			continue
 		}
 		if s.eat('}') {
-			// Hash keeps a duplicate key's first position and last
+			// Own keeps a duplicate key's first position and last
 			// value, as the full decoder does
 			return s.slab.Own(keys, vals), nil
 		}
@@ -180,9 +180,10 @@ func (s *scanner) object(n *selNode, depth int) (template.Value, error) {
 	}
 }
 
-// keptString decodes the string at s.i. One of printable ASCII without
-// escapes, the commonest by far, is a slice of the document; any other is
-// scanned and decoded by leaf.
+// keptString decodes the string at s.i. One without escapes and of valid
+// UTF-8 (printable ASCII, the commonest by far, is recognised in the same
+// pass that finds its end) is copied as it is; any other goes through
+// the full decoder, so it is decoded the same.
 func (s *scanner) keptString() (template.Value, error) {
 	b, start := s.b, s.i+1
 	i := stringRun(b, start, true)
