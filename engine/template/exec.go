@@ -115,6 +115,33 @@ func (e *exec) limitErr(p position, msg string) error {
 	return &Error{Name: e.t.name, Line: int(p.Line), Col: int(p.Col), Rule: RuleLimit, Msg: msg}
 }
 
+// evalDefined evaluates x and reports a missing value as FreeMarker's
+// undefined-value error: what an operand of an operator must be.
+func (e *exec) evalDefined(x expr) (Value, error) {
+	v, err := x.eval(e)
+	if err != nil {
+		return Value{}, err
+	}
+	if v.kind == KindMissing {
+		return Value{}, e.undef(x)
+	}
+	return v, nil
+}
+
+// evalOperands evaluates the two operands of a binary operator, left
+// first, both required to be defined.
+func (e *exec) evalOperands(l, r expr) (Value, Value, error) {
+	lv, err := e.evalDefined(l)
+	if err != nil {
+		return Value{}, Value{}, err
+	}
+	rv, err := e.evalDefined(r)
+	if err != nil {
+		return Value{}, Value{}, err
+	}
+	return lv, rv, nil
+}
+
 func (e *exec) undef(x expr) error {
 	src := x.source()
 	guarded := src

@@ -72,12 +72,9 @@ type indexExpr struct {
 }
 
 func (x *indexExpr) eval(e *exec) (Value, error) {
-	t, err := x.x.eval(e)
+	t, err := e.evalDefined(x.x)
 	if err != nil {
 		return Value{}, err
-	}
-	if t.kind == KindMissing {
-		return Value{}, e.undef(x.x)
 	}
 	k, err := x.k.eval(e)
 	if err != nil {
@@ -189,12 +186,9 @@ type negExpr struct {
 }
 
 func (x *negExpr) eval(e *exec) (Value, error) {
-	v, err := x.x.eval(e)
+	v, err := e.evalDefined(x.x)
 	if err != nil {
 		return Value{}, err
-	}
-	if v.kind == KindMissing {
-		return Value{}, e.undef(x.x)
 	}
 	if v.kind != KindNumber {
 		return Value{}, e.typeErr(x.x, "For unary "+map[bool]string{true: "-", false: "+"}[x.neg]+" operand", "a number", v)
@@ -251,19 +245,9 @@ type cmpExpr struct {
 }
 
 func (x *cmpExpr) eval(e *exec) (Value, error) {
-	l, err := x.l.eval(e)
+	l, r, err := e.evalOperands(x.l, x.r)
 	if err != nil {
 		return Value{}, err
-	}
-	if l.kind == KindMissing {
-		return Value{}, e.undef(x.l)
-	}
-	r, err := x.r.eval(e)
-	if err != nil {
-		return Value{}, err
-	}
-	if r.kind == KindMissing {
-		return Value{}, e.undef(x.r)
 	}
 	// "nothing" is also the boolean false
 	if l.isNothing() && r.kind == KindBool {
@@ -319,19 +303,9 @@ type arithExpr struct {
 }
 
 func (x *arithExpr) eval(e *exec) (Value, error) {
-	l, err := x.l.eval(e)
+	l, r, err := e.evalOperands(x.l, x.r)
 	if err != nil {
 		return Value{}, err
-	}
-	if l.kind == KindMissing {
-		return Value{}, e.undef(x.l)
-	}
-	r, err := x.r.eval(e)
-	if err != nil {
-		return Value{}, err
-	}
-	if r.kind == KindMissing {
-		return Value{}, e.undef(x.r)
 	}
 	if l.kind == KindNumber && r.kind == KindNumber {
 		var d dec
@@ -418,12 +392,9 @@ type callExpr struct {
 }
 
 func (x *callExpr) eval(e *exec) (Value, error) {
-	v, err := x.x.eval(e)
+	v, err := e.evalDefined(x.x)
 	if err != nil {
 		return Value{}, err
-	}
-	if v.kind == KindMissing {
-		return Value{}, e.undef(x.x)
 	}
 	return Value{}, e.typeErr(x.x, "For \"(...)\" call", "a method or function", v)
 }
@@ -471,12 +442,9 @@ type seqLitExpr struct {
 func (x *seqLitExpr) eval(e *exec) (Value, error) {
 	vals := make([]Value, len(x.items))
 	for i, it := range x.items {
-		v, err := it.eval(e)
+		v, err := e.evalDefined(it)
 		if err != nil {
 			return Value{}, err
-		}
-		if v.kind == KindMissing {
-			return Value{}, e.undef(it)
 		}
 		vals[i] = v
 	}
@@ -492,22 +460,16 @@ func (x *hashLitExpr) eval(e *exec) (Value, error) {
 	keys := make([]string, len(x.keys))
 	vals := make([]Value, len(x.vals))
 	for i := range x.keys {
-		k, err := x.keys[i].eval(e)
+		k, err := e.evalDefined(x.keys[i])
 		if err != nil {
 			return Value{}, err
-		}
-		if k.kind == KindMissing {
-			return Value{}, e.undef(x.keys[i])
 		}
 		if k.kind != KindString {
 			return Value{}, e.typeErr(x.keys[i], "For hash literal key", "a string", k)
 		}
-		v, err := x.vals[i].eval(e)
+		v, err := e.evalDefined(x.vals[i])
 		if err != nil {
 			return Value{}, err
-		}
-		if v.kind == KindMissing {
-			return Value{}, e.undef(x.vals[i])
 		}
 		keys[i], vals[i] = k.s, v
 	}
