@@ -156,8 +156,12 @@ func newClient(refusePrivate bool) *http.Client {
 		Proxy:                  nil,
 		DialContext:            d.DialContext,
 		ForceAttemptHTTP2:      true,
+		// Per host as many idle connections as in total: with
+		// --deliver-to every partner shares one host, and a lower bound
+		// would close and reopen connections once the partners' summed
+		// concurrency passed it.
 		MaxIdleConns:           512,
-		MaxIdleConnsPerHost:    64,
+		MaxIdleConnsPerHost:    512,
 		IdleConnTimeout:        90 * time.Second,
 		TLSHandshakeTimeout:    10 * time.Second,
 		ExpectContinueTimeout:  time.Second,
