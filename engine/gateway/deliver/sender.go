@@ -153,9 +153,9 @@ func newClient(refusePrivate bool) *http.Client {
 	tr := &http.Transport{
 		// No proxy from the environment: a proxy would dial on our behalf
 		// and defeat the address check.
-		Proxy:                  nil,
-		DialContext:            d.DialContext,
-		ForceAttemptHTTP2:      true,
+		Proxy:             nil,
+		DialContext:       d.DialContext,
+		ForceAttemptHTTP2: true,
 		// Per host as many idle connections as in total: with
 		// --deliver-to every partner shares one host, and a lower bound
 		// would close and reopen connections once the partners' summed
