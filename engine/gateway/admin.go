@@ -13,6 +13,23 @@ import (
 	"github.com/adgate/adgate/engine/gateway/queue"
 )
 
+// bearerRefused checks r's bearer token against tokens and, when it is
+// missing (401, with a challenge for realm) or wrong (403), answers and
+// reports true.
+func bearerRefused(w http.ResponseWriter, r *http.Request, tokens []string, realm, missing, wrong string) bool {
+	err := checkBearer(r, tokens)
+	switch {
+	case err == nil:
+		return false
+	case errors.Is(err, errNoCredentials):
+		w.Header().Set("WWW-Authenticate", `Bearer realm="`+realm+`"`)
+		writeError(w, http.StatusUnauthorized, missing)
+	default:
+		writeError(w, http.StatusForbidden, wrong)
+	}
+	return true
+}
+
 // admin wraps an admin endpoint: it requires the config's admin token as a
 // bearer token; without one configured the endpoints are off.
 func (s *Server) admin(h http.HandlerFunc) http.HandlerFunc {
@@ -22,13 +39,7 @@ func (s *Server) admin(h http.HandlerFunc) http.HandlerFunc {
 			writeError(w, http.StatusForbidden, "admin endpoints are disabled: set admin_token in the config")
 			return
 		}
-		if err := checkBearer(r, []string{tok}); err != nil {
-			if errors.Is(err, errNoCredentials) {
-				w.Header().Set("WWW-Authenticate", `Bearer realm="adgate-admin"`)
-				writeError(w, http.StatusUnauthorized, "admin endpoint: send Authorization: Bearer <admin_token>")
-				return
-			}
-			writeError(w, http.StatusForbidden, "admin token not accepted")
+		if bearerRefused(w, r, []string{tok}, "adgate-admin", "admin endpoint: send Authorization: Bearer <admin_token>", "admin token not accepted") {
 			return
 		}
 		h(w, r)
@@ -50,13 +61,7 @@ func (s *Server) metricsAuth(h http.Handler) http.Handler {
 			writeError(w, http.StatusForbidden, "metrics are disabled: set metrics.token (or admin_token) in the config")
 			return
 		}
-		if err := checkBearer(r, tokens); err != nil {
-			if errors.Is(err, errNoCredentials) {
-				w.Header().Set("WWW-Authenticate", `Bearer realm="adgate-metrics"`)
-				writeError(w, http.StatusUnauthorized, "metrics: send Authorization: Bearer <metrics.token>")
-				return
-			}
-			writeError(w, http.StatusForbidden, "metrics token not accepted")
+		if bearerRefused(w, r, tokens, "adgate-metrics", "metrics: send Authorization: Bearer <metrics.token>", "metrics token not accepted") {
 			return
 		}
 		h.ServeHTTP(w, r)
