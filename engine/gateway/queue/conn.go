@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -67,7 +68,8 @@ func startEmbedded(ctx context.Context, cfg Config, log *slog.Logger) (*server.S
 	if err != nil {
 		return nil, nil, fmt.Errorf("queue: embedded NATS server: %w", err)
 	}
-	srv.SetLoggerV2(serverLogger{log.With("component", "nats")}, false, false, false)
+	// log already names the queue component; the server is a part of it.
+	srv.SetLoggerV2(serverLogger{log.With("subsystem", "nats-server")}, false, false, false)
 	go srv.Start()
 	wait := 30 * time.Second
 	if dl, ok := ctx.Deadline(); ok {
@@ -88,8 +90,12 @@ func startEmbedded(ctx context.Context, cfg Config, log *slog.Logger) (*server.S
 	return srv, nc, nil
 }
 
-func connectExternal(cfg Config, log *slog.Logger) (*nats.Conn, error) {
-	opts := connOptions(log)
+func connectExternal(cfg Config, log *slog.Logger, onDialErr func(error)) (*nats.Conn, error) {
+	opts := append(connOptions(log), nats.ReconnectErrHandler(func(_ *nats.Conn, err error) {
+		if err != nil {
+			onDialErr(err)
+		}
+	}))
 	if cfg.Token != "" {
 		opts = append(opts, nats.Token(cfg.Token))
 	}
@@ -111,6 +117,20 @@ func connectExternal(cfg Config, log *slog.Logger) (*nats.Conn, error) {
 		return nil, fmt.Errorf("queue: connect to NATS: %w", err)
 	}
 	return nc, nil
+}
+
+// serverHosts lists the host:port of each server in a NATS URL list,
+// leaving out the userinfo, which may hold credentials.
+func serverHosts(urls string) string {
+	var hosts []string
+	for _, u := range strings.Split(urls, ",") {
+		if p, err := url.Parse(strings.TrimSpace(u)); err == nil && p.Host != "" {
+			hosts = append(hosts, p.Host)
+		} else {
+			hosts = append(hosts, "(unparsable URL)")
+		}
+	}
+	return strings.Join(hosts, ", ")
 }
 
 // connOptions are shared by both paths: reconnect forever, and log state

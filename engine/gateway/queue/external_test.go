@@ -153,3 +153,28 @@ func TestEmbeddedListenerRequiresToken(t *testing.T) {
 		t.Fatal("embedded server listens without Listen")
 	}
 }
+
+// An external server that does not answer at start fails Open with the
+// connection's own error and the server's address, never its credentials.
+func TestOpenExternalUnreachable(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close() // nothing listens there now
+	cfg := testConfig("")
+	cfg.URL = "nats://user:s3cret-pass@" + addr
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	q, err := Open(ctx, cfg, testLogger(t))
+	if err == nil {
+		q.Close()
+		t.Fatal("Open succeeded with nothing listening")
+	}
+	msg := err.Error()
+	t.Logf("Open: %s", msg)
+	if !strings.Contains(msg, "cannot reach NATS at "+addr+" (dial tcp") || strings.Contains(msg, "s3cret-pass") {
+		t.Errorf("error = %q; want it to name %s and not the password", msg, addr)
+	}
+}

@@ -19,6 +19,7 @@ import (
 	"log/slog"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
@@ -241,6 +242,10 @@ type Queue struct {
 	mu      sync.Mutex
 	running bool
 	closed  bool
+
+	// dialErr is the last failed attempt to reach an external server,
+	// what a startup that cannot reach it reports.
+	dialErr atomic.Pointer[string]
 }
 
 // Open starts (or connects to) NATS and makes sure both streams exist.
@@ -254,7 +259,10 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Queue, error) {
 	if cfg.URL == "" {
 		q.srv, q.nc, err = startEmbedded(ctx, cfg, log)
 	} else {
-		q.nc, err = connectExternal(cfg, log)
+		q.nc, err = connectExternal(cfg, log, func(err error) {
+			msg := err.Error()
+			q.dialErr.Store(&msg)
+		})
 	}
 	if err != nil {
 		return nil, err
@@ -265,6 +273,15 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Queue, error) {
 		return nil, fmt.Errorf("queue: jetstream: %w", err)
 	}
 	if err := q.ensureStreams(ctx); err != nil {
+		// An external server that never answered shows up here as a
+		// timeout on the stream request; name the real cause.
+		if cfg.URL != "" && !q.nc.IsConnected() {
+			cause := "no connection"
+			if last := q.dialErr.Load(); last != nil {
+				cause = *last
+			}
+			err = fmt.Errorf("queue: cannot reach NATS at %s (%s): %w", serverHosts(cfg.URL), cause, err)
+		}
 		q.shutdown()
 		return nil, err
 	}
