@@ -236,8 +236,9 @@ func TestRepairRules(t *testing.T) {
 		// spec that does not validate still says which lines to fix.
 		{"lint", []wantDiag{{RuleCredentialHost, 9}, {RuleNotURL, 9}, {RuleUndefinedMacro, 9}, {RuleUnterminated, 14}, {RuleUnterminated, 14}, {RuleUnknownBranch, 14}, {RuleNoLinkMacro, 14}, {RuleNoLabel, 14}, {RuleJoinedRows, 19}, {RuleUnterminated, 19}, {RuleUnknownBranch, 20}}, func(t *testing.T, p *spec.Partner) {
 			eq(t, "postbacks", len(p.Postbacks), 1)
-			eq(t, "unmapped", len(p.Unmapped), 2)
+			eq(t, "unmapped", len(p.Unmapped), 3)
 			eq(t, "unmapped open", p.Unmapped[0].Text, "OPEN | coming soon")
+			eq(t, "placeholder host", p.Unmapped[2].Text, "custom_event | https://placeholder.example.test&{click}")
 			eq(t, "closed name and link macro", p.Parameters[0].Macro+" "+p.Parameters[0].LinkMacro, "click {click}")
 			eq(t, "unknown branch kept", p.Parameters[1].Branch, "AUDIENCE_SEGMENT")
 			eq(t, "closed link-only macro", p.LinkOnly[1], spec.LinkParam{Branch: "CLICK_IDFA", LinkMacro: "{idfa}"})
@@ -396,7 +397,7 @@ func TestCorpusImport(t *testing.T) {
 			}
 		}
 		// Every unmapped item is reported.
-		if n := countRule(diags, RuleUnmapped) + countRule(diags, RuleTruncated) + countRule(diags, RuleDuplicateEvent) + countRule(diags, RuleUnknownSection); n < len(p.Unmapped) {
+		if n := countRule(diags, RuleUnmapped) + countRule(diags, RuleTruncated) + countRule(diags, RuleDuplicateEvent) + countRule(diags, RuleUnknownSection) + countRule(diags, RuleNotURL); n < len(p.Unmapped) {
 			t.Errorf("%s: %d unmapped items but %d reports", file, len(p.Unmapped), n)
 		}
 	}

@@ -366,6 +366,11 @@ func (im *importer) postbacks(entries []*pbEntry) {
 			im.keep(spec.Unmapped{Section: "postbacks", Line: e.Line, Text: e.raw, Reason: "not an absolute http(s) URL"})
 			continue
 		}
+		if off, msg, bad := spec.HostProblem(e.url); bad {
+			im.warn(Pos{e.urlPos.Line, e.urlPos.Col + off}, RuleNotURL, fmt.Sprintf("%s postback: %s; not importing it", e.event, msg), "write the partner's real postback URL in the doc or the spec")
+			im.keep(spec.Unmapped{Section: "postbacks", Line: e.Line, Text: e.raw, Reason: "not a valid host: " + msg})
+			continue
+		}
 		key := strings.ToLower(e.event)
 		if seen[key] {
 			im.warn(e.Pos, RuleDuplicateEvent, fmt.Sprintf("event %s has a second postback; kept the first", e.event), "an event triggers one postback")

@@ -61,7 +61,7 @@ var rules = []RuleInfo{
 	{RuleMissingLinkMacro, diag.Error, "a CUSTOM_LINK_MACRO or CLICK_ID parameter without link_macro, so the tracking link never carries its value", "set link_macro to the partner's click macro, e.g. {click_id}", true},
 	{RuleMissingLabel, diag.Error, "an ACCOUNT_CREDENTIAL without a dashboard label, so the advertiser cannot tell what to enter", "set label to the name the partner gives the credential", true},
 	{RuleMissingTemplate, diag.Warning, "a CUSTOM_EVENT_METADATA parameter without a template; its value is always empty", "set template, e.g. ${(custom_data.key)!}", true},
-	{RuleURLNotAbsolute, diag.Error, "a URL that does not start with http:// or https:// and a host", "write the full URL with scheme and host", true},
+	{RuleURLNotAbsolute, diag.Error, "a URL that does not start with http:// or https:// and a host, or whose host has a character no host name has (https://branch.io&{x})", "write the full URL with scheme and host", true},
 	{RuleURLInsecure, diag.Warning, "a URL using http instead of https; postbacks carry device ids", "use https if the partner supports it", true},
 	{RuleURLTrailingText, diag.Error, "stray text after the URL: quotes, braces, spaces, zero-width or line-separator characters", "delete the characters after the URL", true},
 	{RuleURLUnescaped, diag.Error, "a character that must be percent-encoded in a URL (space, quote, <, >, \\, ^, `, {, |, }, non-ASCII, control)", "percent-encode it (space is %20), or move dynamic parts into a {macro}", true},

@@ -106,6 +106,84 @@ func describeRune(r rune) string {
 	return fmt.Sprintf("%q (U+%04X)", r, r)
 }
 
+// HostProblem reports a character in the host of an absolute http(s) URL
+// template that no host name can hold (https://branch.io&{x}), with its
+// code-point offset; the importer uses it to keep such a URL out of a
+// spec, as the lint would reject it.
+func HostProblem(url string) (offset int, msg string, ok bool) {
+	text := []rune(url)
+	units := urlShape(text, scanTemplate(text))
+	schemeLen := urlScheme(units)
+	if schemeLen == 0 || len(units) <= schemeLen {
+		return 0, "", false
+	}
+	bad, found := badHostChar(units[schemeLen:])
+	if !found {
+		return 0, "", false
+	}
+	return bad.off, hostMessage(bad), true
+}
+
+// urlScheme returns the length of a literal http:// or https:// (any
+// case) at the start of units, 0 without one.
+func urlScheme(units []unit) int {
+	var prefix strings.Builder
+	for _, u := range units {
+		if !u.literal() || prefix.Len() >= 8 {
+			break
+		}
+		prefix.WriteRune(u.r)
+	}
+	lp := strings.ToLower(prefix.String())
+	switch {
+	case strings.HasPrefix(lp, "https://"):
+		return len("https://")
+	case strings.HasPrefix(lp, "http://"):
+		return len("http://")
+	}
+	return 0
+}
+
+func hostMessage(bad unit) string {
+	return "the host has " + describeRune(bad.r) + ", which no host name has: the host ends at the first /, ? or #"
+}
+
+// badHostChar finds a literal in the authority's host (after any
+// userinfo@, before the first / ? #) that a DNS name, an IP address or a
+// port cannot hold: the sign of a placeholder such as https://branch.io&{x}.
+// Opaque units (macros, ${...}) are the templated parts of a host, as in
+// Criteo's regional widget.${...}.criteo.com.
+func badHostChar(authority []unit) (unit, bool) {
+	end := len(authority)
+	for i, u := range authority {
+		if u.literal() && (u.r == '/' || u.r == '?' || u.r == '#') {
+			end = i
+			break
+		}
+	}
+	host := authority[:end]
+	for i := len(host) - 1; i >= 0; i-- {
+		if host[i].literal() && host[i].r == '@' {
+			host = host[i+1:]
+			break
+		}
+	}
+	for _, u := range host {
+		if !u.literal() {
+			continue
+		}
+		r := u.r
+		if r < 0x80 && (r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-.:[]_", r)) {
+			continue
+		}
+		if r >= 0x80 && unicode.IsLetter(r) { // an internationalised name
+			continue
+		}
+		return u, true
+	}
+	return unit{}, false
+}
+
 // checkURL applies the URL rules to a postback URL template.
 func (c *checker) checkURL(n *yaml.Node, defined map[string]int) {
 	if n.Kind != yaml.ScalarNode {
@@ -116,20 +194,8 @@ func (c *checker) checkURL(n *yaml.Node, defined map[string]int) {
 	units := urlShape(text, toks)
 
 	// Scheme and host.
-	var prefix strings.Builder
-	for _, u := range units {
-		if !u.literal() || prefix.Len() >= 8 {
-			break
-		}
-		prefix.WriteRune(u.r)
-	}
-	lp := strings.ToLower(prefix.String())
-	schemeLen := 0
-	switch {
-	case strings.HasPrefix(lp, "https://"):
-		schemeLen = 8
-	case strings.HasPrefix(lp, "http://"):
-		schemeLen = 7
+	schemeLen := urlScheme(units)
+	if schemeLen == len("http://") {
 		c.atOffset(n, 0, RuleURLInsecure, "URL uses http; postbacks carry device ids and credentials")
 	}
 	if schemeLen == 0 || len(units) <= schemeLen || (units[schemeLen].literal() && units[schemeLen].r == '/') {
@@ -138,6 +204,8 @@ func (c *checker) checkURL(n *yaml.Node, defined map[string]int) {
 			off = units[0].off
 		}
 		c.atOffset(n, off, RuleURLNotAbsolute, "URL must be absolute: http(s)://host/...")
+	} else if bad, ok := badHostChar(units[schemeLen:]); ok {
+		c.atOffset(n, bad.off, RuleURLNotAbsolute, hostMessage(bad))
 	}
 
 	// Stray text after the URL.
