@@ -59,7 +59,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintf(stderr, "adgate serve: --log-level: %v\n", err)
 		return 2
 	}
-	logger := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level}))
+	logger := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level, ReplaceAttr: durationText}))
 
 	opt := gateway.Options{ConfigPath: *cfgPath, Listen: *listen, DataDir: *dataDir, DeliverTo: *deliverTo, Logger: logger}
 	if *demo {
@@ -204,4 +204,13 @@ func startDemoSink(ctx context.Context, stdout io.Writer) (string, func(), error
 		<-done
 	}
 	return "http://" + ln.Addr().String(), stop, nil
+}
+
+// durationText logs durations as Go duration text ("10s", "1.5ms")
+// instead of slog's JSON default, integer nanoseconds.
+func durationText(_ []string, a slog.Attr) slog.Attr {
+	if a.Value.Kind() == slog.KindDuration {
+		return slog.String(a.Key, a.Value.Duration().String())
+	}
+	return a
 }

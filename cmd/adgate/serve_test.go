@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -170,5 +171,16 @@ func TestServeUsageAndStartErrors(t *testing.T) {
 				t.Errorf("stderr lacks %q:\n%s", tc.want, stderr.String())
 			}
 		})
+	}
+}
+
+func TestDurationText(t *testing.T) {
+	var buf strings.Builder
+	log := slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{ReplaceAttr: durationText}))
+	log.Info("x", "deadline", 10*time.Second, "latency", 1500*time.Microsecond, "n", 3)
+	for _, want := range []string{`"deadline":"10s"`, `"latency":"1.5ms"`, `"n":3`} {
+		if !strings.Contains(buf.String(), want) {
+			t.Errorf("log %s lacks %s", buf.String(), want)
+		}
 	}
 }
