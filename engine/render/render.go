@@ -1088,11 +1088,6 @@ func lookupFrom(path event.Path, start int, v *template.Value, from string) (str
 	return "", fmt.Errorf("%s is a %s, which has no text form", from, k)
 }
 
-// lookupText is lookupFrom from the root.
-func lookupText(path event.Path, v template.Value, from string) (string, error) {
-	return lookupFrom(path, 0, &v, from)
-}
-
 func digest(h catalog.Hash, v string) string {
 	var d hash.Hash
 	switch h {
@@ -1149,11 +1144,28 @@ func (r *run) execute(t *template.Template, plain []segment, root template.Value
 			writeEncoded(&b, v, r.enc)
 		}
 		if b.Len() > template.DefaultMaxOutput {
-			return "", &template.Error{Name: t.Name(), Rule: template.RuleLimit,
-				Msg: fmt.Sprintf("output larger than %d bytes", template.DefaultMaxOutput)}
+			return "", outputLimitErr(t)
 		}
 	}
 	return b.String(), nil
+}
+
+// outputLimitErr is the engine's output bound, as the plain-text paths
+// (which write without the engine) report it.
+func outputLimitErr(t *template.Template) error {
+	return &template.Error{Name: t.Name(), Rule: template.RuleLimit,
+		Msg: fmt.Sprintf("output larger than %d bytes", template.DefaultMaxOutput)}
+}
+
+// where names a postback part in a skip reason; it is built only for an
+// error, as a render that succeeds needs no such string.
+func (cp *Partner) where(ref pbRef, part string) string {
+	return "partner " + cp.id + " postback " + ref.key + part
+}
+
+// requiredReason is the skip reason of a required parameter without value.
+func (p *param) requiredReason() string {
+	return fmt.Sprintf("required parameter {%s} (%s) has no value (from %s)", p.macro, p.branch, p.from)
 }
 
 // templateReason words a template failure for a skip reason: what failed
@@ -1192,11 +1204,9 @@ func (r *run) postback(ref pbRef, explain bool) (Request, *Skipped) {
 		}
 		if v == "" && r.cp.params[i].required {
 			p := &r.cp.params[i]
-			return skip(fmt.Sprintf("required parameter {%s} (%s) has no value (from %s)", p.macro, p.branch, p.from))
+			return skip(p.requiredReason())
 		}
 	}
-	// the error prefix is only built for an error: an allocation a render
-	where := func(part string) string { return "partner " + r.cp.id + " postback " + ref.key + part }
 	req := Request{Postback: ref.key, Method: pb.method}
 	if len(pb.headers) > 0 || pb.contentType != "" {
 		req.Headers = make(map[string]string, len(pb.headers)+1)
@@ -1205,14 +1215,14 @@ func (r *run) postback(ref pbRef, explain bool) (Request, *Skipped) {
 	var err error
 	r.enc, r.seq, r.pos = EncQuery, pb.urlSeq, 0
 	if req.URL, err = r.execute(pb.url, pb.urlPlain, root); err != nil {
-		return skip(templateReason(where(" url"), err).Error())
+		return skip(templateReason(r.cp.where(ref, " url"), err).Error())
 	}
 	r.enc = EncRaw
 	for hi, h := range pb.headers {
 		r.seq, r.pos = pb.headerSeqs[hi], 0
 		v, err := r.execute(h.tmpl, pb.headerPlains[hi], root)
 		if err != nil {
-			return skip(templateReason(where(" header "+h.name), err).Error())
+			return skip(templateReason(r.cp.where(ref, " header "+h.name), err).Error())
 		}
 		if i := strings.IndexFunc(v, func(c rune) bool { return c < 0x20 && c != '\t' || c == 0x7f }); i >= 0 {
 			// A line break in a header value would let a value inject headers.
@@ -1226,7 +1236,7 @@ func (r *run) postback(ref pbRef, explain bool) (Request, *Skipped) {
 	if pb.body != nil {
 		r.enc, r.seq, r.pos = pb.bodyEnc, pb.bodySeq, 0
 		if req.Body, err = r.execute(pb.body, pb.bodyPlain, root); err != nil {
-			return skip(templateReason(where(" body"), err).Error())
+			return skip(templateReason(r.cp.where(ref, " body"), err).Error())
 		}
 	}
 	if explain {
@@ -1265,9 +1275,8 @@ func (r *run) plainURL(pb *postback, ref pbRef) (string, string) {
 		if err != nil {
 			return "", err.Error()
 		}
-		if v == "" && r.cp.params[s.macro].required {
-			p := &r.cp.params[s.macro]
-			return "", fmt.Sprintf("required parameter {%s} (%s) has no value (from %s)", p.macro, p.branch, p.from)
+		if p := &r.cp.params[s.macro]; v == "" && p.required {
+			return "", p.requiredReason()
 		}
 		q := queryLen(v)
 		n += q
@@ -1275,9 +1284,7 @@ func (r *run) plainURL(pb *postback, ref pbRef) (string, string) {
 		k++
 	}
 	if n > template.DefaultMaxOutput {
-		err := &template.Error{Name: pb.url.Name(), Rule: template.RuleLimit,
-			Msg: fmt.Sprintf("output larger than %d bytes", template.DefaultMaxOutput)}
-		return "", templateReason("partner "+r.cp.id+" postback "+ref.key+" url", err).Error()
+		return "", templateReason(r.cp.where(ref, " url"), outputLimitErr(pb.url)).Error()
 	}
 	// appending to a local slice rather than a strings.Builder saves a
 	// write barrier per write while the GC runs

@@ -487,7 +487,8 @@ func TestDefaultPathFastPath(t *testing.T) {
 			t.Fatal(err)
 		}
 		want, wantErr := tm.ExecuteString(ev.Value(), nil)
-		got, gotErr := lookupText(event.ParsePath(m[1]), ev.Value(), m[1])
+		root := ev.Value()
+		got, gotErr := lookupFrom(event.ParsePath(m[1]), 0, &root, m[1])
 		if (wantErr != nil) != (gotErr != nil) || got != want {
 			t.Errorf("%s: fast path %q, %v; engine %q, %v", src, got, gotErr, want, wantErr)
 		}
