@@ -501,8 +501,8 @@ func (s *Slab) Region(n int) ([]string, []Value) {
 // any the caller gives up): the hash keeps them without copying unless a
 // key repeats, so the caller must not modify them afterwards.
 func (s *Slab) Own(keys []string, vals []Value) Value {
-	n := min(len(keys), len(vals))
-	if n > smallHash || !distinct(keys[:n]) {
+	n, ok := keepable(keys, vals)
+	if !ok {
 		return NewHash(keys, vals)
 	}
 	if len(s.cs) == cap(s.cs) {
@@ -512,15 +512,4 @@ func (s *Slab) Own(keys []string, vals []Value) Value {
 	c := &s.cs[len(s.cs)-1]
 	c.keys, c.vals = keys[:n:n], vals[:n:n]
 	return Value{kind: KindHash, c: c}
-}
-
-func distinct(keys []string) bool {
-	for i := 1; i < len(keys); i++ {
-		for _, k := range keys[:i] {
-			if k == keys[i] {
-				return false
-			}
-		}
-	}
-	return true
 }

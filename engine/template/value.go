@@ -145,11 +145,30 @@ func NewHash(keys []string, vals []Value) Value {
 // keys are distinct and few (up to the linear-search size): the hash then
 // keeps them, and the caller must not modify them afterwards.
 func HashOf(keys []string, vals []Value) Value {
-	n := min(len(keys), len(vals))
-	if n > smallHash || !distinct(keys[:n]) {
+	n, ok := keepable(keys, vals)
+	if !ok {
 		return NewHash(keys, vals)
 	}
 	return Value{kind: KindHash, c: &compound{keys: keys[:n:n], vals: vals[:n:n]}}
+}
+
+// keepable reports whether a hash may keep keys and vals as they are (few
+// and distinct keys: no index to build, no duplicate to drop), and how
+// many members it has.
+func keepable(keys []string, vals []Value) (int, bool) {
+	n := min(len(keys), len(vals))
+	return n, n <= smallHash && distinct(keys[:n])
+}
+
+func distinct(keys []string) bool {
+	for i := 1; i < len(keys); i++ {
+		for _, k := range keys[:i] {
+			if k == keys[i] {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 func (c *compound) add(k string, v Value) {
@@ -196,15 +215,22 @@ func (v Value) Get(key string) Value {
 	if v.kind != KindHash {
 		return Value{}
 	}
-	if i := v.c.find(key); i >= 0 {
+	if i := v.c.lookup(key); i >= 0 {
 		return v.c.vals[i]
 	}
-	if t, ok := aliasTarget(key); ok {
-		if i := v.c.find(t); i >= 0 {
-			return v.c.vals[i]
+	return Value{}
+}
+
+// lookup finds key in a hash, or the key it is an alias of (see
+// aliasTarget); -1 when neither is there.
+func (c *compound) lookup(key string) int {
+	i := c.find(key)
+	if i < 0 {
+		if t, ok := aliasTarget(key); ok {
+			i = c.find(t)
 		}
 	}
-	return Value{}
+	return i
 }
 
 // PathText follows keys from v as FreeMarker's ${(a.b.c)!} does and
@@ -224,14 +250,9 @@ func (v *Value) PathText(keys []string) (s string, stop int, k Kind) {
 		default:
 			return "", i, cur.kind
 		}
-		j := cur.c.find(key)
+		j := cur.c.lookup(key)
 		if j < 0 {
-			if t, ok := aliasTarget(key); ok {
-				j = cur.c.find(t)
-			}
-			if j < 0 {
-				return "", -1, KindMissing
-			}
+			return "", -1, KindMissing
 		}
 		cur = &cur.c.vals[j]
 	}
