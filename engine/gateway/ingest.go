@@ -46,6 +46,12 @@ type BatchResponse struct {
 	Events   []Plan `json:"events"`
 }
 
+// enqueueTimeout bounds how long an ingest request waits for the queue to
+// acknowledge its postbacks before answering 503.
+const enqueueTimeout = 5 * time.Second
+
+var errQueueDisconnected = errors.New("queue disconnected")
+
 // handleIngest is POST /v1/apps/{app}/events.
 //
 // Order matters for availability: a bearer token is checked before the
@@ -58,12 +64,6 @@ type BatchResponse struct {
 // An unknown app is answered exactly as a failed authentication of a
 // real app (same status, same body, comparable work), so app ids cannot
 // be discovered without credentials.
-// enqueueTimeout bounds how long an ingest request waits for the queue to
-// acknowledge its postbacks before answering 503.
-const enqueueTimeout = 5 * time.Second
-
-var errQueueDisconnected = errors.New("queue disconnected")
-
 func (s *Server) handleIngest(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	rt := s.rt.Load()
@@ -88,33 +88,29 @@ func (s *Server) handleIngest(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	var body []byte
-	if hasBearer(r) {
+	bearer := hasBearer(r)
+	sem, busy := s.sem, "too many concurrent ingest requests"
+	switch {
+	case bearer:
 		if err := checkBearer(r, tokensOrDecoy(app.Ingest.BearerTokens, s.decoy.Ingest.BearerTokens)); err != nil {
 			s.authFailed(w, label, err)
 			return
 		}
-		if !s.takeSlot(w, s.sem, label, "too many concurrent ingest requests") {
-			return
-		}
-		defer func() { <-s.sem }()
-		var ok bool
-		if body, ok = s.readBody(w, r, label, rt.cfg.Limits.MaxBodyBytes); !ok {
-			return
-		}
-	} else {
-		if r.Header.Get(HeaderSignature) == "" {
-			s.authFailed(w, label, errNoCredentials)
-			return
-		}
-		if !s.takeSlot(w, s.signedSem, label, "too many concurrent signed ingest requests") {
-			return
-		}
-		defer func() { <-s.signedSem }()
-		var ok bool
-		if body, ok = s.readBody(w, r, label, rt.cfg.Limits.MaxBodyBytes); !ok {
-			return
-		}
+	case r.Header.Get(HeaderSignature) == "":
+		s.authFailed(w, label, errNoCredentials)
+		return
+	default:
+		sem, busy = s.signedSem, "too many concurrent signed ingest requests"
+	}
+	if !s.takeSlot(w, sem, label, busy) {
+		return
+	}
+	defer func() { <-sem }()
+	body, ok := s.readBody(w, r, label, rt.cfg.Limits.MaxBodyBytes)
+	if !ok {
+		return
+	}
+	if !bearer {
 		in := app.Ingest
 		if in.HMACSecret == "" {
 			// Answer as a wrong signature would, so the answer does not
