@@ -372,6 +372,8 @@ const maxSearchSize = 256 << 10
 // (the error text without its "yaml: line N: " prefix).
 func prefixFails(text, msg string) (failed bool) {
 	defer func() {
+		// as in check: yaml.v3 has panicked on hostile input, and a prefix
+		// is as hostile as the file
 		if recover() != nil {
 			failed = false
 		}
