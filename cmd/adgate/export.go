@@ -9,8 +9,6 @@ import (
 	"path/filepath"
 
 	"github.com/adgate/adgate/engine/branchdoc"
-	"github.com/adgate/adgate/engine/diag"
-	"github.com/adgate/adgate/engine/spec"
 )
 
 const exportUsage = `Usage: adgate export --partner ID [--partners DIR] [-o FILE]
@@ -33,18 +31,9 @@ func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		return 2
 	}
 	path := filepath.Join(*dir, *id+".yaml")
-	p, diags, err := spec.LoadFile(ctx, path)
-	if p == nil {
-		if !diags.HasErrors() {
-			if err == nil {
-				err = fmt.Errorf("%s does not load", path)
-			}
-			return errExit(stderr, "export", err)
-		}
-		// The findings say what is wrong; the last line only says so
-		// (err would repeat them).
-		_ = diags.Write(stderr, diag.Text)
-		return errExit(stderr, "export", fmt.Errorf("%s has errors; fix them first", path))
+	p, _, err := loadSpec(ctx, *dir, *id, stderr)
+	if err != nil {
+		return errExit(stderr, "export", err)
 	}
 	doc, lost := branchdoc.Export(p)
 	for _, l := range lost {
