@@ -269,12 +269,8 @@ func sprigResultBound(name string, in []reflect.Value) (int, bool) {
 		return str(2) * (str(1) + 1), true
 	case "join": // (sep, list)
 		items := 1
-		if len(in) > 1 {
-			if v := reflect.Indirect(in[1]); v.Kind() == reflect.Slice || v.Kind() == reflect.Array {
-				items = v.Len()
-			} else if v.Kind() == reflect.Interface && v.Elem().Kind() == reflect.Slice {
-				items = v.Elem().Len()
-			}
+		if len(in) > 1 && in[1].Kind() == reflect.Slice { // convertArg gives the list as a slice
+			items = in[1].Len()
 		}
 		return maxSprigInput + items*str(0), true
 	}
