@@ -176,7 +176,7 @@ func badHostChar(authority []unit) (unit, bool) {
 		if r < 0x80 && (r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-.:[]_", r)) {
 			continue
 		}
-		if r >= 0x80 && unicode.IsLetter(r) { // an internationalised name
+		if r >= 0x80 && unicode.IsLetter(r) { // non-ASCII is url-unescaped-char's to report
 			continue
 		}
 		return u, true
