@@ -18,7 +18,6 @@ import (
 
 	"github.com/adgate/adgate/engine/diag"
 	"github.com/adgate/adgate/engine/gateway"
-	"github.com/adgate/adgate/engine/gateway/sink"
 )
 
 const serveUsage = `Usage: adgate serve --config FILE [flags]
@@ -197,7 +196,7 @@ func startDemoSink(ctx context.Context, stdout io.Writer) (string, func(), error
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		_ = sink.Serve(sctx, ln, sink.New(sink.Options{Out: stdout}), 2*time.Second)
+		_ = gateway.ServeSink(sctx, ln, gateway.NewSink(gateway.SinkOptions{Out: stdout}), 2*time.Second)
 	}()
 	stop := func() {
 		cancel()

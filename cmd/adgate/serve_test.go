@@ -159,7 +159,7 @@ func TestServeUsageAndStartErrors(t *testing.T) {
 		{"stray argument", []string{"serve", "--config", "x.yaml", "extra"}, 2, "unexpected argument"},
 		{"bad log level", []string{"serve", "--demo", "--log-level", "loud"}, 2, "--log-level"},
 		{"missing config file", []string{"serve", "--config", "does-not-exist.yaml"}, 1, "does-not-exist.yaml"},
-		{"invalid config", []string{"serve", "--config", "../../engine/gateway/config/testdata/bad/unknown_key.yaml"}, 1, `unknown key "scop"`},
+		{"invalid config", []string{"serve", "--config", "../../engine/internal/config/testdata/bad/unknown_key.yaml"}, 1, `unknown key "scop"`},
 		{"address in use", []string{"serve", "--demo", "--listen", busy.Addr().String(), "--data-dir", t.TempDir()}, 1, "listen on"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

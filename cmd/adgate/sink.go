@@ -9,7 +9,7 @@ import (
 	"os"
 	"time"
 
-	"github.com/adgate/adgate/engine/gateway/sink"
+	"github.com/adgate/adgate/engine/gateway"
 )
 
 const sinkUsage = `Usage: adgate sink --addr HOST:PORT [--out FILE] [--fail-rate R] [--latency D] [--status CODE]
@@ -56,7 +56,7 @@ func runSink(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		defer f.Close()
 		w = f // unbuffered: each request is one write, visible at once
 	}
-	s := sink.New(sink.Options{
+	s := gateway.NewSink(gateway.SinkOptions{
 		Out: w, Status: *status, FailFirst: *failFirst, FailRate: *failRate, Seed: *seed,
 		FailStatus: *failStatus, RetryAfter: *retryAfter, Latency: *latency, MaxBody: *maxBody,
 	})
@@ -65,7 +65,7 @@ func runSink(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return errExit(stderr, "sink", err)
 	}
 	fmt.Fprintf(stderr, "adgate sink: listening on %s\n", l.Addr())
-	if err := sink.Serve(ctx, l, s, 5*time.Second); err != nil {
+	if err := gateway.ServeSink(ctx, l, s, 5*time.Second); err != nil {
 		return errExit(stderr, "sink", err)
 	}
 	if err := s.Err(); err != nil {

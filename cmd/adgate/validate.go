@@ -10,7 +10,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/adgate/adgate/engine/diag"
-	"github.com/adgate/adgate/engine/gateway/config"
+	"github.com/adgate/adgate/engine/gateway"
 	"github.com/adgate/adgate/engine/spec"
 )
 
@@ -81,7 +81,7 @@ func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		}
 	}
 	for _, c := range configPaths {
-		cds, err := config.ValidateFile(ctx, c, config.Options{})
+		cds, err := gateway.ValidateConfig(ctx, c)
 		if err != nil {
 			return errExit(stderr, "validate", err)
 		}
@@ -121,7 +121,7 @@ func valRoute(paths []string) (specs, configs []string, err error) {
 		if err != nil {
 			return nil, nil, err
 		}
-		if config.LooksLikeConfig(b) {
+		if gateway.LooksLikeConfig(b) {
 			configs = append(configs, p)
 		} else {
 			specs = append(specs, p)

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/adgate/adgate/engine/gateway/queue"
+	"github.com/adgate/adgate/engine/internal/queue"
 )
 
 // bearerRefused checks r's bearer token against tokens and, when it is

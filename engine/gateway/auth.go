@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/adgate/adgate/engine/gateway/config"
+	"github.com/adgate/adgate/engine/internal/config"
 )
 
 // The headers of a signed ingest request.

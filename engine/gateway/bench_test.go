@@ -33,8 +33,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/adgate/adgate/engine/gateway/queue"
-	"github.com/adgate/adgate/engine/gateway/sink"
+	"github.com/adgate/adgate/engine/internal/queue"
+	"github.com/adgate/adgate/engine/internal/sink"
 )
 
 // benchConcurrency lists the delivery concurrencies both sides run at.

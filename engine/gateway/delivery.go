@@ -7,9 +7,9 @@ import (
 	"net/netip"
 	"strings"
 
-	"github.com/adgate/adgate/engine/gateway/config"
-	"github.com/adgate/adgate/engine/gateway/deliver"
-	"github.com/adgate/adgate/engine/gateway/queue"
+	"github.com/adgate/adgate/engine/internal/config"
+	"github.com/adgate/adgate/engine/internal/deliver"
+	"github.com/adgate/adgate/engine/internal/queue"
 	"github.com/adgate/adgate/engine/spec"
 )
 

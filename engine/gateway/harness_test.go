@@ -17,7 +17,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/adgate/adgate/engine/gateway/queue"
+	"github.com/adgate/adgate/engine/internal/queue"
 )
 
 // captured is one request the capture sink received.

@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"github.com/adgate/adgate/engine/event"
-	"github.com/adgate/adgate/engine/gateway/queue"
+	"github.com/adgate/adgate/engine/internal/queue"
 )
 
 // apiError is the JSON body of every 4xx/5xx answer.

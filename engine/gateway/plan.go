@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/adgate/adgate/engine/event"
-	"github.com/adgate/adgate/engine/gateway/config"
-	"github.com/adgate/adgate/engine/gateway/queue"
+	"github.com/adgate/adgate/engine/internal/config"
+	"github.com/adgate/adgate/engine/internal/queue"
 	"github.com/adgate/adgate/engine/spec"
 	"github.com/adgate/adgate/engine/template"
 )

@@ -15,9 +15,9 @@ import (
 	"github.com/adgate/adgate/engine/catalog"
 	"github.com/adgate/adgate/engine/diag"
 	"github.com/adgate/adgate/engine/event"
-	"github.com/adgate/adgate/engine/gateway/config"
-	"github.com/adgate/adgate/engine/gateway/deliver"
-	"github.com/adgate/adgate/engine/gateway/queue"
+	"github.com/adgate/adgate/engine/internal/config"
+	"github.com/adgate/adgate/engine/internal/deliver"
+	"github.com/adgate/adgate/engine/internal/queue"
 	"github.com/adgate/adgate/engine/render"
 	"github.com/adgate/adgate/engine/spec"
 )

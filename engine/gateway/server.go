@@ -27,8 +27,8 @@ import (
 	"github.com/adgate/adgate/engine/catalog"
 	"github.com/adgate/adgate/engine/diag"
 	"github.com/adgate/adgate/engine/event"
-	"github.com/adgate/adgate/engine/gateway/config"
-	"github.com/adgate/adgate/engine/gateway/queue"
+	"github.com/adgate/adgate/engine/internal/config"
+	"github.com/adgate/adgate/engine/internal/queue"
 )
 
 // Options configure a Server. Listen and DataDir override the config file.

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/adgate/adgate/engine/event"
-	"github.com/adgate/adgate/engine/gateway/queue"
+	"github.com/adgate/adgate/engine/internal/queue"
 	"github.com/adgate/adgate/engine/spec"
 )
 

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/adgate/adgate/engine/event"
-	"github.com/adgate/adgate/engine/gateway/config"
+	"github.com/adgate/adgate/engine/internal/config"
 	"github.com/adgate/adgate/engine/spec"
 )
 

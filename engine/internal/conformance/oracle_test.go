@@ -17,8 +17,8 @@ import (
 // Paths of the shared material, relative to this package; FMORACLE and
 // CORPUS override them.
 const (
-	defaultOracle = "../../../shared/tools/fmoracle"
-	defaultCorpus = "../../../shared/corpus"
+	defaultOracle = "../../../../shared/tools/fmoracle"
+	defaultCorpus = "../../../../shared/corpus"
 	freemarkerJar = "/usr/share/java/freemarker.jar"
 )
 

@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/adgate/adgate/engine/gateway/queue"
-	"github.com/adgate/adgate/engine/gateway/sink"
+	"github.com/adgate/adgate/engine/internal/queue"
+	"github.com/adgate/adgate/engine/internal/sink"
 )
 
 // The benchmarks below compare the durable path (enqueue to the embedded

@@ -14,8 +14,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/adgate/adgate/engine/gateway/queue"
-	"github.com/adgate/adgate/engine/gateway/sink"
+	"github.com/adgate/adgate/engine/internal/queue"
+	"github.com/adgate/adgate/engine/internal/sink"
 	"github.com/adgate/adgate/engine/spec"
 )
 

@@ -17,7 +17,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/adgate/adgate/engine/gateway/queue"
+	"github.com/adgate/adgate/engine/internal/queue"
 )
 
 // Attempt records one delivery attempt, for the recent-deliveries list,
