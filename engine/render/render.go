@@ -37,6 +37,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 	"unsafe"
 
 	"github.com/adgate/adgate/engine/catalog"
@@ -95,6 +96,11 @@ type Options struct {
 	Postback string
 	// Explain fills Request.Explain and Skipped.Explain.
 	Explain bool
+	// MaxDuration bounds the wall-clock time of each template execution
+	// of the render (see template.ExecOptions.MaxDuration); 0 means
+	// template.DefaultMaxDuration. A template stopped by it skips the
+	// postback with a reason giving the line and column it had reached.
+	MaxDuration time.Duration
 }
 
 // Macro explains one macro's value.
@@ -860,9 +866,11 @@ func (cp *Partner) Render(ev *event.Event, acct *Account, opt Options) (Result, 
 		// a plain URL whose macros are each used once keeps no values:
 		// the run's state fits in this frame, without the pool
 		r := run{cp: cp, ev: ev, acct: acct}
+		r.exec.MaxDuration = opt.MaxDuration
 		req, skip = r.postback(ref, false)
 	} else {
 		r := cp.getRun(ev, acct)
+		r.exec.MaxDuration = opt.MaxDuration
 		req, skip = r.postback(ref, opt.Explain)
 		cp.putRun(r)
 	}
@@ -1007,7 +1015,7 @@ func (r *run) compute(i int) (string, error) {
 		}
 		fallthrough
 	case kindTemplate:
-		v, err = p.tmpl.ExecuteString(r.root(p.needsModel), nil)
+		v, err = p.tmpl.ExecuteString(r.root(p.needsModel), &template.ExecOptions{MaxDuration: r.exec.MaxDuration})
 		if err != nil {
 			err = templateReason(p.where, err)
 		}
