@@ -10,7 +10,9 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"io"
 	"math/rand"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -260,4 +262,53 @@ func renderPart(t *testing.T, part, text, cred string) string {
 		return rq.Headers["X-Sig"]
 	}
 	return rq.Body
+}
+
+// TestRedactionEndToEnd sends acme's credential through the transformations
+// of issue 9 to a partner that refuses it (echoing the request, as some
+// do), and searches the deliveries list, the dead letters and the logs
+// for it in every encoding.
+func TestRedactionEndToEnd(t *testing.T) {
+	const cred = "acme key+/=" // testdata/gateway.yaml
+	c := "ad_network.credentials.api_key"
+	extra := "&u=${" + c + "?url}&f=<@urlencode>${" + c + "}</@urlencode>&b=${sprig.b64enc(" + c + ")?url}" +
+		"&b2=${sprig.b64enc(" + c + ")}&h=${sprig.md5sum(" + c + ")}&s=${sprig.sha256sum(" + c + ")?upper_case}" +
+		"&uu=${" + c + "?url?url}&up=${" + c + "?upper_case?url}&lo=${" + c + "?lower_case?url}"
+	sink := newCapture(t)
+	sink.setBehave(func(w http.ResponseWriter, r *http.Request) bool {
+		if !strings.HasPrefix(r.URL.Path, "/acme/") {
+			return false
+		}
+		w.WriteHeader(http.StatusBadRequest)
+		_, _ = io.WriteString(w, "bad request: "+r.URL.RawQuery)
+		return true
+	})
+	e, logs := startEnv(t, sink, envOpts{spec: func(id, text string) string {
+		if id != "acme" {
+			return text
+		}
+		return strings.Replace(text, "&event={event}", "&event={event}"+extra, 1)
+	}})
+	e.ingest(mkEvent(91, "INSTALL", nil))
+	admin := bearer("test-admin-token-1")
+	var dead struct {
+		DeadLetters []deadLetterView `json:"dead_letters"`
+	}
+	var deadBody []byte
+	waitFor(t, "acme's dead letter", func() bool {
+		_, _, deadBody = e.do(http.MethodGet, "/v1/deadletters?partner=acme", nil, admin)
+		_ = json.Unmarshal(deadBody, &dead)
+		return len(dead.DeadLetters) == 1
+	})
+	_, _, deliveries := e.do(http.MethodGet, "/v1/deliveries?partner=acme", nil, admin)
+	for what, text := range map[string]string{"dead letters": string(deadBody), "deliveries": string(deliveries), "logs": logs.String()} {
+		if !strings.Contains(text, "/acme/install") || strings.Count(text, Redacted) < 10 {
+			t.Errorf("%s do not show the redacted acme request: %s", what, text)
+		}
+		for _, form := range encodings(cred) {
+			if strings.Contains(text, form) {
+				t.Errorf("%s hold the credential as %q: %s", what, form, text)
+			}
+		}
+	}
 }
