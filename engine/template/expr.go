@@ -91,6 +91,9 @@ func (x *indexExpr) eval(e *exec) (Value, error) {
 			return t.Index(int(i)), nil
 		case t.kind == KindString:
 			s := t.s
+			if err := e.work(x.p, len(s)>>bytesPerStep); err != nil { // utf16Len scans s
+				return Value{}, err
+			}
 			u := utf16Len(s)
 			if i < 0 {
 				return Value{}, e.errf(x.k.pos(), "negative index "+k.num().computer()+" in "+x.src)

@@ -30,6 +30,10 @@ func TestSandboxAttacks(t *testing.T) {
 			`s == s`, "steps"},
 		{"string arguments", `<#assign s = "` + long + `">` + `<@loop data=sprig.until(10000) val="i">${"x"?contains(s)?c}</@loop>`,
 			`s)?c}`, "steps"},
+		{"sprig list results", `<@loop data=sprig.until(10000) val="i">${sprig.until(10000)?size}</@loop>`,
+			`sprig.until(10000)?size`, "steps"},
+		{"string indexing", `<#assign s = "` + long + `">` + `<@loop data=sprig.until(10000) val="i">${s[i]}</@loop>`,
+			`s[i]`, "steps"},
 		{"sprig arguments", `<#assign s = "` + long + `">` + `<@loop data=sprig.until(10000) val="i">${sprig.trim(s)?length}</@loop>`,
 			`sprig.trim`, "steps"},
 	}

@@ -216,6 +216,9 @@ func (x *sprigExpr) eval(e *exec) (v Value, err error) {
 		if err := e.charge(x.p, len(s)); err != nil {
 			return Value{}, err
 		}
+	} else if err := e.work(x.p, valueSize(res, maxSprigResult)>>bytesPerStep); err != nil {
+		// a list or dict result (sprig.until(10000)) is work to build too
+		return Value{}, err
 	}
 	return res, nil
 }
