@@ -246,10 +246,14 @@ func (e *exec) slowCheck(p position) error {
 		return e.limitErr(p, "template execution exceeds the limit of "+itoa(e.maxSteps)+" steps")
 	}
 	if e.maxDur > 0 {
+		started := &e.started
+		if e.opt.Clock != nil {
+			started = &e.opt.Clock.start
+		}
 		now := time.Now()
-		if e.started.IsZero() {
-			e.started = now
-		} else if now.Sub(e.started) > e.maxDur {
+		if started.IsZero() {
+			*started = now
+		} else if now.Sub(*started) > e.maxDur {
 			return e.limitErr(p, "template execution exceeds the time limit of "+e.maxDur.String()+
 				"; simplify the template (it is stopped at the construct running when the limit hit)")
 		}

@@ -5,6 +5,7 @@ import (
 	"math/rand"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf16"
 )
 
@@ -160,5 +161,21 @@ func TestIndexOf(t *testing.T) {
 				t.Errorf("%q?%s(%q, %d) = %s %v, want %s", s, name, sub, from, got, err, want)
 			}
 		}
+	}
+}
+
+// TestSharedClock runs a template of a few thousand steps on a clock that
+// started an hour ago: the shared deadline has passed at its first look.
+func TestSharedClock(t *testing.T) {
+	tp, err := Parse("c", `<@loop data=sprig.until(5000) val="i">${i}</@loop>`, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tp.ExecuteString(Missing(), &ExecOptions{MaxDuration: time.Minute}); err != nil {
+		t.Fatalf("own clock: %v", err)
+	}
+	_, err = tp.ExecuteString(Missing(), &ExecOptions{MaxDuration: time.Minute, Clock: StartedAt(time.Now().Add(-time.Hour))})
+	if !isRule(err, RuleLimit) || !strings.Contains(err.Error(), "time limit") {
+		t.Fatalf("shared clock: got %v, want the time limit", err)
 	}
 }

@@ -116,7 +116,22 @@ type ExecOptions struct {
 	// running. 0 means DefaultMaxDuration; negative means no deadline
 	// (the step bound still applies).
 	MaxDuration time.Duration
+	// Clock, if set, is the deadline's clock, shared by the executions
+	// that use it (the templates of one render) so that MaxDuration bounds
+	// them together. Nil: each execution has its own.
+	Clock *Clock
 }
+
+// Clock is a deadline clock several executions share. It starts when the
+// first of them has run long enough to look at it (a few hundred
+// microseconds of work), so a short render never reads the time. The
+// zero Clock is ready; a Clock must not be used by two executions at once.
+type Clock struct {
+	start time.Time
+}
+
+// StartedAt returns a Clock that started at t.
+func StartedAt(t time.Time) *Clock { return &Clock{start: t} }
 
 // MaxTemplateBytes bounds the size of a template Parse accepts.
 const MaxTemplateBytes = 1 << 20
