@@ -225,7 +225,8 @@ const digitsPerStep = 64
 func (e *exec) numWork(x *arithExpr, l, r dec) error {
 	n := resultDigits(x.op, l, r)
 	if n > maxDigits {
-		return e.limitErr(x.p, "arithmetic result too large (more than "+itoa(maxDigits)+" digits) in "+x.src)
+		return e.limitErr(x.p, "arithmetic result too large (more than "+itoa(maxDigits)+" digits) in "+x.src+
+			"; the sandbox computes numbers up to that size only")
 	}
 	return e.work(x.p, n/digitsPerStep)
 }

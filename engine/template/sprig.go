@@ -249,7 +249,7 @@ const (
 // that does not compile is left to Sprig to report.
 func regexWork(pattern string, textLen int) (int, error) {
 	if len(pattern) > maxRegexBytes {
-		return 0, fmt.Errorf("the regular expression is longer than %d bytes", maxRegexBytes)
+		return 0, fmt.Errorf("the regular expression is longer than %d bytes; use a shorter pattern", maxRegexBytes)
 	}
 	re, err := syntax.Parse(pattern, syntax.Perl)
 	if err != nil {
