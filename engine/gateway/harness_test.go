@@ -116,6 +116,7 @@ type testEnv struct {
 type envOpts struct {
 	acmeTimeout string
 	mutate      func(cfg string) string
+	spec        func(id, text string) string // rewrites a partner spec
 	opt         func(*Options)
 	dir         string // reuse a data dir (restart tests)
 }
@@ -134,6 +135,9 @@ func writeConfig(t testing.TB, dir, sinkHost string, eo envOpts) string {
 		}
 		b = bytes.ReplaceAll(b, []byte("{{HOST}}"), []byte(sinkHost))
 		b = bytes.ReplaceAll(b, []byte("../../../../schemas"), []byte("../../schemas"))
+		if eo.spec != nil {
+			b = []byte(eo.spec(p, string(b)))
+		}
 		if err := os.WriteFile(filepath.Join(dir, "partners", p+".yaml"), b, 0o644); err != nil {
 			t.Fatal(err)
 		}

@@ -93,7 +93,7 @@ func loadRuntime(ctx context.Context, path string, opt config.Options, cat *cata
 		}
 		b, _ := json.Marshal(sp)
 		h.Write(b)
-		rt.partners[sp.ID] = &partnerRuntime{spec: sp, r: newSpecRenderer(cp, cfg, sp.ID)}
+		rt.partners[sp.ID] = &partnerRuntime{spec: sp, r: newSpecRenderer(cp, cfg, sp.ID, rt.red)}
 	}
 	if ds.HasErrors() {
 		ds.Sort()
@@ -134,10 +134,13 @@ func fingerprint(path, partnersDir string) string {
 type specRenderer struct {
 	cp       *render.Partner
 	accounts map[string]*render.Account // by app id
+	// red redacts skip reasons, which the ingest answer and the logs
+	// show: a template error may quote a value it failed on.
+	red *redactor
 }
 
-func newSpecRenderer(cp *render.Partner, cfg *config.Config, partner string) *specRenderer {
-	sr := &specRenderer{cp: cp, accounts: map[string]*render.Account{}}
+func newSpecRenderer(cp *render.Partner, cfg *config.Config, partner string, red *redactor) *specRenderer {
+	sr := &specRenderer{cp: cp, accounts: map[string]*render.Account{}, red: red}
 	for _, a := range cfg.Apps {
 		pc := a.Partner(partner)
 		if pc == nil {
@@ -166,7 +169,7 @@ func bundles(bs []config.Bundle) []event.Bundle {
 func (sr *specRenderer) render(ev *event.Event, app *config.App, _ *config.Partner, key string) ([]rendered, string) {
 	res, err := sr.cp.Render(ev, sr.accounts[app.ID], render.Options{Postback: key})
 	if err != nil {
-		return nil, err.Error()
+		return nil, sr.red.String(err.Error())
 	}
 	if len(res.Requests) == 0 {
 		var why []string
@@ -176,7 +179,7 @@ func (sr *specRenderer) render(ev *event.Event, app *config.App, _ *config.Partn
 		if len(why) == 0 {
 			why = append(why, "the partner's spec rendered no request")
 		}
-		return nil, strings.Join(why, "; ")
+		return nil, sr.red.String(strings.Join(why, "; "))
 	}
 	out := make([]rendered, 0, len(res.Requests))
 	for _, rq := range res.Requests {

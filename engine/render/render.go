@@ -37,6 +37,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 	"unsafe"
 
 	"github.com/adgate/adgate/engine/catalog"
@@ -95,6 +96,11 @@ type Options struct {
 	Postback string
 	// Explain fills Request.Explain and Skipped.Explain.
 	Explain bool
+	// MaxDuration bounds the wall-clock time of the render's template
+	// executions together (see template.ExecOptions.MaxDuration); 0 means
+	// template.DefaultMaxDuration. A template stopped by it skips the
+	// postback with a reason giving the line and column it had reached.
+	MaxDuration time.Duration
 }
 
 // Macro explains one macro's value.
@@ -860,9 +866,13 @@ func (cp *Partner) Render(ev *event.Event, acct *Account, opt Options) (Result, 
 		// a plain URL whose macros are each used once keeps no values:
 		// the run's state fits in this frame, without the pool
 		r := run{cp: cp, ev: ev, acct: acct}
+		// no shared clock here: its address would move r to the heap;
+		// only parameter templates run, each on its own clock
+		r.exec.MaxDuration = opt.MaxDuration
 		req, skip = r.postback(ref, false)
 	} else {
 		r := cp.getRun(ev, acct)
+		r.exec.MaxDuration, r.exec.Clock = opt.MaxDuration, &r.clock
 		req, skip = r.postback(ref, opt.Explain)
 		cp.putRun(r)
 	}
@@ -910,6 +920,7 @@ type run struct {
 	seq     []int // macros of the template being executed, see postback.urlSeq
 	pos     int
 	exec    template.ExecOptions
+	clock   template.Clock // the deadline clock of the render's templates
 }
 
 type resolved struct {
@@ -930,6 +941,7 @@ func (cp *Partner) getRun(ev *event.Event, acct *Account) *run {
 
 func (cp *Partner) putRun(r *run) {
 	r.ev, r.acct, r.model, r.hasModel = nil, nil, template.Value{}, false
+	r.clock = template.Clock{}
 	r.evv, r.hasEv = template.Value{}, false
 	if r.valsUsed {
 		clear(r.vals)
@@ -1007,7 +1019,7 @@ func (r *run) compute(i int) (string, error) {
 		}
 		fallthrough
 	case kindTemplate:
-		v, err = p.tmpl.ExecuteString(r.root(p.needsModel), nil)
+		v, err = p.tmpl.ExecuteString(r.root(p.needsModel), &template.ExecOptions{MaxDuration: r.exec.MaxDuration, Clock: r.exec.Clock})
 		if err != nil {
 			err = templateReason(p.where, err)
 		}

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/adgate/adgate/engine/catalog"
 	"github.com/adgate/adgate/engine/event"
@@ -583,6 +584,35 @@ func TestPlainTextFastPath(t *testing.T) {
 					t.Errorf("%s %s %s:\nfast %v %v\nslow %v %v", cp.id, ev.Name(), key, fast, err1, slow, err2)
 				}
 			}
+		}
+	}
+}
+
+// TestDeadlineSkips checks that Options.MaxDuration reaches the engine: a
+// parameter template looping far beyond any deadline skips the postback
+// with the time limit and the position it had reached.
+func TestDeadlineSkips(t *testing.T) {
+	p, cat := loadPartner(t, "acme")
+	for i := range p.Parameters {
+		if p.Parameters[i].Macro == "note" {
+			p.Parameters[i].Template = `<@loop data=sprig.until(10000) val="i"><@loop data=sprig.until(10000) val="j">${j}</@loop></@loop>`
+		}
+	}
+	cp, err := Compile(p, cat)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := cp.Render(parseEvent(t, `{"name":"signup"}`), nil, Options{MaxDuration: time.Nanosecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Skipped) != 1 || len(res.Requests) != 0 {
+		t.Fatalf("got %+v", res)
+	}
+	r := res.Skipped[0].Reason
+	for _, part := range []string{"parameter {note} template at line 1, column", "time limit of 1ns"} {
+		if !strings.Contains(r, part) {
+			t.Errorf("reason %q lacks %q", r, part)
 		}
 	}
 }

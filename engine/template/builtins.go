@@ -44,7 +44,18 @@ func (b *builtinExpr) eval(e *exec) (Value, error) {
 	if err != nil {
 		return Value{}, err
 	}
-	return b.def.fn(e, b, t)
+	v, err := b.def.fn(e, b, t)
+	if err != nil {
+		return Value{}, err
+	}
+	// a built-in scans its target and builds its result: charged here by
+	// their size, once for all built-ins (strArg charges the arguments)
+	if n := len(t.s) + len(v.s) + t.Len() + v.Len(); n >= 1<<bytesPerStep {
+		if err := e.work(b.p, n>>bytesPerStep); err != nil {
+			return Value{}, err
+		}
+	}
+	return v, nil
 }
 
 // arg evaluates argument i, which must not be missing.
@@ -61,7 +72,11 @@ func (b *builtinExpr) strArg(e *exec, i int) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return e.toText(b.args[i], v, "?"+b.name+"(...) argument #"+itoa(i+1))
+	s, err := e.toText(b.args[i], v, "?"+b.name+"(...) argument #"+itoa(i+1))
+	if err == nil && len(s) >= 1<<bytesPerStep {
+		err = e.work(b.args[i].pos(), len(s)>>bytesPerStep)
+	}
+	return s, err
 }
 
 func (b *builtinExpr) numArg(e *exec, i int) (dec, error) {
@@ -314,7 +329,7 @@ func init() {
 				}
 				first = false
 				sb.WriteString(s)
-				if err := e.charge(sb.Len()); err != nil {
+				if err := e.charge(b.p, sb.Len()); err != nil {
 					return Value{}, err
 				}
 			}
@@ -571,11 +586,11 @@ func builtinReplace(e *exec, b *builtinExpr, t Value) (Value, error) {
 		out = sb.String()
 	} else {
 		if n := strings.Count(s, from); n > 0 && len(to) > len(from) && len(s)+n*(len(to)-len(from)) > e.maxOut {
-			return Value{}, e.charge(e.maxOut + 1)
+			return Value{}, e.charge(b.p, e.maxOut+1)
 		}
 		out = strings.ReplaceAll(s, from, to)
 	}
-	if err := e.charge(len(out)); err != nil {
+	if err := e.charge(b.p, len(out)); err != nil {
 		return Value{}, err
 	}
 	return String(out), nil
@@ -844,31 +859,62 @@ func builtinIndexOf(e *exec, b *builtinExpr, t Value) (Value, error) {
 		}
 		from = int(d.int32())
 	}
-	match := func(i int) bool {
-		for j := range us {
-			if u[i+j] != us[j] {
-				return false
-			}
-		}
-		return true
-	}
 	if last {
-		for i := min(from, len(u)-len(us)); i >= 0; i-- {
-			if match(i) {
-				return Int(int64(i)), nil
-			}
+		end := min(from, len(u)-len(us)) // the last start position allowed
+		if end < 0 {
+			return Int(-1), nil
+		}
+		// the last match starting at or before end is the first match of
+		// the reversed needle in the reversed text from its far end
+		ru, rus := reversed(u[:end+len(us)]), reversed(us)
+		if i := indexUnits(ru, rus, 0); i >= 0 {
+			return Int(int64(end - i)), nil
 		}
 		return Int(-1), nil
 	}
 	if len(us) == 0 {
 		return Int(int64(min(max(from, 0), len(u)))), nil
 	}
-	for i := max(from, 0); i+len(us) <= len(u); i++ {
-		if match(i) {
-			return Int(int64(i)), nil
+	return Int(int64(indexUnits(u, us, max(from, 0)))), nil
+}
+
+func reversed(u []uint16) []uint16 {
+	r := make([]uint16, len(u))
+	for i, c := range u {
+		r[len(u)-1-i] = c
+	}
+	return r
+}
+
+// indexUnits is the first index at or after from where needle occurs in
+// text, or -1: Knuth-Morris-Pratt, linear in both lengths, since a naive
+// search of a 30,000-unit needle in a 60,000-unit text would take seconds.
+func indexUnits(text, needle []uint16, from int) int {
+	if len(needle) == 0 {
+		return min(from, len(text))
+	}
+	fail := make([]int, len(needle))
+	for i, k := 1, 0; i < len(needle); i++ {
+		for k > 0 && needle[i] != needle[k] {
+			k = fail[k-1]
+		}
+		if needle[i] == needle[k] {
+			k++
+		}
+		fail[i] = k
+	}
+	for i, k := from, 0; i < len(text); i++ {
+		for k > 0 && text[i] != needle[k] {
+			k = fail[k-1]
+		}
+		if text[i] == needle[k] {
+			k++
+		}
+		if k == len(needle) {
+			return i - len(needle) + 1
 		}
 	}
-	return Int(-1), nil
+	return -1
 }
 
 // builtinPad is ?left_pad and ?right_pad: pad to a width in UTF-16 units
@@ -897,7 +943,7 @@ func builtinPad(e *exec, b *builtinExpr, t Value) (Value, error) {
 	if width <= n {
 		return String(s), nil
 	}
-	if err := e.charge(width); err != nil {
+	if err := e.charge(b.p, width); err != nil {
 		return Value{}, err
 	}
 	f := utf16.Encode([]rune(fill))

@@ -21,6 +21,40 @@ type dec struct {
 // cannot make the engine build a gigantic number.
 const maxScale = 10000
 
+// maxDigits bounds the digits of an arithmetic result. FreeMarker has no
+// such bound, but squaring a number twenty times would take the engine
+// seconds and gigabytes; real templates stay below 40 digits.
+const maxDigits = 1000
+
+// digits is an upper bound of the decimal digits of the unscaled value.
+func (d dec) digits() int {
+	if d.b == nil {
+		return 19
+	}
+	// log10(2) < 0.3011 = 3083/10240
+	return d.b.BitLen()*3083/10240 + 1
+}
+
+// resultDigits bounds the digits of the unscaled values an arithmetic
+// operator builds from l and r, intermediate values included: the
+// operands aligned to a common scale for + - and comparisons, the
+// shifted dividend for /, the integral part for %.
+func resultDigits(op byte, l, r dec) int {
+	pad := func(d dec, scale int32) int { return d.digits() + max(int(scale-d.scale), 0) }
+	switch op {
+	case '*':
+		return l.digits() + r.digits()
+	case '/':
+		scale := max(int32(12), l.scale, r.scale)
+		shift := int(scale) - int(l.scale) + int(r.scale)
+		return l.digits() + r.digits() + max(shift, -shift)
+	case '%':
+		return max(pad(l, 0), pad(r, 0))
+	}
+	sc := max(l.scale, r.scale)
+	return max(pad(l, sc), pad(r, sc)) + 1
+}
+
 func (d dec) big() *big.Int {
 	if d.b != nil {
 		return d.b

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -48,7 +49,12 @@ type exec struct {
 	maxOut   int
 	steps    int
 	maxSteps int
-	loops    []loopFrame
+	// check is the step count at which step and work next leave their
+	// fast path to test the step bound and the deadline (see slowCheck).
+	check   int
+	maxDur  time.Duration
+	started time.Time // when the deadline clock started; zero until then
+	loops   []loopFrame
 
 	scratch []byte // reused encoding buffer
 
@@ -76,6 +82,11 @@ func (t *Template) newExec(root Value, opt *ExecOptions) *exec {
 	if e.maxSteps <= 0 {
 		e.maxSteps = DefaultMaxSteps
 	}
+	e.maxDur = e.opt.MaxDuration
+	if e.maxDur == 0 {
+		e.maxDur = DefaultMaxDuration
+	}
+	e.check = min(clockEvery, e.maxSteps)
 	e.out = &e.main
 	e.main.Grow(min(t.sizeHint, e.maxOut))
 	return e
@@ -88,7 +99,7 @@ func (e *exec) release() {
 	e.vars = e.vars[:0]
 	e.loops = e.loops[:0]
 	e.root, e.opt, e.out, e.main = Value{}, ExecOptions{}, nil, strings.Builder{}
-	e.steps, e.hidesKnown, e.rootHidden = 0, false, 0
+	e.steps, e.check, e.started, e.hidesKnown, e.rootHidden = 0, 0, time.Time{}, false, 0
 	e.t.execs.Put(e)
 }
 
@@ -175,26 +186,80 @@ func (e *exec) typeErr(x expr, ctx, want string, got Value) error {
 
 func itoa(i int) string { return strconv.Itoa(i) }
 
-// charge counts work against MaxSteps and bytes against MaxOutput for
-// values built in memory (concatenation, captures).
-func (e *exec) charge(n int) error {
+// charge counts bytes built in memory (concatenation, captures, built-in
+// results) against MaxOutput, and the building as work (see work).
+func (e *exec) charge(p position, n int) error {
 	if n > e.maxOut {
-		return &Error{Name: e.t.name, Rule: RuleLimit, Msg: "template output exceeds the limit of " + itoa(e.maxOut) + " bytes"}
+		return e.limitErr(p, "template output exceeds the limit of "+itoa(e.maxOut)+" bytes")
 	}
-	// building strings is work too: a step per 256 bytes, so that a loop
-	// cannot churn gigabytes within the step bound
-	e.steps += n >> 8
-	if e.steps > e.maxSteps {
-		return &Error{Name: e.t.name, Rule: RuleLimit, Msg: "template execution exceeds the limit of " + itoa(e.maxSteps) + " steps"}
+	return e.work(p, n>>bytesPerStep)
+}
+
+// bytesPerStep: touching 2^bytesPerStep bytes of text (building, scanning,
+// converting) costs a step, so that a loop cannot churn gigabytes within
+// the step bound. A step of plain evaluation and 256 bytes of byte-wise
+// work take about the same time.
+const bytesPerStep = 8
+
+// clockEvery is how many steps run between two looks at the clock: the
+// deadline costs a time.Now per clockEvery steps, and a template that
+// runs fewer never reads the clock at all.
+const clockEvery = 1024
+
+// work counts steps of size-dependent work (bytes touched, digits, regex
+// states) against MaxSteps.
+func (e *exec) work(p position, steps int) error {
+	e.steps += steps
+	if e.steps > e.check {
+		return e.slowCheck(p)
 	}
 	return nil
 }
 
+// digitsPerStep: big-number arithmetic costs a step per 64 digits of the
+// numbers it builds.
+const digitsPerStep = 64
+
+// numWork refuses arithmetic whose result would exceed maxDigits, before
+// computing it, and charges the rest by size.
+func (e *exec) numWork(x *arithExpr, l, r dec) error {
+	n := resultDigits(x.op, l, r)
+	if n > maxDigits {
+		return e.limitErr(x.p, "arithmetic result too large (more than "+itoa(maxDigits)+" digits) in "+x.src+
+			"; the sandbox computes numbers up to that size only")
+	}
+	return e.work(x.p, n/digitsPerStep)
+}
+
 func (e *exec) step(p position) error {
 	e.steps++
+	if e.steps > e.check {
+		return e.slowCheck(p)
+	}
+	return nil
+}
+
+// slowCheck tests the step bound and the deadline. The deadline clock
+// starts at the first check rather than at Execute: the clockEvery steps
+// before it are bounded work, and a short execution saves the time.Now.
+func (e *exec) slowCheck(p position) error {
 	if e.steps > e.maxSteps {
 		return e.limitErr(p, "template execution exceeds the limit of "+itoa(e.maxSteps)+" steps")
 	}
+	if e.maxDur > 0 {
+		started := &e.started
+		if e.opt.Clock != nil {
+			started = &e.opt.Clock.start
+		}
+		now := time.Now()
+		if started.IsZero() {
+			*started = now
+		} else if now.Sub(*started) > e.maxDur {
+			return e.limitErr(p, "template execution exceeds the time limit of "+e.maxDur.String()+
+				"; simplify the template (it is stopped at the construct running when the limit hit)")
+		}
+	}
+	e.check = min(e.steps+clockEvery, e.maxSteps)
 	return nil
 }
 

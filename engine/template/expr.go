@@ -91,6 +91,9 @@ func (x *indexExpr) eval(e *exec) (Value, error) {
 			return t.Index(int(i)), nil
 		case t.kind == KindString:
 			s := t.s
+			if err := e.work(x.p, len(s)>>bytesPerStep); err != nil { // utf16Len scans s
+				return Value{}, err
+			}
 			u := utf16Len(s)
 			if i < 0 {
 				return Value{}, e.errf(x.k.pos(), "negative index "+k.num().computer()+" in "+x.src)
@@ -263,6 +266,11 @@ func (x *cmpExpr) eval(e *exec) (Value, error) {
 		if x.op != cmpEq && x.op != cmpNe {
 			return Value{}, e.errf(x.p, "can't use operator \""+x.opTok+"\" on string values: "+x.src)
 		}
+		if n := len(l.s) + len(r.s); n >= 1<<bytesPerStep {
+			if err := e.work(x.p, n>>bytesPerStep); err != nil {
+				return Value{}, err
+			}
+		}
 		if !collatorEqual(l.s, r.s) {
 			c = 1
 		}
@@ -308,6 +316,12 @@ func (x *arithExpr) eval(e *exec) (Value, error) {
 		return Value{}, err
 	}
 	if l.kind == KindNumber && r.kind == KindNumber {
+		if l.c != nil || r.c != nil || l.scale-r.scale > 18 || r.scale-l.scale > 18 {
+			// only big operands or far apart scales can make a big result
+			if err := e.numWork(x, l.num(), r.num()); err != nil {
+				return Value{}, err
+			}
+		}
 		var d dec
 		ok := true
 		switch x.op {
@@ -350,7 +364,7 @@ func (x *arithExpr) eval(e *exec) (Value, error) {
 	if (l.kind == KindSeq || l.kind == KindHash) && l.kind == r.kind {
 		// concatenated collections count against the output bound, an item
 		// as 16 bytes, so that doubling in a loop cannot exhaust memory
-		if err := e.charge(16 * (l.Len() + r.Len())); err != nil {
+		if err := e.charge(x.p, 16*(l.Len()+r.Len())); err != nil {
 			return Value{}, err
 		}
 	}
@@ -379,7 +393,7 @@ func (x *arithExpr) eval(e *exec) (Value, error) {
 	if err != nil {
 		return Value{}, err
 	}
-	if err := e.charge(len(ls) + len(rs)); err != nil {
+	if err := e.charge(x.p, len(ls)+len(rs)); err != nil {
 		return Value{}, err
 	}
 	return String(ls + rs), nil
@@ -413,7 +427,7 @@ func (x *strInterpExpr) eval(e *exec) (Value, error) {
 		}
 		sb.WriteString(v.s)
 	}
-	if err := e.charge(sb.Len()); err != nil {
+	if err := e.charge(x.p, sb.Len()); err != nil {
 		return Value{}, err
 	}
 	return String(sb.String()), nil

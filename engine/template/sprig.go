@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"reflect"
+	"regexp/syntax"
 	"sort"
 	"strconv"
 	"strings"
@@ -182,6 +183,19 @@ func (x *sprigExpr) eval(e *exec) (v Value, err error) {
 	if n, ok := sprigResultBound(x.name, in); ok && n > maxSprigResult {
 		return Value{}, e.limitErr(x.p, "sprig."+x.name+" would build a result larger than "+itoa(maxSprigResult)+" bytes")
 	}
+	// the call reads its arguments: charged by their size before it runs
+	// (the result is charged after); a regex costs what matching it does
+	work := inputSize >> bytesPerStep
+	if regexFuncs[x.name] {
+		n, err := regexWork(in[0].String(), len(in[1].String()))
+		if err != nil {
+			return Value{}, e.limitErr(x.args[0].pos(), "sprig."+x.name+": "+err.Error())
+		}
+		work += n
+	}
+	if err := e.work(x.p, work); err != nil {
+		return Value{}, err
+	}
 	defer func() {
 		if r := recover(); r != nil {
 			v, err = Value{}, e.errf(x.p, "sprig."+x.name+" failed: "+fmt.Sprint(r))
@@ -199,11 +213,56 @@ func (x *sprigExpr) eval(e *exec) (v Value, err error) {
 		return Value{}, e.errf(x.p, "sprig."+x.name+": "+cerr.Error())
 	}
 	if s, ok := res.AsString(); ok {
-		if err := e.charge(len(s)); err != nil {
+		if err := e.charge(x.p, len(s)); err != nil {
 			return Value{}, err
 		}
+	} else if err := e.work(x.p, valueSize(res, maxSprigResult)>>bytesPerStep); err != nil {
+		// a list or dict result (sprig.until(10000)) is work to build too
+		return Value{}, err
 	}
 	return res, nil
+}
+
+// regexFuncs are the Sprig functions that compile their first argument
+// as a regular expression and match it against their second.
+var regexFuncs = map[string]bool{
+	"regexMatch": true, "mustRegexMatch": true, "regexFindAll": true, "mustRegexFindAll": true,
+	"regexFind": true, "mustRegexFind": true, "regexReplaceAll": true, "mustRegexReplaceAll": true,
+	"regexReplaceAllLiteral": true, "mustRegexReplaceAllLiteral": true, "regexSplit": true, "mustRegexSplit": true,
+}
+
+// Regex bounds. Go's regexp matches in time linear in the text, but the
+// factor is the size of the compiled program (every instruction may be a
+// live thread at every byte), and compiling grows with the pattern: an
+// 8,000-character pattern matched against 50 KB took seconds. Real
+// patterns are a few dozen characters.
+const (
+	maxRegexBytes = 1024
+	maxRegexInsts = 2000
+	// regexUnitsPerStep: matching costs a step per this many (text byte,
+	// program instruction) pairs, the pike VM's worst case.
+	regexUnitsPerStep = 64
+)
+
+// regexWork checks a pattern against the regex bounds and returns the
+// steps matching it against a text of textLen bytes may cost. A pattern
+// that does not compile is left to Sprig to report.
+func regexWork(pattern string, textLen int) (int, error) {
+	if len(pattern) > maxRegexBytes {
+		return 0, fmt.Errorf("the regular expression is longer than %d bytes; use a shorter pattern", maxRegexBytes)
+	}
+	re, err := syntax.Parse(pattern, syntax.Perl)
+	if err != nil {
+		return 0, nil
+	}
+	prog, err := syntax.Compile(re.Simplify())
+	if err != nil {
+		return 0, nil
+	}
+	if len(prog.Inst) > maxRegexInsts {
+		return 0, fmt.Errorf("the regular expression compiles to %d instructions, more than %d; simplify it", len(prog.Inst), maxRegexInsts)
+	}
+	return (textLen + 1) * len(prog.Inst) / regexUnitsPerStep, nil
 }
 
 // valueSize measures a value as maxSprigInput counts it, stopping once
