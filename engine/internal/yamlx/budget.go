@@ -1,0 +1,164 @@
+package yamlx
+
+import (
+	"fmt"
+	"math"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/adgate/adgate/engine/diag"
+)
+
+// Budget bounds the size of a document once its aliases are expanded, as
+// a JSON Schema check, a decoder or a JSON writer would see it. Sizes
+// count nodes (keys included) and bytes (scalar text plus a little per
+// node, about the JSON size). A document is refused only when aliases
+// push it past the budget: text without aliases is as large as the file
+// that was already read, and the file size limit bounds that.
+type Budget struct {
+	Nodes int64
+	Bytes int64
+}
+
+// DefaultBudget is far above what real files use (no partner spec or
+// fixture uses an alias at all) and keeps any expansion within a few tens
+// of MB of Go values.
+var DefaultBudget = Budget{Nodes: 200_000, Bytes: 4 << 20}
+
+func (b Budget) orDefault() Budget {
+	if b.Nodes <= 0 || b.Bytes <= 0 {
+		return DefaultBudget
+	}
+	return b
+}
+
+// size is a node's expanded size.
+type size struct{ nodes, bytes int64 }
+
+func (s size) add(t size) size { return size{sat(s.nodes, t.nodes), sat(s.bytes, t.bytes)} }
+
+// sat adds without overflow: nested aliases reach 2^63 quickly.
+func sat(a, b int64) int64 {
+	if a > math.MaxInt64-b {
+		return math.MaxInt64
+	}
+	return a + b
+}
+
+// sizer computes expanded sizes with memoization, so a document whose
+// aliases name exponentially many nodes is measured in time linear in
+// its written nodes, before anything expands it.
+type sizer struct {
+	memo   map[*yaml.Node]size
+	active map[*yaml.Node]bool
+	cycle  *yaml.Node // an alias that names a node containing it
+	// biggest is the alias whose target expands the most, to name in
+	// the diagnostic.
+	biggest     *yaml.Node
+	biggestSize size
+	written     size // the size without expanding aliases
+}
+
+func (z *sizer) size(n *yaml.Node) size {
+	if s, ok := z.memo[n]; ok {
+		return s
+	}
+	if z.active[n] {
+		if z.cycle == nil {
+			z.cycle = n
+		}
+		return size{math.MaxInt64, math.MaxInt64}
+	}
+	z.active[n] = true
+	defer delete(z.active, n)
+	s := size{1, 2}
+	switch n.Kind {
+	case yaml.AliasNode:
+		if n.Alias == nil {
+			break
+		}
+		t := z.size(n.Alias)
+		if z.cycle == n.Alias {
+			z.cycle = n
+		}
+		if z.biggest == nil || t.nodes > z.biggestSize.nodes || t.bytes > z.biggestSize.bytes {
+			z.biggest, z.biggestSize = n, t
+		}
+		s = t
+	case yaml.ScalarNode:
+		s.bytes = sat(s.bytes, int64(len(n.Value)))
+	default:
+		for _, ch := range n.Content {
+			s = s.add(z.size(ch))
+			s.bytes = sat(s.bytes, 1) // a separator
+		}
+	}
+	z.memo[n] = s
+	return s
+}
+
+// writtenSize counts the nodes and bytes as written, aliases as one node.
+func writtenSize(n *yaml.Node) size {
+	s := size{1, 2 + int64(len(n.Value))}
+	for _, ch := range n.Content {
+		s = s.add(writtenSize(ch))
+	}
+	return s
+}
+
+// expanded returns n's expanded size and the sizer that measured it.
+func expanded(n *yaml.Node) (size, *sizer) {
+	z := &sizer{memo: map[*yaml.Node]size{}, active: map[*yaml.Node]bool{}}
+	return z.size(n), z
+}
+
+// checkBudget refuses a document whose aliases expand past the budget, or
+// whose aliases name a node that contains them.
+func (d *Doc) checkBudget(root *yaml.Node) (diag.Diagnostic, bool) {
+	total, z := expanded(root)
+	if z.cycle != nil {
+		return diag.Diagnostic{File: d.File, Line: z.cycle.Line, Col: z.cycle.Column, Severity: diag.Error, Rule: RuleAliasBudget,
+			Message: fmt.Sprintf("alias *%s names a value that contains the alias itself, which expands without end", z.cycle.Value),
+			Hint:    "write the value out instead of the alias"}, true
+	}
+	if z.biggest == nil {
+		// No aliases: as large as the file, which was read already.
+		d.Budget.Nodes = max(d.Budget.Nodes, total.nodes)
+		d.Budget.Bytes = max(d.Budget.Bytes, total.bytes)
+		return diag.Diagnostic{}, false
+	}
+	limit := d.Budget
+	written := writtenSize(root)
+	limit.Nodes = max(limit.Nodes, written.nodes)
+	limit.Bytes = max(limit.Bytes, written.bytes)
+	if total.nodes <= limit.Nodes && total.bytes <= limit.Bytes {
+		d.Budget = limit // conversions of this document stop there too
+		return diag.Diagnostic{}, false
+	}
+	a := z.biggest
+	return diag.Diagnostic{File: d.File, Line: a.Line, Col: a.Column, Severity: diag.Error, Rule: RuleAliasBudget,
+		Message: fmt.Sprintf("aliases expand this document to %s nodes and %s, over the limit of %s nodes and %s; alias *%s alone stands for %s nodes and %s",
+			count(total.nodes), bytesText(total.bytes), count(limit.Nodes), bytesText(limit.Bytes), a.Value, count(z.biggestSize.nodes), bytesText(z.biggestSize.bytes)),
+		Hint: "write the repeated values out, or use fewer aliases of large values; a real file never needs this much"}, true
+}
+
+func count(n int64) string {
+	if n == math.MaxInt64 {
+		return "more than 9e18"
+	}
+	return fmt.Sprint(n)
+}
+
+func bytesText(n int64) string {
+	switch {
+	case n == math.MaxInt64:
+		return "more than 9 EB"
+	case n >= 1<<30:
+		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d bytes", n)
+}
