@@ -191,3 +191,23 @@ func prefixFails(text, msg string) (failed bool) {
 		return m == msg
 	}
 }
+
+var typeErrorLineRE = regexp.MustCompile(`^line (\d+): (.*)$`)
+
+// DecodeError splits an error of yaml.v3's Node.Decode into the line of
+// its first problem (0 if none) and a message without the prefix.
+func DecodeError(err error) (int, string) {
+	var te *yaml.TypeError
+	if errors.As(err, &te) && len(te.Errors) > 0 {
+		if sm := typeErrorLineRE.FindStringSubmatch(te.Errors[0]); sm != nil {
+			n, _ := strconv.Atoi(sm[1])
+			return n, sm[2]
+		}
+		return 0, te.Errors[0]
+	}
+	line, msg := splitError(err)
+	if !yamlLineRE.MatchString(err.Error()) {
+		line = 0
+	}
+	return line, msg
+}
