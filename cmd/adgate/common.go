@@ -8,6 +8,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/adgate/adgate/engine/account"
 	"io"
 	"os"
 	"path/filepath"
@@ -193,7 +194,7 @@ func readEvent(path string) (*event.Event, error) {
 // readAccount loads the account file; no file means an empty account.
 func readAccount(path string) (*render.Account, error) {
 	if path == "" {
-		return &render.Account{}, nil
+		return account.New(account.Data{}), nil
 	}
-	return render.LoadAccount(path)
+	return account.Load(path)
 }

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/adgate/adgate/engine/account"
 	"os"
 	"path/filepath"
 	"slices"
@@ -143,7 +144,7 @@ func newSpecRenderer(cp *render.Partner, cfg *config.Config, partner string) *sp
 		if pc == nil {
 			continue
 		}
-		sr.accounts[a.ID] = &render.Account{Credentials: pc.Credentials, Settings: pc.Settings, App: render.App{Bundles: bundles(a.Bundles)}}
+		sr.accounts[a.ID] = account.New(account.Data{Credentials: pc.Credentials, Settings: pc.Settings, App: account.App{Bundles: bundles(a.Bundles)}})
 	}
 	return sr
 }

@@ -48,8 +48,7 @@ type JSONOptions struct {
 // written).
 func JSON(n *yaml.Node, b Budget, opt JSONOptions) ([]byte, error) {
 	b = b.orDefault()
-	// The budget estimates JSON size; escapes can make the text longer.
-	c := &converter{nodes: b.Nodes, maxBytes: int(min(2*b.Bytes, math.MaxInt32)), opt: opt}
+	c := &converter{nodes: b.Nodes, maxBytes: int(min(b.Bytes, math.MaxInt32)), opt: opt}
 	if err := c.write(n, 0); err != nil {
 		return nil, err
 	}
@@ -60,6 +59,10 @@ func JSON(n *yaml.Node, b Budget, opt JSONOptions) ([]byte, error) {
 // sees: map[string]any, []any, json.Number, string, bool and nil. It is
 // JSON decoded again, so both views of a document agree.
 func Value(n *yaml.Node, b Budget) (any, error) {
+	b = b.orDefault()
+	// The budget estimates the JSON size; escapes can make the text of a
+	// document Parse accepted longer.
+	b.Bytes = sat(b.Bytes, b.Bytes)
 	text, err := JSON(n, b, JSONOptions{})
 	if err != nil {
 		return nil, err
