@@ -95,8 +95,12 @@ func (c *converter) write(n *yaml.Node, depth int) error {
 	if depth > maxDepth {
 		return nodeErr(n, "the value is nested too deeply (more than %d levels)", maxDepth)
 	}
-	if err := c.step(); err != nil {
-		return err
+	// Counted as Parse measures: an alias stands for its target's nodes,
+	// and a key is a node.
+	if n.Kind != yaml.AliasNode {
+		if err := c.step(); err != nil {
+			return err
+		}
 	}
 	b := &c.b
 	switch n.Kind {
@@ -131,6 +135,9 @@ func (c *converter) write(n *yaml.Node, depth int) error {
 		for i := range keys {
 			if i > 0 {
 				b.WriteByte(',')
+			}
+			if err := c.step(); err != nil {
+				return err
 			}
 			k, _ := json.Marshal(keys[i])
 			b.Write(k)
