@@ -54,12 +54,13 @@ func Parse(file string, b []byte) (*Account, error) {
 			Message: fmt.Sprintf("account file is larger than %d bytes", MaxFileBytes), Hint: "an account holds a few credentials; check the path"}}.Err()
 	}
 	doc, l := yamlx.Parse(file, b, yamlx.Options{Rules: yamlx.Rules{Syntax: RuleSyntax, Duplicate: RuleField}})
-	if err := l.Err(); err != nil {
-		return nil, err
-	}
-	if doc.Root == nil { // empty file: an empty account
+	if doc.Root == nil { // not YAML, or an empty file: an empty account
+		if err := l.Err(); err != nil {
+			return nil, err
+		}
 		return New(Data{}), nil
 	}
+	// Keys written twice leave the tree usable: report the rest too.
 	acct := DecodeNode(file, doc.Root, &l)
 	if err := l.Err(); err != nil {
 		return nil, err

@@ -137,16 +137,19 @@ func (d *Doc) checkBudget(root *yaml.Node) (diag.Diagnostic, bool) {
 	}
 	a := z.biggest
 	return diag.Diagnostic{File: d.File, Line: a.Line, Col: a.Column, Severity: diag.Error, Rule: RuleAliasBudget,
-		Message: fmt.Sprintf("aliases expand this document to %s nodes and %s, over the limit of %s nodes and %s; alias *%s alone stands for %s nodes and %s",
+		Message: fmt.Sprintf("aliases expand this document to %s and %s, over the limit of %s and %s; alias *%s alone stands for %s and %s",
 			count(total.nodes), bytesText(total.bytes), count(limit.Nodes), bytesText(limit.Bytes), a.Value, count(z.biggestSize.nodes), bytesText(z.biggestSize.bytes)),
 		Hint: "write the repeated values out, or use fewer aliases of large values; a real file never needs this much"}, true
 }
 
 func count(n int64) string {
-	if n == math.MaxInt64 {
-		return "more than 9e18"
+	switch {
+	case n == math.MaxInt64:
+		return "more than 9e18 nodes"
+	case n == 1:
+		return "1 node"
 	}
-	return fmt.Sprint(n)
+	return fmt.Sprintf("%d nodes", n)
 }
 
 func bytesText(n int64) string {

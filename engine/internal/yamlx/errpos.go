@@ -75,7 +75,7 @@ func (d *Doc) syntaxError(err error, rule string) diag.Diagnostic {
 		}
 		if c, text, ok := unquotedValue(l); ok {
 			col = c
-			hint = "quote the value: write \"" + text + "\"; unquoted, YAML reads { as the start of a mapping"
+			hint = "quote the value: write \"" + text + "\"; unquoted, YAML reads { } as a mapping"
 		}
 	}
 	return diag.Diagnostic{File: d.File, Line: line, Col: col, Severity: diag.Error, Rule: rule, Message: msg, Hint: hint}

@@ -56,7 +56,7 @@ func TestParseFindings(t *testing.T) {
 		{"duplicate merge keys are merges", "b: &b {x: 1}\nc: &c {y: 1}\na:\n  <<: *b\n  <<: *c\n", "", "", ""},
 		{"self alias", "a: &a [*a]\n", "f.yaml:1:8 yaml-alias-budget", "contains the alias itself", "write the value out"},
 		{"nested laughs", nested(9), "f.yaml:9:10 yaml-alias-budget", "alias *l7 alone stands for 111111111 nodes", "fewer aliases"},
-		{"long string reused", longString(1000, 5000), "f.yaml:2:5 yaml-alias-budget", "alias *s alone stands for 1 nodes and 1002 bytes", ""},
+		{"long string reused", longString(1000, 5000), "f.yaml:2:5 yaml-alias-budget", "alias *s alone stands for 1 node and 1002 bytes", ""},
 		{"a few aliases", nested(3), "", "", ""},
 		{"bom", "\xef\xbb\xbfa: b: c\n", "f.yaml:1:2 syntax", "mapping values", ""},
 	}
