@@ -56,7 +56,6 @@ type sizer struct {
 	// the diagnostic.
 	biggest     *yaml.Node
 	biggestSize size
-	written     size // the size without expanding aliases
 }
 
 func (z *sizer) size(n *yaml.Node) size {
@@ -81,7 +80,8 @@ func (z *sizer) size(n *yaml.Node) size {
 		if z.cycle == n.Alias {
 			z.cycle = n
 		}
-		if z.biggest == nil || t.nodes > z.biggestSize.nodes || t.bytes > z.biggestSize.bytes {
+		// The first of the largest, in document order.
+		if z.biggest == nil || t.bytes > z.biggestSize.bytes {
 			z.biggest, z.biggestSize = n, t
 		}
 		s = t
