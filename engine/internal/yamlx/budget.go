@@ -97,40 +97,41 @@ func (z *sizer) size(n *yaml.Node) size {
 	return s
 }
 
-// writtenSize counts the nodes and bytes as written, aliases as one node.
-func writtenSize(n *yaml.Node) size {
+// writtenSize counts the nodes and bytes as written, as sizer does but
+// with an alias as one node, and reports whether there are aliases.
+func writtenSize(n *yaml.Node) (size, bool) {
 	s := size{1, 2 + int64(len(n.Value))}
+	aliases := n.Kind == yaml.AliasNode
 	for _, ch := range n.Content {
-		s = s.add(writtenSize(ch))
+		cs, ca := writtenSize(ch)
+		s = s.add(cs)
+		s.bytes = sat(s.bytes, 1)
+		aliases = aliases || ca
 	}
-	return s
-}
-
-// expanded returns n's expanded size and the sizer that measured it.
-func expanded(n *yaml.Node) (size, *sizer) {
-	z := &sizer{memo: map[*yaml.Node]size{}, active: map[*yaml.Node]bool{}}
-	return z.size(n), z
+	return s, aliases
 }
 
 // checkBudget refuses a document whose aliases expand past the budget, or
-// whose aliases name a node that contains them.
+// whose aliases name a node that contains them. Conversions of the
+// document get a budget of at least its written size: text without
+// aliases is as large as the file, which was read already and is bounded
+// by its own size limit.
 func (d *Doc) checkBudget(root *yaml.Node) (diag.Diagnostic, bool) {
-	total, z := expanded(root)
+	written, aliases := writtenSize(root)
+	limit := d.Budget
+	limit.Nodes = max(limit.Nodes, written.nodes)
+	limit.Bytes = max(limit.Bytes, written.bytes)
+	if !aliases {
+		d.Budget = limit
+		return diag.Diagnostic{}, false
+	}
+	z := &sizer{memo: map[*yaml.Node]size{}, active: map[*yaml.Node]bool{}}
+	total := z.size(root)
 	if z.cycle != nil {
 		return diag.Diagnostic{File: d.File, Line: z.cycle.Line, Col: z.cycle.Column, Severity: diag.Error, Rule: RuleAliasBudget,
 			Message: fmt.Sprintf("alias *%s names a value that contains the alias itself, which expands without end", z.cycle.Value),
 			Hint:    "write the value out instead of the alias"}, true
 	}
-	if z.biggest == nil {
-		// No aliases: as large as the file, which was read already.
-		d.Budget.Nodes = max(d.Budget.Nodes, total.nodes)
-		d.Budget.Bytes = max(d.Budget.Bytes, total.bytes)
-		return diag.Diagnostic{}, false
-	}
-	limit := d.Budget
-	written := writtenSize(root)
-	limit.Nodes = max(limit.Nodes, written.nodes)
-	limit.Bytes = max(limit.Bytes, written.bytes)
 	if total.nodes <= limit.Nodes && total.bytes <= limit.Bytes {
 		d.Budget = limit // conversions of this document stop there too
 		return diag.Diagnostic{}, false
