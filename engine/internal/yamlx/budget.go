@@ -3,6 +3,7 @@ package yamlx
 import (
 	"fmt"
 	"math"
+	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
 
@@ -86,7 +87,7 @@ func (z *sizer) size(n *yaml.Node) size {
 		}
 		s = t
 	case yaml.ScalarNode:
-		s.bytes = sat(s.bytes, int64(len(n.Value)))
+		s.bytes = scalarBytes(n)
 	default:
 		for _, ch := range n.Content {
 			s = s.add(z.size(ch))
@@ -97,10 +98,36 @@ func (z *sizer) size(n *yaml.Node) size {
 	return s
 }
 
+// scalarBytes is at least the length of the JSON a scalar converts to,
+// so that a document within the budget converts within it.
+func scalarBytes(n *yaml.Node) int64 {
+	b := int64(2) // quotes
+	for _, r := range n.Value {
+		switch {
+		case r == '"' || r == '\\' || r == '\n' || r == '\r' || r == '\t':
+			b += 2
+		case r < 0x20 || r == '<' || r == '>' || r == '&' || r == utf8.RuneError || r == '\u2028' || r == '\u2029':
+			b += 6 // \u00XX, as encoding/json writes them
+		default:
+			b += int64(utf8.RuneLen(r))
+		}
+	}
+	switch n.ShortTag() {
+	case "!!int", "!!float":
+		// 0x7FFFFFFFFFFFFFFF and .5 are written in decimal; no int64 or
+		// float64 takes more than 24 characters.
+		b = max(b, 24)
+	}
+	return b
+}
+
 // writtenSize counts the nodes and bytes as written, as sizer does but
 // with an alias as one node, and reports whether there are aliases.
 func writtenSize(n *yaml.Node) (size, bool) {
-	s := size{1, 2 + int64(len(n.Value))}
+	s := size{1, 2}
+	if n.Kind == yaml.ScalarNode {
+		s.bytes = scalarBytes(n)
+	}
 	aliases := n.Kind == yaml.AliasNode
 	for _, ch := range n.Content {
 		cs, ca := writtenSize(ch)

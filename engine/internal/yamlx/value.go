@@ -59,10 +59,6 @@ func JSON(n *yaml.Node, b Budget, opt JSONOptions) ([]byte, error) {
 // sees: map[string]any, []any, json.Number, string, bool and nil. It is
 // JSON decoded again, so both views of a document agree.
 func Value(n *yaml.Node, b Budget) (any, error) {
-	b = b.orDefault()
-	// The budget estimates the JSON size; escapes can make the text of a
-	// document Parse accepted longer.
-	b.Bytes = sat(b.Bytes, b.Bytes)
 	text, err := JSON(n, b, JSONOptions{})
 	if err != nil {
 		return nil, err
