@@ -8,11 +8,11 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"github.com/adgate/adgate/engine/account"
 	"io"
 	"os"
 	"path/filepath"
 
+	"github.com/adgate/adgate/engine/account"
 	"github.com/adgate/adgate/engine/diag"
 	"github.com/adgate/adgate/engine/event"
 	"github.com/adgate/adgate/engine/render"

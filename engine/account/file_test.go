@@ -2,12 +2,12 @@ package account
 
 import (
 	"errors"
-	"github.com/adgate/adgate/engine/internal/yamlx"
 	"reflect"
 	"strings"
 	"testing"
 
 	"github.com/adgate/adgate/engine/diag"
+	"github.com/adgate/adgate/engine/internal/yamlx"
 )
 
 func TestParse(t *testing.T) {

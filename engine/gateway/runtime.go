@@ -7,12 +7,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/adgate/adgate/engine/account"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 
+	"github.com/adgate/adgate/engine/account"
 	"github.com/adgate/adgate/engine/catalog"
 	"github.com/adgate/adgate/engine/diag"
 	"github.com/adgate/adgate/engine/event"

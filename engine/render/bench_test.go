@@ -13,7 +13,6 @@ package render
 import (
 	"context"
 	"encoding/json"
-	"github.com/adgate/adgate/engine/account"
 	"net/url"
 	"os"
 	"strconv"
@@ -23,6 +22,7 @@ import (
 
 	"github.com/Masterminds/sprig/v3"
 
+	"github.com/adgate/adgate/engine/account"
 	"github.com/adgate/adgate/engine/event"
 	"github.com/adgate/adgate/engine/spec"
 )

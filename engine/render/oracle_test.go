@@ -3,12 +3,13 @@ package render
 import (
 	"bytes"
 	"encoding/json"
-	"github.com/adgate/adgate/engine/account"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/adgate/adgate/engine/account"
 )
 
 // oracle is Apache FreeMarker 2.3.31 with Branch's directives, from the

@@ -3,12 +3,12 @@ package render
 import (
 	"context"
 	"fmt"
-	"github.com/adgate/adgate/engine/account"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 
+	"github.com/adgate/adgate/engine/account"
 	"github.com/adgate/adgate/engine/event"
 	"github.com/adgate/adgate/engine/spec"
 )

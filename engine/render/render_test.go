@@ -6,7 +6,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"github.com/adgate/adgate/engine/account"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -14,6 +13,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/adgate/adgate/engine/account"
 	"github.com/adgate/adgate/engine/catalog"
 	"github.com/adgate/adgate/engine/event"
 	"github.com/adgate/adgate/engine/spec"
