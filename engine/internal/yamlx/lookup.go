@@ -64,14 +64,15 @@ func Lookup(n *yaml.Node, segs []string) Found {
 }
 
 // SchemaResult validates the document rooted at root against schema. The
-// value validated is converted within the budget, so the schema never
-// sees more than Parse allowed.
+// document is converted with JSON within the budget, so the schema never
+// sees more than Parse allowed; non-JSON numbers (.inf) are validated as
+// the strings they are written as.
 func SchemaResult(schema *gojsonschema.Schema, root *yaml.Node, b Budget) (*gojsonschema.Result, error) {
-	v, err := Value(root, b)
+	text, err := JSON(root, b, JSONOptions{})
 	if err != nil {
 		return nil, err
 	}
-	res, err := schema.Validate(gojsonschema.NewGoLoader(v))
+	res, err := schema.Validate(gojsonschema.NewBytesLoader(text))
 	if err != nil {
 		return nil, fmt.Errorf("validate: %w", err)
 	}

@@ -45,7 +45,8 @@ type JSONOptions struct {
 // JSON writes n as JSON text: keys in document order, merge keys (<<:
 // *base) applied, aliases expanded, numbers copied as written so an 18-19
 // digit id stays exact. It stops at budget b (nodes visited and bytes
-// written).
+// written). This text is also what a JSON Schema check of the document
+// sees (SchemaResult).
 func JSON(n *yaml.Node, b Budget, opt JSONOptions) ([]byte, error) {
 	b = b.orDefault()
 	c := &converter{nodes: b.Nodes, maxBytes: int(min(b.Bytes, math.MaxInt32)), opt: opt}
@@ -53,23 +54,6 @@ func JSON(n *yaml.Node, b Budget, opt JSONOptions) ([]byte, error) {
 		return nil, err
 	}
 	return c.b.Bytes(), nil
-}
-
-// Value converts n into the JSON-compatible value a JSON Schema check
-// sees: map[string]any, []any, json.Number, string, bool and nil. It is
-// JSON decoded again, so both views of a document agree.
-func Value(n *yaml.Node, b Budget) (any, error) {
-	text, err := JSON(n, b, JSONOptions{})
-	if err != nil {
-		return nil, err
-	}
-	dec := json.NewDecoder(bytes.NewReader(text))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
-		return nil, fmt.Errorf("yamlx: re-read converted value: %w", err)
-	}
-	return v, nil
 }
 
 type converter struct {
