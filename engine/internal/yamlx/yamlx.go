@@ -3,9 +3,9 @@
 // parses exactly one document (recovering from parser panics), refuses
 // alias expansion over a budget before anything expands it, reports keys
 // written twice, places syntax errors at a line and column with a hint,
-// converts nodes into the JSON-compatible value a JSON Schema check sees,
-// and maps schema errors back to nodes. Each file kind keeps only its own
-// rule ids and messages.
+// converts nodes to the JSON text a JSON Schema check sees (merge keys
+// applied, numbers exact), and maps schema errors back to nodes. Each file
+// kind keeps only its own rule ids and messages.
 package yamlx
 
 import (
