@@ -73,7 +73,7 @@ func (d *Doc) syntaxError(err error, rule string) diag.Diagnostic {
 		case strings.Contains(msg, "found character that cannot start any token") && col-1 < len(l) && l[col-1] == '\t':
 			hint = "indent with spaces; YAML does not allow tabs there"
 		}
-		if c, text, ok := unquotedValue(l); ok {
+		if c, text, ok := unquotedValue(l); ok && strings.Contains(msg, "did not find expected") {
 			col = c
 			hint = "quote the value: write \"" + text + "\"; unquoted, YAML reads { } as a mapping"
 		}
@@ -89,7 +89,7 @@ func unquotedValue(l []rune) (int, string, bool) {
 		s = s[:i]
 	}
 	for _, m := range unquoted.FindAllStringIndex(s, -1) {
-		if quotedAt(s, m[0]) {
+		if quotedAt(s, m[0]) || !valueStart(s[:m[0]]) {
 			continue
 		}
 		// The value runs to the next flow separator.
@@ -103,6 +103,14 @@ func unquotedValue(l []rune) (int, string, bool) {
 		return utf8.RuneCountInString(s[:m[0]]) + 1, strings.TrimSpace(s[m[0]:end]), true
 	}
 	return 0, "", false
+}
+
+// valueStart reports whether a value starts after text: at the line's
+// start or after a flow or block indicator. Inside a plain value, as in
+// url: https://x.test/?a={a}, braces are text and need no quotes.
+func valueStart(before string) bool {
+	t := strings.TrimRight(before, " \t")
+	return t == "" || strings.ContainsRune("[{,:-", rune(t[len(t)-1]))
 }
 
 // quotedAt reports whether byte i of s stands inside a quoted string.

@@ -47,6 +47,7 @@ func TestParseFindings(t *testing.T) {
 		{"env first in flow list", "urls: [${env:TOKEN}, b]\n", "f.yaml:1:8 syntax", "did not find expected ',' or ']'", "quote the value"},
 		{"env in flow mapping", "m: {a: ${env:X}}\n", "f.yaml:1:8 syntax", "did not find expected ',' or '}'", `write "${env:X}"`},
 		{"macro then text", "url: {idfa}?x=1\n", "f.yaml:1:6 syntax", "did not find expected key", `write "{idfa}?x=1"`},
+		{"braces inside a plain value are text", "a: [x,\n  b: https://x.test/?a={a}\n", "f.yaml:2:3 syntax", "", "indentation and quoting"},
 		{"quoted env is fine", "urls: [\"${env:TOKEN}\", b]\n", "", "", ""},
 		{"tab", "a:\n\tb: 1\n", "f.yaml:2:1 syntax", "cannot start any token", "indent with spaces"},
 		{"mapping value", "a: b: c\n", "f.yaml:1:2 syntax", "mapping values are not allowed", "indentation and quoting"},
