@@ -11,7 +11,6 @@ package account
 
 import (
 	"maps"
-	"slices"
 
 	"github.com/adgate/adgate/engine/event"
 	"github.com/adgate/adgate/engine/template"
@@ -97,14 +96,6 @@ func (a *Account) Setting(name string) string {
 		return ""
 	}
 	return a.data.Settings[name]
-}
-
-// CredentialNames returns the credential macro names, sorted.
-func (a *Account) CredentialNames() []string {
-	if a == nil {
-		return nil
-	}
-	return slices.Sorted(maps.Keys(a.data.Credentials))
 }
 
 // AppValue is app as templates see it: {app_bundles: [...]}, or missing
