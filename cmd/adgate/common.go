@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/adgate/adgate/engine/account"
 	"github.com/adgate/adgate/engine/diag"
 	"github.com/adgate/adgate/engine/event"
 	"github.com/adgate/adgate/engine/render"
@@ -193,7 +194,7 @@ func readEvent(path string) (*event.Event, error) {
 // readAccount loads the account file; no file means an empty account.
 func readAccount(path string) (*render.Account, error) {
 	if path == "" {
-		return &render.Account{}, nil
+		return account.New(account.Data{}), nil
 	}
-	return render.LoadAccount(path)
+	return account.Load(path)
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/adgate/adgate/engine/account"
 	"github.com/adgate/adgate/engine/catalog"
 	"github.com/adgate/adgate/engine/event"
 	"github.com/adgate/adgate/engine/render"
@@ -142,18 +143,18 @@ func integrationEvent(t *testing.T, sample []byte, p *spec.Partner) *event.Event
 // corpusAccount is an advertiser account with a value for every credential
 // the partner asks for and an app for each OS.
 func corpusAccount(p *spec.Partner) *render.Account {
-	acct := &render.Account{
+	d := account.Data{
 		Credentials: map[string]string{},
 		Settings:    map[string]string{"goal_id": "42", "app_name": "Acme Shop"},
-		App: render.App{Bundles: []render.Bundle{
-			{OS: "ANDROID", Android: &render.AndroidBundle{PackageName: "com.acme.shop"}},
-			{OS: "IOS", IOS: &render.IOSBundle{BundleID: "com.acme.Shop", ItunesID: "id1234567890"}},
+		App: account.App{Bundles: []account.Bundle{
+			{OS: "ANDROID", Android: &account.AndroidBundle{PackageName: "com.acme.shop"}},
+			{OS: "IOS", IOS: &account.IOSBundle{BundleID: "com.acme.Shop", ItunesID: "id1234567890"}},
 		}},
 	}
 	for _, prm := range p.Parameters {
 		if prm.Branch == "ACCOUNT_CREDENTIAL" {
-			acct.Credentials[prm.Macro] = "cred-" + prm.Macro
+			d.Credentials[prm.Macro] = "cred-" + prm.Macro
 		}
 	}
-	return acct
+	return account.New(d)
 }

@@ -10,7 +10,6 @@ import (
 
 	"github.com/adgate/adgate/engine/diag"
 	"github.com/adgate/adgate/engine/event"
-	"github.com/adgate/adgate/engine/render"
 	"github.com/adgate/adgate/engine/template"
 )
 
@@ -60,7 +59,7 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		model = cp.Model(ev, acct)
 	} else {
-		model = event.Model(ev, accountApp(acct), event.NetworkValue(event.Network{Credentials: acct.Credentials}))
+		model = event.Model(ev, acct.AppValue(), acct.NetworkValue("", ""))
 	}
 	t, err := template.Parse(name, src, template.Options{})
 	if err == nil {
@@ -79,11 +78,4 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return errExit(stderr, "eval", err)
-}
-
-func accountApp(acct *render.Account) template.Value {
-	if len(acct.App.Bundles) == 0 {
-		return template.Missing()
-	}
-	return event.AppValue(acct.App.Bundles)
 }

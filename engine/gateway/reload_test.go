@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -129,5 +130,58 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 			t.Fatalf("timed out waiting for %s", what)
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestReloadRefusesAliasBombs: an alias bomb hot-reloaded into a running
+// gateway, in its config or in a partner spec, is refused with a
+// positioned diagnostic before anything expands it (it used to end the
+// process with a fatal out-of-memory error), and the last good config
+// keeps serving.
+func TestReloadRefusesAliasBombs(t *testing.T) {
+	sink := newCapture(t)
+	e, logs := startEnv(t, sink, envOpts{})
+	v1 := e.srv.rt.Load().version
+	var nested strings.Builder
+	nested.WriteString("x0: &x0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]\n")
+	for i := 1; i < 10; i++ {
+		fmt.Fprintf(&nested, "x%d: &x%d [%s]\n", i, i, strings.TrimSuffix(strings.Repeat(fmt.Sprintf("*x%d, ", i-1), 10), ", "))
+	}
+	long := "xs: &xs " + strings.Repeat("A", 100_000) + "\nxl: [" + strings.TrimSuffix(strings.Repeat("*xs, ", 10_000), ", ") + "]\n"
+	specPath := filepath.Join(e.dir, "partners", "acme.yaml")
+	for _, tt := range []struct{ name, file, bomb string }{
+		{"config nested", e.cfg, nested.String()},
+		{"config long string", e.cfg, long},
+		{"config self alias", e.cfg, "xa: &xa [*xa]\n"},
+		{"spec nested", specPath, nested.String()},
+		{"spec long string", specPath, long},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			good, err := os.ReadFile(tt.file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() {
+				if err := os.WriteFile(tt.file, good, 0o644); err != nil {
+					t.Error(err)
+				}
+			})
+			if err := os.WriteFile(tt.file, append(append([]byte(nil), good...), tt.bomb...), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			start := len(logs.String())
+			if err := e.srv.Reload(context.Background()); err == nil {
+				t.Fatal("reload of an alias bomb succeeded")
+			}
+			if e.srv.rt.Load().version != v1 {
+				t.Fatal("the alias bomb replaced the running config")
+			}
+			if got := logs.String()[start:]; !strings.Contains(got, filepath.Base(tt.file)+":") || !strings.Contains(got, "yaml-alias-budget") {
+				t.Errorf("the refused reload did not log a positioned yaml-alias-budget finding:\n%s", got)
+			}
+			if pl := e.ingest(mkEvent(1, "INSTALL", nil)); len(pl.Postbacks) != 2 {
+				t.Errorf("after a refused reload: %+v", pl)
+			}
+		})
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/adgate/adgate/engine/account"
 	"github.com/adgate/adgate/engine/catalog"
 	"github.com/adgate/adgate/engine/diag"
 	"github.com/adgate/adgate/engine/event"
@@ -146,7 +147,7 @@ func newSpecRenderer(cp *render.Partner, cfg *config.Config, partner string, red
 		if pc == nil {
 			continue
 		}
-		sr.accounts[a.ID] = &render.Account{Credentials: pc.Credentials, Settings: pc.Settings, App: render.App{Bundles: bundles(a.Bundles)}}
+		sr.accounts[a.ID] = account.New(account.Data{Credentials: pc.Credentials, Settings: pc.Settings, App: account.App{Bundles: bundles(a.Bundles)}})
 	}
 	return sr
 }

@@ -1,91 +1,83 @@
 package render
 
 import (
-	"errors"
-	"reflect"
-	"strings"
 	"testing"
 
-	"github.com/adgate/adgate/engine/diag"
+	"github.com/adgate/adgate/engine/account"
+	"github.com/adgate/adgate/engine/spec"
 )
 
-func TestParseAccount(t *testing.T) {
-	good := `credentials:
-  account_id: "ACC 1/2=3"
-  token: Zm9v+YmFy/YmF6==
-  pin: 0123
-  empty:
-app:
-  app_bundles:
-    - os: ANDROID
-      android: {package_name: com.acme}
-    - os: IOS
-      ios: {bundle_id: com.acme.ios, itunes_id: "id42"}
-settings:
-  goal_id: 42
-`
-	acct, err := ParseAccount("a.yaml", []byte(good))
+// TestAccountMutation: changing the data an account was built from, or the
+// copy it hands out, never shows in a render with that account, whether
+// its values come from a macro or from a template that reads the whole
+// model (the path that reuses the last account's values). A new account
+// from the changed data renders every new value; no render mixes the two.
+func TestAccountMutation(t *testing.T) {
+	l, err := spec.NewLoader()
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := &Account{
-		Credentials: map[string]string{"account_id": "ACC 1/2=3", "token": "Zm9v+YmFy/YmF6==", "pin": "0123", "empty": ""},
-		App: App{Bundles: []Bundle{
-			{OS: "ANDROID", Android: &AndroidBundle{PackageName: "com.acme"}},
-			{OS: "IOS", IOS: &IOSBundle{BundleID: "com.acme.ios", ItunesID: "id42"}},
-		}},
-		Settings: map[string]string{"goal_id": "42"},
+	src := `id: mut
+name: Mut
+postbacks:
+  - events: [INSTALL]
+    url: https://m.test/i?tok={token}&goal={goal}&t={tpl}
+parameters:
+  - macro: token
+    branch: ACCOUNT_CREDENTIAL
+    label: token
+  - macro: goal
+    branch: GOAL_ID
+  - macro: tpl
+    branch: CUSTOM_LINK_MACRO
+    link_macro: "{m_tpl}"
+    template: ${ad_network.credentials.token}-${app.app_bundles[0].os}
+`
+	p, ds := l.Check("mut.yaml", []byte(src))
+	if p == nil {
+		t.Fatalf("spec: %v", ds)
 	}
-	if !reflect.DeepEqual(acct, want) {
-		t.Errorf("got %+v\nwant %+v", acct, want)
+	cp, err := Compile(p, l.Catalog())
+	if err != nil {
+		t.Fatal(err)
 	}
-	if acct, err := ParseAccount("e.yaml", nil); err != nil || acct == nil {
-		t.Errorf("empty file: %v, %v", acct, err)
-	}
-
-	tests := []struct {
-		name, in  string
-		line, col int
-		rule, msg string
-	}{
-		{"syntax", "credentials: [\n", 1, 0, RuleAccountSyntax, "did not find expected node content"},
-		{"tab", "credentials:\n\ta: b\n", 2, 0, RuleAccountSyntax, "cannot start any token"},
-		{"unknown top", "credential:\n  a: b\n", 1, 1, RuleAccountField, `unknown account field "credential"`},
-		{"credentials list", "credentials:\n  - a\n", 2, 3, RuleAccountSyntax, "credentials must be a mapping"},
-		{"nested value", "credentials:\n  a: {b: secret}\n", 2, 6, RuleAccountSyntax, "credentials.a must be a single value"},
-		{"bad key", "settings:\n  goal id: 1\n", 2, 3, RuleAccountField, `settings key "goal id" is not a name`},
-		{"no os", "app:\n  app_bundles:\n    - android: {package_name: x}\n", 3, 7, RuleAccountBundle, "app bundle has no os"},
-		{"lower os", "app:\n  app_bundles:\n    - os: ios\n", 3, 7, RuleAccountBundle, "not upper case"},
-		{"unknown bundle field", "app:\n  app_bundles:\n    - os: IOS\n      ios: {bundle: x}\n", 4, 13, RuleAccountField, `unknown ios field "bundle"`},
-		{"app list", "app: [1]\n", 1, 6, RuleAccountSyntax, "app must be a mapping"},
-		{"not mapping", "- 1\n", 1, 1, RuleAccountSyntax, "an account is a mapping"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			_, err := ParseAccount("a.yaml", []byte(tt.in))
-			var le diag.ListError
-			if !errors.As(err, &le) || len(le) == 0 {
-				t.Fatalf("err = %v, want diagnostics", err)
-			}
-			d := le[0]
-			if d.File != "a.yaml" || d.Line != tt.line || (tt.col != 0 && d.Col != tt.col) || d.Rule != tt.rule || !strings.Contains(d.Message, tt.msg) {
-				t.Errorf("got %s, want line %d col %d rule %s message containing %q", d, tt.line, tt.col, tt.rule, tt.msg)
-			}
-			if strings.Contains(err.Error(), "secret") {
-				t.Errorf("error quotes a credential value: %v", err)
-			}
-		})
-	}
-}
-
-func FuzzParseAccount(f *testing.F) {
-	f.Add([]byte("credentials: {a: b}\napp: {app_bundles: [{os: IOS, ios: {bundle_id: x}}]}\nsettings: {goal_id: 1}\n"))
-	f.Add([]byte("a: &x [*x]\n"))
-	f.Add([]byte("app:\n  app_bundles: &b\n    - os: IOS\n  x: *b\n"))
-	f.Fuzz(func(t *testing.T, b []byte) {
-		acct, err := ParseAccount("f.yaml", b)
-		if err == nil && acct == nil {
-			t.Fatal("nil account without error")
+	ev := parseEvent(t, `{"name":"INSTALL"}`)
+	render := func(a *Account) string {
+		t.Helper()
+		res, err := cp.Render(ev, a, Options{})
+		if err != nil || len(res.Requests) != 1 {
+			t.Fatalf("render: %v %+v", err, res)
 		}
-	})
+		return res.Requests[0].URL
+	}
+	d := account.Data{
+		Credentials: map[string]string{"token": "old"},
+		Settings:    map[string]string{"goal_id": "g-old"},
+		App:         account.App{Bundles: []account.Bundle{{OS: "ANDROID"}}},
+	}
+	const oldURL = "https://m.test/i?tok=old&goal=g-old&t=old-ANDROID"
+	const newURL = "https://m.test/i?tok=new&goal=g-new&t=new-IOS"
+	a := account.New(d)
+	if got := render(a); got != oldURL {
+		t.Fatalf("first render = %s, want %s", got, oldURL)
+	}
+	mutate := func(d account.Data) {
+		d.Credentials["token"] = "new"
+		d.Settings["goal_id"] = "g-new"
+		d.App.Bundles[0].OS = "IOS"
+	}
+	mutate(d)
+	mutate(a.Data())
+	for i := 0; i < 2; i++ { // the second render reuses the cached values
+		if got := render(a); got != oldURL {
+			t.Errorf("render %d after mutating the source = %s, want %s", i, got, oldURL)
+		}
+	}
+	b := account.New(d)
+	if got := render(b); got != newURL {
+		t.Errorf("account from the changed data = %s, want %s", got, newURL)
+	}
+	if got := render(a); got != oldURL {
+		t.Errorf("first account again = %s, want %s", got, oldURL)
+	}
 }

@@ -22,6 +22,7 @@ import (
 
 	"github.com/Masterminds/sprig/v3"
 
+	"github.com/adgate/adgate/engine/account"
 	"github.com/adgate/adgate/engine/event"
 	"github.com/adgate/adgate/engine/spec"
 )
@@ -68,13 +69,13 @@ const benchInstall = `{
   "event_data": {}
 }`
 
-var benchAccount = &Account{
+var benchAccount = account.New(account.Data{
 	Credentials: map[string]string{"account_id": "TEST-R44-4Z5Z", "account_token": "Zm9v+YmFy/YmF6==", "account_passcode": "open sesame"},
-	App: App{Bundles: []Bundle{
-		{OS: "ANDROID", Android: &AndroidBundle{PackageName: "com.acme.shop"}},
-		{OS: "IOS", IOS: &IOSBundle{BundleID: "com.acme.Shop", ItunesID: "id1234567890"}},
+	App: account.App{Bundles: []account.Bundle{
+		{OS: "ANDROID", Android: &account.AndroidBundle{PackageName: "com.acme.shop"}},
+		{OS: "IOS", IOS: &account.IOSBundle{BundleID: "com.acme.Shop", ItunesID: "id1234567890"}},
 	}},
-}
+})
 
 func benchPartner(b *testing.B, path string) *Partner {
 	b.Helper()
@@ -200,7 +201,7 @@ func BenchmarkBaselineTextTemplateSprig(b *testing.B) {
 	t := template.Must(template.New("clevertap").Funcs(sprig.TxtFuncMap()).Parse(baselineTemplate))
 	raw := []byte(benchInstall)
 	creds := map[string]any{}
-	for k, v := range benchAccount.Credentials {
+	for k, v := range benchAccount.Data().Credentials {
 		creds[k] = v
 	}
 	b.ReportAllocs()
@@ -249,7 +250,7 @@ func BenchmarkBaselineHandWritten(b *testing.B) {
 	ev := raw.handEvent
 	ev.UserData.OS, ev.UserData.OSVersion, ev.UserData.IP, ev.UserData.AAID, ev.UserData.IDFA =
 		raw.UserData.OS, raw.UserData.OSVersion, raw.UserData.IP, raw.UserData.AAID, raw.UserData.IDFA
-	creds := benchAccount.Credentials
+	creds := benchAccount.Data().Credentials
 	touch := func(k string) string { s, _ := ev.Touch[k].(string); return s }
 	b.ReportAllocs()
 	var out string

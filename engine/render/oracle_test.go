@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/adgate/adgate/engine/account"
 )
 
 // oracle is Apache FreeMarker 2.3.31 with Branch's directives, from the
@@ -30,11 +32,11 @@ func TestCriteoURLMatchesFreeMarker(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	acct := &Account{App: App{Bundles: []Bundle{
-		{OS: "ANDROID", Android: &AndroidBundle{PackageName: "com.acme.shop"}},
-		{OS: "IOS", IOS: &IOSBundle{BundleID: "com.acme.Shop", ItunesID: "id1234567890"}},
-	}}}
-	appJSON, _ := json.Marshal(map[string]any{"app_bundles": acct.App.Bundles})
+	acct := account.New(account.Data{App: account.App{Bundles: []account.Bundle{
+		{OS: "ANDROID", Android: &account.AndroidBundle{PackageName: "com.acme.shop"}},
+		{OS: "IOS", IOS: &account.IOSBundle{BundleID: "com.acme.Shop", ItunesID: "id1234567890"}},
+	}}})
+	appJSON, _ := json.Marshal(map[string]any{"app_bundles": acct.Data().App.Bundles})
 	netJSON, _ := json.Marshal(map[string]any{"machine_name": "a_criteo", "name": "Criteo", "credentials": map[string]string{}})
 	for _, name := range []string{"install-android", "purchase-ios"} {
 		raw, err := os.ReadFile(filepath.Join("testdata", "events", name+".json"))

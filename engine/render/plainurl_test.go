@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/adgate/adgate/engine/account"
 	"github.com/adgate/adgate/engine/event"
 	"github.com/adgate/adgate/engine/spec"
 )
@@ -34,7 +35,7 @@ func TestPlainURLEveryPartner(t *testing.T) {
 		parseEvent(t, `{"name":"PURCHASE","timestamp":1.5e3,"user_data":{"os":"IOS","idfa":"a b/c+d","ip":null,"aaid":12.50},"custom_data":{"identity":"x y"}}`),
 		parseEvent(t, `{"name":"signup","timestamp":-12,"user_data":{"os":"ANDROID","aaid":"`+huge+`"},"custom_data":{"identity":"`+huge+`"}}`),
 	}
-	accts := []*Account{nil, benchAccount, {Credentials: map[string]string{"account_id": "", "token": "ü"}}}
+	accts := []*Account{nil, benchAccount, account.New(account.Data{Credentials: map[string]string{"account_id": "", "token": "ü"}})}
 	n := 0
 	for _, f := range files {
 		p, _, err := l.LoadFile(context.Background(), f)

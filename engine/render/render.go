@@ -831,29 +831,12 @@ func (cp *Partner) Selects(eventName string) string {
 // Model builds the template data model for an event and an account, as
 // Render sees it: event fields at the root, event, app and ad_network.
 func (cp *Partner) Model(ev *event.Event, acct *Account) template.Value {
-	return event.Model(ev, appValue(acct), cp.network(acct))
-}
-
-func appValue(acct *Account) template.Value {
-	if acct == nil || len(acct.App.Bundles) == 0 {
-		return template.Missing()
-	}
-	return event.AppValue(acct.App.Bundles)
-}
-
-func (cp *Partner) network(acct *Account) template.Value {
-	n := event.Network{MachineName: cp.machine, Name: cp.name}
-	if acct != nil {
-		n.Credentials = acct.Credentials
-	}
-	return event.NetworkValue(n)
+	return event.Model(ev, acct.AppValue(), acct.NetworkValue(cp.machine, cp.name))
 }
 
 // Render renders the postbacks ev triggers. The error is reserved for a
 // bad request (an unknown Options.Postback); template failures and missing
-// required values become Skipped entries. Render does not modify acct, and
-// acct must not be modified while or after it is used: values derived
-// from the account most recently rendered with are kept for reuse.
+// required values become Skipped entries. acct may be nil (no account).
 func (cp *Partner) Render(ev *event.Event, acct *Account, opt Options) (Result, error) {
 	res := Result{Partner: cp.id, Event: ev.Name(), Requests: []Request{}, Skipped: []Skipped{}}
 	ref, ok, err := cp.selection(ev.Name(), opt)
@@ -892,11 +875,12 @@ type acctValues struct {
 
 // accountValues returns app and ad_network for acct, reusing the last
 // account's values: a gateway renders many events for the same account.
+// An Account is immutable, so the same pointer means the same values.
 func (cp *Partner) accountValues(acct *Account) (app, net template.Value) {
 	if c := cp.lastAcct.Load(); c != nil && c.acct == acct && acct != nil {
 		return c.app, c.net
 	}
-	c := &acctValues{acct: acct, app: appValue(acct), net: cp.network(acct)}
+	c := &acctValues{acct: acct, app: acct.AppValue(), net: acct.NetworkValue(cp.machine, cp.name)}
 	cp.lastAcct.Store(c)
 	return c.app, c.net
 }
@@ -1024,13 +1008,9 @@ func (r *run) compute(i int) (string, error) {
 			err = templateReason(p.where, err)
 		}
 	case kindCredential:
-		if r.acct != nil {
-			v = r.acct.Credentials[p.key]
-		}
+		v = r.acct.Credential(p.key)
 	case kindSetting:
-		if r.acct != nil {
-			v = r.acct.Settings[p.key]
-		}
+		v = r.acct.Setting(p.key)
 	}
 	if err == nil && v != "" && p.hash != "" {
 		v = digest(p.hash, v)

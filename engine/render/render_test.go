@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/adgate/adgate/engine/account"
 	"github.com/adgate/adgate/engine/catalog"
 	"github.com/adgate/adgate/engine/event"
 	"github.com/adgate/adgate/engine/spec"
@@ -65,10 +66,10 @@ func readEvent(t testing.TB, name string) *event.Event {
 	return parseEvent(t, string(b))
 }
 
-var acmeAccount = &Account{
+var acmeAccount = account.New(account.Data{
 	Credentials: map[string]string{"token": "t0k+/= n"},
 	Settings:    map[string]string{"goal_id": "G-1"},
-}
+})
 
 func TestRenderAcme(t *testing.T) {
 	cp := compileTest(t, "acme")
@@ -119,7 +120,7 @@ func TestRenderAcme(t *testing.T) {
 		{
 			name:  "a line break in a header value skips instead of injecting",
 			event: readEvent(t, "purchase-ios"),
-			acct:  &Account{Credentials: map[string]string{"token": "x\r\nX-Evil: 1"}},
+			acct:  account.New(account.Data{Credentials: map[string]string{"token": "x\r\nX-Evil: 1"}}),
 			skip:  []Skipped{{Postback: "PURCHASE", Reason: "header Authorization: rendered value contains a control character at byte 8"}},
 		},
 		{
@@ -224,10 +225,10 @@ func TestTemplateErrorSkips(t *testing.T) {
 
 func TestURLTemplate(t *testing.T) {
 	cp := compileTest(t, "criteo")
-	acct := &Account{App: App{Bundles: []Bundle{
-		{OS: "ANDROID", Android: &AndroidBundle{PackageName: "com.acme.shop"}},
-		{OS: "IOS", IOS: &IOSBundle{BundleID: "com.acme.Shop", ItunesID: "id1"}},
-	}}}
+	acct := account.New(account.Data{App: account.App{Bundles: []account.Bundle{
+		{OS: "ANDROID", Android: &account.AndroidBundle{PackageName: "com.acme.shop"}},
+		{OS: "IOS", IOS: &account.IOSBundle{BundleID: "com.acme.Shop", ItunesID: "id1"}},
+	}}})
 	res, err := cp.Render(readEvent(t, "install-android"), acct, Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -517,10 +518,10 @@ func TestModelNames(t *testing.T) {
 		acct *Account
 		want string
 	}{
-		{`{"name":"INSTALL","custom_data":{"x":"y"},"app":{"from":"event"},"user_data":{"os":"IOS"}}`, &Account{Credentials: map[string]string{"k": "v"}},
+		{`{"name":"INSTALL","custom_data":{"x":"y"},"app":{"from":"event"},"user_data":{"os":"IOS"}}`, account.New(account.Data{Credentials: map[string]string{"k": "v"}}),
 			"https://m.test/?a=INSTALL&b=y&c=event&d=M Ads&e=v&f=IOS"},
 		{`{"name":"INSTALL","custom_data":{"x":"y"},"app":{"from":"event"},"ad_network":{"name":"spoof"}}`,
-			&Account{App: App{Bundles: []Bundle{{OS: "IOS"}}}, Credentials: map[string]string{"k": "w"}},
+			account.New(account.Data{App: account.App{Bundles: []account.Bundle{{OS: "IOS"}}}, Credentials: map[string]string{"k": "w"}}),
 			"https://m.test/?a=INSTALL&b=y&c=none&d=M Ads&e=w&f="},
 	}
 	for _, tt := range tests {

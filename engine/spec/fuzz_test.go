@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/adgate/adgate/engine/diag"
+	"github.com/adgate/adgate/engine/internal/yamlx"
 )
 
 // FuzzCheck: arbitrary bytes never panic or hang the loader, every
@@ -28,7 +29,7 @@ func FuzzCheck(f *testing.F) {
 		if p != nil && ds.HasErrors() {
 			t.Fatal("partner returned with errors")
 		}
-		lines := len(newSource(data).lines) + 1
+		lines := len(yamlx.Lines(data)) + 1
 		for _, d := range ds {
 			if d.Rule == "" || d.Message == "" {
 				t.Fatalf("finding without rule or message: %+v", d)

@@ -8,6 +8,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/adgate/adgate/engine/catalog"
+	"github.com/adgate/adgate/engine/internal/yamlx"
 )
 
 // lint runs the semantic checks a schema cannot express.
@@ -102,9 +103,7 @@ func (c *checker) lint() {
 // node returns the scalar string node at a path, or nil.
 func (c *checker) node(segs ...string) *yaml.Node {
 	_, v := lookup(c.root, segs)
-	for v != nil && v.Kind == yaml.AliasNode {
-		v = v.Alias
-	}
+	v = yamlx.Deref(v)
 	if v == nil || (v.Kind == yaml.ScalarNode && v.ShortTag() != "!!str") {
 		return nil
 	}

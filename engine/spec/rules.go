@@ -4,6 +4,7 @@ import (
 	"sort"
 
 	"github.com/adgate/adgate/engine/diag"
+	"github.com/adgate/adgate/engine/internal/yamlx"
 )
 
 // Rule ids are stable: users name them in suppressions and CI filters, so a
@@ -11,6 +12,7 @@ import (
 const (
 	RuleYAMLSyntax        = "yaml-syntax"
 	RuleDuplicateKey      = "duplicate-key"
+	RuleAliasBudget       = yamlx.RuleAliasBudget
 	RuleSchema            = "schema"
 	RuleUndefinedMacro    = "undefined-macro"
 	RuleUnusedParameter   = "unused-parameter"
@@ -48,6 +50,7 @@ type RuleInfo struct {
 
 var rules = []RuleInfo{
 	{RuleYAMLSyntax, diag.Error, "the file is not valid YAML (bad indentation, unclosed quote, tab indent, several documents)", "fix the YAML at the reported line", false},
+	{RuleAliasBudget, diag.Error, "YAML aliases that expand the document past a safe size (\"billion laughs\"), or name a value containing themselves", "write the repeated values out, or use fewer aliases of large values", false},
 	{RuleDuplicateKey, diag.Error, "a mapping key written twice; YAML keeps only one of them", "remove or rename one of the keys", false},
 	{RuleSchema, diag.Error, "a field that the partner schema does not allow: unknown key, wrong type, bad enum value, missing required field", "follow schemas/partner.schema.json (your editor shows it as you type)", false},
 	{RuleUndefinedMacro, diag.Error, "a {macro} in a URL, header or body with no parameter definition", "add a parameter with that macro, or fix the macro's spelling", true},

@@ -47,7 +47,7 @@ func (c *checker) suppress() {
 	known := map[string]bool{}
 	comments(c.doc, known)
 	var sups []*suppression
-	for li, line := range c.src.lines {
+	for li, line := range c.lines {
 		for ci := 0; ci < len(line); ci++ {
 			if line[ci] != '#' || (ci > 0 && line[ci-1] != ' ' && line[ci-1] != '\t') {
 				continue

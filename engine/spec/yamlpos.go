@@ -1,50 +1,25 @@
 package spec
 
 import (
-	"strings"
-	"unicode/utf8"
-
 	"gopkg.in/yaml.v3"
 )
 
 // pos is a 1-based line and column (in code points, as yaml.v3 and editors count).
 type pos struct{ Line, Col int }
 
-// source indexes a file's text by line so that positions inside scalar
-// values can be traced back to where their characters stand.
-type source struct {
-	lines [][]rune
-}
-
-func newSource(b []byte) *source {
-	text := string(b)
-	if !utf8.ValidString(text) {
-		text = strings.ToValidUTF8(text, "\uFFFD")
-	}
-	// yaml.v3 counts lines at each of these breaks; positions must agree.
-	text = lineBreaks.Replace(text)
-	var s source
-	for _, l := range strings.Split(text, "\n") {
-		s.lines = append(s.lines, []rune(l))
-	}
-	return &s
-}
-
-var lineBreaks = strings.NewReplacer("\r\n", "\n", "\r", "\n", "\u0085", "\n", "\u2028", "\n", "\u2029", "\n")
-
 // cursor walks the source one code point at a time; a line end reads as '\n'.
 type cursor struct {
-	s         *source
-	line, col int // 0-based
+	lines     [][]rune // see yamlx.Lines
+	line, col int      // 0-based
 }
 
-func (c *cursor) eof() bool { return c.line >= len(c.s.lines) }
+func (c *cursor) eof() bool { return c.line >= len(c.lines) }
 
 func (c *cursor) peek() rune {
 	if c.eof() {
 		return -1
 	}
-	l := c.s.lines[c.line]
+	l := c.lines[c.line]
 	if c.col >= len(l) {
 		return '\n'
 	}
@@ -63,7 +38,7 @@ func (c *cursor) next() {
 	if c.eof() {
 		return
 	}
-	if c.col >= len(c.s.lines[c.line]) {
+	if c.col >= len(c.lines[c.line]) {
 		c.line++
 		c.col = 0
 		return
@@ -79,10 +54,10 @@ func (c *cursor) pos() pos { return pos{c.line + 1, c.col + 1} }
 // source text, so the value is aligned against the source: equal characters
 // match, and the whitespace, line breaks and escape text that the value
 // does not carry are skipped.
-func (s *source) scalarPositions(n *yaml.Node) []pos {
+func scalarPositions(lines [][]rune, n *yaml.Node) []pos {
 	val := []rune(n.Value)
 	out := make([]pos, 0, len(val)+1)
-	c := &cursor{s: s, line: n.Line - 1, col: n.Column - 1}
+	c := &cursor{lines: lines, line: n.Line - 1, col: n.Column - 1}
 	switch n.Style {
 	case yaml.SingleQuotedStyle, yaml.DoubleQuotedStyle:
 		c.next() // the opening quote

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/adgate/adgate/engine/diag"
+	"github.com/adgate/adgate/engine/internal/yamlx"
 	"github.com/adgate/adgate/engine/spec"
 )
 
@@ -20,7 +21,7 @@ func (c *Config) CheckPartners(specs []*spec.Partner) diag.List {
 	}
 	var ds diag.List
 	at := func(path string) (int, int) {
-		n := lookupNode(c.root, strings.Split(path, "."))
+		n := nodeAt(c.root, path)
 		if n == nil {
 			return 0, 0
 		}
@@ -63,7 +64,7 @@ func (c *Config) CheckPartners(specs []*spec.Partner) diag.List {
 			for name := range p.Credentials {
 				if !creds[name] {
 					l, col := 0, 0
-					if n := keyNode(lookupNode(c.root, strings.Split(pp+".credentials", ".")), name); n != nil {
+					if n := yamlx.Lookup(c.root, append(strings.Split(pp+".credentials", "."), name)).Key; n != nil {
 						l, col = n.Line, n.Column
 					}
 					ds = append(ds, diag.Diagnostic{File: c.Path, Line: l, Col: col, Severity: diag.Warning, Rule: RuleCredential,

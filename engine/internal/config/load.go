@@ -24,6 +24,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/adgate/adgate/engine/diag"
+	"github.com/adgate/adgate/engine/internal/yamlx"
 	"github.com/adgate/adgate/schemas"
 )
 
@@ -115,18 +116,20 @@ func Parse(path string, data []byte, opt Options) (*Config, diag.List) {
 		lookup = os.LookupEnv
 	}
 	p := &parser{file: path, lookup: lookup}
-	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil {
-		p.errAt(yamlErrLine(err), 0, RuleYAML, "invalid YAML: "+strings.TrimPrefix(err.Error(), "yaml: "), "")
+	doc, ds := yamlx.Parse(path, data, yamlx.Options{Rules: yamlx.Rules{Syntax: RuleYAML, Duplicate: RuleDuplicate}})
+	p.ds = append(p.ds, ds...)
+	if p.ds.HasErrors() {
+		p.ds.Sort()
 		return nil, p.ds
 	}
-	if len(doc.Content) == 0 {
+	root := doc.Root
+	if root == nil {
 		p.errAt(1, 1, RuleYAML, "the file is empty", "start from examples/gateway.yaml")
 		return nil, p.ds
 	}
-	root := doc.Content[0]
-	generic := p.walk(root, "")
+	p.resolveEnvs(root)
 	if p.ds.HasErrors() {
+		p.ds.Sort()
 		return nil, p.ds
 	}
 	schema, err := compiledSchema()
@@ -134,9 +137,14 @@ func Parse(path string, data []byte, opt Options) (*Config, diag.List) {
 		p.errAt(0, 0, RuleSchema, err.Error(), "")
 		return nil, p.ds
 	}
-	res, err := schema.Validate(gojsonschema.NewGoLoader(generic))
+	res, err := yamlx.SchemaResult(schema, root, doc.Budget)
 	if err != nil {
-		p.errAt(0, 0, RuleSchema, "schema validation failed: "+err.Error(), "")
+		var ne *yamlx.NodeError
+		if errors.As(err, &ne) {
+			p.errNode(ne.Node, RuleYAML, err.Error(), "")
+		} else {
+			p.errNode(root, RuleSchema, "schema validation failed: "+err.Error(), "")
+		}
 		return nil, p.ds
 	}
 	for _, re := range res.Errors() {
@@ -148,7 +156,8 @@ func Parse(path string, data []byte, opt Options) (*Config, diag.List) {
 	}
 	var raw rawConfig
 	if err := root.Decode(&raw); err != nil {
-		p.errAt(yamlErrLine(err), 0, RuleYAML, "cannot decode: "+strings.TrimPrefix(err.Error(), "yaml: "), "")
+		line, msg := yamlx.DecodeError(err)
+		p.errAt(line, 0, RuleYAML, "cannot decode: "+msg, "")
 		return nil, p.ds
 	}
 	sum := sha256.Sum256(data)
@@ -181,75 +190,21 @@ func (p *parser) errNode(n *yaml.Node, rule, msg, hint string) {
 	p.errAt(n.Line, n.Column, rule, msg, hint)
 }
 
-var yamlLineRe = regexp.MustCompile(`line (\d+)`)
-
-func yamlErrLine(err error) int {
-	var te *yaml.TypeError
-	msg := err.Error()
-	if errors.As(err, &te) && len(te.Errors) > 0 {
-		msg = te.Errors[0]
-	}
-	if m := yamlLineRe.FindStringSubmatch(msg); m != nil {
-		n, _ := strconv.Atoi(m[1])
-		return n
-	}
-	return 0
-}
-
 var envRe = regexp.MustCompile(`\$\{env:([A-Za-z_][A-Za-z0-9_]*)\}`)
 
-// walk resolves ${env:NAME} in scalars (in place, so the later Decode sees
-// the values) and converts the tree to plain Go values for the schema.
-func (p *parser) walk(n *yaml.Node, path string) any {
-	switch n.Kind {
-	case yaml.DocumentNode:
-		if len(n.Content) == 0 {
-			return nil
-		}
-		return p.walk(n.Content[0], path)
-	case yaml.AliasNode:
-		return p.walk(n.Alias, path)
-	case yaml.MappingNode:
-		m := make(map[string]any, len(n.Content)/2)
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			k, v := n.Content[i], n.Content[i+1]
-			if _, dup := m[k.Value]; dup {
-				p.errNode(k, RuleDuplicate, fmt.Sprintf("key %q appears twice", k.Value), "remove one of them")
-				continue
-			}
-			m[k.Value] = p.walk(v, path+"."+k.Value)
-		}
-		return m
-	case yaml.SequenceNode:
-		s := make([]any, 0, len(n.Content))
-		for i, c := range n.Content {
-			s = append(s, p.walk(c, fmt.Sprintf("%s.%d", path, i)))
-		}
-		return s
-	case yaml.ScalarNode:
-		if strings.Contains(n.Value, "${env:") {
-			n.Value = p.resolveEnv(n)
-			// A resolved reference is always a string, whatever it looks like.
-			n.Tag = "!!str"
-			n.Style = yaml.DoubleQuotedStyle
-			return n.Value
-		}
-		var v any
-		if err := n.Decode(&v); err != nil {
-			p.errNode(n, RuleYAML, "invalid value: "+err.Error(), "")
-			return nil
-		}
-		switch x := v.(type) {
-		case int:
-			return float64(x)
-		case int64:
-			return float64(x)
-		case uint64:
-			return float64(x)
-		}
-		return v
+// resolveEnvs resolves ${env:NAME} in every scalar, in place, so the
+// schema check and the later Decode see the values. Aliases are not
+// followed: the node they name is resolved where it is written.
+func (p *parser) resolveEnvs(n *yaml.Node) {
+	if n.Kind == yaml.ScalarNode && strings.Contains(n.Value, "${env:") {
+		n.Value = p.resolveEnv(n)
+		// A resolved reference is always a string, whatever it looks like.
+		n.Tag = "!!str"
+		n.Style = yaml.DoubleQuotedStyle
 	}
-	return nil
+	for _, c := range n.Content {
+		p.resolveEnvs(c)
+	}
 }
 
 func (p *parser) resolveEnv(n *yaml.Node) string {
@@ -271,18 +226,11 @@ func (p *parser) resolveEnv(n *yaml.Node) string {
 // schemaError places one schema violation at the node it is about.
 func (p *parser) schemaError(root *yaml.Node, re gojsonschema.ResultError) {
 	field := re.Field()
-	var segs []string
-	if field != "(root)" && field != "" {
-		segs = strings.Split(field, ".")
-	}
-	n := lookupNode(root, segs)
+	n := yamlx.SchemaNode(root, re)
 	msg := re.Description()
 	prop, _ := re.Details()["property"].(string)
 	switch re.Type() {
 	case "additional_property_not_allowed":
-		if k := keyNode(n, prop); k != nil {
-			n = k
-		}
 		msg = fmt.Sprintf("unknown key %q", prop)
 		if field != "(root)" {
 			msg += " in " + field
@@ -318,61 +266,10 @@ func (p *parser) schemaError(root *yaml.Node, re gojsonschema.ResultError) {
 	p.errNode(n, RuleSchema, msg, hint)
 }
 
-// lookupNode follows a gojsonschema field path. Keys may contain dots, so
-// a segment that does not match is joined with the next one.
-func lookupNode(n *yaml.Node, segs []string) *yaml.Node {
-	for n != nil && n.Kind == yaml.DocumentNode && len(n.Content) > 0 {
-		n = n.Content[0]
-	}
-	for i := 0; i < len(segs) && n != nil; i++ {
-		switch n.Kind {
-		case yaml.MappingNode:
-			var next *yaml.Node
-			for j := i; j < len(segs) && next == nil; j++ {
-				key := strings.Join(segs[i:j+1], ".")
-				if v := valueNode(n, key); v != nil {
-					next, i = v, j
-				}
-			}
-			if next == nil {
-				return n
-			}
-			n = next
-		case yaml.SequenceNode:
-			idx, err := strconv.Atoi(segs[i])
-			if err != nil || idx < 0 || idx >= len(n.Content) {
-				return n
-			}
-			n = n.Content[idx]
-		default:
-			return n
-		}
-	}
-	return n
-}
-
-func valueNode(m *yaml.Node, key string) *yaml.Node {
-	if m == nil || m.Kind != yaml.MappingNode {
-		return nil
-	}
-	for i := 0; i+1 < len(m.Content); i += 2 {
-		if m.Content[i].Value == key {
-			return m.Content[i+1]
-		}
-	}
-	return nil
-}
-
-func keyNode(m *yaml.Node, key string) *yaml.Node {
-	if m == nil || m.Kind != yaml.MappingNode {
-		return nil
-	}
-	for i := 0; i+1 < len(m.Content); i += 2 {
-		if m.Content[i].Value == key {
-			return m.Content[i]
-		}
-	}
-	return nil
+// nodeAt returns the node at a dotted path of fixed key names and
+// indexes, or the nearest node on the way.
+func nodeAt(root *yaml.Node, path string) *yaml.Node {
+	return yamlx.Lookup(root, strings.Split(path, ".")).Nearest
 }
 
 // The raw* types mirror the file; build turns them into Config.
@@ -460,9 +357,7 @@ func (p *parser) build(raw *rawConfig, root *yaml.Node) *Config {
 		}
 		return filepath.Join(dir, v)
 	}
-	at := func(path string) *yaml.Node {
-		return lookupNode(root, strings.Split(path, "."))
-	}
+	at := func(path string) *yaml.Node { return nodeAt(root, path) }
 	dur := func(v string, def time.Duration, path string) time.Duration {
 		if v == "" {
 			return def
