@@ -61,7 +61,7 @@ func TestValidateCatchesCleverTapDefect(t *testing.T) {
 	}
 	found := false
 	for _, d := range ds {
-		found = found || (d.Rule == "duplicate-query-key" && d.Line == line && d.Col == col && d.Severity == diag.Error)
+		found = found || (d.Rule == "duplicate-query-key" && d.Line() == line && d.Col() == col && d.Severity == diag.Error)
 	}
 	if !found {
 		t.Errorf("json lacks the duplicate key at %d:%d: %s", line, col, out)
@@ -76,7 +76,7 @@ func TestValidateCatchesCleverTapDefect(t *testing.T) {
 			t.Errorf("not a workflow command: %q", l)
 		}
 	}
-	if !strings.Contains(out, "::error file="+filepath.Join(dir, "clevertap.yaml")+",line="+strconv.Itoa(line)+",col="+strconv.Itoa(col)+",title=duplicate-query-key::") {
+	if !strings.Contains(out, "::error file="+filepath.Join(dir, "clevertap.yaml")+",line="+strconv.Itoa(line)+",col="+strconv.Itoa(col)+",endColumn="+strconv.Itoa(col+len("utm_source")-1)+",title=duplicate-query-key::") {
 		t.Errorf("github output lacks the duplicate key annotation:\n%s", out)
 	}
 }

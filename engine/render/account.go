@@ -76,7 +76,9 @@ func ParseAccount(file string, b []byte) (*Account, error) {
 	}
 	var root yaml.Node
 	if err := yaml.Unmarshal(trimBOM(b), &root); err != nil {
-		return nil, yamlError(file, RuleAccountSyntax, err).Err()
+		ds := yamlError(file, RuleAccountSyntax, err)
+		ds.Locate(file, diag.NewSource(b))
+		return nil, ds.Err()
 	}
 	var acct Account
 	if root.Kind == 0 { // empty file: an empty account
@@ -88,6 +90,7 @@ func ParseAccount(file string, b []byte) (*Account, error) {
 	}
 	var l diag.List
 	DecodeAccountNode(file, doc, &acct, &l)
+	l.Locate(file, diag.NewSource(b))
 	if err := l.Err(); err != nil {
 		return nil, err
 	}
@@ -246,7 +249,7 @@ func resolveAlias(n *yaml.Node) *yaml.Node {
 }
 
 func nodeDiag(file string, n *yaml.Node, rule, msg, hint string) diag.Diagnostic {
-	return diag.Diagnostic{File: file, Line: n.Line, Col: n.Column, Severity: diag.Error, Rule: rule, Message: msg, Hint: hint}
+	return diag.Diagnostic{File: file, Range: diag.Point(n.Line, n.Column), Severity: diag.Error, Rule: rule, Message: msg, Hint: hint}
 }
 
 var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
@@ -257,7 +260,8 @@ func yamlError(file, rule string, err error) diag.List {
 	msg := err.Error()
 	d := diag.Diagnostic{File: file, Severity: diag.Error, Rule: rule, Message: msg}
 	if m := yamlLineRE.FindStringSubmatch(msg); m != nil {
-		d.Line, _ = strconv.Atoi(m[1])
+		line, _ := strconv.Atoi(m[1])
+		d.Range = diag.Point(line, 0)
 		d.Message = m[2]
 	}
 	var te *yaml.TypeError

@@ -33,7 +33,7 @@ func FuzzCheck(f *testing.F) {
 			if d.Rule == "" || d.Message == "" {
 				t.Fatalf("finding without rule or message: %+v", d)
 			}
-			if d.Line < 1 || d.Line > lines || d.Col < 1 {
+			if d.Line() < 1 || d.Line() > lines || d.Col() < 1 {
 				t.Fatalf("finding outside the file (%d lines): %+v", lines, d)
 			}
 			if d.Severity != diag.Error && d.Severity != diag.Warning {

@@ -114,7 +114,13 @@ func (c *checker) node(segs ...string) *yaml.Node {
 // atOffset adds a finding at code point off inside scalar n, anchored to
 // the scalar's first line for suppressions.
 func (c *checker) atOffset(n *yaml.Node, off int, rule, msg string) {
-	i := c.addRule(c.offsetPos(n, off), rule, msg)
+	c.atSpan(n, off, off, rule, msg)
+}
+
+// atSpan adds a finding about code points [from, to) of scalar n's value.
+func (c *checker) atSpan(n *yaml.Node, from, to int, rule, msg string) {
+	r, _ := ruleInfo(rule)
+	i := c.addSpan(c.offsetPos(n, from), c.offsetPos(n, to), r.Severity, rule, msg, r.Fix)
 	c.anchors[i] = n.Line
 }
 
@@ -130,7 +136,7 @@ func (c *checker) checkText(n *yaml.Node, isMacro func(string) bool, used map[st
 			used[m.Name] = true
 			continue
 		}
-		c.atOffset(n, m.Start, RuleUndefinedMacro, fmt.Sprintf("macro {%s} has no parameter definition", m.Name))
+		c.atSpan(n, m.Start, m.End, RuleUndefinedMacro, fmt.Sprintf("macro {%s} has no parameter definition", m.Name))
 	}
 	c.checkTemplate(n, isMacro)
 }

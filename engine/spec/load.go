@@ -161,9 +161,8 @@ func (l *Loader) LoadPaths(ctx context.Context, paths ...string) ([]*Partner, di
 		c := l.check(f, data)
 		if c.partner != nil && c.partner.ID != "" {
 			if prev, dup := firstID[c.partner.ID]; dup {
-				p := c.fieldPos("id")
-				c.diags = append(c.diags, diag.Diagnostic{File: f, Line: p.Line, Col: p.Col, Severity: diag.Error, Rule: RuleDuplicateID,
-					Message: fmt.Sprintf("partner id %q is already declared in %s", c.partner.ID, prev), Hint: "give each partner its own id"})
+				c.add(c.fieldPos("id"), diag.Error, RuleDuplicateID,
+					fmt.Sprintf("partner id %q is already declared in %s", c.partner.ID, prev), "give each partner its own id")
 			} else {
 				firstID[c.partner.ID] = f
 			}
@@ -212,8 +211,9 @@ type checker struct {
 	l       *Loader
 	file    string
 	src     *source
-	doc     *yaml.Node // the document node, nil if the file did not parse
-	root    *yaml.Node // the document's top-level node, nil if none
+	text    *diag.Source // the raw bytes, for the ranges of findings
+	doc     *yaml.Node   // the document node, nil if the file did not parse
+	root    *yaml.Node   // the document's top-level node, nil if none
 	partner *Partner
 	diags   []diag.Diagnostic
 	// anchors maps a finding (by index in diags) to the line of the key
@@ -224,7 +224,7 @@ type checker struct {
 }
 
 func (l *Loader) check(file string, data []byte) *checker {
-	c := &checker{l: l, file: file, src: newSource(data), anchors: map[int]int{}, posMemo: map[*yaml.Node][]pos{}}
+	c := &checker{l: l, file: file, src: newSource(data), text: diag.NewSource(data), anchors: map[int]int{}, posMemo: map[*yaml.Node][]pos{}}
 	if !c.parse(data) {
 		return c
 	}
@@ -244,7 +244,13 @@ func (l *Loader) check(file string, data []byte) *checker {
 }
 
 func (c *checker) add(p pos, sev diag.Severity, rule, msg, hint string) int {
-	c.diags = append(c.diags, diag.Diagnostic{File: c.file, Line: p.Line, Col: p.Col, Severity: sev, Rule: rule, Message: msg, Hint: hint})
+	return c.addSpan(p, p, sev, rule, msg, hint)
+}
+
+// addSpan adds a finding about the text from one position up to another.
+func (c *checker) addSpan(from, to pos, sev diag.Severity, rule, msg, hint string) int {
+	r := c.text.Span(from.Line, from.Col, to.Line, to.Col)
+	c.diags = append(c.diags, diag.Diagnostic{File: c.file, Range: r, Severity: sev, Rule: rule, Message: msg, Hint: hint})
 	return len(c.diags) - 1
 }
 

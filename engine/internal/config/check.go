@@ -28,7 +28,7 @@ func (c *Config) CheckPartners(specs []*spec.Partner) diag.List {
 	}
 	add := func(sev diag.Severity, path, rule, msg, hint string) {
 		l, col := at(path)
-		ds = append(ds, diag.Diagnostic{File: c.Path, Line: l, Col: col, Severity: sev, Rule: rule, Message: msg, Hint: hint})
+		ds = append(ds, diag.Diagnostic{File: c.Path, Range: diag.Point(l, col), Severity: sev, Rule: rule, Message: msg, Hint: hint})
 	}
 	for i, app := range c.Apps {
 		for j, p := range app.Partners {
@@ -66,7 +66,7 @@ func (c *Config) CheckPartners(specs []*spec.Partner) diag.List {
 					if n := keyNode(lookupNode(c.root, strings.Split(pp+".credentials", ".")), name); n != nil {
 						l, col = n.Line, n.Column
 					}
-					ds = append(ds, diag.Diagnostic{File: c.Path, Line: l, Col: col, Severity: diag.Warning, Rule: RuleCredential,
+					ds = append(ds, diag.Diagnostic{File: c.Path, Range: diag.Point(l, col), Severity: diag.Warning, Rule: RuleCredential,
 						Message: fmt.Sprintf("partner %s has no ACCOUNT_CREDENTIAL parameter %q", p.ID, name), Hint: "remove it or fix the name"})
 				}
 			}
@@ -75,6 +75,9 @@ func (c *Config) CheckPartners(specs []*spec.Partner) diag.List {
 					fmt.Sprintf("partner %s has no custom_event postback, so custom_events has no effect", p.ID), "remove custom_events")
 			}
 		}
+	}
+	if c.text != nil {
+		ds.Locate(c.Path, c.text)
 	}
 	ds.Sort()
 	return ds
