@@ -111,46 +111,65 @@ func IsSpecFile(name string) bool {
 	return strings.HasSuffix(base, ".yaml") || strings.HasSuffix(base, ".yml")
 }
 
-// LoadPaths loads files and directories (see LoadDir) together, checking
-// partner ids for uniqueness across all of them.
-func (l *Loader) LoadPaths(ctx context.Context, paths ...string) ([]*Partner, diag.List, error) {
-	var files []string
+// SpecID is the partner id the spec file must declare (file-name-mismatch
+// checks it), and so the id a spec with errors is known by.
+func SpecID(file string) string {
+	return strings.TrimSuffix(strings.TrimSuffix(filepath.Base(file), ".yaml"), ".yml")
+}
+
+// SpecFiles lists the spec files that LoadPaths reads for paths: each file
+// as given, and the spec files directly in each directory. A file reached
+// twice (a directory and one of its files) is listed once.
+func SpecFiles(paths ...string) ([]string, error) {
+	var (
+		files []string
+		seen  = map[string]bool{}
+	)
+	add := func(f string) {
+		key := filepath.Clean(f)
+		if abs, err := filepath.Abs(f); err == nil {
+			key = abs
+		}
+		if !seen[key] {
+			seen[key] = true
+			files = append(files, f)
+		}
+	}
 	for _, p := range paths {
 		fi, err := os.Stat(p)
 		if err != nil {
-			return nil, nil, fmt.Errorf("spec: %w", err)
+			return nil, fmt.Errorf("spec: %w", err)
 		}
 		if !fi.IsDir() {
-			files = append(files, p)
+			add(p)
 			continue
 		}
 		ents, err := os.ReadDir(p)
 		if err != nil {
-			return nil, nil, fmt.Errorf("spec: %w", err)
+			return nil, fmt.Errorf("spec: %w", err)
 		}
 		for _, e := range ents {
 			if !e.IsDir() && IsSpecFile(e.Name()) {
-				files = append(files, filepath.Join(p, e.Name()))
+				add(filepath.Join(p, e.Name()))
 			}
 		}
+	}
+	return files, nil
+}
+
+// LoadPaths loads files and directories (see LoadDir) together, checking
+// partner ids for uniqueness across all of them.
+func (l *Loader) LoadPaths(ctx context.Context, paths ...string) ([]*Partner, diag.List, error) {
+	files, err := SpecFiles(paths...)
+	if err != nil {
+		return nil, nil, err
 	}
 	var (
 		all      diag.List
 		partners []*Partner
 		firstID  = map[string]string{}
-		seen     = map[string]bool{}
 	)
 	for _, f := range files {
-		// A file reached twice (a directory and one of its files) is one
-		// partner, not a duplicate id.
-		key := filepath.Clean(f)
-		if abs, err := filepath.Abs(f); err == nil {
-			key = abs
-		}
-		if seen[key] {
-			continue
-		}
-		seen[key] = true
 		if err := ctx.Err(); err != nil {
 			return nil, all, err
 		}
@@ -628,8 +647,7 @@ func (c *checker) fileName() {
 		return
 	}
 	base := filepath.Base(c.file)
-	name := strings.TrimSuffix(strings.TrimSuffix(base, ".yaml"), ".yml")
-	if name != id {
+	if SpecID(c.file) != id {
 		c.addRule(c.fieldPos("id"), RuleFileNameMismatch, fmt.Sprintf("file %s declares id %q; it must be named %s.yaml", base, id, id))
 	}
 }
