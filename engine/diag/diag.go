@@ -293,7 +293,9 @@ func (p Printer) Print(w io.Writer, l List) error {
 		}
 		return nil
 	default:
-		sources := map[string]*Source{}
+		// A file's lines as YAML counts them, then as a text file does
+		// (see NewPlainSource): the diagnostic does not say which it is.
+		sources := map[string][]*Source{}
 		for _, d := range l {
 			if _, err := fmt.Fprintln(w, d.String()); err != nil {
 				return err
@@ -301,18 +303,17 @@ func (p Printer) Print(w io.Writer, l List) error {
 			if p.Source == nil || d.Range.IsZero() {
 				continue
 			}
-			src, ok := sources[d.File]
+			srcs, ok := sources[d.File]
 			if !ok {
 				if data, found := p.Source(d.File); found {
-					src = NewSource(data)
+					srcs = []*Source{NewSource(data), NewPlainSource(data)}
 				}
-				sources[d.File] = src
+				sources[d.File] = srcs
 			}
-			if src == nil {
-				continue
-			}
-			if err := writeSnippet(w, d, src); err != nil {
-				return err
+			for _, src := range srcs {
+				if printed, err := writeSnippet(w, d, src); printed || err != nil {
+					return err
+				}
 			}
 		}
 		return nil

@@ -52,9 +52,10 @@ const maxSnippetLines = 4
 //	12 |   url: https://x.test/?a={fo}
 //	   |                           ^~~~
 //
-// It prints nothing when src has no such text: a whole-file finding, or a
-// file that changed since it was checked (the offsets no longer agree).
-func writeSnippet(w io.Writer, d Diagnostic, src *Source) error {
+// It prints nothing, and returns false, when src has no such text: a
+// whole-file finding, or a file whose lines src counts otherwise or that
+// changed since it was checked (the offsets no longer agree).
+func writeSnippet(w io.Writer, d Diagnostic, src *Source) (bool, error) {
 	r := d.Range
 	// Positions whose offsets are unknown are trusted as they are.
 	if r.Start.Offset < 0 {
@@ -64,7 +65,7 @@ func writeSnippet(w io.Writer, d Diagnostic, src *Source) error {
 		r.End = src.Position(r.End.Line, r.End.Col)
 	}
 	if r.IsZero() || r.Start.Line > src.Lines() || src.Position(r.Start.Line, r.Start.Col) != r.Start {
-		return nil
+		return false, nil
 	}
 	last := r.End.Line
 	switch {
@@ -85,12 +86,12 @@ func writeSnippet(w io.Writer, d Diagnostic, src *Source) error {
 	gutter := len(strconv.Itoa(last))
 	pad := strings.Repeat(" ", gutter)
 	if _, err := fmt.Fprintf(w, "%s |\n", pad); err != nil {
-		return err
+		return true, err
 	}
 	for _, n := range lines {
 		if n == 0 {
 			if _, err := fmt.Fprintf(w, "%s |\n", strings.Repeat(".", gutter)); err != nil {
-				return err
+				return true, err
 			}
 			continue
 		}
@@ -110,10 +111,10 @@ func writeSnippet(w io.Writer, d Diagnostic, src *Source) error {
 		}
 		shown, marks := renderLine(text, from, to, n == r.Start.Line)
 		if _, err := fmt.Fprintf(w, "%*d | %s\n%s | %s\n", gutter, n, shown, pad, marks); err != nil {
-			return err
+			return true, err
 		}
 	}
-	return nil
+	return true, nil
 }
 
 // maxLineCells is the widest snippet line shown whole; a longer one (a

@@ -43,8 +43,13 @@ var sampleSpec = "id: acme\n" +
 	"    note: évènement\u202eevil\u202c {x}\n" +
 	"    long: https://pb.acme.test/" + strings.Repeat("a=1&", 40) + "bad={nope}&" + strings.Repeat("b=2&", 40) + "end\n"
 
+// sampleDoc is a Markdown doc: its lines end at LF only, so the row joined
+// by U+2028 is one line, as the importer counts it.
+var sampleDoc = "# Doc\nrow one\u2028row two {x}\r\nlast {y}\n"
+
 func TestSnippets(t *testing.T) {
 	src := NewSource([]byte(sampleSpec))
+	doc := NewPlainSource([]byte(sampleDoc))
 	col := func(line int, sub string) int {
 		l := string(src.Line(line))
 		i := strings.Index(l, sub)
@@ -76,13 +81,18 @@ func TestSnippets(t *testing.T) {
 		{"unknown offsets", d("acme.yaml", Point(5, col(5, "{click}")), "from a YAML node")},
 		{"changed file", d("acme.yaml", Range{Start: Position{5, 3, 99}, End: Position{5, 3, 99}}, "offsets of another version")},
 		{"bidi file name", d("evil\u202egnp.yaml", src.Point(1, 1), "named \"\u2066x\u2069\"\x1b[31m")},
+		{"text file lines", d("doc.md", doc.Span(3, 6, 3, 9), "counted as a text file")},
+		{"text file line separator", d("doc.md", doc.Span(2, 17, 2, 20), "after U+2028")},
 	}
 	var b bytes.Buffer
 	for _, tt := range tests {
 		b.WriteString("== " + tt.name + " ==\n")
 		p := Printer{Format: Text, Source: func(file string) ([]byte, bool) {
-			if file == "gone.yaml" {
+			switch file {
+			case "gone.yaml":
 				return nil, false
+			case "doc.md":
+				return []byte(sampleDoc), true
 			}
 			return []byte(sampleSpec), true
 		}}
@@ -223,7 +233,7 @@ func FuzzSnippet(f *testing.F) {
 			}
 			var b bytes.Buffer
 			d := Diagnostic{File: "f", Range: r, Severity: Error, Rule: "r", Message: "m"}
-			if err := writeSnippet(&b, d, src); err != nil {
+			if _, err := writeSnippet(&b, d, src); err != nil {
 				t.Fatal(err)
 			}
 			for _, c := range b.String() {
