@@ -311,8 +311,12 @@ func (p Printer) Print(w io.Writer, l List) error {
 				sources[d.File] = srcs
 			}
 			for _, src := range srcs {
-				if printed, err := writeSnippet(w, d, src); printed || err != nil {
+				printed, err := writeSnippet(w, d, src)
+				if err != nil {
 					return err
+				}
+				if printed {
+					break
 				}
 			}
 		}

@@ -84,23 +84,36 @@ func TestSnippets(t *testing.T) {
 		{"text file lines", d("doc.md", doc.Span(3, 6, 3, 9), "counted as a text file")},
 		{"text file line separator", d("doc.md", doc.Span(2, 17, 2, 20), "after U+2028")},
 	}
-	var b bytes.Buffer
+	p := Printer{Format: Text, Source: func(file string) ([]byte, bool) {
+		switch file {
+		case "gone.yaml":
+			return nil, false
+		case "doc.md":
+			return []byte(sampleDoc), true
+		}
+		return []byte(sampleSpec), true
+	}}
+	var b, each bytes.Buffer
+	var all List
 	for _, tt := range tests {
 		b.WriteString("== " + tt.name + " ==\n")
-		p := Printer{Format: Text, Source: func(file string) ([]byte, bool) {
-			switch file {
-			case "gone.yaml":
-				return nil, false
-			case "doc.md":
-				return []byte(sampleDoc), true
-			}
-			return []byte(sampleSpec), true
-		}}
-		if err := p.Print(&b, List{tt.d}); err != nil {
+		var one bytes.Buffer
+		if err := p.Print(&one, List{tt.d}); err != nil {
 			t.Fatal(err)
 		}
+		b.Write(one.Bytes())
+		each.Write(one.Bytes())
+		all = append(all, tt.d)
 	}
 	golden(t, "snippets.golden", b.Bytes())
+	// Printed together, the findings read as they do one by one.
+	var together bytes.Buffer
+	if err := p.Print(&together, all); err != nil {
+		t.Fatal(err)
+	}
+	if together.String() != each.String() {
+		t.Errorf("a list prints otherwise than its findings one by one:\n%s", together.String())
+	}
 }
 
 // TestFormatsEscape checks that no format lets a hidden character through

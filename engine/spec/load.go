@@ -180,7 +180,8 @@ func (l *Loader) LoadPaths(ctx context.Context, paths ...string) ([]*Partner, di
 		c := l.check(f, data)
 		if c.partner != nil && c.partner.ID != "" {
 			if prev, dup := firstID[c.partner.ID]; dup {
-				c.add(c.fieldPos("id"), diag.Error, RuleDuplicateID,
+				id := c.fieldSpan("id")
+				c.addSpan(id.from, id.to, diag.Error, RuleDuplicateID,
 					fmt.Sprintf("partner id %q is already declared in %s", c.partner.ID, prev), "give each partner its own id")
 			} else {
 				firstID[c.partner.ID] = f
@@ -559,7 +560,8 @@ func (c *checker) validateSchema() {
 				msg = where + ": " + msg
 			}
 		}
-		c.add(pos{at.Line, at.Column}, diag.Error, RuleSchema, msg, "see schemas/partner.schema.json (`adgate schema`)")
+		s := c.nodeSpan(at)
+		c.addSpan(s.from, s.to, diag.Error, RuleSchema, msg, "see schemas/partner.schema.json (`adgate schema`)")
 	}
 }
 
@@ -624,6 +626,44 @@ func (c *checker) fieldPos(segs ...string) pos {
 	return pos{c.root.Line, c.root.Column}
 }
 
+// span is the text a finding is about, from up to (not including) to.
+type span struct{ from, to pos }
+
+// fieldSpan returns the text of the value at a path: a scalar written on
+// one line spans its text, quotes included; anything else (a mapping, a
+// block scalar, a missing value) is the point fieldPos gives.
+func (c *checker) fieldSpan(segs ...string) span {
+	if c.root != nil {
+		if _, v := lookup(c.root, segs); v != nil {
+			return c.nodeSpan(v)
+		}
+	}
+	p := c.fieldPos(segs...)
+	return span{p, p}
+}
+
+// nodeSpan is fieldSpan for a node in hand.
+func (c *checker) nodeSpan(v *yaml.Node) span {
+	p := pos{v.Line, v.Column}
+	if v.Kind != yaml.ScalarNode || v.Style == yaml.LiteralStyle || v.Style == yaml.FoldedStyle {
+		return span{p, p}
+	}
+	end := c.offsetPos(v, len([]rune(v.Value)))
+	if v.Style == yaml.SingleQuotedStyle || v.Style == yaml.DoubleQuotedStyle {
+		end.Col++ // the closing quote
+	}
+	if end.Line != p.Line || end.Col < p.Col {
+		return span{p, p}
+	}
+	return span{p, end}
+}
+
+// addRuleSpan is addRule for a finding about a span of text.
+func (c *checker) addRuleSpan(s span, rule, msg string) int {
+	r, _ := ruleInfo(rule)
+	return c.addSpan(s.from, s.to, r.Severity, rule, msg, r.Fix)
+}
+
 // offsetPos returns where code point off of scalar n's value stands.
 func (c *checker) offsetPos(n *yaml.Node, off int) pos {
 	ps, ok := c.posMemo[n]
@@ -648,6 +688,6 @@ func (c *checker) fileName() {
 	}
 	base := filepath.Base(c.file)
 	if SpecID(c.file) != id {
-		c.addRule(c.fieldPos("id"), RuleFileNameMismatch, fmt.Sprintf("file %s declares id %q; it must be named %s.yaml", base, id, id))
+		c.addRuleSpan(c.fieldSpan("id"), RuleFileNameMismatch, fmt.Sprintf("file %s declares id %q; it must be named %s.yaml", base, id, id))
 	}
 }
