@@ -110,7 +110,11 @@ func writeSnippet(w io.Writer, d Diagnostic, src *Source) (bool, error) {
 			to = r.End.Col
 		}
 		shown, marks := renderLine(text, from, to, n == r.Start.Line)
-		if _, err := fmt.Fprintf(w, "%*d | %s\n%s | %s\n", gutter, n, shown, pad, marks); err != nil {
+		out := strings.TrimRight(fmt.Sprintf("%*d | %s", gutter, n, shown), " ") + "\n"
+		if marks != "" { // a blank line inside the range has nothing to mark
+			out += pad + " | " + marks + "\n"
+		}
+		if _, err := io.WriteString(w, out); err != nil {
 			return true, err
 		}
 	}

@@ -45,11 +45,14 @@ var sampleSpec = "id: acme\n" +
 
 // sampleDoc is a Markdown doc: its lines end at LF only, so the row joined
 // by U+2028 is one line, as the importer counts it.
+var sampleBlank = "a: [1,\n\n  2]\n"
+
 var sampleDoc = "# Doc\nrow one\u2028row two {x}\r\nlast {y}\n"
 
 func TestSnippets(t *testing.T) {
 	src := NewSource([]byte(sampleSpec))
 	doc := NewPlainSource([]byte(sampleDoc))
+	blank := NewSource([]byte(sampleBlank))
 	col := func(line int, sub string) int {
 		l := string(src.Line(line))
 		i := strings.Index(l, sub)
@@ -68,6 +71,7 @@ func TestSnippets(t *testing.T) {
 		{"point", d("acme.yaml", src.Point(1, 5), "a point")},
 		{"single-line range", d("acme.yaml", src.Span(5, col(5, "{devce}"), 5, col(5, "{devce}")+len("{devce}")), "a macro")},
 		{"multi-line range", d("acme.yaml", src.Span(7, col(7, "<#if"), 9, col(9, "</#if")+len("</#if")), "an unclosed directive")},
+		{"range over a blank line", d("blank.yaml", blank.Span(1, 4, 3, 5), "across a blank line")},
 		{"range ending at a line start", d("acme.yaml", src.Span(7, 7, 8, 1), "a line")},
 		{"range of many lines", d("acme.yaml", src.Span(3, 1, 9, 12), "many lines")},
 		{"tab", d("acme.yaml", src.Span(10, col(10, "tabbed"), 10, col(10, "tabbed")+6), "after tabs")},
@@ -90,6 +94,8 @@ func TestSnippets(t *testing.T) {
 			return nil, false
 		case "doc.md":
 			return []byte(sampleDoc), true
+		case "blank.yaml":
+			return []byte(sampleBlank), true
 		}
 		return []byte(sampleSpec), true
 	}}
