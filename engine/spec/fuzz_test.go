@@ -28,7 +28,7 @@ func FuzzCheck(f *testing.F) {
 		if p != nil && ds.HasErrors() {
 			t.Fatal("partner returned with errors")
 		}
-		lines := len(newSource(data).lines) + 1
+		lines := diag.NewSource(data).Lines() + 1
 		for _, d := range ds {
 			if d.Rule == "" || d.Message == "" {
 				t.Fatalf("finding without rule or message: %+v", d)

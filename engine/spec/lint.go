@@ -25,27 +25,28 @@ func (c *checker) lint() {
 				defined[prm.Macro] = i
 			}
 		}
-		branchAt := c.fieldSpan("parameters", idx, "branch")
+		// Only a finding needs the span, which costs a walk of the value.
+		branchAt := func() span { return c.fieldSpan("parameters", idx, "branch") }
 		if prm.Branch != "" {
 			def, known := cat.Lookup(prm.Branch)
 			switch {
 			case !known:
-				c.unknownBranch(branchAt, prm.Branch)
+				c.unknownBranch(branchAt(), prm.Branch)
 			case def.LinkOnly:
-				c.addRuleSpan(branchAt, RuleLinkOnlyParameter, fmt.Sprintf("%s is a link-only click parameter; as a postback parameter {%s} has no value", prm.Branch, prm.Macro))
+				c.addRuleSpan(branchAt(), RuleLinkOnlyParameter, fmt.Sprintf("%s is a link-only click parameter; as a postback parameter {%s} has no value", prm.Branch, prm.Macro))
 			}
 			if known && def.Source == catalog.SourceParameterTemplate && strings.TrimSpace(prm.Template) == "" {
-				c.addRuleSpan(branchAt, RuleMissingTemplate, fmt.Sprintf("%s parameter {%s} has no template, so its value is always empty", prm.Branch, prm.Macro))
+				c.addRuleSpan(branchAt(), RuleMissingTemplate, fmt.Sprintf("%s parameter {%s} has no template, so its value is always empty", prm.Branch, prm.Macro))
 			}
 		}
 		switch prm.Branch {
 		case "CUSTOM_LINK_MACRO", "CLICK_ID":
 			if strings.TrimSpace(prm.LinkMacro) == "" {
-				c.addRuleSpan(branchAt, RuleMissingLinkMacro, fmt.Sprintf("%s parameter {%s} has no link_macro, so the tracking link never carries its value", prm.Branch, prm.Macro))
+				c.addRuleSpan(branchAt(), RuleMissingLinkMacro, fmt.Sprintf("%s parameter {%s} has no link_macro, so the tracking link never carries its value", prm.Branch, prm.Macro))
 			}
 		case "ACCOUNT_CREDENTIAL":
 			if strings.TrimSpace(prm.Label) == "" {
-				c.addRuleSpan(branchAt, RuleMissingLabel, fmt.Sprintf("credential {%s} has no label for the dashboard", prm.Macro))
+				c.addRuleSpan(branchAt(), RuleMissingLabel, fmt.Sprintf("credential {%s} has no label for the dashboard", prm.Macro))
 			}
 		}
 		if prm.Template != "" {

@@ -244,7 +244,8 @@ type checker struct {
 }
 
 func (l *Loader) check(file string, data []byte) *checker {
-	c := &checker{l: l, file: file, src: newSource(data), text: diag.NewSource(data), anchors: map[int]int{}, posMemo: map[*yaml.Node][]pos{}}
+	text := diag.NewSource(data)
+	c := &checker{l: l, file: file, src: newSource(text), text: text, anchors: map[int]int{}, posMemo: map[*yaml.Node][]pos{}}
 	if !c.parse(data) {
 		return c
 	}

@@ -1,10 +1,12 @@
 package spec
 
 import (
-	"strings"
+	"bytes"
 	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/adgate/adgate/engine/diag"
 )
 
 // pos is a 1-based line and column (in code points, as yaml.v3 and editors count).
@@ -16,21 +18,20 @@ type source struct {
 	lines [][]rune
 }
 
-func newSource(b []byte) *source {
-	text := string(b)
-	if !utf8.ValidString(text) {
-		text = strings.ToValidUTF8(text, "\uFFFD")
-	}
-	// yaml.v3 counts lines at each of these breaks; positions must agree.
-	text = lineBreaks.Replace(text)
+// newSource takes its lines from text, which breaks them where yaml.v3
+// does, so positions agree with the nodes'.
+func newSource(text *diag.Source) *source {
 	var s source
-	for _, l := range strings.Split(text, "\n") {
-		s.lines = append(s.lines, []rune(l))
+	s.lines = make([][]rune, 0, text.Lines())
+	for n := 1; n <= text.Lines(); n++ {
+		line := text.Line(n)
+		if !utf8.Valid(line) {
+			line = bytes.ToValidUTF8(line, []byte("\uFFFD"))
+		}
+		s.lines = append(s.lines, bytes.Runes(line))
 	}
 	return &s
 }
-
-var lineBreaks = strings.NewReplacer("\r\n", "\n", "\r", "\n", "\u0085", "\n", "\u2028", "\n", "\u2029", "\n")
 
 // cursor walks the source one code point at a time; a line end reads as '\n'.
 type cursor struct {
