@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"text/tabwriter"
 
@@ -136,14 +137,21 @@ func valRoute(paths []string) (specs, configs []string, err error) {
 }
 
 // valDedupe drops repeated findings (a spec reached both directly and
-// through a gateway config's partners_dir) and sorts the rest.
+// through a gateway config's partners_dir, whose paths may be written one
+// absolute and one relative) and sorts the rest.
 func valDedupe(ds diag.List) diag.List {
 	ds.Sort()
+	seen := map[diag.Diagnostic]bool{}
 	out := ds[:0]
-	for i, d := range ds {
-		if i > 0 && d == ds[i-1] {
+	for _, d := range ds {
+		key := d
+		if abs, err := filepath.Abs(d.File); err == nil {
+			key.File = abs
+		}
+		if seen[key] {
 			continue
 		}
+		seen[key] = true
 		out = append(out, d)
 	}
 	return out

@@ -184,7 +184,18 @@ func TestValidateConfigWithBrokenSpec(t *testing.T) {
 		}
 	}
 	code, out, errOut := runCLI(t, "validate", filepath.Join(dir, "gateway.yaml"))
-	want := filepath.Join(dir, "partners", "acme.yaml") + ":5:50: error undefined-macro: macro {clik} has no parameter definition (add a parameter with that macro, or fix the macro's spelling)\n" +
+	checkBrokenSpecOutput(t, code, out, errOut, filepath.Join(dir, "partners", "acme.yaml"))
+
+	// The spec given as well, once absolute and reached relative through
+	// the config: still one finding, one spec.
+	t.Chdir(dir)
+	code, out, errOut = runCLI(t, "validate", filepath.Join(dir, "partners"), "gateway.yaml")
+	checkBrokenSpecOutput(t, code, out, errOut, filepath.Join(dir, "partners", "acme.yaml"))
+}
+
+func checkBrokenSpecOutput(t *testing.T, code int, out, errOut, file string) {
+	t.Helper()
+	want := file + ":5:50: error undefined-macro: macro {clik} has no parameter definition (add a parameter with that macro, or fix the macro's spelling)\n" +
 		"  |\n" +
 		"5 |     url: https://pb.acme.example/i?aaid={aaid}&c={clik}\n" +
 		"  |                                                  ^~~~~~\n"
