@@ -1,7 +1,9 @@
 // Package diag holds the diagnostics every adgate command reports about a
-// user's file: where (file:line:col), how bad (severity), which stable rule,
-// and what to do. The shape follows go vet's one-line output and HCL's
-// severity/summary/detail split.
+// user's file: where (a range: file:line:col to line:col, with byte
+// offsets), how bad (severity), which stable rule, and what to do. The shape
+// follows go vet's one-line output and HCL's severity/summary/detail split;
+// text output shows the source under each finding with a caret line, as
+// rustc and HCL do.
 package diag
 
 import (
@@ -111,11 +113,9 @@ func (d *Diagnostic) UnmarshalJSON(b []byte) error {
 		return err
 	}
 	*d = Diagnostic{File: j.File, Severity: j.Severity, Rule: j.Rule, Message: j.Message, Hint: j.Hint}
-	switch {
-	case j.Range != nil:
+	d.Range = Point(j.Line, j.Col)
+	if j.Range != nil {
 		d.Range = *j.Range
-	default:
-		d.Range = Point(j.Line, j.Col)
 	}
 	return nil
 }
