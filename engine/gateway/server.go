@@ -196,7 +196,7 @@ func (s *Server) Reload(ctx context.Context) error {
 			case d.Severity == diag.Error && d.File != s.opt.ConfigPath:
 				// The spec exists and is what is wrong; say so rather
 				// than let it read as a missing partner.
-				s.log.Error("reload rejected: invalid partner spec", "partner", spec.SpecID(d.File), "diagnostic", d.String())
+				s.log.Error("reload rejected: invalid partner spec", "partner", diag.Escape(spec.SpecID(d.File)), "diagnostic", d.String())
 			case d.Severity == diag.Error:
 				s.log.Error("reload rejected: config error", "diagnostic", d.String())
 			default:
