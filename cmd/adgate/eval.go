@@ -73,7 +73,7 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	var te *template.Error
 	if errors.As(err, &te) {
-		d := diag.Diagnostic{File: name, Line: te.Line, Col: te.Col, Severity: diag.Error, Rule: te.Rule, Message: te.Msg}
+		d := diag.Diagnostic{File: name, Range: diag.Point(te.Line, te.Col), Severity: diag.Error, Rule: te.Rule, Message: te.Msg}
 		fmt.Fprintln(stderr, d.String())
 		return 1
 	}

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/adgate/adgate/engine/diag"
@@ -37,7 +39,7 @@ Flags:
 func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("validate", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	format := fs.String("format", "text", "output `format`: text (file:line:col: severity rule: message, like go vet),\njson (an array of {file, line, column, severity, rule, message, hint}),\nor github (workflow commands that annotate a pull request)")
+	format := fs.String("format", "text", "output `format`: text (file:line:col: severity rule: message, like go vet),\njson (an array of {file, line, column, range, severity, rule, message, hint}),\nor github (workflow commands that annotate a pull request)")
 	strict := fs.Bool("strict", false, "fail (exit 1) on warnings too")
 	listRules := fs.Bool("rules", false, "print the lint rules (id, severity, what each catches) and exit")
 	paths, err := parseInterspersed(fs, args)
@@ -70,22 +72,30 @@ func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		return errExit(stderr, "validate", err)
 	}
 	var (
-		partners []*spec.Partner
-		ds       diag.List
+		ds    diag.List
+		specs []string // every spec file checked, directly or for a config
 	)
 	if len(specPaths) > 0 {
+		if specs, err = spec.SpecFiles(specPaths...); err != nil {
+			return errExit(stderr, "validate", err)
+		}
 		var le diag.ListError
-		partners, ds, err = l.LoadPaths(ctx, specPaths...)
-		if err != nil && !errors.As(err, &le) {
+		if _, ds, err = l.LoadPaths(ctx, specs...); err != nil && !errors.As(err, &le) {
 			return errExit(stderr, "validate", err)
 		}
 	}
 	for _, c := range configPaths {
-		cds, err := gateway.ValidateConfig(ctx, c)
+		cds, files, err := gateway.ValidateConfig(ctx, c)
 		if err != nil {
 			return errExit(stderr, "validate", err)
 		}
 		ds = append(ds, cds...)
+		specs = append(specs, files...)
+	}
+	// A spec reached directly and through a config's partners_dir was
+	// checked once.
+	if specs, err = spec.SpecFiles(specs...); err != nil {
+		return errExit(stderr, "validate", err)
 	}
 	ds = valDedupe(ds)
 	if err := ds.Write(stdout, f); err != nil {
@@ -93,11 +103,7 @@ func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	}
 	errs, warns := ds.Count(diag.Error), ds.Count(diag.Warning)
 	if f == diag.Text {
-		strictNote := ""
-		if *strict && warns > 0 {
-			strictNote = " (--strict: warnings fail)"
-		}
-		fmt.Fprintf(stderr, "%d partner(s) valid, %d error(s), %d warning(s)%s\n", len(partners), errs, warns, strictNote)
+		fmt.Fprintln(stderr, valSummary(len(configPaths), len(specs), errs, warns, *strict))
 	}
 	if errs > 0 || (*strict && warns > 0) {
 		return 1
@@ -131,17 +137,47 @@ func valRoute(paths []string) (specs, configs []string, err error) {
 }
 
 // valDedupe drops repeated findings (a spec reached both directly and
-// through a gateway config's partners_dir) and sorts the rest.
+// through a gateway config's partners_dir, whose paths may be written one
+// absolute and one relative) and sorts the rest.
 func valDedupe(ds diag.List) diag.List {
 	ds.Sort()
+	seen := map[diag.Diagnostic]bool{}
 	out := ds[:0]
-	for i, d := range ds {
-		if i > 0 && d == ds[i-1] {
+	for _, d := range ds {
+		key := d
+		if abs, err := filepath.Abs(d.File); err == nil {
+			key.File = abs
+		}
+		if seen[key] {
 			continue
 		}
+		seen[key] = true
 		out = append(out, d)
 	}
 	return out
+}
+
+// valSummary is the line that ends a text run: what was checked, then what
+// was found, e.g. "1 config, 3 partner specs checked: 0 errors, 1 warning".
+func valSummary(configs, specs, errs, warns int, strict bool) string {
+	var checked []string
+	if configs > 0 {
+		checked = append(checked, plural(configs, "config"))
+	}
+	checked = append(checked, plural(specs, "partner spec"))
+	s := fmt.Sprintf("%s checked: %s, %s", strings.Join(checked, ", "), plural(errs, "error"), plural(warns, "warning"))
+	if strict && warns > 0 {
+		s += " (--strict: warnings fail)"
+	}
+	return s
+}
+
+// plural writes n and the noun, with an s unless n is 1.
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
 
 func valPrintRules(w io.Writer) int {

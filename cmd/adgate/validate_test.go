@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -61,7 +62,7 @@ func TestValidateCatchesCleverTapDefect(t *testing.T) {
 	}
 	found := false
 	for _, d := range ds {
-		found = found || (d.Rule == "duplicate-query-key" && d.Line == line && d.Col == col && d.Severity == diag.Error)
+		found = found || (d.Rule == "duplicate-query-key" && d.Line() == line && d.Col() == col && d.Severity == diag.Error)
 	}
 	if !found {
 		t.Errorf("json lacks the duplicate key at %d:%d: %s", line, col, out)
@@ -76,7 +77,7 @@ func TestValidateCatchesCleverTapDefect(t *testing.T) {
 			t.Errorf("not a workflow command: %q", l)
 		}
 	}
-	if !strings.Contains(out, "::error file="+filepath.Join(dir, "clevertap.yaml")+",line="+strconv.Itoa(line)+",col="+strconv.Itoa(col)+",title=duplicate-query-key::") {
+	if !strings.Contains(out, "::error file="+filepath.Join(dir, "clevertap.yaml")+",line="+strconv.Itoa(line)+",col="+strconv.Itoa(col)+",endColumn="+strconv.Itoa(col+len("utm_source")-1)+",title=duplicate-query-key::") {
 		t.Errorf("github output lacks the duplicate key annotation:\n%s", out)
 	}
 }
@@ -161,5 +162,85 @@ func TestValidateRoutesGatewayConfig(t *testing.T) {
 		if d.Rule == "file-name-mismatch" || d.Rule == "schema" {
 			t.Errorf("config checked as a partner spec: %+v", d)
 		}
+	}
+}
+
+// TestValidateConfigWithBrokenSpec: a gateway.yaml naming a spec with one
+// undefined macro gets exactly that error, at the spec's file:line:col with
+// its snippet, and no "no partner spec" for the config; the summary counts
+// the config and the spec it checked.
+func TestValidateConfigWithBrokenSpec(t *testing.T) {
+	dir := t.TempDir()
+	files := map[string]string{
+		"gateway.yaml":       "partners_dir: partners\napps:\n  - id: shop\n    ingest:\n      bearer_tokens: [shop-token-123]\n    partners:\n      - id: acme\n",
+		"partners/acme.yaml": "id: acme\nname: Acme\npostbacks:\n  - events: [INSTALL]\n    url: https://pb.acme.example/i?aaid={aaid}&c={clik}\nparameters:\n  - macro: aaid\n    branch: AAID\n",
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "partners"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for name, text := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	code, out, errOut := runCLI(t, "validate", filepath.Join(dir, "gateway.yaml"))
+	checkBrokenSpecOutput(t, code, out, errOut, filepath.Join(dir, "partners", "acme.yaml"))
+
+	// The spec given as well, once absolute and reached relative through
+	// the config: still one finding, one spec.
+	t.Chdir(dir)
+	code, out, errOut = runCLI(t, "validate", filepath.Join(dir, "partners"), "gateway.yaml")
+	checkBrokenSpecOutput(t, code, out, errOut, filepath.Join(dir, "partners", "acme.yaml"))
+}
+
+func checkBrokenSpecOutput(t *testing.T, code int, out, errOut, file string) {
+	t.Helper()
+	want := file + ":5:50: error undefined-macro: macro {clik} has no parameter definition (add a parameter with that macro, or fix the macro's spelling)\n" +
+		"  |\n" +
+		"5 |     url: https://pb.acme.example/i?aaid={aaid}&c={clik}\n" +
+		"  |                                                  ^~~~~~\n"
+	if code != 1 || out != want {
+		t.Errorf("exit %d, output:\n%s\nwant:\n%s", code, out, want)
+	}
+	if s := "1 config, 1 partner spec checked: 1 error, 0 warnings\n"; errOut != s {
+		t.Errorf("summary %q, want %q", errOut, s)
+	}
+}
+
+func TestValSummary(t *testing.T) {
+	tests := []struct {
+		configs, specs, errs, warns int
+		strict                      bool
+		want                        string
+	}{
+		{0, 66, 0, 0, false, "66 partner specs checked: 0 errors, 0 warnings"},
+		{1, 3, 0, 1, false, "1 config, 3 partner specs checked: 0 errors, 1 warning"},
+		{1, 0, 2, 0, false, "1 config, 0 partner specs checked: 2 errors, 0 warnings"},
+		{2, 1, 1, 2, true, "2 configs, 1 partner spec checked: 1 error, 2 warnings (--strict: warnings fail)"},
+		{0, 1, 0, 0, true, "1 partner spec checked: 0 errors, 0 warnings"},
+	}
+	for _, tt := range tests {
+		if got := valSummary(tt.configs, tt.specs, tt.errs, tt.warns, tt.strict); got != tt.want {
+			t.Errorf("valSummary(%d, %d, %d, %d, %v) = %q, want %q", tt.configs, tt.specs, tt.errs, tt.warns, tt.strict, got, tt.want)
+		}
+	}
+}
+
+// A spec given directly and reached through the config's partners_dir is
+// counted, and reported, once.
+func TestValidateCountsEachSpecOnce(t *testing.T) {
+	_, _, errOut := runCLI(t, "validate", "../../partners/", "../../examples/gateway.yaml")
+	n, err := os.ReadDir("../../partners")
+	if err != nil {
+		t.Fatal(err)
+	}
+	specs := 0
+	for _, e := range n {
+		if strings.HasSuffix(e.Name(), ".yaml") && !strings.HasSuffix(e.Name(), ".test.yaml") {
+			specs++
+		}
+	}
+	if want := fmt.Sprintf("1 config, %d partner specs checked: 0 errors, 0 warnings\n", specs); errOut != want {
+		t.Errorf("summary %q, want %q", errOut, want)
 	}
 }

@@ -72,7 +72,7 @@ settings:
 				t.Fatalf("err = %v, want diagnostics", err)
 			}
 			d := le[0]
-			if d.File != "a.yaml" || d.Line != tt.line || (tt.col != 0 && d.Col != tt.col) || d.Rule != tt.rule || !strings.Contains(d.Message, tt.msg) {
+			if d.File != "a.yaml" || d.Line() != tt.line || (tt.col != 0 && d.Col() != tt.col) || d.Rule != tt.rule || !strings.Contains(d.Message, tt.msg) {
 				t.Errorf("got %s, want line %d col %d rule %s message containing %q", d, tt.line, tt.col, tt.rule, tt.msg)
 			}
 			if strings.Contains(err.Error(), "secret") {

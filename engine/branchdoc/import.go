@@ -225,20 +225,24 @@ func Import(file string, data []byte) (*Result, diag.List, error) {
 	// over by a re-import keep their order.
 	slices.SortStableFunc(im.p.Unmapped, func(a, b spec.Unmapped) int { return a.Line - b.Line })
 	im.finishNotes()
+	if utf8.Valid(data) {
+		// Positions count the decoded text; only UTF-8 has the same bytes.
+		im.diags.Locate(file, diag.NewPlainSource(data))
+	}
 	im.diags.Sort()
 	return &Result{Partner: im.p, Notes: im.notes, Templates: im.tmpls}, im.diags, nil
 }
 
 func (im *importer) warn(pos Pos, rule, msg, hint string) {
 	im.diags = append(im.diags, diag.Diagnostic{
-		File: im.file, Line: pos.Line, Col: pos.Col, Severity: diag.Warning,
+		File: im.file, Range: diag.Point(pos.Line, pos.Col), Severity: diag.Warning,
 		Rule: rule, Message: msg, Hint: hint,
 	})
 }
 
 func (im *importer) info(pos Pos, rule, msg string) {
 	im.diags = append(im.diags, diag.Diagnostic{
-		File: im.file, Line: pos.Line, Col: pos.Col, Severity: diag.Info, Rule: rule, Message: msg,
+		File: im.file, Range: diag.Point(pos.Line, pos.Col), Severity: diag.Info, Rule: rule, Message: msg,
 	})
 }
 

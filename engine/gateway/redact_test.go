@@ -18,6 +18,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/adgate/adgate/engine/account"
 	"github.com/adgate/adgate/engine/render"
 	"github.com/adgate/adgate/engine/spec"
 )
@@ -138,7 +139,7 @@ func TestRedactionEveryPartner(t *testing.T) {
 			for _, c := range secrets {
 				forms[c] = encodings(c)
 			}
-			acct := &render.Account{Credentials: creds}
+			acct := account.New(account.Data{Credentials: creds})
 			for _, ef := range evFiles {
 				b, err := os.ReadFile(ef)
 				if err != nil {
@@ -250,7 +251,7 @@ func renderPart(t *testing.T, part, text, cred string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := cp.Render(ev, &render.Account{Credentials: map[string]string{"api_key": cred}}, render.Options{})
+	res, err := cp.Render(ev, account.New(account.Data{Credentials: map[string]string{"api_key": cred}}), render.Options{})
 	if err != nil || len(res.Requests) != 1 {
 		t.Fatalf("%s %q: %v %+v", part, text, err, res)
 	}

@@ -122,6 +122,41 @@ func TestReloadLogsWarningsAsWarnings(t *testing.T) {
 	}
 }
 
+// A spec that exists but has an error rejects the reload as an invalid
+// spec, reported once at the spec's position, never as a missing partner.
+func TestReloadBrokenSpecIsInvalidNotMissing(t *testing.T) {
+	sink := newCapture(t)
+	e, logs := startEnv(t, sink, envOpts{})
+	specPath := filepath.Join(e.dir, "partners", "acme.yaml")
+	spec, err := os.ReadFile(specPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	broken := strings.Replace(string(spec), "&event={event}", "&event={evnt}", 1)
+	if broken == string(spec) {
+		t.Fatal("the test spec changed; fix the replacement")
+	}
+	if err := os.WriteFile(specPath, []byte(broken), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.srv.Reload(context.Background()); err == nil {
+		t.Fatal("reload with a broken spec succeeded")
+	}
+	var rejected []string
+	for _, line := range strings.Split(logs.String(), "\n") {
+		if strings.Contains(line, "diagnostic") && strings.Contains(line, "reload rejected") {
+			rejected = append(rejected, line)
+		}
+	}
+	if len(rejected) != 1 || !strings.Contains(rejected[0], "invalid partner spec") || !strings.Contains(rejected[0], "acme.yaml:8:") ||
+		!strings.Contains(rejected[0], "undefined-macro") || !strings.Contains(rejected[0], `"partner":"acme"`) {
+		t.Errorf("want one rejection, the undefined macro in acme.yaml; logged:\n%s", logs.String())
+	}
+	if strings.Contains(logs.String(), "gateway-unknown-partner") {
+		t.Errorf("the broken spec was reported missing too:\n%s", logs.String())
+	}
+}
+
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)

@@ -69,11 +69,11 @@ func loadRuntime(ctx context.Context, path string, opt config.Options, cat *cata
 	// A broken spec only matters when an app uses it; the others are
 	// reported by `adgate validate`, not here.
 	for _, d := range sds {
-		if d.Severity == diag.Error && enabled[strings.TrimSuffix(filepath.Base(d.File), filepath.Ext(d.File))] {
+		if d.Severity == diag.Error && enabled[spec.SpecID(d.File)] {
 			ds = append(ds, d)
 		}
 	}
-	ds = append(ds, cfg.CheckPartners(specs)...)
+	ds = append(ds, cfg.CheckPartners(specs, sds)...)
 	if ds.HasErrors() {
 		ds.Sort()
 		return nil, ds, ds.Err()

@@ -29,6 +29,7 @@ import (
 	"github.com/adgate/adgate/engine/event"
 	"github.com/adgate/adgate/engine/internal/config"
 	"github.com/adgate/adgate/engine/internal/queue"
+	"github.com/adgate/adgate/engine/spec"
 )
 
 // Options configure a Server. Listen and DataDir override the config file.
@@ -191,9 +192,14 @@ func (s *Server) Reload(ctx context.Context) error {
 		// Only errors reject a reload; warnings are logged as they are
 		// on a successful one.
 		for _, d := range ds {
-			if d.Severity == diag.Error {
+			switch {
+			case d.Severity == diag.Error && d.File != s.opt.ConfigPath:
+				// The spec exists and is what is wrong; say so rather
+				// than let it read as a missing partner.
+				s.log.Error("reload rejected: invalid partner spec", "partner", diag.Escape(spec.SpecID(d.File)), "diagnostic", d.String())
+			case d.Severity == diag.Error:
 				s.log.Error("reload rejected: config error", "diagnostic", d.String())
-			} else {
+			default:
 				s.log.Warn("config finding", "diagnostic", d.String())
 			}
 		}

@@ -13,8 +13,9 @@ import (
 
 // ValidateConfig checks a gateway.yaml (schema, semantics, and the partner
 // specs it names) without starting anything, as `adgate validate` does.
-// Secrets referenced as ${env:NAME} need not be set.
-func ValidateConfig(ctx context.Context, path string) (diag.List, error) {
+// Secrets referenced as ${env:NAME} need not be set. It also returns the
+// spec files it checked.
+func ValidateConfig(ctx context.Context, path string) (diag.List, []string, error) {
 	return config.ValidateFile(ctx, path, config.Options{})
 }
 

@@ -59,7 +59,7 @@ func TestCorpusURLDefects(t *testing.T) {
 			ds := checkText(t, "t.yaml", text)
 			got := find(ds, tt.rule)
 			col := urlCol + len([]rune(url[:strings.LastIndex(url, tt.where)]))
-			if len(got) != 1 || got[0].Line != 5 || got[0].Col != col || got[0].Severity.String() != "error" {
+			if len(got) != 1 || got[0].Line() != 5 || got[0].Col() != col || got[0].Severity.String() != "error" {
 				t.Errorf("got %v, want one %s error at 5:%d\n%s", got, tt.rule, col, ds)
 			}
 		})

@@ -34,8 +34,11 @@ func FuzzCheck(f *testing.F) {
 			if d.Rule == "" || d.Message == "" {
 				t.Fatalf("finding without rule or message: %+v", d)
 			}
-			if d.Line < 1 || d.Line > lines || d.Col < 1 {
+			if d.Line() < 1 || d.Line() > lines || d.Col() < 1 {
 				t.Fatalf("finding outside the file (%d lines): %+v", lines, d)
+			}
+			if r := d.Range; r.Start.Offset < 0 || r.Start.Offset > r.End.Offset || r.End.Offset > len(data) {
+				t.Fatalf("range outside the %d bytes or reversed: %+v", len(data), d)
 			}
 			if d.Severity != diag.Error && d.Severity != diag.Warning {
 				t.Fatalf("unexpected severity: %+v", d)

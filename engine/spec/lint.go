@@ -20,33 +20,34 @@ func (c *checker) lint() {
 		idx := strconv.Itoa(i)
 		if prm.Macro != "" {
 			if first, dup := defined[prm.Macro]; dup {
-				c.addRule(c.fieldPos("parameters", idx, "macro"), RuleDuplicateParam,
+				c.addRuleSpan(c.fieldSpan("parameters", idx, "macro"), RuleDuplicateParam,
 					fmt.Sprintf("macro {%s} is already defined by parameters[%d]", prm.Macro, first))
 			} else {
 				defined[prm.Macro] = i
 			}
 		}
-		branchAt := c.fieldPos("parameters", idx, "branch")
+		// Only a finding needs the span, which costs a walk of the value.
+		branchAt := func() span { return c.fieldSpan("parameters", idx, "branch") }
 		if prm.Branch != "" {
 			def, known := cat.Lookup(prm.Branch)
 			switch {
 			case !known:
-				c.unknownBranch(branchAt, prm.Branch)
+				c.unknownBranch(branchAt(), prm.Branch)
 			case def.LinkOnly:
-				c.addRule(branchAt, RuleLinkOnlyParameter, fmt.Sprintf("%s is a link-only click parameter; as a postback parameter {%s} has no value", prm.Branch, prm.Macro))
+				c.addRuleSpan(branchAt(), RuleLinkOnlyParameter, fmt.Sprintf("%s is a link-only click parameter; as a postback parameter {%s} has no value", prm.Branch, prm.Macro))
 			}
 			if known && def.Source == catalog.SourceParameterTemplate && strings.TrimSpace(prm.Template) == "" {
-				c.addRule(branchAt, RuleMissingTemplate, fmt.Sprintf("%s parameter {%s} has no template, so its value is always empty", prm.Branch, prm.Macro))
+				c.addRuleSpan(branchAt(), RuleMissingTemplate, fmt.Sprintf("%s parameter {%s} has no template, so its value is always empty", prm.Branch, prm.Macro))
 			}
 		}
 		switch prm.Branch {
 		case "CUSTOM_LINK_MACRO", "CLICK_ID":
 			if strings.TrimSpace(prm.LinkMacro) == "" {
-				c.addRule(branchAt, RuleMissingLinkMacro, fmt.Sprintf("%s parameter {%s} has no link_macro, so the tracking link never carries its value", prm.Branch, prm.Macro))
+				c.addRuleSpan(branchAt(), RuleMissingLinkMacro, fmt.Sprintf("%s parameter {%s} has no link_macro, so the tracking link never carries its value", prm.Branch, prm.Macro))
 			}
 		case "ACCOUNT_CREDENTIAL":
 			if strings.TrimSpace(prm.Label) == "" {
-				c.addRule(branchAt, RuleMissingLabel, fmt.Sprintf("credential {%s} has no label for the dashboard", prm.Macro))
+				c.addRuleSpan(branchAt(), RuleMissingLabel, fmt.Sprintf("credential {%s} has no label for the dashboard", prm.Macro))
 			}
 		}
 		if prm.Template != "" {
@@ -58,7 +59,7 @@ func (c *checker) lint() {
 			continue
 		}
 		if _, known := cat.Lookup(lp.Branch); !known {
-			c.unknownBranch(c.fieldPos("link_only", strconv.Itoa(i), "branch"), lp.Branch)
+			c.unknownBranch(c.fieldSpan("link_only", strconv.Itoa(i), "branch"), lp.Branch)
 		}
 	}
 
@@ -71,7 +72,7 @@ func (c *checker) lint() {
 			key := strings.ToLower(ev)
 			where := fmt.Sprintf("postbacks[%d]", i)
 			if first, dup := events[key]; dup && ev != "" {
-				c.addRule(c.fieldPos("postbacks", idx, "events", strconv.Itoa(j)), RuleDuplicateEvent,
+				c.addRuleSpan(c.fieldSpan("postbacks", idx, "events", strconv.Itoa(j)), RuleDuplicateEvent,
 					fmt.Sprintf("event %s is already listed in %s", ev, first))
 			} else {
 				events[key] = where
@@ -93,7 +94,7 @@ func (c *checker) lint() {
 	if len(p.Postbacks) > 0 {
 		for i, prm := range p.Parameters {
 			if prm.Macro != "" && !used[prm.Macro] && defined[prm.Macro] == i {
-				c.addRule(c.fieldPos("parameters", strconv.Itoa(i), "macro"), RuleUnusedParameter,
+				c.addRuleSpan(c.fieldSpan("parameters", strconv.Itoa(i), "macro"), RuleUnusedParameter,
 					fmt.Sprintf("parameter {%s} (%s) is not used by any postback", prm.Macro, prm.Branch))
 			}
 		}
@@ -113,7 +114,13 @@ func (c *checker) node(segs ...string) *yaml.Node {
 // atOffset adds a finding at code point off inside scalar n, anchored to
 // the scalar's first line for suppressions.
 func (c *checker) atOffset(n *yaml.Node, off int, rule, msg string) {
-	i := c.addRule(c.offsetPos(n, off), rule, msg)
+	c.atSpan(n, off, off, rule, msg)
+}
+
+// atSpan adds a finding about code points [from, to) of scalar n's value.
+func (c *checker) atSpan(n *yaml.Node, from, to int, rule, msg string) {
+	r, _ := ruleInfo(rule)
+	i := c.addSpan(c.offsetPos(n, from), c.offsetPos(n, to), r.Severity, rule, msg, r.Fix)
 	c.anchors[i] = n.Line
 }
 
@@ -129,7 +136,7 @@ func (c *checker) checkText(n *yaml.Node, isMacro func(string) bool, used map[st
 			used[m.Name] = true
 			continue
 		}
-		c.atOffset(n, m.Start, RuleUndefinedMacro, fmt.Sprintf("macro {%s} has no parameter definition", m.Name))
+		c.atSpan(n, m.Start, m.End, RuleUndefinedMacro, fmt.Sprintf("macro {%s} has no parameter definition", m.Name))
 	}
 	c.checkTemplate(n, isMacro)
 }
@@ -147,12 +154,12 @@ func (c *checker) checkTemplate(n *yaml.Node, isMacro func(string) bool) {
 	}
 }
 
-func (c *checker) unknownBranch(at pos, name string) {
+func (c *checker) unknownBranch(at span, name string) {
 	msg := fmt.Sprintf("unknown Branch parameter %q", name)
 	if s := closest(name, c.l.cat.Names()); s != "" {
 		msg += fmt.Sprintf("; did you mean %s?", s)
 	}
-	c.addRule(at, RuleUnknownBranch, msg)
+	c.addRuleSpan(at, RuleUnknownBranch, msg)
 }
 
 // closest returns the known name nearest to name by edit distance, when

@@ -109,46 +109,65 @@ func IsSpecFile(name string) bool {
 	return strings.HasSuffix(base, ".yaml") || strings.HasSuffix(base, ".yml")
 }
 
-// LoadPaths loads files and directories (see LoadDir) together, checking
-// partner ids for uniqueness across all of them.
-func (l *Loader) LoadPaths(ctx context.Context, paths ...string) ([]*Partner, diag.List, error) {
-	var files []string
+// SpecID is the partner id the spec file must declare (file-name-mismatch
+// checks it), and so the id a spec with errors is known by.
+func SpecID(file string) string {
+	return strings.TrimSuffix(strings.TrimSuffix(filepath.Base(file), ".yaml"), ".yml")
+}
+
+// SpecFiles lists the spec files that LoadPaths reads for paths: each file
+// as given, and the spec files directly in each directory. A file reached
+// twice (a directory and one of its files) is listed once.
+func SpecFiles(paths ...string) ([]string, error) {
+	var (
+		files []string
+		seen  = map[string]bool{}
+	)
+	add := func(f string) {
+		key := filepath.Clean(f)
+		if abs, err := filepath.Abs(f); err == nil {
+			key = abs
+		}
+		if !seen[key] {
+			seen[key] = true
+			files = append(files, f)
+		}
+	}
 	for _, p := range paths {
 		fi, err := os.Stat(p)
 		if err != nil {
-			return nil, nil, fmt.Errorf("spec: %w", err)
+			return nil, fmt.Errorf("spec: %w", err)
 		}
 		if !fi.IsDir() {
-			files = append(files, p)
+			add(p)
 			continue
 		}
 		ents, err := os.ReadDir(p)
 		if err != nil {
-			return nil, nil, fmt.Errorf("spec: %w", err)
+			return nil, fmt.Errorf("spec: %w", err)
 		}
 		for _, e := range ents {
 			if !e.IsDir() && IsSpecFile(e.Name()) {
-				files = append(files, filepath.Join(p, e.Name()))
+				add(filepath.Join(p, e.Name()))
 			}
 		}
+	}
+	return files, nil
+}
+
+// LoadPaths loads files and directories (see LoadDir) together, checking
+// partner ids for uniqueness across all of them.
+func (l *Loader) LoadPaths(ctx context.Context, paths ...string) ([]*Partner, diag.List, error) {
+	files, err := SpecFiles(paths...)
+	if err != nil {
+		return nil, nil, err
 	}
 	var (
 		all      diag.List
 		partners []*Partner
 		firstID  = map[string]string{}
-		seen     = map[string]bool{}
 	)
 	for _, f := range files {
-		// A file reached twice (a directory and one of its files) is one
-		// partner, not a duplicate id.
-		key := filepath.Clean(f)
-		if abs, err := filepath.Abs(f); err == nil {
-			key = abs
-		}
-		if seen[key] {
-			continue
-		}
-		seen[key] = true
 		if err := ctx.Err(); err != nil {
 			return nil, all, err
 		}
@@ -159,9 +178,9 @@ func (l *Loader) LoadPaths(ctx context.Context, paths ...string) ([]*Partner, di
 		c := l.check(f, data)
 		if c.partner != nil && c.partner.ID != "" {
 			if prev, dup := firstID[c.partner.ID]; dup {
-				p := c.fieldPos("id")
-				c.diags = append(c.diags, diag.Diagnostic{File: f, Line: p.Line, Col: p.Col, Severity: diag.Error, Rule: RuleDuplicateID,
-					Message: fmt.Sprintf("partner id %q is already declared in %s", c.partner.ID, prev), Hint: "give each partner its own id"})
+				id := c.fieldSpan("id")
+				c.addSpan(id.from, id.to, diag.Error, RuleDuplicateID,
+					fmt.Sprintf("partner id %q is already declared in %s", c.partner.ID, prev), "give each partner its own id")
 			} else {
 				firstID[c.partner.ID] = f
 			}
@@ -211,8 +230,9 @@ type checker struct {
 	file    string
 	lines   [][]rune // the source by line, see yamlx.Lines
 	budget  yamlx.Budget
-	doc     *yaml.Node // the document node, nil if the file did not parse
-	root    *yaml.Node // the document's top-level node, nil if none
+	doc     *yaml.Node   // the document node, nil if the file did not parse
+	root    *yaml.Node   // the document's top-level node, nil if none
+	text    *diag.Source // the raw bytes, for the ranges of findings
 	partner *Partner
 	diags   []diag.Diagnostic
 	// anchors maps a finding (by index in diags) to the line of the key
@@ -223,7 +243,8 @@ type checker struct {
 }
 
 func (l *Loader) check(file string, data []byte) *checker {
-	c := &checker{l: l, file: file, anchors: map[int]int{}, posMemo: map[*yaml.Node][]pos{}}
+	text := diag.NewSource(data)
+	c := &checker{l: l, file: file, text: text, anchors: map[int]int{}, posMemo: map[*yaml.Node][]pos{}}
 	if !c.parse(data) {
 		return c
 	}
@@ -242,7 +263,13 @@ func (l *Loader) check(file string, data []byte) *checker {
 }
 
 func (c *checker) add(p pos, sev diag.Severity, rule, msg, hint string) int {
-	c.diags = append(c.diags, diag.Diagnostic{File: c.file, Line: p.Line, Col: p.Col, Severity: sev, Rule: rule, Message: msg, Hint: hint})
+	return c.addSpan(p, p, sev, rule, msg, hint)
+}
+
+// addSpan adds a finding about the text from one position up to another.
+func (c *checker) addSpan(from, to pos, sev diag.Severity, rule, msg, hint string) int {
+	r := c.text.Span(from.Line, from.Col, to.Line, to.Col)
+	c.diags = append(c.diags, diag.Diagnostic{File: c.file, Range: r, Severity: sev, Rule: rule, Message: msg, Hint: hint})
 	return len(c.diags) - 1
 }
 
@@ -306,7 +333,8 @@ func (c *checker) validateSchema() {
 				msg = where + ": " + msg
 			}
 		}
-		c.add(pos{at.Line, at.Column}, diag.Error, RuleSchema, msg, "see schemas/partner.schema.json (`adgate schema`)")
+		s := c.nodeSpan(at)
+		c.addSpan(s.from, s.to, diag.Error, RuleSchema, msg, "see schemas/partner.schema.json (`adgate schema`)")
 	}
 }
 
@@ -344,6 +372,44 @@ func (c *checker) fieldPos(segs ...string) pos {
 	return pos{c.root.Line, c.root.Column}
 }
 
+// span is the text a finding is about, from up to (not including) to.
+type span struct{ from, to pos }
+
+// fieldSpan returns the text of the value at a path: a scalar written on
+// one line spans its text, quotes included; anything else (a mapping, a
+// block scalar, a missing value) is the point fieldPos gives.
+func (c *checker) fieldSpan(segs ...string) span {
+	if c.root != nil {
+		if _, v := lookup(c.root, segs); v != nil {
+			return c.nodeSpan(v)
+		}
+	}
+	p := c.fieldPos(segs...)
+	return span{p, p}
+}
+
+// nodeSpan is fieldSpan for a node in hand.
+func (c *checker) nodeSpan(v *yaml.Node) span {
+	p := pos{v.Line, v.Column}
+	if v.Kind != yaml.ScalarNode || v.Style == yaml.LiteralStyle || v.Style == yaml.FoldedStyle {
+		return span{p, p}
+	}
+	end := c.offsetPos(v, len([]rune(v.Value)))
+	if v.Style == yaml.SingleQuotedStyle || v.Style == yaml.DoubleQuotedStyle {
+		end.Col++ // the closing quote
+	}
+	if end.Line != p.Line || end.Col < p.Col {
+		return span{p, p}
+	}
+	return span{p, end}
+}
+
+// addRuleSpan is addRule for a finding about a span of text.
+func (c *checker) addRuleSpan(s span, rule, msg string) int {
+	r, _ := ruleInfo(rule)
+	return c.addSpan(s.from, s.to, r.Severity, rule, msg, r.Fix)
+}
+
 // offsetPos returns where code point off of scalar n's value stands.
 func (c *checker) offsetPos(n *yaml.Node, off int) pos {
 	ps, ok := c.posMemo[n]
@@ -367,8 +433,7 @@ func (c *checker) fileName() {
 		return
 	}
 	base := filepath.Base(c.file)
-	name := strings.TrimSuffix(strings.TrimSuffix(base, ".yaml"), ".yml")
-	if name != id {
-		c.addRule(c.fieldPos("id"), RuleFileNameMismatch, fmt.Sprintf("file %s declares id %q; it must be named %s.yaml", base, id, id))
+	if SpecID(c.file) != id {
+		c.addRuleSpan(c.fieldSpan("id"), RuleFileNameMismatch, fmt.Sprintf("file %s declares id %q; it must be named %s.yaml", base, id, id))
 	}
 }

@@ -56,7 +56,7 @@ func TestRules(t *testing.T) {
 			}
 			var got []string
 			for _, d := range ds {
-				got = append(got, fmt.Sprintf("%s:%d:%d: %s", filepath.Base(d.File), d.Line, d.Col, d.Rule))
+				got = append(got, fmt.Sprintf("%s:%d:%d: %s", filepath.Base(d.File), d.Line(), d.Col(), d.Rule))
 			}
 			slices.Sort(got)
 			want := wants(t, filepath.Join(dir, "fail"))

@@ -110,12 +110,12 @@ func TestCleverTapOriginalDefect(t *testing.T) {
 	}
 	dup := find(ds, RuleDuplicateQueryKey)
 	line, col := linePosAfter(t, orig, "    url: ", "utm_source=", 1)
-	if len(dup) != 1 || dup[0].Line != line || dup[0].Col != col || dup[0].Severity != diag.Error || !strings.Contains(dup[0].Message, `"utm_source"`) {
+	if len(dup) != 1 || dup[0].Line() != line || dup[0].Col() != col || dup[0].Severity != diag.Error || !strings.Contains(dup[0].Message, `"utm_source"`) {
 		t.Errorf("duplicate key: got %v, want one error at %d:%d naming utm_source", dup, line, col)
 	}
 	mis := find(ds, RuleMacroKeyMismatch)
 	line, col = linePosAfter(t, orig, "    url: ", "{utm_medium}", 0)
-	if len(mis) != 1 || mis[0].Line != line || mis[0].Col != col {
+	if len(mis) != 1 || mis[0].Line() != line || mis[0].Col() != col {
 		t.Errorf("misplaced macro: got %v, want one at %d:%d", mis, line, col)
 	}
 }
@@ -125,12 +125,12 @@ func TestRenamedMacro(t *testing.T) {
 	ds := checkText(t, "clevertap.yaml", text)
 	und := find(ds, RuleUndefinedMacro)
 	line, col := linePosOf(t, text, "{os_name}", 0)
-	if len(und) != 1 || und[0].Line != line || und[0].Col != col || !strings.Contains(und[0].Message, "{os_name}") {
+	if len(und) != 1 || und[0].Line() != line || und[0].Col() != col || !strings.Contains(und[0].Message, "{os_name}") {
 		t.Errorf("undefined macro: got %v, want one at %d:%d", und, line, col)
 	}
 	unused := find(ds, RuleUnusedParameter)
 	line, col = linePosOf(t, text, "macro: os\n", 0)
-	if len(unused) != 1 || unused[0].Severity != diag.Warning || unused[0].Line != line || unused[0].Col != col+len("macro: ") {
+	if len(unused) != 1 || unused[0].Severity != diag.Warning || unused[0].Line() != line || unused[0].Col() != col+len("macro: ") {
 		t.Errorf("unused parameter: got %v, want a warning at %d:%d", unused, line, col+len("macro: "))
 	}
 }
@@ -140,7 +140,7 @@ func TestBrokenIndentation(t *testing.T) {
 	ds := checkText(t, "clevertap.yaml", text)
 	line, _ := linePosOf(t, text, "      branch: OS_VERSION", 0)
 	syn := find(ds, RuleYAMLSyntax)
-	if len(syn) != 1 || syn[0].Line != line {
+	if len(syn) != 1 || syn[0].Line() != line {
 		t.Errorf("got %v, want a yaml-syntax error on line %d", ds, line)
 	}
 }
@@ -150,7 +150,7 @@ func TestUnknownBranchParameterNamed(t *testing.T) {
 	ds := checkText(t, "clevertap.yaml", text)
 	unk := find(ds, RuleUnknownBranch)
 	line, col := linePosOf(t, text, "OS_VERSON", 0)
-	if len(unk) != 1 || unk[0].Line != line || unk[0].Col != col || !strings.Contains(unk[0].Message, `"OS_VERSON"`) || !strings.Contains(unk[0].Message, "OS_VERSION?") {
+	if len(unk) != 1 || unk[0].Line() != line || unk[0].Col() != col || !strings.Contains(unk[0].Message, `"OS_VERSON"`) || !strings.Contains(unk[0].Message, "OS_VERSION?") {
 		t.Errorf("got %v, want one at %d:%d naming OS_VERSON and suggesting OS_VERSION", unk, line, col)
 	}
 }
@@ -179,7 +179,7 @@ func TestColumnsInsideScalars(t *testing.T) {
 			ds := checkText(t, "t.yaml", text)
 			und := find(ds, RuleUndefinedMacro)
 			line, col := linePosOf(t, text, tt.needle, tt.nth)
-			if len(und) != 1 || und[0].Line != line || und[0].Col != col {
+			if len(und) != 1 || und[0].Line() != line || und[0].Col() != col {
 				t.Errorf("got %v, want undefined-macro at %d:%d\n%s", und, line, col, ds)
 			}
 		})
@@ -206,7 +206,7 @@ func TestLoadDirSkipsFixturesAndReportsAll(t *testing.T) {
 	if len(ps) != 2 || ps[0].ID != "a" || ps[1].ID != "c" {
 		t.Errorf("loaded %v, want a and c (b has an error)", ps)
 	}
-	if len(ds) != 1 || filepath.Base(ds[0].File) != "b.yaml" || ds[0].Line != 3 {
+	if len(ds) != 1 || filepath.Base(ds[0].File) != "b.yaml" || ds[0].Line() != 3 {
 		t.Errorf("diags = %v", ds)
 	}
 

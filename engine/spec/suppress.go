@@ -91,7 +91,7 @@ func (c *checker) suppress() {
 	}
 	kept := c.diags[:0:0]
 	for i, d := range c.diags {
-		lines := []int{d.Line, d.Line - 1}
+		lines := []int{d.Line(), d.Line() - 1}
 		if a, ok := c.anchors[i]; ok {
 			lines = append(lines, a, a-1)
 		}

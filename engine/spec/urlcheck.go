@@ -220,7 +220,7 @@ func (c *checker) checkURL(n *yaml.Node, defined map[string]int) {
 			s.WriteString(describeRune(u.r) + " ")
 			stray[u.off] = true
 		}
-		c.atOffset(n, units[end].off, RuleURLTrailingText, "stray text after the URL: "+strings.TrimSpace(s.String()))
+		c.atSpan(n, units[end].off, len(text), RuleURLTrailingText, "stray text after the URL: "+strings.TrimSpace(s.String()))
 	}
 
 	// Characters that must be escaped, in all literal text that reaches
@@ -250,7 +250,7 @@ func (c *checker) checkURL(n *yaml.Node, defined map[string]int) {
 				continue
 			}
 			if r := text[i]; !urlSafe(r) && !stray[i] {
-				c.atOffset(n, i, RuleURLUnescaped, fmt.Sprintf("%s must be percent-encoded in a URL", describeRune(r)))
+				c.atSpan(n, i, i+1, RuleURLUnescaped, fmt.Sprintf("%s must be percent-encoded in a URL", describeRune(r)))
 				break
 			}
 		}
@@ -292,7 +292,7 @@ func (c *checker) checkURL(n *yaml.Node, defined map[string]int) {
 		key, koff := kb.String(), part[0].off
 		if first, dup := keys[key]; dup {
 			fp := c.offsetPos(n, first.off)
-			c.atOffset(n, koff, RuleDuplicateQueryKey, fmt.Sprintf("query key %q appears twice in this URL (first at line %d, column %d)", key, fp.Line, fp.Col))
+			c.atSpan(n, koff, part[eq].off, RuleDuplicateQueryKey, fmt.Sprintf("query key %q appears twice in this URL (first at line %d, column %d)", key, fp.Line, fp.Col))
 		} else {
 			keys[key] = keyAt{koff}
 		}

@@ -13,11 +13,21 @@ import (
 
 // CheckPartners checks the config against the partner specs it names: every
 // enabled partner has a spec, every listed postback exists, credentials
-// match the spec's ACCOUNT_CREDENTIAL parameters.
-func (c *Config) CheckPartners(specs []*spec.Partner) diag.List {
+// match the spec's ACCOUNT_CREDENTIAL parameters. specs are the specs that
+// loaded and specDiags the findings of loading them: a partner whose spec
+// file has an error is not checked, and not reported missing either, since
+// that error is reported for the spec file, where it is to be fixed. The
+// caller reports specDiags.
+func (c *Config) CheckPartners(specs []*spec.Partner, specDiags diag.List) diag.List {
 	byID := make(map[string]*spec.Partner, len(specs))
 	for _, sp := range specs {
 		byID[sp.ID] = sp
+	}
+	invalid := map[string]bool{}
+	for _, d := range specDiags {
+		if d.Severity == diag.Error {
+			invalid[spec.SpecID(d.File)] = true
+		}
 	}
 	var ds diag.List
 	at := func(path string) (int, int) {
@@ -29,12 +39,15 @@ func (c *Config) CheckPartners(specs []*spec.Partner) diag.List {
 	}
 	add := func(sev diag.Severity, path, rule, msg, hint string) {
 		l, col := at(path)
-		ds = append(ds, diag.Diagnostic{File: c.Path, Line: l, Col: col, Severity: sev, Rule: rule, Message: msg, Hint: hint})
+		ds = append(ds, diag.Diagnostic{File: c.Path, Range: diag.Point(l, col), Severity: sev, Rule: rule, Message: msg, Hint: hint})
 	}
 	for i, app := range c.Apps {
 		for j, p := range app.Partners {
 			pp := fmt.Sprintf("apps.%d.partners.%d", i, j)
 			sp := byID[p.ID]
+			if sp == nil && invalid[p.ID] {
+				continue
+			}
 			if sp == nil {
 				add(diag.Error, pp+".id", RulePartner, fmt.Sprintf("no partner spec %q in %s", p.ID, c.PartnersDir),
 					"check the id against the file names in partners_dir, or fix partners_dir")
@@ -67,7 +80,7 @@ func (c *Config) CheckPartners(specs []*spec.Partner) diag.List {
 					if n := yamlx.Lookup(c.root, append(strings.Split(pp+".credentials", "."), name)).Key; n != nil {
 						l, col = n.Line, n.Column
 					}
-					ds = append(ds, diag.Diagnostic{File: c.Path, Line: l, Col: col, Severity: diag.Warning, Rule: RuleCredential,
+					ds = append(ds, diag.Diagnostic{File: c.Path, Range: diag.Point(l, col), Severity: diag.Warning, Rule: RuleCredential,
 						Message: fmt.Sprintf("partner %s has no ACCOUNT_CREDENTIAL parameter %q", p.ID, name), Hint: "remove it or fix the name"})
 				}
 			}
@@ -77,26 +90,47 @@ func (c *Config) CheckPartners(specs []*spec.Partner) diag.List {
 			}
 		}
 	}
+	if c.text != nil {
+		ds.Locate(c.Path, c.text)
+	}
 	ds.Sort()
 	return ds
 }
 
 // ValidateFile is what `adgate validate` runs on a gateway.yaml: the
 // config's own checks, then the partner specs of its partners_dir loaded
-// and checked against it. The error is for I/O failures only.
-func ValidateFile(ctx context.Context, path string, opt Options) (diag.List, error) {
+// and checked against it. It returns the findings of all of these files
+// and the spec files it checked (none when the config itself has errors).
+// The error is for I/O failures only.
+func ValidateFile(ctx context.Context, path string, opt Options) (diag.List, []string, error) {
 	cfg, ds, err := Load(ctx, path, opt)
 	if err != nil || cfg == nil {
-		return ds, err
+		return ds, nil, err
 	}
-	specs, sds, err := spec.LoadDir(ctx, cfg.PartnersDir)
-	var le diag.ListError
-	if err != nil && !errors.As(err, &le) {
+	cannot := func(err error) (diag.List, []string, error) {
 		return append(ds, diag.Diagnostic{File: path, Severity: diag.Error, Rule: RulePartner,
-			Message: fmt.Sprintf("cannot load partners_dir %s: %v", cfg.PartnersDir, err)}), nil
+			Message: fmt.Sprintf("cannot load partners_dir %s: %v", cfg.PartnersDir, err),
+			Hint:    "check that partners_dir names a readable directory"}), nil, nil
+	}
+	files, err := spec.SpecFiles(cfg.PartnersDir)
+	if err != nil {
+		return cannot(err)
+	}
+	l, err := spec.NewLoader()
+	if err != nil {
+		return nil, nil, err
+	}
+	var specs []*spec.Partner
+	var sds diag.List
+	if len(files) > 0 {
+		specs, sds, err = l.LoadPaths(ctx, files...)
+		var le diag.ListError
+		if err != nil && !errors.As(err, &le) {
+			return cannot(err)
+		}
 	}
 	ds = append(ds, sds...)
-	ds = append(ds, cfg.CheckPartners(specs)...)
+	ds = append(ds, cfg.CheckPartners(specs, sds)...)
 	ds.Sort()
-	return ds, nil
+	return ds, files, nil
 }

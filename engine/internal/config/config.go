@@ -11,6 +11,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/adgate/adgate/engine/diag"
 )
 
 // Defaults applied when the file leaves a value out.
@@ -48,6 +50,8 @@ type Config struct {
 	// root keeps the parsed document so later checks (CheckPartners) can
 	// place their findings.
 	root *yaml.Node
+	// text is the file's text, for the byte offsets of findings.
+	text *diag.Source
 }
 
 // Limits bound what ingest accepts.

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -131,7 +132,8 @@ func TestBadConfigs(t *testing.T) {
 				t.Fatalf("bad config accepted; diagnostics %v", ds)
 			}
 			var b strings.Builder
-			if err := ds.Write(&b, diag.Text); err != nil {
+			// The goldens hold the findings, not the snippets under them.
+			if err := (diag.Printer{Format: diag.Text}).Print(&b, ds); err != nil {
 				t.Fatal(err)
 			}
 			golden := strings.TrimSuffix(f, ".yaml") + ".golden"
@@ -215,12 +217,16 @@ func FuzzParse(f *testing.F) {
 }
 
 func TestValidateFile(t *testing.T) {
-	ds, err := ValidateFile(context.Background(), "testdata/check/gateway.yaml", Options{})
+	ds, files, err := ValidateFile(context.Background(), "testdata/check/gateway.yaml", Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
+	if want := []string{filepath.Join("testdata/check/partners", "tiny.yaml")}; !slices.Equal(files, want) {
+		t.Errorf("checked spec files %q, want %q", files, want)
+	}
 	var b strings.Builder
-	if err := ds.Write(&b, diag.Text); err != nil {
+	// The goldens hold the findings, not the snippets under them.
+	if err := (diag.Printer{Format: diag.Text}).Print(&b, ds); err != nil {
 		t.Fatal(err)
 	}
 	golden := "testdata/check/check.golden"
@@ -242,11 +248,39 @@ func TestValidateFile(t *testing.T) {
 }
 
 func TestValidateExample(t *testing.T) {
-	ds, err := ValidateFile(context.Background(), "../../../examples/gateway.yaml", Options{})
+	ds, _, err := ValidateFile(context.Background(), "../../../examples/gateway.yaml", Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if ds.HasErrors() {
 		t.Errorf("examples/gateway.yaml does not validate against partners/:\n%v", ds)
+	}
+}
+
+// TestValidateFileBrokenSpec checks that a finding is reported once, by the
+// file that has it: a config naming a spec that exists but has an error
+// gets that error, at the spec's position, and no "no partner spec".
+func TestValidateFileBrokenSpec(t *testing.T) {
+	dir := t.TempDir()
+	cfg := "partners_dir: partners\napps:\n  - id: shop\n    ingest:\n      bearer_tokens: [shop-token-123]\n    partners:\n      - id: acme\n"
+	spec := "id: acme\nname: Acme\npostbacks:\n  - events: [INSTALL]\n    url: https://pb.acme.example/i?aaid={aaid}&c={clik}\nparameters:\n  - macro: aaid\n    branch: AAID\n"
+	if err := os.MkdirAll(filepath.Join(dir, "partners"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for name, text := range map[string]string{"gateway.yaml": cfg, "partners/acme.yaml": spec} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ds, files, err := ValidateFile(context.Background(), filepath.Join(dir, "gateway.yaml"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	specFile := filepath.Join(dir, "partners", "acme.yaml")
+	if len(ds) != 1 || ds[0].File != specFile || ds[0].Rule != "undefined-macro" || ds[0].Line() != 5 || ds[0].Col() != 50 {
+		t.Errorf("diagnostics = %v, want only undefined-macro at %s:5:50", ds, specFile)
+	}
+	if len(files) != 1 || files[0] != specFile {
+		t.Errorf("checked spec files %q, want %s", files, specFile)
 	}
 }

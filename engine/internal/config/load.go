@@ -111,6 +111,16 @@ var compiledSchema = sync.OnceValues(func() (*gojsonschema.Schema, error) {
 
 // Parse validates data read from path (used in diagnostics only).
 func Parse(path string, data []byte, opt Options) (*Config, diag.List) {
+	cfg, ds := parse(path, data, opt)
+	text := diag.NewSource(data)
+	ds.Locate(path, text)
+	if cfg != nil {
+		cfg.text = text
+	}
+	return cfg, ds
+}
+
+func parse(path string, data []byte, opt Options) (*Config, diag.List) {
 	lookup := opt.LookupEnv
 	if lookup == nil {
 		lookup = os.LookupEnv
@@ -179,7 +189,7 @@ type parser struct {
 }
 
 func (p *parser) errAt(line, col int, rule, msg, hint string) {
-	p.ds = append(p.ds, diag.Diagnostic{File: p.file, Line: line, Col: col, Severity: diag.Error, Rule: rule, Message: msg, Hint: hint})
+	p.ds = append(p.ds, diag.Diagnostic{File: p.file, Range: diag.Point(line, col), Severity: diag.Error, Rule: rule, Message: msg, Hint: hint})
 }
 
 func (p *parser) errNode(n *yaml.Node, rule, msg, hint string) {

@@ -155,7 +155,7 @@ func (d *Doc) checkBudget(root *yaml.Node) (diag.Diagnostic, bool) {
 	z := &sizer{memo: map[*yaml.Node]size{}, active: map[*yaml.Node]bool{}}
 	total := z.size(root)
 	if z.cycle != nil {
-		return diag.Diagnostic{File: d.File, Line: z.cycle.Line, Col: z.cycle.Column, Severity: diag.Error, Rule: RuleAliasBudget,
+		return diag.Diagnostic{File: d.File, Range: diag.Point(z.cycle.Line, z.cycle.Column), Severity: diag.Error, Rule: RuleAliasBudget,
 			Message: fmt.Sprintf("alias *%s names a value that contains the alias itself, which expands without end", z.cycle.Value),
 			Hint:    "write the value out instead of the alias"}, true
 	}
@@ -164,7 +164,7 @@ func (d *Doc) checkBudget(root *yaml.Node) (diag.Diagnostic, bool) {
 		return diag.Diagnostic{}, false
 	}
 	a := z.biggest
-	return diag.Diagnostic{File: d.File, Line: a.Line, Col: a.Column, Severity: diag.Error, Rule: RuleAliasBudget,
+	return diag.Diagnostic{File: d.File, Range: diag.Point(a.Line, a.Column), Severity: diag.Error, Rule: RuleAliasBudget,
 		Message: fmt.Sprintf("aliases expand this document to %s and %s, over the limit of %s and %s; alias *%s alone stands for %s and %s",
 			count(total.nodes), bytesText(total.bytes), count(limit.Nodes), bytesText(limit.Bytes), a.Value, count(z.biggestSize.nodes), bytesText(z.biggestSize.bytes)),
 		Hint: "write the repeated values out, or use fewer aliases of large values; a real file never needs this much"}, true

@@ -1,6 +1,7 @@
 package yamlx
 
 import (
+	"bytes"
 	"errors"
 	"io"
 	"regexp"
@@ -16,21 +17,19 @@ import (
 // Lines splits text by line as yaml.v3 counts lines, so a line:col from a
 // node indexes it directly.
 func Lines(b []byte) [][]rune {
-	text := string(b)
-	if !utf8.ValidString(text) {
-		text = strings.ToValidUTF8(text, "\uFFFD")
-	}
-	text = lineBreaks.Replace(text)
-	parts := strings.Split(text, "\n")
-	out := make([][]rune, len(parts))
-	for i, l := range parts {
-		out[i] = []rune(l)
+	// diag.Source owns where YAML lines break, so positions here, in the
+	// lint and under a snippet's caret all agree.
+	src := diag.NewSource(b)
+	out := make([][]rune, src.Lines())
+	for i := range out {
+		line := src.Line(i + 1)
+		if !utf8.Valid(line) {
+			line = bytes.ToValidUTF8(line, []byte("\uFFFD"))
+		}
+		out[i] = bytes.Runes(line)
 	}
 	return out
 }
-
-// yaml.v3 counts a line at each of these breaks; positions must agree.
-var lineBreaks = strings.NewReplacer("\r\n", "\n", "\r", "\n", "\u0085", "\n", "\u2028", "\n", "\u2029", "\n")
 
 var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 
@@ -78,7 +77,7 @@ func (d *Doc) syntaxError(err error, rule string) diag.Diagnostic {
 			hint = "quote the value: write \"" + text + "\"; unquoted, YAML reads { } as a mapping"
 		}
 	}
-	return diag.Diagnostic{File: d.File, Line: line, Col: col, Severity: diag.Error, Rule: rule, Message: msg, Hint: hint}
+	return diag.Diagnostic{File: d.File, Range: diag.Point(line, col), Severity: diag.Error, Rule: rule, Message: msg, Hint: hint}
 }
 
 // unquotedValue finds an ${env:...} or {macro} outside quotes on a line

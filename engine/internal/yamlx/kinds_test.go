@@ -85,7 +85,7 @@ func TestAliasBombsInEveryFileKind(t *testing.T) {
 				if found == nil {
 					t.Fatalf("bomb not refused: %v", ds)
 				}
-				if found.File != k.file || found.Line < 1 || found.Col < 1 || found.Hint == "" || !strings.Contains(found.Message, "alias *") {
+				if found.File != k.file || found.Line() < 1 || found.Col() < 1 || found.Hint == "" || !strings.Contains(found.Message, "alias *") {
 					t.Errorf("finding not positioned or not naming the alias: %+v", *found)
 				}
 				// The file itself (up to 1 MB) is read, split into lines

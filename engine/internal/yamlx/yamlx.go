@@ -59,9 +59,11 @@ type Doc struct {
 // Parse reads exactly one YAML document from data. A document with an
 // error diagnostic comes back with a nil Root, except for duplicate keys,
 // which leave the tree usable so the caller can report more.
-func Parse(file string, data []byte, opt Options) (*Doc, diag.List) {
+func Parse(file string, data []byte, opt Options) (d *Doc, ds diag.List) {
 	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf")) // some editors write a BOM
-	d := &Doc{File: file, Lines: Lines(data), Budget: opt.Budget.orDefault()}
+	// Findings here know line:col; their byte offsets come from the text.
+	defer func() { ds.Locate(file, diag.NewSource(data)) }()
+	d = &Doc{File: file, Lines: Lines(data), Budget: opt.Budget.orDefault()}
 	doc, ds := d.parse(data, opt.Rules.Syntax)
 	if ds.HasErrors() || doc == nil || len(doc.Content) == 0 {
 		return d, ds
@@ -83,7 +85,7 @@ func (d *Doc) parse(data []byte, rule string) (doc *yaml.Node, ds diag.List) {
 		// the process (a running gateway on reload) down.
 		if r := recover(); r != nil {
 			doc = nil
-			ds = diag.List{{File: d.File, Line: 1, Col: 1, Severity: diag.Error, Rule: rule,
+			ds = diag.List{{File: d.File, Range: diag.Point(1, 1), Severity: diag.Error, Rule: rule,
 				Message: fmt.Sprintf("the YAML parser failed: %v", r), Hint: "check the file is YAML text"}}
 		}
 	}()
@@ -98,7 +100,7 @@ func (d *Doc) parse(data []byte, rule string) (doc *yaml.Node, ds diag.List) {
 	var extra yaml.Node
 	switch err := dec.Decode(&extra); {
 	case err == nil:
-		ds = append(ds, diag.Diagnostic{File: d.File, Line: extra.Line, Col: extra.Column, Severity: diag.Error, Rule: rule,
+		ds = append(ds, diag.Diagnostic{File: d.File, Range: diag.Point(extra.Line, extra.Column), Severity: diag.Error, Rule: rule,
 			Message: "a second YAML document; the file holds one", Hint: "remove the --- line and what follows, or move it to its own file"})
 	case errors.Is(err, io.EOF):
 	default:
@@ -122,7 +124,7 @@ func duplicateKeys(file string, n *yaml.Node, rule string) diag.List {
 					continue
 				}
 				if first, dup := seen[k.Value]; dup {
-					ds = append(ds, diag.Diagnostic{File: file, Line: k.Line, Col: k.Column, Severity: diag.Error, Rule: rule,
+					ds = append(ds, diag.Diagnostic{File: file, Range: diag.Point(k.Line, k.Column), Severity: diag.Error, Rule: rule,
 						Message: fmt.Sprintf("key %q is already set at line %d", k.Value, first.Line), Hint: "remove or rename one of the keys"})
 				} else {
 					seen[k.Value] = k
@@ -155,7 +157,7 @@ func IsNull(n *yaml.Node) bool {
 func At(file string, n *yaml.Node, rule, msg, hint string) diag.Diagnostic {
 	d := diag.Diagnostic{File: file, Severity: diag.Error, Rule: rule, Message: msg, Hint: hint}
 	if n != nil {
-		d.Line, d.Col = n.Line, n.Column
+		d.Range = diag.Point(n.Line, n.Column)
 	}
 	return d
 }

@@ -74,7 +74,7 @@ func TestParseFindings(t *testing.T) {
 				t.Fatalf("want one finding, got %v", ds)
 			}
 			f := ds[0]
-			if got := fmt.Sprintf("%s:%d:%d %s", f.File, f.Line, f.Col, f.Rule); got != tt.want {
+			if got := fmt.Sprintf("%s:%d:%d %s", f.File, f.Line(), f.Col(), f.Rule); got != tt.want {
 				t.Errorf("at %s, want %s (%s)", got, tt.want, f)
 			}
 			if !strings.Contains(f.Message, tt.msg) || !strings.Contains(f.Hint, tt.hint) || f.Hint == "" {
@@ -229,7 +229,7 @@ func FuzzParse(f *testing.F) {
 		d, ds := Parse("f.yaml", data, Options{Rules: testRules, Budget: Budget{Nodes: 10_000, Bytes: 64 << 10}})
 		lines := len(d.Lines) + 1
 		for _, f := range ds {
-			if f.Rule == "" || f.Message == "" || f.Line < 1 || f.Line > lines || f.Col < 1 {
+			if f.Rule == "" || f.Message == "" || f.Line() < 1 || f.Line() > lines || f.Col() < 1 {
 				t.Fatalf("bad finding (%d lines): %+v", lines, f)
 			}
 		}
