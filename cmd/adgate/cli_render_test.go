@@ -93,7 +93,6 @@ func TestRenderCommandErrors(t *testing.T) {
 		{"invalid event", []string{"render", "--partner", "clevertap", "--event", "testdata/render/bad-event.json", "--partners", dir}, 1, "user_data.os"},
 		{"bad account", []string{"render", "--partner", "clevertap", "--event", ctEvent, "--account", ctEvent, "--partners", dir}, 1, "account-"},
 		{"unknown postback", []string{"render", "--partner", "clevertap", "--event", ctEvent, "--partners", dir, "--postback", "CLICK"}, 1, `no postback "CLICK"`},
-		{"help", []string{"render", "--help"}, 0, "Usage: adgate render"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

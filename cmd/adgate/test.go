@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -18,55 +17,49 @@ import (
 	"github.com/adgate/adgate/engine/spec"
 )
 
-const testUsage = `Usage: adgate test [-v] [PATH...]
-
-Runs the fixture cases of partner specs. A PATH is a directory (every *.test.yaml in it),
+func testCmd() *command {
+	c := newCommand("test", "test [-v] [PATH...]",
+		"run partner fixture cases (partners/<id>.test.yaml)",
+		`Runs the fixture cases of partner specs. A PATH is a directory (every *.test.yaml in it),
 a fixture file, or a spec file (its fixture beside it). Default: partners/.
-Prints ok or FAIL per partner, a diff for each failing case; exits 1 on any failure.
-
-Flags:
-`
-
-func runTest(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("test", flag.ContinueOnError)
-	setUsage(fs, stderr, testUsage)
-	verbose := fs.Bool("v", false, "list every case, passed or not")
-	if err := fs.Parse(args); err != nil {
-		return flagExit(err)
-	}
-	paths := fs.Args()
-	if len(paths) == 0 {
-		paths = []string{defaultPartnersDir}
-	}
-	fixtures, noFixture, err := findFixtures(paths)
-	if err != nil {
-		return errExit(stderr, "test", err)
-	}
-	l, err := spec.NewLoader()
-	if err != nil {
-		return errExit(stderr, "test", err)
-	}
-	v, err := event.NewValidator()
-	if err != nil {
-		return errExit(stderr, "test", err)
-	}
-	failed := false
-	for _, path := range fixtures {
-		if err := ctx.Err(); err != nil {
+Prints ok or FAIL per partner, a diff for each failing case; exits 1 on any failure.`, argPaths)
+	verbose := c.flags.Bool("v", false, "list every case, passed or not")
+	c.run = func(ctx context.Context, st stdio, paths []string) int {
+		stdout, stderr := st.out, st.errOut
+		if len(paths) == 0 {
+			paths = []string{defaultPartnersDir}
+		}
+		fixtures, noFixture, err := findFixtures(paths)
+		if err != nil {
 			return errExit(stderr, "test", err)
 		}
-		if !testFixture(ctx, l, v, path, *verbose, stdout) {
-			failed = true
+		l, err := spec.NewLoader()
+		if err != nil {
+			return errExit(stderr, "test", err)
 		}
+		v, err := event.NewValidator()
+		if err != nil {
+			return errExit(stderr, "test", err)
+		}
+		failed := false
+		for _, path := range fixtures {
+			if err := ctx.Err(); err != nil {
+				return errExit(stderr, "test", err)
+			}
+			if !testFixture(ctx, l, v, path, *verbose, stdout) {
+				failed = true
+			}
+		}
+		for _, id := range noFixture {
+			fmt.Fprintf(stdout, "?   \t%s\t[no fixture file]\n", id)
+		}
+		if failed {
+			fmt.Fprintln(stdout, "FAIL")
+			return 1
+		}
+		return 0
 	}
-	for _, id := range noFixture {
-		fmt.Fprintf(stdout, "?   \t%s\t[no fixture file]\n", id)
-	}
-	if failed {
-		fmt.Fprintln(stdout, "FAIL")
-		return 1
-	}
-	return 0
+	return c
 }
 
 // findFixtures expands PATH arguments into fixture files, and lists the
