@@ -95,7 +95,7 @@ _adgate() {
 			}
 		}
 		args := map[argKind]string{argNone: "none", argPaths: "paths", argWords: "words"}[c.args]
-		fmt.Fprintf(&b, "        %s) flags=%q valued=%q args=%s words=%q ;;\n",
+		fmt.Fprintf(&b, "        %s) flags=\"%s\" valued=\"%s\" args=%s words=\"%s\" ;;\n",
 			c.name, strings.Join(flags, " "), strings.Join(valued, " "), args, strings.Join(complWords(c), " "))
 	}
 	b.WriteString(`        *) return ;;
@@ -119,10 +119,13 @@ complete -o filenames -o bashdefault -F _adgate adgate
 	return err
 }
 
-// zshEscape makes s safe inside a single-quoted word of an _arguments or
-// _describe spec, where ':' '[' and ']' are syntax.
+// zshEscape makes s safe as a description inside a single-quoted word of
+// an _arguments or _describe spec: brackets would end an _arguments
+// explanation early, so they become parentheses. Colons are safe there:
+// _describe splits at the first one, which follows the command name, and
+// _arguments reads an explanation up to its closing bracket.
 func zshEscape(s string) string {
-	return strings.NewReplacer("'", `'\''`, "[", "(", "]", ")", ":", `\:`).Replace(s)
+	return strings.NewReplacer("'", `'\''`, "[", "(", "]", ")").Replace(s)
 }
 
 func writeZshCompletion(w io.Writer, cmds []*command) error {
