@@ -108,3 +108,31 @@ func TestCompletionUsageErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestFishCompletionCompletes asks fish what it offers on command lines.
+func TestFishCompletionCompletes(t *testing.T) {
+	fish, err := exec.LookPath("fish")
+	if err != nil {
+		t.Skip("fish is not installed")
+	}
+	_, script, _ := runCLI(t, "completion", "fish")
+	file := filepath.Join(t.TempDir(), "adgate.fish")
+	if err := os.WriteFile(file, []byte(script), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct{ line, want string }{
+		{"adgate vali", "validate\tvalidate partner specs (schema and lint) for CI and editors"},
+		{"adgate test -", "-v\tlist every case, passed or not"},
+		{"adgate export --par", "--partner\tpartner ID to export (DIR/ID.yaml)\n--partners\tDIRectory of partner specs"},
+		{"adgate completion z", "zsh"},
+	}
+	for _, tt := range tests {
+		out, err := exec.Command(fish, "--no-config", "-c", "source "+file+"; complete -C '"+tt.line+"'").CombinedOutput()
+		if err != nil {
+			t.Fatalf("%s: %v\n%s", tt.line, err, out)
+		}
+		if got := strings.TrimSpace(string(out)); got != tt.want {
+			t.Errorf("%q: offered %q, want %q", tt.line, got, tt.want)
+		}
+	}
+}
