@@ -107,10 +107,15 @@ func lookup(cmds []*command, name string) *command {
 }
 
 func main() {
+	os.Exit(runMain(os.Args[1:]))
+}
+
+// runMain runs a command on the process's standard streams, stopping it on
+// SIGINT or SIGTERM.
+func runMain(args []string) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args[1:], stdio{in: os.Stdin, out: os.Stdout, errOut: os.Stderr})
-	stop()
-	os.Exit(code)
+	defer stop()
+	return run(ctx, args, stdio{in: os.Stdin, out: os.Stdout, errOut: os.Stderr})
 }
 
 func run(ctx context.Context, args []string, st stdio) int {
