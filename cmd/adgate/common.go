@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 
 	"github.com/adgate/adgate/engine/diag"
 	"github.com/adgate/adgate/engine/event"
@@ -50,21 +49,23 @@ func errExit(stderr io.Writer, cmd string, err error) int {
 	return 1
 }
 
-// loadSpec loads DIR/ID.yaml through the spec loader, so that a spec with
-// an error diagnostic is never used. Diagnostics go to stderr.
+// loadSpec loads DIR/ID.yaml (or DIR/ID.yml) through the spec loader, so
+// that a spec with an error diagnostic is never used. Diagnostics go to
+// stderr.
 func loadSpec(ctx context.Context, dir, id string, stderr io.Writer) (*spec.Partner, *spec.Loader, error) {
 	l, err := spec.NewLoader()
 	if err != nil {
 		return nil, nil, err
 	}
-	p, err := loadSpecWith(ctx, l, filepath.Join(dir, id+".yaml"), stderr)
+	path, err := spec.FindFile(dir, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	p, err := loadSpecWith(ctx, l, path, stderr)
 	return p, l, err
 }
 
 func loadSpecWith(ctx context.Context, l *spec.Loader, path string, stderr io.Writer) (*spec.Partner, error) {
-	if _, err := os.Stat(path); err != nil {
-		return nil, fmt.Errorf("no spec for this partner: %w", err)
-	}
 	p, ds, err := l.LoadFile(ctx, path)
 	if len(ds) > 0 {
 		if werr := ds.Write(stderr, diag.Text); werr != nil {

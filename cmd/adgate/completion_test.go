@@ -123,7 +123,7 @@ func TestFishCompletionCompletes(t *testing.T) {
 	tests := []struct{ line, want string }{
 		{"adgate vali", "validate\tvalidate partner specs (schema and lint) for CI and editors"},
 		{"adgate test -", "-v\tlist every case, passed or not"},
-		{"adgate export --par", "--partner\tpartner ID to export (DIR/ID.yaml)\n--partners\tDIRectory of partner specs"},
+		{"adgate link --par", "--partner\tpartner ID\n--partners\tDIRectory of partner specs"},
 		{"adgate completion z", "zsh"},
 	}
 	for _, tt := range tests {

@@ -4,9 +4,9 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"path/filepath"
 
 	"github.com/adgate/adgate/engine/branchdoc"
+	"github.com/adgate/adgate/engine/spec"
 )
 
 func exportCmd() *command {
@@ -14,7 +14,7 @@ func exportCmd() *command {
 		"write a partner spec back as a Branch partner doc",
 		"Writes a partner spec back as a Branch partner doc (markdown).", argNone)
 	fs := c.flags
-	id := fs.String("partner", "", "partner `ID` to export (DIR/ID.yaml)")
+	id := fs.String("partner", "", "partner `ID` to export (DIR/ID.yaml or DIR/ID.yml)")
 	dir := fs.String("partners", defaultPartnersDir, "`DIR`ectory of partner specs")
 	out := fs.String("o", "", "write the doc to `FILE` (default: stdout)")
 	c.run = func(ctx context.Context, st stdio, _ []string) int {
@@ -22,12 +22,12 @@ func exportCmd() *command {
 		if *id == "" {
 			return c.usageError(st, "--partner is required")
 		}
-		path := filepath.Join(*dir, *id+".yaml")
 		p, _, err := loadSpec(ctx, *dir, *id, stderr)
 		if err != nil {
 			return errExit(stderr, "export", err)
 		}
 		doc, lost := branchdoc.Export(p)
+		path, _ := spec.FindFile(*dir, *id) // loadSpec found it
 		for _, l := range lost {
 			fmt.Fprintf(stderr, "adgate export: %s: the Branch doc format cannot carry the %s; left out\n", path, l)
 		}

@@ -41,7 +41,14 @@ func TestMain(m *testing.M) {
 // depends on the process: standard streams, exit status.
 func runChild(t *testing.T, stdin string, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
+	return runChildIn(t, "", stdin, args...)
+}
+
+// runChildIn is runChild with dir as the working directory.
+func runChildIn(t *testing.T, dir, stdin string, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
 	cmd := exec.Command(os.Args[0])
+	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), childArgsEnv+"="+strings.Join(args, "\x1f"))
 	cmd.Stdin = strings.NewReader(stdin)
 	var out, errb strings.Builder

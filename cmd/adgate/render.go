@@ -12,7 +12,7 @@ func renderCmd() *command {
 		`Renders the requests partner ID sends for the event, and the postbacks it skips with their reason.
 --event - reads the event from stdin.`, argNone)
 	fs := c.flags
-	partner := fs.String("partner", "", "partner `ID` (the spec is DIR/ID.yaml)")
+	partner := fs.String("partner", "", "partner `ID` (the spec is DIR/ID.yaml or DIR/ID.yml)")
 	eventFile := fs.String("event", "", "Branch event JSON `FILE` (- for stdin)")
 	accountFile := fs.String("account", "", "account YAML `FILE`: credentials, app.app_bundles, settings")
 	dir := fs.String("partners", defaultPartnersDir, "`DIR`ectory of partner specs")

@@ -165,18 +165,24 @@ func statusText(a gateway.Attempt) string {
 
 // findUp looks for rel in the working directory and its parents.
 func findUp(rel string) (string, error) {
-	dir, err := os.Getwd()
+	wd, err := os.Getwd()
 	if err != nil {
 		return "", err
 	}
-	for {
+	return findUpFrom(wd, rel)
+}
+
+// findUpFrom looks for rel in start and its parents; the error names
+// start, where the search began.
+func findUpFrom(start, rel string) (string, error) {
+	for dir := start; ; {
 		p := filepath.Join(dir, rel)
 		if _, err := os.Stat(p); err == nil {
 			return p, nil
 		}
 		parent := filepath.Dir(dir)
 		if parent == dir {
-			return "", fmt.Errorf("%s not found in %s or its parents", rel, dir)
+			return "", fmt.Errorf("%s not found in %s or its parents", rel, start)
 		}
 		dir = parent
 	}

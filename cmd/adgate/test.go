@@ -63,7 +63,8 @@ Prints ok or FAIL per partner, a diff for each failing case; exits 1 on any fail
 }
 
 // findFixtures expands PATH arguments into fixture files, and lists the
-// specs of scanned directories that have none.
+// specs of scanned directories that have none. A directory with neither
+// is an error: testing nothing must not pass.
 func findFixtures(paths []string) (fixtures, noFixture []string, err error) {
 	for _, p := range paths {
 		fi, err := os.Stat(p)
@@ -83,17 +84,22 @@ func findFixtures(paths []string) (fixtures, noFixture []string, err error) {
 					have[fixture.PartnerID(e.Name())] = true
 				}
 			}
-			for _, e := range ents {
-				if !e.IsDir() && spec.IsSpecFile(e.Name()) {
-					if id := trimSpecExt(e.Name()); !have[id] {
-						noFixture = append(noFixture, id)
-					}
+			specs, err := spec.DirFiles(p)
+			if err != nil {
+				return nil, nil, err
+			}
+			if len(have) == 0 && len(specs) == 0 {
+				return nil, nil, fmt.Errorf("%s: no fixture (*%s) and no spec (*.yaml, *.yml) in this directory", p, fixture.Suffix)
+			}
+			for _, s := range specs {
+				if id := spec.TrimExt(filepath.Base(s)); !have[id] {
+					noFixture = append(noFixture, id)
 				}
 			}
 		case strings.HasSuffix(p, fixture.Suffix):
 			fixtures = append(fixtures, p)
 		case spec.IsSpecFile(p):
-			fixtures = append(fixtures, trimSpecExt(p)+fixture.Suffix)
+			fixtures = append(fixtures, spec.TrimExt(p)+fixture.Suffix)
 		default:
 			return nil, nil, fmt.Errorf("%s is neither a directory, a spec nor a fixture file (*%s)", p, fixture.Suffix)
 		}
@@ -101,11 +107,6 @@ func findFixtures(paths []string) (fixtures, noFixture []string, err error) {
 	slices.Sort(fixtures)
 	fixtures = slices.Compact(fixtures)
 	return fixtures, noFixture, nil
-}
-
-// trimSpecExt drops a spec file's .yaml or .yml.
-func trimSpecExt(name string) string {
-	return strings.TrimSuffix(strings.TrimSuffix(name, ".yaml"), ".yml")
 }
 
 // testFixture runs one fixture file and prints its report; it reports
@@ -123,7 +124,10 @@ func testFixture(ctx context.Context, l *spec.Loader, v *event.Validator, path s
 		return fail("%s", fixtureErr(err))
 	}
 	id = f.Partner
-	specPath := filepath.Join(filepath.Dir(path), f.Partner+".yaml")
+	specPath, err := spec.FindFile(filepath.Dir(path), f.Partner)
+	if err != nil {
+		return fail("%v", err)
+	}
 	var diags strings.Builder
 	p, err := loadSpecWith(ctx, l, specPath, &diags)
 	if err != nil {

@@ -21,8 +21,9 @@ func validateCmd() *command {
 		"validate partner specs (schema and lint) for CI and editors",
 		`Validates partner specs against schemas/partner.schema.json and the lint rules
 (undefined macros, duplicate query keys, unknown Branch parameters, ...).
-PATH is a spec file or a directory of specs (*.yaml; *.test.yaml fixtures are
-skipped); the default is `+valDefaultPath+`. Partner ids must be unique across all PATHs.
+PATH is a spec file or a directory of specs (*.yaml and *.yml; *.test.yaml fixtures
+are skipped); the default is `+valDefaultPath+`. A directory with no spec is an error.
+Partner ids must be unique across all PATHs.
 A file that is a gateway config (gateway.yaml: it names gateway.schema.json or has
 a top-level apps: key) is checked as one, with the partner specs it enables.
 
@@ -61,6 +62,10 @@ func runValidate(ctx context.Context, stdout, stderr io.Writer, paths []string, 
 	specPaths, configPaths, err := valRoute(paths)
 	if err != nil {
 		return errExit(stderr, "validate", err)
+	}
+	if err := valHasSpecs(specPaths); err != nil {
+		fmt.Fprintln(stderr, "adgate validate:", err)
+		return 2
 	}
 	l, err := spec.NewLoader()
 	if err != nil {
@@ -125,6 +130,28 @@ func valRoute(paths []string) (specs, configs []string, err error) {
 		}
 	}
 	return specs, configs, nil
+}
+
+// valHasSpecs checks that every directory given holds a spec: validating
+// nothing (an empty or mistyped directory) must not pass in CI.
+func valHasSpecs(paths []string) error {
+	for _, p := range paths {
+		fi, err := os.Stat(p)
+		if err != nil {
+			return err
+		}
+		if !fi.IsDir() {
+			continue
+		}
+		files, err := spec.DirFiles(p)
+		if err != nil {
+			return err
+		}
+		if len(files) == 0 {
+			return fmt.Errorf("%s: no partner spec (*.yaml, *.yml) in this directory; give a directory of specs or spec files", p)
+		}
+	}
+	return nil
 }
 
 // valDedupe drops repeated findings (a spec reached both directly and

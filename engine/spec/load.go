@@ -102,15 +102,6 @@ func (l *Loader) LoadDir(ctx context.Context, dir string) ([]*Partner, diag.List
 	return l.LoadPaths(ctx, dir)
 }
 
-// IsSpecFile reports whether a file name is a partner spec (not a fixture).
-func IsSpecFile(name string) bool {
-	base := filepath.Base(name)
-	if strings.HasSuffix(base, ".test.yaml") || strings.HasSuffix(base, ".test.yml") {
-		return false
-	}
-	return strings.HasSuffix(base, ".yaml") || strings.HasSuffix(base, ".yml")
-}
-
 // LoadPaths loads files and directories (see LoadDir) together, checking
 // partner ids for uniqueness across all of them.
 func (l *Loader) LoadPaths(ctx context.Context, paths ...string) ([]*Partner, diag.List, error) {
@@ -124,15 +115,11 @@ func (l *Loader) LoadPaths(ctx context.Context, paths ...string) ([]*Partner, di
 			files = append(files, p)
 			continue
 		}
-		ents, err := os.ReadDir(p)
+		dirFiles, err := DirFiles(p)
 		if err != nil {
-			return nil, nil, fmt.Errorf("spec: %w", err)
+			return nil, nil, err
 		}
-		for _, e := range ents {
-			if !e.IsDir() && IsSpecFile(e.Name()) {
-				files = append(files, filepath.Join(p, e.Name()))
-			}
-		}
+		files = append(files, dirFiles...)
 	}
 	var (
 		all      diag.List
