@@ -70,7 +70,7 @@ func TestBashCompletionCompletes(t *testing.T) {
 	}{
 		{[]string{"adgate", "val"}, "validate"},
 		{[]string{"adgate", "co"}, "completion"},
-		{[]string{"adgate", "test", "-"}, "-v"},
+		{[]string{"adgate", "test", "-"}, "--junit --run --update -v"},
 		{[]string{"adgate", "render", "--par"}, "--partner --partners"},
 		{[]string{"adgate", "validate", "--f"}, "--format"},
 		{[]string{"adgate", "completion", ""}, "bash zsh fish"},
@@ -122,7 +122,7 @@ func TestFishCompletionCompletes(t *testing.T) {
 	}
 	tests := []struct{ line, want string }{
 		{"adgate vali", "validate\tvalidate partner specs (schema and lint) for CI and editors"},
-		{"adgate test -", "-v\tlist every case, passed or not"},
+		{"adgate test --u", "--update\trewrite the expectations of failing cases to their current output"},
 		{"adgate link --par", "--partner\tpartner ID\n--partners\tDIRectory of partner specs"},
 		{"adgate completion z", "zsh"},
 	}
