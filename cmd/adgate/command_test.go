@@ -135,19 +135,25 @@ func TestFlagsAfterPaths(t *testing.T) {
 	}
 }
 
-// TestUsageErrors: a flag or argument error names the command, shows the
-// usage line on stderr and exits 2.
+// TestUsageErrors: a flag or argument error names the command, spells
+// flags as help does, shows the usage line on stderr and exits 2.
 func TestUsageErrors(t *testing.T) {
-	for _, args := range [][]string{
-		{"render", "--bogus"},
-		{"link", "--partner"},
-		{"schema", "extra"},
-		{"sink", "--status", "abc"},
-		{"version", "extra"},
-	} {
-		code, out, errs := runCLI(t, args...)
-		if code != 2 || out != "" || !strings.HasPrefix(errs, "adgate "+args[0]+": ") || !strings.Contains(errs, "\nUsage: adgate "+args[0]) {
-			t.Errorf("%q: exit %d, stdout %q, stderr %q", args, code, out, errs)
+	tests := []struct {
+		args []string
+		msg  string
+	}{
+		{[]string{"render", "-bogus"}, "flag provided but not defined: --bogus"},
+		{[]string{"link", "--partner"}, "flag needs an argument: --partner"},
+		{[]string{"schema", "extra"}, `unexpected argument "extra"`},
+		{[]string{"sink", "--status", "abc"}, `invalid value "abc" for flag --status`},
+		{[]string{"test", "--v=x"}, `invalid boolean value "x" for -v`},
+		{[]string{"version", "extra"}, `unexpected argument "extra"`},
+	}
+	for _, tt := range tests {
+		code, out, errs := runCLI(t, tt.args...)
+		want := "adgate " + tt.args[0] + ": " + tt.msg
+		if code != 2 || out != "" || !strings.HasPrefix(errs, want) || !strings.Contains(errs, "\nUsage: adgate "+tt.args[0]) {
+			t.Errorf("%q: exit %d, stdout %q, stderr %q, want it to start with %q", tt.args, code, out, errs, want)
 		}
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"regexp"
 	"strings"
 	"syscall"
 )
@@ -146,7 +147,7 @@ func (c *command) execute(ctx context.Context, st stdio, args []string) int {
 		return 0
 	}
 	if err != nil {
-		return c.usageError(st, err.Error())
+		return c.usageError(st, respellFlags(err.Error()))
 	}
 	if c.args == argNone && len(pos) > 0 {
 		return c.usageError(st, fmt.Sprintf("unexpected argument %q", pos[0]))
@@ -192,7 +193,11 @@ func (c *command) writeHelp(w io.Writer) {
 		}
 		fmt.Fprintln(w)
 		if !isZeroDefault(f) {
-			usage += fmt.Sprintf(" (default %q)", f.DefValue)
+			if isStringFlag(f) {
+				usage += fmt.Sprintf(" (default %q)", f.DefValue)
+			} else {
+				usage += fmt.Sprintf(" (default %s)", f.DefValue)
+			}
 		}
 		for _, l := range strings.Split(usage, "\n") {
 			fmt.Fprintf(w, "        %s\n", l)
@@ -210,6 +215,18 @@ func flagName(name string) string {
 	return "--" + name
 }
 
+// flagInMessage finds the flags the flag package names in its errors,
+// always with one dash.
+var flagInMessage = regexp.MustCompile(`(defined: |argument: |flag |for )-([A-Za-z0-9][A-Za-z0-9_-]*)`)
+
+// respellFlags makes a flag package error spell flags as help does.
+func respellFlags(msg string) string {
+	return flagInMessage.ReplaceAllStringFunc(msg, func(m string) string {
+		sub := flagInMessage.FindStringSubmatch(m)
+		return sub[1] + flagName(sub[2])
+	})
+}
+
 // isZeroDefault reports whether a flag's default is its type's zero value,
 // which help does not print.
 func isZeroDefault(f *flag.Flag) bool {
@@ -220,14 +237,29 @@ func isZeroDefault(f *flag.Flag) bool {
 	return false
 }
 
+// isStringFlag reports whether f holds a string, whose default help
+// quotes, as the flag package does.
+func isStringFlag(f *flag.Flag) bool {
+	g, ok := f.Value.(flag.Getter)
+	if !ok {
+		return false
+	}
+	_, isString := g.Get().(string)
+	return isString
+}
+
 func writeMainHelp(w io.Writer, cmds []*command) {
 	fmt.Fprintln(w, "adgate runs ad-partner postback integrations from declarative YAML specs.")
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "Usage: adgate <command> [flags] [args]")
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "Commands:")
+	width := 0
 	for _, c := range cmds {
-		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.short)
+		width = max(width, len(c.name))
+	}
+	for _, c := range cmds {
+		fmt.Fprintf(w, "  %-*s  %s\n", width, c.name, c.short)
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "Run 'adgate help <command>' or 'adgate <command> --help' for a command's flags.")
