@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"regexp"
 	"slices"
 	"strings"
 )
@@ -48,6 +49,9 @@ type complFlag struct {
 	short  bool   // a one-letter flag
 	letter string // the name without dashes
 	valued bool   // takes a value
+	// values are the words the usage line offers for the value, as in
+	// --format text|json|github; none means a file name.
+	values []string
 	desc   string // first line of its help, without placeholders' quotes
 }
 
@@ -59,10 +63,21 @@ func complFlags(c *command) []complFlag {
 		bf, isBool := f.Value.(interface{ IsBoolFlag() bool })
 		out = append(out, complFlag{
 			name: flagName(f.Name), short: len(f.Name) == 1, letter: f.Name,
-			valued: !(isBool && bf.IsBoolFlag()), desc: desc,
+			valued: !(isBool && bf.IsBoolFlag()), desc: desc, values: usageValues(c.usage, f.Name),
 		})
 	})
 	return out
+}
+
+// usageValues reads the value words a usage line lists for a flag:
+// "--format text|json|github" gives text, json and github.
+func usageValues(usage, name string) []string {
+	re := regexp.MustCompile(regexp.QuoteMeta(flagName(name)) + `[ =]([a-z0-9]+(?:\|[a-z0-9]+)+)`)
+	m := re.FindStringSubmatch(usage)
+	if m == nil {
+		return nil
+	}
+	return strings.Split(m[1], "|")
 }
 
 // complWords is what an argWords command accepts.
@@ -95,8 +110,14 @@ _adgate() {
 			}
 		}
 		args := map[argKind]string{argNone: "none", argPaths: "paths", argWords: "words"}[c.args]
-		fmt.Fprintf(&b, "        %s) flags=\"%s\" valued=\"%s\" args=%s words=\"%s\" ;;\n",
+		fmt.Fprintf(&b, "        %s) flags=\"%s\" valued=\"%s\" args=%s words=\"%s\"",
 			c.name, strings.Join(flags, " "), strings.Join(valued, " "), args, strings.Join(complWords(c), " "))
+		for _, f := range complFlags(c) {
+			if len(f.values) > 0 {
+				fmt.Fprintf(&b, "\n            [[ $prev == %s ]] && { COMPREPLY=($(compgen -W \"%s\" -- \"$cur\")); return; }", f.name, strings.Join(f.values, " "))
+			}
+		}
+		b.WriteString(" ;;\n")
 	}
 	b.WriteString(`        *) return ;;
     esac
@@ -153,7 +174,10 @@ _adgate() {
 		fmt.Fprintf(&b, "    %s)\n      _arguments -s", c.name)
 		for _, f := range complFlags(c) {
 			spec := f.name + "[" + zshEscape(f.desc) + "]"
-			if f.valued {
+			switch {
+			case len(f.values) > 0:
+				spec += ":value:(" + strings.Join(f.values, " ") + ")"
+			case f.valued:
 				spec += `:value:_files`
 			}
 			fmt.Fprintf(&b, " \\\n        '%s'", spec)
@@ -197,7 +221,10 @@ func writeFishCompletion(w io.Writer, cmds []*command) error {
 			if f.short {
 				opt = "-s " + f.letter
 			}
-			if f.valued {
+			switch {
+			case len(f.values) > 0:
+				opt += " -r -f -a " + fishQuote(strings.Join(f.values, " "))
+			case f.valued:
 				opt += " -r -F"
 			}
 			fmt.Fprintf(&b, "complete -c adgate -n %s %s -d %s\n", cond, opt, fishQuote(f.desc))

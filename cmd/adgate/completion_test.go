@@ -77,6 +77,8 @@ func TestBashCompletionCompletes(t *testing.T) {
 		{[]string{"adgate", "help", "se"}, "serve"},
 		{[]string{"adgate", "test", "clev"}, "clevertap.yaml"},
 		{[]string{"adgate", "render", "--event", "clev"}, "clevertap.yaml"},
+		{[]string{"adgate", "render", "--format", ""}, "text json curl"},
+		{[]string{"adgate", "validate", "--format", "g"}, "github"},
 		{[]string{"adgate", "version", ""}, ""},
 		{[]string{"adgate", "nope", "-"}, ""},
 	}
@@ -125,6 +127,7 @@ func TestFishCompletionCompletes(t *testing.T) {
 		{"adgate test --u", "--update\trewrite the expectations of failing cases to their current output"},
 		{"adgate link --par", "--partner\tpartner ID\n--partners\tDIRectory of partner specs"},
 		{"adgate completion z", "zsh"},
+		{"adgate import --format j", "json\tdiagnostics FORMAT: text, json or github"},
 	}
 	for _, tt := range tests {
 		out, err := exec.Command(fish, "--no-config", "-c", "source "+file+"; complete -C '"+tt.line+"'").CombinedOutput()
