@@ -11,7 +11,7 @@ import (
 )
 
 // completionShells are the shells `adgate completion` writes a script for.
-var completionShells = []string{"bash", "zsh", "fish"}
+func completionShells() []string { return []string{"bash", "zsh", "fish"} }
 
 func completionCmd(all func() []*command) *command {
 	c := newCommand("completion", "completion bash|zsh|fish",
@@ -21,10 +21,10 @@ func completionCmd(all func() []*command) *command {
   bash:  source <(adgate completion bash)        # e.g. in ~/.bashrc
   zsh:   adgate completion zsh > "${fpath[1]}/_adgate"
   fish:  adgate completion fish > ~/.config/fish/completions/adgate.fish`, argWords)
-	c.words = func() []string { return completionShells }
+	c.words = completionShells
 	c.run = func(_ context.Context, st stdio, args []string) int {
-		if len(args) != 1 || !slices.Contains(completionShells, args[0]) {
-			return c.usageError(st, "give one shell: "+strings.Join(completionShells, ", "))
+		if len(args) != 1 || !slices.Contains(completionShells(), args[0]) {
+			return c.usageError(st, "give one shell: "+strings.Join(completionShells(), ", "))
 		}
 		var err error
 		switch args[0] {

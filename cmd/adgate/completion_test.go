@@ -13,7 +13,7 @@ import (
 // TestCompletionScriptsCoverTheCommandTable: every script names every
 // command and every flag as help spells it, and the shell accepts it.
 func TestCompletionScriptsCoverTheCommandTable(t *testing.T) {
-	for _, shell := range completionShells {
+	for _, shell := range completionShells() {
 		t.Run(shell, func(t *testing.T) {
 			code, script, errs := runCLI(t, "completion", shell)
 			if code != 0 || errs != "" {

@@ -99,7 +99,7 @@ func TestTestUpdate(t *testing.T) {
 		t.Fatal(err)
 	}
 	code, out, _ = runCLI(t, "test", "--update", dir)
-	if code != 1 || !strings.Contains(out, "not updated: query parameter not_sent is given 0 times") || !strings.Contains(out, "update it by hand") {
+	if code != 1 || !strings.Contains(out, "not updated: query parameter not_sent is no longer sent; remove it from query") || !strings.Contains(out, "update it by hand") {
 		t.Errorf("exit %d\n%s", code, out)
 	}
 	if after, _ := os.ReadFile(path); string(after) != text {
