@@ -118,7 +118,7 @@ func findFixtures(paths []string) (fixtures, noFixture []string, err error) {
 					have[fixture.PartnerID(e.Name())] = true
 				}
 			}
-			specs, err := spec.DirFiles(p)
+			specs, err := spec.SpecFiles(p)
 			if err != nil {
 				return nil, nil, err
 			}
@@ -126,14 +126,14 @@ func findFixtures(paths []string) (fixtures, noFixture []string, err error) {
 				return nil, nil, fmt.Errorf("%s: no fixture (*%s) and no spec (*.yaml, *.yml) in this directory", p, fixture.Suffix)
 			}
 			for _, s := range specs {
-				if id := spec.TrimExt(filepath.Base(s)); !have[id] {
+				if id := spec.SpecID(s); !have[id] {
 					noFixture = append(noFixture, id)
 				}
 			}
 		case strings.HasSuffix(p, fixture.Suffix):
 			fixtures = append(fixtures, p)
 		case spec.IsSpecFile(p):
-			fixtures = append(fixtures, spec.TrimExt(p)+fixture.Suffix)
+			fixtures = append(fixtures, filepath.Join(filepath.Dir(p), spec.SpecID(p)+fixture.Suffix))
 		default:
 			return nil, nil, fmt.Errorf("%s is neither a directory, a spec nor a fixture file (*%s)", p, fixture.Suffix)
 		}

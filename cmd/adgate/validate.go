@@ -143,7 +143,7 @@ func valHasSpecs(paths []string) error {
 		if !fi.IsDir() {
 			continue
 		}
-		files, err := spec.DirFiles(p)
+		files, err := spec.SpecFiles(p)
 		if err != nil {
 			return err
 		}

@@ -14,27 +14,26 @@ func TestSpecFileNames(t *testing.T) {
 	tests := []struct {
 		name   string
 		isSpec bool
-		trim   string
+		id     string
 	}{
 		{"a.yaml", true, "a"},
-		{"dir/a.yml", true, "dir/a"},
+		{"dir/a.yml", true, "a"},
 		{"a.test.yaml", false, "a.test"},
 		{"a.test.yml", false, "a.test"},
 		{"a.json", false, "a.json"},
-		{"yaml", false, "yaml"},
 		{"a.yaml.bak", false, "a.yaml.bak"},
 	}
 	for _, tt := range tests {
 		if got := IsSpecFile(tt.name); got != tt.isSpec {
 			t.Errorf("IsSpecFile(%q) = %v", tt.name, got)
 		}
-		if got := TrimExt(tt.name); got != tt.trim {
-			t.Errorf("TrimExt(%q) = %q, want %q", tt.name, got, tt.trim)
+		if got := SpecID(tt.name); got != tt.id {
+			t.Errorf("SpecID(%q) = %q, want %q", tt.name, got, tt.id)
 		}
 	}
 }
 
-func TestDirFilesAndFindFile(t *testing.T) {
+func TestSpecFilesAndFindFile(t *testing.T) {
 	dir := t.TempDir()
 	for _, name := range []string{"b.yml", "a.yaml", "a.test.yaml", "both.yaml", "both.yml", "notes.md"} {
 		if err := os.WriteFile(filepath.Join(dir, name), nil, 0o644); err != nil {
@@ -44,13 +43,16 @@ func TestDirFilesAndFindFile(t *testing.T) {
 	if err := os.Mkdir(filepath.Join(dir, "sub.yaml"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	files, err := DirFiles(dir)
+	files, err := SpecFiles(dir)
 	want := []string{filepath.Join(dir, "a.yaml"), filepath.Join(dir, "b.yml"), filepath.Join(dir, "both.yaml"), filepath.Join(dir, "both.yml")}
 	if err != nil || !slices.Equal(files, want) {
-		t.Errorf("DirFiles = %q, %v; want %q", files, err, want)
+		t.Errorf("SpecFiles = %q, %v; want %q", files, err, want)
 	}
-	if _, err := DirFiles(filepath.Join(dir, "missing")); err == nil || !strings.Contains(err.Error(), filepath.Join(dir, "missing")) {
-		t.Errorf("DirFiles of a missing directory: %v", err)
+	if files, err := SpecFiles(t.TempDir()); err != nil || len(files) != 0 {
+		t.Errorf("SpecFiles of an empty directory = %q, %v", files, err)
+	}
+	if _, err := SpecFiles(filepath.Join(dir, "missing")); err == nil || !strings.Contains(err.Error(), filepath.Join(dir, "missing")) {
+		t.Errorf("SpecFiles of a missing directory: %v", err)
 	}
 
 	for id, want := range map[string]string{"a": "a.yaml", "b": "b.yml", "both": "both.yaml"} {

@@ -102,42 +102,74 @@ func (l *Loader) LoadDir(ctx context.Context, dir string) ([]*Partner, diag.List
 	return l.LoadPaths(ctx, dir)
 }
 
-// LoadPaths loads files and directories (see LoadDir) together, checking
-// partner ids for uniqueness across all of them.
-func (l *Loader) LoadPaths(ctx context.Context, paths ...string) ([]*Partner, diag.List, error) {
-	var files []string
+// IsSpecFile reports whether a file name is a partner spec (not a fixture).
+func IsSpecFile(name string) bool {
+	base := filepath.Base(name)
+	if strings.HasSuffix(base, ".test.yaml") || strings.HasSuffix(base, ".test.yml") {
+		return false
+	}
+	return strings.HasSuffix(base, ".yaml") || strings.HasSuffix(base, ".yml")
+}
+
+// SpecID is the partner id the spec file must declare (file-name-mismatch
+// checks it), and so the id a spec with errors is known by.
+func SpecID(file string) string {
+	return strings.TrimSuffix(strings.TrimSuffix(filepath.Base(file), ".yaml"), ".yml")
+}
+
+// SpecFiles lists the spec files that LoadPaths reads for paths: each file
+// as given, and the spec files directly in each directory. A file reached
+// twice (a directory and one of its files) is listed once.
+func SpecFiles(paths ...string) ([]string, error) {
+	var (
+		files []string
+		seen  = map[string]bool{}
+	)
+	add := func(f string) {
+		key := filepath.Clean(f)
+		if abs, err := filepath.Abs(f); err == nil {
+			key = abs
+		}
+		if !seen[key] {
+			seen[key] = true
+			files = append(files, f)
+		}
+	}
 	for _, p := range paths {
 		fi, err := os.Stat(p)
 		if err != nil {
-			return nil, nil, fmt.Errorf("spec: %w", err)
+			return nil, fmt.Errorf("spec: %w", err)
 		}
 		if !fi.IsDir() {
-			files = append(files, p)
+			add(p)
 			continue
 		}
-		dirFiles, err := DirFiles(p)
+		ents, err := os.ReadDir(p)
 		if err != nil {
-			return nil, nil, err
+			return nil, fmt.Errorf("spec: %w", err)
 		}
-		files = append(files, dirFiles...)
+		for _, e := range ents {
+			if !e.IsDir() && IsSpecFile(e.Name()) {
+				add(filepath.Join(p, e.Name()))
+			}
+		}
+	}
+	return files, nil
+}
+
+// LoadPaths loads files and directories (see LoadDir) together, checking
+// partner ids for uniqueness across all of them.
+func (l *Loader) LoadPaths(ctx context.Context, paths ...string) ([]*Partner, diag.List, error) {
+	files, err := SpecFiles(paths...)
+	if err != nil {
+		return nil, nil, err
 	}
 	var (
 		all      diag.List
 		partners []*Partner
 		firstID  = map[string]string{}
-		seen     = map[string]bool{}
 	)
 	for _, f := range files {
-		// A file reached twice (a directory and one of its files) is one
-		// partner, not a duplicate id.
-		key := filepath.Clean(f)
-		if abs, err := filepath.Abs(f); err == nil {
-			key = abs
-		}
-		if seen[key] {
-			continue
-		}
-		seen[key] = true
 		if err := ctx.Err(); err != nil {
 			return nil, all, err
 		}
