@@ -89,11 +89,10 @@ func TestRenderCommandErrors(t *testing.T) {
 	}{
 		{"no partner", []string{"render", "--event", ctEvent}, 2, "--partner and --event are required"},
 		{"bad format", []string{"render", "--partner", "clevertap", "--event", ctEvent, "--format", "xml"}, 2, `unknown format "xml"`},
-		{"unknown partner", []string{"render", "--partner", "nobody", "--event", ctEvent, "--partners", dir}, 1, "no spec for this partner"},
+		{"unknown partner", []string{"render", "--partner", "nobody", "--event", ctEvent, "--partners", dir}, 1, `no spec for partner "nobody" in ` + dir + " (nobody.yaml or nobody.yml)"},
 		{"invalid event", []string{"render", "--partner", "clevertap", "--event", "testdata/render/bad-event.json", "--partners", dir}, 1, "user_data.os"},
 		{"bad account", []string{"render", "--partner", "clevertap", "--event", ctEvent, "--account", ctEvent, "--partners", dir}, 1, "account-"},
 		{"unknown postback", []string{"render", "--partner", "clevertap", "--event", ctEvent, "--partners", dir, "--postback", "CLICK"}, 1, `no postback "CLICK"`},
-		{"help", []string{"render", "--help"}, 0, "Usage: adgate render"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -16,29 +15,28 @@ import (
 // impMaxDocSize bounds one partner doc: the largest real doc is under 10 KiB.
 const impMaxDocSize = 4 << 20
 
-const importUsage = `Usage: adgate import FILE.md... [-o DIR] [--no-clobber] [--format text|json|github]
-
-Imports Branch partner docs into partner specs. Every repair and every
-unmapped item is a warning with the doc's line; exit 1 when a doc fails.
-`
-
-func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("import", flag.ContinueOnError)
-	setUsage(fs, stderr, importUsage)
+func importCmd() *command {
+	c := newCommand("import", "import FILE.md... [-o DIR] [--no-clobber] [--format text|json|github]",
+		"import Branch partner docs (markdown) as partner specs",
+		`Imports Branch partner docs into partner specs. Every repair and every
+unmapped item is a warning with the doc's line; exit 1 when a doc fails.`, argPaths)
+	fs := c.flags
 	outDir := fs.String("o", "", "write one `DIR`/<id>.yaml per doc (default: YAML to stdout)")
 	noClobber := fs.Bool("no-clobber", false, "skip docs whose output file already exists")
-	format := fs.String("format", "text", "diagnostics format: text, json or github")
-	files, err := parseInterspersed(fs, args)
-	if err != nil {
-		return flagExit(err)
+	format := fs.String("format", "text", "diagnostics `FORMAT`: text, json or github")
+	c.run = func(ctx context.Context, st stdio, files []string) int {
+		if len(files) == 0 {
+			return c.usageError(st, "give at least one FILE.md")
+		}
+		return runImport(ctx, st.out, st.errOut, files, *outDir, *noClobber, *format)
 	}
-	f, err := diag.ParseFormat(*format)
+	return c
+}
+
+func runImport(ctx context.Context, stdout, stderr io.Writer, files []string, outDir string, noClobber bool, format string) int {
+	f, err := diag.ParseFormat(format)
 	if err != nil {
 		fmt.Fprintln(stderr, "adgate import:", err)
-		return 2
-	}
-	if len(files) == 0 {
-		fs.Usage()
 		return 2
 	}
 	loader, err := spec.NewLoader()
@@ -58,7 +56,7 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) int
 			failed++
 			continue
 		}
-		dest := filepath.Join(*outDir, res.Partner.ID+".yaml")
+		dest := filepath.Join(outDir, res.Partner.ID+".yaml")
 		// The importer reports what it repaired or could not map; as a
 		// safety net the written spec is also held to the lint, whose
 		// errors (at their place in the output) fail the import.
@@ -66,7 +64,7 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) int
 			all = append(all, lintErrs...)
 			failed++
 		}
-		if *outDir == "" {
+		if outDir == "" {
 			if i > 0 {
 				fmt.Fprintln(stdout, "---")
 			}
@@ -76,13 +74,13 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) int
 			written++
 			continue
 		}
-		if *noClobber {
+		if noClobber {
 			if _, err := os.Stat(dest); err == nil {
 				fmt.Fprintf(stderr, "adgate import: %s exists; skipped %s\n", dest, file)
 				continue
 			}
 		}
-		if err := os.MkdirAll(*outDir, 0o755); err != nil {
+		if err := os.MkdirAll(outDir, 0o755); err != nil {
 			return errExit(stderr, "import", err)
 		}
 		if err := os.WriteFile(dest, out, 0o644); err != nil {

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -20,10 +19,10 @@ import (
 	"github.com/adgate/adgate/engine/gateway"
 )
 
-const serveUsage = `Usage: adgate serve --config FILE [flags]
-       adgate serve --demo
-
-Runs the postback gateway: accepts events on POST /v1/apps/{app}/events,
+func serveCmd() *command {
+	c := newCommand("serve", "serve --config FILE [--listen ADDR] [--data-dir DIR] [--deliver-to URL] [--log-level LEVEL]\nserve --demo",
+		"run the postback gateway: HTTP ingest, durable queue, delivery",
+		`Runs the postback gateway: accepts events on POST /v1/apps/{app}/events,
 stores every enabled partner's postbacks in a durable queue, and delivers
 them with retries. SIGHUP (or a change to the config or partner files)
 reloads; SIGTERM stops intake and drains in-flight deliveries.
@@ -32,45 +31,44 @@ reloads; SIGTERM stops intake and drains in-flight deliveries.
 every postback is sent to, and prints each one; then, in another terminal:
 
   curl -H 'Authorization: Bearer demo-token' --data-binary @examples/events/install.json \
-       http://127.0.0.1:8080/v1/apps/demo/events
-
-Flags:
-`
-
-func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	setUsage(fs, stderr, serveUsage)
-	cfgPath := fs.String("config", "", "gateway config `FILE` (gateway.yaml)")
-	listen := fs.String("listen", "", "listen `ADDR` (host:port), overrides the config's listen")
-	dataDir := fs.String("data-dir", "", "durable state `DIR`, overrides the config's data_dir")
-	deliverTo := fs.String("deliver-to", "", "send every postback to `URL` instead of the partner's host (keeps path and query; original host in X-Adgate-Original-Host)")
-	demo := fs.Bool("demo", false, "run examples/gateway.yaml with an in-process capture sink and print every postback delivered")
-	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")
-	if err := fs.Parse(args); err != nil {
-		return flagExit(err)
+       http://127.0.0.1:8080/v1/apps/demo/events`, argNone)
+	fs := c.flags
+	var o serveOpts
+	fs.StringVar(&o.cfgPath, "config", "", "gateway config `FILE` (gateway.yaml)")
+	fs.StringVar(&o.listen, "listen", "", "listen `ADDR` (host:port), overrides the config's listen")
+	fs.StringVar(&o.dataDir, "data-dir", "", "durable state `DIR`, overrides the config's data_dir")
+	fs.StringVar(&o.deliverTo, "deliver-to", "", "send every postback to `URL` instead of the partner's host (keeps path and query; original host in X-Adgate-Original-Host)")
+	fs.BoolVar(&o.demo, "demo", false, "run examples/gateway.yaml with an in-process capture sink and print every postback delivered")
+	fs.StringVar(&o.logLevel, "log-level", "info", "log `LEVEL`: debug, info, warn, error")
+	c.run = func(ctx context.Context, st stdio, _ []string) int {
+		if !o.demo && o.cfgPath == "" {
+			return c.usageError(st, "--config FILE is required (or --demo)")
+		}
+		return runServe(ctx, st.out, st.errOut, o)
 	}
-	if err := noArgs(fs); err != nil {
-		fmt.Fprintln(stderr, "adgate serve:", err)
-		return 2
-	}
+	return c
+}
+
+type serveOpts struct {
+	cfgPath, listen, dataDir, deliverTo, logLevel string
+	demo                                          bool
+}
+
+func runServe(ctx context.Context, stdout, stderr io.Writer, o serveOpts) int {
 	var level slog.Level
-	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
+	if err := level.UnmarshalText([]byte(o.logLevel)); err != nil {
 		fmt.Fprintf(stderr, "adgate serve: --log-level: %v\n", err)
 		return 2
 	}
 	logger := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level, ReplaceAttr: durationText}))
 
-	opt := gateway.Options{ConfigPath: *cfgPath, Listen: *listen, DataDir: *dataDir, DeliverTo: *deliverTo, Logger: logger}
-	if *demo {
+	opt := gateway.Options{ConfigPath: o.cfgPath, Listen: o.listen, DataDir: o.dataDir, DeliverTo: o.deliverTo, Logger: logger}
+	if o.demo {
 		stop, code := setUpDemo(ctx, &opt, stdout, stderr)
 		if code != 0 {
 			return code
 		}
 		defer stop()
-	} else if *cfgPath == "" {
-		fmt.Fprintln(stderr, "adgate serve: --config FILE is required (or --demo)")
-		fs.Usage()
-		return 2
 	}
 
 	srv, err := gateway.New(ctx, opt)
@@ -87,7 +85,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		_ = srv.Close()
 		return errExit(stderr, "serve", err)
 	}
-	if *demo {
+	if o.demo {
 		fmt.Fprintf(stdout, "adgate demo: gateway on http://%s, postbacks go to the in-process sink at %s\n", srv.Addr(), opt.DeliverTo)
 		fmt.Fprintf(stdout, "try:\n  curl -H 'Authorization: Bearer demo-token' --data-binary @examples/events/install.json http://%s/v1/apps/demo/events\n", srv.Addr())
 		fmt.Fprintf(stdout, "metrics (demo-only token from examples/gateway.yaml):\n  curl -H 'Authorization: Bearer demo-metrics-token' http://%s/metrics\n\n", srv.Addr())
@@ -167,18 +165,24 @@ func statusText(a gateway.Attempt) string {
 
 // findUp looks for rel in the working directory and its parents.
 func findUp(rel string) (string, error) {
-	dir, err := os.Getwd()
+	wd, err := os.Getwd()
 	if err != nil {
 		return "", err
 	}
-	for {
+	return findUpFrom(wd, rel)
+}
+
+// findUpFrom looks for rel in start and its parents; the error names
+// start, where the search began.
+func findUpFrom(start, rel string) (string, error) {
+	for dir := start; ; {
 		p := filepath.Join(dir, rel)
 		if _, err := os.Stat(p); err == nil {
 			return p, nil
 		}
 		parent := filepath.Dir(dir)
 		if parent == dir {
-			return "", fmt.Errorf("%s not found in %s or its parents", rel, dir)
+			return "", fmt.Errorf("%s not found in %s or its parents", rel, start)
 		}
 		dir = parent
 	}

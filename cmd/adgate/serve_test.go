@@ -41,7 +41,7 @@ func TestServeDemo(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int, 1)
 	go func() {
-		done <- run(ctx, []string{"serve", "--demo", "--listen", "127.0.0.1:0", "--data-dir", t.TempDir()}, &stdout, &stderr)
+		done <- run(ctx, []string{"serve", "--demo", "--listen", "127.0.0.1:0", "--data-dir", t.TempDir()}, stdio{out: &stdout, errOut: &stderr})
 	}()
 	defer func() {
 		cancel()
@@ -164,7 +164,7 @@ func TestServeUsageAndStartErrors(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var stdout, stderr lockedBuffer
-			if code := run(context.Background(), tc.args, &stdout, &stderr); code != tc.code {
+			if code := run(context.Background(), tc.args, stdio{out: &stdout, errOut: &stderr}); code != tc.code {
 				t.Fatalf("exit %d, want %d\nstderr: %s", code, tc.code, stderr.String())
 			}
 			if !strings.Contains(stderr.String(), tc.want) {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -12,44 +11,48 @@ import (
 	"github.com/adgate/adgate/engine/gateway"
 )
 
-const sinkUsage = `Usage: adgate sink --addr HOST:PORT [--out FILE] [--fail-rate R] [--latency D] [--status CODE]
-
-Runs a capture server that answers postbacks and writes one JSON line per request
+func sinkCmd() *command {
+	c := newCommand("sink", "sink [--addr HOST:PORT] [--out FILE] [--status CODE] [--fail-rate R] [--latency DURATION] [flags]",
+		"run a capture server that answers and records postbacks (demos, tests)",
+		`Runs a capture server that answers postbacks and writes one JSON line per request
 ({time, method, url, headers, body, status, seq}) to FILE or stdout. Point
-` + "`adgate serve --deliver-to http://HOST:PORT`" + ` at it to see what partners would receive.
+`+"`adgate serve --deliver-to http://HOST:PORT`"+` at it to see what partners would receive.
 It prints "listening on ADDR" to stderr once it accepts requests (useful with port 0).
-SIGINT or SIGTERM stops it after in-flight requests finish.
-
-Flags:
-`
-
-func runSink(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("sink", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	addr := fs.String("addr", "127.0.0.1:9999", "listen `address` HOST:PORT")
-	out := fs.String("out", "", "append JSON lines to `FILE` instead of stdout")
-	status := fs.Int("status", 200, "HTTP status `code` for requests that do not fail")
-	failRate := fs.Float64("fail-rate", 0, "fraction `R` (0-1) of requests answered with --fail-status")
-	failFirst := fs.Int("fail-first", 0, "fail the first `N` requests")
-	failStatus := fs.Int("fail-status", 503, "HTTP status `code` of failed requests")
-	retryAfter := fs.String("retry-after", "", "Retry-After header `value` sent with failed requests")
-	seed := fs.Uint64("seed", 1, "`seed` choosing which requests --fail-rate fails (same seed, same run)")
-	latency := fs.Duration("latency", 0, "`delay` before every answer, e.g. 50ms")
-	maxBody := fs.Int64("max-body", 1<<20, "`bytes` of each request body kept; longer bodies are truncated")
-	err := fs.Parse(args)
-	if err == nil {
-		err = noArgs(fs)
+SIGINT or SIGTERM stops it after in-flight requests finish.`, argNone)
+	fs := c.flags
+	var o sinkOpts
+	fs.StringVar(&o.addr, "addr", "127.0.0.1:9999", "listen address `HOST:PORT`")
+	fs.StringVar(&o.out, "out", "", "append JSON lines to `FILE` instead of stdout")
+	fs.IntVar(&o.status, "status", 200, "HTTP status `CODE` for requests that do not fail")
+	fs.Float64Var(&o.failRate, "fail-rate", 0, "fraction `R` (0-1) of requests answered with --fail-status")
+	fs.IntVar(&o.failFirst, "fail-first", 0, "fail the first `N` requests")
+	fs.IntVar(&o.failStatus, "fail-status", 503, "HTTP status `CODE` of failed requests")
+	fs.StringVar(&o.retryAfter, "retry-after", "", "Retry-After header `VALUE` sent with failed requests")
+	fs.Uint64Var(&o.seed, "seed", 1, "`SEED` choosing which requests --fail-rate fails (same seed, same run)")
+	fs.DurationVar(&o.latency, "latency", 0, "`DURATION` to wait before every answer, e.g. 50ms")
+	fs.Int64Var(&o.maxBody, "max-body", 1<<20, "`BYTES` of each request body kept; longer bodies are truncated")
+	c.run = func(ctx context.Context, st stdio, _ []string) int {
+		if err := sinkCheckFlags(o.status, o.failStatus, o.failRate, o.failFirst, o.latency, o.maxBody); err != nil {
+			return c.usageError(st, err.Error())
+		}
+		return runSink(ctx, st.out, st.errOut, o)
 	}
-	if err == nil {
-		err = sinkCheckFlags(*status, *failStatus, *failRate, *failFirst, *latency, *maxBody)
-	}
-	if err != nil {
-		return quietUsageExit(stdout, stderr, fs, sinkUsage, err)
-	}
+	return c
+}
 
+type sinkOpts struct {
+	addr, out, retryAfter         string
+	status, failFirst, failStatus int
+	failRate                      float64
+	seed                          uint64
+	latency                       time.Duration
+	maxBody                       int64
+}
+
+func runSink(ctx context.Context, stdout, stderr io.Writer, o sinkOpts) int {
 	var w io.Writer = stdout
-	if *out != "" {
-		f, err := os.OpenFile(*out, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if o.out != "" {
+		f, err := os.OpenFile(o.out, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 		if err != nil {
 			return errExit(stderr, "sink", err)
 		}
@@ -57,10 +60,10 @@ func runSink(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		w = f // unbuffered: each request is one write, visible at once
 	}
 	s := gateway.NewSink(gateway.SinkOptions{
-		Out: w, Status: *status, FailFirst: *failFirst, FailRate: *failRate, Seed: *seed,
-		FailStatus: *failStatus, RetryAfter: *retryAfter, Latency: *latency, MaxBody: *maxBody,
+		Out: w, Status: o.status, FailFirst: o.failFirst, FailRate: o.failRate, Seed: o.seed,
+		FailStatus: o.failStatus, RetryAfter: o.retryAfter, Latency: o.latency, MaxBody: o.maxBody,
 	})
-	l, err := net.Listen("tcp", *addr)
+	l, err := net.Listen("tcp", o.addr)
 	if err != nil {
 		return errExit(stderr, "sink", err)
 	}

@@ -24,7 +24,7 @@ func TestSinkChildProcess(t *testing.T) {
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 		defer stop()
 		args := strings.Split(os.Getenv("ADGATE_SINK_ARGS"), "\x1f")
-		os.Exit(run(ctx, append([]string{"sink"}, args...), os.Stdout, os.Stderr))
+		os.Exit(run(ctx, append([]string{"sink"}, args...), stdio{in: os.Stdin, out: os.Stdout, errOut: os.Stderr}))
 	}
 	out := filepath.Join(t.TempDir(), "captured.jsonl")
 	cmd := exec.Command(os.Args[0], "-test.run=^TestSinkChildProcess$")
@@ -120,12 +120,12 @@ func TestSinkFlagErrors(t *testing.T) {
 		{"--nope"},
 	} {
 		var stdout, stderr bytes.Buffer
-		if code := runSink(context.Background(), args, &stdout, &stderr); code != 2 {
+		if code := run(context.Background(), append([]string{"sink"}, args...), stdio{out: &stdout, errOut: &stderr}); code != 2 {
 			t.Errorf("%v: exit %d, want 2 (stderr %q)", args, code, stderr.String())
 		}
 	}
 	var stdout, stderr bytes.Buffer
-	if code := runSink(context.Background(), []string{"--help"}, &stdout, &stderr); code != 0 || !strings.Contains(stdout.String(), "--fail-rate") {
+	if code := run(context.Background(), []string{"sink", "--help"}, stdio{out: &stdout, errOut: &stderr}); code != 0 || !strings.Contains(stdout.String(), "--fail-rate") {
 		t.Errorf("--help: exit %d, %q", code, stdout.String())
 	}
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -19,37 +18,36 @@ import (
 // valDefaultPath is validated when no PATH is given.
 const valDefaultPath = "partners/"
 
-const valUsage = `Usage: adgate validate [--format text|json|github] [--strict] [PATH...]
-
-Validates partner specs against schemas/partner.schema.json and the lint rules
+func validateCmd() *command {
+	c := newCommand("validate", "validate [--format text|json|github] [--strict] [--rules] [PATH...]",
+		"validate partner specs (schema and lint) for CI and editors",
+		`Validates partner specs against schemas/partner.schema.json and the lint rules
 (undefined macros, duplicate query keys, unknown Branch parameters, ...).
-PATH is a spec file or a directory of specs (*.yaml; *.test.yaml fixtures are
-skipped); the default is ` + valDefaultPath + `. Partner ids must be unique across all PATHs.
+PATH is a spec file or a directory of specs (*.yaml and *.yml; *.test.yaml fixtures
+are skipped); the default is `+valDefaultPath+`. A directory with no spec is an error.
+Partner ids must be unique across all PATHs.
 A file that is a gateway config (gateway.yaml: it names gateway.schema.json or has
 a top-level apps: key) is checked as one, with the partner specs it enables.
 
 Silence one finding with a comment on its line or the line above:
   # adgate:ignore <rule-id> <reason>
 
-Exit status: 0 no errors, 1 errors (or warnings under --strict), 2 usage error.
-
-Flags:
-`
-
-func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("validate", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	format := fs.String("format", "text", "output `format`: text (file:line:col: severity rule: message, like go vet),\njson (an array of {file, line, column, range, severity, rule, message, hint}),\nor github (workflow commands that annotate a pull request)")
+Exit status: 0 no errors, 1 errors (or warnings under --strict), 2 usage error.`, argPaths)
+	fs := c.flags
+	format := fs.String("format", "text", "output `FORMAT`: text (file:line:col: severity rule: message, like go vet),\njson (an array of {file, line, column, range, severity, rule, message, hint}),\nor github (workflow commands that annotate a pull request)")
 	strict := fs.Bool("strict", false, "fail (exit 1) on warnings too")
 	listRules := fs.Bool("rules", false, "print the lint rules (id, severity, what each catches) and exit")
-	paths, err := parseInterspersed(fs, args)
-	if err != nil {
-		return quietUsageExit(stdout, stderr, fs, valUsage, err)
+	c.run = func(ctx context.Context, st stdio, paths []string) int {
+		return runValidate(ctx, st.out, st.errOut, paths, *format, *strict, *listRules)
 	}
-	if *listRules {
+	return c
+}
+
+func runValidate(ctx context.Context, stdout, stderr io.Writer, paths []string, format string, strict, listRules bool) int {
+	if listRules {
 		return valPrintRules(stdout)
 	}
-	f, err := diag.ParseFormat(*format)
+	f, err := diag.ParseFormat(format)
 	if err != nil {
 		fmt.Fprintln(stderr, "adgate validate:", err)
 		return 2
@@ -66,6 +64,10 @@ func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	specPaths, configPaths, err := valRoute(paths)
 	if err != nil {
 		return errExit(stderr, "validate", err)
+	}
+	if err := valHasSpecs(specPaths); err != nil {
+		fmt.Fprintln(stderr, "adgate validate:", err)
+		return 2
 	}
 	l, err := spec.NewLoader()
 	if err != nil {
@@ -103,9 +105,9 @@ func runValidate(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	}
 	errs, warns := ds.Count(diag.Error), ds.Count(diag.Warning)
 	if f == diag.Text {
-		fmt.Fprintln(stderr, valSummary(len(configPaths), len(specs), errs, warns, *strict))
+		fmt.Fprintln(stderr, valSummary(len(configPaths), len(specs), errs, warns, strict))
 	}
-	if errs > 0 || (*strict && warns > 0) {
+	if errs > 0 || (strict && warns > 0) {
 		return 1
 	}
 	return 0
@@ -134,6 +136,28 @@ func valRoute(paths []string) (specs, configs []string, err error) {
 		}
 	}
 	return specs, configs, nil
+}
+
+// valHasSpecs checks that every directory given holds a spec: validating
+// nothing (an empty or mistyped directory) must not pass in CI.
+func valHasSpecs(paths []string) error {
+	for _, p := range paths {
+		fi, err := os.Stat(p)
+		if err != nil {
+			return err
+		}
+		if !fi.IsDir() {
+			continue
+		}
+		files, err := spec.SpecFiles(p)
+		if err != nil {
+			return err
+		}
+		if len(files) == 0 {
+			return fmt.Errorf("%s: no partner spec (*.yaml, *.yml) in this directory; give a directory of specs or spec files", p)
+		}
+	}
+	return nil
 }
 
 // valDedupe drops repeated findings (a spec reached both directly and

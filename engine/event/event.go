@@ -26,6 +26,12 @@ func Parse(b []byte) (*Event, error) {
 	return FromValue(v)
 }
 
+// Empty returns an event with no fields, not even a name: the data model
+// of a template evaluated with no event (adgate eval without --event), in
+// which every event field is missing. It is for evaluation only; nothing
+// is rendered or sent for it.
+func Empty() *Event { return &Event{v: template.NewHash(nil, nil)} }
+
 // FromValue wraps an already decoded event.
 func FromValue(v template.Value) (*Event, error) {
 	if v.Kind() != template.KindHash {
