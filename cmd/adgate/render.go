@@ -28,7 +28,7 @@ func runRender(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	if code, done := parseFlags(fs, args); done {
 		return code
 	}
-	f, err := render.ParseFormat(*format)
+	f, err := parseRenderFormat(*format)
 	if err != nil {
 		return usageError(fs, stderr, err.Error())
 	}
@@ -47,7 +47,7 @@ func runRender(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	if err != nil {
 		return errExit(stderr, "render", err)
 	}
-	if err := res.Write(stdout, f); err != nil {
+	if err := writeResult(stdout, res, f); err != nil {
 		return errExit(stderr, "render", err)
 	}
 	return 0
