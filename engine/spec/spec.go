@@ -63,19 +63,6 @@ func (p *Partner) Parameter(macro string) *Parameter {
 	return nil
 }
 
-// Postback returns the postback declared for event (matched
-// case-insensitively, as Branch sends both "open" and "INSTALL"), or nil.
-func (p *Partner) Postback(event string) *Postback {
-	for i := range p.Postbacks {
-		for _, e := range p.Postbacks[i].Events {
-			if strings.EqualFold(e, event) {
-				return &p.Postbacks[i]
-			}
-		}
-	}
-	return nil
-}
-
 // CustomEvent is the event key of the postback sent for events that are not
 // lifecycle events and have no postback of their own.
 const CustomEvent = "custom_event"
