@@ -1,25 +1,52 @@
-// Package render executes a partner spec: it turns one Branch event and an
-// advertiser's account into the HTTP requests the partner expects.
+// Package render turns a partner spec and a Branch event into the HTTP
+// requests the partner expects. It is the engine behind `adgate render`,
+// `adgate test` and the gateway, and can be embedded on its own: it sends
+// nothing and holds no per-event state, so the caller decides what to
+// do with the requests.
+//
+// Compile a spec once, then render each event:
+//
+//	loader, err := spec.NewLoader()
+//	p, findings, err := loader.LoadFile(ctx, "partners/clevertap.yaml")
+//	partner, err := render.Compile(p, loader.Catalog())
+//	ev, err := event.Parse(eventJSON)
+//	res, err := partner.Render(ev, account, render.Options{})
+//	for _, req := range res.Requests { /* send req.Method req.URL ... */ }
 //
 // Compile parses every template of a spec once (parameter templates, the
 // catalog templates its parameters use, URL, header and body templates);
 // Render then only evaluates. A compiled Partner is immutable and safe for
-// concurrent use.
+// concurrent use. Partner.ParseEvent decodes only the fields the partner
+// reads, which is cheaper than event.Parse when one event goes to one
+// partner.
 //
-// Postback selection: an event triggers the postback that declares its name,
-// compared case-insensitively (Branch sends both "open" and "INSTALL");
-// failing that, an event that is not a lifecycle event (install, reinstall,
-// open, click, impression, web session start, pageview; see
-// event.IsLifecycle) triggers the partner's custom_event postback. Other
-// events trigger nothing.
+// The Account is the advertiser's side: the credentials templates see as
+// ad_network.credentials, the app bundles they see as app, and settings.
+// LoadAccount and ParseAccount read its YAML file.
+//
+// Render returns a Result: the Requests to send, and the Skipped postbacks
+// with the reason each was not rendered (a required parameter without a
+// value, a template error). Its error is reserved for a bad Options value.
+// Options.Explain adds, per postback, where each macro's value came from.
+//
+// Postback selection is the spec's rule (spec.Selection): an event
+// triggers the postback that declares its name, compared
+// case-insensitively (Branch sends both "open" and "INSTALL"); failing
+// that, an event that is not a lifecycle event (event.IsLifecycle)
+// triggers the partner's custom_event postback. Other events trigger
+// nothing. Options.Postback renders a postback by key instead.
 //
 // Parameter values: a spec parameter with a template of its own takes the
 // template's output; otherwise its Branch parameter's catalog definition
 // applies (a path into the data model, a catalog template, the credential
 // named by the macro, the link data key named by the macro, or an account
 // setting), and the catalog's hash, if any, is applied. A macro without a
-// value renders empty; a required parameter without a value skips the
-// postback with that reason, as does a template error.
+// value renders empty. Each value is escaped for where it stands
+// (Encoding): percent-encoded in a URL or form body, JSON-escaped in a
+// JSON body, as it is in headers and other bodies.
+//
+// TrackingLink builds the partner's tracking-link template from the same
+// spec.
 package render
 
 import (
