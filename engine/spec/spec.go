@@ -2,6 +2,11 @@
 // says which events it wants, the request each one becomes, and where every
 // {macro} of that request takes its value from. The package loads, validates
 // and lints these files; it does not execute them (see engine/render).
+//
+// It also owns the readings of a spec that the renderer, the gateway and
+// the lint must agree on: which postbacks an event triggers
+// (Partner.Selection) and which hosts a partner's postbacks may reach
+// (Partner.Hosts).
 package spec
 
 import "strings"
