@@ -58,7 +58,7 @@ func (p *Partner) Selection() (*Selection, []EventConflict) {
 	var conflicts []EventConflict
 	for i := range p.Postbacks {
 		for j, ev := range p.Postbacks[i].Events {
-			if first, dup := s.lookup(ev); dup {
+			if first, dup := s.Lookup(ev); dup {
 				conflicts = append(conflicts, EventConflict{Postback: i, Event: j, First: first.Index})
 				continue
 			}
@@ -71,10 +71,11 @@ func (p *Partner) Selection() (*Selection, []EventConflict) {
 	return s, conflicts
 }
 
-// lookup scans the keys: a partner declares a handful of events, so
-// comparing with EqualFold beats lower-casing the name (an allocation per
-// event) for a map lookup.
-func (s *Selection) lookup(key string) (Selected, bool) {
+// Lookup finds the postback declared under key (case-insensitively), as
+// when a user asks for one postback by name.
+func (s *Selection) Lookup(key string) (Selected, bool) {
+	// A partner declares a handful of events, so comparing with EqualFold
+	// beats lower-casing the name (an allocation per event) for a map.
 	for _, k := range s.keys {
 		if sameEvent(k.Key, key) {
 			return k, true
@@ -82,10 +83,6 @@ func (s *Selection) lookup(key string) (Selected, bool) {
 	}
 	return Selected{}, false
 }
-
-// Lookup finds the postback declared under key (case-insensitively), as
-// when a user asks for one postback by name.
-func (s *Selection) Lookup(key string) (Selected, bool) { return s.lookup(key) }
 
 // Keys returns every postback key in spec order.
 func (s *Selection) Keys() []string {
@@ -108,7 +105,7 @@ func (s *Selection) Keys() []string {
 // custom event it lists is renamed (Selected.Rename) and one it leaves out
 // is selected as Unmapped, so that the caller can say why it is not sent.
 func (s *Selection) Select(dst []Selected, name string, renames map[string]string) []Selected {
-	if k, ok := s.lookup(name); ok {
+	if k, ok := s.Lookup(name); ok {
 		return append(dst, k)
 	}
 	if s.custom < 0 || event.IsLifecycle(name) {
