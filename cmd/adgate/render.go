@@ -21,7 +21,7 @@ func renderCmd() *command {
 	format := fs.String("format", "text", "output `FORMAT`: text, json or curl")
 	c.run = func(ctx context.Context, st stdio, _ []string) int {
 		stderr := st.errOut
-		f, err := render.ParseFormat(*format)
+		f, err := parseRenderFormat(*format)
 		if err != nil {
 			return c.usageError(st, err.Error())
 		}
@@ -40,7 +40,7 @@ func renderCmd() *command {
 		if err != nil {
 			return errExit(stderr, "render", err)
 		}
-		if err := res.Write(st.out, f); err != nil {
+		if err := writeResult(st.out, res, f); err != nil {
 			return errExit(stderr, "render", err)
 		}
 		return 0

@@ -69,7 +69,7 @@ func buildPolicies(cfg *config.Config, specs map[string]*partnerRuntime) map[que
 }
 
 func policyFor(sp *spec.Partner, d config.Delivery) deliver.Policy {
-	hosts := deliver.AllowedHosts(sp)
+	hosts := sp.Hosts()
 	private := false
 	for _, h := range d.AllowHosts {
 		// Compared with url.Hostname(), which has no brackets; config

@@ -80,6 +80,7 @@ type postbackRenderer interface {
 // partnerRuntime is a loaded partner spec ready to render.
 type partnerRuntime struct {
 	spec *spec.Partner
+	sel  *spec.Selection
 	r    postbackRenderer
 }
 
@@ -97,72 +98,66 @@ func planEvent(ev *event.Event, eventID string, app *config.App, partners map[st
 			pl.Skipped = append(pl.Skipped, SkippedPostback{Partner: pc.ID, Class: skipNoPostback, Reason: "partner spec not loaded"})
 			continue
 		}
-		key, renamed, class, why := selectPostback(ev, pr.spec, pc)
-		if class != "" {
-			pl.Skipped = append(pl.Skipped, SkippedPostback{Partner: pc.ID, Postback: key, Class: class, Reason: why})
+		var buf [1]spec.Selected
+		sel := pr.sel.Select(buf[:0], ev.Name(), pc.CustomEvents)
+		if len(sel) == 0 {
+			pl.Skipped = append(pl.Skipped, SkippedPostback{Partner: pc.ID, Class: skipNoPostback, Reason: fmt.Sprintf("partner has no postback for %q", ev.Name())})
 			continue
 		}
-		if class, why := admit(ev, pr.spec, pc); class != "" {
-			pl.Skipped = append(pl.Skipped, SkippedPostback{Partner: pc.ID, Postback: key, Class: class, Reason: why})
-			continue
-		}
-		send := ev
-		if renamed != "" || !pc.SendRevenue {
-			send = rewriteEvent(ev, renamed, !pc.SendRevenue)
-		}
-		reqs, why := pr.r.render(send, app, pc, key)
-		if why != "" {
-			pl.Skipped = append(pl.Skipped, SkippedPostback{Partner: pc.ID, Postback: key, Class: skipRender, Reason: why})
-			continue
-		}
-		windowEnd := windowEnd(ev, pc, now)
-		for _, rq := range reqs {
-			pbKey := rq.Postback
-			if pbKey == "" {
-				pbKey = key
+		admitted := false
+		for _, s := range sel {
+			key := s.Key
+			if class, why := enabled(ev, pc, s); class != "" {
+				pl.Skipped = append(pl.Skipped, SkippedPostback{Partner: pc.ID, Postback: key, Class: class, Reason: why})
+				continue
 			}
-			id := PostbackID(app.ID, eventID, pc.ID, pbKey)
-			pl.Postbacks = append(pl.Postbacks, PlannedPostback{ID: id, Partner: pc.ID, Postback: pbKey, Method: rq.Method})
-			pl.jobs = append(pl.jobs, queue.Job{
-				ID: id, App: app.ID, Partner: pc.ID, Postback: pbKey, EventID: eventID,
-				Method: rq.Method, URL: rq.URL, Headers: rq.Headers, Body: rq.Body,
-				ConfigVersion: version, EnqueuedAt: now, WindowEnd: windowEnd,
-			})
+			if !admitted {
+				// scope, window, country and filters are the partner's,
+				// whichever postback the event selects
+				if class, why := admit(ev, pr.spec, pc); class != "" {
+					pl.Skipped = append(pl.Skipped, SkippedPostback{Partner: pc.ID, Postback: key, Class: class, Reason: why})
+					break
+				}
+				admitted = true
+			}
+			send := ev
+			if s.Rename != "" || !pc.SendRevenue {
+				send = rewriteEvent(ev, s.Rename, !pc.SendRevenue)
+			}
+			reqs, why := pr.r.render(send, app, pc, key)
+			if why != "" {
+				pl.Skipped = append(pl.Skipped, SkippedPostback{Partner: pc.ID, Postback: key, Class: skipRender, Reason: why})
+				continue
+			}
+			windowEnd := windowEnd(ev, pc, now)
+			for _, rq := range reqs {
+				pbKey := rq.Postback
+				if pbKey == "" {
+					pbKey = key
+				}
+				id := PostbackID(app.ID, eventID, pc.ID, pbKey)
+				pl.Postbacks = append(pl.Postbacks, PlannedPostback{ID: id, Partner: pc.ID, Postback: pbKey, Method: rq.Method})
+				pl.jobs = append(pl.jobs, queue.Job{
+					ID: id, App: app.ID, Partner: pc.ID, Postback: pbKey, EventID: eventID,
+					Method: rq.Method, URL: rq.URL, Headers: rq.Headers, Body: rq.Body,
+					ConfigVersion: version, EnqueuedAt: now, WindowEnd: windowEnd,
+				})
+			}
 		}
 	}
 	return pl
 }
 
-// selectPostback finds the postback key an event triggers at a partner:
-// the postback declared for its name (case-insensitively), else the
-// custom_event postback for a non-lifecycle event, subject to the app's
-// custom event mapping. renamed is the name the partner should see.
-func selectPostback(ev *event.Event, sp *spec.Partner, pc *config.Partner) (key, renamed, class, why string) {
-	name := ev.Name()
-	if pb := sp.Postback(name); pb != nil {
-		for _, e := range pb.Events {
-			if strings.EqualFold(e, name) {
-				key = e
-			}
-		}
-	} else if !event.IsLifecycle(name) && sp.Postback(spec.CustomEvent) != nil {
-		key = spec.CustomEvent
-		if pc.CustomEvents != nil {
-			to, ok := pc.CustomEvents[strings.ToLower(name)]
-			if !ok {
-				return key, "", skipUnmapped, fmt.Sprintf("custom event %q is not in custom_events", name)
-			}
-			if to != name {
-				renamed = to
-			}
-		}
-	} else {
-		return "", "", skipNoPostback, fmt.Sprintf("partner has no postback for %q", name)
+// enabled applies the app's choices to a selected postback: its custom
+// event mapping and the postbacks it enables.
+func enabled(ev *event.Event, pc *config.Partner, s spec.Selected) (class, why string) {
+	if s.Unmapped {
+		return skipUnmapped, fmt.Sprintf("custom event %q is not in custom_events", ev.Name())
 	}
-	if !pc.PostbackOn(key) {
-		return key, "", skipDisabled, fmt.Sprintf("postback %s is not enabled in postbacks", key)
+	if !pc.PostbackOn(s.Key) {
+		return skipDisabled, fmt.Sprintf("postback %s is not enabled in postbacks", s.Key)
 	}
-	return key, renamed, "", ""
+	return "", ""
 }
 
 // admit applies scope, window, country lists and filters.

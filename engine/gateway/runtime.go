@@ -94,7 +94,8 @@ func loadRuntime(ctx context.Context, path string, opt config.Options, cat *cata
 		}
 		b, _ := json.Marshal(sp)
 		h.Write(b)
-		rt.partners[sp.ID] = &partnerRuntime{spec: sp, r: newSpecRenderer(cp, cfg, sp.ID, rt.red)}
+		sel, _ := sp.Selection() // the loader reports conflicts, and Compile refuses them
+		rt.partners[sp.ID] = &partnerRuntime{spec: sp, sel: sel, r: newSpecRenderer(cp, cfg, sp.ID, rt.red)}
 	}
 	if ds.HasErrors() {
 		ds.Sort()

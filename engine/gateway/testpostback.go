@@ -48,12 +48,13 @@ func (s *Server) handleTest(w http.ResponseWriter, r *http.Request) {
 	}
 	key := r.URL.Query().Get("postback")
 	if key == "" {
-		if len(pr.spec.Postbacks) == 0 || len(pr.spec.Postbacks[0].Events) == 0 {
+		keys := pr.sel.Keys()
+		if len(keys) == 0 {
 			writeError(w, http.StatusBadRequest, fmt.Sprintf("partner %s declares no postback", pc.ID))
 			return
 		}
-		key = pr.spec.Postbacks[0].Events[0]
-	} else if pr.spec.Postback(key) == nil {
+		key = keys[0]
+	} else if _, ok := pr.sel.Lookup(key); !ok {
 		writeError(w, http.StatusBadRequest, fmt.Sprintf("partner %s has no postback %q", pc.ID, key))
 		return
 	}

@@ -2,7 +2,8 @@ package render
 
 import (
 	"strings"
-	"unicode/utf8"
+
+	"github.com/adgate/adgate/engine/template"
 )
 
 // Encoding says how a macro's value is escaped where it is inserted.
@@ -16,9 +17,10 @@ const (
 	// space included (%20, never +). So + & = / ? # % and spaces in a value
 	// can never end its query parameter or start another one.
 	EncQuery Encoding = iota
-	// EncJSON escapes for the inside of a JSON string: " \ and control
-	// characters (\n \r \t \b \f, others \u00XX), U+2028/U+2029 as \u2028
-	// and \u2029; invalid UTF-8 becomes U+FFFD. Everything else is kept.
+	// EncJSON escapes for the inside of a JSON string as
+	// template.JSONSafe does: " \ and control characters (\n \r \t \b \f,
+	// others \u00XX), U+2028/U+2029 as \u2028 and \u2029; invalid UTF-8
+	// becomes U+FFFD. Everything else is kept.
 	EncJSON
 	// EncRaw inserts the value as it is (headers, plain-text bodies).
 	EncRaw
@@ -120,64 +122,8 @@ func appendQuery(b []byte, s string) []byte {
 // JSONEscape returns s escaped as EncJSON describes (without quotes).
 func JSONEscape(s string) string {
 	var b strings.Builder
-	writeJSON(&b, s)
+	template.WriteJSONString(&b, s, template.JSONSafe)
 	return b.String()
-}
-
-func writeJSON(b *strings.Builder, s string) {
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			b.WriteString(s[start:i])
-			switch c {
-			case '"':
-				b.WriteString(`\"`)
-			case '\\':
-				b.WriteString(`\\`)
-			case '\n':
-				b.WriteString(`\n`)
-			case '\r':
-				b.WriteString(`\r`)
-			case '\t':
-				b.WriteString(`\t`)
-			case '\b':
-				b.WriteString(`\b`)
-			case '\f':
-				b.WriteString(`\f`)
-			default:
-				b.WriteString(`\u00`)
-				b.WriteByte(upperHex[c>>4])
-				b.WriteByte(upperHex[c&15])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case r == utf8.RuneError && size == 1:
-			b.WriteString(s[start:i])
-			b.WriteString("\uFFFD")
-		case r == '\u2028' || r == '\u2029':
-			b.WriteString(s[start:i])
-			if r == '\u2028' {
-				b.WriteString(`\u2028`)
-			} else {
-				b.WriteString(`\u2029`)
-			}
-		default:
-			i += size
-			continue
-		}
-		i += size
-		start = i
-	}
-	b.WriteString(s[start:])
 }
 
 func writeEncoded(b *strings.Builder, s string, enc Encoding) {
@@ -185,7 +131,7 @@ func writeEncoded(b *strings.Builder, s string, enc Encoding) {
 	case EncQuery:
 		writeQuery(b, s)
 	case EncJSON:
-		writeJSON(b, s)
+		template.WriteJSONString(b, s, template.JSONSafe)
 	default:
 		b.WriteString(s)
 	}

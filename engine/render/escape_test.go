@@ -27,25 +27,6 @@ func TestQueryEscape(t *testing.T) {
 	}
 }
 
-func TestJSONEscape(t *testing.T) {
-	tests := []struct{ in, want string }{
-		{"", ""},
-		{"plain & <b>", "plain & <b>"},
-		{`say "hi"`, `say \"hi\"`},
-		{`back\slash`, `back\\slash`},
-		{"a\nb\rc\td\be\ff", `a\nb\rc\td\be\ff`},
-		{"\x01\x1f", `\u0001\u001F`},
-		{"line\u2028sep\u2029", `line\u2028sep\u2029`},
-		{"bad\xffutf8", "bad\uFFFDutf8"},
-		{"é😀", "é😀"},
-	}
-	for _, tt := range tests {
-		if got := JSONEscape(tt.in); got != tt.want {
-			t.Errorf("JSONEscape(%q) = %q, want %q", tt.in, got, tt.want)
-		}
-	}
-}
-
 // FuzzEscape checks that both encodings round-trip through standard
 // decoders: a value can never break out of its query parameter or JSON string.
 func FuzzEscape(f *testing.F) {

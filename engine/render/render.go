@@ -1,25 +1,52 @@
-// Package render executes a partner spec: it turns one Branch event and an
-// advertiser's account into the HTTP requests the partner expects.
+// Package render turns a partner spec and a Branch event into the HTTP
+// requests the partner expects. It is the engine behind `adgate render`,
+// `adgate test` and the gateway, and can be embedded on its own: it sends
+// nothing and holds no per-event state, so the caller decides what to
+// do with the requests.
+//
+// Compile a spec once, then render each event:
+//
+//	loader, err := spec.NewLoader()
+//	p, findings, err := loader.LoadFile(ctx, "partners/clevertap.yaml")
+//	partner, err := render.Compile(p, loader.Catalog())
+//	ev, err := event.Parse(eventJSON)
+//	res, err := partner.Render(ev, account, render.Options{})
+//	for _, req := range res.Requests { /* send req.Method req.URL ... */ }
 //
 // Compile parses every template of a spec once (parameter templates, the
 // catalog templates its parameters use, URL, header and body templates);
 // Render then only evaluates. A compiled Partner is immutable and safe for
-// concurrent use.
+// concurrent use. Partner.ParseEvent decodes only the fields the partner
+// reads, which is cheaper than event.Parse when one event goes to one
+// partner.
 //
-// Postback selection: an event triggers the postback that declares its name,
-// compared case-insensitively (Branch sends both "open" and "INSTALL");
-// failing that, an event that is not a lifecycle event (install, reinstall,
-// open, click, impression, web session start, pageview; see
-// event.IsLifecycle) triggers the partner's custom_event postback. Other
-// events trigger nothing.
+// The Account is the advertiser's side: the credentials templates see as
+// ad_network.credentials, the app bundles they see as app, and settings.
+// LoadAccount and ParseAccount read its YAML file.
+//
+// Render returns a Result: the Requests to send, and the Skipped postbacks
+// with the reason each was not rendered (a required parameter without a
+// value, a template error). Its error is reserved for a bad Options value.
+// Options.Explain adds, per postback, where each macro's value came from.
+//
+// Postback selection is the spec's rule (spec.Selection): an event
+// triggers the postback that declares its name, compared
+// case-insensitively (Branch sends both "open" and "INSTALL"); failing
+// that, an event that is not a lifecycle event (event.IsLifecycle)
+// triggers the partner's custom_event postback. Other events trigger
+// nothing. Options.Postback renders a postback by key instead.
 //
 // Parameter values: a spec parameter with a template of its own takes the
 // template's output; otherwise its Branch parameter's catalog definition
 // applies (a path into the data model, a catalog template, the credential
 // named by the macro, the link data key named by the macro, or an account
 // setting), and the catalog's hash, if any, is applied. A macro without a
-// value renders empty; a required parameter without a value skips the
-// postback with that reason, as does a template error.
+// value renders empty. Each value is escaped for where it stands
+// (Encoding): percent-encoded in a URL or form body, JSON-escaped in a
+// JSON body, as it is in headers and other bodies.
+//
+// TrackingLink builds the partner's tracking-link template from the same
+// spec.
 package render
 
 import (
@@ -185,7 +212,6 @@ func needsModel(t *template.Template) bool {
 }
 
 type postback struct {
-	events []string
 	method string
 	// needsModel: one of the postback's templates reads event, app or
 	// ad_network.
@@ -294,11 +320,9 @@ type Partner struct {
 	params            []param
 	byMacro           map[string]int
 	postbacks         []postback
-	// byEvent maps a lower-cased event name to its postback and the name as
-	// declared, which is the postback key.
-	byEvent map[string]pbRef
-	// events lists byEvent's entries in spec order, for findEvent.
-	events []pbRef
+	// sel is the spec's selection rule; its postback indexes are those of
+	// postbacks.
+	sel *spec.Selection
 	// segs are the first path segments parameters share; see param.seg.
 	segs []string
 	// rootNames are the root names read by the templates that need the
@@ -316,11 +340,6 @@ type Partner struct {
 	runs     sync.Pool
 }
 
-type pbRef struct {
-	idx int
-	key string
-}
-
 // ID returns the partner id.
 func (cp *Partner) ID() string { return cp.id }
 
@@ -331,13 +350,7 @@ func (cp *Partner) Name() string { return cp.name }
 func (cp *Partner) MachineName() string { return cp.machine }
 
 // Postbacks returns every postback key the partner declares, in spec order.
-func (cp *Partner) Postbacks() []string {
-	var keys []string
-	for _, pb := range cp.postbacks {
-		keys = append(keys, pb.events...)
-	}
-	return keys
-}
+func (cp *Partner) Postbacks() []string { return cp.sel.Keys() }
 
 // CompileError lists every problem found while compiling one spec.
 type CompileError struct {
@@ -363,7 +376,6 @@ func Compile(p *spec.Partner, cat *catalog.Catalog) (*Partner, error) {
 	cp := &Partner{
 		id: p.ID, name: p.Name, machine: p.MachineNameOrDefault(),
 		byMacro: make(map[string]int, len(p.Parameters)),
-		byEvent: map[string]pbRef{},
 	}
 	var errs []error
 	fail := func(err error) { errs = append(errs, err) }
@@ -387,7 +399,7 @@ func Compile(p *spec.Partner, cat *catalog.Catalog) (*Partner, error) {
 			continue
 		}
 		label := "postback " + strings.Join(sp.Events, ",")
-		pb := postback{events: sp.Events, method: sp.MethodOrDefault(), contentType: sp.ContentType}
+		pb := postback{method: sp.MethodOrDefault(), contentType: sp.ContentType}
 		var err error
 		if pb.url, err = template.Parse(p.ID+" "+label+" url", sp.URL, template.Options{IsMacro: isMacro}); err != nil {
 			fail(err)
@@ -442,17 +454,12 @@ func Compile(p *spec.Partner, cat *catalog.Catalog) (*Partner, error) {
 				pb.urlOnce = false
 			}
 		}
-		idx := len(cp.postbacks)
 		cp.postbacks = append(cp.postbacks, pb)
-		for _, ev := range sp.Events {
-			k := strings.ToLower(ev)
-			if _, dup := cp.byEvent[k]; dup {
-				fail(fmt.Errorf("event %s has two postbacks", ev))
-				continue
-			}
-			cp.byEvent[k] = pbRef{idx, ev}
-			cp.events = append(cp.events, pbRef{idx, ev})
-		}
+	}
+	var conflicts []spec.EventConflict
+	cp.sel, conflicts = p.Selection()
+	for _, c := range conflicts {
+		fail(fmt.Errorf("event %s has two postbacks", p.Postbacks[c.Postback].Events[c.Event]))
 	}
 	if len(errs) > 0 {
 		return nil, &CompileError{Partner: p.ID, Errs: errs}
@@ -786,46 +793,26 @@ func bodyEncoding(contentType string, headers map[string]string, body string) En
 	return EncRaw
 }
 
-// selection returns the postback an event triggers, if any: an event
-// triggers at most one (ok reports whether it does).
-func (cp *Partner) selection(name string, opt Options) (ref pbRef, ok bool, err error) {
+// selection appends to dst the postbacks an event triggers (spec's rule),
+// or the one Options.Postback names.
+func (cp *Partner) selection(dst []spec.Selected, name string, opt Options) ([]spec.Selected, error) {
 	if opt.Postback != "" {
-		ref, ok := cp.findEvent(opt.Postback)
+		ref, ok := cp.sel.Lookup(opt.Postback)
 		if !ok {
-			return pbRef{}, false, fmt.Errorf("partner %s has no postback %q (it has %s)", cp.id, opt.Postback, strings.Join(cp.Postbacks(), ", "))
+			return dst, fmt.Errorf("partner %s has no postback %q (it has %s)", cp.id, opt.Postback, strings.Join(cp.Postbacks(), ", "))
 		}
-		return ref, true, nil
+		return append(dst, ref), nil
 	}
-	if ref, ok := cp.findEvent(name); ok {
-		return ref, true, nil
-	}
-	if !event.IsLifecycle(name) {
-		if ref, ok := cp.byEvent[spec.CustomEvent]; ok {
-			return ref, true, nil
-		}
-	}
-	return pbRef{}, false, nil
-}
-
-// findEvent looks an event name up case-insensitively. A partner declares
-// a handful of events, so comparing with EqualFold beats lower-casing the
-// name (an allocation per event) for a map lookup.
-func (cp *Partner) findEvent(name string) (pbRef, bool) {
-	for _, ref := range cp.events {
-		if strings.EqualFold(ref.key, name) {
-			return ref, true
-		}
-	}
-	return pbRef{}, false
+	return cp.sel.Select(dst, name, nil), nil
 }
 
 // Selects reports the postback key an event name triggers, or "".
 func (cp *Partner) Selects(eventName string) string {
-	ref, ok, _ := cp.selection(eventName, Options{})
-	if !ok {
-		return ""
+	var buf [1]spec.Selected
+	if sel := cp.sel.Select(buf[:0], eventName, nil); len(sel) > 0 {
+		return sel[0].Key
 	}
-	return ref.key
+	return ""
 }
 
 // Model builds the template data model for an event and an account, as
@@ -839,31 +826,34 @@ func (cp *Partner) Model(ev *event.Event, acct *Account) template.Value {
 // required values become Skipped entries. acct may be nil (no account).
 func (cp *Partner) Render(ev *event.Event, acct *Account, opt Options) (Result, error) {
 	res := Result{Partner: cp.id, Event: ev.Name(), Requests: []Request{}, Skipped: []Skipped{}}
-	ref, ok, err := cp.selection(ev.Name(), opt)
-	if err != nil || !ok {
+	var buf [1]spec.Selected
+	sel, err := cp.selection(buf[:0], ev.Name(), opt)
+	if err != nil {
 		return res, err
 	}
-	var req Request
-	var skip *Skipped
-	if pb := &cp.postbacks[ref.idx]; pb.urlOnly && pb.urlOnce && !opt.Explain && !cp.noPlain {
-		// a plain URL whose macros are each used once keeps no values:
-		// the run's state fits in this frame, without the pool
-		r := run{cp: cp, ev: ev, acct: acct}
-		// no shared clock here: its address would move r to the heap;
-		// only parameter templates run, each on its own clock
-		r.exec.MaxDuration = opt.MaxDuration
-		req, skip = r.postback(ref, false)
-	} else {
-		r := cp.getRun(ev, acct)
-		r.exec.MaxDuration, r.exec.Clock = opt.MaxDuration, &r.clock
-		req, skip = r.postback(ref, opt.Explain)
-		cp.putRun(r)
+	for _, ref := range sel {
+		var req Request
+		var skip *Skipped
+		if pb := &cp.postbacks[ref.Index]; pb.urlOnly && pb.urlOnce && !opt.Explain && !cp.noPlain {
+			// a plain URL whose macros are each used once keeps no values:
+			// the run's state fits in this frame, without the pool
+			r := run{cp: cp, ev: ev, acct: acct}
+			// no shared clock here: its address would move r to the heap;
+			// only parameter templates run, each on its own clock
+			r.exec.MaxDuration = opt.MaxDuration
+			req, skip = r.postback(ref, false)
+		} else {
+			r := cp.getRun(ev, acct)
+			r.exec.MaxDuration, r.exec.Clock = opt.MaxDuration, &r.clock
+			req, skip = r.postback(ref, opt.Explain)
+			cp.putRun(r)
+		}
+		if skip != nil {
+			res.Skipped = append(res.Skipped, *skip)
+		} else {
+			res.Requests = append(res.Requests, req)
+		}
 	}
-	if skip != nil {
-		res.Skipped = append(res.Skipped, *skip)
-		return res, nil
-	}
-	res.Requests = []Request{req}
 	return res, nil
 }
 
@@ -1151,8 +1141,8 @@ func outputLimitErr(t *template.Template) error {
 
 // where names a postback part in a skip reason; it is built only for an
 // error, as a render that succeeds needs no such string.
-func (cp *Partner) where(ref pbRef, part string) string {
-	return "partner " + cp.id + " postback " + ref.key + part
+func (cp *Partner) where(ref spec.Selected, part string) string {
+	return "partner " + cp.id + " postback " + ref.Key + part
 }
 
 // requiredReason is the skip reason of a required parameter without value.
@@ -1173,10 +1163,10 @@ func templateReason(where string, err error) error {
 	return fmt.Errorf("template error in %s: %w", where, err)
 }
 
-func (r *run) postback(ref pbRef, explain bool) (Request, *Skipped) {
-	pb := &r.cp.postbacks[ref.idx]
+func (r *run) postback(ref spec.Selected, explain bool) (Request, *Skipped) {
+	pb := &r.cp.postbacks[ref.Index]
 	skip := func(reason string) (Request, *Skipped) {
-		s := &Skipped{Postback: ref.key, Reason: reason}
+		s := &Skipped{Postback: ref.Key, Reason: reason}
 		if explain {
 			s.Explain = r.explain(pb)
 		}
@@ -1187,7 +1177,7 @@ func (r *run) postback(ref pbRef, explain bool) (Request, *Skipped) {
 		if reason != "" {
 			return skip(reason)
 		}
-		return Request{Postback: ref.key, Method: pb.method, URL: u}, nil
+		return Request{Postback: ref.Key, Method: pb.method, URL: u}, nil
 	}
 	for _, i := range pb.macros {
 		v, err := r.value(i)
@@ -1199,7 +1189,7 @@ func (r *run) postback(ref pbRef, explain bool) (Request, *Skipped) {
 			return skip(p.requiredReason())
 		}
 	}
-	req := Request{Postback: ref.key, Method: pb.method}
+	req := Request{Postback: ref.Key, Method: pb.method}
 	if len(pb.headers) > 0 || pb.contentType != "" {
 		req.Headers = make(map[string]string, len(pb.headers)+1)
 	}
@@ -1243,7 +1233,7 @@ func (r *run) postback(ref pbRef, explain bool) (Request, *Skipped) {
 // then the URL's macros in order of first use. The values are resolved
 // first, measuring their encoded length, so the URL is written into a
 // buffer of exactly its size.
-func (r *run) plainURL(pb *postback, ref pbRef) (string, string) {
+func (r *run) plainURL(pb *postback, ref spec.Selected) (string, string) {
 	// local arrays, not slices that might be on the heap: storing into
 	// them needs no write barrier (a URL-only postback has at most
 	// maxPlainMacros macros)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"net/url"
 	"os"
@@ -20,8 +19,6 @@ import (
 	"github.com/adgate/adgate/engine/spec"
 	"github.com/adgate/adgate/engine/template"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files under testdata/golden")
 
 // loadPartner loads a test spec through the spec loader, so test specs
 // are held to the same validation as real ones.
@@ -408,66 +405,6 @@ func TestRenderConcurrent(t *testing.T) {
 	close(errs)
 	for e := range errs {
 		t.Error(e)
-	}
-}
-
-// TestGolden pins the three output formats of `adgate render`.
-func TestGolden(t *testing.T) {
-	cp := compileTest(t, "acme")
-	cases := []struct {
-		name string
-		ev   *event.Event
-		opt  Options
-	}{
-		{"install", readEvent(t, "install-android"), Options{}},
-		{"purchase", readEvent(t, "purchase-ios"), Options{}},
-		{"install-explain", readEvent(t, "install-android"), Options{Explain: true}},
-		{"skipped-explain", parseEvent(t, `{"name":"INSTALL","user_data":{"os":"IOS"}}`), Options{Explain: true}},
-		{"none", parseEvent(t, `{"name":"CLICK"}`), Options{}},
-	}
-	for _, c := range cases {
-		res, err := cp.Render(c.ev, acmeAccount, c.opt)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, f := range []Format{FormatText, FormatJSON, FormatCurl} {
-			var b strings.Builder
-			if err := res.Write(&b, f); err != nil {
-				t.Fatal(err)
-			}
-			golden(t, filepath.Join("testdata", "golden", c.name+"."+string(f)), b.String())
-		}
-	}
-}
-
-func golden(t *testing.T, path, got string) {
-	t.Helper()
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if got != string(want) {
-		t.Errorf("%s differs (go test -update rewrites it):\ngot:\n%s\nwant:\n%s", path, got, want)
-	}
-}
-
-func TestParseFormat(t *testing.T) {
-	for _, s := range []string{"text", "json", "curl"} {
-		if _, err := ParseFormat(s); err != nil {
-			t.Error(err)
-		}
-	}
-	if _, err := ParseFormat("xml"); err == nil {
-		t.Error("xml accepted")
 	}
 }
 

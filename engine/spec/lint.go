@@ -65,19 +65,15 @@ func (c *checker) lint() {
 
 	isMacro := func(name string) bool { _, ok := defined[name]; return ok }
 	used := map[string]bool{}
-	events := map[string]string{} // lower-cased event -> where first listed
-	for i, pb := range p.Postbacks {
-		idx := strconv.Itoa(i)
-		for j, ev := range pb.Events {
-			key := strings.ToLower(ev)
-			where := fmt.Sprintf("postbacks[%d]", i)
-			if first, dup := events[key]; dup && ev != "" {
-				c.addRuleSpan(c.fieldSpan("postbacks", idx, "events", strconv.Itoa(j)), RuleDuplicateEvent,
-					fmt.Sprintf("event %s is already listed in %s", ev, first))
-			} else {
-				events[key] = where
-			}
+	_, conflicts := p.Selection()
+	for _, cf := range conflicts {
+		if ev := p.Postbacks[cf.Postback].Events[cf.Event]; ev != "" {
+			c.addRuleSpan(c.fieldSpan("postbacks", strconv.Itoa(cf.Postback), "events", strconv.Itoa(cf.Event)), RuleDuplicateEvent,
+				fmt.Sprintf("event %s is already listed in postbacks[%d]", ev, cf.First))
 		}
+	}
+	for i := range p.Postbacks {
+		idx := strconv.Itoa(i)
 		if n := c.node("postbacks", idx, "url"); n != nil {
 			c.checkText(n, isMacro, used)
 			c.checkURL(n, defined)

@@ -2,6 +2,11 @@
 // says which events it wants, the request each one becomes, and where every
 // {macro} of that request takes its value from. The package loads, validates
 // and lints these files; it does not execute them (see engine/render).
+//
+// It also owns the readings of a spec that the renderer, the gateway and
+// the lint must agree on: which postbacks an event triggers
+// (Partner.Selection) and which hosts a partner's postbacks may reach
+// (Partner.Hosts).
 package spec
 
 import "strings"
@@ -58,19 +63,6 @@ func (p *Partner) Parameter(macro string) *Parameter {
 	for i := range p.Parameters {
 		if p.Parameters[i].Macro == macro {
 			return &p.Parameters[i]
-		}
-	}
-	return nil
-}
-
-// Postback returns the postback declared for event (matched
-// case-insensitively, as Branch sends both "open" and "INSTALL"), or nil.
-func (p *Partner) Postback(event string) *Postback {
-	for i := range p.Postbacks {
-		for _, e := range p.Postbacks[i].Events {
-			if strings.EqualFold(e, event) {
-				return &p.Postbacks[i]
-			}
 		}
 	}
 	return nil

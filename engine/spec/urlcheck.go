@@ -6,6 +6,8 @@ import (
 	"unicode"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/adgate/adgate/engine/internal/hostname"
 )
 
 // unit is one piece of a URL template's top-level output: a literal code
@@ -154,34 +156,26 @@ func hostMessage(bad unit) string {
 // Opaque units (macros, ${...}) are the templated parts of a host, as in
 // Criteo's regional widget.${...}.criteo.com.
 func badHostChar(authority []unit) (unit, bool) {
-	end := len(authority)
-	for i, u := range authority {
-		if u.literal() && (u.r == '/' || u.r == '?' || u.r == '#') {
-			end = i
-			break
-		}
-	}
-	host := authority[:end]
-	for i := len(host) - 1; i >= 0; i-- {
-		if host[i].literal() && host[i].r == '@' {
-			host = host[i+1:]
-			break
-		}
-	}
-	for _, u := range host {
+	for _, u := range hostUnits(authority) {
 		if !u.literal() {
 			continue
 		}
-		r := u.r
-		if r < 0x80 && (r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-.:[]_", r)) {
-			continue
+		if !hostRune(u.r) {
+			return u, true
 		}
-		if r >= 0x80 && unicode.IsLetter(r) { // non-ASCII is url-unescaped-char's to report
-			continue
-		}
-		return u, true
 	}
 	return unit{}, false
+}
+
+// hostRune reports whether r may stand in the host part of a URL: a
+// DNS label's byte (hostname.LabelByte), '.', a port's ':', an IPv6
+// literal's brackets, or a non-ASCII letter (url-unescaped-char's to
+// report).
+func hostRune(r rune) bool {
+	if r < 0x80 {
+		return hostname.LabelByte(byte(r)) || strings.ContainsRune(".:[]", r)
+	}
+	return unicode.IsLetter(r)
 }
 
 // checkURL applies the URL rules to a postback URL template.

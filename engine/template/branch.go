@@ -131,40 +131,10 @@ func (e *exec) removeVar(name string) {
 	}
 }
 
-// writeJSONQuoted writes s as a JSON string the way Jackson does: \" \\
-// \b \f \n \r \t, and \u00XX for the other control characters.
+// writeJSONQuoted writes s as a JSON string the way Jackson does.
 func writeJSONQuoted(sb *strings.Builder, s string) {
 	sb.WriteByte('"')
-	start := 0
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c >= 0x20 && c != '"' && c != '\\' {
-			continue
-		}
-		sb.WriteString(s[start:i])
-		start = i + 1
-		switch c {
-		case '"':
-			sb.WriteString(`\"`)
-		case '\\':
-			sb.WriteString(`\\`)
-		case '\b':
-			sb.WriteString(`\b`)
-		case '\f':
-			sb.WriteString(`\f`)
-		case '\n':
-			sb.WriteString(`\n`)
-		case '\r':
-			sb.WriteString(`\r`)
-		case '\t':
-			sb.WriteString(`\t`)
-		default:
-			sb.WriteString(`\u00`)
-			sb.WriteByte(upperHex[c>>4])
-			sb.WriteByte(upperHex[c&15])
-		}
-	}
-	sb.WriteString(s[start:])
+	WriteJSONString(sb, s, JSONJackson)
 	sb.WriteByte('"')
 }
 

@@ -798,44 +798,11 @@ func urlEscape(s string, latin1, keepSlash bool) string {
 	return sb.String()
 }
 
-// jsonStringEscape is ?json_string: JSON escapes, plus FreeMarker's
-// escapes against HTML embedding ("</" -> "<\/", "<!" and "]]>" / "-->"
-// with \u003C / \u003E) and U+2028, U+2029.
+// jsonStringEscape is ?json_string.
 func jsonStringEscape(s string) string {
 	var b strings.Builder
 	b.Grow(len(s) + 8)
-	for i, r := range s {
-		switch {
-		case r == '"':
-			b.WriteString(`\"`)
-		case r == '\\':
-			b.WriteString(`\\`)
-		case r == '/' && i > 0 && s[i-1] == '<':
-			b.WriteString(`\/`)
-		case r == '<' && i+1 < len(s) && s[i+1] == '!':
-			b.WriteString(`\u003C`)
-		case r == '>' && i >= 2 && (s[i-2:i] == "]]" || s[i-2:i] == "--"):
-			b.WriteString(`\u003E`)
-		case r == '\n':
-			b.WriteString(`\n`)
-		case r == '\r':
-			b.WriteString(`\r`)
-		case r == '\t':
-			b.WriteString(`\t`)
-		case r == '\b':
-			b.WriteString(`\b`)
-		case r == '\f':
-			b.WriteString(`\f`)
-		case r < 0x20 || r >= 0x7f && r <= 0x9f || r == 0x2028 || r == 0x2029:
-			b.WriteString(`\u`)
-			b.WriteByte(upperHex[r>>12&15])
-			b.WriteByte(upperHex[r>>8&15])
-			b.WriteByte(upperHex[r>>4&15])
-			b.WriteByte(upperHex[r&15])
-		default:
-			b.WriteRune(r)
-		}
-	}
+	WriteJSONString(&b, s, JSONFreeMarker)
 	return b.String()
 }
 

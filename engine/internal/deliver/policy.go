@@ -11,15 +11,12 @@
 package deliver
 
 import (
-	"net"
 	"net/netip"
 	"net/url"
 	"regexp"
 	"slices"
 	"strings"
 	"time"
-
-	"github.com/adgate/adgate/engine/spec"
 )
 
 // Policy is how one app's postbacks to one partner are delivered. Zero
@@ -60,7 +57,8 @@ type Policy struct {
 	Burst         int
 
 	// AllowedHosts are the host patterns a postback URL may point to:
-	// exact names, or "*.example.com" for any subdomain. See AllowedHosts.
+	// exact names, or "*.example.com" for any subdomain (a partner's come
+	// from spec.Partner.Hosts).
 	AllowedHosts []string
 	// AllowPrivate permits loopback, private and link-local destinations
 	// (tests, local partners). Off, they are refused even when a public
@@ -129,102 +127,6 @@ func (p *Policy) successStatus(code int) bool {
 		return code >= 200 && code < 300
 	}
 	return slices.Contains(p.SuccessStatus, code)
-}
-
-// AllowedHosts derives a partner's outbound host patterns: the literal
-// host of every postback URL template, plus the spec's allowed_hosts.
-// A URL whose host is itself templated contributes nothing; such partners
-// list their hosts in allowed_hosts.
-func AllowedHosts(p *spec.Partner) []string {
-	var out []string
-	add := func(h string) {
-		h = strings.ToLower(strings.TrimSuffix(strings.TrimSpace(h), "."))
-		if h != "" && !slices.Contains(out, h) {
-			out = append(out, h)
-		}
-	}
-	for _, pb := range p.Postbacks {
-		if h, ok := literalHost(pb.URL); ok {
-			add(h)
-		}
-	}
-	for _, h := range p.AllowedHosts {
-		add(h)
-	}
-	return out
-}
-
-// literalHost returns the host of a URL template when the host itself
-// contains no template syntax. Templated userinfo is fine
-// (https://{Account_SID}:{Authorization_Token}@api.impactradius.com/...):
-// the authority ends at the first '/', '?' or '#' outside template
-// brackets, and the userinfo at its last '@' outside them, since both may
-// appear inside an expression (${sid?url}, {user@x}).
-func literalHost(tmpl string) (string, bool) {
-	_, rest, ok := strings.Cut(strings.TrimSpace(tmpl), "://")
-	if !ok {
-		return "", false
-	}
-	depth, end, at := 0, len(rest), -1
-scan:
-	for i := 0; i < len(rest); i++ {
-		switch c := rest[i]; c {
-		case '{', '<':
-			depth++
-		case '}', '>':
-			if depth > 0 {
-				depth--
-			}
-		case '/', '?', '#':
-			if depth == 0 {
-				end = i
-				break scan
-			}
-		case '@':
-			if depth == 0 {
-				at = i
-			}
-		}
-	}
-	rest = rest[at+1 : end]
-	if strings.ContainsAny(rest, "{}$<>#!@ \t") {
-		return "", false
-	}
-	host := rest
-	if h, _, err := net.SplitHostPort(rest); err == nil {
-		host = h
-	}
-	host = strings.Trim(host, "[]")
-	if host == "" || !ValidHost(host) {
-		return "", false
-	}
-	return host, true
-}
-
-// ValidHost reports whether host (without port or brackets) is an IP
-// address or a DNS name: dot-separated labels of letters, digits, '-' and
-// '_'. url.Parse accepts more (https://branch.io&US has host
-// "branch.io&US"), which can never be a partner's endpoint.
-func ValidHost(host string) bool {
-	if _, err := netip.ParseAddr(host); err == nil {
-		return true
-	}
-	host = strings.TrimSuffix(host, ".")
-	if host == "" || len(host) > 253 {
-		return false
-	}
-	for label := range strings.SplitSeq(host, ".") {
-		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
-			return false
-		}
-		for i := 0; i < len(label); i++ {
-			c := label[i]
-			if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
-				return false
-			}
-		}
-	}
-	return true
 }
 
 // hostAllowed matches host against patterns: "example.com" matches only

@@ -17,6 +17,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/adgate/adgate/engine/internal/hostname"
 	"github.com/adgate/adgate/engine/internal/queue"
 )
 
@@ -292,7 +293,7 @@ func (s *Sender) do(ctx context.Context, j queue.Job, a *Attempt, keepBody bool)
 	}
 	host := strings.ToLower(u.Hostname())
 	a.Host = host
-	if !ValidHost(host) {
+	if !hostname.Valid(host) {
 		// url.Parse lets through hosts such as "branch.io&us" (a
 		// placeholder in a partner doc): say so rather than suggest
 		// allowing it.

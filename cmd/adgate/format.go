@@ -1,55 +1,50 @@
-package render
+package main
 
 import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"strings"
 	"text/tabwriter"
 
 	"github.com/adgate/adgate/engine/diag"
+	"github.com/adgate/adgate/engine/render"
 )
 
-// Format names an output format of `adgate render`.
-type Format string
+// renderFormat names an output format of `adgate render`. The formats are
+// the command's, not the engine's: render.Result is what an embedder gets,
+// and encodes itself as JSON.
+type renderFormat string
 
 // The output formats.
 const (
-	FormatText Format = "text"
-	FormatJSON Format = "json"
-	FormatCurl Format = "curl"
+	formatText renderFormat = "text"
+	formatJSON renderFormat = "json"
+	formatCurl renderFormat = "curl"
 )
 
-// ParseFormat checks a --format value.
-func ParseFormat(s string) (Format, error) {
-	return diag.ParseChoice("format", s, FormatText, FormatJSON, FormatCurl)
+// parseRenderFormat checks a --format value.
+func parseRenderFormat(s string) (renderFormat, error) {
+	return diag.ParseChoice("format", s, formatText, formatJSON, formatCurl)
 }
 
-// Write prints a result in format f.
-func (res Result) Write(w io.Writer, f Format) error {
+// writeResult prints a render result in format f.
+func writeResult(w io.Writer, res render.Result, f renderFormat) error {
 	switch f {
-	case FormatJSON:
+	case formatJSON:
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
 		enc.SetEscapeHTML(false)
 		return enc.Encode(res)
-	case FormatCurl:
-		return res.writeCurl(w)
+	case formatCurl:
+		return writeCurl(w, res)
 	}
-	return res.writeText(w)
+	return writeText(w, res)
 }
 
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
-}
-
-func (res Result) writeText(w io.Writer) error {
+func writeText(w io.Writer, res render.Result) error {
 	ew := &errWriter{w: w}
 	ew.printf("partner %s, event %s\n", res.Partner, res.Event)
 	if len(res.Requests) == 0 && len(res.Skipped) == 0 {
@@ -57,7 +52,7 @@ func (res Result) writeText(w io.Writer) error {
 	}
 	for _, r := range res.Requests {
 		ew.printf("\n%s: %s %s\n", r.Postback, r.Method, r.URL)
-		for _, k := range sortedKeys(r.Headers) {
+		for _, k := range slices.Sorted(maps.Keys(r.Headers)) {
 			ew.printf("  %s: %s\n", k, r.Headers[k])
 		}
 		if r.Body != "" {
@@ -72,7 +67,7 @@ func (res Result) writeText(w io.Writer) error {
 	return ew.err
 }
 
-func writeExplain(ew *errWriter, ms []Macro) {
+func writeExplain(ew *errWriter, ms []render.Macro) {
 	if len(ms) == 0 {
 		return
 	}
@@ -96,7 +91,7 @@ func writeExplain(ew *errWriter, ms []Macro) {
 
 // writeCurl prints one curl command per request, ready to paste into a
 // POSIX shell; skipped postbacks become comments.
-func (res Result) writeCurl(w io.Writer) error {
+func writeCurl(w io.Writer, res render.Result) error {
 	ew := &errWriter{w: w}
 	ew.printf("# partner %s, event %s\n", res.Partner, res.Event)
 	for _, r := range res.Requests {
@@ -105,7 +100,7 @@ func (res Result) writeCurl(w io.Writer) error {
 			ew.printf(" -X %s", r.Method)
 		}
 		ew.printf(" %s", shellQuote(r.URL))
-		for _, k := range sortedKeys(r.Headers) {
+		for _, k := range slices.Sorted(maps.Keys(r.Headers)) {
 			ew.printf(" \\\n  -H %s", shellQuote(k+": "+r.Headers[k]))
 		}
 		if r.Body != "" {
@@ -126,6 +121,8 @@ func shellQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
+// errWriter keeps the first write error, so a format is written as a
+// sequence of prints checked once at the end.
 type errWriter struct {
 	w   io.Writer
 	err error
