@@ -30,12 +30,15 @@ const (
 
 // Error is a parse or execution error at a position of a template. Line
 // and Col are 1-based (Col counts Unicode code points); zero when unknown.
+// Offset is the byte offset of that position in the text, set on parse
+// errors.
 type Error struct {
-	Name string // template name given to Parse
-	Line int
-	Col  int
-	Rule string
-	Msg  string
+	Name   string // template name given to Parse
+	Line   int
+	Col    int
+	Offset int
+	Rule   string
+	Msg    string
 
 	undef bool // a missing value, which a parenthesised ! or ?? operand swallows
 }
