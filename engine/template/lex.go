@@ -123,14 +123,14 @@ func (l *lexer) advance(n int) {
 }
 
 // fail records a lexical error at p, once per construct, and emits a
-// tError token so that the parser abandons the construct without a
-// second error of its own.
+// tError token, from p to where the lexer is, so that the parser abandons
+// the construct without a second error of its own.
 func (l *lexer) fail(p position, msg string) {
 	if !l.failed {
 		l.errs = append(l.errs, errAtPos(l.name, p, RuleSyntax, msg))
 	}
 	l.failed = l.state != stText
-	l.toks = append(l.toks, token{kind: tError, pos: p, end: p, off: int(p.Off) - l.base, endOff: int(p.Off) - l.base})
+	l.toks = append(l.toks, token{kind: tError, pos: p, end: l.pos(), off: int(p.Off) - l.base, endOff: l.i})
 }
 
 func (l *lexer) emit(k tokKind, val string, p position, off int) {
@@ -168,8 +168,9 @@ func (l *lexer) lexText() bool {
 			flush()
 			end := strings.Index(rest[4:], "-->")
 			if end < 0 {
-				l.fail(l.pos(), "unclosed comment: <#-- has no matching -->; add --> where the comment ends")
+				p := l.pos()
 				l.advance(len(rest))
+				l.fail(p, "unclosed comment: <#-- has no matching -->; add --> where the comment ends")
 				return true
 			}
 			l.take(tComment, "", 4+end+3)
@@ -183,7 +184,12 @@ func (l *lexer) lexText() bool {
 			name := rest[3 : 3+dirNameLen(rest[3:])]
 			j := skipSpaces(rest, 3+len(name))
 			if j >= len(rest) || rest[j] != '>' {
-				l.advance(j)
+				// reported, and taken as the end tag it was meant to be,
+				// so that its block does not count as unclosed too
+				p, off := l.pos(), l.i
+				l.advance(3 + len(name))
+				l.emit(tEndDir, name, p, off)
+				l.advance(j - 3 - len(name))
 				l.fail(l.pos(), "end tag </#"+name+" must be closed with >")
 				continue
 			}
@@ -322,8 +328,8 @@ func (l *lexer) lexExpr() bool {
 		n := identLen(rest)
 		if n == 0 {
 			r, sz := utf8.DecodeRuneInString(rest)
-			l.fail(p, "unexpected character "+quoteRune(r))
 			l.advance(sz)
+			l.fail(p, "unexpected character "+quoteRune(r))
 			return false
 		}
 		l.advance(n)
@@ -380,8 +386,8 @@ func (l *lexer) lexExpr() bool {
 		l.advance(sz)
 		return false
 	}
-	l.fail(p, "unexpected character "+quoteRune(r))
 	l.advance(sz)
+	l.fail(p, "unexpected character "+quoteRune(r))
 	return false
 }
 
@@ -430,8 +436,8 @@ func (l *lexer) lexString(q byte, raw bool) bool {
 		j++
 	}
 	if j >= len(rest) {
-		l.fail(p, "unclosed string literal: add the closing "+string(q))
 		l.advance(len(l.src) - l.i)
+		l.fail(p, "unclosed string literal: add the closing "+string(q))
 		return true
 	}
 	l.advance(j + 2)
