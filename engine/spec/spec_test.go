@@ -294,46 +294,37 @@ func TestGoldenFormats(t *testing.T) {
 	}
 }
 
-// TestStructuralChecker covers the parser-free scan on its own: string
-// literals and nesting must not confuse it.
-func TestStructuralChecker(t *testing.T) {
+// TestTemplateProblems: the lint reports the template package's errors,
+// each once, at its code-point offset in the text, with the lint's rule.
+func TestTemplateProblems(t *testing.T) {
 	tests := []struct {
 		text string
 		want []string // "offset rule"
 	}{
-		{`${"evaluate ?eval later"}`, nil},
-		{`${"}"}<#if a == "</#if>">x</#if>`, nil},
+		{`${"}"}<#if a == "x">x</#if>`, nil},
 		{`<#assign x>y</#assign><@loop data=s val="v">${v}<@break/></@loop><@sep>,</@>`, nil},
 		{`<#-- ${ unclosed inside a comment is fine -->`, nil},
 		{`<#if a>b<#elseif c>d<#else>e</#if>`, nil},
 		{`${a?eval}${b? interpret}`, []string{"3 template-blocked", "12 template-blocked"}},
 		{`<#list s as x></#list><#import "a" as b>`, []string{"0 template-blocked", "22 template-blocked"}},
-		{`<#if a>`, []string{"0 template-syntax"}},
+		{`é<#if a>`, []string{"1 template-syntax"}},
 		{`x</#if>`, []string{"1 template-syntax"}},
 		{`<#else>`, []string{"0 template-syntax"}},
-		{`<@json>x</@loop>`, []string{"8 template-syntax", "0 template-syntax"}},
+		{`<@json>x</@loop>`, []string{"0 template-syntax", "8 template-syntax"}},
 		{`${a`, []string{"0 template-syntax"}},
-		{`${ }`, []string{"0 template-syntax"}},
+		{`${ }`, []string{"3 template-syntax"}},
 		{`<#--`, []string{"0 template-syntax"}},
 		{`<#bogus>`, []string{"0 template-syntax"}},
 		{`<#if a`, []string{"0 template-syntax"}},
+		{`ééé${a?nope}`, []string{"7 template-syntax"}},
 	}
 	for _, tt := range tests {
 		var got []string
-		for _, p := range (structuralChecker{}).CheckTemplate(tt.text, nil) {
-			got = append(got, strconv.Itoa(p.Offset)+" "+p.Rule)
+		for _, p := range parseTemplate(tt.text).problems() {
+			got = append(got, strconv.Itoa(p.off)+" "+p.rule)
 		}
 		if strings.Join(got, ",") != strings.Join(tt.want, ",") {
 			t.Errorf("%q: got %v, want %v", tt.text, got, tt.want)
-		}
-	}
-}
-
-func TestLineColOffset(t *testing.T) {
-	text := "ab\ncdé\nf"
-	for _, tt := range []struct{ line, col, want int }{{1, 1, 0}, {1, 2, 1}, {2, 1, 3}, {2, 3, 5}, {3, 1, 7}, {0, 0, 0}, {9, 9, 8}} {
-		if got := lineColOffset(text, tt.line, tt.col); got != tt.want {
-			t.Errorf("lineColOffset(%d,%d) = %d, want %d", tt.line, tt.col, got, tt.want)
 		}
 	}
 }

@@ -481,6 +481,9 @@ func (p *parser) bad(key string, t token, hasBody bool) *stmt {
 	s := &stmt{kind: sBad, name: key, begin: t.pos}
 	if p.skipTag() == tTagEnd && hasBody {
 		s.body, _, _ = p.block(key, t)
+		if s.body == nil {
+			s.body = []*stmt{} // a body, though empty
+		}
 	}
 	s.stop = p.prevEnd()
 	return s
