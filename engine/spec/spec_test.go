@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -325,6 +326,54 @@ func TestTemplateProblems(t *testing.T) {
 		}
 		if strings.Join(got, ",") != strings.Join(tt.want, ",") {
 			t.Errorf("%q: got %v, want %v", tt.text, got, tt.want)
+		}
+	}
+}
+
+// TestTemplateFindingsOnce: through the whole lint, each blocked
+// construct and each class of template syntax error in a spec is one
+// finding (rule, line:col, message), in a URL, a body and a parameter
+// template alike.
+func TestTemplateFindingsOnce(t *testing.T) {
+	const head = "id: t\nname: T\nparameters:\n  - macro: a\n    branch: AAID\n  - macro: x\n    branch: CUSTOM_EVENT_METADATA\n    template: '"
+	const tail = "'\npostbacks:\n  - events: [INSTALL]\n    url: https://ex.com/p?a={a}&x={x}\n"
+	tests := []struct {
+		tmpl string
+		want string // "rule line:col message prefix"; the template starts at 8:16
+	}{
+		{`${a?interpret}`, "template-blocked 8:19 template uses ?interpret, which Branch blocks"},
+		{`${a?eval}`, "template-blocked 8:19 template uses ?eval, which Branch blocks"},
+		{`${a?new()}`, "template-blocked 8:19 template uses ?new, which Branch blocks"},
+		{`${a?api}`, "template-blocked 8:19 template uses ?api, which Branch blocks"},
+		{`<#list a as b>${b}</#list>`, "template-blocked 8:16 template uses <#list, which Branch blocks in webhook templates: iterate with <@loop"},
+		{`<#include "x">`, "template-blocked 8:16 template uses <#include, which Branch blocks"},
+		{`<#macro m>x</#macro>`, "template-blocked 8:16 template uses <#macro, which Branch blocks"},
+		{`<#setting locale="de">`, "template-blocked 8:16 template uses <#setting, which Branch blocks"},
+		{`${sprig.env("HOME")}`, "template-blocked 8:24 Sprig function env is not available"},
+		{`<#if a>b`, "template-syntax 8:16 unclosed <#if>: add </#if>"},
+		{`b</#if>`, "template-syntax 8:17 unexpected </#if> with no matching <#if>"},
+		{`<@json>b`, "template-syntax 8:16 unclosed <@json>: add </@json>"},
+		{`${a`, "template-syntax 8:16 unclosed ${: add }"},
+		{`<#if a`, "template-syntax 8:16 unclosed tag <#if: add >"},
+		{`${"a}`, "template-syntax 8:18 unclosed string literal"},
+		{`<#-- a`, "template-syntax 8:16 unclosed comment"},
+		{`${a # b}`, "template-syntax 8:20 unexpected character '#'"},
+		{`${ }`, "template-syntax 8:19 expected an expression"},
+		{`<#bogus>`, "template-syntax 8:16 unknown directive #bogus"},
+		{`<#switch a></#switch>`, "template-syntax 8:16 directive #switch is not supported"},
+		{`<@foo/>`, "template-syntax 8:16 unknown user directive <@foo>"},
+		{`${a?nope}`, "template-syntax 8:20 unknown built-in ?nope"},
+	}
+	for _, tt := range tests {
+		ds := checkText(t, "t.yaml", head+tt.tmpl+tail)
+		var got []string
+		for _, d := range ds {
+			if strings.HasPrefix(d.Rule, "template-") {
+				got = append(got, fmt.Sprintf("%s %d:%d %s", d.Rule, d.Line, d.Col, d.Message))
+			}
+		}
+		if len(got) != 1 || !strings.HasPrefix(got[0], tt.want) {
+			t.Errorf("%s: got %q, want one finding %q...", tt.tmpl, got, tt.want)
 		}
 	}
 }
