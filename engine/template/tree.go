@@ -138,6 +138,19 @@ const (
 	ExprHash                    // {Args[0]: Args[1], Args[2]: Args[3], ...}
 )
 
+var exprKindNames = [...]string{
+	ExprLiteral: "literal", ExprString: "string", ExprName: "name", ExprDot: "dot", ExprIndex: "index",
+	ExprCall: "call", ExprBuiltin: "builtin", ExprSprig: "sprig", ExprDefault: "default", ExprExists: "exists",
+	ExprParen: "paren", ExprUnary: "unary", ExprBinary: "binary", ExprSeq: "sequence", ExprHash: "hash",
+}
+
+func (k ExprKind) String() string {
+	if int(k) < len(exprKindNames) {
+		return exprKindNames[k]
+	}
+	return "ExprKind(" + strconv.Itoa(int(k)) + ")"
+}
+
 // Expr is an expression. Text is its source text.
 type Expr struct {
 	Span

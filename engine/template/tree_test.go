@@ -126,7 +126,7 @@ func dump(text string, tr *Tree) string {
 	tr.Walk(func(n Node) bool {
 		name := strings.TrimPrefix(fmt.Sprintf("%T", n), "*template.")
 		if x, ok := n.(*Expr); ok {
-			name = fmt.Sprintf("Expr(%d %s%s)", x.Kind, x.Name, x.Op)
+			name = fmt.Sprintf("Expr(%s %s%s)", x.Kind, x.Name, x.Op)
 		}
 		fmt.Fprintf(&b, "%s %v-%v %q\n", name, n.Pos(), n.End(), text[n.Pos().Offset:n.End().Offset])
 		return true
@@ -147,33 +147,33 @@ func TestParseTreeNodes(t *testing.T) {
 CommentNode 1:6-1:16 "<#-- c -->"
 TextNode 1:16-2:1 "\n"
 InterpNode 2:1-2:11 "${x.y!\"d\"}"
-Expr(8 ) 2:3-2:10 "x.y!\"d\""
-Expr(3 y) 2:3-2:6 "x.y"
-Expr(2 x) 2:3-2:4 "x"
-Expr(0 ) 2:7-2:10 "\"d\""
+Expr(default ) 2:3-2:10 "x.y!\"d\""
+Expr(dot y) 2:3-2:6 "x.y"
+Expr(name x) 2:3-2:4 "x"
+Expr(literal ) 2:7-2:10 "\"d\""
 IfNode 2:11-2:43 "<#if n?size gt 1>T<#else>F</#if>"
 BranchNode 2:11-2:29 "<#if n?size gt 1>T"
-Expr(12 gt) 2:16-2:27 "n?size gt 1"
-Expr(6 size) 2:16-2:22 "n?size"
-Expr(2 n) 2:16-2:17 "n"
-Expr(0 ) 2:26-2:27 "1"
+Expr(binary gt) 2:16-2:27 "n?size gt 1"
+Expr(builtin size) 2:16-2:22 "n?size"
+Expr(name n) 2:16-2:17 "n"
+Expr(literal ) 2:26-2:27 "1"
 TextNode 2:28-2:29 "T"
 BranchNode 2:29-2:37 "<#else>F"
 TextNode 2:36-2:37 "F"
 AssignNode 2:43-2:70 "<#assign v = [1, 2][0] w++>"
-Expr(4 ) 2:56-2:65 "[1, 2][0]"
-Expr(13 ) 2:56-2:62 "[1, 2]"
-Expr(0 ) 2:57-2:58 "1"
-Expr(0 ) 2:60-2:61 "2"
-Expr(0 ) 2:63-2:64 "0"
+Expr(index ) 2:56-2:65 "[1, 2][0]"
+Expr(sequence ) 2:56-2:62 "[1, 2]"
+Expr(literal ) 2:57-2:58 "1"
+Expr(literal ) 2:60-2:61 "2"
+Expr(literal ) 2:63-2:64 "0"
 CaptureNode 2:70-2:92 "<#assign c>C</#assign>"
 TextNode 2:81-2:82 "C"
 UserNode 2:92-2:133 "<@loop data=s val=\"i\">${\"<${i}>\"}</@loop>"
-Expr(2 s) 2:104-2:105 "s"
-Expr(0 ) 2:110-2:113 "\"i\""
+Expr(name s) 2:104-2:105 "s"
+Expr(literal ) 2:110-2:113 "\"i\""
 InterpNode 2:114-2:125 "${\"<${i}>\"}"
-Expr(1 ) 2:116-2:124 "\"<${i}>\""
-Expr(2 i) 2:120-2:121 "i"
+Expr(string ) 2:116-2:124 "\"<${i}>\""
+Expr(name i) 2:120-2:121 "i"
 UserNode 2:133-2:142 "<@break/>"
 `
 	if got := dump(text, tr); got != want {
@@ -191,7 +191,7 @@ func TestParseTreeBadNodes(t *testing.T) {
 	}
 	want := `BadNode 1:1-1:28 "<#list xs as x>${x}</#list>"
 InterpNode 1:16-1:20 "${x}"
-Expr(2 x) 1:18-1:19 "x"
+Expr(name x) 1:18-1:19 "x"
 BadNode 1:28-1:37 "${a?nope}"
 BadNode 1:37-1:44 "<@foo/>"
 `
