@@ -33,11 +33,7 @@ type parsed struct {
 func parseTemplate(text string) *parsed {
 	tree, err := template.ParseTree("", text)
 	p := &parsed{text: text, tree: tree, cp: cpCounter{text: text}}
-	if err != nil && !errors.As(err, &p.errs) {
-		// ParseTree reports only ErrorList; anything else is reported
-		// where the text starts rather than lost
-		p.errs = template.ErrorList{{Rule: template.RuleSyntax, Msg: err.Error()}}
-	}
+	errors.As(err, &p.errs) // ParseTree's error is an ErrorList
 	return p
 }
 
@@ -46,17 +42,18 @@ func parseTemplate(text string) *parsed {
 // them, are counted on from the previous one: a text of n nodes costs
 // O(len), not O(n*len).
 type cpCounter struct {
-	text      string
-	byte, cps int
+	text string
+	off  int // the byte offset asked last
+	cps  int // its code-point offset
 }
 
-func (c *cpCounter) at(b int) int {
-	if b < c.byte {
-		c.byte, c.cps = 0, 0
+func (c *cpCounter) at(off int) int {
+	if off < c.off {
+		c.off, c.cps = 0, 0
 	}
-	b = min(b, len(c.text))
-	c.cps += utf8.RuneCountInString(c.text[c.byte:b])
-	c.byte = b
+	off = min(off, len(c.text))
+	c.cps += utf8.RuneCountInString(c.text[c.off:off])
+	c.off = off
 	return c.cps
 }
 

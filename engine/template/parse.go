@@ -104,8 +104,9 @@ func (p *parser) errAt(pos position, rule, msg string) *Error {
 	return errAtPos(p.name, pos, rule, msg)
 }
 
-// report records err unless it is one already reported or another
-// complaint about a blocked construct. A bound error aborts the parse.
+// report records err unless the lexer reported it already
+// (errReported) or another error holds its position. A bound error
+// aborts the parse.
 func (p *parser) report(err error) {
 	e, ok := err.(*Error)
 	if !ok || e == errReported || p.aborted {
@@ -127,14 +128,12 @@ func (p *parser) report(err error) {
 func (p *parser) findBlocked() {
 	// positions are counted on from the previous finding, so that many
 	// findings cost O(len) and not O(n*len)
-	var last int
-	var lastPos position
+	last, lastPos := 0, position{Line: 1, Col: 1}
 	at := func(i int, msg string) {
 		lastPos = advancePos(lastPos, p.src[last:i])
 		last = i
 		p.report(p.errAt(lastPos, RuleBlocked, msg))
 	}
-	last, lastPos = 0, position{Line: 1, Col: 1}
 	for i := 0; ; {
 		j := strings.Index(p.src[i:], "<#")
 		if j < 0 {
