@@ -566,12 +566,11 @@ func (cp *Partner) ParseEvent(b []byte) (*event.Event, error) {
 // full model, which has every field of the event and would cost a copy
 // of all of them per event.
 func rootModel(ev *event.Event, names []string, app, net template.Value) template.Value {
-	// one allocation for the slices and another for the hash, which
-	// keeps them
-	b := new(modelBuf)
 	var keys []string
 	var vals []template.Value
-	if len(names) <= len(b.keys) {
+	if len(names) <= len(modelBuf{}.keys) {
+		// one allocation for both slices; the hash keeps them
+		b := new(modelBuf)
 		keys, vals = b.keys[:0:len(names)], b.vals[:0:len(names)]
 	} else {
 		keys, vals = make([]string, 0, len(names)), make([]template.Value, 0, len(names))
@@ -595,14 +594,17 @@ func rootModel(ev *event.Event, names []string, app, net template.Value) templat
 			vals = append(vals, v)
 		}
 	}
-	return b.slab.Own(keys, vals)
+	// a slab of one hash: Own then keeps the slices, and allocates only
+	// the hash itself
+	var slab template.Slab
+	slab.Reserve(0, 1)
+	return slab.Own(keys, vals)
 }
 
 // modelBuf holds the parts of a small root model (see rootModel).
 type modelBuf struct {
 	keys [6]string
 	vals [6]template.Value
-	slab template.Slab
 }
 
 // shareSegments gives every event path parameter whose first segment at

@@ -80,10 +80,11 @@ type parser struct {
 	// are found first, then a lexical one), so that a construct is not
 	// also reported by the parser's complaint about the same token
 	reportedAt map[int32]bool
-	// open lists the blocks being parsed, innermost last, as "#if" or
-	// "@json": an end tag closes the one it names, and the blocks opened
-	// inside it are reported unclosed
-	open []string
+	// open lists the opening tags (<#if, <@json) of the blocks being
+	// parsed, innermost last: an end tag closes the one it names, and the
+	// blocks opened inside it are reported unclosed
+	open    []token
+	openBuf [8]token // open's first array: no allocation for shallow nesting
 	// aborted is set when a bound is hit; the rest is not parsed
 	aborted bool
 }
@@ -118,6 +119,9 @@ func (p *parser) report(err error) {
 	}
 	if p.reportedAt[int32(e.Offset)] {
 		return
+	}
+	if p.reportedAt == nil {
+		p.reportedAt = map[int32]bool{}
 	}
 	p.reportedAt[int32(e.Offset)] = true
 	p.errs = append(p.errs, e)
@@ -167,7 +171,7 @@ func (p *parser) findBlocked() {
 // parse parses the template, recovering from errors, and returns its tree
 // before white-space stripping, and every error found in source order.
 func (p *parser) parse() ([]*stmt, []*Error) {
-	p.reportedAt = map[int32]bool{}
+	p.open = p.openBuf[:0]
 	p.findBlocked()
 	toks, lerrs := lex(p.name, p.src)
 	for _, e := range lerrs {
@@ -224,7 +228,26 @@ func (p *parser) innermost() string {
 	if len(p.open) == 0 {
 		return ""
 	}
-	return " (the innermost open block is <" + p.open[len(p.open)-1] + ">)"
+	return " (the innermost open block is <" + tagName(p.open[len(p.open)-1]) + ">)"
+}
+
+// tagName is the name of the directive that t opens: "#if", "@json".
+func tagName(t token) string {
+	if t.kind == tUser {
+		return "@" + t.val
+	}
+	return "#" + t.val
+}
+
+// closes reports whether end tag end closes the block opened by open.
+func closes(end, open token) bool {
+	switch end.kind {
+	case tEndDir:
+		return open.kind == tDirective && open.val == end.val
+	case tUserEnd:
+		return open.kind == tUser && (end.val == "" || open.val == end.val)
+	}
+	return false
 }
 
 // finish drops comments and empty texts and splits macros out of texts.
@@ -373,7 +396,7 @@ func (p *parser) parseBody() ([]*stmt, token) {
 		case tDirective:
 			switch t.val {
 			case "elseif", "else":
-				if len(p.open) > 0 && p.open[len(p.open)-1] == "#if" {
+				if o := len(p.open) - 1; o >= 0 && p.open[o].kind == tDirective && p.open[o].val == "if" {
 					return out, t
 				}
 				p.report(p.unexpectedEnd(t))
@@ -394,32 +417,32 @@ func (p *parser) parseBody() ([]*stmt, token) {
 // closesOpen reports whether end tag t closes one of the open blocks.
 func (p *parser) closesOpen(t token) bool {
 	for i := len(p.open) - 1; i >= 0; i-- {
-		o := p.open[i]
-		if t.kind == tEndDir && o == "#"+t.val || t.kind == tUserEnd && o[0] == '@' && (t.val == "" || o[1:] == t.val) {
+		if closes(t, p.open[i]) {
 			return true
 		}
 	}
 	return false
 }
 
-// block parses the body of the block named key ("#if", "@json") opened by
-// token open, up to and including its end tag. An end tag of an outer
-// block or the end of the text leaves it unclosed: that is reported at
-// the opening tag, and closed reports false.
-func (p *parser) block(key string, open token) (body []*stmt, end token, closed bool) {
-	p.open = append(p.open, key)
+// block parses the body of the block opened by tag open, up to and
+// including its end tag. An end tag of an outer block or the end of the
+// text leaves it unclosed: that is reported at the opening tag, and closed
+// reports false.
+func (p *parser) block(open token) (body []*stmt, end token, closed bool) {
+	p.open = append(p.open, open)
 	body, end = p.parseBody()
 	p.open = p.open[:len(p.open)-1]
-	if end.kind == tEndDir && key == "#"+end.val || end.kind == tUserEnd && key[0] == '@' && (end.val == "" || key[1:] == end.val) {
+	if closes(end, open) {
 		p.next()
 		return body, end, true
 	}
-	p.report(p.unclosed(key, open))
+	p.report(p.unclosed(open))
 	return body, end, false
 }
 
-func (p *parser) unclosed(key string, open token) *Error {
-	return p.errAt(open.pos, RuleSyntax, "unclosed <"+key+">: add </"+key+"> where its body ends")
+func (p *parser) unclosed(open token) *Error {
+	name := tagName(open)
+	return p.errAt(open.pos, RuleSyntax, "unclosed <"+name+">: add </"+name+"> where its body ends")
 }
 
 // skipConstruct skips the rest of a tag or ${...} after an error: up to
@@ -473,13 +496,13 @@ func (p *parser) tagEnd() (token, error) {
 	return t, nil
 }
 
-// bad recovers from an error in the tag opened by t (named key): it skips
+// bad recovers from an error in the tag opened by t: it skips
 // the rest of the tag and, when the directive takes a body, the body too,
 // so that the end tag does not count as a second error.
-func (p *parser) bad(key string, t token, hasBody bool) *stmt {
-	s := &stmt{kind: sBad, name: key, begin: t.pos}
+func (p *parser) bad(t token, hasBody bool) *stmt {
+	s := &stmt{kind: sBad, name: tagName(t), begin: t.pos}
 	if p.skipTag() == tTagEnd && hasBody {
-		s.body, _, _ = p.block(key, t)
+		s.body, _, _ = p.block(t)
 		if s.body == nil {
 			s.body = []*stmt{} // a body, though empty
 		}
@@ -502,7 +525,7 @@ func (p *parser) parseDirective() *stmt {
 	} else {
 		p.report(p.errAt(t.pos, RuleSyntax, "unknown directive #"+t.val))
 	}
-	return p.bad("#"+t.val, t, block)
+	return p.bad(t, block)
 }
 
 func (p *parser) parseIf(t token) *stmt {
@@ -519,7 +542,7 @@ func (p *parser) parseIf(t token) *stmt {
 	br := &stmt{kind: sBranch, x: cond, begin: t.pos, end: p.prevEnd()}
 	sawElse := false
 	for {
-		p.open = append(p.open, "#if")
+		p.open = append(p.open, open)
 		body, end := p.parseBody()
 		p.open = p.open[:len(p.open)-1]
 		br.body = body
@@ -551,7 +574,7 @@ func (p *parser) parseIf(t token) *stmt {
 			ifs.stop = end.end
 			return ifs
 		default:
-			p.report(p.unclosed("#if", open))
+			p.report(p.unclosed(open))
 			ifs.stop = end.pos
 			return ifs
 		}
@@ -562,7 +585,7 @@ func (p *parser) parseAssign(t token) *stmt {
 	s, err := p.assignSets(t)
 	if err != nil {
 		p.report(err)
-		return p.bad("#assign", t, false)
+		return p.bad(t, false)
 	}
 	return s
 }
@@ -588,7 +611,7 @@ func (p *parser) assignSets(t token) (*stmt, error) {
 		case len(s.sets) == 0 && op.kind == tTagEnd:
 			// <#assign x>...</#assign>: capture
 			p.next()
-			body, end, closed := p.block("#assign", t)
+			body, end, closed := p.block(t)
 			s := &stmt{kind: sCapture, name: n.val, body: body, begin: t.pos}
 			if closed {
 				s.end, s.stop = position{Line: end.end.Line, Col: end.end.Col - 1}, end.end
@@ -621,12 +644,11 @@ func isPlainName(s string) bool {
 
 func (p *parser) parseUser() *stmt {
 	t := p.next()
-	key := "@" + t.val
 	k, ok := userNames[t.val]
 	if !ok {
 		p.report(p.errAt(t.pos, RuleSyntax, "unknown user directive <@"+t.val+
 			">; Branch templates can use <@loop>, <@break>, <@sep>, <@json>, <@jsonmap> and <@urlencode>"))
-		return p.bad(key, t, true)
+		return p.bad(t, true)
 	}
 	s := &stmt{kind: sUser, ukind: k, name: t.val, begin: t.pos}
 	for {
@@ -640,7 +662,7 @@ func (p *parser) parseUser() *stmt {
 		case tTagEnd:
 			p.next()
 			p.report(p.checkParams(s))
-			body, end, closed := p.block(key, t)
+			body, end, closed := p.block(t)
 			// an empty body is still a body: <@json></@json> writes ""
 			if body == nil {
 				body = []*stmt{}
@@ -654,15 +676,16 @@ func (p *parser) parseUser() *stmt {
 			return s
 		case tIdent:
 			p.next()
-			var x expr
-			var err error = p.expected(p.peek(), "\"=\" after parameter "+n.val)
-			if eq := p.peek(); eq.kind == tOp && eq.val == "=" {
-				p.next()
-				x, err = p.parseExpr()
+			eq := p.peek()
+			if eq.kind != tOp || eq.val != "=" {
+				p.report(p.expected(eq, "\"=\" after parameter "+n.val))
+				return p.bad(t, true)
 			}
+			p.next()
+			x, err := p.parseExpr()
 			if err != nil {
 				p.report(err)
-				return p.bad(key, t, true)
+				return p.bad(t, true)
 			}
 			s.parms = append(s.parms, param{name: n.val, x: x})
 			if c := p.peek(); c.kind == tOp && c.val == "," {
@@ -670,7 +693,7 @@ func (p *parser) parseUser() *stmt {
 			}
 		default:
 			p.report(p.expected(n, "a named parameter (name=value) or the end of <@"+t.val+">"))
-			return p.bad(key, t, true)
+			return p.bad(t, true)
 		}
 	}
 }
