@@ -59,11 +59,12 @@ func FuzzParse(f *testing.F) {
 
 // FuzzParseTree: the recovering parse never panics and terminates; it
 // reports an error exactly when Parse does, at most one per position and
-// every one inside the text; every node's span is inside the text.
+// every one inside the text; every node's span is inside the text, and
+// top-level nodes follow one another without overlapping.
 func FuzzParseTree(f *testing.F) {
 	for _, s := range []string{
 		"${x}", "<#if a>b<#else>c</#if>", "<#list x as y>${y}</#list>", "${a?interpret}${b?eval}", "<@json>x</@loop>",
-		"<#if a", "${\"a}", "<#--", "x</#if>", "<#if a>b</#if", "${a # b}${c}", "<@foo a=1>x</@foo>", "<#else>",
+		"<#if a", "${\"a}", "<#--", "x</#if>", "<#if a>b</#if", "<#if a>b</#if c${d}", "${a # b}${c}", "<@foo a=1>x</@foo>", "<#else>",
 		"<#assign c>x", "<#attempt>a<#recover>b</#attempt>", "${\"${a\"}", "<@loop data=x val=\"v\">${v}<@break/></@loop>",
 	} {
 		f.Add(s)
@@ -89,6 +90,13 @@ func FuzzParseTree(f *testing.F) {
 				}
 				at[e.Offset] = true
 			}
+		}
+		prev := 0
+		for _, n := range tr.Nodes {
+			if n.Pos().Offset < prev {
+				t.Fatalf("%T at %d overlaps the node before, which ends at %d", n, n.Pos().Offset, prev)
+			}
+			prev = n.End().Offset
 		}
 		tr.Walk(func(n Node) bool {
 			if s, e := n.Pos().Offset, n.End().Offset; s < 0 || s > e || e > len(text) {

@@ -191,7 +191,7 @@ func (l *lexer) lexText() bool {
 				l.emit(tEndDir, name, p, off)
 				l.advance(j - 3 - len(name))
 				l.fail(l.pos(), "end tag </#"+name+" must be closed with >")
-				continue
+				return l.lexText()
 			}
 			l.take(tEndDir, name, j+1)
 			return l.lexText()

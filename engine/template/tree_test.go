@@ -75,6 +75,8 @@ func TestParseTreeErrors(t *testing.T) {
 		{"unclosed interpolation", "${a", []string{RuleSyntax + " 1:1 unclosed ${: add }"}},
 		{"unclosed tag", "<#if a", []string{RuleSyntax + " 1:1 unclosed tag <#if: add >"}},
 		{"unclosed end tag", "<#if a>b</#if", []string{RuleSyntax + " 1:14 end tag </#if must be closed with >"}},
+		{"unclosed end tag then text", "<#if a>b</#if c${d", []string{
+			RuleSyntax + " 1:15 end tag </#if must be closed with >", RuleSyntax + " 1:16 unclosed ${"}},
 		{"unclosed comment", "a<#--", []string{RuleSyntax + " 1:2 unclosed comment"}},
 		{"unclosed string", `${"a}`, []string{RuleSyntax + " 1:3 unclosed string literal"}},
 		{"unexpected character", "${a # b}${c}", []string{RuleSyntax + ` 1:5 unexpected character '#'`}},
