@@ -532,14 +532,15 @@ func (p *parser) parseIf(t token) *stmt {
 	ifs := &stmt{kind: sIf, begin: t.pos}
 	open := t
 	cond, err := p.parseExpr()
+	var te token
 	if err == nil {
-		_, err = p.tagEnd()
+		te, err = p.tagEnd()
 	}
 	if err != nil {
 		p.report(err)
 		p.skipTag()
 	}
-	br := &stmt{kind: sBranch, x: cond, begin: t.pos, end: p.prevEnd()}
+	br := &stmt{kind: sBranch, x: cond, begin: t.pos, end: te.pos}
 	sawElse := false
 	for {
 		p.open = append(p.open, open)
@@ -559,15 +560,16 @@ func (p *parser) parseIf(t token) *stmt {
 			if end.val == "elseif" {
 				c, err = p.parseExpr()
 			}
+			var te token
 			if err == nil {
-				_, err = p.tagEnd()
+				te, err = p.tagEnd()
 			}
 			if err != nil {
 				p.report(err)
 				p.skipTag()
 			}
 			sawElse = sawElse || end.val == "else"
-			br = &stmt{kind: sBranch, x: c, begin: end.pos, end: p.prevEnd()}
+			br = &stmt{kind: sBranch, x: c, begin: end.pos, end: te.pos}
 		case end.kind == tEndDir && end.val == "if":
 			p.next()
 			ifs.end = position{Line: end.end.Line, Col: end.end.Col - 1}
