@@ -329,7 +329,7 @@ func (l *lexer) lexExpr() bool {
 		if n == 0 {
 			r, sz := utf8.DecodeRuneInString(rest)
 			l.advance(sz)
-			l.fail(p, "unexpected character "+quoteRune(r))
+			l.fail(p, "unexpected character "+quoteRune(r)+" in an expression; remove it, or put it in a string literal")
 			return false
 		}
 		l.advance(n)
@@ -387,7 +387,7 @@ func (l *lexer) lexExpr() bool {
 		return false
 	}
 	l.advance(sz)
-	l.fail(p, "unexpected character "+quoteRune(r))
+	l.fail(p, "unexpected character "+quoteRune(r)+" in an expression; remove it, or put it in a string literal")
 	return false
 }
 

@@ -31,12 +31,37 @@ const blockedEval = "?eval"
 // blockedBuiltins are the built-ins that evaluate text as code or reach
 // outside the data model. Branch blocks ?eval (and with it ?eval_json);
 // FreeMarker's ?interpret, ?new and ?api break the sandbox the same way.
-var blockedBuiltins = map[string]string{
-	"eval":      "it evaluates a string as an expression; read the value itself, or convert it with ?number or ?boolean",
-	"eval_json": "it evaluates a string as an expression; read the value itself",
-	"interpret": "it evaluates a string as a template; write the template itself",
-	"new":       "it instantiates Java classes; remove it",
-	"api":       "it exposes the Java objects behind values; remove it",
+var blockedBuiltins = []struct{ name, why string }{
+	{"eval", "it evaluates a string as an expression; read the value itself, or convert it with ?number or ?boolean"},
+	{"eval_json", "it evaluates a string as an expression; read the value itself"},
+	{"interpret", "it evaluates a string as a template; write the template itself"},
+	{"new", "it instantiates Java classes; remove it"},
+	{"api", "it exposes the Java objects behind values; remove it"},
+}
+
+// blockedBuiltin returns why built-in name is blocked, if it is.
+func blockedBuiltin(name string) (why string, ok bool) {
+	for _, b := range blockedBuiltins {
+		if b.name == name {
+			return b.why, true
+		}
+	}
+	return "", false
+}
+
+// Blocked lists the constructs Branch blocks in webhook templates as a
+// template writes them ("<#list>", "?eval", ...): what Parse refuses with
+// RuleBlocked, besides the Sprig functions that reach outside the
+// template (sprig.env, ...).
+func Blocked() []string {
+	out := make([]string, 0, len(blockedDirectives)+len(blockedBuiltins))
+	for _, d := range blockedDirectives {
+		out = append(out, "<#"+d.name+">")
+	}
+	for _, b := range blockedBuiltins {
+		out = append(out, "?"+b.name)
+	}
+	return out
 }
 
 // ftlDirectives are the FreeMarker 2.3.31 directives this engine does not
@@ -163,7 +188,8 @@ func (p *parser) findBlocked() {
 		if strings.HasPrefix(p.src[i+n:], "_json") {
 			n += len("_json")
 		}
-		at(i, "template uses "+p.src[i:i+n]+", which Branch blocks in webhook templates: "+blockedBuiltins[p.src[i+1:i+n]])
+		why, _ := blockedBuiltin(p.src[i+1 : i+n])
+		at(i, "template uses "+p.src[i:i+n]+", which Branch blocks in webhook templates: "+why)
 		i += n
 	}
 }

@@ -365,7 +365,7 @@ func (p *parser) parsePrimary() (expr, error) {
 			if n.kind != tIdent {
 				return nil, p.expected(n, "a built-in name after \"?\"")
 			}
-			if why, ok := blockedBuiltins[n.val]; ok {
+			if why, ok := blockedBuiltin(n.val); ok {
 				return nil, p.errAt(t.pos, RuleBlocked, "template uses ?"+n.val+", which Branch blocks in webhook templates: "+why)
 			}
 			def, ok := builtins[n.val]

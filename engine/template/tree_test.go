@@ -219,3 +219,22 @@ func TestWalkStops(t *testing.T) {
 		t.Errorf("visited %s", got)
 	}
 }
+
+// TestBlockedListed: each construct Blocked lists is refused, as one
+// RuleBlocked error at its position, wherever a template writes it.
+func TestBlockedListed(t *testing.T) {
+	for _, b := range Blocked() {
+		text := "x ${a" + b + "}"
+		if strings.HasPrefix(b, "<#") {
+			text = "x " + strings.TrimSuffix(b, ">") + " a>y"
+		}
+		_, err := ParseTree("t", text)
+		got := errorLines(t, err)
+		if len(got) != 1 || !strings.HasPrefix(got[0], RuleBlocked+" 1:") {
+			t.Errorf("%s in %q: got %q, want one %s error", b, text, got, RuleBlocked)
+		}
+		if _, err := Parse("t", text, Options{}); !isRule(err, RuleBlocked) {
+			t.Errorf("%s: Parse error %v, want %s", b, err, RuleBlocked)
+		}
+	}
+}
