@@ -151,14 +151,15 @@ func (k ExprKind) String() string {
 	return "ExprKind(" + strconv.Itoa(int(k)) + ")"
 }
 
-// Expr is an expression. Text is its source text.
+// Expr is an expression: one node type for every kind, as the kinds
+// differ only in which fields they use.
 type Expr struct {
 	Span
 	Kind ExprKind
-	Name string
-	Op   string
-	Args []*Expr
-	Text string
+	Name string  // the name of an ExprName, ExprDot, ExprBuiltin or ExprSprig
+	Op   string  // the operator of an ExprUnary or ExprBinary
+	Args []*Expr // the operands, as the ExprKind constants say
+	Text string  // the source text
 }
 
 // ErrorList is every error ParseTree found, in source order.
