@@ -396,3 +396,44 @@ func TestSuppressionSuggestsRule(t *testing.T) {
 		}
 	}
 }
+
+// TestURLShape: a URL template's top-level units, read from the template
+// tree: literal text, {macros}, and one opaque unit (□) for each ${...} or
+// block, whether it parsed or not; tags that write nothing are no unit.
+func TestURLShape(t *testing.T) {
+	tests := []struct{ url, want string }{
+		{"https://x/?a={a}&b=${b}", "https://x/?a={a}&b=□"},
+		{"https://x/<#if c>?a=1<#else>?a=2</#if>&z", "https://x/□&z"},
+		{`https://x/<#assign v = 1><@break/><#-- c -->z`, "https://x/z"},
+		{"https://x/<@urlencode>a b</@urlencode>", "https://x/□"},
+		{"https://x/<#assign c>y</#assign>z", "https://x/□z"},
+		{"https://x/${a?nope}z", "https://x/□z"},
+		{"https://x/<#list a as b>${b}</#list>z", "https://x/□z"},
+		{"https://x/<#bogus>z", "https://x/z"},
+		{"é{m}é${x}", "é{m}é□"},
+	}
+	for _, tt := range tests {
+		var b strings.Builder
+		units := urlShape(parseTemplate(tt.url))
+		for _, u := range units {
+			switch {
+			case u.literal():
+				b.WriteRune(u.r)
+			case u.macro != "":
+				b.WriteString("{" + u.macro + "}")
+			default:
+				b.WriteString("□")
+			}
+		}
+		if b.String() != tt.want {
+			t.Errorf("%q: units %q, want %q", tt.url, b.String(), tt.want)
+		}
+		// offsets are code points into the template, in order
+		rs := []rune(tt.url)
+		for i, u := range units {
+			if u.off < 0 || u.off >= len(rs) || i > 0 && u.off <= units[i-1].off || u.literal() && rs[u.off] != u.r {
+				t.Errorf("%q: unit %d at %d does not fit the text", tt.url, i, u.off)
+			}
+		}
+	}
+}
