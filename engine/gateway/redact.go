@@ -128,7 +128,7 @@ var derivations = sync.OnceValue(func() []derivation {
 		}
 		json := strings.HasPrefix(f.text, "<@json>")
 		ds = append(ds, derivation{f.kind, func(s string) (string, bool) {
-			out, err := t.ExecuteString(template.HashOf([]string{"s"}, []template.Value{template.String(s)}), nil)
+			out, err := t.ExecuteString(template.NewHash([]string{"s"}, []template.Value{template.String(s)}), nil)
 			if json {
 				// the inside of the quotes is what stands in a longer JSON text
 				out = strings.TrimSuffix(strings.TrimPrefix(out, `"`), `"`)

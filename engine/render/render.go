@@ -607,7 +607,11 @@ func rootModel(ev *event.Event, names []string, app, net template.Value) templat
 			vals = append(vals, v)
 		}
 	}
-	return template.HashOf(keys, vals)
+	// a slab of one hash: Own then keeps the slices, and allocates only
+	// the hash itself
+	var slab template.Slab
+	slab.Reserve(0, 1)
+	return slab.Own(keys, vals)
 }
 
 // modelBuf holds the parts of a small root model (see rootModel).

@@ -47,7 +47,7 @@ func FuzzCheck(f *testing.F) {
 	})
 }
 
-// FuzzTemplateCheck: the structural template check never panics and
+// FuzzTemplateCheck: the lint's reading of a template never panics and
 // reports offsets inside the text.
 func FuzzTemplateCheck(f *testing.F) {
 	for _, s := range []string{"${a}", "<#if a>b<#else>c</#if>", "<@loop data=x val=\"v\">${v}<@break/></@loop>", "${\"}\"", "<#--", "<#assign x>y</#assign>", "${a?eval}"} {
@@ -55,9 +55,16 @@ func FuzzTemplateCheck(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, text string) {
 		n := len([]rune(text))
-		for _, p := range (structuralChecker{}).CheckTemplate(text, nil) {
-			if p.Offset < 0 || p.Offset > n {
-				t.Fatalf("offset %d outside text of %d code points: %+v", p.Offset, n, p)
+		t2 := parseTemplate(text)
+		for _, m := range t2.macros() {
+			if m.Start < 0 || m.End > n {
+				t.Fatalf("macro outside text of %d code points: %+v", n, m)
+			}
+		}
+		urlShape(t2)
+		for _, p := range t2.problems() {
+			if p.off < 0 || p.off > n {
+				t.Fatalf("offset %d outside text of %d code points: %+v", p.off, n, p)
 			}
 		}
 	})

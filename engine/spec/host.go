@@ -36,8 +36,7 @@ func hostUnits(authority []unit) []unit {
 // userinfo is fine (https://{Account_SID}:{Authorization_Token}@api.impactradius.com/...),
 // a templated host is not.
 func literalHost(url string) (string, bool) {
-	text := []rune(url)
-	units := urlShape(text, scanTemplate(text))
+	units := urlShape(parseTemplate(url))
 	schemeLen := urlScheme(units)
 	if schemeLen == 0 {
 		return "", false

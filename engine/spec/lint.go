@@ -50,8 +50,8 @@ func (c *checker) lint() {
 				c.addRuleSpan(branchAt(), RuleMissingLabel, fmt.Sprintf("credential {%s} has no label for the dashboard", prm.Macro))
 			}
 		}
-		if prm.Template != "" {
-			c.checkTemplate(c.node("parameters", idx, "template"), nil)
+		if n := c.node("parameters", idx, "template"); prm.Template != "" && n != nil && n.Kind == yaml.ScalarNode {
+			c.checkTemplate(n, parseTemplate(n.Value))
 		}
 	}
 	for i, lp := range p.LinkOnly {
@@ -74,17 +74,20 @@ func (c *checker) lint() {
 	}
 	for i := range p.Postbacks {
 		idx := strconv.Itoa(i)
-		if n := c.node("postbacks", idx, "url"); n != nil {
-			c.checkText(n, isMacro, used)
-			c.checkURL(n, defined)
+		if n := c.node("postbacks", idx, "url"); n != nil && n.Kind == yaml.ScalarNode {
+			t := parseTemplate(n.Value)
+			c.checkText(n, t, isMacro, used)
+			c.checkURL(n, t, defined)
 		}
 		if hn := c.node("postbacks", idx, "headers"); hn != nil && hn.Kind == yaml.MappingNode {
 			for k := 1; k < len(hn.Content); k += 2 {
-				c.checkText(hn.Content[k], isMacro, used)
+				if v := hn.Content[k]; v.Kind == yaml.ScalarNode {
+					c.checkText(v, parseTemplate(v.Value), isMacro, used)
+				}
 			}
 		}
-		if n := c.node("postbacks", idx, "body"); n != nil {
-			c.checkText(n, isMacro, used)
+		if n := c.node("postbacks", idx, "body"); n != nil && n.Kind == yaml.ScalarNode {
+			c.checkText(n, parseTemplate(n.Value), isMacro, used)
 		}
 	}
 	if len(p.Postbacks) > 0 {
@@ -122,31 +125,22 @@ func (c *checker) atSpan(n *yaml.Node, from, to int, rule, msg string) {
 
 // checkText checks a URL, header or body template: its macros are
 // defined and it is a well-formed template.
-func (c *checker) checkText(n *yaml.Node, isMacro func(string) bool, used map[string]bool) {
-	if n.Kind != yaml.ScalarNode {
-		return
-	}
-	text := []rune(n.Value)
-	for _, m := range findMacros(text, scanTemplate(text)) {
+func (c *checker) checkText(n *yaml.Node, t *parsed, isMacro func(string) bool, used map[string]bool) {
+	for _, m := range t.macros() {
 		if isMacro(m.Name) {
 			used[m.Name] = true
 			continue
 		}
 		c.atSpan(n, m.Start, m.End, RuleUndefinedMacro, fmt.Sprintf("macro {%s} has no parameter definition", m.Name))
 	}
-	c.checkTemplate(n, isMacro)
+	c.checkTemplate(n, t)
 }
 
-func (c *checker) checkTemplate(n *yaml.Node, isMacro func(string) bool) {
-	if n == nil || n.Kind != yaml.ScalarNode {
-		return
-	}
-	for _, pr := range c.l.templates.CheckTemplate(n.Value, isMacro) {
-		rule := pr.Rule
-		if _, ok := ruleInfo(rule); !ok {
-			rule = RuleTemplateSyntax
-		}
-		c.atOffset(n, pr.Offset, rule, pr.Msg)
+// checkTemplate reports the template's errors, each once, at its
+// position in scalar n.
+func (c *checker) checkTemplate(n *yaml.Node, t *parsed) {
+	for _, pr := range t.problems() {
+		c.atOffset(n, pr.off, pr.rule, pr.msg)
 	}
 }
 

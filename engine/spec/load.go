@@ -30,9 +30,8 @@ const MaxFileSize = 4 << 20
 // Loader parses, validates and lints partner specs. It is immutable and
 // safe for concurrent use.
 type Loader struct {
-	cat       *catalog.Catalog
-	schema    *gojsonschema.Schema
-	templates TemplateChecker
+	cat    *catalog.Catalog
+	schema *gojsonschema.Schema
 }
 
 // NewLoader builds a Loader from the schema and Branch parameter catalog
@@ -50,14 +49,7 @@ func NewLoader() (*Loader, error) {
 	if err != nil {
 		return nil, fmt.Errorf("spec: compile %s: %w", SchemaFile, err)
 	}
-	return &Loader{cat: cat, schema: sch, templates: parserChecker{}}, nil
-}
-
-// WithTemplateChecker returns a copy of l that checks templates with tc.
-func (l *Loader) WithTemplateChecker(tc TemplateChecker) *Loader {
-	c := *l
-	c.templates = tc
-	return &c
+	return &Loader{cat: cat, schema: sch}, nil
 }
 
 // Catalog returns the Branch parameter catalog the loader lints against.

@@ -2,9 +2,11 @@ package spec
 
 import (
 	"sort"
+	"strings"
 
 	"github.com/adgate/adgate/engine/diag"
 	"github.com/adgate/adgate/engine/internal/yamlx"
+	"github.com/adgate/adgate/engine/template"
 )
 
 // Rule ids are stable: users name them in suppressions and CI filters, so a
@@ -68,8 +70,8 @@ var rules = []RuleInfo{
 	{RuleURLInsecure, diag.Warning, "a URL using http instead of https; postbacks carry device ids", "use https if the partner supports it", true},
 	{RuleURLTrailingText, diag.Error, "stray text after the URL: quotes, braces, spaces, zero-width or line-separator characters", "delete the characters after the URL", true},
 	{RuleURLUnescaped, diag.Error, "a character that must be percent-encoded in a URL (space, quote, <, >, \\, ^, `, {, |, }, non-ASCII, control)", "percent-encode it (space is %20), or move dynamic parts into a {macro}", true},
-	{RuleTemplateSyntax, diag.Error, "a template that is not well formed: unbalanced ${...}, <#if>...</#if>, <@x>...</@x>, unterminated string or comment", "close the construct at the reported position (try `adgate eval`)", true},
-	{RuleTemplateBlocked, diag.Error, "a construct Branch blocks: <#import> <#visit> <#include> <#recurse> <#setting> <#macro> <#function> <#nested> <#return> <#list>, ?eval (and ?interpret ?new ?api)", "rewrite without it (<@loop> replaces <#list>)", true},
+	{RuleTemplateSyntax, diag.Error, "a template the engine cannot compile: unbalanced ${...}, <#if>...</#if>, <@x>...</@x>, an unterminated string or comment, an unknown directive or built-in, a malformed expression", "fix the template at the reported position (try `adgate eval`)", true},
+	{RuleTemplateBlocked, diag.Error, "a construct Branch blocks: " + strings.Join(template.Blocked(), " ") + ", and Sprig functions that reach outside the template (sprig.env, ...)", "rewrite the template without it (<@loop> replaces <#list>)", true},
 	{RuleDuplicateID, diag.Error, "two files declaring the same partner id", "give each partner its own id", false},
 	{RuleFileNameMismatch, diag.Error, "a file whose name is not <id>.yaml", "rename the file or fix the id", false},
 	{RuleUnknownSuppress, diag.Error, "an adgate:ignore comment naming a rule that does not exist (or cannot be suppressed)", "use a rule id that `adgate validate --rules` lists", false},

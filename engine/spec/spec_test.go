@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -294,34 +295,34 @@ func TestGoldenFormats(t *testing.T) {
 	}
 }
 
-// TestStructuralChecker covers the parser-free scan on its own: string
-// literals and nesting must not confuse it.
-func TestStructuralChecker(t *testing.T) {
+// TestTemplateProblems: the lint reports the template package's errors,
+// each once, at its code-point offset in the text, with the lint's rule.
+func TestTemplateProblems(t *testing.T) {
 	tests := []struct {
 		text string
 		want []string // "offset rule"
 	}{
-		{`${"evaluate ?eval later"}`, nil},
-		{`${"}"}<#if a == "</#if>">x</#if>`, nil},
+		{`${"}"}<#if a == "x">x</#if>`, nil},
 		{`<#assign x>y</#assign><@loop data=s val="v">${v}<@break/></@loop><@sep>,</@>`, nil},
 		{`<#-- ${ unclosed inside a comment is fine -->`, nil},
 		{`<#if a>b<#elseif c>d<#else>e</#if>`, nil},
 		{`${a?eval}${b? interpret}`, []string{"3 template-blocked", "12 template-blocked"}},
 		{`<#list s as x></#list><#import "a" as b>`, []string{"0 template-blocked", "22 template-blocked"}},
-		{`<#if a>`, []string{"0 template-syntax"}},
+		{`é<#if a>`, []string{"1 template-syntax"}},
 		{`x</#if>`, []string{"1 template-syntax"}},
 		{`<#else>`, []string{"0 template-syntax"}},
-		{`<@json>x</@loop>`, []string{"8 template-syntax", "0 template-syntax"}},
+		{`<@json>x</@loop>`, []string{"0 template-syntax", "8 template-syntax"}},
 		{`${a`, []string{"0 template-syntax"}},
-		{`${ }`, []string{"0 template-syntax"}},
+		{`${ }`, []string{"3 template-syntax"}},
 		{`<#--`, []string{"0 template-syntax"}},
 		{`<#bogus>`, []string{"0 template-syntax"}},
 		{`<#if a`, []string{"0 template-syntax"}},
+		{`ééé${a?nope}`, []string{"7 template-syntax"}},
 	}
 	for _, tt := range tests {
 		var got []string
-		for _, p := range (structuralChecker{}).CheckTemplate(tt.text, nil) {
-			got = append(got, strconv.Itoa(p.Offset)+" "+p.Rule)
+		for _, p := range parseTemplate(tt.text).problems() {
+			got = append(got, strconv.Itoa(p.off)+" "+p.rule)
 		}
 		if strings.Join(got, ",") != strings.Join(tt.want, ",") {
 			t.Errorf("%q: got %v, want %v", tt.text, got, tt.want)
@@ -329,11 +330,50 @@ func TestStructuralChecker(t *testing.T) {
 	}
 }
 
-func TestLineColOffset(t *testing.T) {
-	text := "ab\ncdé\nf"
-	for _, tt := range []struct{ line, col, want int }{{1, 1, 0}, {1, 2, 1}, {2, 1, 3}, {2, 3, 5}, {3, 1, 7}, {0, 0, 0}, {9, 9, 8}} {
-		if got := lineColOffset(text, tt.line, tt.col); got != tt.want {
-			t.Errorf("lineColOffset(%d,%d) = %d, want %d", tt.line, tt.col, got, tt.want)
+// TestTemplateFindingsOnce: through the whole lint, each blocked
+// construct and each class of template syntax error in a spec is one
+// finding (rule, line:col, message), in a URL, a body and a parameter
+// template alike.
+func TestTemplateFindingsOnce(t *testing.T) {
+	const head = "id: t\nname: T\nparameters:\n  - macro: a\n    branch: AAID\n  - macro: x\n    branch: CUSTOM_EVENT_METADATA\n    template: '"
+	const tail = "'\npostbacks:\n  - events: [INSTALL]\n    url: https://ex.com/p?a={a}&x={x}\n"
+	tests := []struct {
+		tmpl string
+		want string // "rule line:col message prefix"; the template starts at 8:16
+	}{
+		{`${a?interpret}`, "template-blocked 8:19 template uses ?interpret, which Branch blocks"},
+		{`${a?eval}`, "template-blocked 8:19 template uses ?eval, which Branch blocks"},
+		{`${a?new()}`, "template-blocked 8:19 template uses ?new, which Branch blocks"},
+		{`${a?api}`, "template-blocked 8:19 template uses ?api, which Branch blocks"},
+		{`<#list a as b>${b}</#list>`, "template-blocked 8:16 template uses <#list, which Branch blocks in webhook templates: iterate with <@loop"},
+		{`<#include "x">`, "template-blocked 8:16 template uses <#include, which Branch blocks"},
+		{`<#macro m>x</#macro>`, "template-blocked 8:16 template uses <#macro, which Branch blocks"},
+		{`<#setting locale="de">`, "template-blocked 8:16 template uses <#setting, which Branch blocks"},
+		{`${sprig.env("HOME")}`, "template-blocked 8:24 Sprig function env is not available"},
+		{`<#if a>b`, "template-syntax 8:16 unclosed <#if>: add </#if>"},
+		{`b</#if>`, "template-syntax 8:17 unexpected </#if> with no matching <#if>"},
+		{`<@json>b`, "template-syntax 8:16 unclosed <@json>: add </@json>"},
+		{`${a`, "template-syntax 8:16 unclosed ${: add }"},
+		{`<#if a`, "template-syntax 8:16 unclosed tag <#if: add >"},
+		{`${"a}`, "template-syntax 8:18 unclosed string literal"},
+		{`<#-- a`, "template-syntax 8:16 unclosed comment"},
+		{`${a # b}`, "template-syntax 8:20 unexpected character '#'"},
+		{`${ }`, "template-syntax 8:19 expected an expression"},
+		{`<#bogus>`, "template-syntax 8:16 unknown directive #bogus"},
+		{`<#switch a></#switch>`, "template-syntax 8:16 directive #switch is not supported"},
+		{`<@foo/>`, "template-syntax 8:16 unknown user directive <@foo>"},
+		{`${a?nope}`, "template-syntax 8:20 unknown built-in ?nope"},
+	}
+	for _, tt := range tests {
+		ds := checkText(t, "t.yaml", head+tt.tmpl+tail)
+		var got []string
+		for _, d := range ds {
+			if strings.HasPrefix(d.Rule, "template-") {
+				got = append(got, fmt.Sprintf("%s %d:%d %s", d.Rule, d.Line(), d.Col(), d.Message))
+			}
+		}
+		if len(got) != 1 || !strings.HasPrefix(got[0], tt.want) {
+			t.Errorf("%s: got %q, want one finding %q...", tt.tmpl, got, tt.want)
 		}
 	}
 }
@@ -353,6 +393,47 @@ func TestSuppressionSuggestsRule(t *testing.T) {
 		}
 		if want := `adgate:ignore names unknown rule "` + tt.id + `"` + tt.want; got[0].Message != want {
 			t.Errorf("%s: message %q, want %q", tt.id, got[0].Message, want)
+		}
+	}
+}
+
+// TestURLShape: a URL template's top-level units, read from the template
+// tree: literal text, {macros}, and one opaque unit (□) for each ${...} or
+// block, whether it parsed or not; tags that write nothing are no unit.
+func TestURLShape(t *testing.T) {
+	tests := []struct{ url, want string }{
+		{"https://x/?a={a}&b=${b}", "https://x/?a={a}&b=□"},
+		{"https://x/<#if c>?a=1<#else>?a=2</#if>&z", "https://x/□&z"},
+		{`https://x/<#assign v = 1><@break/><#-- c -->z`, "https://x/z"},
+		{"https://x/<@urlencode>a b</@urlencode>", "https://x/□"},
+		{"https://x/<#assign c>y</#assign>z", "https://x/□z"},
+		{"https://x/${a?nope}z", "https://x/□z"},
+		{"https://x/<#list a as b>${b}</#list>z", "https://x/□z"},
+		{"https://x/<#bogus>z", "https://x/z"},
+		{"é{m}é${x}", "é{m}é□"},
+	}
+	for _, tt := range tests {
+		var b strings.Builder
+		units := urlShape(parseTemplate(tt.url))
+		for _, u := range units {
+			switch {
+			case u.literal():
+				b.WriteRune(u.r)
+			case u.macro != "":
+				b.WriteString("{" + u.macro + "}")
+			default:
+				b.WriteString("□")
+			}
+		}
+		if b.String() != tt.want {
+			t.Errorf("%q: units %q, want %q", tt.url, b.String(), tt.want)
+		}
+		// offsets are code points into the template, in order
+		rs := []rune(tt.url)
+		for i, u := range units {
+			if u.off < 0 || u.off >= len(rs) || i > 0 && u.off <= units[i-1].off || u.literal() && rs[u.off] != u.r {
+				t.Errorf("%q: unit %d at %d does not fit the text", tt.url, i, u.off)
+			}
 		}
 	}
 }

@@ -4,10 +4,12 @@ import (
 	"fmt"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
 
 	"github.com/adgate/adgate/engine/internal/hostname"
+	"github.com/adgate/adgate/engine/template"
 )
 
 // unit is one piece of a URL template's top-level output: a literal code
@@ -24,59 +26,45 @@ func (u unit) literal() bool { return u.r != 0 }
 // urlShape flattens a URL template into its top-level units. Text inside
 // directive blocks (<#if>...</#if>, <@x>...</@x>) may or may not be output,
 // so a block counts as one opaque unit: the query-key rules then never
-// compare keys of different branches.
-func urlShape(text []rune, toks []tok) []unit {
+// compare keys of different branches. Tags that write nothing
+// (<#assign x = 1>, <@break/>, comments) are no unit.
+func urlShape(t *parsed) []unit {
 	var out []unit
-	depth := 0
-	for _, t := range toks {
-		switch t.Kind {
-		case tokText:
-			if depth > 0 {
-				continue
-			}
-			macros := findMacros(text, []tok{t})
+	for _, n := range t.tree.Nodes {
+		switch n := n.(type) {
+		case *template.TextNode:
+			i := t.cp.at(n.Start.Offset)
+			macros := t.textMacros(n)
 			mi := 0
-			for i := t.Start; i < t.End; i++ {
-				if mi < len(macros) && macros[mi].Start == i {
+			for _, r := range n.Text {
+				switch {
+				case mi < len(macros) && i == macros[mi].Start:
 					out = append(out, unit{off: i, macro: macros[mi].Name})
-					i = macros[mi].End - 1
+				case mi < len(macros) && i > macros[mi].Start:
+					// inside the macro
+				default:
+					out = append(out, unit{r: r, off: i})
+				}
+				i++
+				if mi < len(macros) && i == macros[mi].End {
 					mi++
-					continue
 				}
-				out = append(out, unit{r: text[i], off: i})
 			}
-		case tokInterp:
-			if depth == 0 {
-				out = append(out, unit{off: t.Start})
+		case *template.InterpNode, *template.IfNode, *template.CaptureNode:
+			out = append(out, unit{off: t.cp.at(n.Pos().Offset)})
+		case *template.UserNode:
+			if n.Body != nil {
+				out = append(out, unit{off: t.cp.at(n.Pos().Offset)})
 			}
-		case tokDir, tokUser:
-			opens, closes := blockEffect(text, t)
-			if opens {
-				if depth == 0 {
-					out = append(out, unit{off: t.Start})
-				}
-				depth++
-			}
-			if closes && depth > 0 {
-				depth--
+		case *template.BadNode:
+			// a ${...} or a block that did not parse (reported) is
+			// opaque like one that did
+			if n.Name == "" || n.Body != nil {
+				out = append(out, unit{off: t.cp.at(n.Pos().Offset)})
 			}
 		}
 	}
 	return out
-}
-
-// blockEffect says whether a tag opens or closes a block.
-func blockEffect(text []rune, t tok) (opens, closes bool) {
-	if t.Unfinished || t.SelfClose {
-		return false, false
-	}
-	if t.Close {
-		return false, true
-	}
-	if t.Kind == tokUser {
-		return true, false
-	}
-	return blockDirectives[t.Name] || isCapture(text, t), false
 }
 
 // strayTrailing are characters found glued to the end of URLs in partner
@@ -113,8 +101,7 @@ func describeRune(r rune) string {
 // code-point offset; the importer uses it to keep such a URL out of a
 // spec, as the lint would reject it.
 func HostProblem(url string) (offset int, msg string, ok bool) {
-	text := []rune(url)
-	units := urlShape(text, scanTemplate(text))
+	units := urlShape(parseTemplate(url))
 	schemeLen := urlScheme(units)
 	if schemeLen == 0 || len(units) <= schemeLen {
 		return 0, "", false
@@ -179,13 +166,8 @@ func hostRune(r rune) bool {
 }
 
 // checkURL applies the URL rules to a postback URL template.
-func (c *checker) checkURL(n *yaml.Node, defined map[string]int) {
-	if n.Kind != yaml.ScalarNode {
-		return
-	}
-	text := []rune(n.Value)
-	toks := scanTemplate(text)
-	units := urlShape(text, toks)
+func (c *checker) checkURL(n *yaml.Node, t *parsed, defined map[string]int) {
+	units := urlShape(t)
 
 	// Scheme and host.
 	schemeLen := urlScheme(units)
@@ -214,41 +196,35 @@ func (c *checker) checkURL(n *yaml.Node, defined map[string]int) {
 			s.WriteString(describeRune(u.r) + " ")
 			stray[u.off] = true
 		}
-		c.atSpan(n, units[end].off, len(text), RuleURLTrailingText, "stray text after the URL: "+strings.TrimSpace(s.String()))
+		c.atSpan(n, units[end].off, utf8.RuneCountInString(t.text), RuleURLTrailingText, "stray text after the URL: "+strings.TrimSpace(s.String()))
 	}
 
 	// Characters that must be escaped, in all literal text that reaches
 	// the URL as written (<@urlencode> bodies are encoded at render time).
-	encDepth := 0
-	for _, t := range toks {
-		if t.Kind == tokUser && t.Name == "urlencode" && !t.SelfClose {
-			if t.Close {
-				encDepth--
-			} else {
-				encDepth++
-			}
-			continue
+	t.tree.Walk(func(nd template.Node) bool {
+		if u, ok := nd.(*template.UserNode); ok && u.Name == "urlencode" {
+			return false
 		}
-		if t.Kind == tokUser && t.Close && t.Name == "" && encDepth > 0 {
-			encDepth--
+		text, ok := nd.(*template.TextNode)
+		if !ok {
+			return true
 		}
-		if t.Kind != tokText || encDepth > 0 {
-			continue
-		}
-		macros := findMacros(text, []tok{t})
+		i := t.cp.at(text.Start.Offset)
+		macros := t.textMacros(text)
 		mi := 0
-		for i := t.Start; i < t.End; i++ {
-			if mi < len(macros) && macros[mi].Start == i {
-				i = macros[mi].End - 1
-				mi++
-				continue
-			}
-			if r := text[i]; !urlSafe(r) && !stray[i] {
+		for _, r := range text.Text {
+			inMacro := mi < len(macros) && i >= macros[mi].Start
+			if !inMacro && !urlSafe(r) && !stray[i] {
 				c.atSpan(n, i, i+1, RuleURLUnescaped, fmt.Sprintf("%s must be percent-encoded in a URL", describeRune(r)))
 				break
 			}
+			i++
+			if mi < len(macros) && i == macros[mi].End {
+				mi++
+			}
 		}
-	}
+		return true
+	})
 
 	// Query keys.
 	q := -1

@@ -1,7 +1,9 @@
 package template
 
-// position is a 1-based line and column (in code points) in the template text.
-type position struct{ Line, Col int32 }
+// position is a 1-based line and column (in code points) in the template
+// text, and the byte offset there (Off; zero in the last-character
+// positions the whitespace stripping uses).
+type position struct{ Line, Col, Off int32 }
 
 type stmtKind uint8
 
@@ -17,6 +19,10 @@ const (
 	sComment
 	sUser // a Branch user directive
 	sRoot // the list of several top-level elements (FreeMarker's MixedContent)
+	// sBad is a construct that did not parse (an error was reported), kept
+	// with the body it encloses so that a tree with errors is still whole;
+	// only ParseTree returns trees that hold one
+	sBad
 )
 
 // userKind names Branch's user directives.
@@ -56,6 +62,7 @@ type stmt struct {
 	ukind userKind
 	begin position // first character
 	end   position // last character
+	stop  position // just past the last character
 	text  string
 	name  string
 	x     expr

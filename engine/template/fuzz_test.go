@@ -57,6 +57,56 @@ func FuzzParse(f *testing.F) {
 	})
 }
 
+// FuzzParseTree: the recovering parse never panics and terminates; it
+// reports an error exactly when Parse does, at most one per position and
+// every one inside the text; every node's span is inside the text, and
+// top-level nodes follow one another without overlapping.
+func FuzzParseTree(f *testing.F) {
+	for _, s := range []string{
+		"${x}", "<#if a>b<#else>c</#if>", "<#list x as y>${y}</#list>", "${a?interpret}${b?eval}", "<@json>x</@loop>",
+		"<#if a", "${\"a}", "<#--", "x</#if>", "<#if a>b</#if", "<#if a>b</#if c${d}", "${a # b}${c}", "<@foo a=1>x</@foo>", "<#else>",
+		"<#assign c>x", "<#attempt>a<#recover>b</#attempt>", "${\"${a\"}", "<@loop data=x val=\"v\">${v}<@break/></@loop>",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, text string) {
+		tr, err := ParseTree("fuzz", text)
+		_, perr := Parse("fuzz", text, Options{})
+		if (err == nil) != (perr == nil) {
+			t.Fatalf("ParseTree error %v, Parse error %v", err, perr)
+		}
+		if err != nil {
+			list, ok := err.(ErrorList)
+			if !ok || len(list) == 0 {
+				t.Fatalf("ParseTree returned %T %v, want a non-empty ErrorList", err, err)
+			}
+			at := map[int]bool{}
+			for _, e := range list {
+				if e.Offset < 0 || e.Offset > len(text) || e.Line < 1 || e.Col < 1 || e.Rule == "" || e.Msg == "" {
+					t.Fatalf("error outside the text of %d bytes: %+v", len(text), e)
+				}
+				if at[e.Offset] {
+					t.Fatalf("two errors at offset %d: %v", e.Offset, list)
+				}
+				at[e.Offset] = true
+			}
+		}
+		prev := 0
+		for _, n := range tr.Nodes {
+			if n.Pos().Offset < prev {
+				t.Fatalf("%T at %d overlaps the node before, which ends at %d", n, n.Pos().Offset, prev)
+			}
+			prev = n.End().Offset
+		}
+		tr.Walk(func(n Node) bool {
+			if s, e := n.Pos().Offset, n.End().Offset; s < 0 || s > e || e > len(text) {
+				t.Fatalf("%T spans %d..%d in a text of %d bytes", n, s, e, len(text))
+			}
+			return true
+		})
+	})
+}
+
 // FuzzParseJSON: arbitrary bytes never panic; accepted documents keep
 // their numbers' exact text.
 func FuzzParseJSON(f *testing.F) {

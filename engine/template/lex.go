@@ -57,6 +57,7 @@ const (
 
 type lexer struct {
 	src    string
+	base   int // byte offset of src in the template (for ${...} inside a string literal)
 	i      int
 	line   int32
 	col    int32
@@ -65,15 +66,24 @@ type lexer struct {
 	parens int  // open '(' in a tag
 	braces int  // open '{' in an interpolation
 	inUser bool // inside a <@...> tag, where white-space separates arguments
-	err    *Error
+	// opened is where the current tag or ${...} starts, and opener its
+	// first characters: an unterminated one is reported there, where the
+	// reader looks for it, not at the end of the text
+	opened position
+	opener string
+	// failed marks the current tag or ${...} as already reported, so that
+	// one bad construct gets one error
+	failed bool
+	errs   []*Error
 	name   string
 }
 
-// lex tokenises the whole template; on a lexical error it stops and
-// returns the error.
-func lex(name, src string) ([]token, *Error) {
+// lex tokenises the whole template. It does not stop at a lexical error:
+// it records it, emits a tError token in its place for the parser to skip
+// and goes on, so that one pass reports every malformed construct.
+func lex(name, src string) ([]token, []*Error) {
 	l := &lexer{src: src, line: 1, col: 1, name: name}
-	for l.err == nil {
+	for {
 		var done bool
 		switch l.state {
 		case stText:
@@ -85,14 +95,11 @@ func lex(name, src string) ([]token, *Error) {
 			break
 		}
 	}
-	if l.err != nil {
-		return nil, l.err
-	}
 	l.toks = append(l.toks, token{kind: tEOF, pos: l.pos(), end: l.pos(), off: len(src), endOff: len(src)})
-	return l.toks, nil
+	return l.toks, l.errs
 }
 
-func (l *lexer) pos() position { return position{l.line, l.col} }
+func (l *lexer) pos() position { return position{Line: l.line, Col: l.col, Off: int32(l.base + l.i)} }
 
 // advance moves over n bytes, keeping line and column (in code points).
 func (l *lexer) advance(n int) {
@@ -115,10 +122,15 @@ func (l *lexer) advance(n int) {
 	}
 }
 
+// fail records a lexical error at p, once per construct, and emits a
+// tError token, from p to where the lexer is, so that the parser abandons
+// the construct without a second error of its own.
 func (l *lexer) fail(p position, msg string) {
-	if l.err == nil {
-		l.err = &Error{Name: l.name, Line: int(p.Line), Col: int(p.Col), Rule: RuleSyntax, Msg: msg}
+	if !l.failed {
+		l.errs = append(l.errs, errAtPos(l.name, p, RuleSyntax, msg))
 	}
+	l.failed = l.state != stText
+	l.toks = append(l.toks, token{kind: tError, pos: p, end: l.pos(), off: int(p.Off) - l.base, endOff: l.i})
 }
 
 func (l *lexer) emit(k tokKind, val string, p position, off int) {
@@ -148,14 +160,17 @@ func (l *lexer) lexText() bool {
 			if rest[0] == '#' {
 				k = tHashInterp
 			}
+			l.opened, l.opener = l.pos(), rest[:2]
 			l.take(k, rest[:2], 2)
-			l.state, l.braces, l.inUser = stInterp, 0, false
+			l.state, l.braces, l.inUser, l.failed = stInterp, 0, false, false
 			return false
 		case strings.HasPrefix(rest, "<#--"):
 			flush()
 			end := strings.Index(rest[4:], "-->")
 			if end < 0 {
-				l.fail(l.pos(), "unclosed comment: <#-- has no matching -->")
+				p := l.pos()
+				l.advance(len(rest))
+				l.fail(p, "unclosed comment: <#-- has no matching -->; add --> where the comment ends")
 				return true
 			}
 			l.take(tComment, "", 4+end+3)
@@ -169,9 +184,14 @@ func (l *lexer) lexText() bool {
 			name := rest[3 : 3+dirNameLen(rest[3:])]
 			j := skipSpaces(rest, 3+len(name))
 			if j >= len(rest) || rest[j] != '>' {
-				l.advance(j)
+				// reported, and taken as the end tag it was meant to be,
+				// so that its block does not count as unclosed too
+				p, off := l.pos(), l.i
+				l.advance(3 + len(name))
+				l.emit(tEndDir, name, p, off)
+				l.advance(j - 3 - len(name))
 				l.fail(l.pos(), "end tag </#"+name+" must be closed with >")
-				return true
+				return l.lexText()
 			}
 			l.take(tEndDir, name, j+1)
 			return l.lexText()
@@ -215,8 +235,9 @@ func (l *lexer) take(k tokKind, val string, n int) {
 // openTag emits the start of a tag, <#name or <@name (kind k; user for
 // a user-defined directive's), and lexes the tag's parameters next.
 func (l *lexer) openTag(k tokKind, name string, user bool) {
+	l.opened, l.opener = l.pos(), l.src[l.i:l.i+2+len(name)]
 	l.take(k, name, 2+len(name))
-	l.state, l.parens, l.inUser = stTag, 0, user
+	l.state, l.parens, l.inUser, l.failed = stTag, 0, user, false
 }
 
 // skipSpaces is the index of the first byte at or after i in s that is
@@ -259,9 +280,9 @@ func (l *lexer) lexExpr() bool {
 	}
 	if l.i >= len(l.src) {
 		if l.state == stTag {
-			l.fail(l.pos(), "unexpected end of template inside a tag: missing >")
+			l.fail(l.opened, "unclosed tag "+l.opener+": add > where it ends")
 		} else {
-			l.fail(l.pos(), "unexpected end of template inside ${...}: missing }")
+			l.fail(l.opened, "unclosed "+l.opener+": add } where the expression ends")
 		}
 		return true
 	}
@@ -306,9 +327,10 @@ func (l *lexer) lexExpr() bool {
 	case isNameStart(c):
 		n := identLen(rest)
 		if n == 0 {
-			r, _ := utf8.DecodeRuneInString(rest)
-			l.fail(p, "unexpected character "+quoteRune(r))
-			return true
+			r, sz := utf8.DecodeRuneInString(rest)
+			l.advance(sz)
+			l.fail(p, "unexpected character "+quoteRune(r)+" in an expression; remove it, or put it in a string literal")
+			return false
 		}
 		l.advance(n)
 		l.emit(tIdent, rest[:n], p, off)
@@ -359,13 +381,14 @@ func (l *lexer) lexExpr() bool {
 		}
 		return false
 	}
-	r, _ := utf8.DecodeRuneInString(rest)
+	r, sz := utf8.DecodeRuneInString(rest)
 	if unicode.IsSpace(r) {
-		l.advance(utf8.RuneLen(r))
+		l.advance(sz)
 		return false
 	}
-	l.fail(p, "unexpected character "+quoteRune(r))
-	return true
+	l.advance(sz)
+	l.fail(p, "unexpected character "+quoteRune(r)+" in an expression; remove it, or put it in a string literal")
+	return false
 }
 
 func identLen(s string) int {
@@ -396,6 +419,7 @@ func (l *lexer) lexString(q byte, raw bool) bool {
 	p, off := l.pos(), l.i
 	if raw {
 		p.Col--
+		p.Off--
 		off--
 	}
 	rest := l.src[l.i+1:]
@@ -412,7 +436,8 @@ func (l *lexer) lexString(q byte, raw bool) bool {
 		j++
 	}
 	if j >= len(rest) {
-		l.fail(p, "unclosed string literal")
+		l.advance(len(l.src) - l.i)
+		l.fail(p, "unclosed string literal: add the closing "+string(q))
 		return true
 	}
 	l.advance(j + 2)

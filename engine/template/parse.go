@@ -1,27 +1,80 @@
 package template
 
 import (
+	"cmp"
+	"slices"
 	"strconv"
 	"strings"
 )
 
-// blocked lists the constructs Branch refuses, matched as plain substrings
-// of the template text exactly as Branch (and the oracle) do.
-var blocked = []string{
-	"<#import", "<#visit", "<#include", "?eval", "<#recurse", "<#setting",
-	"<#macro", "<#function", "<#nested", "<#return", "<#list",
+// blockedDirectives are the directives Branch refuses in webhook
+// templates, with a hint for each. Branch matches "<#"+name as a plain
+// substring of the template text, and so does Parse: the text is refused
+// wherever it occurs, in a comment or a string literal too.
+var blockedDirectives = []struct{ name, hint string }{
+	{"import", "templates cannot load other templates; inline what you need"},
+	{"visit", "node processing is not available; remove it"},
+	{"include", "templates cannot read other files; inline the text"},
+	{"recurse", "node processing is not available; remove it"},
+	{"setting", "formats are fixed (number_format \"computer\", locale en_US, time zone UTC); remove it"},
+	{"macro", "templates cannot define macros; compute values with <#assign>"},
+	{"function", "templates cannot define functions; compute values with <#assign>"},
+	{"nested", "templates cannot define macros; remove it"},
+	{"return", "templates cannot define functions; remove it"},
+	{"list", "iterate with <@loop data=SEQUENCE val=\"item\">...</@loop>"},
 }
 
-// knownFTL are FreeMarker directives this engine does not implement; they
-// get a clearer message than an unknown name.
-var knownFTL = map[string]bool{
-	"switch": true, "case": true, "default": true, "on": true, "local": true, "global": true,
-	"ftl": true, "t": true, "lt": true, "rt": true, "nt": true, "noparse": true, "compress": true,
-	"attempt": true, "recover": true, "stop": true, "flush": true, "items": true, "sep": true,
-	"break": true, "continue": true, "escape": true, "noescape": true, "autoesc": true,
-	"noautoesc": true, "outputformat": true, "visit": true, "fallback": true, "import": true,
-	"include": true, "macro": true, "function": true, "nested": true, "return": true,
-	"list": true, "recurse": true, "setting": true,
+// blockedEval is the one built-in Branch blocks by substring, as it does
+// the directives.
+const blockedEval = "?eval"
+
+// blockedBuiltins are the built-ins that evaluate text as code or reach
+// outside the data model. Branch blocks ?eval (and with it ?eval_json);
+// FreeMarker's ?interpret, ?new and ?api break the sandbox the same way.
+var blockedBuiltins = []struct{ name, why string }{
+	{"eval", "it evaluates a string as an expression; read the value itself, or convert it with ?number or ?boolean"},
+	{"eval_json", "it evaluates a string as an expression; read the value itself"},
+	{"interpret", "it evaluates a string as a template; write the template itself"},
+	{"new", "it instantiates Java classes; remove it"},
+	{"api", "it exposes the Java objects behind values; remove it"},
+}
+
+// blockedBuiltin returns why built-in name is blocked, if it is.
+func blockedBuiltin(name string) (why string, ok bool) {
+	for _, b := range blockedBuiltins {
+		if b.name == name {
+			return b.why, true
+		}
+	}
+	return "", false
+}
+
+// Blocked lists the constructs Branch blocks in webhook templates as a
+// template writes them ("<#list>", "?eval", ...): what Parse refuses with
+// RuleBlocked, besides the Sprig functions that reach outside the
+// template (sprig.env, ...).
+func Blocked() []string {
+	out := make([]string, 0, len(blockedDirectives)+len(blockedBuiltins))
+	for _, d := range blockedDirectives {
+		out = append(out, "<#"+d.name+">")
+	}
+	for _, b := range blockedBuiltins {
+		out = append(out, "?"+b.name)
+	}
+	return out
+}
+
+// ftlDirectives are the FreeMarker 2.3.31 directives this engine does not
+// implement (besides the blocked ones), true for those that take a body
+// and an end tag: an error recovers by skipping that body as one unit.
+var ftlDirectives = map[string]bool{
+	"switch": true, "case": false, "default": false, "on": false, "local": false, "global": false,
+	"ftl": false, "t": false, "lt": false, "rt": false, "nt": false, "noparse": true, "compress": true,
+	"attempt": true, "recover": false, "stop": false, "flush": false, "items": true, "sep": false,
+	"break": false, "continue": false, "escape": true, "noescape": true, "autoesc": true,
+	"noautoesc": true, "outputformat": true, "fallback": false,
+	"visit": false, "import": false, "include": false, "macro": true, "function": true, "nested": false,
+	"return": false, "list": true, "recurse": false, "setting": false,
 }
 
 // Parser bounds: nesting beyond them is refused rather than risking the
@@ -43,47 +96,131 @@ type parser struct {
 	// noExprAt records token positions where an expression failed to
 	// parse, for the default operator's lookahead
 	noExprAt map[int]bool
+
+	// errs are the errors reported so far; parsing goes on after one, to
+	// the end of the construct that failed
+	errs []*Error
+	// reportedAt holds the byte offsets of the errors reported: one
+	// position gets one error, the first (a blocked construct's, as those
+	// are found first, then a lexical one), so that a construct is not
+	// also reported by the parser's complaint about the same token
+	reportedAt map[int32]bool
+	// open lists the opening tags (<#if, <@json) of the blocks being
+	// parsed, innermost last: an end tag closes the one it names, and the
+	// blocks opened inside it are reported unclosed
+	open    []token
+	openBuf [8]token // open's first array: no allocation for shallow nesting
+	// aborted is set when a bound is hit; the rest is not parsed
+	aborted bool
 }
+
+// errReported stands for an error already reported at a tError token: the
+// construct is abandoned without a second error.
+var errReported = &Error{Rule: RuleSyntax, Msg: "reported"}
 
 func newParser(name, text string, opt Options) *parser {
 	return &parser{name: name, src: text, opt: opt}
 }
 
+func errAtPos(name string, pos position, rule, msg string) *Error {
+	return &Error{Name: name, Line: int(pos.Line), Col: int(pos.Col), Offset: int(pos.Off), Rule: rule, Msg: msg}
+}
+
 func (p *parser) errAt(pos position, rule, msg string) *Error {
-	return &Error{Name: p.name, Line: int(pos.Line), Col: int(pos.Col), Rule: rule, Msg: msg}
+	return errAtPos(p.name, pos, rule, msg)
 }
 
-func (p *parser) posOf(off int) position {
-	line, col := int32(1), int32(1)
-	for _, r := range p.src[:off] {
-		if r == '\n' {
-			line++
-			col = 1
-		} else {
-			col++
-		}
+// report records err unless the lexer reported it already
+// (errReported) or another error holds its position. A bound error
+// aborts the parse.
+func (p *parser) report(err error) {
+	e, ok := err.(*Error)
+	if !ok || e == errReported || p.aborted {
+		return
 	}
-	return position{line, col}
+	if e.Rule == RuleLimit {
+		p.aborted = true
+		p.i = len(p.toks) - 1
+	}
+	if p.reportedAt[int32(e.Offset)] {
+		return
+	}
+	if p.reportedAt == nil {
+		p.reportedAt = map[int32]bool{}
+	}
+	p.reportedAt[int32(e.Offset)] = true
+	p.errs = append(p.errs, e)
 }
 
-func (p *parser) parseTemplate() ([]*stmt, error) {
-	for _, b := range blocked {
-		if i := strings.Index(p.src, b); i >= 0 {
-			return nil, p.errAt(p.posOf(i), RuleBlocked,
-				"template uses "+b+", which Branch blocks in webhook templates; remove it")
-		}
+// findBlocked reports every occurrence of a construct Branch blocks by
+// substring.
+func (p *parser) findBlocked() {
+	// positions are counted on from the previous finding, so that many
+	// findings cost O(len) and not O(n*len)
+	last, lastPos := 0, position{Line: 1, Col: 1}
+	at := func(i int, msg string) {
+		lastPos = advancePos(lastPos, p.src[last:i])
+		last = i
+		p.report(p.errAt(lastPos, RuleBlocked, msg))
 	}
-	toks, lerr := lex(p.name, p.src)
-	if lerr != nil {
-		return nil, lerr
+	for i := 0; ; {
+		j := strings.Index(p.src[i:], "<#")
+		if j < 0 {
+			break
+		}
+		i += j
+		for _, d := range blockedDirectives {
+			if strings.HasPrefix(p.src[i+2:], d.name) {
+				at(i, "template uses <#"+d.name+", which Branch blocks in webhook templates: "+d.hint)
+				break
+			}
+		}
+		i += 2
+	}
+	last, lastPos = 0, position{Line: 1, Col: 1}
+	for i := 0; ; {
+		j := strings.Index(p.src[i:], blockedEval)
+		if j < 0 {
+			break
+		}
+		i += j
+		n := len(blockedEval)
+		if strings.HasPrefix(p.src[i+n:], "_json") {
+			n += len("_json")
+		}
+		why, _ := blockedBuiltin(p.src[i+1 : i+n])
+		at(i, "template uses "+p.src[i:i+n]+", which Branch blocks in webhook templates: "+why)
+		i += n
+	}
+}
+
+// parse parses the template, recovering from errors, and returns its tree
+// before white-space stripping, and every error found in source order.
+func (p *parser) parse() ([]*stmt, []*Error) {
+	p.open = p.openBuf[:0]
+	p.findBlocked()
+	toks, lerrs := lex(p.name, p.src)
+	for _, e := range lerrs {
+		p.report(e)
 	}
 	p.toks = toks
-	body, end, err := p.parseBody()
-	if err != nil {
-		return nil, err
-	}
-	if end.kind != tEOF {
-		return nil, p.unexpectedEnd(end)
+	// with no block open, parseBody stops only at the end of the text
+	body, _ := p.parseBody()
+	slices.SortStableFunc(p.errs, func(a, b *Error) int { return cmp.Compare(a.Offset, b.Offset) })
+	return body, p.errs
+}
+
+// parseTemplate parses the template for execution: the first error fails
+// it, a blocked construct before any other.
+func (p *parser) parseTemplate() ([]*stmt, error) {
+	body, errs := p.parse()
+	if len(errs) > 0 {
+		for _, e := range errs {
+			if e.Rule == RuleBlocked {
+				return nil, e
+			}
+		}
+		return nil, errs[0]
 	}
 	var root *stmt
 	if len(body) == 1 {
@@ -103,13 +240,40 @@ func (p *parser) parseTemplate() ([]*stmt, error) {
 func (p *parser) unexpectedEnd(t token) *Error {
 	switch t.kind {
 	case tEndDir:
-		return p.errAt(t.pos, RuleSyntax, "unexpected </#"+t.val+"> with no matching <#"+t.val+">")
+		return p.errAt(t.pos, RuleSyntax, "unexpected </#"+t.val+"> with no matching <#"+t.val+">"+p.innermost())
 	case tUserEnd:
-		return p.errAt(t.pos, RuleSyntax, "unexpected </@"+t.val+"> with no matching <@"+t.val+">")
+		return p.errAt(t.pos, RuleSyntax, "unexpected </@"+t.val+"> with no matching <@"+t.val+">"+p.innermost())
 	case tDirective:
 		return p.errAt(t.pos, RuleSyntax, "<#"+t.val+"> outside of <#if>")
 	}
 	return p.errAt(t.pos, RuleSyntax, "unexpected "+strconv.Quote(t.val))
+}
+
+// innermost names the block an end tag could close, for messages.
+func (p *parser) innermost() string {
+	if len(p.open) == 0 {
+		return ""
+	}
+	return " (the innermost open block is <" + tagName(p.open[len(p.open)-1]) + ">)"
+}
+
+// tagName is the name of the directive that t opens: "#if", "@json".
+func tagName(t token) string {
+	if t.kind == tUser {
+		return "@" + t.val
+	}
+	return "#" + t.val
+}
+
+// closes reports whether end tag end closes the block opened by open.
+func closes(end, open token) bool {
+	switch end.kind {
+	case tEndDir:
+		return open.kind == tDirective && open.val == end.val
+	case tUserEnd:
+		return open.kind == tUser && (end.val == "" || open.val == end.val)
+	}
+	return false
 }
 
 // finish drops comments and empty texts and splits macros out of texts.
@@ -175,6 +339,7 @@ func (p *parser) splitMacros(s *stmt) []*stmt {
 }
 
 func advancePos(p position, s string) position {
+	p.Off += int32(len(s))
 	for _, r := range s {
 		if r == '\n' {
 			p.Line++
@@ -191,9 +356,9 @@ func advancePos(p position, s string) position {
 func lastCharPos(end position, text string) position {
 	if strings.HasSuffix(text, "\n") {
 		// the column does not matter to the stripping rules
-		return position{end.Line - 1, 1 << 20}
+		return position{Line: end.Line - 1, Col: 1 << 20}
 	}
-	return position{end.Line, end.Col - 1}
+	return position{Line: end.Line, Col: end.Col - 1}
 }
 
 func (p *parser) peek() token { return p.toks[p.i] }
@@ -206,64 +371,138 @@ func (p *parser) next() token {
 	return t
 }
 
-// parseBody parses elements until an end tag, an #elseif/#else, or EOF,
-// which it returns without consuming.
-func (p *parser) parseBody() ([]*stmt, token, error) {
+// parseBody parses elements until EOF, an end tag that closes an open
+// block, or an #elseif/#else of the innermost #if, which it returns
+// without consuming. Errors are reported and parsing goes on.
+func (p *parser) parseBody() ([]*stmt, token) {
 	p.depth++
 	defer func() { p.depth-- }()
 	if p.depth > maxStmtDepth {
-		return nil, token{}, p.errAt(p.peek().pos, RuleLimit, "directives nested deeper than "+strconv.Itoa(maxStmtDepth))
+		p.report(p.errAt(p.peek().pos, RuleLimit, "directives nested deeper than "+strconv.Itoa(maxStmtDepth)))
 	}
 	var out []*stmt
 	for {
 		t := p.peek()
 		switch t.kind {
-		case tEOF, tEndDir, tUserEnd:
-			return out, t, nil
+		case tEOF:
+			return out, t
+		case tEndDir, tUserEnd:
+			if p.closesOpen(t) {
+				return out, t
+			}
+			p.report(p.unexpectedEnd(t))
+			p.next()
+		case tError:
+			p.next()
 		case tText:
 			p.next()
-			out = append(out, &stmt{kind: sText, text: t.val, begin: t.pos, end: lastCharPos(t.end, t.val)})
+			out = append(out, &stmt{kind: sText, text: t.val, begin: t.pos, end: lastCharPos(t.end, t.val), stop: t.end})
 		case tComment:
 			p.next()
-			out = append(out, &stmt{kind: sComment, begin: t.pos, end: position{t.end.Line, t.end.Col - 1}})
+			out = append(out, &stmt{kind: sComment, begin: t.pos,
+				end: position{Line: t.end.Line, Col: t.end.Col - 1}, stop: t.end})
 		case tInterp, tHashInterp:
 			p.next()
-			x, err := p.parseExpr()
-			if err != nil {
-				return nil, t, err
-			}
-			e := p.next()
-			if e.kind != tInterpEnd {
-				return nil, t, p.expected(e, "} to close "+t.val)
-			}
 			k := sInterp
 			if t.kind == tHashInterp {
 				k = sHashInterp
 			}
-			out = append(out, &stmt{kind: k, x: x, begin: t.pos, end: e.pos})
+			x, err := p.parseExpr()
+			if err == nil {
+				if e := p.peek(); e.kind == tInterpEnd {
+					p.next()
+					out = append(out, &stmt{kind: k, x: x, begin: t.pos, end: e.pos, stop: e.end})
+					continue
+				}
+				err = p.expected(p.peek(), "} to close "+t.val)
+			}
+			p.report(err)
+			p.skipConstruct(tInterpEnd)
+			out = append(out, &stmt{kind: sBad, begin: t.pos, stop: p.prevEnd()})
 		case tDirective:
 			switch t.val {
 			case "elseif", "else":
-				return out, t, nil
+				if o := len(p.open) - 1; o >= 0 && p.open[o].kind == tDirective && p.open[o].val == "if" {
+					return out, t
+				}
+				p.report(p.unexpectedEnd(t))
+				p.next()
+				p.skipTag()
+				continue
 			}
-			s, err := p.parseDirective()
-			if err != nil {
-				return nil, t, err
-			}
-			out = append(out, s)
+			out = append(out, p.parseDirective())
 		case tUser:
-			s, err := p.parseUser()
-			if err != nil {
-				return nil, t, err
-			}
-			out = append(out, s)
+			out = append(out, p.parseUser())
 		default:
-			return nil, t, p.errAt(t.pos, RuleSyntax, "unexpected "+strconv.Quote(t.val))
+			p.report(p.errAt(t.pos, RuleSyntax, "unexpected "+strconv.Quote(t.val)))
+			p.next()
 		}
 	}
 }
 
+// closesOpen reports whether end tag t closes one of the open blocks.
+func (p *parser) closesOpen(t token) bool {
+	for i := len(p.open) - 1; i >= 0; i-- {
+		if closes(t, p.open[i]) {
+			return true
+		}
+	}
+	return false
+}
+
+// block parses the body of the block opened by tag open, up to and
+// including its end tag. An end tag of an outer block or the end of the
+// text leaves it unclosed: that is reported at the opening tag, and closed
+// reports false.
+func (p *parser) block(open token) (body []*stmt, end token, closed bool) {
+	p.open = append(p.open, open)
+	body, end = p.parseBody()
+	p.open = p.open[:len(p.open)-1]
+	if closes(end, open) {
+		p.next()
+		return body, end, true
+	}
+	p.report(p.unclosed(open))
+	return body, end, false
+}
+
+func (p *parser) unclosed(open token) *Error {
+	name := tagName(open)
+	return p.errAt(open.pos, RuleSyntax, "unclosed <"+name+">: add </"+name+"> where its body ends")
+}
+
+// skipConstruct skips the rest of a tag or ${...} after an error: up to
+// and including the token of kind end (or of either tag end when end is
+// tTagEnd), or up to the next template text or tag, which it leaves. It
+// returns the kind of the token that ended the construct, tEOF if none.
+func (p *parser) skipConstruct(end tokKind) tokKind {
+	for {
+		t := p.peek()
+		switch t.kind {
+		case tEOF, tText, tInterp, tHashInterp, tDirective, tEndDir, tUser, tUserEnd, tComment:
+			return tEOF
+		}
+		p.next()
+		if t.kind == end || end == tTagEnd && t.kind == tEmptyTagEnd {
+			return t.kind
+		}
+	}
+}
+
+func (p *parser) skipTag() tokKind { return p.skipConstruct(tTagEnd) }
+
+// prevEnd is the position just past the last token consumed.
+func (p *parser) prevEnd() position {
+	if p.i == 0 {
+		return position{Line: 1, Col: 1}
+	}
+	return p.toks[p.i-1].end
+}
+
 func (p *parser) expected(t token, what string) *Error {
+	if t.kind == tError {
+		return errReported
+	}
 	got := strconv.Quote(t.val)
 	switch t.kind {
 	case tEOF:
@@ -275,14 +514,30 @@ func (p *parser) expected(t token, what string) *Error {
 }
 
 func (p *parser) tagEnd() (token, error) {
-	t := p.next()
+	t := p.peek()
 	if t.kind != tTagEnd {
 		return t, p.expected(t, "\">\"")
 	}
+	p.next()
 	return t, nil
 }
 
-func (p *parser) parseDirective() (*stmt, error) {
+// bad recovers from an error in the tag opened by t: it skips
+// the rest of the tag and, when the directive takes a body, the body too,
+// so that the end tag does not count as a second error.
+func (p *parser) bad(t token, hasBody bool) *stmt {
+	s := &stmt{kind: sBad, name: tagName(t), begin: t.pos}
+	if p.skipTag() == tTagEnd && hasBody {
+		s.body, _, _ = p.block(t)
+		if s.body == nil {
+			s.body = []*stmt{} // a body, though empty
+		}
+	}
+	s.stop = p.prevEnd()
+	return s
+}
+
+func (p *parser) parseDirective() *stmt {
 	t := p.next()
 	switch t.val {
 	case "if":
@@ -290,77 +545,92 @@ func (p *parser) parseDirective() (*stmt, error) {
 	case "assign":
 		return p.parseAssign(t)
 	}
-	if knownFTL[t.val] {
-		return nil, p.errAt(t.pos, RuleSyntax, "directive #"+t.val+" is not supported in Branch templates")
+	block, known := ftlDirectives[t.val]
+	if known {
+		p.report(p.errAt(t.pos, RuleSyntax, "directive #"+t.val+" is not supported in Branch templates"))
+	} else {
+		p.report(p.errAt(t.pos, RuleSyntax, "unknown directive #"+t.val))
 	}
-	return nil, p.errAt(t.pos, RuleSyntax, "unknown directive #"+t.val)
+	return p.bad(t, block)
 }
 
-func (p *parser) parseIf(t token) (*stmt, error) {
+func (p *parser) parseIf(t token) *stmt {
 	ifs := &stmt{kind: sIf, begin: t.pos}
+	open := t
 	cond, err := p.parseExpr()
-	if err != nil {
-		return nil, err
+	var te token
+	if err == nil {
+		te, err = p.tagEnd()
 	}
-	te, err := p.tagEnd()
 	if err != nil {
-		return nil, err
+		p.report(err)
+		p.skipTag()
 	}
 	br := &stmt{kind: sBranch, x: cond, begin: t.pos, end: te.pos}
 	sawElse := false
 	for {
-		body, end, err := p.parseBody()
-		if err != nil {
-			return nil, err
-		}
+		p.open = append(p.open, open)
+		body, end := p.parseBody()
+		p.open = p.open[:len(p.open)-1]
 		br.body = body
+		br.stop = end.pos
 		ifs.body = append(ifs.body, br)
 		switch {
-		case end.kind == tDirective && end.val == "elseif" && !sawElse:
+		case end.kind == tDirective && (end.val == "elseif" || end.val == "else"):
 			p.next()
-			c, err := p.parseExpr()
-			if err != nil {
-				return nil, err
+			if sawElse {
+				p.report(p.errAt(end.pos, RuleSyntax, "#"+end.val+" after #else"))
 			}
-			te, err := p.tagEnd()
-			if err != nil {
-				return nil, err
+			var c expr
+			var err error
+			if end.val == "elseif" {
+				c, err = p.parseExpr()
 			}
+			var te token
+			if err == nil {
+				te, err = p.tagEnd()
+			}
+			if err != nil {
+				p.report(err)
+				p.skipTag()
+			}
+			sawElse = sawElse || end.val == "else"
 			br = &stmt{kind: sBranch, x: c, begin: end.pos, end: te.pos}
-		case end.kind == tDirective && end.val == "else" && !sawElse:
-			p.next()
-			te, err := p.tagEnd()
-			if err != nil {
-				return nil, err
-			}
-			sawElse = true
-			br = &stmt{kind: sBranch, begin: end.pos, end: te.pos}
-		case end.kind == tDirective:
-			return nil, p.errAt(end.pos, RuleSyntax, "#"+end.val+" after #else")
 		case end.kind == tEndDir && end.val == "if":
 			p.next()
-			ifs.end = position{end.end.Line, end.end.Col - 1}
-			return ifs, nil
-		case end.kind == tEOF:
-			return nil, p.errAt(end.pos, RuleSyntax, "unclosed <#if> (opened at line "+
-				strconv.Itoa(int(t.pos.Line))+", column "+strconv.Itoa(int(t.pos.Col))+"): add </#if>")
+			ifs.end = position{Line: end.end.Line, Col: end.end.Col - 1}
+			ifs.stop = end.end
+			return ifs
 		default:
-			return nil, p.unexpectedEnd(end)
+			p.report(p.unclosed(open))
+			ifs.stop = end.pos
+			return ifs
 		}
 	}
 }
 
-func (p *parser) parseAssign(t token) (*stmt, error) {
+func (p *parser) parseAssign(t token) *stmt {
+	s, err := p.assignSets(t)
+	if err != nil {
+		p.report(err)
+		return p.bad(t, false)
+	}
+	return s
+}
+
+func (p *parser) assignSets(t token) (*stmt, error) {
 	s := &stmt{kind: sAssign, begin: t.pos}
 	for {
-		n := p.next()
+		n := p.peek()
 		if n.kind != tIdent {
 			if len(s.sets) > 0 && (n.kind == tTagEnd || n.kind == tEmptyTagEnd) {
-				s.end = n.pos
+				p.next()
+				s.end, s.stop = n.pos, n.end
 				return s, nil
 			}
 			return nil, p.expected(n, "a variable name")
 		}
+		p.next()
 		if !isPlainName(n.val) {
 			return nil, p.errAt(n.pos, RuleSyntax, "cannot assign to "+strconv.Quote(n.val))
 		}
@@ -369,18 +639,14 @@ func (p *parser) parseAssign(t token) (*stmt, error) {
 		case len(s.sets) == 0 && op.kind == tTagEnd:
 			// <#assign x>...</#assign>: capture
 			p.next()
-			body, end, err := p.parseBody()
-			if err != nil {
-				return nil, err
+			body, end, closed := p.block(t)
+			s := &stmt{kind: sCapture, name: n.val, body: body, begin: t.pos}
+			if closed {
+				s.end, s.stop = position{Line: end.end.Line, Col: end.end.Col - 1}, end.end
+			} else {
+				s.stop = end.pos
 			}
-			if end.kind != tEndDir || end.val != "assign" {
-				if end.kind == tEOF {
-					return nil, p.errAt(end.pos, RuleSyntax, "unclosed <#assign "+n.val+">: add </#assign>")
-				}
-				return nil, p.unexpectedEnd(end)
-			}
-			p.next()
-			return &stmt{kind: sCapture, name: n.val, body: body, begin: t.pos, end: position{end.end.Line, end.end.Col - 1}}, nil
+			return s, nil
 		case op.kind == tOp && (op.val == "++" || op.val == "--"):
 			p.next()
 			s.sets = append(s.sets, assignSet{name: n.val, op: op.val, pos: n.pos})
@@ -404,58 +670,58 @@ func isPlainName(s string) bool {
 	return s != "" && s[0] != '~' && s[0] != '+' && s != "true" && s != "false"
 }
 
-func (p *parser) parseUser() (*stmt, error) {
+func (p *parser) parseUser() *stmt {
 	t := p.next()
 	k, ok := userNames[t.val]
 	if !ok {
-		return nil, p.errAt(t.pos, RuleSyntax, "unknown user directive <@"+t.val+
-			">; Branch templates can use <@loop>, <@break>, <@sep>, <@json>, <@jsonmap> and <@urlencode>")
+		p.report(p.errAt(t.pos, RuleSyntax, "unknown user directive <@"+t.val+
+			">; Branch templates can use <@loop>, <@break>, <@sep>, <@json>, <@jsonmap> and <@urlencode>"))
+		return p.bad(t, true)
 	}
 	s := &stmt{kind: sUser, ukind: k, name: t.val, begin: t.pos}
 	for {
-		n := p.next()
+		n := p.peek()
 		switch n.kind {
 		case tEmptyTagEnd:
-			s.end = position{n.pos.Line, n.pos.Col + 1}
-			return s, p.checkParams(s)
-		case tTagEnd:
-			if err := p.checkParams(s); err != nil {
-				return nil, err
-			}
-			body, end, err := p.parseBody()
-			if err != nil {
-				return nil, err
-			}
-			if end.kind != tUserEnd || (end.val != "" && end.val != t.val) {
-				if end.kind == tEOF {
-					return nil, p.errAt(end.pos, RuleSyntax, "unclosed <@"+t.val+"> (opened at line "+
-						strconv.Itoa(int(t.pos.Line))+", column "+strconv.Itoa(int(t.pos.Col))+"): add </@"+t.val+">")
-				}
-				return nil, p.unexpectedEnd(end)
-			}
 			p.next()
-			s.body = body
+			s.end, s.stop = position{Line: n.pos.Line, Col: n.pos.Col + 1}, n.end
+			p.report(p.checkParams(s))
+			return s
+		case tTagEnd:
+			p.next()
+			p.report(p.checkParams(s))
+			body, end, closed := p.block(t)
 			// an empty body is still a body: <@json></@json> writes ""
 			if body == nil {
-				s.body = []*stmt{}
+				body = []*stmt{}
 			}
-			s.end = position{end.end.Line, end.end.Col - 1}
-			return s, nil
+			s.body = body
+			if closed {
+				s.end, s.stop = position{Line: end.end.Line, Col: end.end.Col - 1}, end.end
+			} else {
+				s.stop = end.pos
+			}
+			return s
 		case tIdent:
-			eq := p.next()
+			p.next()
+			eq := p.peek()
 			if eq.kind != tOp || eq.val != "=" {
-				return nil, p.expected(eq, "\"=\" after parameter "+n.val)
+				p.report(p.expected(eq, "\"=\" after parameter "+n.val))
+				return p.bad(t, true)
 			}
+			p.next()
 			x, err := p.parseExpr()
 			if err != nil {
-				return nil, err
+				p.report(err)
+				return p.bad(t, true)
 			}
 			s.parms = append(s.parms, param{name: n.val, x: x})
 			if c := p.peek(); c.kind == tOp && c.val == "," {
 				p.next()
 			}
 		default:
-			return nil, p.expected(n, "a named parameter (name=value) or the end of <@"+t.val+">")
+			p.report(p.expected(n, "a named parameter (name=value) or the end of <@"+t.val+">"))
+			return p.bad(t, true)
 		}
 	}
 }

@@ -365,6 +365,9 @@ func (p *parser) parsePrimary() (expr, error) {
 			if n.kind != tIdent {
 				return nil, p.expected(n, "a built-in name after \"?\"")
 			}
+			if why, ok := blockedBuiltin(n.val); ok {
+				return nil, p.errAt(t.pos, RuleBlocked, "template uses ?"+n.val+", which Branch blocks in webhook templates: "+why)
+			}
 			def, ok := builtins[n.val]
 			if !ok {
 				return nil, p.errAt(n.pos, RuleSyntax, "unknown built-in ?"+n.val)
@@ -594,12 +597,12 @@ func (p *parser) parseStringLit(t token, b base) (expr, error) {
 			}
 			// the position of the ${...} body: after the literal's opening
 			// quote (two characters for a raw string never get here)
-			at := advancePos(position{t.pos.Line, t.pos.Col + 1}, raw[:i+2])
-			sub, err := p.subExpr(raw[i+2:j], bodyOff+i+2, at)
+			dollar := advancePos(position{Line: t.pos.Line, Col: t.pos.Col + 1, Off: t.pos.Off + 1}, raw[:i])
+			sub, err := p.subExpr(raw[i+2:j], bodyOff+i+2, advancePos(dollar, raw[i:i+2]))
 			if err != nil {
 				return nil, err
 			}
-			parts = append(parts, &interpPart{base: base{sub.pos(), raw[i : j+1]}, x: sub})
+			parts = append(parts, &interpPart{base: base{dollar, raw[i : j+1]}, x: sub})
 			i = j
 			continue
 		}
@@ -679,8 +682,8 @@ func (p *parser) subExpr(text string, off int, at position) (expr, error) {
 // lexExprOnly tokenises a bare expression whose text starts at offset off
 // (position at) of the template.
 func lexExprOnly(name, text string, at position, off int) ([]token, *Error) {
-	l := &lexer{src: text, line: at.Line, col: at.Col, name: name, state: stInterp}
-	for l.err == nil {
+	l := &lexer{src: text, base: off, line: at.Line, col: at.Col, name: name, state: stInterp}
+	for len(l.errs) == 0 {
 		for l.i < len(l.src) && isSpace(l.src[l.i]) {
 			l.advance(1)
 		}
@@ -692,8 +695,8 @@ func lexExprOnly(name, text string, at position, off int) ([]token, *Error) {
 			l.fail(l.pos(), "unexpected }")
 		}
 	}
-	if l.err != nil {
-		return nil, l.err
+	if len(l.errs) > 0 {
+		return nil, l.errs[0]
 	}
 	for i := range l.toks {
 		l.toks[i].off += off

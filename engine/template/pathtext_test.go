@@ -92,21 +92,3 @@ func TestSlabHash(t *testing.T) {
 		}
 	}
 }
-
-func TestHashOf(t *testing.T) {
-	for _, c := range []struct{ keys []string }{{nil}, {[]string{"a", "b"}}, {[]string{"a", "b", "a"}}} {
-		vals := make([]Value, len(c.keys))
-		for i := range vals {
-			vals[i] = Int(int64(i))
-		}
-		got, want := HashOf(c.keys, vals), NewHash(c.keys, vals)
-		if strings.Join(got.Keys(), ",") != strings.Join(want.Keys(), ",") {
-			t.Fatalf("keys %q, want %q", got.Keys(), want.Keys())
-		}
-		for _, k := range want.Keys() {
-			if got.Get(k).NumberText() != want.Get(k).NumberText() {
-				t.Errorf("%s = %s, want %s", k, got.Get(k).NumberText(), want.Get(k).NumberText())
-			}
-		}
-	}
-}

@@ -3,14 +3,37 @@
 // conditionals, assignments, the common built-ins, Branch's own user
 // directives (<@loop>, <@json>, ...) and Sprig functions (sprig.NAME(...)).
 //
-// A template is parsed once into an AST whose every node carries its
-// position, and executed many times, concurrently, against an immutable
-// Value. Execution is sandboxed: it can reach only the data model, and it
-// is bounded in steps (work charged by the size of what it touches), output
-// size, number size, regex size and wall-clock time. Semantics follow FreeMarker
-// configured with number_format "computer", boolean_format "c", locale
-// en_US, time zone UTC and URL-escaping charset UTF-8; undefined values are
-// errors. The README's template language section is the reference.
+// # Rendering
+//
+// Parse compiles a template once; Template.Execute and
+// Template.ExecuteString run it many times, concurrently, against a data
+// model. The data model is an immutable Value: build one with String,
+// Int, Number, Bool, Seq and NewHash, or decode a JSON event with
+// ParseJSON. Semantics follow FreeMarker configured with number_format
+// "computer", boolean_format "c", locale en_US, time zone UTC and
+// URL-escaping charset UTF-8; undefined values are errors. The README's
+// template language section is the reference.
+//
+// Execution is sandboxed: a template reaches only its data model, and
+// ExecOptions bound it in steps (work charged by the
+// size of what it touches), output size, number size, regex size and
+// wall-clock time. Constructs Branch blocks in
+// webhook templates (<#list>, <#include>, ?eval, ...) are refused by Parse.
+//
+// # Errors
+//
+// Errors are *Error values with the template's name, a line and column,
+// and a stable rule id (RuleSyntax, RuleBlocked, RuleEval, RuleLimit) for
+// diagnostics.
+//
+// # Tools
+//
+// ParseTree is for tools that read templates rather than run them
+// (linters, editors): it returns the syntax tree as written, a Span with
+// byte offset, line and column on every node and expression, and does not
+// stop at the first error: it reports each one once, as an ErrorList, and
+// keeps what did not parse as a BadNode. Walk visits a tree. ParseTree and
+// Parse are one parser, so they accept the same templates.
 package template
 
 import (
@@ -32,12 +55,15 @@ const (
 
 // Error is a parse or execution error at a position of a template. Line
 // and Col are 1-based (Col counts Unicode code points); zero when unknown.
+// Offset is the byte offset of that position in the text, set on parse
+// errors.
 type Error struct {
-	Name string // template name given to Parse
-	Line int
-	Col  int
-	Rule string
-	Msg  string
+	Name   string // template name given to Parse
+	Line   int
+	Col    int
+	Offset int
+	Rule   string
+	Msg    string
 
 	undef bool // a missing value, which a parenthesised ! or ?? operand swallows
 }

@@ -308,7 +308,7 @@ func TestErrorPositions(t *testing.T) {
 		rule      string
 	}{
 		{"ab\n  ${nope.x}", 2, 5, RuleEval},
-		{"x\n<#if true>", 2, 11, RuleSyntax},
+		{"x\n<#if true>", 2, 1, RuleSyntax}, // an unclosed block: at its opening tag
 		{"${1 +}", 1, 6, RuleSyntax},
 		{"a\nb <#list x as y>", 2, 3, RuleBlocked},
 		{"<#if user_data.os>y</#if>", 1, 6, RuleEval},

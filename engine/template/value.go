@@ -141,17 +141,6 @@ func NewHash(keys []string, vals []Value) Value {
 	return Value{kind: KindHash, c: c}
 }
 
-// HashOf returns NewHash(keys, vals) without copying the slices when the
-// keys are distinct and few (up to the linear-search size): the hash then
-// keeps them, and the caller must not modify them afterwards.
-func HashOf(keys []string, vals []Value) Value {
-	n, ok := keepable(keys, vals)
-	if !ok {
-		return NewHash(keys, vals)
-	}
-	return Value{kind: KindHash, c: &compound{keys: keys[:n:n], vals: vals[:n:n]}}
-}
-
 // keepable reports whether a hash may keep keys and vals as they are (few
 // and distinct keys: no index to build, no duplicate to drop), and how
 // many members it has.
