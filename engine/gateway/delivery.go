@@ -137,7 +137,7 @@ func (d *delivery) observe(a deliver.Attempt) {
 	// operator looks for.
 	level := slog.LevelDebug
 	switch a.Outcome {
-	case queue.OutcomeRetry.String():
+	case queue.OutcomeRetry.String(), queue.OutcomeDelay.String():
 		level = slog.LevelInfo
 	case queue.OutcomeDead.String():
 		level = slog.LevelWarn
