@@ -90,6 +90,13 @@ func policyFor(sp *spec.Partner, d config.Delivery) deliver.Policy {
 		RatePerSecond: d.RatePerSecond,
 		AllowedHosts:  hosts,
 		AllowPrivate:  private,
+		Breaker: deliver.BreakerPolicy{
+			FailureRatio:   d.Breaker.FailureRatio,
+			MinRequests:    d.Breaker.MinRequests,
+			Window:         d.Breaker.Window,
+			OpenFor:        d.Breaker.OpenFor,
+			HalfOpenProbes: d.Breaker.HalfOpenProbes,
+		},
 	}
 }
 
