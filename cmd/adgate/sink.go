@@ -17,6 +17,8 @@ func sinkCmd() *command {
 		`Runs a capture server that answers postbacks and writes one JSON line per request
 ({time, method, url, headers, body, status, seq}) to FILE or stdout. Point
 `+"`adgate serve --deliver-to http://HOST:PORT`"+` at it to see what partners would receive.
+Each line is written as its request arrives and only the last 1000 requests are
+kept in memory, so it runs at the same rate and size for any number of requests.
 It prints "listening on ADDR" to stderr once it accepts requests (useful with port 0).
 SIGINT or SIGTERM stops it after in-flight requests finish.`, argNone)
 	fs := c.flags

@@ -90,6 +90,13 @@ func policyFor(sp *spec.Partner, d config.Delivery) deliver.Policy {
 		RatePerSecond: d.RatePerSecond,
 		AllowedHosts:  hosts,
 		AllowPrivate:  private,
+		Breaker: deliver.BreakerPolicy{
+			FailureRatio:   d.Breaker.FailureRatio,
+			MinRequests:    d.Breaker.MinRequests,
+			Window:         d.Breaker.Window,
+			OpenFor:        d.Breaker.OpenFor,
+			HalfOpenProbes: d.Breaker.HalfOpenProbes,
+		},
 	}
 }
 
@@ -137,7 +144,7 @@ func (d *delivery) observe(a deliver.Attempt) {
 	// operator looks for.
 	level := slog.LevelDebug
 	switch a.Outcome {
-	case queue.OutcomeRetry.String():
+	case queue.OutcomeRetry.String(), queue.OutcomeDelay.String():
 		level = slog.LevelInfo
 	case queue.OutcomeDead.String():
 		level = slog.LevelWarn

@@ -14,6 +14,7 @@ import (
 
 	"github.com/adgate/adgate/engine/event"
 	"github.com/adgate/adgate/engine/internal/config"
+	"github.com/adgate/adgate/engine/internal/deliver"
 	"github.com/adgate/adgate/engine/spec"
 )
 
@@ -335,5 +336,19 @@ func TestAllowHostsEntries(t *testing.T) {
 	}
 	if msg := err.Error(); !regexp.MustCompile(`gateway\.yaml:\d+:25: error gateway-allow-host`).MatchString(msg) || !strings.Contains(msg, `"127.0.0.1:18901" has a port`) || !strings.Contains(msg, `write "127.0.0.1"`) {
 		t.Errorf("error does not place and explain the entry: %v", err)
+	}
+}
+
+// delivery.breaker reaches the sender's policy; left out, the policy's
+// zero values take the sender's defaults.
+func TestBreakerPolicyFromConfig(t *testing.T) {
+	b := config.Breaker{FailureRatio: 0.8, MinRequests: 50, Window: time.Minute, OpenFor: 10 * time.Second, HalfOpenProbes: 3}
+	got := policyFor(&spec.Partner{ID: "p"}, config.Delivery{Breaker: b}).Breaker
+	want := deliver.BreakerPolicy{FailureRatio: 0.8, MinRequests: 50, Window: time.Minute, OpenFor: 10 * time.Second, HalfOpenProbes: 3}
+	if got != want {
+		t.Errorf("breaker policy %+v, want %+v", got, want)
+	}
+	if got := policyFor(&spec.Partner{ID: "p"}, config.Delivery{}).Breaker; got != (deliver.BreakerPolicy{}) {
+		t.Errorf("breaker policy without settings %+v, want zero", got)
 	}
 }

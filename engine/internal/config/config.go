@@ -163,6 +163,21 @@ type Delivery struct {
 	Concurrency   int
 	RatePerSecond float64
 	AllowHosts    []string
+	Breaker       Breaker
+}
+
+// Breaker tunes the circuit breaker of a partner's hosts. Zero values mean
+// the delivery engine's defaults.
+type Breaker struct {
+	// FailureRatio and MinRequests: the breaker opens when a window of at
+	// least MinRequests attempts has this ratio of failures.
+	FailureRatio float64
+	MinRequests  int
+	Window       time.Duration
+	// OpenFor is how long it stays open before probing.
+	OpenFor time.Duration
+	// HalfOpenProbes is how many probes may fail before it opens again.
+	HalfOpenProbes int
 }
 
 // FilterOp is the comparison a filter makes.

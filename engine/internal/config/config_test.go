@@ -87,6 +87,13 @@ func TestLoadValid(t *testing.T) {
 		!reflect.DeepEqual(d.SuccessCodes, []int{200}) || !d.SuccessBody.MatchString(`{"status": "ok"}`) {
 		t.Errorf("delivery %+v", d)
 	}
+	if d.Breaker != (Breaker{FailureRatio: 0.8, MinRequests: 50, Window: time.Minute, OpenFor: 10 * time.Second, HalfOpenProbes: 3}) {
+		t.Errorf("breaker %+v", d.Breaker)
+	}
+	// Left out, the breaker takes the delivery engine's defaults.
+	if b := ct.Delivery.Breaker; b != (Breaker{}) {
+		t.Errorf("clevertap breaker %+v, want zero", b)
+	}
 	secrets := cfg.Secrets()
 	for _, s := range []string{"admin-secret-xyz", "metrics-secret-abc", "shop-token-123", "rotated-token-456", "shop-hmac-secret-0123456", "CT-ACCOUNT-1", "tok+en/=", "nats://user:natspw@nats:4222"} {
 		if !contains(secrets, s) {
@@ -282,5 +289,45 @@ func TestValidateFileBrokenSpec(t *testing.T) {
 	}
 	if len(files) != 1 || files[0] != specFile {
 		t.Errorf("checked spec files %q, want %s", files, specFile)
+	}
+}
+
+// Breaker settings: left out they stay zero (the delivery engine's
+// defaults); a zero duration, which the schema's pattern lets through, is
+// reported at its place.
+func TestBreakerSettings(t *testing.T) {
+	tests := []struct {
+		name    string
+		breaker string
+		want    Breaker
+		diag    string
+	}{
+		{"left out", "", Breaker{}, ""},
+		{"some set", "breaker: {open_for: 2m, half_open_probes: 5}", Breaker{OpenFor: 2 * time.Minute, HalfOpenProbes: 5}, ""},
+		{"all set", "breaker: {failure_ratio: 1, min_requests: 1, window: 500ms, open_for: 1s, half_open_probes: 1}",
+			Breaker{FailureRatio: 1, MinRequests: 1, Window: 500 * time.Millisecond, OpenFor: time.Second, HalfOpenProbes: 1}, ""},
+		{"zero open_for", "breaker: {open_for: 0s}", Breaker{}, "gateway.yaml:5:48: error gateway-duration: apps.0.partners.0.delivery.breaker.open_for: \"0s\" is not a positive duration (write e.g. 500ms, 5s or 1h)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			src := "apps:\n  - id: a\n    ingest: {hmac_secret: 0123456789abcdef}\n    partners:\n      - {id: x, delivery: {" + tt.breaker + "}}\n"
+			cfg, ds := Parse("gateway.yaml", []byte(src), Options{})
+			var b strings.Builder
+			if err := ds.Write(&b, diag.Text); err != nil {
+				t.Fatal(err)
+			}
+			if tt.diag != "" {
+				if cfg != nil || !strings.Contains(b.String(), tt.diag) {
+					t.Fatalf("diagnostics %q, want %q", b.String(), tt.diag)
+				}
+				return
+			}
+			if cfg == nil {
+				t.Fatalf("rejected: %s", b.String())
+			}
+			if got := cfg.Apps[0].Partners[0].Delivery.Breaker; got != tt.want {
+				t.Fatalf("breaker %+v, want %+v", got, tt.want)
+			}
+		})
 	}
 }

@@ -353,6 +353,13 @@ type rawPartner struct {
 		Concurrency   int      `yaml:"concurrency"`
 		RatePerSecond float64  `yaml:"rate_per_second"`
 		AllowHosts    []string `yaml:"allow_hosts"`
+		Breaker       struct {
+			FailureRatio   float64 `yaml:"failure_ratio"`
+			MinRequests    int     `yaml:"min_requests"`
+			Window         string  `yaml:"window"`
+			OpenFor        string  `yaml:"open_for"`
+			HalfOpenProbes int     `yaml:"half_open_probes"`
+		} `yaml:"breaker"`
 	} `yaml:"delivery"`
 }
 
@@ -488,6 +495,13 @@ func (p *parser) buildPartner(rp rawPartner, pp string, at func(string) *yaml.No
 		Concurrency:   d.Concurrency,
 		RatePerSecond: d.RatePerSecond,
 		AllowHosts:    d.AllowHosts,
+		Breaker: Breaker{
+			FailureRatio:   d.Breaker.FailureRatio,
+			MinRequests:    d.Breaker.MinRequests,
+			Window:         dur(d.Breaker.Window, 0, pp+".delivery.breaker.window"),
+			OpenFor:        dur(d.Breaker.OpenFor, 0, pp+".delivery.breaker.open_for"),
+			HalfOpenProbes: d.Breaker.HalfOpenProbes,
+		},
 	}
 	for k, h := range d.AllowHosts {
 		if msg, hint := allowHostProblem(h); msg != "" {

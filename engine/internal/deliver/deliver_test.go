@@ -416,11 +416,12 @@ func TestBreakerOpensAndRecovers(t *testing.T) {
 	if st := s.Breakers(); len(st) != 1 || st[0].State != BreakerOpen || st[0].Partner != "partner" {
 		t.Fatalf("breakers %+v", st)
 	}
-	// Open: an attempt waits instead of reaching the host.
+	// Open: an attempt waits instead of reaching the host, and being sent
+	// nothing, is a delay rather than an attempt.
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	out := s.Handle(ctx, j, 5)
 	cancel()
-	if out.Kind != queue.OutcomeRetry || sk.Count() != 4 {
+	if out.Kind != queue.OutcomeDelay || sk.Count() != 4 {
 		t.Fatalf("while open: %+v, sink count %d", out, sk.Count())
 	}
 	// After OpenFor one probe goes through; it succeeds and the others,
@@ -481,6 +482,103 @@ func TestBreakerFailedProbeReopens(t *testing.T) {
 		if sk.Count() != 3+i {
 			t.Fatalf("sink count %d after probe %d", sk.Count(), i)
 		}
+	}
+}
+
+// A half-open breaker lets probes through one at a time, spaced over
+// OpenFor; the first success closes it, and it opens again only when
+// HalfOpenProbes probes in a row failed.
+func TestBreakerHalfOpenProbes(t *testing.T) {
+	const openFor = 30 * time.Second
+	p := BreakerPolicy{MinRequests: 1, FailureRatio: 1, Window: time.Minute, OpenFor: openFor, HalfOpenProbes: 3}
+	tests := []struct {
+		name   string
+		probes string // F: the probe fails, S: it succeeds
+		want   BreakerState
+	}{
+		{"first probe succeeds", "S", BreakerClosed},
+		{"success after failures", "FFS", BreakerClosed},
+		{"all probes fail", "FFF", BreakerOpen},
+		{"one failure stays half-open", "F", BreakerHalfOpen},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b := newBreaker("partner.example")
+			now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+			b.record(p, false, true, now) // opens
+			if b.current() != BreakerOpen {
+				t.Fatalf("breaker %v after a failure", b.current())
+			}
+			if ok, _, until, _ := b.acquire(p, now.Add(openFor/2)); ok || !until.Equal(now.Add(openFor)) {
+				t.Fatalf("open breaker let an attempt through (or until %v)", until)
+			}
+			now = now.Add(openFor)
+			for i, r := range tt.probes {
+				ok, probe, _, _ := b.acquire(p, now)
+				if !ok || !probe {
+					t.Fatalf("probe %d not let through", i)
+				}
+				// One probe at a time.
+				if ok, _, _, change := b.acquire(p, now); ok || change == nil {
+					t.Fatalf("second probe let through while probe %d is out", i)
+				}
+				b.record(p, true, r == 'F', now)
+				if r == 'F' && b.current() == BreakerHalfOpen {
+					// The next probe waits its turn: a third of OpenFor.
+					next := now.Add(openFor / 3)
+					if ok, _, until, _ := b.acquire(p, now.Add(time.Second)); ok || !until.Equal(next) {
+						t.Fatalf("after failed probe %d: ok %t, next probe at %v, want %v", i, ok, until, next)
+					}
+					now = next
+				}
+			}
+			if got := b.current(); got != tt.want {
+				t.Fatalf("breaker %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+// A postback that waited out the breaker is delayed, not retried; one
+// that would then be older than MaxAge is dead-lettered. Another probe
+// holds the half-open breaker, so the wait runs to its end.
+func TestBreakerWaitIsADelay(t *testing.T) {
+	sk, base := startSink(t, sink.Options{})
+	tests := []struct {
+		name     string
+		enqueued time.Time
+		want     queue.OutcomeKind
+		reason   string
+	}{
+		{"fresh postback", time.Now(), queue.OutcomeDelay, "circuit breaker open"},
+		{"too old to wait", time.Now().Add(-24 * time.Hour), queue.OutcomeDead, "retry budget exhausted: it would wait until"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			pol := testPolicy()
+			pol.Timeout = 50 * time.Millisecond
+			pol.Breaker = BreakerPolicy{MinRequests: 1, FailureRatio: 1, Window: time.Minute, OpenFor: 50 * time.Millisecond}
+			s, obs := newSender(t, pol, nil)
+			j := testJob(base + "/pb")
+			j.EnqueuedAt = tt.enqueued
+			u, _ := url.Parse(j.URL)
+			_, br := s.state(j.App, j.Partner, u.Host)
+			now := time.Now()
+			br.record(pol.withDefaults().Breaker, false, true, now)
+			if ok, probe, _, _ := br.acquire(pol.withDefaults().Breaker, now.Add(pol.Breaker.OpenFor)); !ok || !probe {
+				t.Fatal("could not take the probe")
+			}
+			out := s.Handle(context.Background(), j, 2)
+			if out.Kind != tt.want || !strings.HasPrefix(out.Reason, tt.reason) {
+				t.Fatalf("outcome %+v, want %v %q", out, tt.want, tt.reason)
+			}
+			if sk.Count() != 0 {
+				t.Fatalf("%d requests sent", sk.Count())
+			}
+			if at := obs.list(); len(at) != 1 || at[0].Outcome != tt.want.String() || at[0].Attempt != 2 || at[0].StatusCode != 0 {
+				t.Fatalf("attempt records %+v", at)
+			}
+		})
 	}
 }
 

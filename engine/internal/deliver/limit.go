@@ -26,31 +26,45 @@ func (s BreakerState) String() string {
 	return "closed"
 }
 
-// breaker counts attempts to one partner host in fixed windows. Once a
-// window holds at least MinRequests attempts and the failure ratio reaches
-// FailureRatio it opens: attempts wait instead of hitting the host. After
-// OpenFor one probe goes through (half-open); its success closes the
-// breaker, its failure opens it again.
+// breaker counts attempts to one partner host in fixed windows. When a
+// failure brings a window of at least MinRequests attempts to a failure
+// ratio of FailureRatio it opens: attempts wait instead of hitting the
+// host. After OpenFor it is half-open: probes go through one at a time, at
+// most HalfOpenProbes of them spread over an OpenFor. The first that
+// succeeds closes the breaker; when all have failed it opens again. So a
+// host that fails only part of its requests gets its breaker closed again
+// by a success, and a dead one sees HalfOpenProbes requests per OpenFor.
 type breaker struct {
+	host        string // for logs
 	mu          sync.Mutex
 	state       BreakerState
 	windowStart time.Time
 	total, fail int
 	openUntil   time.Time
 	probing     bool
-	// changed is closed and replaced whenever the state changes, waking
-	// attempts that wait for the breaker.
+	// failedProbes counts the probes that failed in this half-open
+	// period; nextProbe is when the next may start.
+	failedProbes int
+	nextProbe    time.Time
+	// changed is closed and replaced whenever the state changes or a
+	// probe ends, waking attempts that wait for the breaker.
 	changed chan struct{}
 }
 
-func newBreaker() *breaker { return &breaker{changed: make(chan struct{})} }
+func newBreaker(host string) *breaker {
+	return &breaker{host: host, changed: make(chan struct{})}
+}
 
 func (b *breaker) setState(s BreakerState) {
 	if b.state != s {
 		b.state = s
-		close(b.changed)
-		b.changed = make(chan struct{})
+		b.notify()
 	}
+}
+
+func (b *breaker) notify() {
+	close(b.changed)
+	b.changed = make(chan struct{})
 }
 
 // acquire asks to send one attempt. ok false means wait: until the time
@@ -67,11 +81,15 @@ func (b *breaker) acquire(p BreakerPolicy, now time.Time) (ok, probe bool, until
 			return false, false, b.openUntil, b.changed
 		}
 		b.setState(BreakerHalfOpen)
-		b.probing = false
+		b.probing, b.failedProbes, b.nextProbe = false, 0, now
 		fallthrough
 	case BreakerHalfOpen:
 		if b.probing {
+			// Until the probe ends (change fires), at most a timeout.
 			return false, false, now.Add(p.OpenFor), b.changed
+		}
+		if now.Before(b.nextProbe) {
+			return false, false, b.nextProbe, b.changed
 		}
 		b.probing = true
 		return true, true, time.Time{}, nil
@@ -82,36 +100,46 @@ func (b *breaker) acquire(p BreakerPolicy, now time.Time) (ok, probe bool, until
 	return true, false, time.Time{}, nil
 }
 
-// record reports an attempt's result. A probe's result decides the
-// half-open state; in the closed state it feeds the window.
-func (b *breaker) record(p BreakerPolicy, probe, failed bool, now time.Time) {
+// record reports an attempt's result and the state it moved the breaker
+// to, if it did. A probe's result decides the half-open state; in the
+// closed state it feeds the window.
+func (b *breaker) record(p BreakerPolicy, probe, failed bool, now time.Time) (to BreakerState, changed bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if p.Disabled {
-		return
+		return b.state, false
 	}
+	from := b.state
+	defer func() { to, changed = b.state, b.state != from }()
 	if probe {
 		b.probing = false
-		if failed {
+		switch {
+		case !failed:
+			b.windowStart, b.total, b.fail = now, 0, 0
+			b.setState(BreakerClosed)
+		case b.failedProbes+1 >= p.HalfOpenProbes:
 			b.openUntil = now.Add(p.OpenFor)
 			b.setState(BreakerOpen)
-			return
+		default:
+			b.failedProbes++
+			b.nextProbe = now.Add(p.OpenFor / time.Duration(p.HalfOpenProbes))
+			b.notify()
 		}
-		b.windowStart, b.total, b.fail = now, 0, 0
-		b.setState(BreakerClosed)
 		return
 	}
 	if b.state != BreakerClosed {
 		return // an attempt started before the breaker opened
 	}
 	b.total++
-	if failed {
-		b.fail++
+	if !failed {
+		return // a success never opens it
 	}
+	b.fail++
 	if b.total >= p.MinRequests && float64(b.fail) >= p.FailureRatio*float64(b.total) {
 		b.openUntil = now.Add(p.OpenFor)
 		b.setState(BreakerOpen)
 	}
+	return
 }
 
 // release gives back a probe slot taken by acquire when the attempt was
@@ -122,6 +150,7 @@ func (b *breaker) release(probe bool) {
 	}
 	b.mu.Lock()
 	b.probing = false
+	b.notify() // a waiter may take the slot
 	b.mu.Unlock()
 }
 

@@ -84,8 +84,12 @@ type BreakerPolicy struct {
 	// Window is the counting period (default 30s).
 	Window time.Duration
 	// OpenFor is how long an open breaker refuses attempts before letting
-	// one probe through (default 30s).
+	// probes through (default 30s).
 	OpenFor time.Duration
+	// HalfOpenProbes is how many probes, one at a time and spread over an
+	// OpenFor, a half-open breaker lets through before opening again; the
+	// first success closes it (default 1).
+	HalfOpenProbes int
 }
 
 func (p Policy) withDefaults() Policy {
@@ -115,6 +119,9 @@ func (p Policy) withDefaults() Policy {
 	}
 	if p.Breaker.FailureRatio <= 0 || p.Breaker.FailureRatio > 1 {
 		p.Breaker.FailureRatio = 0.5
+	}
+	if p.Breaker.HalfOpenProbes <= 0 {
+		p.Breaker.HalfOpenProbes = 1
 	}
 	if p.MaxResponseBody <= 0 {
 		p.MaxResponseBody = 64 << 10

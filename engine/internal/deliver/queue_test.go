@@ -1,6 +1,7 @@
 package deliver
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
@@ -23,6 +24,7 @@ type pipeline struct {
 	q      *queue.Queue
 	s      *Sender
 	obs    *attempts
+	logs   *lockedBuffer // the Sender's log, as text
 	mu     sync.Mutex
 	policy map[string]Policy
 }
@@ -38,7 +40,7 @@ func newPipeline(t *testing.T, policies map[string]Policy) *pipeline {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &pipeline{q: q, obs: &attempts{}, policy: policies}
+	p := &pipeline{q: q, obs: &attempts{}, logs: &lockedBuffer{}, policy: policies}
 	p.s, err = New(Options{
 		Policy: func(_, partner string) (Policy, bool) {
 			p.mu.Lock()
@@ -47,6 +49,7 @@ func newPipeline(t *testing.T, policies map[string]Policy) *pipeline {
 			return pol, ok
 		},
 		Observer: p.obs,
+		Logger:   slog.New(slog.NewTextHandler(p.logs, nil)),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -66,6 +69,24 @@ func newPipeline(t *testing.T, policies map[string]Policy) *pipeline {
 		_ = q.Close()
 	})
 	return p
+}
+
+// lockedBuffer is a bytes.Buffer safe for a logger's concurrent writes.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 func (p *pipeline) waitDepth(t *testing.T, pending, dead uint64) {
@@ -272,5 +293,108 @@ func TestPipelineWindowClosesDuringRetries(t *testing.T) {
 	p.waitDepth(t, 0, 1)
 	if recs := sk.Requests(); len(recs) != 2 || recs[1].Headers["Idempotency-Key"] != "pb-inside" || recs[1].Status != 200 {
 		t.Fatalf("requests %+v", recs)
+	}
+}
+
+// requestsPerJob counts the requests a sink received per postback.
+func requestsPerJob(sk *sink.Sink) map[string]int {
+	n := map[string]int{}
+	for _, r := range sk.Requests() {
+		n[r.Headers["Idempotency-Key"]]++
+	}
+	return n
+}
+
+// Postbacks contend for the probe of an always-failing partner, so some
+// deliveries end in a breaker wait; with max_attempts 3 each postback
+// still gets three real requests before it is dead-lettered.
+func TestPipelineBreakerWaitsAreNotAttempts(t *testing.T) {
+	sk, base := startSink(t, sink.Options{Status: 503})
+	pol := testPolicy()
+	pol.MaxAttempts = 3
+	pol.Concurrency = 6
+	pol.Timeout = 50 * time.Millisecond
+	pol.Breaker = BreakerPolicy{MinRequests: 1, FailureRatio: 1, Window: time.Minute, OpenFor: 50 * time.Millisecond}
+	p := newPipeline(t, map[string]Policy{"p": pol})
+	const jobs = 6
+	for i := range jobs {
+		if err := p.q.Enqueue(context.Background(), pjob("p", fmt.Sprintf("pb-%d", i), base)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p.waitDepth(t, 0, jobs)
+	for id, n := range requestsPerJob(sk) {
+		if n != 3 {
+			t.Errorf("%s: %d requests before it was dead-lettered, want 3", id, n)
+		}
+	}
+	dead, err := p.q.DeadLetters(context.Background(), queue.ReplayFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range dead {
+		if d.Attempts != 3 || d.Reason != "retry budget exhausted after 3 attempts: HTTP 503" {
+			t.Errorf("%s: dead after %d attempts: %s", d.Job.ID, d.Attempts, d.Reason)
+		}
+	}
+	// The waits are in the history as delays of the attempt still to come.
+	delayed := 0
+	for _, a := range p.obs.list() {
+		switch {
+		case a.Outcome == "delayed":
+			delayed++
+			if a.StatusCode != 0 || a.Error != "circuit breaker open" || a.Attempt < 1 || a.Attempt > 3 {
+				t.Errorf("delay record %+v", a)
+			}
+		case a.StatusCode != 503:
+			t.Errorf("attempt record without a request: %+v", a)
+		}
+	}
+	if delayed == 0 {
+		t.Fatal("no delivery waited out the breaker: the test did not exercise a breaker wait")
+	}
+}
+
+// A partner failing about half its requests (a fixed pattern: the sink's
+// seed 9 fails 7 of the first 8) opens the breaker; its half-open probes
+// close it again on a success, and every postback is delivered within
+// its attempts.
+func TestPipelineHalfFailingPartnerKeepsDelivering(t *testing.T) {
+	sk, base := startSink(t, sink.Options{FailRate: 0.5, Seed: 9})
+	pol := testPolicy()
+	pol.MaxAttempts = 10
+	pol.Breaker = BreakerPolicy{MinRequests: 4, FailureRatio: 0.5, Window: time.Minute, OpenFor: 100 * time.Millisecond, HalfOpenProbes: 3}
+	p := newPipeline(t, map[string]Policy{"p": pol})
+	const jobs = 30
+	for i := range jobs {
+		if err := p.q.Enqueue(context.Background(), pjob("p", fmt.Sprintf("pb-%d", i), base)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p.waitDepth(t, 0, 0)
+	delivered := map[string]bool{}
+	for _, r := range sk.Requests() {
+		if r.Status == 200 {
+			delivered[r.Headers["Idempotency-Key"]] = true
+		}
+	}
+	if len(delivered) != jobs {
+		t.Fatalf("%d of %d postbacks delivered", len(delivered), jobs)
+	}
+	for id, n := range requestsPerJob(sk) {
+		if n > pol.MaxAttempts {
+			t.Errorf("%s: %d requests, over max_attempts", id, n)
+		}
+	}
+	// The breaker opened, and probes closed it again: the last change the
+	// log shows is a close, and the breaker is closed.
+	var changes []string
+	for line := range strings.SplitSeq(p.logs.String(), "\n") {
+		if _, change, ok := strings.Cut(line, `msg="deliver: circuit breaker `); ok {
+			changes = append(changes, strings.SplitN(change, `"`, 2)[0])
+		}
+	}
+	if len(changes) < 2 || changes[0] != "opened" || changes[len(changes)-1] != "closed" || p.s.Breakers()[0].State != BreakerClosed {
+		t.Fatalf("breaker changes %v, state %v", changes, p.s.Breakers()[0].State)
 	}
 }

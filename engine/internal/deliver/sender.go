@@ -38,8 +38,10 @@ type Attempt struct {
 	Attempt       int           `json:"attempt"`
 	Error         string        `json:"error,omitempty"`
 	ConfigVersion string        `json:"config_version,omitempty"`
-	// Outcome is delivered, retry or dead; RetryAfter is the delay before
-	// the next attempt when it is retry.
+	// Outcome is delivered, retry, dead, or delayed when nothing was sent
+	// (an open circuit breaker): a delayed record is not an attempt, and
+	// Attempt is the number of the attempt still to be made. RetryAfter is
+	// the delay before the next try when it is retry or delayed.
 	Outcome    string        `json:"outcome"`
 	RetryAfter time.Duration `json:"retry_after_ns,omitempty"`
 }
@@ -219,7 +221,7 @@ func (s *Sender) state(app, partner, host string) (*partnerState, *breaker) {
 	bk := breakerKey{Partner: partner, Host: host}
 	b := s.breakers[bk]
 	if b == nil {
-		b = newBreaker()
+		b = newBreaker(host)
 		s.breakers[bk] = b
 	}
 	return ps, b
@@ -316,17 +318,17 @@ func (s *Sender) do(ctx context.Context, j queue.Job, a *Attempt, keepBody bool)
 
 	ps, br := s.state(j.App, j.Partner, strings.ToLower(target.Host))
 	if err := ps.sem.acquire(ctx, pol.Concurrency); err != nil {
-		return Result{Outcome: queue.Retry(0, "stopped while waiting for a delivery slot")}
+		return Result{Outcome: queue.Delay(0, "stopped while waiting for a delivery slot")}
 	}
 	defer ps.sem.release()
 
-	probe, out := s.waitBreaker(ctx, br, pol)
+	probe, out := s.waitBreaker(ctx, j, br, pol)
 	if out != nil {
 		return Result{Outcome: *out}
 	}
 	if err := ps.rate.wait(ctx, pol.RatePerSecond, pol.Burst); err != nil {
 		br.release(probe)
-		return Result{Outcome: queue.Retry(0, "stopped while waiting for the rate limit")}
+		return Result{Outcome: queue.Delay(0, "stopped while waiting for the rate limit")}
 	}
 
 	rctx, cancel := context.WithTimeout(ctx, pol.Timeout)
@@ -367,7 +369,7 @@ func (s *Sender) do(ctx context.Context, j queue.Job, a *Attempt, keepBody bool)
 			br.release(probe)
 			return Result{Outcome: queue.Retry(0, a.Error)}
 		}
-		br.record(pol.Breaker, probe, true, time.Now())
+		s.record(br, pol, j, probe, true)
 		return Result{Outcome: s.retry(j, a.Attempt, pol, 0, a.Error)}
 	}
 	var (
@@ -389,7 +391,7 @@ func (s *Sender) do(ctx context.Context, j queue.Job, a *Attempt, keepBody bool)
 	code := resp.StatusCode
 	switch {
 	case pol.successStatus(code):
-		br.record(pol.Breaker, probe, false, time.Now())
+		s.record(br, pol, j, probe, false)
 		switch {
 		case readErr != nil && (pol.SuccessBody != nil || pol.FailureBody != nil):
 			a.Error = s.opt.Redact("reading response: " + readErr.Error())
@@ -404,24 +406,40 @@ func (s *Sender) do(ctx context.Context, j queue.Job, a *Attempt, keepBody bool)
 			res.Outcome = queue.Delivered()
 		}
 	case code == http.StatusRequestTimeout || code == http.StatusTooManyRequests || code >= 500:
-		br.record(pol.Breaker, probe, true, time.Now())
+		s.record(br, pol, j, probe, true)
 		a.Error = fmt.Sprintf("HTTP %d", code)
 		ra := retryAfter(resp.Header.Get("Retry-After"), time.Now(), pol.RetryAfterMax)
 		res.Outcome = s.retry(j, a.Attempt, pol, ra, a.Error)
 	default:
 		// The partner answered and refused: retrying will not change it.
-		br.record(pol.Breaker, probe, false, time.Now())
+		s.record(br, pol, j, probe, false)
 		a.Error = fmt.Sprintf("HTTP %d", code)
 		res.Outcome = queue.Dead(fmt.Sprintf("HTTP %d: not retried", code))
 	}
 	return res
 }
 
+// record feeds an attempt's result to the breaker and logs the breaker
+// opening or closing, which an operator wants to see once, not per
+// attempt.
+func (s *Sender) record(br *breaker, pol Policy, j queue.Job, probe, failed bool) {
+	to, changed := br.record(pol.Breaker, probe, failed, time.Now())
+	if !changed {
+		return
+	}
+	if to == BreakerOpen {
+		s.log.Warn("deliver: circuit breaker opened", "partner", j.Partner, "host", br.host, "open_for", pol.Breaker.OpenFor.String())
+		return
+	}
+	s.log.Info("deliver: circuit breaker "+to.String(), "partner", j.Partner, "host", br.host)
+}
+
 // waitBreaker waits while the host's breaker is open, through one open
 // period and its probe (OpenFor + Timeout), so the jobs of a dead host
-// wait in their own slots rather than burn attempts. A job still refused
-// after that is retried later.
-func (s *Sender) waitBreaker(ctx context.Context, br *breaker, pol Policy) (probe bool, out *queue.Outcome) {
+// wait in their own slots rather than churn through the queue. A job
+// still refused after that is delayed: nothing was sent, so it is not an
+// attempt, but it ages, and one too old to wait again is dead-lettered.
+func (s *Sender) waitBreaker(ctx context.Context, j queue.Job, br *breaker, pol Policy) (probe bool, out *queue.Outcome) {
 	deadline := time.Now().Add(pol.Breaker.OpenFor + pol.Timeout)
 	for {
 		ok, probe, until, change := br.acquire(pol.Breaker, time.Now())
@@ -430,7 +448,7 @@ func (s *Sender) waitBreaker(ctx context.Context, br *breaker, pol Policy) (prob
 		}
 		now := time.Now()
 		if !now.Before(deadline) {
-			o := queue.Retry(jitter(max(until.Sub(now), time.Second)), "circuit breaker open")
+			o := delay(j, pol, jitter(max(until.Sub(now), time.Second)), "circuit breaker open")
 			return false, &o
 		}
 		wake := min(until.Sub(now), deadline.Sub(now))
@@ -438,7 +456,7 @@ func (s *Sender) waitBreaker(ctx context.Context, br *breaker, pol Policy) (prob
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			o := queue.Retry(0, "stopped while the circuit breaker was open")
+			o := queue.Delay(0, "stopped while the circuit breaker was open")
 			return false, &o
 		case <-change:
 		case <-t.C:
@@ -464,6 +482,19 @@ func (s *Sender) retry(j queue.Job, attempt int, pol Policy, ra time.Duration, r
 		}
 	}
 	return queue.Retry(after, reason)
+}
+
+// delay puts the job off for after without spending an attempt, or
+// dead-letters it when it would then be older than MaxAge, as retry does
+// (a closed window is caught when it comes back).
+func delay(j queue.Job, pol Policy, after time.Duration, reason string) queue.Outcome {
+	if !j.EnqueuedAt.IsZero() {
+		if age := time.Since(j.EnqueuedAt) + after; age > pol.MaxAge {
+			return queue.Dead(fmt.Sprintf("retry budget exhausted: it would wait until %s after enqueue (max %s): %s",
+				age.Round(time.Second), pol.MaxAge, reason))
+		}
+	}
+	return queue.Delay(after, reason)
 }
 
 // backoff is exponential with full jitter: uniform in [0, min(max,

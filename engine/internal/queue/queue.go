@@ -167,6 +167,10 @@ const (
 	OutcomeDelivered OutcomeKind = iota + 1
 	OutcomeRetry
 	OutcomeDead
+	// OutcomeDelay: nothing was sent (an open circuit breaker, a stop
+	// while waiting for a slot). The job comes back after After, and the
+	// delivery does not count as an attempt.
+	OutcomeDelay
 )
 
 func (k OutcomeKind) String() string {
@@ -177,6 +181,8 @@ func (k OutcomeKind) String() string {
 		return "retry"
 	case OutcomeDead:
 		return "dead"
+	case OutcomeDelay:
+		return "delayed"
 	}
 	return "unknown"
 }
@@ -199,12 +205,19 @@ func Retry(after time.Duration, reason string) Outcome {
 	return Outcome{Kind: OutcomeRetry, After: after, Reason: reason}
 }
 
+// Delay offers the job again after d without counting this delivery as an
+// attempt: the handler sent nothing.
+func Delay(after time.Duration, reason string) Outcome {
+	return Outcome{Kind: OutcomeDelay, After: after, Reason: reason}
+}
+
 // Dead moves the job to the dead letters with reason.
 func Dead(reason string) Outcome { return Outcome{Kind: OutcomeDead, Reason: reason} }
 
 // Handler delivers one job. attempt is 1 on the first delivery and counts
-// every delivery since the job was (re)enqueued. Handle must return soon
-// after ctx ends.
+// every delivery since the job was (re)enqueued, except those that ended in
+// a Delay (counted in this process only: after a restart, earlier delays
+// count as attempts). Handle must return soon after ctx ends.
 type Handler interface {
 	Handle(ctx context.Context, j Job, attempt int) Outcome
 }
@@ -243,9 +256,41 @@ type Queue struct {
 	running bool
 	closed  bool
 
+	// delays counts, per work-stream sequence, the deliveries of a queued
+	// job that ended in a Delay, which JetStream's delivery count includes.
+	delays delayCounts
+
 	// dialErr is the last failed attempt to reach an external server,
 	// what a startup that cannot reach it reports.
 	dialErr atomic.Pointer[string]
+}
+
+// delayCounts maps a work-stream sequence to its delays. An entry lives
+// while its job is queued: settling the job removes it.
+type delayCounts struct {
+	mu sync.Mutex
+	m  map[uint64]int
+}
+
+func (d *delayCounts) get(seq uint64) int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.m[seq]
+}
+
+func (d *delayCounts) add(seq uint64) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.m == nil {
+		d.m = make(map[uint64]int)
+	}
+	d.m[seq]++
+}
+
+func (d *delayCounts) forget(seq uint64) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	delete(d.m, seq)
 }
 
 // Open starts (or connects to) NATS and makes sure both streams exist.

@@ -232,6 +232,52 @@ func TestRetryRedeliversWithDelay(t *testing.T) {
 	waitDepth(t, q, 0, 0)
 }
 
+// A Delay is not an attempt: the calls after delays see the same attempt
+// number, and the dead letter counts only the attempts.
+func TestDelayIsNotAnAttempt(t *testing.T) {
+	cfg := testConfig(t.TempDir())
+	cfg.MaxDeliver = 4
+	q := openQueue(t, cfg)
+	var calls atomic.Int32
+	// Calls 1, 2, 4 and 5 are delays; 3 and 6 attempts (the second dead).
+	r := newRecorder(func(_ Job, attempt int) Outcome {
+		switch calls.Add(1) {
+		case 3:
+			return Retry(0, "503 from partner")
+		case 6:
+			return Dead("given up")
+		}
+		return Delay(0, "circuit breaker open")
+	})
+	runQueue(t, q, r)
+	if err := q.Enqueue(context.Background(), job("a", "p", "x")); err != nil {
+		t.Fatal(err)
+	}
+	var got []int
+	for _, c := range r.await(t, 6) {
+		got = append(got, c.Attempt)
+	}
+	// Six deliveries, more than MaxDeliver, yet the job was not stopped as
+	// delivered too often: only two were attempts.
+	if fmt.Sprint(got) != "[1 1 1 2 2 2]" {
+		t.Fatalf("attempt numbers %v, want [1 1 1 2 2 2]", got)
+	}
+	waitDepth(t, q, 0, 1)
+	dead, err := q.DeadLetters(context.Background(), ReplayFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(dead) != 1 || dead[0].Attempts != 2 || dead[0].Reason != "given up" {
+		t.Fatalf("dead letters %+v", dead)
+	}
+	q.delays.mu.Lock()
+	n := len(q.delays.m)
+	q.delays.mu.Unlock()
+	if n != 0 {
+		t.Fatalf("%d delay counts left after the job was settled", n)
+	}
+}
+
 func TestDeadLettersAndReplay(t *testing.T) {
 	cfg := testConfig(t.TempDir())
 	cfg.MaxDeliver = 3

@@ -371,7 +371,8 @@ func (q *Queue) handle(ctx context.Context, msg jetstream.Msg, key Key, h Handle
 		_ = msg.Term()
 		return
 	}
-	attempt := int(md.NumDelivered)
+	seq := md.Sequence.Stream
+	attempt := int(md.NumDelivered) - q.delays.get(seq)
 	j, err := decodeJob(msg.Data())
 	if err != nil {
 		j = Job{App: key.App, Partner: key.Partner}
@@ -390,9 +391,20 @@ func (q *Queue) handle(ctx context.Context, msg jetstream.Msg, key Key, h Handle
 	switch out.Kind {
 	case OutcomeDelivered:
 		live.remove(msg)
+		q.delays.forget(seq)
 		q.ack(msg, j)
 	case OutcomeDead:
 		q.bury(ctx, msg, md, j, out.Reason, attempt, live)
+	case OutcomeDelay:
+		q.delays.add(seq)
+		live.remove(msg)
+		if ctx.Err() != nil {
+			_ = msg.Nak()
+			return
+		}
+		if err := msg.NakWithDelay(max(out.After, 0)); err != nil {
+			q.log.Warn("queue: nak", "postback_id", j.ID, "err", err)
+		}
 	default: // OutcomeRetry, or a handler bug: keep the job
 		if attempt >= q.cfg.MaxDeliver {
 			q.bury(ctx, msg, md, j, fmt.Sprintf("max deliveries (%d) reached: %s", q.cfg.MaxDeliver, out.Reason), attempt, live)
@@ -529,5 +541,7 @@ func (q *Queue) bury(ctx context.Context, msg jetstream.Msg, md *jetstream.MsgMe
 	}
 	q.log.Warn("queue: dead letter", "postback_id", j.ID, "app", j.App, "partner", j.Partner, "attempts", attempts, "reason", reason)
 	live.remove(msg)
+	// Before the ack, so once the job is gone its count is too.
+	q.delays.forget(md.Sequence.Stream)
 	q.ack(msg, j)
 }

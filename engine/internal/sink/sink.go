@@ -1,8 +1,12 @@
 // Package sink is a capture server for postbacks: it answers every request
-// and records it (time, method, path and query, headers, body), in memory
-// and as one JSON line per request. `adgate sink` serves it for demos;
-// tests use it in process. It can fail on purpose, deterministically, to
-// exercise retries.
+// and records it (time, method, path and query, headers, body) as one JSON
+// line per request, keeping the most recent ones in memory. `adgate sink`
+// serves it for demos; tests use it in process. It can fail on purpose,
+// deterministically, to exercise retries.
+//
+// A request costs the same however many came before: the records kept in
+// memory are a fixed-size ring, bounded in count and bytes, and Out gets
+// every line as it happens.
 package sink
 
 import (
@@ -41,9 +45,11 @@ type Options struct {
 	// MaxBody bounds the body kept per request (default 1 MiB); longer
 	// bodies are truncated and flagged.
 	MaxBody int64
-	// Keep bounds the requests kept in memory (default 100000); the
-	// oldest are dropped first. Out still gets every one.
-	Keep int
+	// Keep bounds the requests kept in memory (default 1000), KeepBytes
+	// their summed body and header sizes (default 16 MiB); the oldest are
+	// dropped first, the newest is always kept. Out still gets every one.
+	Keep      int
+	KeepBytes int64
 }
 
 // Record is one captured request.
@@ -65,13 +71,16 @@ type Record struct {
 type Sink struct {
 	opt Options
 
-	mu      sync.Mutex
-	rng     *rand.Rand
-	seq     int
-	records []Record
+	mu     sync.Mutex
+	rng    *rand.Rand
+	seq    int
+	kept   ring
+	outErr error
+	line   bytes.Buffer  // reused for each JSON line, guarded by mu
+	enc    *json.Encoder // writes to line
+	// changed, when a Wait is waiting, is closed by the next request; nil
+	// otherwise, so requests nobody waits for allocate no channel.
 	changed chan struct{}
-	outErr  error
-	line    bytes.Buffer // reused for each JSON line, guarded by mu
 }
 
 // New returns a Sink.
@@ -86,13 +95,21 @@ func New(opt Options) *Sink {
 		opt.MaxBody = 1 << 20
 	}
 	if opt.Keep <= 0 {
-		opt.Keep = 100000
+		opt.Keep = 1000
 	}
-	return &Sink{
-		opt:     opt,
-		rng:     rand.New(rand.NewPCG(opt.Seed, opt.Seed^0x9e3779b97f4a7c15)),
-		changed: make(chan struct{}),
+	if opt.KeepBytes <= 0 {
+		opt.KeepBytes = 16 << 20
 	}
+	s := &Sink{
+		opt:  opt,
+		rng:  rand.New(rand.NewPCG(opt.Seed, opt.Seed^0x9e3779b97f4a7c15)),
+		kept: ring{max: opt.Keep, maxBytes: opt.KeepBytes},
+	}
+	s.enc = json.NewEncoder(&s.line)
+	// No HTML escaping: URLs keep their & readable (encoding/json would
+	// write \u0026), and the output is never embedded in HTML.
+	s.enc.SetEscapeHTML(false)
+	return s
 }
 
 // ServeHTTP captures the request, waits Latency, and answers.
@@ -126,22 +143,18 @@ func (s *Sink) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if fail {
 		rec.Status = s.opt.FailStatus
 	}
-	s.records = append(s.records, rec)
-	if len(s.records) > s.opt.Keep {
-		s.records = append(s.records[:0:0], s.records[len(s.records)-s.opt.Keep:]...)
-	}
+	s.kept.push(rec)
 	if s.opt.Out != nil && s.outErr == nil {
-		// No HTML escaping: URLs keep their & readable (encoding/json would
-		// write \u0026), and the output is never embedded in HTML.
+		// Encoded under the lock so lines come out in Seq order.
 		s.line.Reset()
-		enc := json.NewEncoder(&s.line)
-		enc.SetEscapeHTML(false)
-		if s.outErr = enc.Encode(rec); s.outErr == nil {
+		if s.outErr = s.enc.Encode(rec); s.outErr == nil {
 			_, s.outErr = s.opt.Out.Write(s.line.Bytes()) // one whole line per Write
 		}
 	}
-	close(s.changed)
-	s.changed = make(chan struct{})
+	if s.changed != nil {
+		close(s.changed)
+		s.changed = nil
+	}
 	s.mu.Unlock()
 
 	if s.opt.Latency > 0 {
@@ -162,11 +175,11 @@ func (s *Sink) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	fmt.Fprintf(w, "{\"ok\":%t,\"seq\":%d}\n", ok, rec.Seq)
 }
 
-// Requests returns a copy of the captured requests, oldest first.
+// Requests returns a copy of the kept requests, oldest first.
 func (s *Sink) Requests() []Record {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return append([]Record(nil), s.records...)
+	return s.kept.all()
 }
 
 // Count returns how many requests arrived.
@@ -189,9 +202,12 @@ func (s *Sink) Wait(ctx context.Context, n int) ([]Record, error) {
 	for {
 		s.mu.Lock()
 		if s.seq >= n {
-			out := append([]Record(nil), s.records...)
+			out := s.kept.all()
 			s.mu.Unlock()
 			return out, nil
+		}
+		if s.changed == nil {
+			s.changed = make(chan struct{})
 		}
 		ch, got := s.changed, s.seq
 		s.mu.Unlock()
@@ -201,6 +217,52 @@ func (s *Sink) Wait(ctx context.Context, n int) ([]Record, error) {
 		case <-ch:
 		}
 	}
+}
+
+// ring holds the most recent records: at most max of them, and no more
+// than maxBytes of bodies and headers unless a single record is larger.
+// Pushing is O(1) whatever the count: the slice is allocated once (up to
+// max) and overwritten in place.
+type ring struct {
+	max      int
+	maxBytes int64
+	buf      []Record
+	head, n  int // buf[head] is the oldest of the n kept
+	bytes    int64
+}
+
+func recordSize(r *Record) int64 {
+	n := len(r.Body) + len(r.URL)
+	for k, v := range r.Headers {
+		n += len(k) + len(v)
+	}
+	return int64(n)
+}
+
+func (r *ring) push(rec Record) {
+	size := recordSize(&rec)
+	for r.n > 0 && (r.n == r.max || r.bytes+size > r.maxBytes) {
+		r.bytes -= recordSize(&r.buf[r.head])
+		r.buf[r.head] = Record{} // let the dropped body go
+		r.head = (r.head + 1) % len(r.buf)
+		r.n--
+	}
+	if len(r.buf) < r.max && r.head+r.n == len(r.buf) {
+		r.buf = append(r.buf, rec)
+	} else {
+		r.buf[(r.head+r.n)%len(r.buf)] = rec
+	}
+	r.n++
+	r.bytes += size
+}
+
+// all copies the kept records out, oldest first.
+func (r *ring) all() []Record {
+	out := make([]Record, r.n)
+	for i := range out {
+		out[i] = r.buf[(r.head+i)%len(r.buf)]
+	}
+	return out
 }
 
 // Serve serves h on l until ctx ends, then shuts down gracefully, giving

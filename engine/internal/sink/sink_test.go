@@ -221,3 +221,77 @@ func TestServeShutsDownGracefully(t *testing.T) {
 		t.Fatal("still serving after shutdown")
 	}
 }
+
+func TestRing(t *testing.T) {
+	rec := func(url string, body int) Record { return Record{URL: url, Body: strings.Repeat("x", body)} }
+	tests := []struct {
+		name     string
+		max      int
+		maxBytes int64
+		push     []Record
+		want     string
+	}{
+		{"under the bound", 3, 1 << 20, []Record{rec("a", 0), rec("b", 0)}, "a b"},
+		{"count bound wraps", 3, 1 << 20, []Record{rec("a", 0), rec("b", 0), rec("c", 0), rec("d", 0), rec("e", 0)}, "c d e"},
+		{"many laps", 2, 1 << 20, []Record{rec("a", 0), rec("b", 0), rec("c", 0), rec("d", 0), rec("e", 0), rec("f", 0), rec("g", 0)}, "f g"},
+		// Sizes count URL and body: "a"+9 = 10 bytes each.
+		{"byte bound", 10, 25, []Record{rec("a", 9), rec("b", 9), rec("c", 9), rec("d", 9)}, "c d"},
+		{"byte bound then count bound", 3, 25, []Record{rec("a", 9), rec("b", 9), rec("c", 9), rec("d", 0), rec("e", 0), rec("f", 0)}, "d e f"},
+		{"one record over the byte bound is kept alone", 10, 5, []Record{rec("a", 0), rec("b", 50)}, "b"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := ring{max: tt.max, maxBytes: tt.maxBytes}
+			for _, p := range tt.push {
+				r.push(p)
+			}
+			var got []string
+			for _, k := range r.all() {
+				got = append(got, k.URL)
+			}
+			if strings.Join(got, " ") != tt.want {
+				t.Fatalf("kept %q, want %q", got, tt.want)
+			}
+			if len(r.buf) > tt.max {
+				t.Fatalf("buffer grew to %d slots, bound %d", len(r.buf), tt.max)
+			}
+			var bytes int64
+			for _, k := range r.all() {
+				bytes += recordSize(&k)
+			}
+			if bytes != r.bytes {
+				t.Fatalf("byte count %d, kept records hold %d", r.bytes, bytes)
+			}
+		})
+	}
+}
+
+// BenchmarkServeHTTP measures one request after prior ones: ns/op must
+// not grow with prior (it grew with it when the kept records were copied
+// on every request past Keep).
+func BenchmarkServeHTTP(b *testing.B) {
+	for _, prior := range []int{0, 10_000, 200_000, 1_000_000} {
+		b.Run(fmt.Sprintf("prior=%d", prior), func(b *testing.B) {
+			s := New(Options{Out: io.Discard})
+			req := httptest.NewRequest("GET", "/pb/acme?click_id=abc123&event=install&os=android", nil)
+			req.Header.Set("Idempotency-Key", "pb-1")
+			w := &discardResponse{h: http.Header{}}
+			for range prior {
+				s.ServeHTTP(w, req)
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for b.Loop() {
+				s.ServeHTTP(w, req)
+			}
+		})
+	}
+}
+
+// discardResponse is a ResponseWriter that keeps nothing, so the benchmark
+// measures the sink rather than a recorder's growing buffer.
+type discardResponse struct{ h http.Header }
+
+func (d *discardResponse) Header() http.Header         { return d.h }
+func (d *discardResponse) Write(p []byte) (int, error) { return len(p), nil }
+func (d *discardResponse) WriteHeader(int)             {}
