@@ -3,6 +3,9 @@ package gateway
 import (
 	"bytes"
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -39,6 +42,16 @@ func TestCheckSignature(t *testing.T) {
 		{name: "not hex", in: in, sig: "sha256=zz", ts: "1767225600", wantErr: "not hex"},
 		{name: "wrong scheme", in: in, sig: "sha1=abcd", ts: "1767225600", wantErr: "sha256="},
 		{name: "hmac not enabled", in: config.Ingest{TimestampTolerance: time.Minute}, sig: Sign(in.HMACSecret, now, body), ts: "1767225600", wantErr: "not enabled"},
+		// A correctly signed millisecond timestamp used to be accepted for
+		// ever: now.Sub saturates, so it never left the tolerance.
+		{name: "milliseconds", in: in, sig: signText(in.HMACSecret, "1767225600000", body), ts: "1767225600000", wantErr: "looks like milliseconds"},
+		{name: "far future", in: in, sig: signText(in.HMACSecret, "4611686018427387904", body), ts: "4611686018427387904", wantErr: "not a plausible"},
+		{name: "largest int64", in: in, sig: signText(in.HMACSecret, "9223372036854775807", body), ts: "9223372036854775807", wantErr: "not a plausible"},
+		{name: "beyond int64", in: in, sig: signText(in.HMACSecret, "99999999999999999999", body), ts: "99999999999999999999", wantErr: "unix seconds"},
+		{name: "before 2001", in: in, sig: signText(in.HMACSecret, "999999999", body), ts: "999999999", wantErr: "not a plausible"},
+		{name: "negative", in: in, sig: signText(in.HMACSecret, "-1767225600", body), ts: "-1767225600", wantErr: "unix seconds"},
+		{name: "plus sign", in: in, sig: signText(in.HMACSecret, "+1767225600", body), ts: "+1767225600", wantErr: "unix seconds"},
+		{name: "fractional seconds", in: in, sig: signText(in.HMACSecret, "1767225600.5", body), ts: "1767225600.5", wantErr: "unix seconds"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := httptest.NewRequest(http.MethodPost, "/", nil)
@@ -63,6 +76,15 @@ func TestCheckSignature(t *testing.T) {
 			}
 		})
 	}
+}
+
+// signText signs body under a timestamp header value Sign could not
+// produce (milliseconds, signs, fractions).
+func signText(secret, ts string, body []byte) string {
+	m := hmac.New(sha256.New, []byte(secret))
+	m.Write([]byte(ts + "."))
+	m.Write(body)
+	return "sha256=" + hex.EncodeToString(m.Sum(nil))
 }
 
 func TestCheckBearer(t *testing.T) {
