@@ -82,7 +82,7 @@ type Sender struct {
 	opt       Options
 	deliverTo *url.URL
 	strict    *http.Client // refuses private addresses at dial time
-	open      *http.Client // AllowPrivate and DeliverTo
+	open      *http.Client // PrivateHosts and DeliverTo
 	log       *slog.Logger
 
 	mu       sync.Mutex
@@ -305,10 +305,13 @@ func (s *Sender) do(ctx context.Context, j queue.Job, a *Attempt, keepBody bool)
 	if s.deliverTo != nil {
 		target, client = deliverTarget(s.deliverTo, u), s.open
 	} else {
-		if ip, err := netip.ParseAddr(host); err == nil && privateAddr(ip) && !pol.AllowPrivate {
+		exempt := pol.privateAllowed(host)
+		if ip, err := netip.ParseAddr(host); err == nil && privateAddr(ip) && !exempt {
 			return Result{Outcome: queue.Dead(fmt.Sprintf("refused: %s is a loopback, private or link-local address", host))}
 		}
-		if pol.AllowPrivate {
+		// Only exempt hosts use the open client, so a connection it pools
+		// (keyed by host) is only ever reused for an exempt host.
+		if exempt {
 			client = s.open
 		}
 	}
