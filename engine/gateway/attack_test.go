@@ -1,6 +1,8 @@
 package gateway
 
 import (
+	"bytes"
+	"encoding/json"
 	"net/http"
 	"strconv"
 	"strings"
@@ -56,6 +58,76 @@ func TestSignedReplay(t *testing.T) {
 			code, _, b = e.do("POST", "/v1/apps/shop/events", body, hdr)
 			if code != tc.replayed || !strings.Contains(string(b), tc.errPart) {
 				t.Errorf("replay: status %d %s, want %d mentioning %q", code, b, tc.replayed, tc.errPart)
+			}
+		})
+	}
+}
+
+// TestIngestAttacks sends hostile bodies with valid credentials: each is
+// answered with a bounded 4xx, never accepted, and never costs more than
+// a linear scan of the body. The body limit is raised to 2 MiB so the
+// million-digit number of issue 9 fits.
+func TestIngestAttacks(t *testing.T) {
+	sink := newCapture(t)
+	e, _ := startEnv(t, sink, envOpts{mutate: func(c string) string {
+		return strings.Replace(c, "max_body_bytes: 8192", "max_body_bytes: 2097152", 1)
+	}})
+	withEdits := func(id int64, edits map[string]any) []byte { return mkEvent(id, "PURCHASE", edits) }
+	// A number is spliced into the JSON text: json.Number would be
+	// re-encoded by mkEvent, but only after a parse of the digits.
+	hugeNumber := bytes.Replace(withEdits(8001, nil), []byte(`"revenue":19.99`), append([]byte(`"revenue":`), bytes.Repeat([]byte("9"), 1_000_000)...), 1)
+	manyErrors := map[string]any{}
+	for i := range 5000 {
+		manyErrors["custom_data.k"+strconv.Itoa(i)] = i
+	}
+	hugeKey := withEdits(8003, map[string]any{"custom_data." + strings.Repeat("k", 100_000): 1})
+	deep := bytes.Replace(withEdits(8004, nil), []byte(`"~campaign":"spring"`),
+		[]byte(`"~campaign":"spring","x":`+strings.Repeat("[", 5000)+strings.Repeat("]", 5000)), 1)
+	tooDeepForJSON := bytes.Replace(withEdits(8005, nil), []byte(`"~campaign":"spring"`),
+		[]byte(`"~campaign":"spring","x":`+strings.Repeat("[", 20000)+strings.Repeat("]", 20000)), 1)
+	batchLongNumber := bytes.Join([][]byte{withEdits(8006, nil), bytes.Replace(withEdits(8007, nil), []byte(`"id":8007`), []byte(`"id":`+strings.Repeat("1", 100)), 1)}, []byte("\n"))
+
+	for _, tc := range []struct {
+		name    string
+		body    []byte
+		code    int
+		errPart string
+		// maxAnswer bounds the answer's size in bytes.
+		maxAnswer int
+		check     func(t *testing.T, ae apiError)
+	}{
+		{name: "million-digit number", body: hugeNumber, code: 400, errPart: "event_data.revenue: number has 1000000 characters; at most 64", maxAnswer: 1024},
+		{name: "number too long in a batch line", body: batchLongNumber, code: 400, errPart: "id: number has 100 characters", maxAnswer: 1024,
+			check: func(t *testing.T, ae apiError) {
+				if ae.Event == nil || *ae.Event != 1 || ae.Line != 2 {
+					t.Errorf("not located at event 1, line 2: %+v", ae)
+				}
+			}},
+		{name: "thousands of schema violations", body: withEdits(8002, manyErrors), code: 400, errPart: "(and 4980 more)", maxAnswer: 8192,
+			check: func(t *testing.T, ae apiError) {
+				if len(ae.Fields) != 20 || ae.MoreFields != 4980 {
+					t.Errorf("%d fields listed, %d more; want 20 and 4980", len(ae.Fields), ae.MoreFields)
+				}
+			}},
+		{name: "violation naming a huge key", body: hugeKey, code: 400, errPart: "kkk…", maxAnswer: 2048},
+		{name: "deep nesting", body: deep, code: 400, errPart: "nested deeper than 64", maxAnswer: 1024},
+		{name: "nesting beyond the JSON decoder", body: tooDeepForJSON, code: 400, errPart: "malformed JSON", maxAnswer: 1024},
+		{name: "oversized body", body: bytes.Repeat([]byte(" "), 2097153), code: 413, errPart: "exceeds 2097152 bytes", maxAnswer: 1024},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, _, body := e.do("POST", "/v1/apps/shop/events", tc.body, bearer("shop-token-123"))
+			if code != tc.code || !strings.Contains(string(body), tc.errPart) {
+				t.Fatalf("status %d, want %d mentioning %q: %.300s", code, tc.code, tc.errPart, body)
+			}
+			if len(body) > tc.maxAnswer {
+				t.Errorf("answer has %d bytes, want at most %d", len(body), tc.maxAnswer)
+			}
+			if tc.check != nil {
+				var ae apiError
+				if err := json.Unmarshal(body, &ae); err != nil {
+					t.Fatalf("answer %.300s: %v", body, err)
+				}
+				tc.check(t, ae)
 			}
 		})
 	}

@@ -133,9 +133,12 @@ func TestSplitEvents(t *testing.T) {
 		{name: "array", body: `[{"name":"a"}]`, errPart: "JSON object", errorLine: 1},
 		{name: "broken second line", body: "{\"name\":\"a\"}\n{\"name\":", errPart: "malformed JSON", errorLine: 2},
 		{name: "garbage", body: "name=INSTALL", errPart: "malformed JSON", errorLine: 1},
+		{name: "long number", body: `{"name":"a","event_data":{"revenue":` + strings.Repeat("9", 65) + `}}`, errPart: "event_data.revenue: number has 65 characters; at most 64", errorLine: 1},
+		{name: "long number on a later line", body: "{\"name\":\"a\"}\n{\"name\":\"b\",\"id\":-" + strings.Repeat("1", 70) + "}", errPart: "id: number has 71 characters", errorLine: 2},
+		{name: "number at the limit", body: `{"name":"a","v":` + strings.Repeat("9", 64) + `}`, n: 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			docs, batch, aerr := splitEvents([]byte(tc.body), tc.ctype)
+			docs, batch, aerr := splitEvents([]byte(tc.body), tc.ctype, config.DefaultMaxNumberLength)
 			if tc.errPart != "" {
 				if aerr == nil || !strings.Contains(aerr.Error, tc.errPart) {
 					t.Fatalf("error %+v, want %q", aerr, tc.errPart)
@@ -165,7 +168,7 @@ func FuzzSplitEvents(f *testing.F) {
 	}
 	s := &Server{valid: v}
 	f.Fuzz(func(t *testing.T, body []byte) {
-		docs, _, aerr := splitEvents(body, "")
+		docs, _, aerr := splitEvents(body, "", config.DefaultMaxNumberLength)
 		if aerr != nil {
 			if aerr.Error == "" {
 				t.Fatal("error without a message")
@@ -177,7 +180,7 @@ func FuzzSplitEvents(f *testing.F) {
 				t.Fatalf("bad doc %+v", d)
 			}
 			// Validation and parsing must reject or accept, never panic.
-			_, _ = s.parseEvent(d.raw)
+			_, _ = s.parseEvent(d.raw, config.DefaultMaxErrorFields)
 		}
 	})
 }
