@@ -193,6 +193,12 @@ func (s *Server) handleIngest(w http.ResponseWriter, r *http.Request) {
 			cancel()
 		}
 		if err != nil {
+			if r.Context().Err() == nil {
+				// Not the sender giving up: the queue refused or did not
+				// answer, so /readyz says so now rather than at the next
+				// probe.
+				s.setWritable(err)
+			}
 			s.log.Error("enqueue failed", "app", appID, "postbacks", len(jobs), "err", err)
 			s.m.eventsRejected.WithLabelValues(appID, "unavailable").Add(float64(len(docs)))
 			w.Header().Set("Retry-After", "5")

@@ -127,6 +127,9 @@ type Config struct {
 	// with pending work (default 2s); jobs enqueued by this process are
 	// picked up at once.
 	DiscoverEvery time.Duration
+	// OnLoss, if set, is called for every Loss found (after it is logged),
+	// so the caller can count it.
+	OnLoss func(Loss)
 }
 
 func (c Config) withDefaults() Config {
@@ -242,6 +245,10 @@ type Queue struct {
 	mu      sync.Mutex
 	running bool
 	closed  bool
+
+	// lostSeen holds, per stream, the sequences already reported lost.
+	lostMu   sync.Mutex
+	lostSeen map[string]map[uint64]bool
 
 	// dialErr is the last failed attempt to reach an external server,
 	// what a startup that cannot reach it reports.
