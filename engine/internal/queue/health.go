@@ -2,7 +2,12 @@ package queue
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 
@@ -58,19 +63,22 @@ func (q *Queue) Probe(ctx context.Context) error {
 }
 
 // checkLost reports the messages each stream says it lost that were not
-// reported before. The server keeps its list until the stream is purged
-// or restarted, so each message is reported once per process.
+// reported before (the server keeps its list until the stream is purged
+// or restarted, so each is reported once per process), then records the
+// streams' state for the next start (see checkMarks).
 func (q *Queue) checkLost(ctx context.Context) error {
+	marks := map[string]streamMark{}
 	for _, st := range []jetstream.Stream{q.work, q.dead} {
 		info, err := st.Info(ctx)
 		if err != nil {
 			return fmt.Errorf("queue: stream info: %w", err)
 		}
+		name := info.Config.Name
+		marks[name] = streamMark{LastSeq: info.State.LastSeq, Msgs: info.State.Msgs}
 		lost := info.State.Lost
 		if lost == nil || len(lost.Msgs) == 0 {
 			continue
 		}
-		name := info.Config.Name
 		q.lostMu.Lock()
 		if q.lostSeen == nil {
 			q.lostSeen = map[string]map[uint64]bool{}
@@ -100,7 +108,132 @@ func (q *Queue) checkLost(ctx context.Context) error {
 		}
 		q.reportLoss(Loss{Stream: name, Reason: "store", Msgs: len(fresh), Seqs: fresh[:min(len(fresh), maxLossSeqs)], Bytes: bytes})
 	}
+	q.writeMarks(queueMarks{Streams: marks})
 	return nil
+}
+
+// The embedded server does not always know what it lost: a message block
+// found corrupted when the server starts is truncated, with a warning in
+// its log, and the stream carries on with fewer messages and a lower last
+// sequence, its Lost list empty. So the queue records each stream's last
+// sequence and message count in the data directory (every probe, and
+// marked clean at Close) and compares at the next Open: a last sequence
+// lower than recorded means the messages after it are gone; after a clean
+// Close, nothing consumes the streams until Open, so fewer messages than
+// recorded means messages are gone (corrupted, or expired by MaxAge while
+// stopped).
+const marksFile = "queue-marks.json"
+
+type streamMark struct {
+	LastSeq uint64 `json:"last_seq"`
+	Msgs    uint64 `json:"msgs"`
+}
+
+type queueMarks struct {
+	Clean   bool                  `json:"clean"`
+	Streams map[string]streamMark `json:"streams"`
+}
+
+// marksPath is the marks file, or "" for an external server: its streams
+// are shared and outlive this process's view of them.
+func (q *Queue) marksPath() string {
+	if q.cfg.URL != "" || q.cfg.DataDir == "" {
+		return ""
+	}
+	return filepath.Join(q.cfg.DataDir, marksFile)
+}
+
+// writeMarks replaces the marks file. A failure (a full disk) is only
+// logged at debug level: the probe reports the disk, and the previous
+// marks stay valid for the check.
+func (q *Queue) writeMarks(m queueMarks) {
+	path := q.marksPath()
+	if path == "" {
+		return
+	}
+	b, err := json.Marshal(m)
+	if err == nil {
+		tmp := path + ".tmp"
+		if err = os.WriteFile(tmp, b, 0o600); err == nil {
+			err = os.Rename(tmp, path)
+		}
+	}
+	if err != nil {
+		q.log.Debug("queue: recording stream marks", "err", err)
+	}
+}
+
+// checkMarks compares the streams with the marks the last run recorded
+// and reports what is missing.
+func (q *Queue) checkMarks(ctx context.Context) error {
+	path := q.marksPath()
+	if path == "" {
+		return nil
+	}
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("queue: reading %s: %w", path, err)
+	}
+	var m queueMarks
+	if err := json.Unmarshal(b, &m); err != nil {
+		q.log.Warn("queue: ignoring unreadable stream marks", "file", path, "err", err)
+		return nil
+	}
+	for _, st := range []jetstream.Stream{q.work, q.dead} {
+		info, err := st.Info(ctx)
+		if err != nil {
+			return fmt.Errorf("queue: stream info: %w", err)
+		}
+		name := info.Config.Name
+		mark, ok := m.Streams[name]
+		if !ok {
+			continue
+		}
+		cur := info.State
+		switch {
+		case cur.LastSeq < mark.LastSeq:
+			// Every sequence after the current last is gone; after a
+			// crash some of them may have been delivered and acked
+			// first, so the count is an upper bound then.
+			n := mark.LastSeq - cur.LastSeq
+			if m.Clean {
+				n = min(n, mark.Msgs)
+			}
+			seqs := make([]uint64, 0, min(n, maxLossSeqs))
+			for s := cur.LastSeq + 1; s <= mark.LastSeq && len(seqs) < maxLossSeqs; s++ {
+				seqs = append(seqs, s)
+			}
+			detail := "the stream ends at sequence " + strconv.FormatUint(cur.LastSeq, 10) + ", the last run recorded " + strconv.FormatUint(mark.LastSeq, 10)
+			if !m.Clean {
+				detail += " (the last run did not close cleanly: some of these may have been delivered)"
+			}
+			q.reportLoss(Loss{Stream: name, Reason: "store", Msgs: int(n), Seqs: seqs, Detail: detail})
+		case m.Clean && cur.Msgs < mark.Msgs:
+			q.reportLoss(Loss{Stream: name, Reason: "store", Msgs: int(mark.Msgs - cur.Msgs),
+				Detail: fmt.Sprintf("%d messages at the last clean close, %d now (corrupted store, or expired by max age while stopped)", mark.Msgs, cur.Msgs)})
+		}
+	}
+	return nil
+}
+
+// markClean records the streams' state as of a clean close.
+func (q *Queue) markClean(ctx context.Context) {
+	if q.marksPath() == "" || q.work == nil {
+		return
+	}
+	marks := map[string]streamMark{}
+	for _, st := range []jetstream.Stream{q.work, q.dead} {
+		info, err := st.Info(ctx)
+		if err != nil {
+			q.log.Warn("queue: recording stream marks at close", "err", err)
+			return
+		}
+		marks[info.Config.Name] = streamMark{LastSeq: info.State.LastSeq, Msgs: info.State.Msgs}
+	}
+	q.writeMarks(queueMarks{Clean: true, Streams: marks})
 }
 
 // reportLoss logs a loss as an error, saying what was lost, and hands it to

@@ -2,6 +2,9 @@ package queue
 
 import (
 	"context"
+	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -74,5 +77,71 @@ func TestUndecodableReported(t *testing.T) {
 	}
 	if l := losses[0]; l.Stream != "ADGATE_PB" || l.Reason != "undecodable" || l.Msgs != 1 || len(l.Seqs) != 1 || l.Seqs[0] != ack.Sequence || l.Detail == "" {
 		t.Errorf("loss %+v, want the undecodable message at sequence %d", l, ack.Sequence)
+	}
+}
+
+// TestLostDataReported: postbacks lost to a message block corrupted while
+// the server was stopped are reported at the next Open, with their
+// sequences. The server itself only logs a warning and carries on with
+// fewer messages (its Lost list stays empty).
+func TestLostDataReported(t *testing.T) {
+	dir := t.TempDir()
+	cfg := testConfig(dir)
+	q := openQueue(t, cfg)
+	ctx := context.Background()
+	var jobs []Job
+	for i := range 20 {
+		jobs = append(jobs, job("app", "p", fmt.Sprintf("id-%d", i)))
+	}
+	if err := q.Enqueue(ctx, jobs...); err != nil {
+		t.Fatal(err)
+	}
+	if err := q.Close(); err != nil {
+		t.Fatal(err)
+	}
+	blocks, err := filepath.Glob(filepath.Join(dir, "jetstream", "jetstream", "*", "streams", "ADGATE_PB", "msgs", "*.blk"))
+	if err != nil || len(blocks) != 1 {
+		t.Fatalf("message blocks %v (%v), want one", blocks, err)
+	}
+	b, err := os.ReadFile(blocks[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := len(b) / 2; i < len(b)/2+8; i++ {
+		b[i] ^= 0xff
+	}
+	if err := os.WriteFile(blocks[0], b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	var (
+		mu     sync.Mutex
+		losses []Loss
+	)
+	cfg.OnLoss = func(l Loss) {
+		mu.Lock()
+		losses = append(losses, l)
+		mu.Unlock()
+	}
+	q2 := openQueue(t, cfg)
+	if err := q2.Probe(ctx); err != nil {
+		t.Fatal(err)
+	}
+	info, err := q2.work.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(losses) != 1 {
+		t.Fatalf("losses %+v, want one report (stream now %+v)", losses, info.State)
+	}
+	l := losses[0]
+	if l.Stream != "ADGATE_PB" || l.Reason != "store" || l.Msgs == 0 || len(l.Seqs) != l.Msgs || l.Seqs[len(l.Seqs)-1] != 20 {
+		t.Errorf("loss %+v", l)
+	}
+	// What is left plus what was reported is what was enqueued.
+	if got := int(info.State.Msgs) + l.Msgs; got != len(jobs) {
+		t.Errorf("%d messages left + %d reported lost = %d, want the %d enqueued", info.State.Msgs, l.Msgs, got, len(jobs))
 	}
 }

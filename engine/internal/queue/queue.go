@@ -292,6 +292,10 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Queue, error) {
 		q.shutdown()
 		return nil, err
 	}
+	if err := q.checkMarks(ctx); err != nil {
+		q.shutdown()
+		return nil, err
+	}
 	return q, nil
 }
 
@@ -437,7 +441,14 @@ func (q *Queue) Close() error {
 		return nil
 	}
 	q.closed = true
+	running := q.running
 	q.mu.Unlock()
+	if !running {
+		// Nothing consumes now: the marks are exact (see checkMarks).
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		q.markClean(ctx)
+		cancel()
+	}
 	return q.shutdown()
 }
 
