@@ -1,8 +1,12 @@
 package gateway
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
+	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -128,6 +132,82 @@ func TestIngestAttacks(t *testing.T) {
 					t.Fatalf("answer %.300s: %v", body, err)
 				}
 				tc.check(t, ae)
+			}
+		})
+	}
+}
+
+// TestSlowClients: clients that never finish their request hold at most
+// the ingest slots their credentials entitle them to, and the others are
+// answered at once (202, or 429 with Retry-After when the authenticated
+// slots are all held), never left waiting. Slow signed bodies are
+// TestSlowSignedBodiesDoNotStarveBearer's.
+func TestSlowClients(t *testing.T) {
+	sink := newCapture(t)
+	e, _ := startEnv(t, sink, envOpts{mutate: func(c string) string {
+		return strings.Replace(c, "max_batch_events: 5", "max_batch_events: 5\n  max_concurrent_ingest: 2", 1)
+	}})
+	addr := strings.TrimPrefix(e.base, "http://")
+	const head = "POST /v1/apps/%s/events HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 4000\r\nAuthorization: Bearer %s\r\n\r\n{\"na"
+	for i, tc := range []struct {
+		name    string
+		conns   int
+		prefix  string
+		reply   string // status line each slow client gets at once, if any
+		held    int    // ingest slots the slow clients end up holding
+		code    int    // answer to a complete request meanwhile
+		errPart string
+	}{
+		{"request line never finished", 8, "POST /v1/apps/shop/ev", "", 0, http.StatusAccepted, ""},
+		{"headers never finished", 8, "POST /v1/apps/shop/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer shop-tok", "", 0, http.StatusAccepted, ""},
+		{"wrong token, body never finished", 8, fmt.Sprintf(head, "shop", "wrong-token-000"), "HTTP/1.1 403", 0, http.StatusAccepted, ""},
+		{"unknown app, body never finished", 8, fmt.Sprintf(head, "nope", "shop-token-123"), "HTTP/1.1 403", 0, http.StatusAccepted, ""},
+		{"authenticated body never finished", 2, fmt.Sprintf(head, "shop", "shop-token-123"), "", 2, http.StatusTooManyRequests, "too many concurrent ingest requests"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var conns []net.Conn
+			for range tc.conns {
+				c, err := net.Dial("tcp", addr)
+				if err != nil {
+					t.Fatal(err)
+				}
+				conns = append(conns, c)
+				if _, err := io.WriteString(c, tc.prefix); err != nil {
+					t.Fatal(err)
+				}
+				if tc.reply != "" {
+					line, err := bufio.NewReader(c).ReadString('\n')
+					if err != nil || !strings.HasPrefix(line, tc.reply) {
+						t.Fatalf("slow client got %q (%v), want %s at once", line, err, tc.reply)
+					}
+				}
+			}
+			deadline := time.Now().Add(10 * time.Second)
+			for len(e.srv.sem) < tc.held {
+				if time.Now().After(deadline) {
+					t.Fatalf("slow clients hold %d ingest slots, want %d", len(e.srv.sem), tc.held)
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+			code, hdr, body := e.do("POST", "/v1/apps/shop/events", mkEvent(int64(8100+i), "INSTALL", nil), bearer("shop-token-123"))
+			if code != tc.code || !strings.Contains(string(body), tc.errPart) {
+				t.Errorf("complete request: %d %s, want %d", code, body, tc.code)
+			}
+			if code == http.StatusTooManyRequests && hdr.Get("Retry-After") == "" {
+				t.Error("429 without Retry-After")
+			}
+			if n := len(e.srv.sem); n != tc.held {
+				t.Errorf("slow clients hold %d ingest slots, want %d", n, tc.held)
+			}
+			for _, c := range conns {
+				c.Close()
+			}
+			// Hung-up clients give their slots back.
+			for len(e.srv.sem) > 0 {
+				if time.Now().After(deadline) {
+					t.Fatalf("%d ingest slots still held after the clients hung up", len(e.srv.sem))
+				}
+				time.Sleep(10 * time.Millisecond)
 			}
 		})
 	}

@@ -79,6 +79,14 @@ func (s *Server) handleIngest(w http.ResponseWriter, r *http.Request) {
 	if app == nil {
 		app, label = &s.decoy, ""
 	}
+	// Until the body is read, any answer closes the connection: otherwise
+	// net/http would first read the unread body, up to 256 KiB, to keep
+	// the connection alive, and a client that never sends it would get
+	// its 401/403/429 only at the read timeout, holding a connection and
+	// a goroutine meanwhile.
+	if r.ContentLength != 0 {
+		w.Header().Set("Connection", "close")
+	}
 	if s.draining.Load() {
 		s.m.eventsRejected.WithLabelValues(label, "unavailable").Inc()
 		w.Header().Set("Retry-After", "5")
@@ -114,6 +122,7 @@ func (s *Server) handleIngest(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	w.Header().Del("Connection")
 	if !bearer {
 		in := app.Ingest
 		if in.HMACSecret == "" {

@@ -418,7 +418,8 @@ func (q *Queue) Depth(ctx context.Context) (Depth, error) {
 	if err != nil {
 		return Depth{}, fmt.Errorf("queue: depth: %w", err)
 	}
-	d := Depth{Pending: wi.State.Msgs, Dead: di.State.Msgs, ByPartner: make(map[Key]uint64)}
+	// A write probe in flight is not a postback.
+	d := Depth{Pending: wi.State.Msgs - min(wi.State.Msgs, wi.State.Subjects[q.probeSubject()]), Dead: di.State.Msgs, ByPartner: make(map[Key]uint64)}
 	for subj, n := range wi.State.Subjects {
 		if k, ok := q.parseWorkSubject(subj); ok {
 			d.ByPartner[k] += n
