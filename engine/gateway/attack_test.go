@@ -15,11 +15,16 @@ import (
 	"time"
 )
 
-// The attack suite: hostile requests at the door and hostile destinations
-// on the way out, each a table row that names the attack. Attacks covered
-// elsewhere: malformed JSON, oversized bodies and an NDJSON batch with a bad
-// line (TestIngestErrors), slow signed bodies (TestSlowSignedBodiesDoNotStarveBearer),
-// probing app ids (TestUnknownAppLooksLikeFailedAuth).
+// The attack suite at the door: hostile requests, each a table row that
+// names the attack (TestSignedReplay, TestIngestAttacks, TestSlowClients).
+// Covered elsewhere: malformed JSON, oversized bodies and an NDJSON batch
+// with a bad line (TestIngestErrors), slow signed bodies
+// (TestSlowSignedBodiesDoNotStarveBearer), probing app ids
+// (TestUnknownAppLooksLikeFailedAuth), a queue that stops accepting writes
+// (TestReadyzFollowsQueueWrites). On the way out (engine/internal/deliver):
+// SSRF targets and their IPv6 embeddings (TestPrivateAddr,
+// TestPrivateHostsExact), redirects and CRLF in headers
+// (TestOutboundAttacks).
 
 // TestSignedReplay replays captured signed requests after the
 // de-duplication window has passed, with the server clock 27 minutes on:
