@@ -343,8 +343,8 @@ func TestWindowEnd(t *testing.T) {
 // matches like "::1", and an entry with a port stops the start with a
 // positioned diagnostic (it could never match a postback's host).
 func TestAllowHostsEntries(t *testing.T) {
-	pol := policyFor(&spec.Partner{ID: "p"}, config.Delivery{AllowHosts: []string{"[::1]", "127.0.0.1", "api.example.com", "*.example.net", "localhost", "10.0.0.5", "64:ff9b::a9fe:a9fe"}})
-	if got := strings.Join(pol.AllowedHosts, ","); got != "::1,127.0.0.1,api.example.com,*.example.net,localhost,10.0.0.5,64:ff9b::a9fe:a9fe" {
+	pol := policyFor(&spec.Partner{ID: "p"}, config.Delivery{AllowHosts: []string{"[::1]", "127.0.0.1", "api.example.com", "*.example.net", "localhost", "10.0.0.5", "64:ff9b::a9fe:a9fe", "*.localhost"}})
+	if got := strings.Join(pol.AllowedHosts, ","); got != "::1,127.0.0.1,api.example.com,*.example.net,localhost,10.0.0.5,64:ff9b::a9fe:a9fe,*.localhost" {
 		t.Errorf("policy hosts %v", got)
 	}
 	// Only the internal entries lift the private-address refusal, each for

@@ -339,6 +339,10 @@ func (p *Policy) privateAllowed(host string) bool {
 // DNS cannot point a listed name at an internal address.
 func ExemptsPrivate(entry string) bool {
 	h := strings.ToLower(strings.TrimSuffix(strings.Trim(entry, "[]"), "."))
+	if strings.HasPrefix(h, "*") {
+		// A pattern is not an exact host: "*.localhost" exempts nothing.
+		return false
+	}
 	if h == "localhost" || strings.HasSuffix(h, ".localhost") {
 		return true
 	}
