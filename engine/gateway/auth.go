@@ -89,9 +89,9 @@ func checkSignature(r *http.Request, body []byte, in config.Ingest, now time.Tim
 		return errors.New("signed requests are not enabled for this app")
 	}
 	tsText := r.Header.Get(HeaderTimestamp)
-	secs, err := strconv.ParseInt(tsText, 10, 64)
+	secs, err := parseTimestamp(tsText)
 	if err != nil {
-		return errors.New(HeaderTimestamp + " must be the signing time in unix seconds")
+		return err
 	}
 	hexSig, ok := strings.CutPrefix(sig, "sha256=")
 	if !ok {
@@ -111,9 +111,50 @@ func checkSignature(r *http.Request, body []byte, in config.Ingest, now time.Tim
 	// The timestamp is checked after the MAC (which covers it), so only a
 	// holder of the secret learns the tolerance: a forged request to an
 	// app cannot tell it from an unknown app by its tolerance.
-	ts := time.Unix(secs, 0)
-	if d := now.Sub(ts); d > in.TimestampTolerance || -d > in.TimestampTolerance {
+	if !withinTolerance(now.Unix()-secs, in.TimestampTolerance) {
 		return errors.New(HeaderTimestamp + " is outside the accepted tolerance (" + in.TimestampTolerance.String() + "); check the sender's clock")
 	}
 	return nil
+}
+
+// The range of plausible signing times in unix seconds: 2001-09-09 to
+// 2286-11-20, every value with exactly ten digits. Bounding the value
+// keeps the tolerance arithmetic far from overflow (time.Time.Sub
+// saturates, so a timestamp far in the future used to pass the check),
+// and a millisecond clock, whose values have 13 digits, cannot be mistaken
+// for a time in the future that the tolerance would have to judge.
+const (
+	minTimestamp = 1_000_000_000
+	maxTimestamp = 9_999_999_999
+)
+
+// parseTimestamp reads the signing time: decimal unix seconds, digits only.
+// The errors say what was wrong, so a sender can fix its signer; they
+// reveal nothing about the app, since no secret is involved yet.
+func parseTimestamp(text string) (int64, error) {
+	if text == "" || len(text) > 19 || strings.Trim(text, "0123456789") != "" {
+		return 0, errors.New(HeaderTimestamp + " must be the signing time in unix seconds (decimal digits)")
+	}
+	secs, err := strconv.ParseInt(text, 10, 64)
+	if err != nil {
+		return 0, errors.New(HeaderTimestamp + " must be the signing time in unix seconds (decimal digits)")
+	}
+	switch {
+	case secs >= minTimestamp*1000 && secs <= maxTimestamp*1000+999:
+		return 0, errors.New(HeaderTimestamp + " " + text + " looks like milliseconds; send the signing time in unix seconds (10 digits)")
+	case secs < minTimestamp || secs > maxTimestamp:
+		return 0, errors.New(HeaderTimestamp + " " + text + " is not a plausible signing time in unix seconds (10 digits)")
+	}
+	return secs, nil
+}
+
+// withinTolerance reports whether a clock difference of diff seconds is
+// within tol. diff comes from two values in the plausible range, so it is
+// at most about 9e9 and its absolute value cannot overflow; it is compared
+// in seconds, since converting it to a Duration could.
+func withinTolerance(diff int64, tol time.Duration) bool {
+	if diff < 0 {
+		diff = -diff
+	}
+	return diff <= int64(tol/time.Second)
 }

@@ -33,6 +33,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/adgate/adgate/engine/internal/config"
 	"github.com/adgate/adgate/engine/internal/queue"
 	"github.com/adgate/adgate/engine/internal/sink"
 )
@@ -154,7 +155,7 @@ func benchPlainDeliver(b *testing.B, concurrency int) {
 	app := rt.cfg.App("shop")
 	var jobs []queue.Job
 	for _, raw := range benchEvents(b.N) {
-		ev, aerr := s.parseEvent(raw)
+		ev, aerr := s.parseEvent(raw, config.DefaultMaxErrorFields)
 		if aerr != nil {
 			b.Fatal(aerr.Error)
 		}

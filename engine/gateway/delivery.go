@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net/netip"
 	"strings"
 
 	"github.com/adgate/adgate/engine/internal/config"
@@ -70,14 +69,14 @@ func buildPolicies(cfg *config.Config, specs map[string]*partnerRuntime) map[que
 
 func policyFor(sp *spec.Partner, d config.Delivery) deliver.Policy {
 	hosts := sp.Hosts()
-	private := false
+	var private []string
 	for _, h := range d.AllowHosts {
 		// Compared with url.Hostname(), which has no brackets; config
 		// validation refuses entries with a port.
 		h = strings.Trim(h, "[]")
 		hosts = append(hosts, h)
-		if isPrivateHost(h) {
-			private = true
+		if deliver.ExemptsPrivate(h) {
+			private = append(private, h)
 		}
 	}
 	return deliver.Policy{
@@ -89,7 +88,7 @@ func policyFor(sp *spec.Partner, d config.Delivery) deliver.Policy {
 		Concurrency:   d.Concurrency,
 		RatePerSecond: d.RatePerSecond,
 		AllowedHosts:  hosts,
-		AllowPrivate:  private,
+		PrivateHosts:  private,
 		Breaker: deliver.BreakerPolicy{
 			FailureRatio:   d.Breaker.FailureRatio,
 			MinRequests:    d.Breaker.MinRequests,
@@ -98,17 +97,6 @@ func policyFor(sp *spec.Partner, d config.Delivery) deliver.Policy {
 			HalfOpenProbes: d.Breaker.HalfOpenProbes,
 		},
 	}
-}
-
-// isPrivateHost reports whether an allow_hosts entry names a loopback or
-// private destination, which turns the private-address refusal off.
-func isPrivateHost(h string) bool {
-	h = strings.Trim(strings.ToLower(h), "[]")
-	if h == "localhost" || strings.HasSuffix(h, ".localhost") {
-		return true
-	}
-	ip, err := netip.ParseAddr(h)
-	return err == nil && (ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast())
 }
 
 func (d *delivery) observe(a deliver.Attempt) {

@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/adgate/adgate/engine/event"
 	"github.com/adgate/adgate/engine/internal/queue"
@@ -26,6 +27,9 @@ type apiError struct {
 	Event  *int               `json:"event,omitempty"`
 	Line   int                `json:"line,omitempty"`
 	Fields []event.FieldError `json:"fields,omitempty"`
+	// MoreFields counts the violations left out of Fields, which lists at
+	// most limits.max_error_fields of them.
+	MoreFields int `json:"more_fields,omitempty"`
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {
@@ -75,6 +79,14 @@ func (s *Server) handleIngest(w http.ResponseWriter, r *http.Request) {
 	if app == nil {
 		app, label = &s.decoy, ""
 	}
+	// Until the body is read, any answer closes the connection: otherwise
+	// net/http would first read the unread body, up to 256 KiB, to keep
+	// the connection alive, and a client that never sends it would get
+	// its 401/403/429 only at the read timeout, holding a connection and
+	// a goroutine meanwhile.
+	if r.ContentLength != 0 {
+		w.Header().Set("Connection", "close")
+	}
 	if s.draining.Load() {
 		s.m.eventsRejected.WithLabelValues(label, "unavailable").Inc()
 		w.Header().Set("Retry-After", "5")
@@ -110,6 +122,7 @@ func (s *Server) handleIngest(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	w.Header().Del("Connection")
 	if !bearer {
 		in := app.Ingest
 		if in.HMACSecret == "" {
@@ -139,7 +152,7 @@ func (s *Server) handleIngest(w http.ResponseWriter, r *http.Request) {
 	s.m.inflightRequests.Inc()
 	defer s.m.inflightRequests.Dec()
 
-	docs, batch, aerr := splitEvents(body, r.Header.Get("Content-Type"))
+	docs, batch, aerr := splitEvents(body, r.Header.Get("Content-Type"), rt.cfg.Limits.MaxNumberLength)
 	if aerr != nil {
 		s.m.eventsRejected.WithLabelValues(appID, "invalid").Inc()
 		writeJSON(w, http.StatusBadRequest, aerr)
@@ -156,7 +169,7 @@ func (s *Server) handleIngest(w http.ResponseWriter, r *http.Request) {
 	var jobs []queue.Job
 	now := s.now()
 	for i, d := range docs {
-		ev, aerr := s.parseEvent(d.raw)
+		ev, aerr := s.parseEvent(d.raw, rt.cfg.Limits.MaxErrorFields)
 		if aerr != nil {
 			if batch {
 				aerr.Event, aerr.Line = &i, d.line
@@ -189,6 +202,12 @@ func (s *Server) handleIngest(w http.ResponseWriter, r *http.Request) {
 			cancel()
 		}
 		if err != nil {
+			if r.Context().Err() == nil {
+				// Not the sender giving up: the queue refused or did not
+				// answer, so /readyz says so now rather than at the next
+				// probe.
+				s.setWritable(err)
+			}
 			s.log.Error("enqueue failed", "app", appID, "postbacks", len(jobs), "err", err)
 			s.m.eventsRejected.WithLabelValues(appID, "unavailable").Add(float64(len(docs)))
 			w.Header().Set("Retry-After", "5")
@@ -263,24 +282,63 @@ func (s *Server) authFailed(w http.ResponseWriter, app string, err error) {
 	writeError(w, http.StatusForbidden, err.Error())
 }
 
-// parseEvent validates one event against the schema, then decodes it.
-func (s *Server) parseEvent(raw []byte) (*event.Event, *apiError) {
+// parseEvent validates one event against the schema, then decodes it. The
+// answer lists at most maxFields violations, each cut to maxFieldText
+// bytes, so an event full of errors (or of huge keys named in them) cannot
+// make the error body many times larger than the request.
+func (s *Server) parseEvent(raw []byte, maxFields int) (*event.Event, *apiError) {
 	if err := s.valid.Validate(raw); err != nil {
 		var ve *event.ValidationError
 		if errors.As(err, &ve) {
-			msgs := make([]string, len(ve.Fields))
-			for i, f := range ve.Fields {
-				msgs[i] = f.String()
+			fields := ve.Fields[:min(len(ve.Fields), max(maxFields, 1))]
+			ae := &apiError{Fields: make([]event.FieldError, len(fields)), MoreFields: len(ve.Fields) - len(fields)}
+			msgs := make([]string, len(fields))
+			for i, f := range fields {
+				f = event.FieldError{Field: clip(f.Field, maxFieldText), Message: clip(f.Message, maxFieldText)}
+				ae.Fields[i], msgs[i] = f, f.String()
 			}
-			return nil, &apiError{Error: "invalid event: " + strings.Join(msgs, "; "), Fields: ve.Fields}
+			ae.Error = "invalid event: " + strings.Join(msgs, "; ")
+			if ae.MoreFields > 0 {
+				ae.Error += fmt.Sprintf(" (and %d more)", ae.MoreFields)
+			}
+			return nil, ae
 		}
-		return nil, &apiError{Error: "invalid event: " + err.Error()}
+		return nil, &apiError{Error: "invalid event: " + clip(err.Error(), maxFieldText)}
 	}
 	ev, err := event.Parse(raw)
 	if err != nil {
-		return nil, &apiError{Error: "invalid event: " + err.Error()}
+		return nil, &apiError{Error: "invalid event: " + clip(err.Error(), maxFieldText)}
 	}
 	return ev, nil
+}
+
+// numberError refuses an event holding a number longer than maxNumber
+// characters, naming its field.
+func numberError(raw []byte, maxNumber int) *apiError {
+	field, n, long := event.LongNumber(raw, maxNumber)
+	if !long {
+		return nil
+	}
+	f := event.FieldError{Field: clip(field, maxFieldText), Message: fmt.Sprintf("number has %d characters; at most %d are accepted", n, maxNumber)}
+	return &apiError{
+		Error:  "invalid event: " + f.String() + " (limits.max_number_length); send an identifier this long as a string",
+		Fields: []event.FieldError{f},
+	}
+}
+
+// maxFieldText bounds one field path or message in an error body.
+const maxFieldText = 256
+
+// clip cuts s to at most n bytes on a rune boundary, marking the cut.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	cut := n
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
 }
 
 type doc struct {
@@ -290,8 +348,10 @@ type doc struct {
 
 // splitEvents cuts a body into events: one JSON object, or NDJSON (one
 // object per line; also recognised without its media type when the body
-// holds several values). batch reports the NDJSON form.
-func splitEvents(body []byte, contentType string) ([]doc, bool, *apiError) {
+// holds several values). batch reports the NDJSON form. An event with a
+// number longer than maxNumber characters is refused here, before any
+// event reaches the schema check or the exact-number parse.
+func splitEvents(body []byte, contentType string, maxNumber int) ([]doc, bool, *apiError) {
 	mt, _, _ := mime.ParseMediaType(contentType)
 	batch := mt == "application/x-ndjson" || mt == "application/ndjson" || mt == "application/jsonl"
 	dec := json.NewDecoder(bytes.NewReader(body))
@@ -322,6 +382,10 @@ func splitEvents(body []byte, contentType string) ([]doc, bool, *apiError) {
 		}
 		if len(raw) == 0 || raw[0] != '{' {
 			return nil, batch, &apiError{Error: "each event must be a JSON object", Event: &idx, Line: line}
+		}
+		if aerr := numberError(raw, maxNumber); aerr != nil {
+			aerr.Event, aerr.Line = &idx, line
+			return nil, batch, aerr
 		}
 		docs = append(docs, doc{raw: raw, line: line})
 	}

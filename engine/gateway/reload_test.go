@@ -157,9 +157,13 @@ func TestReloadBrokenSpecIsInvalidNotMissing(t *testing.T) {
 	}
 }
 
+// waitFor polls cond until it holds. The deadline is generous: it bounds
+// a hang and times nothing;
+// a loaded 2-core CI machine needs more than 10s to restart a child and
+// drain a backlog.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for !cond() {
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out waiting for %s", what)

@@ -84,7 +84,9 @@ type Server struct {
 	pending     atomic.Int64
 	failedStamp atomic.Pointer[string]
 	ready       atomic.Bool
-	reloadMu    sync.Mutex
+	// writable is the last write probe's verdict (see probeQueue).
+	writable atomic.Bool
+	reloadMu sync.Mutex
 
 	ln   net.Listener
 	http *http.Server
@@ -131,6 +133,13 @@ func New(ctx context.Context, opt Options) (*Server, error) {
 	}}
 	qc := opt.Queue
 	qc.URL = cfg.QueueURL
+	onLoss := qc.OnLoss
+	qc.OnLoss = func(l queue.Loss) {
+		s.m.queueLost.WithLabelValues(l.Stream, l.Reason).Add(float64(l.Msgs))
+		if onLoss != nil {
+			onLoss(l)
+		}
+	}
 	qc.DataDir = s.opt.DataDir
 	if qc.DrainTimeout == 0 {
 		qc.DrainTimeout = cfg.Limits.ShutdownTimeout
@@ -143,6 +152,9 @@ func New(ctx context.Context, opt Options) (*Server, error) {
 		return nil, err
 	}
 	s.m.reg.MustRegister(newStateCollector(s))
+	// Writable until a probe says otherwise, so the first failure is
+	// logged as a change.
+	s.setWritable(nil)
 	return s, nil
 }
 
@@ -273,6 +285,8 @@ func (s *Server) handleReady(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "starting"})
 	case !s.q.Connected():
 		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "queue disconnected"})
+	case !s.writable.Load():
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "queue not writable"})
 	default:
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ready", "config_version": s.rt.Load().version})
 	}
@@ -305,9 +319,13 @@ func (s *Server) Run(ctx context.Context) error {
 	}()
 	bgCtx, stopBG := context.WithCancel(ctx)
 	defer stopBG()
-	wg.Add(2)
+	// Ready only once a write went through: a full disk must not be
+	// reported ready at start either.
+	s.probeOnce(bgCtx)
+	wg.Add(3)
 	go func() { defer wg.Done(); s.watch(bgCtx) }()
 	go func() { defer wg.Done(); s.sampleBacklog(bgCtx) }()
+	go func() { defer wg.Done(); s.probeQueue(bgCtx) }()
 
 	herr := make(chan error, 1)
 	go func() { herr <- s.http.Serve(s.ln) }()
@@ -388,5 +406,53 @@ func (s *Server) sampleBacklog(ctx context.Context) {
 			return
 		case <-t.C:
 		}
+	}
+}
+
+// probeEvery is how often probeQueue writes to the queue; with the probe's
+// own timeout of the same length, /readyz reflects a queue that stopped
+// accepting writes within two of these.
+const probeEvery = time.Second
+
+// probeQueue keeps s.writable current: the connection being up says
+// nothing about whether the stream can store (a full disk, a stream
+// without a leader), which is what ingest needs.
+func (s *Server) probeQueue(ctx context.Context) {
+	t := time.NewTicker(probeEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		s.probeOnce(ctx)
+	}
+}
+
+func (s *Server) probeOnce(ctx context.Context) {
+	pctx, cancel := context.WithTimeout(ctx, probeEvery)
+	err := s.q.Probe(pctx)
+	cancel()
+	if ctx.Err() != nil {
+		return
+	}
+	s.setWritable(err)
+}
+
+// setWritable records whether the queue accepts writes, logging changes.
+func (s *Server) setWritable(err error) {
+	ok := err == nil
+	was := s.writable.Swap(ok)
+	if ok {
+		s.m.queueWritable.Set(1)
+	} else {
+		s.m.queueWritable.Set(0)
+	}
+	switch {
+	case was && !ok:
+		s.log.Error("queue stopped accepting writes; ingest answers 503 and /readyz is not ready", "err", err)
+	case !was && ok && s.ready.Load():
+		s.log.Info("queue accepts writes again")
 	}
 }

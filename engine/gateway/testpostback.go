@@ -65,8 +65,11 @@ func (s *Server) handleTest(w http.ResponseWriter, r *http.Request) {
 	}
 	var ev *event.Event
 	if len(strings.TrimSpace(string(body))) > 0 {
-		var aerr *apiError
-		if ev, aerr = s.parseEvent(body); aerr != nil {
+		aerr := numberError(body, rt.cfg.Limits.MaxNumberLength)
+		if aerr == nil {
+			ev, aerr = s.parseEvent(body, rt.cfg.Limits.MaxErrorFields)
+		}
+		if aerr != nil {
 			writeJSON(w, http.StatusBadRequest, aerr)
 			return
 		}

@@ -3,6 +3,9 @@ package gateway
 import (
 	"bytes"
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -40,6 +43,16 @@ func TestCheckSignature(t *testing.T) {
 		{name: "not hex", in: in, sig: "sha256=zz", ts: "1767225600", wantErr: "not hex"},
 		{name: "wrong scheme", in: in, sig: "sha1=abcd", ts: "1767225600", wantErr: "sha256="},
 		{name: "hmac not enabled", in: config.Ingest{TimestampTolerance: time.Minute}, sig: Sign(in.HMACSecret, now, body), ts: "1767225600", wantErr: "not enabled"},
+		// A correctly signed millisecond timestamp used to be accepted for
+		// ever: now.Sub saturates, so it never left the tolerance.
+		{name: "milliseconds", in: in, sig: signText(in.HMACSecret, "1767225600000", body), ts: "1767225600000", wantErr: "looks like milliseconds"},
+		{name: "far future", in: in, sig: signText(in.HMACSecret, "4611686018427387904", body), ts: "4611686018427387904", wantErr: "not a plausible"},
+		{name: "largest int64", in: in, sig: signText(in.HMACSecret, "9223372036854775807", body), ts: "9223372036854775807", wantErr: "not a plausible"},
+		{name: "beyond int64", in: in, sig: signText(in.HMACSecret, "99999999999999999999", body), ts: "99999999999999999999", wantErr: "unix seconds"},
+		{name: "before 2001", in: in, sig: signText(in.HMACSecret, "999999999", body), ts: "999999999", wantErr: "not a plausible"},
+		{name: "negative", in: in, sig: signText(in.HMACSecret, "-1767225600", body), ts: "-1767225600", wantErr: "unix seconds"},
+		{name: "plus sign", in: in, sig: signText(in.HMACSecret, "+1767225600", body), ts: "+1767225600", wantErr: "unix seconds"},
+		{name: "fractional seconds", in: in, sig: signText(in.HMACSecret, "1767225600.5", body), ts: "1767225600.5", wantErr: "unix seconds"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := httptest.NewRequest(http.MethodPost, "/", nil)
@@ -64,6 +77,15 @@ func TestCheckSignature(t *testing.T) {
 			}
 		})
 	}
+}
+
+// signText signs body under a timestamp header value Sign could not
+// produce (milliseconds, signs, fractions).
+func signText(secret, ts string, body []byte) string {
+	m := hmac.New(sha256.New, []byte(secret))
+	m.Write([]byte(ts + "."))
+	m.Write(body)
+	return "sha256=" + hex.EncodeToString(m.Sum(nil))
 }
 
 func TestCheckBearer(t *testing.T) {
@@ -112,9 +134,12 @@ func TestSplitEvents(t *testing.T) {
 		{name: "array", body: `[{"name":"a"}]`, errPart: "JSON object", errorLine: 1},
 		{name: "broken second line", body: "{\"name\":\"a\"}\n{\"name\":", errPart: "malformed JSON", errorLine: 2},
 		{name: "garbage", body: "name=INSTALL", errPart: "malformed JSON", errorLine: 1},
+		{name: "long number", body: `{"name":"a","event_data":{"revenue":` + strings.Repeat("9", 65) + `}}`, errPart: "event_data.revenue: number has 65 characters; at most 64", errorLine: 1},
+		{name: "long number on a later line", body: "{\"name\":\"a\"}\n{\"name\":\"b\",\"id\":-" + strings.Repeat("1", 70) + "}", errPart: "id: number has 71 characters", errorLine: 2},
+		{name: "number at the limit", body: `{"name":"a","v":` + strings.Repeat("9", 64) + `}`, n: 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			docs, batch, aerr := splitEvents([]byte(tc.body), tc.ctype)
+			docs, batch, aerr := splitEvents([]byte(tc.body), tc.ctype, config.DefaultMaxNumberLength)
 			if tc.errPart != "" {
 				if aerr == nil || !strings.Contains(aerr.Error, tc.errPart) {
 					t.Fatalf("error %+v, want %q", aerr, tc.errPart)
@@ -144,7 +169,7 @@ func FuzzSplitEvents(f *testing.F) {
 	}
 	s := &Server{valid: v}
 	f.Fuzz(func(t *testing.T, body []byte) {
-		docs, _, aerr := splitEvents(body, "")
+		docs, _, aerr := splitEvents(body, "", config.DefaultMaxNumberLength)
 		if aerr != nil {
 			if aerr.Error == "" {
 				t.Fatal("error without a message")
@@ -156,7 +181,7 @@ func FuzzSplitEvents(f *testing.F) {
 				t.Fatalf("bad doc %+v", d)
 			}
 			// Validation and parsing must reject or accept, never panic.
-			_, _ = s.parseEvent(d.raw)
+			_, _ = s.parseEvent(d.raw, config.DefaultMaxErrorFields)
 		}
 	})
 }
@@ -319,9 +344,14 @@ func TestWindowEnd(t *testing.T) {
 // matches like "::1", and an entry with a port stops the start with a
 // positioned diagnostic (it could never match a postback's host).
 func TestAllowHostsEntries(t *testing.T) {
-	pol := policyFor(&spec.Partner{ID: "p"}, config.Delivery{AllowHosts: []string{"[::1]", "127.0.0.1"}})
-	if strings.Join(pol.AllowedHosts, ",") != "::1,127.0.0.1" || !pol.AllowPrivate {
-		t.Errorf("policy hosts %v private %v", pol.AllowedHosts, pol.AllowPrivate)
+	pol := policyFor(&spec.Partner{ID: "p"}, config.Delivery{AllowHosts: []string{"[::1]", "127.0.0.1", "api.example.com", "*.example.net", "localhost", "10.0.0.5", "64:ff9b::a9fe:a9fe", "*.localhost"}})
+	if got := strings.Join(pol.AllowedHosts, ","); got != "::1,127.0.0.1,api.example.com,*.example.net,localhost,10.0.0.5,64:ff9b::a9fe:a9fe,*.localhost" {
+		t.Errorf("policy hosts %v", got)
+	}
+	// Only the internal entries lift the private-address refusal, each for
+	// itself; a public name never does, so its DNS cannot point inside.
+	if got := strings.Join(pol.PrivateHosts, ","); got != "::1,127.0.0.1,localhost,10.0.0.5,64:ff9b::a9fe:a9fe" {
+		t.Errorf("private hosts %v", got)
 	}
 
 	sink := newCapture(t)

@@ -25,6 +25,8 @@ const (
 	DefaultMaxConcurrent      = 256
 	DefaultShutdownTimeout    = 10 * time.Second
 	DefaultTimestampTolerance = 5 * time.Minute
+	DefaultMaxNumberLength    = 64
+	DefaultMaxErrorFields     = 20
 )
 
 // Config is a loaded, validated gateway.yaml with defaults applied and
@@ -63,6 +65,13 @@ type Limits struct {
 	// 0 means no limit.
 	MaxQueuePending int64
 	ShutdownTimeout time.Duration
+	// MaxNumberLength bounds the characters of one JSON number in an
+	// event: longer numbers are refused before the schema check, which,
+	// like the exact-number parse, costs seconds on a million digits.
+	MaxNumberLength int
+	// MaxErrorFields bounds the schema violations an error body lists; the
+	// rest are only counted.
+	MaxErrorFields int
 }
 
 // App is one app whose events the gateway accepts.

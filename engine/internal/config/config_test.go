@@ -47,7 +47,7 @@ func TestLoadValid(t *testing.T) {
 	if cfg.AdminToken != "admin-secret-xyz" || cfg.QueueURL != "nats://user:natspw@nats:4222" {
 		t.Errorf("env not resolved: admin %q queue %q", cfg.AdminToken, cfg.QueueURL)
 	}
-	if cfg.Limits != (Limits{MaxBodyBytes: 65536, MaxBatchEvents: 10, MaxConcurrentIngest: 4, ShutdownTimeout: 3 * time.Second}) {
+	if cfg.Limits != (Limits{MaxBodyBytes: 65536, MaxBatchEvents: 10, MaxConcurrentIngest: 4, ShutdownTimeout: 3 * time.Second, MaxNumberLength: 32, MaxErrorFields: 5}) {
 		t.Errorf("limits %+v", cfg.Limits)
 	}
 	app := cfg.App("shop")
@@ -117,7 +117,8 @@ func TestDefaults(t *testing.T) {
 	if p.Scope != ScopeAttributed || !p.SendRevenue || !p.PostbackOn("anything") || !p.CountryAllowed("") {
 		t.Errorf("partner defaults %+v", p)
 	}
-	if cfg.Apps[0].Ingest.TimestampTolerance != DefaultTimestampTolerance || cfg.Limits.MaxBodyBytes != DefaultMaxBodyBytes {
+	if cfg.Apps[0].Ingest.TimestampTolerance != DefaultTimestampTolerance || cfg.Limits.MaxBodyBytes != DefaultMaxBodyBytes ||
+		cfg.Limits.MaxNumberLength != DefaultMaxNumberLength || cfg.Limits.MaxErrorFields != DefaultMaxErrorFields {
 		t.Errorf("limit defaults %+v %+v", cfg.Apps[0].Ingest, cfg.Limits)
 	}
 }

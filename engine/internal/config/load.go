@@ -300,6 +300,8 @@ type rawConfig struct {
 		MaxConcurrentIngest int    `yaml:"max_concurrent_ingest"`
 		MaxQueuePending     int64  `yaml:"max_queue_pending"`
 		ShutdownTimeout     string `yaml:"shutdown_timeout"`
+		MaxNumberLength     int    `yaml:"max_number_length"`
+		MaxErrorFields      int    `yaml:"max_error_fields"`
 	} `yaml:"limits"`
 	Apps []rawApp `yaml:"apps"`
 }
@@ -399,6 +401,8 @@ func (p *parser) build(raw *rawConfig, root *yaml.Node) *Config {
 			MaxConcurrentIngest: cmpOr(raw.Limits.MaxConcurrentIngest, DefaultMaxConcurrent),
 			MaxQueuePending:     raw.Limits.MaxQueuePending,
 			ShutdownTimeout:     dur(raw.Limits.ShutdownTimeout, DefaultShutdownTimeout, "limits.shutdown_timeout"),
+			MaxNumberLength:     cmpOr(raw.Limits.MaxNumberLength, DefaultMaxNumberLength),
+			MaxErrorFields:      cmpOr(raw.Limits.MaxErrorFields, DefaultMaxErrorFields),
 		},
 	}
 	seenApp := map[string]bool{}

@@ -23,7 +23,7 @@ func testPolicy() Policy {
 	return Policy{
 		Timeout:      5 * time.Second,
 		AllowedHosts: []string{"127.0.0.1"},
-		AllowPrivate: true,
+		PrivateHosts: []string{"127.0.0.1"},
 		BackoffBase:  10 * time.Millisecond,
 		BackoffMax:   50 * time.Millisecond,
 	}
@@ -346,7 +346,7 @@ func TestPrivateAddressesRefused(t *testing.T) {
 	sk, base := startSink(t, sink.Options{})
 	port := strings.TrimPrefix(base, "http://127.0.0.1:")
 	pol := testPolicy()
-	pol.AllowPrivate = false
+	pol.PrivateHosts = nil
 	pol.AllowedHosts = []string{"127.0.0.1", "localhost", "169.254.169.254", "10.1.2.3"}
 	s, _ := newSender(t, pol, nil)
 	for _, u := range []string{
@@ -363,25 +363,93 @@ func TestPrivateAddressesRefused(t *testing.T) {
 	if sk.Count() != 0 {
 		t.Fatalf("sink got %d requests", sk.Count())
 	}
-	for ip, want := range map[string]bool{
-		"127.0.0.1": true, "::1": true, "10.0.0.1": true, "172.16.5.4": true, "192.168.1.1": true,
-		"169.254.169.254": true, "fe80::1": true, "fc00::1": true, "::ffff:127.0.0.1": true, "100.64.0.1": true,
-		"0.0.0.0": true, "224.0.0.1": true, "8.8.8.8": false, "2606:4700::1111": false, "93.184.216.34": false,
+}
+
+// TestPrivateAddr covers every way of writing an internal address,
+// including the IPv6 forms that embed an IPv4 address (see
+// refusedPrefixes for the decision on each).
+func TestPrivateAddr(t *testing.T) {
+	for _, tc := range []struct {
+		ip   string
+		want bool
+	}{
+		{"127.0.0.1", true}, {"::1", true}, {"10.0.0.1", true}, {"172.16.5.4", true}, {"192.168.1.1", true},
+		{"169.254.169.254", true}, {"fe80::1", true}, {"fc00::1", true}, {"100.64.0.1", true},
+		{"0.0.0.0", true}, {"::", true}, {"224.0.0.1", true}, {"ff02::1", true}, {"240.0.0.1", true},
+		{"8.8.8.8", false}, {"2606:4700::1111", false}, {"93.184.216.34", false},
+		// IPv4-mapped: judged by the IPv4 address.
+		{"::ffff:127.0.0.1", true}, {"::ffff:169.254.169.254", true}, {"::ffff:8.8.8.8", false},
+		// NAT64 well-known prefix: judged by the IPv4 address, so DNS64
+		// networks still reach public partners.
+		{"64:ff9b::a9fe:a9fe", true}, {"64:ff9b::169.254.169.254", true}, {"64:ff9b::7f00:1", true},
+		{"64:ff9b::10.0.0.1", true}, {"64:ff9b::192.168.0.1", true}, {"64:ff9b::8.8.8.8", false},
+		// Local-use NAT64: the embedding is the operator's choice; refused.
+		{"64:ff9b:1::a9fe:a9fe", true}, {"64:ff9b:1::808:808", true},
+		// IPv4-compatible (deprecated): refused.
+		{"::127.0.0.1", true}, {"::169.254.169.254", true}, {"::8.8.8.8", true},
+		// 6to4: judged by the IPv4 address in bits 16-47.
+		{"2002:a9fe:a9fe::1", true}, {"2002:7f00:1::", true}, {"2002:c0a8:101::1", true}, {"2002:808:808::1", false},
+		// Teredo: refused whatever it embeds.
+		{"2001:0:4136:e378:8000:63bf:3fff:fdd2", true}, {"2001::a9fe:a9fe", true},
+		// Site-local (deprecated) and discard-only.
+		{"fec0::1", true}, {"100::1", true},
 	} {
-		addr, err := netip.ParseAddr(ip)
+		addr, err := netip.ParseAddr(tc.ip)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := privateAddr(addr); got != want {
-			t.Errorf("privateAddr(%s) = %v, want %v", ip, got, want)
+		if got := privateAddr(addr); got != tc.want {
+			t.Errorf("privateAddr(%s) = %v, want %v", tc.ip, got, tc.want)
 		}
+	}
+	if !privateAddr(netip.Addr{}) {
+		t.Error("the zero address must count as private")
+	}
+}
+
+// TestPrivateHostsExact: listing one private address lifts the refusal for
+// that address (however it is written) and nothing else; a private
+// allow-list entry used to lift it for every address and name.
+func TestPrivateHostsExact(t *testing.T) {
+	sk, base := startSink(t, sink.Options{})
+	port := strings.TrimPrefix(base, "http://127.0.0.1:")
+	pol := testPolicy()
+	pol.AllowedHosts = []string{"127.0.0.1", "127.0.0.2", "10.1.2.3", "169.254.169.254", "localhost", "64:ff9b::a9fe:a9fe", "::ffff:127.0.0.1"}
+	pol.PrivateHosts = []string{"127.0.0.1"}
+	s, _ := newSender(t, pol, nil)
+	for _, tc := range []struct {
+		url       string
+		delivered bool
+	}{
+		{base + "/pb", true},
+		{"http://[::ffff:127.0.0.1]:" + port + "/pb", true},
+		{"http://127.0.0.2:" + port + "/pb", false},
+		{"http://10.1.2.3/pb", false},
+		{"http://169.254.169.254/latest/meta-data", false},
+		{"http://[64:ff9b::a9fe:a9fe]/latest/meta-data", false},
+		// A name resolving to the listed address is a different host.
+		{"http://localhost:" + port + "/pb", false},
+	} {
+		out := s.Handle(context.Background(), testJob(tc.url), 1)
+		if tc.delivered {
+			if out.Kind != queue.OutcomeDelivered {
+				t.Errorf("%s: %+v, want delivered", tc.url, out)
+			}
+			continue
+		}
+		if out.Kind != queue.OutcomeDead || !strings.HasPrefix(out.Reason, "refused") {
+			t.Errorf("%s: %+v, want refused", tc.url, out)
+		}
+	}
+	if sk.Count() != 2 {
+		t.Errorf("sink got %d requests, want the 2 to the listed address", sk.Count())
 	}
 }
 
 func TestDeliverTo(t *testing.T) {
 	sk, base := startSink(t, sink.Options{})
 	pol := testPolicy()
-	pol.AllowPrivate = false
+	pol.PrivateHosts = nil
 	pol.AllowedHosts = []string{"api.partner.example"}
 	s, _ := newSender(t, pol, func(o *Options) { o.DeliverTo = base + "/capture/" })
 	out := s.Handle(context.Background(), testJob("https://api.partner.example/v1/pb?x=1&y=%2B"), 1)

@@ -60,10 +60,12 @@ type Policy struct {
 	// exact names, or "*.example.com" for any subdomain (a partner's come
 	// from spec.Partner.Hosts).
 	AllowedHosts []string
-	// AllowPrivate permits loopback, private and link-local destinations
-	// (tests, local partners). Off, they are refused even when a public
-	// name resolves to them.
-	AllowPrivate bool
+	// PrivateHosts are the exact host names and addresses (no patterns)
+	// that may be loopback, private or link-local destinations (tests,
+	// local partners). Every other host is refused such a destination,
+	// also when its name resolves to one: listing 127.0.0.1 lets a
+	// postback reach 127.0.0.1, not 10.0.0.1 or a name resolving to it.
+	PrivateHosts []string
 
 	Breaker BreakerPolicy
 
@@ -155,32 +157,106 @@ func hostAllowed(host string, patterns []string) bool {
 	return false
 }
 
-// specialPrefixes are IPv4 ranges beyond what netip classifies that must
-// not be reachable from a postback: shared address space (CGNAT), the IETF
-// protocol block, benchmarking, "this network" and reserved space.
-var specialPrefixes = []netip.Prefix{
+// refusedPrefixes are ranges beyond what netip classifies that must not
+// be reachable from a postback, whatever they embed: shared address space
+// (CGNAT), the IETF protocol block, benchmarking, "this network" and
+// reserved IPv4 space; and the IPv6 forms whose embedded IPv4 address
+// cannot be checked or should never be a partner's endpoint:
+//   - ::/96, IPv4-compatible addresses (deprecated by RFC 4291; :: and ::1
+//     are in it too);
+//   - 64:ff9b:1::/48, local-use NAT64 (RFC 8215): the operator chooses
+//     where in the address the IPv4 address sits, so it cannot be read;
+//   - 2001::/32, Teredo: a tunnelled client, never a server, with its
+//     IPv4 address obfuscated;
+//   - fec0::/10, deprecated site-local addresses, private by intent;
+//   - 100::/64, the discard prefix.
+var refusedPrefixes = []netip.Prefix{
 	netip.MustParsePrefix("0.0.0.0/8"),
 	netip.MustParsePrefix("100.64.0.0/10"),
 	netip.MustParsePrefix("192.0.0.0/24"),
 	netip.MustParsePrefix("198.18.0.0/15"),
 	netip.MustParsePrefix("240.0.0.0/4"),
+	netip.MustParsePrefix("::/96"),
 	netip.MustParsePrefix("64:ff9b:1::/48"),
+	netip.MustParsePrefix("2001::/32"),
+	netip.MustParsePrefix("fec0::/10"),
+	netip.MustParsePrefix("100::/64"),
 }
 
+// NAT64 and 6to4 addresses reach the IPv4 address they embed, so they are
+// judged by it: with DNS64 every public IPv4 partner has a 64:ff9b::/96
+// address, which must keep working, while 64:ff9b::a9fe:a9fe is the cloud
+// metadata service. IPv4-mapped addresses (::ffff:0:0/96) are unmapped
+// first.
+var (
+	nat64Prefix = netip.MustParsePrefix("64:ff9b::/96") // RFC 6052: IPv4 in the last 32 bits
+	sixToFour   = netip.MustParsePrefix("2002::/16")    // RFC 3056: IPv4 in bits 16-47
+)
+
 // privateAddr reports whether ip is loopback, private, link-local (cloud
-// metadata lives there), multicast, unspecified or otherwise special.
+// metadata lives there), multicast, unspecified or otherwise special, or
+// an IPv6 address embedding such an IPv4 address.
 func privateAddr(ip netip.Addr) bool {
-	ip = ip.Unmap()
-	if ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast() ||
-		ip.IsInterfaceLocalMulticast() || ip.IsMulticast() || ip.IsUnspecified() || !ip.IsValid() {
+	if !ip.IsValid() {
 		return true
 	}
-	for _, p := range specialPrefixes {
+	ip = ip.Unmap()
+	if ip.Is6() {
+		b := ip.As16()
+		switch {
+		case nat64Prefix.Contains(ip):
+			return privateAddr(netip.AddrFrom4([4]byte(b[12:16])))
+		case sixToFour.Contains(ip):
+			return privateAddr(netip.AddrFrom4([4]byte(b[2:6])))
+		}
+	}
+	if ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast() ||
+		ip.IsInterfaceLocalMulticast() || ip.IsMulticast() || ip.IsUnspecified() {
+		return true
+	}
+	for _, p := range refusedPrefixes {
 		if p.Contains(ip) {
 			return true
 		}
 	}
 	return false
+}
+
+// privateAllowed reports whether host is one of the policy's PrivateHosts:
+// the same name (any case, with or without the final dot) or the same
+// address however it is written (::1 and 0:0::1, ::ffff:127.0.0.1 and
+// 127.0.0.1).
+func (p *Policy) privateAllowed(host string) bool {
+	host = strings.TrimSuffix(host, ".")
+	ip, ipErr := netip.ParseAddr(host)
+	for _, h := range p.PrivateHosts {
+		h = strings.TrimSuffix(h, ".")
+		if strings.EqualFold(h, host) {
+			return true
+		}
+		if a, err := netip.ParseAddr(h); err == nil && ipErr == nil && a.Unmap() == ip.Unmap() {
+			return true
+		}
+	}
+	return false
+}
+
+// ExemptsPrivate reports whether an allow-list entry, when an operator
+// lists it, lifts the private-address refusal for itself: a loopback,
+// private, link-local or otherwise special address, or localhost (whose
+// every address is loopback). A public name never does, so a partner's
+// DNS cannot point a listed name at an internal address.
+func ExemptsPrivate(entry string) bool {
+	h := strings.ToLower(strings.TrimSuffix(strings.Trim(entry, "[]"), "."))
+	if strings.HasPrefix(h, "*") {
+		// A pattern is not an exact host: "*.localhost" exempts nothing.
+		return false
+	}
+	if h == "localhost" || strings.HasSuffix(h, ".localhost") {
+		return true
+	}
+	ip, err := netip.ParseAddr(h)
+	return err == nil && privateAddr(ip)
 }
 
 // deliverTarget rewrites u to the --deliver-to base: its scheme and host,

@@ -85,7 +85,7 @@ type Sender struct {
 	opt       Options
 	deliverTo *url.URL
 	strict    *http.Client // refuses private addresses at dial time
-	open      *http.Client // AllowPrivate and DeliverTo
+	open      *http.Client // PrivateHosts and DeliverTo
 	log       *slog.Logger
 
 	mu       sync.Mutex
@@ -295,6 +295,13 @@ func (s *Sender) do(ctx context.Context, j queue.Job, a *Attempt, keepBody bool)
 	}
 	host := strings.ToLower(u.Hostname())
 	a.Host = host
+	for k, v := range j.Headers {
+		if !validHeader(k, v) {
+			// net/http would refuse to send it on every attempt; retrying
+			// only feeds the breaker.
+			return Result{Outcome: queue.Dead(fmt.Sprintf("invalid header %q: a name must be a token and a value must not contain control characters", clipName(k)))}
+		}
+	}
 	if !hostname.Valid(host) {
 		// url.Parse lets through hosts such as "branch.io&us" (a
 		// placeholder in a partner doc): say so rather than suggest
@@ -308,10 +315,13 @@ func (s *Sender) do(ctx context.Context, j queue.Job, a *Attempt, keepBody bool)
 	if s.deliverTo != nil {
 		target, client = deliverTarget(s.deliverTo, u), s.open
 	} else {
-		if ip, err := netip.ParseAddr(host); err == nil && privateAddr(ip) && !pol.AllowPrivate {
+		exempt := pol.privateAllowed(host)
+		if ip, err := netip.ParseAddr(host); err == nil && privateAddr(ip) && !exempt {
 			return Result{Outcome: queue.Dead(fmt.Sprintf("refused: %s is a loopback, private or link-local address", host))}
 		}
-		if pol.AllowPrivate {
+		// Only exempt hosts use the open client, so a connection it pools
+		// (keyed by host) is only ever reused for an exempt host.
+		if exempt {
 			client = s.open
 		}
 	}
@@ -557,6 +567,36 @@ func discardBody(rc io.ReadCloser, limit int64) error {
 
 // describeError says why a request failed without the URL (url.Error
 // quotes it, credentials included).
+// validHeader reports whether net/http will send a header: the name an
+// RFC 9110 token, the value free of control characters but tab. Rendering
+// already skips a postback whose header value has a line break in it; this
+// guards jobs queued by anything else.
+func validHeader(name, value string) bool {
+	if name == "" {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0) {
+			return false
+		}
+	}
+	for i := 0; i < len(value); i++ {
+		if c := value[i]; c < 0x20 && c != '\t' || c == 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+// clipName keeps an invalid header name short in a dead letter's reason.
+func clipName(s string) string {
+	if len(s) > 64 {
+		return s[:64] + "..."
+	}
+	return s
+}
+
 func describeError(err error, ctx, rctx context.Context) string {
 	switch {
 	case ctx.Err() != nil:

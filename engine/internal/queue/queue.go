@@ -127,6 +127,9 @@ type Config struct {
 	// with pending work (default 2s); jobs enqueued by this process are
 	// picked up at once.
 	DiscoverEvery time.Duration
+	// OnLoss, if set, is called for every Loss found (after it is logged),
+	// so the caller can count it.
+	OnLoss func(Loss)
 }
 
 func (c Config) withDefaults() Config {
@@ -259,6 +262,9 @@ type Queue struct {
 	// delays counts, per work-stream sequence, the deliveries of a queued
 	// job that ended in a Delay, which JetStream's delivery count includes.
 	delays delayCounts
+	// lostSeen holds, per stream, the sequences already reported lost.
+	lostMu   sync.Mutex
+	lostSeen map[string]map[uint64]bool
 
 	// dialErr is the last failed attempt to reach an external server,
 	// what a startup that cannot reach it reports.
@@ -327,6 +333,10 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Queue, error) {
 			}
 			err = fmt.Errorf("queue: cannot reach NATS at %s (%s): %w", serverHosts(cfg.URL), cause, err)
 		}
+		q.shutdown()
+		return nil, err
+	}
+	if err := q.checkMarks(ctx); err != nil {
 		q.shutdown()
 		return nil, err
 	}
@@ -452,7 +462,8 @@ func (q *Queue) Depth(ctx context.Context) (Depth, error) {
 	if err != nil {
 		return Depth{}, fmt.Errorf("queue: depth: %w", err)
 	}
-	d := Depth{Pending: wi.State.Msgs, Dead: di.State.Msgs, ByPartner: make(map[Key]uint64)}
+	// A write probe in flight is not a postback.
+	d := Depth{Pending: wi.State.Msgs - min(wi.State.Msgs, wi.State.Subjects[q.probeSubject()]), Dead: di.State.Msgs, ByPartner: make(map[Key]uint64)}
 	for subj, n := range wi.State.Subjects {
 		if k, ok := q.parseWorkSubject(subj); ok {
 			d.ByPartner[k] += n
@@ -475,7 +486,14 @@ func (q *Queue) Close() error {
 		return nil
 	}
 	q.closed = true
+	running := q.running
 	q.mu.Unlock()
+	if !running {
+		// Nothing consumes now: the marks are exact (see checkMarks).
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		q.markClean(ctx)
+		cancel()
+	}
 	return q.shutdown()
 }
 

@@ -65,7 +65,7 @@ func (q *Queue) Run(ctx context.Context, h Handler) error {
 			return
 		}
 		for _, subj := range subjects {
-			if started[subj] {
+			if started[subj] || subj == q.probeSubject() {
 				continue
 			}
 			key, ok := q.parseWorkSubject(subj)
@@ -366,7 +366,7 @@ func (q *Queue) consumer(ctx context.Context, subj string) (jetstream.Consumer, 
 func (q *Queue) handle(ctx context.Context, msg jetstream.Msg, key Key, h Handler, live *liveSet) {
 	md, err := msg.Metadata()
 	if err != nil {
-		q.log.Error("queue: message without metadata", "err", err)
+		q.reportLoss(Loss{Stream: q.cfg.Stream, Reason: "no_metadata", Msgs: 1, Bytes: uint64(len(msg.Data())), Detail: err.Error()})
 		live.remove(msg)
 		_ = msg.Term()
 		return
@@ -375,6 +375,7 @@ func (q *Queue) handle(ctx context.Context, msg jetstream.Msg, key Key, h Handle
 	attempt := int(md.NumDelivered) - q.delays.get(seq)
 	j, err := decodeJob(msg.Data())
 	if err != nil {
+		q.reportLoss(Loss{Stream: q.cfg.Stream, Reason: "undecodable", Msgs: 1, Seqs: []uint64{md.Sequence.Stream}, Bytes: uint64(len(msg.Data())), Detail: err.Error()})
 		j = Job{App: key.App, Partner: key.Partner}
 		q.bury(ctx, msg, md, j, "undecodable job: "+err.Error(), attempt, live)
 		return
