@@ -1,0 +1,397 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/adgate/adgate/engine/diag"
+	"github.com/adgate/adgate/engine/spec"
+)
+
+// repoRoot is the repository root seen from this package's directory, where
+// the docs' commands run.
+const repoRoot = "../.."
+
+// lintRulesPage is the generated page of the spec lint's rules.
+const lintRulesPage = "docs/lint-rules.md"
+
+// TestLintRulesPageIsCurrent fails when a rule is added to, changed in or
+// removed from engine/spec/rules.go and docs/lint-rules.md was not
+// regenerated (go test ./cmd/adgate -run TestLintRulesPageIsCurrent -update).
+func TestLintRulesPageIsCurrent(t *testing.T) {
+	path := filepath.Join(repoRoot, lintRulesPage)
+	var out, errOut strings.Builder
+	if code := runValidate(t.Context(), &out, &errOut, nil, "markdown", false, true); code != 0 {
+		t.Fatalf("validate --rules --format markdown: exit %d: %s", code, errOut.String())
+	}
+	if *update {
+		if err := os.WriteFile(path, []byte(out.String()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := pageCurrent(path, out.String()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// pageCurrent compares a generated page with the file on disk.
+func pageCurrent(path, generated string) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("%w (generate it with go test ./cmd/adgate -run TestLintRulesPageIsCurrent -update)", err)
+	}
+	if string(b) != generated {
+		return fmt.Errorf("%s is not current with engine/spec/rules.go: regenerate it with go test ./cmd/adgate -run TestLintRulesPageIsCurrent -update\n%s",
+			path, firstDifference(string(b), generated))
+	}
+	return nil
+}
+
+// firstDifference names the first line where two texts differ.
+func firstDifference(a, b string) string {
+	al, bl := strings.Split(a, "\n"), strings.Split(b, "\n")
+	for i := 0; i < max(len(al), len(bl)); i++ {
+		var x, y string
+		if i < len(al) {
+			x = al[i]
+		}
+		if i < len(bl) {
+			y = bl[i]
+		}
+		if x != y {
+			return fmt.Sprintf("line %d:\n  page:      %q\n  generated: %q", i+1, x, y)
+		}
+	}
+	return ""
+}
+
+// TestLintRulesPageCatchesChanges shows that the page check is not
+// vacuous: a registry with one rule more, one less or one changed no
+// longer matches the committed page.
+func TestLintRulesPageCatchesChanges(t *testing.T) {
+	path := filepath.Join(repoRoot, lintRulesPage)
+	rules := spec.Rules()
+	changed := slices.Clone(rules)
+	changed[0].Fix += " (changed)"
+	tests := []struct {
+		name  string
+		rules []spec.RuleInfo
+	}{
+		{"rule added", append(slices.Clone(rules), spec.RuleInfo{ID: "zz-new-rule", Severity: diag.Warning, Catches: "something new", Fix: "fix it"})},
+		{"rule removed", rules[1:]},
+		{"rule changed", changed},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if err := pageCurrent(path, rulesPage(tt.rules)); err == nil {
+				t.Errorf("the page check passes a registry with a %s", tt.name)
+			}
+		})
+	}
+}
+
+// TestMarkdownCell pins the escaping of registry text in table cells.
+func TestMarkdownCell(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"plain text", "plain text"},
+		{"a | b", `a \| b`},
+		{"<#if> and <@x>", `\<#if> and \<@x>`},
+		{"try `adgate eval`", "try `adgate eval`"},
+		{"code `a|b` kept", "code `a\\|b` kept"},
+		{"space, quote, <, >, \\, ^, `, {, |, }", "space, quote, \\<, >, \\\\, ^, \\`, {, \\|, }"},
+	}
+	for _, tt := range tests {
+		if got := markdownCell(tt.in); got != tt.want {
+			t.Errorf("markdownCell(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+// runMarker, on the line before a ```console fence, marks a docs example
+// that TestDocsExamples runs.
+const runMarker = "<!-- run -->"
+
+// docExample is one marked ```console block: commands (lines starting
+// with "$ ") each followed by its expected output.
+type docExample struct {
+	file       string
+	start, end int // line indexes of the block's content, end exclusive
+	cmds       []docCommand
+}
+
+type docCommand struct {
+	line int      // 1-based line of the command in the page
+	text string   // the command, continuation lines joined
+	src  []string // the command's lines as written
+	want []string // expected output lines
+}
+
+// docPages lists the pages whose runnable examples are checked.
+func docPages(t *testing.T, root string) []string {
+	t.Helper()
+	pages, err := filepath.Glob(filepath.Join(root, "docs", "*.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return append([]string{filepath.Join(root, "README.md")}, pages...)
+}
+
+// parseExamples finds the runnable examples of one page.
+func parseExamples(file string, lines []string) ([]docExample, error) {
+	var out []docExample
+	for i := 0; i < len(lines); i++ {
+		if strings.TrimSpace(lines[i]) != runMarker {
+			continue
+		}
+		if i+1 >= len(lines) || strings.TrimSpace(lines[i+1]) != "```console" {
+			return nil, fmt.Errorf("%s:%d: %s must be followed by a ```console fence", file, i+1, runMarker)
+		}
+		ex := docExample{file: file, start: i + 2}
+		j := ex.start
+		for ; j < len(lines) && lines[j] != "```"; j++ {
+			l := lines[j]
+			if strings.HasPrefix(l, "$ ") {
+				c := docCommand{line: j + 1, text: strings.TrimPrefix(l, "$ "), src: []string{l}}
+				for strings.HasSuffix(c.text, `\`) && j+1 < len(lines) {
+					j++
+					c.src = append(c.src, lines[j])
+					c.text = strings.TrimSuffix(c.text, `\`) + "\n" + lines[j]
+				}
+				ex.cmds = append(ex.cmds, c)
+				continue
+			}
+			if len(ex.cmds) == 0 {
+				return nil, fmt.Errorf("%s:%d: a runnable example starts with a command ($ ...)", file, j+1)
+			}
+			c := &ex.cmds[len(ex.cmds)-1]
+			c.want = append(c.want, l)
+		}
+		if j == len(lines) {
+			return nil, fmt.Errorf("%s:%d: unclosed ```console fence", file, i+2)
+		}
+		ex.end = j
+		out = append(out, ex)
+		i = j
+	}
+	return out, nil
+}
+
+// TestDocsExamples runs every example marked runnable in README.md and
+// docs/*.md and compares its output with the page. Each command runs in
+// sh from the repository root, its standard output and error in one
+// stream as a terminal shows them. What is normalised, and nothing else:
+//
+//   - `go run ./cmd/adgate` runs this test binary as adgate, reporting a
+//     failure as go run does ("exit status N" on stderr, exit status 1);
+//     `adgate` runs it directly.
+//   - /tmp/ in a command is a fresh directory per page, written back as
+//     /tmp in the output; the commands of a page share it, in order.
+//   - $? at the start of a command is the previous command's status.
+//   - trailing white space of the output is ignored, and a line "..."
+//     in the expected output stands for any number of lines.
+//   - an example using ../shared (the corpus) is skipped without it.
+//
+// go test ./cmd/adgate -run TestDocsExamples -update rewrites the expected
+// outputs of failing examples that have no "..." line.
+func TestDocsExamples(t *testing.T) {
+	root, err := filepath.Abs(repoRoot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := t.TempDir()
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	scripts := map[string]string{
+		// The child-process protocol of runChild: arguments joined by US.
+		"adgate": "#!/bin/sh\nIFS=$(printf '\\037')\n" + childArgsEnv + "=\"$*\" exec '" + self + "'\n",
+		"adgate-gorun": "#!/bin/sh\n'" + filepath.Join(bin, "adgate") + "' \"$@\"\nrc=$?\n" +
+			"if [ $rc -ne 0 ]; then echo \"exit status $rc\" >&2; exit 1; fi\n",
+	}
+	for name, s := range scripts {
+		if err := os.WriteFile(filepath.Join(bin, name), []byte(s), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, statErr := os.Stat(filepath.Join(root, "..", "shared"))
+	haveShared := statErr == nil
+	total := 0
+	for _, page := range docPages(t, root) {
+		b, err := os.ReadFile(page)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines := strings.Split(string(b), "\n")
+		rel, err := filepath.Rel(root, page)
+		if err != nil {
+			t.Fatal(err)
+		}
+		exs, err := parseExamples(rel, lines)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(exs) == 0 {
+			continue
+		}
+		tmp := t.TempDir()
+		rewrite := false
+		for i := range exs {
+			exs[i] = runExample(t, exs[i], root, bin, tmp, haveShared)
+			rewrite = rewrite || exs[i].changed(lines)
+		}
+		total += len(exs)
+		if *update && rewrite {
+			for i := len(exs) - 1; i >= 0; i-- {
+				ex := exs[i]
+				lines = slices.Replace(lines, ex.start, ex.end, ex.render()...)
+			}
+			if err := os.WriteFile(page, []byte(strings.Join(lines, "\n")), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if total == 0 {
+		t.Fatal("no runnable docs example found: is the " + runMarker + " marker still in use?")
+	}
+}
+
+// changed says whether running the example changed an expected output.
+func (ex docExample) changed(lines []string) bool {
+	return !slices.Equal(lines[ex.start:ex.end], ex.render())
+}
+
+// render writes the example's block content.
+func (ex docExample) render() []string {
+	var out []string
+	for _, c := range ex.cmds {
+		out = append(out, c.src...)
+		out = append(out, c.want...)
+	}
+	return out
+}
+
+// runExample runs the commands of one example in order and reports each
+// output that differs. Under -update it returns the example with the
+// outputs it got, where they can be written back.
+func runExample(t *testing.T, ex docExample, root, bin, tmp string, haveShared bool) docExample {
+	t.Helper()
+	for _, c := range ex.cmds {
+		if strings.Contains(c.text, "../shared/") && !haveShared {
+			t.Logf("%s:%d: skipped: ../shared (the partner-doc corpus) is not beside the repository", ex.file, c.line)
+			return ex
+		}
+	}
+	status := 0
+	for i := range ex.cmds {
+		c := &ex.cmds[i]
+		cmdText := strings.ReplaceAll(c.text, "go run ./cmd/adgate", "adgate-gorun")
+		cmdText = strings.ReplaceAll(cmdText, "/tmp/", tmp+"/")
+		sh := exec.Command("sh", "-c", fmt.Sprintf("(exit %d); %s", status, cmdText))
+		sh.Dir = root
+		sh.Env = append(os.Environ(), "PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"))
+		var out bytes.Buffer
+		sh.Stdout, sh.Stderr = &out, &out
+		err := sh.Run()
+		var ee *exec.ExitError
+		switch {
+		case err == nil:
+			status = 0
+		case errors.As(err, &ee):
+			status = ee.ExitCode()
+		default:
+			t.Fatalf("%s:%d: %v", ex.file, c.line, err)
+		}
+		got := strings.ReplaceAll(out.String(), tmp, "/tmp")
+		gotLines := outputLines(got)
+		if !outputMatches(c.want, gotLines) {
+			t.Errorf("%s:%d: $ %s\n--- page\n%s\n--- got\n%s", ex.file, c.line, c.text, strings.Join(c.want, "\n"), strings.Join(gotLines, "\n"))
+			if !slices.Contains(c.want, "...") {
+				c.want = gotLines
+			}
+		}
+	}
+	return ex
+}
+
+// outputLines splits an output into lines without trailing white space.
+func outputLines(s string) []string {
+	s = strings.TrimRight(s, " \t\n")
+	if s == "" {
+		return nil
+	}
+	ls := strings.Split(s, "\n")
+	for i, l := range ls {
+		ls[i] = strings.TrimRight(l, " \t")
+	}
+	return ls
+}
+
+// outputMatches compares expected and actual lines; a "..." line in want
+// matches any number of lines.
+func outputMatches(want, got []string) bool {
+	want = outputLines(strings.Join(want, "\n"))
+	if len(want) == 0 {
+		return len(got) == 0
+	}
+	if want[0] == "..." {
+		for k := 0; k <= len(got); k++ {
+			if outputMatches(want[1:], got[k:]) {
+				return true
+			}
+		}
+		return false
+	}
+	return len(got) > 0 && want[0] == got[0] && outputMatches(want[1:], got[1:])
+}
+
+// TestOutputMatches pins the "..." rule of the docs examples.
+func TestOutputMatches(t *testing.T) {
+	tests := []struct {
+		want, got []string
+		ok        bool
+	}{
+		{nil, nil, true},
+		{[]string{"a"}, []string{"a"}, true},
+		{[]string{"a"}, []string{"b"}, false},
+		{[]string{"a"}, []string{"a", "b"}, false},
+		{[]string{"a", "...", "z"}, []string{"a", "z"}, true},
+		{[]string{"a", "...", "z"}, []string{"a", "b", "c", "z"}, true},
+		{[]string{"a", "...", "z"}, []string{"a", "b", "c"}, false},
+		{[]string{"...", "z"}, []string{"x", "z"}, true},
+		{[]string{"a", ""}, []string{"a"}, true},
+	}
+	for _, tt := range tests {
+		if got := outputMatches(tt.want, tt.got); got != tt.ok {
+			t.Errorf("outputMatches(%q, %q) = %v, want %v", tt.want, tt.got, got, tt.ok)
+		}
+	}
+}
+
+// TestParseExamples pins the marker syntax, including its errors.
+func TestParseExamples(t *testing.T) {
+	page := strings.Split("text\n"+runMarker+"\n```console\n$ echo a \\\n  b\na b\n$ true\n```\n", "\n")
+	exs, err := parseExamples("p.md", page)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(exs) != 1 || len(exs[0].cmds) != 2 || exs[0].cmds[0].text != "echo a \n  b" || !slices.Equal(exs[0].cmds[0].want, []string{"a b"}) || exs[0].cmds[1].line != 7 {
+		t.Errorf("parsed %+v", exs)
+	}
+	for _, bad := range []string{
+		runMarker + "\n```sh\n$ true\n```",
+		runMarker + "\n```console\noutput first\n```",
+		runMarker + "\n```console\n$ true\n",
+	} {
+		if _, err := parseExamples("p.md", strings.Split(bad, "\n")); err == nil {
+			t.Errorf("parseExamples(%q): no error", bad)
+		}
+	}
+}
