@@ -249,7 +249,7 @@ id (used in findings, in ` + "`--format json`" + ` and in suppressions), its sev
 whether an ` + "`# adgate:ignore <rule-id> <reason>`" + ` comment can silence it, what it
 catches and what to do. ` + "`adgate validate --rules`" + ` prints the same table in the
 terminal. How findings are printed and how suppressions work:
-[CLI reference](cli.md#adgate-validate).
+[Validating specs](validate.md).
 
 | rule | severity | suppressible | catches | what to do |
 | --- | --- | --- | --- | --- |
