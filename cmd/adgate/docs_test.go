@@ -4,10 +4,15 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -395,3 +400,48 @@ func TestParseExamples(t *testing.T) {
 		}
 	}
 }
+
+// TestImportRulesDocumented fails when the importer reports a rule that
+// docs/import.md does not describe. The importer has no registry of
+// descriptions, so its page is written by hand; this keeps it complete.
+func TestImportRulesDocumented(t *testing.T) {
+	page, err := os.ReadFile(filepath.Join(repoRoot, "docs", "import.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, err := filepath.Glob(filepath.Join(repoRoot, "engine", "branchdoc", "*.go"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fset := token.NewFileSet()
+	seen := 0
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		file, err := parser.ParseFile(fset, f, nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ast.Inspect(file, func(n ast.Node) bool {
+			lit, ok := n.(*ast.BasicLit)
+			if !ok || lit.Kind != token.STRING {
+				return true
+			}
+			s, err := strconv.Unquote(lit.Value)
+			if err != nil || !importRuleID.MatchString(s) {
+				return true
+			}
+			seen++
+			if !bytes.Contains(page, []byte("| `"+s+"` |")) {
+				t.Errorf("%s: rule %s is not in a table of docs/import.md", fset.Position(lit.Pos()), s)
+			}
+			return true
+		})
+	}
+	if seen == 0 {
+		t.Fatal("no import-* rule id found in engine/branchdoc: has the naming changed?")
+	}
+}
+
+var importRuleID = regexp.MustCompile(`^import-[a-z-]+$`)
