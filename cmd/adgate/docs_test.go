@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"unicode"
 
 	"github.com/adgate/adgate/engine/diag"
 	"github.com/adgate/adgate/engine/spec"
@@ -445,3 +446,127 @@ func TestImportRulesDocumented(t *testing.T) {
 }
 
 var importRuleID = regexp.MustCompile(`^import-[a-z-]+$`)
+
+// pagesOnOtherBranches are pages the docs link to that other work writes
+// (the tutorial with `adgate new partner`, the cluster page with the HA
+// work); a link to one of them is not checked until the page exists.
+var pagesOnOtherBranches = map[string]bool{"docs/tutorial.md": true, "docs/cluster.md": true}
+
+// TestDocsLinks checks every relative link of README.md and docs/*.md: the
+// file exists and, for a #fragment, so does a heading with that anchor
+// (GitHub's rule: lower case, punctuation dropped, spaces to hyphens).
+func TestDocsLinks(t *testing.T) {
+	root, err := filepath.Abs(repoRoot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	anchors := map[string]map[string]bool{}
+	anchorsOf := func(page string) map[string]bool {
+		if a, ok := anchors[page]; ok {
+			return a
+		}
+		b, err := os.ReadFile(page)
+		if err != nil {
+			t.Fatal(err)
+		}
+		anchors[page] = headingAnchors(string(b))
+		return anchors[page]
+	}
+	for _, page := range docPages(t, root) {
+		b, err := os.ReadFile(page)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rel, _ := filepath.Rel(root, page)
+		for i, line := range strings.Split(stripFences(string(b)), "\n") {
+			for _, m := range mdLink.FindAllStringSubmatch(line, -1) {
+				target := m[1]
+				if strings.Contains(target, "://") || strings.HasPrefix(target, "mailto:") {
+					continue
+				}
+				file, frag, _ := strings.Cut(target, "#")
+				dest := page
+				if file != "" {
+					dest = filepath.Join(filepath.Dir(page), file)
+				}
+				destRel, _ := filepath.Rel(root, dest)
+				if _, err := os.Stat(dest); err != nil {
+					if pagesOnOtherBranches[filepath.ToSlash(destRel)] {
+						t.Logf("%s:%d: %s is written on another branch; link not checked", rel, i+1, destRel)
+						continue
+					}
+					t.Errorf("%s:%d: link %q: %s does not exist", rel, i+1, target, destRel)
+					continue
+				}
+				if frag != "" && strings.HasSuffix(dest, ".md") && !anchorsOf(dest)[frag] {
+					t.Errorf("%s:%d: link %q: %s has no heading with anchor #%s", rel, i+1, target, destRel, frag)
+				}
+			}
+		}
+	}
+}
+
+var mdLink = regexp.MustCompile(`\]\(([^)\s]+)\)`)
+
+// stripFences blanks the lines of fenced code blocks (keeping the line
+// count), where brackets and # lines are code, not links and headings.
+func stripFences(s string) string {
+	lines := strings.Split(s, "\n")
+	in := false
+	for i, l := range lines {
+		if strings.HasPrefix(l, "```") {
+			in = !in
+			lines[i] = ""
+			continue
+		}
+		if in {
+			lines[i] = ""
+		}
+	}
+	return strings.Join(lines, "\n")
+}
+
+// headingAnchors returns the anchors GitHub gives a page's headings.
+func headingAnchors(s string) map[string]bool {
+	out := map[string]bool{}
+	seen := map[string]int{}
+	for _, l := range strings.Split(stripFences(s), "\n") {
+		if !strings.HasPrefix(l, "#") {
+			continue
+		}
+		h := strings.TrimLeft(l, "#")
+		if !strings.HasPrefix(h, " ") {
+			continue
+		}
+		var b strings.Builder
+		for _, r := range strings.ToLower(strings.TrimSpace(h)) {
+			switch {
+			case r == ' ':
+				b.WriteRune('-')
+			case r == '-' || r == '_' || unicode.IsLetter(r) || unicode.IsDigit(r):
+				b.WriteRune(r)
+			}
+		}
+		a := b.String()
+		if n := seen[a]; n > 0 {
+			out[fmt.Sprintf("%s-%d", a, n)] = true
+		} else {
+			out[a] = true
+		}
+		seen[a]++
+	}
+	return out
+}
+
+// TestHeadingAnchors pins the anchor rule on headings the docs use.
+func TestHeadingAnchors(t *testing.T) {
+	got := headingAnchors("# A\n## The account file (`--account FILE`)\n## Branch's deviations from stock FreeMarker\n```\n# not a heading\n```\n## `adgate render`\n## A\n")
+	for _, want := range []string{"a", "the-account-file---account-file", "branchs-deviations-from-stock-freemarker", "adgate-render", "a-1"} {
+		if !got[want] {
+			t.Errorf("no anchor %q in %v", want, got)
+		}
+	}
+	if got["not-a-heading"] {
+		t.Error("a # line in a code block made an anchor")
+	}
+}
