@@ -229,6 +229,7 @@ func TestDocsExamples(t *testing.T) {
 	}
 	_, statErr := os.Stat(filepath.Join(root, "..", "shared"))
 	haveShared := statErr == nil
+	statInputs(t, root)
 	total := 0
 	for _, page := range docPages(t, root) {
 		b, err := os.ReadFile(page)
@@ -266,6 +267,31 @@ func TestDocsExamples(t *testing.T) {
 	}
 	if total == 0 {
 		t.Fatal("no runnable docs example found: is the " + runMarker + " marker still in use?")
+	}
+}
+
+// statInputs stats every file the examples may read. The commands run in
+// child processes, whose reads go test does not see; a file this process
+// has stat'ed is part of the test cache key, so a changed spec or example
+// re-runs the test instead of reusing a cached pass.
+func statInputs(t *testing.T, root string) {
+	t.Helper()
+	for _, dir := range []string{"examples", "partners", "schemas", "../shared/corpus/partner-docs"} {
+		err := filepath.WalkDir(filepath.Join(root, dir), func(path string, d os.DirEntry, err error) error {
+			if err != nil {
+				if errors.Is(err, os.ErrNotExist) {
+					return filepath.SkipDir
+				}
+				return err
+			}
+			if !d.IsDir() {
+				_, err = os.Stat(path)
+			}
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
 	}
 }
 
