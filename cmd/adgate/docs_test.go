@@ -2,11 +2,13 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"go/ast"
 	"go/parser"
 	"go/token"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -595,4 +597,75 @@ func TestHeadingAnchors(t *testing.T) {
 	if got["not-a-heading"] {
 		t.Error("a # line in a code block made an anchor")
 	}
+}
+
+// TestSchemaKeysDocumented fails when a key is added to a schema and not to
+// its reference page: every property of the partner schema has a table row
+// on docs/specs.md, and every leaf key of the gateway schema is named on
+// docs/gateway.md.
+func TestSchemaKeysDocumented(t *testing.T) {
+	tests := []struct {
+		schema, page string
+		documented   func(page, path string) bool
+	}{
+		{"schemas/partner.schema.json", "docs/specs.md", func(page, path string) bool {
+			return strings.Contains(page, "| `"+path[strings.LastIndex(path, ".")+1:]+"` |")
+		}},
+		{"schemas/gateway.schema.json", "docs/gateway.md", func(page, path string) bool {
+			leaf := path[strings.LastIndex(path, ".")+1:]
+			return regexp.MustCompile(`\b` + regexp.QuoteMeta(leaf) + `\b`).MatchString(page)
+		}},
+	}
+	for _, tt := range tests {
+		b, err := os.ReadFile(filepath.Join(repoRoot, tt.schema))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var schema map[string]any
+		if err := json.Unmarshal(b, &schema); err != nil {
+			t.Fatalf("%s: %v", tt.schema, err)
+		}
+		page, err := os.ReadFile(filepath.Join(repoRoot, tt.page))
+		if err != nil {
+			t.Fatal(err)
+		}
+		roots := []map[string]any{schema}
+		for _, key := range []string{"definitions", "$defs"} {
+			defs, _ := schema[key].(map[string]any)
+			for _, name := range slices.Sorted(maps.Keys(defs)) {
+				if d, ok := defs[name].(map[string]any); ok {
+					roots = append(roots, d)
+				}
+			}
+		}
+		var leaves []string
+		for _, r := range roots {
+			leaves = append(leaves, schemaLeaves(r, "")...)
+		}
+		if len(leaves) == 0 {
+			t.Fatalf("%s: no properties found", tt.schema)
+		}
+		for _, p := range leaves {
+			if !tt.documented(string(page), p) {
+				t.Errorf("%s: key %s is not documented on %s", tt.schema, p, tt.page)
+			}
+		}
+	}
+}
+
+// schemaLeaves lists the dotted paths of a schema object's properties,
+// descending into nested objects; a property with properties of its own is
+// documented through them.
+func schemaLeaves(o map[string]any, prefix string) []string {
+	props, _ := o["properties"].(map[string]any)
+	var out []string
+	for _, k := range slices.Sorted(maps.Keys(props)) {
+		sub, _ := props[k].(map[string]any)
+		if _, nested := sub["properties"]; nested {
+			out = append(out, schemaLeaves(sub, prefix+k+".")...)
+			continue
+		}
+		out = append(out, prefix+k)
+	}
+	return out
 }
