@@ -434,42 +434,89 @@ func TestParseExamples(t *testing.T) {
 // docs/import.md does not describe. The importer has no registry of
 // descriptions, so its page is written by hand; this keeps it complete.
 func TestImportRulesDocumented(t *testing.T) {
-	page, err := os.ReadFile(filepath.Join(repoRoot, "docs", "import.md"))
-	if err != nil {
-		t.Fatal(err)
+	namesDocumented(t, "engine/branchdoc", importRuleID, anyLiteral, "docs/import.md")
+}
+
+// TestMetricsDocumented fails when the gateway exports a metric that the
+// metrics table of docs/operations.md does not list.
+func TestMetricsDocumented(t *testing.T) {
+	namesDocumented(t, "engine", metricName, metricDefinitions, "docs/operations.md")
+}
+
+var metricName = regexp.MustCompile(`^adgate_[a-z_]+$`)
+
+// anyLiteral takes every string literal of a file.
+func anyLiteral(n ast.Node) []*ast.BasicLit {
+	if lit, ok := n.(*ast.BasicLit); ok {
+		return []*ast.BasicLit{lit}
 	}
-	files, err := filepath.Glob(filepath.Join(repoRoot, "engine", "branchdoc", "*.go"))
+	return nil
+}
+
+// metricDefinitions takes the literals that name a metric where one is
+// defined: the first argument of a call (prometheus.NewDesc, the gateway's
+// counter helper) or the Name of a prometheus ...Opts literal. Other
+// adgate_ strings (a sample event's name) are not metrics.
+func metricDefinitions(n ast.Node) []*ast.BasicLit {
+	switch n := n.(type) {
+	case *ast.CallExpr:
+		if len(n.Args) > 0 {
+			if lit, ok := n.Args[0].(*ast.BasicLit); ok {
+				return []*ast.BasicLit{lit}
+			}
+		}
+	case *ast.KeyValueExpr:
+		if k, ok := n.Key.(*ast.Ident); ok && k.Name == "Name" {
+			if lit, ok := n.Value.(*ast.BasicLit); ok {
+				return []*ast.BasicLit{lit}
+			}
+		}
+	}
+	return nil
+}
+
+// namesDocumented finds the string literals that pick selects and re
+// matches in the non-test Go files under dir, and requires a table row for
+// each on page.
+func namesDocumented(t *testing.T, dir string, re *regexp.Regexp, pick func(ast.Node) []*ast.BasicLit, page string) {
+	t.Helper()
+	text, err := os.ReadFile(filepath.Join(repoRoot, page))
 	if err != nil {
 		t.Fatal(err)
 	}
 	fset := token.NewFileSet()
 	seen := 0
-	for _, f := range files {
-		if strings.HasSuffix(f, "_test.go") {
-			continue
+	err = filepath.WalkDir(filepath.Join(repoRoot, dir), func(path string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
+			return err
 		}
-		file, err := parser.ParseFile(fset, f, nil, 0)
+		file, err := parser.ParseFile(fset, path, nil, 0)
 		if err != nil {
-			t.Fatal(err)
+			return err
 		}
 		ast.Inspect(file, func(n ast.Node) bool {
-			lit, ok := n.(*ast.BasicLit)
-			if !ok || lit.Kind != token.STRING {
-				return true
-			}
-			s, err := strconv.Unquote(lit.Value)
-			if err != nil || !importRuleID.MatchString(s) {
-				return true
-			}
-			seen++
-			if !bytes.Contains(page, []byte("| `"+s+"` |")) {
-				t.Errorf("%s: rule %s is not in a table of docs/import.md", fset.Position(lit.Pos()), s)
+			for _, lit := range pick(n) {
+				if lit.Kind != token.STRING {
+					continue
+				}
+				s, err := strconv.Unquote(lit.Value)
+				if err != nil || !re.MatchString(s) {
+					continue
+				}
+				seen++
+				if !bytes.Contains(text, []byte("| `"+s+"` |")) {
+					t.Errorf("%s: %s has no table row on %s", fset.Position(lit.Pos()), s, page)
+				}
 			}
 			return true
 		})
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 	if seen == 0 {
-		t.Fatal("no import-* rule id found in engine/branchdoc: has the naming changed?")
+		t.Fatalf("no name matching %s found under %s: has the naming changed?", re, dir)
 	}
 }
 
