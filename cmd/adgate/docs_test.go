@@ -434,13 +434,39 @@ func TestParseExamples(t *testing.T) {
 // docs/import.md does not describe. The importer has no registry of
 // descriptions, so its page is written by hand; this keeps it complete.
 func TestImportRulesDocumented(t *testing.T) {
-	namesDocumented(t, "engine/branchdoc", importRuleID, anyLiteral, "docs/import.md")
+	namesDocumented(t, "engine/branchdoc", importRuleID, anyLiteral, "docs/import.md", tableRow)
 }
 
 // TestMetricsDocumented fails when the gateway exports a metric that the
 // metrics table of docs/operations.md does not list.
 func TestMetricsDocumented(t *testing.T) {
-	namesDocumented(t, "engine", metricName, metricDefinitions, "docs/operations.md")
+	namesDocumented(t, "engine", metricName, metricDefinitions, "docs/operations.md", tableRow)
+}
+
+// TestRoutesDocumented fails when the gateway serves an endpoint that
+// docs/http-api.md does not name.
+func TestRoutesDocumented(t *testing.T) {
+	namesDocumented(t, "engine/gateway", routePattern, firstArgument, "docs/http-api.md", func(page []byte, s string) bool {
+		return bytes.Contains(page, []byte("`"+s+"`"))
+	})
+}
+
+var routePattern = regexp.MustCompile(`^(GET|HEAD|POST|PUT|PATCH|DELETE) /`)
+
+// tableRow says whether name has a row of its own in a table of page.
+func tableRow(page []byte, name string) bool {
+	return bytes.Contains(page, []byte("| `"+name+"` |"))
+}
+
+// firstArgument takes the literal first argument of a call (the pattern of
+// mux.HandleFunc).
+func firstArgument(n ast.Node) []*ast.BasicLit {
+	if c, ok := n.(*ast.CallExpr); ok && len(c.Args) > 0 {
+		if lit, ok := c.Args[0].(*ast.BasicLit); ok {
+			return []*ast.BasicLit{lit}
+		}
+	}
+	return nil
 }
 
 var metricName = regexp.MustCompile(`^adgate_[a-z_]+$`)
@@ -460,11 +486,7 @@ func anyLiteral(n ast.Node) []*ast.BasicLit {
 func metricDefinitions(n ast.Node) []*ast.BasicLit {
 	switch n := n.(type) {
 	case *ast.CallExpr:
-		if len(n.Args) > 0 {
-			if lit, ok := n.Args[0].(*ast.BasicLit); ok {
-				return []*ast.BasicLit{lit}
-			}
-		}
+		return firstArgument(n)
 	case *ast.KeyValueExpr:
 		if k, ok := n.Key.(*ast.Ident); ok && k.Name == "Name" {
 			if lit, ok := n.Value.(*ast.BasicLit); ok {
@@ -476,9 +498,9 @@ func metricDefinitions(n ast.Node) []*ast.BasicLit {
 }
 
 // namesDocumented finds the string literals that pick selects and re
-// matches in the non-test Go files under dir, and requires a table row for
-// each on page.
-func namesDocumented(t *testing.T, dir string, re *regexp.Regexp, pick func(ast.Node) []*ast.BasicLit, page string) {
+// matches in the non-test Go files under dir, and requires each to be
+// documented on page.
+func namesDocumented(t *testing.T, dir string, re *regexp.Regexp, pick func(ast.Node) []*ast.BasicLit, page string, documented func(page []byte, name string) bool) {
 	t.Helper()
 	text, err := os.ReadFile(filepath.Join(repoRoot, page))
 	if err != nil {
@@ -504,8 +526,8 @@ func namesDocumented(t *testing.T, dir string, re *regexp.Regexp, pick func(ast.
 					continue
 				}
 				seen++
-				if !bytes.Contains(text, []byte("| `"+s+"` |")) {
-					t.Errorf("%s: %s has no table row on %s", fset.Position(lit.Pos()), s, page)
+				if !documented(text, s) {
+					t.Errorf("%s: %s is not documented on %s", fset.Position(lit.Pos()), s, page)
 				}
 			}
 			return true
