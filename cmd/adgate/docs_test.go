@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"go/ast"
 	"go/parser"
@@ -737,4 +738,37 @@ func schemaLeaves(o map[string]any, prefix string) []string {
 		out = append(out, prefix+k)
 	}
 	return out
+}
+
+// TestCommandsDocumented fails when a command is missing from the CLI
+// reference or a flag from every page: each command is named on
+// docs/cli.md (which links to its page), and each flag is spelled, as help
+// spells it, somewhere in docs/.
+func TestCommandsDocumented(t *testing.T) {
+	root, err := filepath.Abs(repoRoot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var all strings.Builder
+	for _, page := range docPages(t, root) {
+		b, err := os.ReadFile(page)
+		if err != nil {
+			t.Fatal(err)
+		}
+		all.Write(b)
+	}
+	cli, err := os.ReadFile(filepath.Join(root, "docs", "cli.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range commands() {
+		if !strings.Contains(string(cli), "`adgate "+c.name) {
+			t.Errorf("command %s is not on docs/cli.md", c.name)
+		}
+		c.flags.VisitAll(func(f *flag.Flag) {
+			if name := flagName(f.Name); !strings.Contains(all.String(), name) {
+				t.Errorf("flag %s of adgate %s is on no docs page", name, c.name)
+			}
+		})
+	}
 }
