@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 
 	"github.com/adgate/adgate/engine/branchdoc"
 	"github.com/adgate/adgate/engine/spec"
@@ -36,6 +37,11 @@ func exportCmd() *command {
 				return errExit(stderr, "export", err)
 			}
 			return 0
+		}
+		// As import -o does, so that a round trip into a fresh directory
+		// works as the docs write it.
+		if err := os.MkdirAll(filepath.Dir(*out), 0o755); err != nil {
+			return errExit(stderr, "export", err)
 		}
 		if err := os.WriteFile(*out, doc, 0o644); err != nil {
 			return errExit(stderr, "export", err)

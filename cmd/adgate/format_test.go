@@ -14,7 +14,7 @@ import (
 	"github.com/adgate/adgate/engine/spec"
 )
 
-var update = flag.Bool("update", false, "rewrite golden files under testdata/format")
+var update = flag.Bool("update", false, "rewrite golden files under testdata/format, docs/lint-rules.md and the outputs of failing docs examples")
 
 // renderTestdata holds the acme spec and events the engine's own tests
 // render; the formats are pinned on the same results.

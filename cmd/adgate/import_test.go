@@ -34,9 +34,12 @@ func TestImportExport(t *testing.T) {
 	if !strings.Contains(doc, "INSTALL | https://pb.example.test/i?click={click_id}&os={os}") {
 		t.Errorf("export lacks the INSTALL row:\n%s", doc)
 	}
-	redoc := filepath.Join(t.TempDir(), "basic.md")
-	if err := os.WriteFile(redoc, []byte(doc), 0o644); err != nil {
-		t.Fatal(err)
+	redoc := filepath.Join(t.TempDir(), "new", "dir", "basic.md")
+	if code, _, stderr := runCLI(t, "export", "--partner", "basic", "--partners", dir, "-o", redoc); code != 0 {
+		t.Fatalf("export -o into a directory that does not exist yet: exit %d\n%s", code, stderr)
+	}
+	if b, err := os.ReadFile(redoc); err != nil || string(b) != doc {
+		t.Fatalf("export -o wrote %q (%v), export to stdout %q", b, err, doc)
 	}
 	code, spec2, stderr := runCLI(t, "import", redoc)
 	if code != 0 {
