@@ -78,6 +78,7 @@ func commands() []*command {
 		renderCmd(),
 		evalCmd(),
 		linkCmd(),
+		diffCmd(),
 		importCmd(),
 		exportCmd(),
 		schemaCmd(),
