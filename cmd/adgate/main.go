@@ -79,6 +79,7 @@ func commands() []*command {
 		evalCmd(),
 		linkCmd(),
 		diffCmd(),
+		newCmd(),
 		importCmd(),
 		exportCmd(),
 		schemaCmd(),
