@@ -80,6 +80,7 @@ func commands() []*command {
 		linkCmd(),
 		diffCmd(),
 		newCmd(),
+		sampleCmd(),
 		importCmd(),
 		exportCmd(),
 		schemaCmd(),

@@ -25,6 +25,7 @@ const (
 	DefaultMaxConcurrent      = 256
 	DefaultShutdownTimeout    = 10 * time.Second
 	DefaultTimestampTolerance = 5 * time.Minute
+	DefaultSamplePerSecond    = 1.0
 )
 
 // Config is a loaded, validated gateway.yaml with defaults applied and
@@ -45,6 +46,7 @@ type Config struct {
 	MetricsToken string
 	QueueURL     string
 	Limits       Limits
+	Sample       Sample
 	Apps         []App
 
 	// root keeps the parsed document so later checks (CheckPartners) can
@@ -63,6 +65,18 @@ type Limits struct {
 	// 0 means no limit.
 	MaxQueuePending int64
 	ShutdownTimeout time.Duration
+}
+
+// Sample is the bounded, redacted sample of accepted events the gateway
+// keeps per app for adgate sample pull (replays for adgate diff and
+// fixtures).
+type Sample struct {
+	// EventsPerApp is how many of an app's latest sampled events are
+	// kept; 0, the default, keeps none: sampling is off.
+	EventsPerApp int
+	// PerSecond is how many of an app's events are sampled per second at
+	// most, so a burst does not replace the whole sample.
+	PerSecond float64
 }
 
 // App is one app whose events the gateway accepts.

@@ -301,6 +301,10 @@ type rawConfig struct {
 		MaxQueuePending     int64  `yaml:"max_queue_pending"`
 		ShutdownTimeout     string `yaml:"shutdown_timeout"`
 	} `yaml:"limits"`
+	Sample struct {
+		EventsPerApp int     `yaml:"events_per_app"`
+		PerSecond    float64 `yaml:"per_second"`
+	} `yaml:"sample"`
 	Apps []rawApp `yaml:"apps"`
 }
 
@@ -399,6 +403,10 @@ func (p *parser) build(raw *rawConfig, root *yaml.Node) *Config {
 			MaxConcurrentIngest: cmpOr(raw.Limits.MaxConcurrentIngest, DefaultMaxConcurrent),
 			MaxQueuePending:     raw.Limits.MaxQueuePending,
 			ShutdownTimeout:     dur(raw.Limits.ShutdownTimeout, DefaultShutdownTimeout, "limits.shutdown_timeout"),
+		},
+		Sample: Sample{
+			EventsPerApp: raw.Sample.EventsPerApp,
+			PerSecond:    cmpOr(raw.Sample.PerSecond, DefaultSamplePerSecond),
 		},
 	}
 	seenApp := map[string]bool{}
