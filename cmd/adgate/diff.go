@@ -202,7 +202,7 @@ func writeDiff(w io.Writer, rep *specdiff.Report, f diffFormat) error {
 
 func writeDiffText(w io.Writer, rep *specdiff.Report) error {
 	ew := &errWriter{w: w}
-	ew.printf("adgate diff %s %s: %d events\n", rep.Base, rep.Head, rep.Events)
+	ew.printf("adgate diff %s %s: %s\n", rep.Base, rep.Head, plural(rep.Events, "event"))
 	for _, pd := range rep.Partners {
 		ew.printf("\n%s (%s", pd.Partner, pd.File)
 		if pd.Status != specdiff.PartnerChanged {
@@ -239,7 +239,7 @@ func diffSummary(rep *specdiff.Report) string {
 	for _, pd := range rep.Partners {
 		n += len(pd.Postbacks)
 	}
-	return fmt.Sprintf("%d partner(s), %d postback(s) change", len(rep.Partners), n)
+	return fmt.Sprintf("%s, %s change", plural(len(rep.Partners), "partner"), plural(n, "postback"))
 }
 
 func eventHeadline(ed specdiff.EventDiff) string {
@@ -384,7 +384,7 @@ func eventList(evs []string) string {
 func writeDiffMarkdown(w io.Writer, rep *specdiff.Report) error {
 	ew := &errWriter{w: w}
 	ew.printf("### adgate diff\n\n")
-	ew.printf("`%s` → `%s`, %d events: %s.\n", mdCode(rep.Base), mdCode(rep.Head), rep.Events, diffSummary(rep))
+	ew.printf("`%s` → `%s`, %s: %s.\n", mdCode(rep.Base), mdCode(rep.Head), plural(rep.Events, "event"), diffSummary(rep))
 	if rep.Changed() {
 		ew.printf("\n| Partner | Postback | Change | Events |\n| --- | --- | --- | --- |\n")
 		for _, g := range diffGroups(rep, true) {
