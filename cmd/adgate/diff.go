@@ -399,9 +399,23 @@ func writeDiffMarkdown(w io.Writer, rep *specdiff.Report) error {
 		if err := writeDiffText(&text, rep); err != nil {
 			return err
 		}
-		ew.printf("\n<details><summary>Every event</summary>\n\n````text\n%s````\n\n</details>\n", text.String())
+		ew.printf("\n<details><summary>Every event</summary>\n\n````text\n%s````\n\n</details>\n", truncateLines(text.String(), maxCommentDetails))
 	}
 	return ew.err
+}
+
+// maxCommentDetails bounds the text report folded into the Markdown
+// summary: GitHub refuses comments over 65536 characters, and the table
+// above it must still fit.
+const maxCommentDetails = 48 << 10
+
+// truncateLines cuts s at the last line end within max bytes, saying so.
+func truncateLines(s string, max int) string {
+	if len(s) <= max {
+		return s
+	}
+	cut := strings.LastIndexByte(s[:max], '\n') + 1
+	return s[:cut] + "… " + plural(strings.Count(s[cut:], "\n"), "more line") + ": run adgate diff for the whole report\n"
 }
 
 // mdCode keeps a value inside a one-backtick code span.

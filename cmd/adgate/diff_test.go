@@ -224,3 +224,20 @@ func TestDiffErrors(t *testing.T) {
 		})
 	}
 }
+
+func TestTruncateLines(t *testing.T) {
+	cases := []struct {
+		s    string
+		max  int
+		want string
+	}{
+		{"a\nb\n", 10, "a\nb\n"},
+		{"a\nbb\ncc\n", 6, "a\nbb\n… 1 more line: run adgate diff for the whole report\n"},
+		{"aaaa\nb\n", 3, "… 2 more lines: run adgate diff for the whole report\n"},
+	}
+	for _, c := range cases {
+		if got := truncateLines(c.s, c.max); got != c.want {
+			t.Errorf("truncateLines(%q, %d) = %q, want %q", c.s, c.max, got, c.want)
+		}
+	}
+}
