@@ -369,8 +369,22 @@ func diffAnnotations(rep *specdiff.Report) diag.List {
 			Hint:    "check that the partner expects it; adgate diff prints each event's values",
 		})
 	}
+	if len(ds) > maxAnnotations {
+		// GitHub shows 10 notices per step and drops the rest silently:
+		// the last one it shows says that there are more.
+		rest := ds[maxAnnotations-1:]
+		ds = append(ds[:maxAnnotations-1:maxAnnotations-1], diag.Diagnostic{
+			File: rest[0].File, Severity: diag.Info, Rule: ruleDiffChanged,
+			Message: fmt.Sprintf("%d more spec lines change what partners receive; GitHub shows %d annotations per step", len(rest), maxAnnotations),
+			Hint:    "see the diff comment, or run adgate diff",
+		})
+	}
 	return ds
 }
+
+// maxAnnotations is how many annotations of one kind GitHub shows per
+// workflow step.
+const maxAnnotations = 10
 
 // eventList names a few events and counts the rest.
 func eventList(evs []string) string {

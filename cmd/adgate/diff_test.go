@@ -241,3 +241,24 @@ func TestTruncateLines(t *testing.T) {
 		}
 	}
 }
+
+// TestDiffAnnotationsCap keeps --format github within the ten notices
+// GitHub shows per step, the last one counting those left out.
+func TestDiffAnnotationsCap(t *testing.T) {
+	rep := &specdiff.Report{}
+	for i := range 12 {
+		pd := specdiff.PartnerDiff{Partner: "p", File: "partners/p.yaml", Status: specdiff.PartnerChanged}
+		pd.Postbacks = []specdiff.PostbackDiff{{Postback: "INSTALL", Events: []specdiff.EventDiff{{Event: "e", Kind: specdiff.Starts, Reason: "new postback", Pos: specdiff.Pos{Line: i + 1, Col: 1}}}}}
+		rep.Partners = append(rep.Partners, pd)
+	}
+	ds := diffAnnotations(rep)
+	if len(ds) != maxAnnotations {
+		t.Fatalf("%d annotations, want %d", len(ds), maxAnnotations)
+	}
+	if last := ds[len(ds)-1]; last.Line() != 0 || !strings.Contains(last.Message, "3 more spec lines") {
+		t.Errorf("last annotation %v", last)
+	}
+	if ds[8].Line() != 9 {
+		t.Errorf("the ninth annotation is line %d, want 9", ds[8].Line())
+	}
+}
