@@ -188,11 +188,11 @@ type comparer struct {
 	base, head *loaded
 }
 
-// render returns the outcomes of one version by postback key, in render
-// order, keyed by postback key and its occurrence so that a postback
-// rendered more than once for one event is compared occurrence by
-// occurrence.
-func render1(l *loaded, ev *event.Event, acct *account.Account) (keys []string, out map[string]outcome, err error) {
+// outcomes renders ev in one version (nothing when l is nil) and returns
+// each postback's outcome, keyed by postback key and occurrence (KEY,
+// KEY#2, ...) so that a postback rendered more than once for one event is
+// compared occurrence by occurrence; keys lists them in render order.
+func outcomes(l *loaded, ev *event.Event, acct *account.Account) (keys []string, out map[string]outcome, err error) {
 	out = map[string]outcome{}
 	if l == nil {
 		return nil, out, nil
@@ -223,11 +223,11 @@ func render1(l *loaded, ev *event.Event, acct *account.Account) (keys []string, 
 }
 
 func (c *comparer) event(pd *PartnerDiff, label string, ev *event.Event, acct *account.Account) error {
-	hk, ho, err := render1(c.head, ev, acct)
+	hk, ho, err := outcomes(c.head, ev, acct)
 	if err != nil {
 		return err
 	}
-	bk, bo, err := render1(c.base, ev, acct)
+	bk, bo, err := outcomes(c.base, ev, acct)
 	if err != nil {
 		return err
 	}
