@@ -216,6 +216,9 @@ func (s *Server) handleIngest(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	s.m.eventsAccepted.WithLabelValues(appID).Add(float64(len(docs)))
+	for _, d := range docs {
+		s.sample.offer(rt.cfg.Sample, appID, d.raw, now, rt.red)
+	}
 	for _, pl := range plans {
 		for _, pb := range pl.Postbacks {
 			s.m.planned.WithLabelValues(appID, pb.Partner).Inc()

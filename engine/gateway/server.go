@@ -78,6 +78,8 @@ type Server struct {
 	decoy config.App
 	valid *event.Validator
 	dlv   *delivery
+	// sample keeps the redacted event sample (config sample:).
+	sample *sampler
 
 	draining atomic.Bool
 	// pending is the queue backlog as last sampled, for backpressure.
@@ -111,6 +113,9 @@ func New(ctx context.Context, opt Options) (*Server, error) {
 	}
 	if s.valid, err = event.NewValidator(); err != nil {
 		return nil, fmt.Errorf("gateway: compile event schema: %w", err)
+	}
+	if s.sample, err = newSampler(); err != nil {
+		return nil, fmt.Errorf("gateway: %w", err)
 	}
 	rt, ds, err := loadRuntime(ctx, opt.ConfigPath, config.Options{LookupEnv: opt.LookupEnv}, s.cat)
 	if err != nil {
@@ -266,6 +271,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /v1/deadletters", s.admin(s.handleDeadLetters))
 	mux.HandleFunc("POST /v1/apps/{app}/partners/{partner}/test", s.admin(s.handleTest))
 	mux.HandleFunc("POST /v1/reload", s.admin(s.handleReload))
+	mux.HandleFunc("GET /v1/apps/{app}/sample", s.admin(s.handleSample))
 	// /healthz and /readyz stay unauthenticated: orchestrators probe them
 	// without credentials, and they expose nothing beyond up/ready (and
 	// the config version hash). Every other endpoint authenticates.

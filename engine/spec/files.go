@@ -23,3 +23,7 @@ func FindFile(dir, id string) (string, error) {
 	}
 	return "", fmt.Errorf("no spec for partner %q in %s (%s.yaml or %s.yml): %w", id, dir, id, id, fs.ErrNotExist)
 }
+
+// ReadFile reads a spec file as the loader does: at most MaxFileSize
+// bytes, a larger file being an error.
+func ReadFile(path string) ([]byte, error) { return readBounded(path) }

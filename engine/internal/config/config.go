@@ -27,6 +27,7 @@ const (
 	DefaultTimestampTolerance = 5 * time.Minute
 	DefaultMaxNumberLength    = 64
 	DefaultMaxErrorFields     = 20
+	DefaultSamplePerSecond    = 1.0
 )
 
 // Config is a loaded, validated gateway.yaml with defaults applied and
@@ -47,6 +48,7 @@ type Config struct {
 	MetricsToken string
 	QueueURL     string
 	Limits       Limits
+	Sample       Sample
 	Apps         []App
 
 	// root keeps the parsed document so later checks (CheckPartners) can
@@ -72,6 +74,18 @@ type Limits struct {
 	// MaxErrorFields bounds the schema violations an error body lists; the
 	// rest are only counted.
 	MaxErrorFields int
+}
+
+// Sample is the bounded, redacted sample of accepted events the gateway
+// keeps per app for adgate sample pull (replays for adgate diff and
+// fixtures).
+type Sample struct {
+	// EventsPerApp is how many of an app's latest sampled events are
+	// kept; 0, the default, keeps none: sampling is off.
+	EventsPerApp int
+	// PerSecond is how many of an app's events are sampled per second at
+	// most, so a burst does not replace the whole sample.
+	PerSecond float64
 }
 
 // App is one app whose events the gateway accepts.

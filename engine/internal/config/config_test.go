@@ -332,3 +332,40 @@ func TestBreakerSettings(t *testing.T) {
 		})
 	}
 }
+
+func TestSampleSettings(t *testing.T) {
+	tests := []struct {
+		name, sample string
+		want         Sample
+		diag         string
+	}{
+		{"left out: off", "", Sample{PerSecond: DefaultSamplePerSecond}, ""},
+		{"size only", "sample: {events_per_app: 500}\n", Sample{EventsPerApp: 500, PerSecond: DefaultSamplePerSecond}, ""},
+		{"both", "sample: {events_per_app: 50, per_second: 0.5}\n", Sample{EventsPerApp: 50, PerSecond: 0.5}, ""},
+		{"negative size", "sample: {events_per_app: -1}\n", Sample{}, "gateway.yaml:1:26: error gateway-schema: sample.events_per_app"},
+		{"zero rate", "sample: {events_per_app: 5, per_second: 0}\n", Sample{}, "per_second"},
+		{"unknown key", "sample: {size: 5}\n", Sample{}, "size"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			src := tt.sample + "apps:\n  - id: a\n    ingest: {hmac_secret: 0123456789abcdef}\n    partners: [{id: x}]\n"
+			cfg, ds := Parse("gateway.yaml", []byte(src), Options{})
+			var b strings.Builder
+			if err := ds.Write(&b, diag.Text); err != nil {
+				t.Fatal(err)
+			}
+			if tt.diag != "" {
+				if cfg != nil || !strings.Contains(b.String(), tt.diag) {
+					t.Fatalf("diagnostics %q, want %q", b.String(), tt.diag)
+				}
+				return
+			}
+			if cfg == nil {
+				t.Fatalf("rejected: %s", b.String())
+			}
+			if cfg.Sample != tt.want {
+				t.Fatalf("sample %+v, want %+v", cfg.Sample, tt.want)
+			}
+		})
+	}
+}

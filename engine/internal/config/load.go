@@ -303,6 +303,10 @@ type rawConfig struct {
 		MaxNumberLength     int    `yaml:"max_number_length"`
 		MaxErrorFields      int    `yaml:"max_error_fields"`
 	} `yaml:"limits"`
+	Sample struct {
+		EventsPerApp int     `yaml:"events_per_app"`
+		PerSecond    float64 `yaml:"per_second"`
+	} `yaml:"sample"`
 	Apps []rawApp `yaml:"apps"`
 }
 
@@ -403,6 +407,10 @@ func (p *parser) build(raw *rawConfig, root *yaml.Node) *Config {
 			ShutdownTimeout:     dur(raw.Limits.ShutdownTimeout, DefaultShutdownTimeout, "limits.shutdown_timeout"),
 			MaxNumberLength:     cmpOr(raw.Limits.MaxNumberLength, DefaultMaxNumberLength),
 			MaxErrorFields:      cmpOr(raw.Limits.MaxErrorFields, DefaultMaxErrorFields),
+		},
+		Sample: Sample{
+			EventsPerApp: raw.Sample.EventsPerApp,
+			PerSecond:    cmpOr(raw.Sample.PerSecond, DefaultSamplePerSecond),
 		},
 	}
 	seenApp := map[string]bool{}
