@@ -120,7 +120,9 @@ func (t *Template) Name() string { return t.name }
 
 // Refs returns the distinct top-level variable names the template reads
 // (for lint), in order of first use. Names bound by <#assign> or <@loop>
-// are included when they are also read before being bound.
+// are included when they are also read before being bound, and loop
+// variables of <#list> always: a null item reads the name from the data
+// model.
 func (t *Template) Refs() []string { return t.refs }
 
 // Default sandbox bounds.

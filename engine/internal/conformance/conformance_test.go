@@ -49,7 +49,16 @@ func TestDifferential(t *testing.T) {
 		text := g.template()
 		cases = append(cases, tcase{name: fmt.Sprintf("gen%04d.ftl", i), text: text, oracle: forOracle(text), origin: "generated"})
 	}
-	cases = append(cases, listCases(newGen(seed+1), generatedListTemplates)...)
+	ln, lseed := generatedListTemplates, seed+1
+	// CONFORMANCE_LIST=N[:SEED] does the same for the <#list> corpus
+	if v := os.Getenv("CONFORMANCE_LIST"); v != "" {
+		if _, err := fmt.Sscanf(v, "%d:%d", &ln, &lseed); err != nil {
+			if _, err := fmt.Sscanf(v, "%d", &ln); err != nil {
+				t.Fatalf("CONFORMANCE_LIST=%q: want N or N:SEED", v)
+			}
+		}
+	}
+	cases = append(cases, listCases(newGen(lseed), ln)...)
 	lm, err := buildModel([]byte(listEvent))
 	if err != nil {
 		t.Fatalf("list event: %v", err)
