@@ -343,10 +343,10 @@ func TestTemplateFindingsOnce(t *testing.T) {
 		tmpl string
 		want string // "rule line:col message prefix"; the template starts at 8:16
 	}{
-		{`${a?interpret}`, "template-blocked 8:19 template uses ?interpret, which Branch blocks"},
+		{`${a?interpret}`, "template-blocked 8:19 template uses ?interpret, which adgate refuses"},
 		{`${a?eval}`, "template-blocked 8:19 template uses ?eval, which Branch blocks"},
-		{`${a?new()}`, "template-blocked 8:19 template uses ?new, which Branch blocks"},
-		{`${a?api}`, "template-blocked 8:19 template uses ?api, which Branch blocks"},
+		{`${a?new()}`, "template-blocked 8:19 template uses ?new, which adgate refuses"},
+		{`${a?api}`, "template-blocked 8:19 template uses ?api, which adgate refuses"},
 		{`<#list a as b>${b}</#list>`, "branch-blocked 8:16 template uses <#list, which Branch's blocklist refuses in webhook templates: adgate runs it"},
 		{`<#include "x">`, "template-blocked 8:16 template uses <#include, which Branch blocks"},
 		{`<#macro m>x</#macro>`, "template-blocked 8:16 template uses <#macro, which Branch blocks"},

@@ -7,70 +7,84 @@ import (
 	"strings"
 )
 
-// blockedDirectives are the directives on Branch's published blocklist,
-// with a hint for each. Branch matches "<#"+name as a plain substring of
-// the template text, and so does Parse: the text is found wherever it
-// occurs, in a comment or a string literal too.
+// blocked is the one list of the constructs kept out of templates, as a
+// template writes them ("<#include", "?eval"), with a hint for each.
+//
+// branch marks the entries on Branch's published blocklist. Branch
+// matches them as plain substrings of the template text, and so does
+// Parse: they are found wherever they occur, in a comment or a string
+// literal too (and ?eval_json contains ?eval). The other entries are
+// FreeMarker built-ins that break the sandbox as ?eval does; Parse finds
+// them where an expression uses them.
 //
 // runs marks the entries adgate runs all the same, because they are safe
 // inside the sandbox (they only iterate over the data model, bounded by
-// the step, output and time limits): Parse accepts them and reports a
-// RuleBranchBlocked warning, for templates meant to be pasted back into
-// Branch. The others Parse refuses with RuleBlocked: they load other
-// files, define code, or change the fixed formats.
-var blockedDirectives = []struct {
-	name, hint string
-	runs       bool
+// the step, output and time limits): Parse accepts them and ParseTree
+// reports a RuleBranchBlocked warning, for templates meant to be pasted
+// back into Branch. Parse refuses the others with RuleBlocked: they load
+// other files, walk nodes, define code, change the fixed formats or
+// evaluate text as code.
+var blocked = []struct {
+	text, hint   string
+	branch, runs bool
 }{
-	{"import", "templates cannot load other templates; inline what you need", false},
-	{"visit", "node processing is not available; remove it", false},
-	{"include", "templates cannot read other files; inline the text", false},
-	{"recurse", "node processing is not available; remove it", false},
-	{"setting", "formats are fixed (number_format \"computer\", locale en_US, time zone UTC); remove it", false},
-	{"macro", "templates cannot define macros; compute values with <#assign>", false},
-	{"function", "templates cannot define functions; compute values with <#assign>", false},
-	{"nested", "templates cannot define macros; remove it", false},
-	{"return", "templates cannot define functions; remove it", false},
-	{"list", "adgate runs it, but Branch rejects the template; where it must run in Branch too, iterate with <@loop data=SEQUENCE val=\"item\">...</@loop>", true},
+	{"<#import", "templates cannot load other templates; inline what you need", true, false},
+	{"<#visit", "node processing is not available; remove it", true, false},
+	{"<#include", "templates cannot read other files; inline the text", true, false},
+	{"<#recurse", "node processing is not available; remove it", true, false},
+	{"<#setting", "formats are fixed (number_format \"computer\", locale en_US, time zone UTC); remove it", true, false},
+	{"<#macro", "templates cannot define macros; compute values with <#assign>", true, false},
+	{"<#function", "templates cannot define functions; compute values with <#assign>", true, false},
+	{"<#nested", "templates cannot define macros; remove it", true, false},
+	{"<#return", "templates cannot define functions; remove it", true, false},
+	{"<#list", "adgate runs it, but Branch rejects the template; where it must run in Branch too, iterate with <@loop data=SEQUENCE val=\"item\">...</@loop>", true, true},
+	{"?eval", "it evaluates a string as an expression; read the value itself, or convert it with ?number or ?boolean", true, false},
+	{"?eval_json", "it evaluates a string as an expression; read the value itself", true, false},
+	{"?interpret", "it evaluates a string as a template; write the template itself", false, false},
+	{"?new", "it instantiates Java classes; remove it", false, false},
+	{"?api", "it exposes the Java objects behind values; remove it", false, false},
 }
 
-// blockedEval is the one built-in Branch blocks by substring, as it does
-// the directives.
-const blockedEval = "?eval"
-
-// blockedBuiltins are the built-ins that evaluate text as code or reach
-// outside the data model. Branch blocks ?eval (and with it ?eval_json);
-// FreeMarker's ?interpret, ?new and ?api break the sandbox the same way.
-var blockedBuiltins = []struct{ name, why string }{
-	{"eval", "it evaluates a string as an expression; read the value itself, or convert it with ?number or ?boolean"},
-	{"eval_json", "it evaluates a string as an expression; read the value itself"},
-	{"interpret", "it evaluates a string as a template; write the template itself"},
-	{"new", "it instantiates Java classes; remove it"},
-	{"api", "it exposes the Java objects behind values; remove it"},
+// blockedMsg is the message about entry i of blocked.
+func blockedMsg(i int) string {
+	b := blocked[i]
+	switch {
+	case b.runs:
+		return "template uses " + b.text + ", which Branch's blocklist refuses in webhook templates: " + b.hint
+	case b.branch:
+		return "template uses " + b.text + ", which Branch blocks in webhook templates: " + b.hint
+	}
+	return "template uses " + b.text + ", which adgate refuses in templates: " + b.hint
 }
 
-// blockedBuiltin returns why built-in name is blocked, if it is.
-func blockedBuiltin(name string) (why string, ok bool) {
-	for _, b := range blockedBuiltins {
-		if b.name == name {
-			return b.why, true
+// blockedBuiltin returns the message about built-in name, if it is
+// blocked.
+func blockedBuiltin(name string) (msg string, ok bool) {
+	for i, b := range blocked {
+		if b.text[0] == '?' && b.text[1:] == name {
+			return blockedMsg(i), true
 		}
 	}
 	return "", false
+}
+
+// tagForm is how Blocked and BranchBlocked write an entry: "<#list>".
+func tagForm(text string) string {
+	if text[0] == '<' {
+		return text + ">"
+	}
+	return text
 }
 
 // Blocked lists the constructs Parse refuses with RuleBlocked as a
 // template writes them ("<#include>", "?eval", ...), besides the Sprig
 // functions that reach outside the template (sprig.env, ...).
 func Blocked() []string {
-	out := make([]string, 0, len(blockedDirectives)+len(blockedBuiltins))
-	for _, d := range blockedDirectives {
-		if !d.runs {
-			out = append(out, "<#"+d.name+">")
+	var out []string
+	for _, b := range blocked {
+		if !b.runs {
+			out = append(out, tagForm(b.text))
 		}
-	}
-	for _, b := range blockedBuiltins {
-		out = append(out, "?"+b.name)
 	}
 	return out
 }
@@ -80,9 +94,9 @@ func Blocked() []string {
 // RuleBranchBlocked warning.
 func BranchBlocked() []string {
 	var out []string
-	for _, d := range blockedDirectives {
-		if d.runs {
-			out = append(out, "<#"+d.name+">")
+	for _, b := range blocked {
+		if b.runs {
+			out = append(out, tagForm(b.text))
 		}
 	}
 	return out
@@ -196,51 +210,37 @@ func (p *parser) report(err error) {
 }
 
 // findBlocked reports every occurrence of a construct Branch blocks by
-// substring.
+// substring: an error, or a warning for those adgate runs.
 func (p *parser) findBlocked() {
 	// positions are counted on from the previous finding, so that many
 	// findings cost O(len) and not O(n*len)
 	last, lastPos := 0, position{Line: 1, Col: 1}
-	posAt := func(i int) position {
+	for i := 0; ; {
+		j := strings.IndexAny(p.src[i:], "<?")
+		if j < 0 {
+			break
+		}
+		i += j
+		// the longest entry found there: ?eval_json rather than ?eval
+		found := -1
+		for k, b := range blocked {
+			if b.branch && strings.HasPrefix(p.src[i:], b.text) && (found < 0 || len(b.text) > len(blocked[found].text)) {
+				found = k
+			}
+		}
+		if found < 0 {
+			i++
+			continue
+		}
 		lastPos = advancePos(lastPos, p.src[last:i])
 		last = i
-		return lastPos
-	}
-	at := func(i int, msg string) { p.report(p.errAt(posAt(i), RuleBlocked, msg)) }
-	for i := 0; ; {
-		j := strings.Index(p.src[i:], "<#")
-		if j < 0 {
-			break
+		if e := p.errAt(lastPos, RuleBlocked, blockedMsg(found)); blocked[found].runs {
+			e.Rule = RuleBranchBlocked
+			p.warns = append(p.warns, e)
+		} else {
+			p.report(e)
 		}
-		i += j
-		for _, d := range blockedDirectives {
-			if !strings.HasPrefix(p.src[i+2:], d.name) {
-				continue
-			}
-			if d.runs {
-				p.warns = append(p.warns, p.errAt(posAt(i), RuleBranchBlocked,
-					"template uses <#"+d.name+", which Branch's blocklist refuses in webhook templates: "+d.hint))
-				break
-			}
-			at(i, "template uses <#"+d.name+", which Branch blocks in webhook templates: "+d.hint)
-			break
-		}
-		i += 2
-	}
-	last, lastPos = 0, position{Line: 1, Col: 1}
-	for i := 0; ; {
-		j := strings.Index(p.src[i:], blockedEval)
-		if j < 0 {
-			break
-		}
-		i += j
-		n := len(blockedEval)
-		if strings.HasPrefix(p.src[i+n:], "_json") {
-			n += len("_json")
-		}
-		why, _ := blockedBuiltin(p.src[i+1 : i+n])
-		at(i, "template uses "+p.src[i:i+n]+", which Branch blocks in webhook templates: "+why)
-		i += n
+		i += len(blocked[found].text)
 	}
 }
 

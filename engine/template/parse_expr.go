@@ -375,8 +375,8 @@ func (p *parser) parsePrimary() (expr, error) {
 				x = lb
 				continue
 			}
-			if why, ok := blockedBuiltin(n.val); ok {
-				return nil, p.errAt(t.pos, RuleBlocked, "template uses ?"+n.val+", which Branch blocks in webhook templates: "+why)
+			if msg, ok := blockedBuiltin(n.val); ok {
+				return nil, p.errAt(t.pos, RuleBlocked, msg)
 			}
 			def, ok := builtins[n.val]
 			if !ok {

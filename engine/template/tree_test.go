@@ -31,6 +31,10 @@ func TestParseTreeErrors(t *testing.T) {
 	blocked := func(at, what string) string {
 		return RuleBlocked + " " + at + " template uses " + what + ", which Branch blocks in webhook templates: "
 	}
+	// refused: blocked by adgate, not on Branch's list
+	refused := func(at, what string) string {
+		return RuleBlocked + " " + at + " template uses " + what + ", which adgate refuses in templates: "
+	}
 	tests := []struct {
 		name string
 		text string
@@ -54,10 +58,10 @@ func TestParseTreeErrors(t *testing.T) {
 		// Blocked built-ins, each once (not also as an unknown built-in).
 		{"eval", `${"1"?eval}`, []string{blocked("1:6", "?eval")}},
 		{"eval_json", `${"{}"?eval_json}`, []string{blocked("1:7", "?eval_json")}},
-		{"interpret", `${a?interpret}`, []string{blocked("1:4", "?interpret")}},
-		{"interpret spaced", `${a? interpret}`, []string{blocked("1:4", "?interpret")}},
-		{"new", `${"x"?new()}`, []string{blocked("1:6", "?new")}},
-		{"api", `${a?api}`, []string{blocked("1:4", "?api")}},
+		{"interpret", `${a?interpret}`, []string{refused("1:4", "?interpret")}},
+		{"interpret spaced", `${a? interpret}`, []string{refused("1:4", "?interpret")}},
+		{"new", `${"x"?new()}`, []string{refused("1:6", "?new")}},
+		{"api", `${a?api}`, []string{refused("1:4", "?api")}},
 		{"sprig", `${sprig.env("HOME")}`, []string{RuleBlocked + " 1:9 Sprig function env is not available"}},
 
 		// Syntax errors, one class each.
@@ -114,7 +118,7 @@ func TestParseTreeErrors(t *testing.T) {
 
 		// Recovery: several errors in one pass, each once.
 		{"several", "<#include \"x\">${a?eval}${b? interpret}${c?nope}\n<#if d>", []string{
-			blocked("1:1", "<#include"), blocked("1:18", "?eval"), blocked("1:27", "?interpret"),
+			blocked("1:1", "<#include"), blocked("1:18", "?eval"), refused("1:27", "?interpret"),
 			RuleSyntax + " 1:43 unknown built-in ?nope", RuleSyntax + " 2:1 unclosed <#if>"}},
 		{"bound", strings.Repeat("<#if a>", maxStmtDepth+1), []string{RuleLimit + " 1:449 directives nested deeper than 64"}},
 	}
