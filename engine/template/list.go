@@ -399,44 +399,42 @@ func (e *exec) execListing(s *stmt) (bool, error) {
 
 // iterate runs body once per item of frame fi's listed value.
 func (e *exec) iterate(fi int, body []*stmt, at position) error {
-	f := &e.iters[fi]
-	v := f.listed
-	n := v.Len()
-	if f.hash {
-		n = hashSize(v)
-	}
-	var keys []string
-	var vals []Value
-	if f.hash {
-		keys, vals = make([]string, 0, n), make([]Value, 0, n)
-		_ = hashEntries(v, func(k string, x Value) error {
-			keys, vals = append(keys, k), append(vals, x)
-			return nil
+	v := e.iters[fi].listed
+	var err error
+	if e.iters[fi].hash {
+		n, i := hashSize(v), 0
+		err = hashEntries(v, func(k string, x Value) error {
+			err := e.iteration(fi, i, n, String(k), x, body, at)
+			i++
+			return err
 		})
-	}
-	for i := 0; i < n; i++ {
-		if err := e.step(at); err != nil {
-			return err
-		}
-		// the body may grow e.iters: the frame is found again by index
-		f := &e.iters[fi]
-		f.index, f.hasNext, f.visible = i, i+1 < n, true
-		if f.hash {
-			f.v1, f.v2 = String(keys[i]), vals[i]
-		} else {
-			f.v1 = v.c.vals[i]
-		}
-		err := e.execList(body)
-		e.iters[fi].visible = false
-		switch err {
-		case nil, errListContinue:
-		case errListBreak:
-			return nil
-		default:
-			return err
+	} else {
+		n := v.Len()
+		for i := 0; i < n && err == nil; i++ {
+			err = e.iteration(fi, i, n, v.c.vals[i], Value{}, body, at)
 		}
 	}
-	return nil
+	if err == errListBreak {
+		return nil
+	}
+	return err
+}
+
+// iteration runs body for item i of n, bound to v1 (and v2, the value of
+// a hash listing). A #continue ends it normally; a #break is returned.
+func (e *exec) iteration(fi, i, n int, v1, v2 Value, body []*stmt, at position) error {
+	if err := e.step(at); err != nil {
+		return err
+	}
+	// the body may grow e.iters: the frame is found again by index
+	f := &e.iters[fi]
+	f.index, f.hasNext, f.visible, f.v1, f.v2 = i, i+1 < n, true, v1, v2
+	err := e.execList(body)
+	e.iters[fi].visible = false
+	if err == errListContinue {
+		return nil
+	}
+	return err
 }
 
 // execItems runs an #items: the iteration of the innermost #list.

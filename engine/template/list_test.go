@@ -128,13 +128,18 @@ func TestListSandbox(t *testing.T) {
 		items[i] = Int(int64(i))
 	}
 	small := Seq(items[:200]...)
-	root := NewHash([]string{"huge", "small"}, []Value{Seq(items...), small})
+	keys := make([]string, len(items))
+	for i := range keys {
+		keys[i] = "k" + fmt.Sprint(i)
+	}
+	root := NewHash([]string{"huge", "small", "hugehash"}, []Value{Seq(items...), small, NewHash(keys, items)})
 	cases := []struct {
 		name, text string
 		opt        ExecOptions
 		msg        string
 	}{
 		{"huge sequence", `<#list huge as i></#list>`, ExecOptions{MaxDuration: -1}, "steps"},
+		{"huge hash", `<#list hugehash as k, v></#list>`, ExecOptions{MaxDuration: -1}, "steps"},
 		{"huge sequence, items", `<#list huge><#items as i><#continue></#items></#list>`, ExecOptions{MaxDuration: -1}, "steps"},
 		{"nested lists", `<#list small as a><#list small as b><#list small as c></#list></#list></#list>`, ExecOptions{MaxDuration: -1}, "steps"},
 		{"output", `<#list huge as i>${i}` + strings.Repeat("x", 100) + `</#list>`, ExecOptions{MaxDuration: -1, MaxSteps: 1 << 40}, "output exceeds"},
