@@ -125,7 +125,8 @@ func TestEvalCommand(t *testing.T) {
 		{"newlines kept", []string{"--template", "a\n${name}\n"}, 0, "a\nINSTALL\n", ""},
 		{"missing value", []string{"--template", "x ${user_data.idfa}"}, 1, "", "--template:1:5: error template-eval:"},
 		{"syntax", []string{"--template", "<#if x>"}, 1, "", "--template:1:"},
-		{"blocked", []string{"--template", "<#list x as y></#list>"}, 1, "", "template-blocked"},
+		{"blocked", []string{"--template", `<#include "x">`}, 1, "", "template-blocked"},
+		{"list runs", []string{"--template", `<#list ["a", "b"] as x>${x?counter}${x}<#sep>,</#list>`}, 0, "1a,2b", ""},
 		{"no template", []string{}, 2, "", "give one of --template and --template-file"},
 	}
 	for _, tt := range tests {

@@ -33,6 +33,7 @@ const (
 	RuleURLUnescaped      = "url-unescaped-char"
 	RuleTemplateSyntax    = "template-syntax"
 	RuleTemplateBlocked   = "template-blocked"
+	RuleBranchBlocked     = "branch-blocked"
 	RuleDuplicateID       = "duplicate-id"
 	RuleFileNameMismatch  = "file-name-mismatch"
 	RuleUnknownSuppress   = "suppression-unknown-rule"
@@ -71,7 +72,8 @@ var rules = []RuleInfo{
 	{RuleURLTrailingText, diag.Error, "stray text after the URL: quotes, braces, spaces, zero-width or line-separator characters", "delete the characters after the URL", true},
 	{RuleURLUnescaped, diag.Error, "a character that must be percent-encoded in a URL (space, quote, <, >, \\, ^, `, {, |, }, non-ASCII, control)", "percent-encode it (space is %20), or move dynamic parts into a {macro}", true},
 	{RuleTemplateSyntax, diag.Error, "a template the engine cannot compile: unbalanced ${...}, <#if>...</#if>, <@x>...</@x>, an unterminated string or comment, an unknown directive or built-in, a malformed expression", "fix the template at the reported position (try `adgate eval`)", true},
-	{RuleTemplateBlocked, diag.Error, "a construct Branch blocks: " + strings.Join(template.Blocked(), " ") + ", and Sprig functions that reach outside the template (sprig.env, ...)", "rewrite the template without it (<@loop> replaces <#list>)", true},
+	{RuleTemplateBlocked, diag.Error, "a construct adgate refuses to run (Branch blocks most of them too): " + strings.Join(template.Blocked(), " ") + ", and Sprig functions that reach outside the template (sprig.env, ...)", "rewrite the template without it", true},
+	{RuleBranchBlocked, diag.Warning, "a construct on Branch's blocklist that adgate runs: " + strings.Join(template.BranchBlocked(), " ") + " (with <#items>, <#sep>, <#else>, <#break>, <#continue>, x?index, ...); the spec works in adgate, but Branch rejects the template if it is pasted back there", "rewrite it with <@loop> if the template goes to Branch, or suppress the warning where the spec stays in adgate; `adgate validate --strict` fails on it", true},
 	{RuleDuplicateID, diag.Error, "two files declaring the same partner id", "give each partner its own id", false},
 	{RuleFileNameMismatch, diag.Error, "a file whose name is not <id>.yaml", "rename the file or fix the id", false},
 	{RuleUnknownSuppress, diag.Error, "an adgate:ignore comment naming a rule that does not exist (or cannot be suppressed)", "use a rule id that `adgate validate --rules` lists", false},

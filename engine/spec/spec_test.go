@@ -307,7 +307,9 @@ func TestTemplateProblems(t *testing.T) {
 		{`<#-- ${ unclosed inside a comment is fine -->`, nil},
 		{`<#if a>b<#elseif c>d<#else>e</#if>`, nil},
 		{`${a?eval}${b? interpret}`, []string{"3 template-blocked", "12 template-blocked"}},
-		{`<#list s as x></#list><#import "a" as b>`, []string{"0 template-blocked", "22 template-blocked"}},
+		{`<#list s as x></#list><#import "a" as b>`, []string{"22 template-blocked", "0 branch-blocked"}},
+		{`é<#list s as x>${x?counter}<#sep>,</#list><#-- <#list -->`, []string{"1 branch-blocked", "47 branch-blocked"}},
+		{`<#list s as x><#break></#list><#continue>`, []string{"30 template-syntax", "0 branch-blocked"}},
 		{`é<#if a>`, []string{"1 template-syntax"}},
 		{`x</#if>`, []string{"1 template-syntax"}},
 		{`<#else>`, []string{"0 template-syntax"}},
@@ -341,11 +343,11 @@ func TestTemplateFindingsOnce(t *testing.T) {
 		tmpl string
 		want string // "rule line:col message prefix"; the template starts at 8:16
 	}{
-		{`${a?interpret}`, "template-blocked 8:19 template uses ?interpret, which Branch blocks"},
+		{`${a?interpret}`, "template-blocked 8:19 template uses ?interpret, which adgate refuses"},
 		{`${a?eval}`, "template-blocked 8:19 template uses ?eval, which Branch blocks"},
-		{`${a?new()}`, "template-blocked 8:19 template uses ?new, which Branch blocks"},
-		{`${a?api}`, "template-blocked 8:19 template uses ?api, which Branch blocks"},
-		{`<#list a as b>${b}</#list>`, "template-blocked 8:16 template uses <#list, which Branch blocks in webhook templates: iterate with <@loop"},
+		{`${a?new()}`, "template-blocked 8:19 template uses ?new, which adgate refuses"},
+		{`${a?api}`, "template-blocked 8:19 template uses ?api, which adgate refuses"},
+		{`<#list a as b>${b}</#list>`, "branch-blocked 8:16 template uses <#list, which Branch's blocklist refuses in webhook templates: adgate runs it"},
 		{`<#include "x">`, "template-blocked 8:16 template uses <#include, which Branch blocks"},
 		{`<#macro m>x</#macro>`, "template-blocked 8:16 template uses <#macro, which Branch blocks"},
 		{`<#setting locale="de">`, "template-blocked 8:16 template uses <#setting, which Branch blocks"},
@@ -368,7 +370,7 @@ func TestTemplateFindingsOnce(t *testing.T) {
 		ds := checkText(t, "t.yaml", head+tt.tmpl+tail)
 		var got []string
 		for _, d := range ds {
-			if strings.HasPrefix(d.Rule, "template-") {
+			if strings.HasPrefix(d.Rule, "template-") || d.Rule == RuleBranchBlocked {
 				got = append(got, fmt.Sprintf("%s %d:%d %s", d.Rule, d.Line(), d.Col(), d.Message))
 			}
 		}

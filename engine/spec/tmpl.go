@@ -64,21 +64,29 @@ type templateProblem struct {
 	rule, msg string
 }
 
-// problems returns the template package's errors as findings: one per
-// error, the blocked constructs as template-blocked and the rest
-// (syntax, and the parser's nesting bounds) as template-syntax.
+// problems returns the template package's errors and warnings as
+// findings: one per error, the constructs adgate refuses as
+// template-blocked and the rest (syntax, and the parser's nesting
+// bounds) as template-syntax; then one per construct on Branch's
+// blocklist that adgate runs, as branch-blocked.
 func (p *parsed) problems() []templateProblem {
 	var out []templateProblem
-	for _, e := range p.errs {
-		rule := RuleTemplateSyntax
-		if e.Rule == template.RuleBlocked {
-			rule = RuleTemplateBlocked
-		}
+	add := func(e *template.Error, rule string) {
 		off := 0
 		if e.Line > 0 {
 			off = p.cp.at(e.Offset)
 		}
 		out = append(out, templateProblem{off: off, rule: rule, msg: e.Msg})
+	}
+	for _, e := range p.errs {
+		rule := RuleTemplateSyntax
+		if e.Rule == template.RuleBlocked {
+			rule = RuleTemplateBlocked
+		}
+		add(e, rule)
+	}
+	for _, w := range p.tree.Warnings {
+		add(w, RuleBranchBlocked)
 	}
 	return out
 }

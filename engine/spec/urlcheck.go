@@ -50,7 +50,8 @@ func urlShape(t *parsed) []unit {
 					mi++
 				}
 			}
-		case *template.InterpNode, *template.IfNode, *template.CaptureNode:
+		case *template.InterpNode, *template.IfNode, *template.CaptureNode, *template.ListNode,
+			*template.ItemsNode, *template.SepNode:
 			out = append(out, unit{off: t.cp.at(n.Pos().Offset)})
 		case *template.UserNode:
 			if n.Body != nil {

@@ -23,6 +23,16 @@ const (
 	// with the body it encloses so that a tree with errors is still whole;
 	// only ParseTree returns trees that hold one
 	sBad
+	// The #list family, shaped as FreeMarker 2.3.31 shapes it, since the
+	// white-space stripping walks that shape: a #list with an #else is a
+	// container of the listing and the else part.
+	sList       // <#list x as name[, name2]>: x; body; no name when an #items iterates
+	sListElse   // <#list>...<#else>...</#list>: body is [sList, sElseOfList]
+	sElseOfList // the #else part of a #list
+	sItems      // <#items as name[, name2]>
+	sSep        // <#sep>, with or without </#sep>
+	sBreak      // <#break>
+	sContinue   // <#continue>
 )
 
 // userKind names Branch's user directives.
@@ -65,6 +75,8 @@ type stmt struct {
 	stop  position // just past the last character
 	text  string
 	name  string
+	name2 string // the value variable of a hash listing (<#list h as k, v>)
+	hash  bool   // a #list or #items that lists a hash's key-value pairs
 	x     expr
 	sets  []assignSet
 	body  []*stmt // branches of sIf; contents of sBranch, sUser, sCapture, sRoot

@@ -12,6 +12,9 @@ import (
 func (e *exec) execUser(s *stmt) error {
 	// FreeMarker finds a directive by variable lookup, so an assigned or
 	// data-model variable of the same name hides it.
+	if _, ok := e.loopVar(s.name); ok {
+		return e.errf(s.begin, "<@"+s.name+">: the loop variable "+s.name+" hides Branch's directive of that name; rename the loop variable")
+	}
 	if v, ok := e.lookupVar(s.name); (ok && v.kind != KindMissing) || e.rootHides(s.ukind) {
 		return e.errf(s.begin, "<@"+s.name+">: the variable "+s.name+" hides Branch's directive of that name; rename the variable")
 	}

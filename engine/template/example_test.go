@@ -27,7 +27,7 @@ func ExampleParse() {
 // ParseTree reports every error of a template, each once with its rule
 // and position, and still returns the tree; Walk visits it.
 func ExampleParseTree() {
-	tree, err := template.ParseTree("t", "${a?interpret}<#if b>${c}\n<#list xs as x></#list>")
+	tree, err := template.ParseTree("t", "${a?interpret}<#if b>${c}\n<#include \"x\">")
 	if list, ok := err.(template.ErrorList); ok {
 		for _, e := range list {
 			fmt.Printf("%d:%d %s\n", e.Line, e.Col, e.Rule)

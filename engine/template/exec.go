@@ -53,8 +53,9 @@ type exec struct {
 	// fast path to test the step bound and the deadline (see slowCheck).
 	check   int
 	maxDur  time.Duration
-	started time.Time // when the deadline clock started; zero until then
-	loops   []loopFrame
+	started time.Time   // when the deadline clock started; zero until then
+	loops   []loopFrame // running <@loop>s
+	iters   []iterFrame // running <#list>s
 
 	scratch []byte // reused encoding buffer
 
@@ -98,6 +99,8 @@ func (e *exec) release() {
 	clear(e.vars)
 	e.vars = e.vars[:0]
 	e.loops = e.loops[:0]
+	clear(e.iters)
+	e.iters = e.iters[:0]
 	e.root, e.opt, e.out, e.main = Value{}, ExecOptions{}, nil, strings.Builder{}
 	e.steps, e.check, e.started, e.hidesKnown, e.rootHidden = 0, 0, time.Time{}, false, 0
 	e.t.execs.Put(e)
@@ -105,8 +108,15 @@ func (e *exec) release() {
 
 func (e *exec) run() error {
 	err := e.execList(e.t.root)
-	if err == errBreak {
+	switch err {
+	case errBreak:
 		return &Error{Name: e.t.name, Rule: RuleEval, Msg: "<@break/> used outside of <@loop>"}
+	case errListBreak, errListContinue:
+		// the parser keeps them inside a listing; a copy with the name
+		// keeps the shared signal unchanged
+		c := *err.(*Error)
+		c.Name = e.t.name
+		return &c
 	}
 	return err
 }
@@ -397,6 +407,16 @@ func (e *exec) execStmt(s *stmt) error {
 		return nil
 	case sUser:
 		return e.execUser(s)
+	case sList, sListElse:
+		return e.execListStmt(s)
+	case sItems:
+		return e.execItems(s)
+	case sSep:
+		return e.execSep(s)
+	case sBreak:
+		return errListBreak
+	case sContinue:
+		return errListContinue
 	}
 	return nil
 }

@@ -34,8 +34,14 @@ type identExpr struct {
 }
 
 func (x *identExpr) eval(e *exec) (Value, error) {
-	// an assigned variable shadows the data model; one bound to a missing
-	// value (a null item of a <@loop>) does not, as in FreeMarker
+	// a loop variable of a <#list> shadows an assigned variable, which
+	// shadows the data model; one bound to a missing value (a null item)
+	// does not, as in FreeMarker
+	if len(e.iters) > 0 {
+		if v, ok := e.loopVar(x.name); ok {
+			return v, nil
+		}
+	}
 	for i := range e.vars {
 		if e.vars[i].name == x.name && e.vars[i].v.kind != KindMissing {
 			return e.vars[i].v, nil

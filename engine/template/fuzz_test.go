@@ -20,6 +20,12 @@ func FuzzParse(f *testing.F) {
 		"${\"${x}\"?url} ${r\"x\"} ${1/3} ${a?substring(1,2)}", "<#-- c --> #{1}", "${sprig.upper(\"x\")}",
 		"${last_attributed_touch_data.~campaign!}", "${[1,2]?size} ${{\"a\":1}?keys?join(\",\")}",
 		"{macro}&x={y}", "  <#if true>\n x\n  </#if>\n",
+		// the #list family
+		"<#list app.app_bundles as b>${b.os}<#sep>,</#sep><#if b?is_last><#break></#if></#list>",
+		"<#list content_items>[<#items as i>${i.sku!}${i?index}<#sep>;</#items>]<#else>none</#list>",
+		"<#list user_data as k, v>${k}=<@jsonmap data=v/>${k?has_next?c}<#continue></#list>",
+		"<#list [1, 2, 3] as n>${n?item_cycle(\"a\", \"b\")}${n?item_parity}${n_index}<#list [n] as m>${m?counter}</#list></#list>",
+		"\n<#list (nope)! as x>\n  ${x}\n<#else>\n  e\n</#list>\n",
 	}
 	if files, err := filepath.Glob("testdata/golden/*.ftl"); err == nil {
 		for _, fn := range files {
@@ -66,6 +72,8 @@ func FuzzParseTree(f *testing.F) {
 		"${x}", "<#if a>b<#else>c</#if>", "<#list x as y>${y}</#list>", "${a?interpret}${b?eval}", "<@json>x</@loop>",
 		"<#if a", "${\"a}", "<#--", "x</#if>", "<#if a>b</#if", "<#if a>b</#if c${d}", "${a # b}${c}", "<@foo a=1>x</@foo>", "<#else>",
 		"<#assign c>x", "<#attempt>a<#recover>b</#attempt>", "${\"${a\"}", "<@loop data=x val=\"v\">${v}<@break/></@loop>",
+		"<#list x>a<#items as y, z>${y?index}<#sep>,</#items><#else>b<#else>c</#list>", "<#sep>,<#break><#items as a>",
+		"<#list x as 1>${y}<#break></#list>", "<#if a><#list x as y><#sep><#else>d</#if></#list>", "${x?index}<#list a as b>${(b)?counter}",
 	} {
 		f.Add(s)
 	}

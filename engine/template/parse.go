@@ -7,59 +7,97 @@ import (
 	"strings"
 )
 
-// blockedDirectives are the directives Branch refuses in webhook
-// templates, with a hint for each. Branch matches "<#"+name as a plain
-// substring of the template text, and so does Parse: the text is refused
-// wherever it occurs, in a comment or a string literal too.
-var blockedDirectives = []struct{ name, hint string }{
-	{"import", "templates cannot load other templates; inline what you need"},
-	{"visit", "node processing is not available; remove it"},
-	{"include", "templates cannot read other files; inline the text"},
-	{"recurse", "node processing is not available; remove it"},
-	{"setting", "formats are fixed (number_format \"computer\", locale en_US, time zone UTC); remove it"},
-	{"macro", "templates cannot define macros; compute values with <#assign>"},
-	{"function", "templates cannot define functions; compute values with <#assign>"},
-	{"nested", "templates cannot define macros; remove it"},
-	{"return", "templates cannot define functions; remove it"},
-	{"list", "iterate with <@loop data=SEQUENCE val=\"item\">...</@loop>"},
+// blocked is the one list of the constructs kept out of templates, as a
+// template writes them ("<#include", "?eval"), with a hint for each.
+//
+// branch marks the entries on Branch's published blocklist. Branch
+// matches them as plain substrings of the template text, and so does
+// Parse: they are found wherever they occur, in a comment or a string
+// literal too (and ?eval_json contains ?eval). The other entries are
+// FreeMarker built-ins that break the sandbox as ?eval does; Parse finds
+// them where an expression uses them.
+//
+// runs marks the entries adgate runs all the same, because they are safe
+// inside the sandbox (they only iterate over the data model, bounded by
+// the step, output and time limits): Parse accepts them and ParseTree
+// reports a RuleBranchBlocked warning, for templates meant to be pasted
+// back into Branch. Parse refuses the others with RuleBlocked: they load
+// other files, walk nodes, define code, change the fixed formats or
+// evaluate text as code.
+var blocked = []struct {
+	text, hint   string
+	branch, runs bool
+}{
+	{"<#import", "templates cannot load other templates; inline what you need", true, false},
+	{"<#visit", "node processing is not available; remove it", true, false},
+	{"<#include", "templates cannot read other files; inline the text", true, false},
+	{"<#recurse", "node processing is not available; remove it", true, false},
+	{"<#setting", "formats are fixed (number_format \"computer\", locale en_US, time zone UTC); remove it", true, false},
+	{"<#macro", "templates cannot define macros; compute values with <#assign>", true, false},
+	{"<#function", "templates cannot define functions; compute values with <#assign>", true, false},
+	{"<#nested", "templates cannot define macros; remove it", true, false},
+	{"<#return", "templates cannot define functions; remove it", true, false},
+	{"<#list", "adgate runs it, but Branch rejects the template; where it must run in Branch too, iterate with <@loop data=SEQUENCE val=\"item\">...</@loop>", true, true},
+	{"?eval", "it evaluates a string as an expression; read the value itself, or convert it with ?number or ?boolean", true, false},
+	{"?eval_json", "it evaluates a string as an expression; read the value itself", true, false},
+	{"?interpret", "it evaluates a string as a template; write the template itself", false, false},
+	{"?new", "it instantiates Java classes; remove it", false, false},
+	{"?api", "it exposes the Java objects behind values; remove it", false, false},
 }
 
-// blockedEval is the one built-in Branch blocks by substring, as it does
-// the directives.
-const blockedEval = "?eval"
-
-// blockedBuiltins are the built-ins that evaluate text as code or reach
-// outside the data model. Branch blocks ?eval (and with it ?eval_json);
-// FreeMarker's ?interpret, ?new and ?api break the sandbox the same way.
-var blockedBuiltins = []struct{ name, why string }{
-	{"eval", "it evaluates a string as an expression; read the value itself, or convert it with ?number or ?boolean"},
-	{"eval_json", "it evaluates a string as an expression; read the value itself"},
-	{"interpret", "it evaluates a string as a template; write the template itself"},
-	{"new", "it instantiates Java classes; remove it"},
-	{"api", "it exposes the Java objects behind values; remove it"},
+// blockedMsg is the message about entry i of blocked.
+func blockedMsg(i int) string {
+	b := blocked[i]
+	switch {
+	case b.runs:
+		return "template uses " + b.text + ", which Branch's blocklist refuses in webhook templates: " + b.hint
+	case b.branch:
+		return "template uses " + b.text + ", which Branch blocks in webhook templates: " + b.hint
+	}
+	return "template uses " + b.text + ", which adgate refuses in templates: " + b.hint
 }
 
-// blockedBuiltin returns why built-in name is blocked, if it is.
-func blockedBuiltin(name string) (why string, ok bool) {
-	for _, b := range blockedBuiltins {
-		if b.name == name {
-			return b.why, true
+// blockedBuiltin returns the message about built-in name, if it is
+// blocked.
+func blockedBuiltin(name string) (msg string, ok bool) {
+	for i, b := range blocked {
+		if b.text[0] == '?' && b.text[1:] == name {
+			return blockedMsg(i), true
 		}
 	}
 	return "", false
 }
 
-// Blocked lists the constructs Branch blocks in webhook templates as a
-// template writes them ("<#list>", "?eval", ...): what Parse refuses with
-// RuleBlocked, besides the Sprig functions that reach outside the
-// template (sprig.env, ...).
-func Blocked() []string {
-	out := make([]string, 0, len(blockedDirectives)+len(blockedBuiltins))
-	for _, d := range blockedDirectives {
-		out = append(out, "<#"+d.name+">")
+// tagForm is how Blocked and BranchBlocked write an entry: "<#list>".
+func tagForm(text string) string {
+	if text[0] == '<' {
+		return text + ">"
 	}
-	for _, b := range blockedBuiltins {
-		out = append(out, "?"+b.name)
+	return text
+}
+
+// Blocked lists the constructs Parse refuses with RuleBlocked as a
+// template writes them ("<#include>", "?eval", ...), besides the Sprig
+// functions that reach outside the template (sprig.env, ...).
+func Blocked() []string {
+	var out []string
+	for _, b := range blocked {
+		if !b.runs {
+			out = append(out, tagForm(b.text))
+		}
+	}
+	return out
+}
+
+// BranchBlocked lists the constructs on Branch's blocklist that Parse
+// accepts and runs ("<#list>"): ParseTree reports each use as a
+// RuleBranchBlocked warning.
+func BranchBlocked() []string {
+	var out []string
+	for _, b := range blocked {
+		if b.runs {
+			out = append(out, tagForm(b.text))
+		}
 	}
 	return out
 }
@@ -70,11 +108,10 @@ func Blocked() []string {
 var ftlDirectives = map[string]bool{
 	"switch": true, "case": false, "default": false, "on": false, "local": false, "global": false,
 	"ftl": false, "t": false, "lt": false, "rt": false, "nt": false, "noparse": true, "compress": true,
-	"attempt": true, "recover": false, "stop": false, "flush": false, "items": true, "sep": false,
-	"break": false, "continue": false, "escape": true, "noescape": true, "autoesc": true,
-	"noautoesc": true, "outputformat": true, "fallback": false,
+	"attempt": true, "recover": false, "stop": false, "flush": false, "escape": true, "noescape": true,
+	"autoesc": true, "noautoesc": true, "outputformat": true, "fallback": false, "foreach": true,
 	"visit": false, "import": false, "include": false, "macro": true, "function": true, "nested": false,
-	"return": false, "list": true, "recurse": false, "setting": false,
+	"return": false, "recurse": false, "setting": false,
 }
 
 // Parser bounds: nesting beyond them is refused rather than risking the
@@ -100,6 +137,9 @@ type parser struct {
 	// errs are the errors reported so far; parsing goes on after one, to
 	// the end of the construct that failed
 	errs []*Error
+	// warns are the constructs on Branch's blocklist that adgate runs
+	// (RuleBranchBlocked), in source order
+	warns []*Error
 	// reportedAt holds the byte offsets of the errors reported: one
 	// position gets one error, the first (a blocked construct's, as those
 	// are found first, then a lexical one), so that a construct is not
@@ -112,6 +152,23 @@ type parser struct {
 	openBuf [8]token // open's first array: no allocation for shallow nesting
 	// aborted is set when a bound is hit; the rest is not parsed
 	aborted bool
+
+	// iters are the #list blocks being parsed, innermost last: what
+	// #items, #sep and the loop-variable built-ins (x?index) must be
+	// inside, as FreeMarker's parser checks
+	iters []iterCtx
+	// breakable counts the enclosing blocks that #break and #continue
+	// may leave: a #list with a loop variable, an #items
+	breakable int
+}
+
+// iterCtx is a #list being parsed: FreeMarker's ParserIteratorBlockContext.
+type iterCtx struct {
+	// var1 and var2 are the loop variables in scope: the #list's, or the
+	// #items' while its body is parsed; empty otherwise
+	var1, var2 string
+	items      bool // an #items was met
+	hash       bool // it lists a hash's key-value pairs
 }
 
 // errReported stands for an error already reported at a tError token: the
@@ -153,44 +210,37 @@ func (p *parser) report(err error) {
 }
 
 // findBlocked reports every occurrence of a construct Branch blocks by
-// substring.
+// substring: an error, or a warning for those adgate runs.
 func (p *parser) findBlocked() {
 	// positions are counted on from the previous finding, so that many
 	// findings cost O(len) and not O(n*len)
 	last, lastPos := 0, position{Line: 1, Col: 1}
-	at := func(i int, msg string) {
-		lastPos = advancePos(lastPos, p.src[last:i])
-		last = i
-		p.report(p.errAt(lastPos, RuleBlocked, msg))
-	}
 	for i := 0; ; {
-		j := strings.Index(p.src[i:], "<#")
+		j := strings.IndexAny(p.src[i:], "<?")
 		if j < 0 {
 			break
 		}
 		i += j
-		for _, d := range blockedDirectives {
-			if strings.HasPrefix(p.src[i+2:], d.name) {
-				at(i, "template uses <#"+d.name+", which Branch blocks in webhook templates: "+d.hint)
-				break
+		// the longest entry found there: ?eval_json rather than ?eval
+		found := -1
+		for k, b := range blocked {
+			if b.branch && strings.HasPrefix(p.src[i:], b.text) && (found < 0 || len(b.text) > len(blocked[found].text)) {
+				found = k
 			}
 		}
-		i += 2
-	}
-	last, lastPos = 0, position{Line: 1, Col: 1}
-	for i := 0; ; {
-		j := strings.Index(p.src[i:], blockedEval)
-		if j < 0 {
-			break
+		if found < 0 {
+			i++
+			continue
 		}
-		i += j
-		n := len(blockedEval)
-		if strings.HasPrefix(p.src[i+n:], "_json") {
-			n += len("_json")
+		lastPos = advancePos(lastPos, p.src[last:i])
+		last = i
+		if e := p.errAt(lastPos, RuleBlocked, blockedMsg(found)); blocked[found].runs {
+			e.Rule = RuleBranchBlocked
+			p.warns = append(p.warns, e)
+		} else {
+			p.report(e)
 		}
-		why, _ := blockedBuiltin(p.src[i+1 : i+n])
-		at(i, "template uses "+p.src[i:i+n]+", which Branch blocks in webhook templates: "+why)
-		i += n
+		i += len(blocked[found].text)
 	}
 }
 
@@ -289,7 +339,7 @@ func (p *parser) finish(in []*stmt) []*stmt {
 			}
 			out = append(out, p.splitMacros(s)...)
 			continue
-		case sIf, sBranch, sUser, sCapture:
+		case sIf, sBranch, sUser, sCapture, sList, sListElse, sElseOfList, sItems, sSep:
 			s.body = p.finish(s.body)
 		}
 		s.parent = nil
@@ -422,7 +472,7 @@ func (p *parser) parseBody() ([]*stmt, token) {
 		case tDirective:
 			switch t.val {
 			case "elseif", "else":
-				if o := len(p.open) - 1; o >= 0 && p.open[o].kind == tDirective && p.open[o].val == "if" {
+				if p.endsBlock(t) {
 					return out, t
 				}
 				p.report(p.unexpectedEnd(t))
@@ -438,6 +488,23 @@ func (p *parser) parseBody() ([]*stmt, token) {
 			p.next()
 		}
 	}
+}
+
+// endsBlock reports whether #else or #elseif tag t ends the body of the
+// innermost open block: an #if's arm, a #list's body (#else only) or an
+// unclosed #sep's body, whose enclosing block then takes the tag.
+func (p *parser) endsBlock(t token) bool {
+	o := len(p.open) - 1
+	if o < 0 || p.open[o].kind != tDirective {
+		return false
+	}
+	switch p.open[o].val {
+	case "if", "sep":
+		return true
+	case "list":
+		return t.val == "else"
+	}
+	return false
 }
 
 // closesOpen reports whether end tag t closes one of the open blocks.
@@ -544,6 +611,14 @@ func (p *parser) parseDirective() *stmt {
 		return p.parseIf(t)
 	case "assign":
 		return p.parseAssign(t)
+	case "list":
+		return p.parseList(t)
+	case "items":
+		return p.parseItems(t)
+	case "sep":
+		return p.parseSep(t)
+	case "break", "continue":
+		return p.parseBreak(t)
 	}
 	block, known := ftlDirectives[t.val]
 	if known {

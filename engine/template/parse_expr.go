@@ -290,7 +290,9 @@ func canStartExpr(t token) bool {
 	switch t.kind {
 	case tIdent:
 		switch t.val {
-		case "lt", "lte", "gt", "gte":
+		// "as" is a keyword in FreeMarker's expressions: <#list x! as y>
+		// has no right-hand side after the !
+		case "lt", "lte", "gt", "gte", "as":
 			return false
 		}
 		return true
@@ -365,8 +367,16 @@ func (p *parser) parsePrimary() (expr, error) {
 			if n.kind != tIdent {
 				return nil, p.expected(n, "a built-in name after \"?\"")
 			}
-			if why, ok := blockedBuiltin(n.val); ok {
-				return nil, p.errAt(t.pos, RuleBlocked, "template uses ?"+n.val+", which Branch blocks in webhook templates: "+why)
+			if loopBuiltinNames[n.val] {
+				lb, err := p.parseLoopBuiltin(x, start, n)
+				if err != nil {
+					return nil, err
+				}
+				x = lb
+				continue
+			}
+			if msg, ok := blockedBuiltin(n.val); ok {
+				return nil, p.errAt(t.pos, RuleBlocked, msg)
 			}
 			def, ok := builtins[n.val]
 			if !ok {
@@ -667,7 +677,7 @@ func (p *parser) subExpr(text string, off int, at position) (expr, error) {
 	if lerr != nil {
 		return nil, lerr
 	}
-	sub := &parser{name: p.name, src: p.src, opt: p.opt, toks: toks, depth: p.depth, seen: p.seen, refs: p.refs}
+	sub := &parser{name: p.name, src: p.src, opt: p.opt, toks: toks, depth: p.depth, seen: p.seen, refs: p.refs, iters: p.iters}
 	x, err := sub.parseExpr()
 	if err != nil {
 		return nil, err

@@ -9,12 +9,18 @@ import (
 // TestConcurrentExecute runs one compiled template from many goroutines;
 // run with -race. Every execution must produce the same output.
 func TestConcurrentExecute(t *testing.T) {
+	for _, name := range []string{"directives", "list"} {
+		t.Run(name, func(t *testing.T) { concurrentExecute(t, name) })
+	}
+}
+
+func concurrentExecute(t *testing.T, name string) {
 	root := loadEvent(t)
-	src, err := os.ReadFile("testdata/golden/directives.ftl")
+	src, err := os.ReadFile("testdata/golden/" + name + ".ftl")
 	if err != nil {
 		t.Fatal(err)
 	}
-	tp, err := Parse("directives", string(src), Options{})
+	tp, err := Parse(name, string(src), Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,7 +16,7 @@ func stripWhitespace(root *stmt) {
 
 func children(s *stmt) []*stmt {
 	switch s.kind {
-	case sIf, sBranch, sUser, sRoot, sCapture:
+	case sIf, sBranch, sUser, sRoot, sCapture, sList, sListElse, sElseOfList, sItems, sSep:
 		return s.body
 	}
 	return nil

@@ -17,8 +17,12 @@
 // Execution is sandboxed: a template reaches only its data model, and
 // ExecOptions bound it in steps (work charged by the
 // size of what it touches), output size, number size, regex size and
-// wall-clock time. Constructs Branch blocks in
-// webhook templates (<#list>, <#include>, ?eval, ...) are refused by Parse.
+// wall-clock time. Constructs that reach outside the template or
+// evaluate text as code (<#include>, <#import>, ?eval, ?interpret, ...)
+// are refused by Parse. <#list> and its family (<#items>, <#sep>,
+// <#else>, <#break>, <#continue>, x?index, ...) run with FreeMarker's
+// semantics although Branch's blocklist names <#list>: ParseTree warns
+// about it (RuleBranchBlocked) for templates meant to go back to Branch.
 //
 // # Errors
 //
@@ -48,9 +52,14 @@ import (
 // Rule ids of template errors, stable for diagnostics.
 const (
 	RuleSyntax  = "template-syntax"  // not well formed
-	RuleBlocked = "template-blocked" // a construct Branch blocks (<#list>, ?eval, ...)
+	RuleBlocked = "template-blocked" // a construct adgate refuses (<#include>, ?eval, ...)
 	RuleEval    = "template-eval"    // a failure while executing
 	RuleLimit   = "template-limit"   // a sandbox bound was hit
+	// RuleBranchBlocked is a warning, not an error: a construct on
+	// Branch's blocklist that adgate runs (<#list>), which Branch would
+	// refuse in a template pasted back into it. ParseTree reports it in
+	// Tree.Warnings; Parse accepts the template.
+	RuleBranchBlocked = "branch-blocked"
 )
 
 // Error is a parse or execution error at a position of a template. Line
@@ -111,7 +120,9 @@ func (t *Template) Name() string { return t.name }
 
 // Refs returns the distinct top-level variable names the template reads
 // (for lint), in order of first use. Names bound by <#assign> or <@loop>
-// are included when they are also read before being bound.
+// are included when they are also read before being bound, and loop
+// variables of <#list> always: a null item reads the name from the data
+// model.
 func (t *Template) Refs() []string { return t.refs }
 
 // Default sandbox bounds.

@@ -35,6 +35,10 @@ type Node interface {
 type Tree struct {
 	Name  string
 	Nodes []Node
+	// Warnings are the uses of constructs on Branch's blocklist that
+	// adgate runs (Rule RuleBranchBlocked), in source order: the template
+	// works here but Branch would refuse it.
+	Warnings []*Error
 }
 
 // TextNode is literal template text.
@@ -105,6 +109,37 @@ type UserNode struct {
 type Param struct {
 	Name string
 	X    *Expr
+}
+
+// ListNode is <#list X as Var[, ValueVar]>Body[<#else>Else]</#list>.
+// Var is empty when an ItemsNode inside Body names the loop variables;
+// ValueVar is set when a hash is listed, Var then being the key. Else is
+// nil without an #else part and non-nil, maybe empty, with one.
+type ListNode struct {
+	Span
+	X             *Expr
+	Var, ValueVar string
+	Body, Else    []Node
+}
+
+// ItemsNode is <#items as Var[, ValueVar]>Body</#items>, the iteration
+// of the ListNode it is in.
+type ItemsNode struct {
+	Span
+	Var, ValueVar string
+	Body          []Node
+}
+
+// SepNode is <#sep>Body, with or without </#sep>.
+type SepNode struct {
+	Span
+	Body []Node
+}
+
+// BreakNode is <#break>, or <#continue> when Continue is set.
+type BreakNode struct {
+	Span
+	Continue bool
 }
 
 // BadNode is a construct that did not parse, for which ParseTree reported
@@ -195,7 +230,7 @@ func ParseTree(name, text string) (*Tree, error) {
 	}
 	p := newParser(name, text, Options{})
 	body, errs := p.parse()
-	t := &Tree{Name: name, Nodes: convertBody(text, body)}
+	t := &Tree{Name: name, Nodes: convertBody(text, body), Warnings: p.warns}
 	if len(errs) > 0 {
 		return t, ErrorList(errs)
 	}
@@ -238,6 +273,22 @@ func convertStmt(src string, s *stmt) Node {
 		return n
 	case sCapture:
 		return &CaptureNode{Span: sp, Name: s.name, Body: convertBody(src, s.body)}
+	case sList:
+		return &ListNode{Span: sp, X: convertExpr(s.x), Var: s.name, ValueVar: s.name2, Body: convertBody(src, s.body)}
+	case sListElse:
+		n := convertStmt(src, s.body[0]).(*ListNode)
+		n.Span = sp
+		n.Else = convertBody(src, s.body[1].body)
+		if n.Else == nil {
+			n.Else = []Node{}
+		}
+		return n
+	case sItems:
+		return &ItemsNode{Span: sp, Var: s.name, ValueVar: s.name2, Body: convertBody(src, s.body)}
+	case sSep:
+		return &SepNode{Span: sp, Body: convertBody(src, s.body)}
+	case sBreak, sContinue:
+		return &BreakNode{Span: sp, Continue: s.kind == sContinue}
 	case sUser:
 		n := &UserNode{Span: sp, Name: s.name, Body: convertBody(src, s.body)}
 		for _, pr := range s.parms {
@@ -284,6 +335,9 @@ func convertExpr(x expr) *Expr {
 		e.Kind, e.Args = ExprCall, args(append([]expr{x.x}, x.args...)...)
 	case *builtinExpr:
 		e.Kind, e.Name, e.Args = ExprBuiltin, x.name, args(append([]expr{x.x}, x.args...)...)
+	case *loopBuiltinExpr:
+		v := &Expr{Span: Span{toPos(p), toPos(advancePos(p, x.v))}, Kind: ExprName, Name: x.v, Text: x.v}
+		e.Kind, e.Name, e.Args = ExprBuiltin, x.name, append([]*Expr{v}, args(x.args...)...)
 	case *sprigExpr:
 		e.Kind, e.Name, e.Args = ExprSprig, x.name, args(x.args...)
 	case *defaultExpr:
@@ -357,6 +411,14 @@ func Walk(n Node, fn func(Node) bool) {
 		for _, p := range n.Params {
 			walkExpr(p.X)
 		}
+		walkList(n.Body)
+	case *ListNode:
+		walkExpr(n.X)
+		walkList(n.Body)
+		walkList(n.Else)
+	case *ItemsNode:
+		walkList(n.Body)
+	case *SepNode:
 		walkList(n.Body)
 	case *BadNode:
 		walkList(n.Body)

@@ -31,6 +31,10 @@ func TestParseTreeErrors(t *testing.T) {
 	blocked := func(at, what string) string {
 		return RuleBlocked + " " + at + " template uses " + what + ", which Branch blocks in webhook templates: "
 	}
+	// refused: blocked by adgate, not on Branch's list
+	refused := func(at, what string) string {
+		return RuleBlocked + " " + at + " template uses " + what + ", which adgate refuses in templates: "
+	}
 	tests := []struct {
 		name string
 		text string
@@ -42,7 +46,7 @@ func TestParseTreeErrors(t *testing.T) {
 
 		// Blocked directives, each once (not also as unsupported), with
 		// their bodies skipped as one unit.
-		{"list", "<#list xs as x>${x}</#list>", []string{blocked("1:1", "<#list") + "iterate with <@loop"}},
+		{"list runs", "<#list xs as x>${x}</#list>", nil},
 		{"import", `<#import "a" as b>`, []string{blocked("1:1", "<#import")}},
 		{"include", `x<#include "/etc/passwd">`, []string{blocked("1:2", "<#include")}},
 		{"macro", "<#macro m>x</#macro>", []string{blocked("1:1", "<#macro")}},
@@ -50,14 +54,14 @@ func TestParseTreeErrors(t *testing.T) {
 		{"nested return", "<#nested><#return>", []string{blocked("1:1", "<#nested"), blocked("1:10", "<#return")}},
 		{"visit recurse", "<#visit n><#recurse>", []string{blocked("1:1", "<#visit"), blocked("1:11", "<#recurse")}},
 		{"setting", `<#setting locale="de">`, []string{blocked("1:1", "<#setting")}},
-		{"blocked text is refused anywhere", `<#-- <#list -->`, []string{blocked("1:6", "<#list")}},
+		{"blocked text is refused anywhere", `<#-- <#include -->`, []string{blocked("1:6", "<#include")}},
 		// Blocked built-ins, each once (not also as an unknown built-in).
 		{"eval", `${"1"?eval}`, []string{blocked("1:6", "?eval")}},
 		{"eval_json", `${"{}"?eval_json}`, []string{blocked("1:7", "?eval_json")}},
-		{"interpret", `${a?interpret}`, []string{blocked("1:4", "?interpret")}},
-		{"interpret spaced", `${a? interpret}`, []string{blocked("1:4", "?interpret")}},
-		{"new", `${"x"?new()}`, []string{blocked("1:6", "?new")}},
-		{"api", `${a?api}`, []string{blocked("1:4", "?api")}},
+		{"interpret", `${a?interpret}`, []string{refused("1:4", "?interpret")}},
+		{"interpret spaced", `${a? interpret}`, []string{refused("1:4", "?interpret")}},
+		{"new", `${"x"?new()}`, []string{refused("1:6", "?new")}},
+		{"api", `${a?api}`, []string{refused("1:4", "?api")}},
 		{"sprig", `${sprig.env("HOME")}`, []string{RuleBlocked + " 1:9 Sprig function env is not available"}},
 
 		// Syntax errors, one class each.
@@ -91,9 +95,30 @@ func TestParseTreeErrors(t *testing.T) {
 		{"loop without val", `<@loop data=s>x</@loop>`, []string{RuleSyntax + ` 1:1 <@loop>: missing required parameter val="name"`}},
 		{"literal type", `${"a" - 1}`, []string{RuleSyntax + ` 1:3 found string literal "a" where a number is expected`}},
 
+		// The #list family: what FreeMarker's parser refuses.
+		{"break outside list", "<#break>", []string{RuleSyntax + " 1:1 <#break> must be inside a <#list>"}},
+		{"continue after list", "<#list a as b></#list><#continue/>", []string{RuleSyntax + " 1:23 <#continue> must be inside a <#list>"}},
+		{"break in list without var", "<#list a><#break><#items as b></#items></#list>", []string{RuleSyntax + " 1:10 <#break> must be inside"}},
+		{"sep outside list", "a<#sep>,", []string{RuleSyntax + " 1:2 <#sep> must be inside a <#list>"}},
+		{"items outside list", "<#items as x></#items>", []string{RuleSyntax + " 1:1 <#items> must be inside a <#list>"}},
+		{"list without var or items", "<#list a>x</#list>", []string{RuleSyntax + " 1:1 <#list> needs a loop variable"}},
+		{"items in list with var", "<#list a as b><#items as c></#items></#list>", []string{RuleSyntax + " 1:15 the <#list> of an <#items> must not have a loop variable"}},
+		{"items in items", "<#list a><#items as b><#items as c></#items></#items></#list>", []string{RuleSyntax + " 1:23 <#items> cannot be nested"}},
+		{"same key and value", "<#list h as k, k></#list>", []string{RuleSyntax + " 1:14 the key and value loop variables must differ"}},
+		{"missing loop var", "<#list a as></#list>", []string{RuleSyntax + ` 1:12 expected a loop variable name, found end of tag ">"`}},
+		{"items without as", "<#list a><#items b></#items></#list>", []string{RuleSyntax + ` 1:18 expected "as" and a loop variable`}},
+		{"index of a non-loop variable", "${x?index}", []string{RuleSyntax + " 1:3 the left-hand operand of ?index must be a loop variable"}},
+		{"index of an expression", "<#list a as b>${(b)?counter}</#list>", []string{RuleSyntax + " 1:17 the left-hand operand of ?counter must be a loop variable name"}},
+		{"index in the else part", "<#list a as b><#else>${b?index}</#list>", []string{RuleSyntax + " 1:24 the left-hand operand of ?index must be a loop variable"}},
+		{"item_cycle without arguments", "<#list a as b>${b?item_cycle}</#list>", []string{RuleSyntax + " 1:29 ?item_cycle needs arguments"}},
+		{"second else", "<#list a as b><#else>c<#else>d</#list>", []string{RuleSyntax + " 1:23 a second <#else> in <#list>"}},
+		{"elseif in list", "<#list a as b><#elseif c>d</#list>", []string{RuleSyntax + " 1:15 <#elseif> outside of <#if>"}},
+		{"unclosed list", "<#list a as b>${b}", []string{RuleSyntax + " 1:1 unclosed <#list>: add </#list>"}},
+		{"bad list tag, body kept", "<#list a as 1>${b}<#break></#list>", []string{RuleSyntax + ` 1:13 expected a loop variable name, found "1"`}},
+
 		// Recovery: several errors in one pass, each once.
 		{"several", "<#include \"x\">${a?eval}${b? interpret}${c?nope}\n<#if d>", []string{
-			blocked("1:1", "<#include"), blocked("1:18", "?eval"), blocked("1:27", "?interpret"),
+			blocked("1:1", "<#include"), blocked("1:18", "?eval"), refused("1:27", "?interpret"),
 			RuleSyntax + " 1:43 unknown built-in ?nope", RuleSyntax + " 2:1 unclosed <#if>"}},
 		{"bound", strings.Repeat("<#if a>", maxStmtDepth+1), []string{RuleLimit + " 1:449 directives nested deeper than 64"}},
 	}
@@ -186,12 +211,12 @@ UserNode 2:133-2:142 "<@break/>"
 // TestParseTreeBadNodes: a construct that did not parse stays in the tree
 // as a BadNode holding the body it encloses.
 func TestParseTreeBadNodes(t *testing.T) {
-	text := "<#list xs as x>${x}</#list>${a?nope}<@foo/>"
+	text := "<#list xs as 1>${x}</#list>${a?nope}<@foo/>"
 	tr, err := ParseTree("t", text)
 	if err == nil {
 		t.Fatal("no error")
 	}
-	want := `BadNode 1:1-1:28 "<#list xs as x>${x}</#list>"
+	want := `BadNode 1:1-1:28 "<#list xs as 1>${x}</#list>"
 InterpNode 1:16-1:20 "${x}"
 Expr(name x) 1:18-1:19 "x"
 BadNode 1:28-1:37 "${a?nope}"

@@ -49,6 +49,21 @@ func TestDifferential(t *testing.T) {
 		text := g.template()
 		cases = append(cases, tcase{name: fmt.Sprintf("gen%04d.ftl", i), text: text, oracle: forOracle(text), origin: "generated"})
 	}
+	ln, lseed := generatedListTemplates, seed+1
+	// CONFORMANCE_LIST=N[:SEED] does the same for the <#list> corpus
+	if v := os.Getenv("CONFORMANCE_LIST"); v != "" {
+		if _, err := fmt.Sscanf(v, "%d:%d", &ln, &lseed); err != nil {
+			if _, err := fmt.Sscanf(v, "%d", &ln); err != nil {
+				t.Fatalf("CONFORMANCE_LIST=%q: want N or N:SEED", v)
+			}
+		}
+	}
+	cases = append(cases, listCases(newGen(lseed), ln)...)
+	lm, err := buildModel([]byte(listEvent))
+	if err != nil {
+		t.Fatalf("list event: %v", err)
+	}
+	models = append(models, model{name: "list-event", json: lm})
 	for i := 0; i < generatedEvents; i++ {
 		raw := g.event()
 		m, err := buildModel([]byte(raw))
@@ -75,7 +90,7 @@ func TestDifferential(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	stats := map[string][2]int{} // origin -> {agree, total}
+	stats := map[string][3]int{} // origin -> {agree, total, agree with output rather than errors}
 	failures := 0
 	for mi, m := range models {
 		if errs[mi] != nil {
@@ -93,6 +108,9 @@ func TestDifferential(t *testing.T) {
 			st[1]++
 			if agree(got, w) {
 				st[0]++
+				if w.err == "" {
+					st[2]++
+				}
 			} else {
 				failures++
 				if failures <= 40 {
@@ -109,10 +127,14 @@ func TestDifferential(t *testing.T) {
 	}
 	sort.Strings(origins)
 	for _, o := range origins {
-		t.Logf("%-10s %d/%d runs agree", o, stats[o][0], stats[o][1])
+		t.Logf("%-10s %d/%d runs agree (%d on output, the rest on failing)", o, stats[o][0], stats[o][1], stats[o][2])
 	}
 	if failures > 40 {
 		t.Errorf("... and %d more disagreements", failures-40)
+	}
+	// the <#list> family is held to at least this many compared runs
+	if n := stats["list"][1] + stats["gen-list"][1]; n < 300 {
+		t.Errorf("only %d <#list> runs compared; the <#list> corpus must have at least 300", n)
 	}
 }
 

@@ -15,6 +15,7 @@ type gen struct {
 	r      *rand.Rand
 	depth  int
 	inLoop bool
+	vars   []string // the loop variables of the <#list>s being generated
 }
 
 func newGen(seed uint64) *gen { return &gen{r: rand.New(rand.NewPCG(seed, 0x5eed))} }
