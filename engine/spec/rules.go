@@ -20,6 +20,7 @@ const (
 	RuleUnusedParameter   = "unused-parameter"
 	RuleDuplicateParam    = "duplicate-parameter"
 	RuleDuplicateEvent    = "duplicate-event"
+	RuleDuplicateName     = "duplicate-postback-name"
 	RuleDuplicateQueryKey = "duplicate-query-key"
 	RuleMacroKeyMismatch  = "macro-key-mismatch"
 	RuleUnknownBranch     = "unknown-branch-parameter"
@@ -58,7 +59,8 @@ var rules = []RuleInfo{
 	{RuleUndefinedMacro, diag.Error, "a {macro} in a URL, header or body with no parameter definition", "add a parameter with that macro, or fix the macro's spelling", true},
 	{RuleUnusedParameter, diag.Warning, "a parameter that no postback uses", "use its {macro} in a postback or remove the parameter", true},
 	{RuleDuplicateParam, diag.Error, "two parameters defining the same macro", "keep one definition", true},
-	{RuleDuplicateEvent, diag.Error, "an event listed in two postbacks (or twice in one); the postback key would be ambiguous", "list each event in one postback only", true},
+	{RuleDuplicateEvent, diag.Error, "an event listed twice in one postback, or by two postbacks neither of which has a name; which postback is which would be ambiguous (not suppressible: the file cannot be run)", "remove the repeated listing, or give one of the postbacks a name to send both", false},
+	{RuleDuplicateName, diag.Error, "a postback name used by two postbacks of the partner, or equal to an event the partner lists (not suppressible: the file cannot be run)", "give each postback its own name, different from every event name", false},
 	{RuleDuplicateQueryKey, diag.Error, "a query key that appears twice in one URL (utm_source=...&utm_source=...)", "rename the second key (usually a copy-paste slip) or remove it", true},
 	{RuleMacroKeyMismatch, diag.Warning, "a macro under a query key of another name when a parameter named like the key exists (utm_source={utm_medium})", "put {key} under key=, or rename the key", true},
 	{RuleUnknownBranch, diag.Error, "a Branch parameter not in schemas/branch-parameters.yaml", "use a name from `adgate schema --catalog`, or add the parameter to the catalog", true},
