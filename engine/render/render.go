@@ -44,7 +44,10 @@
 // setting), and the catalog's hash, if any, is applied. A macro without a
 // value renders empty. Each value is escaped for where it stands
 // (Encoding): percent-encoded in a URL or form body, JSON-escaped in a
-// JSON body, as it is in headers and other bodies.
+// JSON body, as it is in headers and other bodies. A rendered JSON or
+// form-encoded body that does not parse is not sent: the postback is
+// skipped with a reason naming the line and column (a spec's body_check:
+// off sends it as is).
 //
 // TrackingLink builds the partner's tracking-link template from the same
 // spec.
@@ -225,6 +228,8 @@ type postback struct {
 	headers    []header
 	body       *template.Template
 	bodyEnc    Encoding
+	// bodyCheck: a rendered JSON or form body must parse to be sent.
+	bodyCheck bool
 	// contentType is sent when no header template sets Content-Type.
 	contentType string
 	// macros are the parameters the postback uses, in order of first use.
@@ -438,7 +443,8 @@ func Compile(p *spec.Partner, cat *catalog.Catalog) (*Partner, error) {
 			if pb.body, err = template.Parse(p.ID+" "+label+" body", sp.Body, template.Options{IsMacro: isMacro}); err != nil {
 				fail(err)
 			}
-			pb.bodyEnc = bodyEncoding(sp.ContentType, sp.Headers, sp.Body)
+			pb.bodyEnc = bodyEncoding(sp.BodyFormat())
+			pb.bodyCheck = sp.BodyChecked() && pb.bodyEnc != EncRaw
 			if pb.contentType == "" && pb.bodyEnc == EncJSON && !hasHeader(sp.Headers, "Content-Type") {
 				pb.contentType = "application/json"
 			}
@@ -792,27 +798,14 @@ func hasHeader(h map[string]string, name string) bool {
 	return false
 }
 
-// bodyEncoding decides how macros are escaped in a body: JSON-escaped when
-// the content type (declared, or set by a header) is JSON, or when none is
-// declared and the body starts with { or [; percent-encoded for
-// application/x-www-form-urlencoded; inserted as they are otherwise.
-func bodyEncoding(contentType string, headers map[string]string, body string) Encoding {
-	ct := contentType
-	for k, v := range headers {
-		if strings.EqualFold(k, "Content-Type") && ct == "" {
-			ct = v
-		}
-	}
-	ct = strings.ToLower(ct)
-	switch {
-	case strings.Contains(ct, "json"):
+// bodyEncoding is how macros are escaped in a body of format f (see
+// spec.Postback.BodyFormat, the one place the format is decided).
+func bodyEncoding(f spec.BodyFormat) Encoding {
+	switch f {
+	case spec.BodyJSON:
 		return EncJSON
-	case strings.Contains(ct, "x-www-form-urlencoded"):
+	case spec.BodyForm:
 		return EncQuery
-	case ct == "":
-		if t := strings.TrimSpace(body); strings.HasPrefix(t, "{") || strings.HasPrefix(t, "[") {
-			return EncJSON
-		}
 	}
 	return EncRaw
 }
@@ -1254,6 +1247,11 @@ func (r *run) postback(ref spec.Selected, explain bool) (Request, *Skipped) {
 		r.enc, r.seq, r.pos = pb.bodyEnc, pb.bodySeq, 0
 		if req.Body, err = r.execute(pb.body, pb.bodyPlain, root); err != nil {
 			return skip(templateReason(r.cp.where(ref, " body"), err).Error())
+		}
+		if pb.bodyCheck {
+			if reason := checkBody(req.Body, pb.bodyEnc); reason != "" {
+				return skip(r.cp.where(ref, " body") + ": " + reason + " (body_check: off sends it as is)")
+			}
 		}
 	}
 	if explain {

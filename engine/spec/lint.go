@@ -84,7 +84,11 @@ func (c *checker) lint() {
 			}
 		}
 		if n := c.node("postbacks", idx, "body"); n != nil && n.Kind == yaml.ScalarNode {
-			c.checkText(n, parseTemplate(n.Value), isMacro, used)
+			t := parseTemplate(n.Value)
+			c.checkText(n, t, isMacro, used)
+			if pb := &p.Postbacks[i]; pb.BodyFormat() == BodyJSON && pb.BodyChecked() && len(t.errs) == 0 {
+				c.checkJSONBody(n, t)
+			}
 		}
 	}
 	if len(p.Postbacks) > 0 {
