@@ -99,3 +99,28 @@ func TestSeveralPostbacksDelivered(t *testing.T) {
 		t.Errorf("test endpoint, postback=basket: %d %s", code, b)
 	}
 }
+
+// TestSeveralPostbacksEnabled: an app's postbacks list turns on an
+// event's unnamed postback by the event key and a named one by its name.
+func TestSeveralPostbacksEnabled(t *testing.T) {
+	sink := newCapture(t)
+	e, _ := startEnv(t, sink, envOpts{spec: basketSpec, mutate: func(cfg string) string {
+		return strings.Replace(cfg, "      - id: acme\n", "      - id: acme\n        postbacks: [INSTALL, basket]\n", 1)
+	}})
+	pl := e.ingest(mkEvent(873493741231235698, "PURCHASE", nil))
+	var sent []string
+	for _, pb := range pl.Postbacks {
+		if pb.Partner == "acme" {
+			sent = append(sent, pb.Postback+"/"+pb.Name)
+		}
+	}
+	var off []string
+	for _, s := range pl.Skipped {
+		if s.Partner == "acme" {
+			off = append(off, s.Postback+": "+s.Class)
+		}
+	}
+	if len(sent) != 1 || sent[0] != "PURCHASE/basket" || len(off) != 1 || off[0] != "PURCHASE: "+skipDisabled {
+		t.Errorf("sent %v, skipped %v; want only basket sent and the unnamed PURCHASE disabled", sent, off)
+	}
+}

@@ -169,8 +169,8 @@ func enabled(ev *event.Event, pc *config.Partner, s spec.Selected) (class, why s
 	if s.Unmapped {
 		return skipUnmapped, fmt.Sprintf("custom event %q is not in custom_events", ev.Name())
 	}
-	if !pc.PostbackOn(s.Key) {
-		return skipDisabled, fmt.Sprintf("postback %s is not enabled in postbacks", s.Key)
+	if !pc.PostbackOn(s.Ref()) {
+		return skipDisabled, fmt.Sprintf("postback %s is not enabled in postbacks", s.Ref())
 	}
 	return "", ""
 }
