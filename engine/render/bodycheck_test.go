@@ -1,6 +1,8 @@
 package render
 
 import (
+	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -80,4 +82,27 @@ func TestBodyCheckSkips(t *testing.T) {
 			}
 		})
 	}
+}
+
+// FuzzCheckBody: the JSON check agrees with encoding/json, and a reason's
+// position is inside the body.
+func FuzzCheckBody(f *testing.F) {
+	for _, s := range []string{`{"a": 1}`, `{"a": }`, "[1,\n2,", `"é`, "a=%zz;b", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, body string) {
+		if got := checkBody(body, EncJSON); (got == "") != json.Valid([]byte(body)) {
+			t.Fatalf("checkBody(%q) = %q, json.Valid = %v", body, got, json.Valid([]byte(body)))
+		}
+		lines := strings.Count(body, "\n") + 1
+		for _, enc := range []Encoding{EncJSON, EncQuery} {
+			got := checkBody(body, enc)
+			var line, col int
+			if i := strings.Index(got, " at line "); i >= 0 {
+				if _, err := fmt.Sscanf(got[i:], " at line %d, column %d", &line, &col); err != nil || line < 1 || line > lines || col < 1 {
+					t.Fatalf("checkBody(%q) = %q: position outside the body", body, got)
+				}
+			}
+		}
+	})
 }
