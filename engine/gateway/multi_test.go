@@ -117,10 +117,31 @@ func TestSeveralPostbacksEnabled(t *testing.T) {
 	var off []string
 	for _, s := range pl.Skipped {
 		if s.Partner == "acme" {
-			off = append(off, s.Postback+": "+s.Class)
+			off = append(off, s.Postback+"/"+s.Name+": "+s.Class)
 		}
 	}
-	if len(sent) != 1 || sent[0] != "PURCHASE/basket" || len(off) != 1 || off[0] != "PURCHASE: "+skipDisabled {
+	if len(sent) != 1 || sent[0] != "PURCHASE/basket" || len(off) != 1 || off[0] != "PURCHASE/: "+skipDisabled {
 		t.Errorf("sent %v, skipped %v; want only basket sent and the unnamed PURCHASE disabled", sent, off)
+	}
+	// and the other way round: the event key alone leaves basket off
+	e.stop()
+	sink2 := newCapture(t)
+	e2, _ := startEnv(t, sink2, envOpts{spec: basketSpec, mutate: func(cfg string) string {
+		return strings.Replace(cfg, "      - id: acme\n", "      - id: acme\n        postbacks: [PURCHASE]\n", 1)
+	}})
+	pl = e2.ingest(mkEvent(873493741231235697, "PURCHASE", nil))
+	sent, off = nil, nil
+	for _, pb := range pl.Postbacks {
+		if pb.Partner == "acme" {
+			sent = append(sent, pb.Postback+"/"+pb.Name)
+		}
+	}
+	for _, s := range pl.Skipped {
+		if s.Partner == "acme" {
+			off = append(off, s.Postback+"/"+s.Name+": "+s.Class)
+		}
+	}
+	if len(sent) != 1 || sent[0] != "PURCHASE/" || len(off) != 1 || off[0] != "PURCHASE/basket: "+skipDisabled {
+		t.Errorf("sent %v, skipped %v; want only the unnamed PURCHASE sent and basket disabled", sent, off)
 	}
 }

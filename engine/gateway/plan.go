@@ -41,8 +41,10 @@ type PlannedPostback struct {
 type SkippedPostback struct {
 	Partner  string `json:"partner"`
 	Postback string `json:"postback,omitempty"`
-	Class    string `json:"class"`
-	Reason   string `json:"reason"`
+	// Name is the postback's name when the event has several postbacks.
+	Name   string `json:"name,omitempty"`
+	Class  string `json:"class"`
+	Reason string `json:"reason"`
 }
 
 // Plan is what one event turns into.
@@ -117,14 +119,14 @@ func planEvent(ev *event.Event, eventID string, app *config.App, partners map[st
 		for _, s := range sel {
 			key := s.Key
 			if class, why := enabled(ev, pc, s); class != "" {
-				pl.Skipped = append(pl.Skipped, SkippedPostback{Partner: pc.ID, Postback: key, Class: class, Reason: why})
+				pl.Skipped = append(pl.Skipped, SkippedPostback{Partner: pc.ID, Postback: key, Name: s.Name, Class: class, Reason: why})
 				continue
 			}
 			if !admitted {
 				// scope, window, country and filters are the partner's,
 				// whichever postback the event selects
 				if class, why := admit(ev, pr.spec, pc); class != "" {
-					pl.Skipped = append(pl.Skipped, SkippedPostback{Partner: pc.ID, Postback: key, Class: class, Reason: why})
+					pl.Skipped = append(pl.Skipped, SkippedPostback{Partner: pc.ID, Postback: key, Name: s.Name, Class: class, Reason: why})
 					break
 				}
 				admitted = true
@@ -135,7 +137,7 @@ func planEvent(ev *event.Event, eventID string, app *config.App, partners map[st
 			}
 			reqs, why := pr.r.render(send, app, pc, s)
 			if why != "" {
-				pl.Skipped = append(pl.Skipped, SkippedPostback{Partner: pc.ID, Postback: s.Ref(), Class: skipRender, Reason: why})
+				pl.Skipped = append(pl.Skipped, SkippedPostback{Partner: pc.ID, Postback: key, Name: s.Name, Class: skipRender, Reason: why})
 				continue
 			}
 			windowEnd := windowEnd(ev, pc, now)
