@@ -1,6 +1,7 @@
-package render
+package gateway
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -10,7 +11,10 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/adgate/adgate/engine/catalog"
 	"github.com/adgate/adgate/engine/diag"
+	"github.com/adgate/adgate/engine/internal/config"
+	"github.com/adgate/adgate/engine/render"
 	"github.com/adgate/adgate/engine/spec"
 )
 
@@ -23,15 +27,16 @@ var agreeSpecs = []string{
 	"../spec/testdata/golden/specs/*.yaml",
 	"../branchdoc/testdata/golden/*.yaml",
 	"../branchdoc/testdata/rules/*.yaml",
-	"testdata/specs/*.yaml",
+	"../render/testdata/specs/*.yaml",
 	"../../partners/*.yaml",
 	"../../examples/partners/*.yaml",
 }
 
-// TestValidateAndRenderAgree: `adgate validate` (the loader's findings)
-// and `adgate render` / `adgate serve` (the loader, then Compile) agree
-// on every spec of the test suite: validate reports an error exactly when
-// the spec cannot be rendered. Compile is also run on each file decoded
+// TestValidateAndRenderAgree: `adgate validate` (the loader's findings),
+// `adgate render` (the loader, then render.Compile) and `adgate serve`
+// (its runtime load of a config enabling the partner) agree on every spec
+// of the test suite: validate reports an error exactly when the spec
+// cannot be rendered or served. Compile is also run on each file decoded
 // without the loader, so that anything Compile refuses is shown to be
 // refused by validate too; and each file is checked again with all its
 // suppressible errors silenced by adgate:ignore comments, which must not
@@ -67,6 +72,9 @@ func TestValidateAndRenderAgree(t *testing.T) {
 			if verdict := agree(t, l, f, data, p, ds); verdict != "" {
 				t.Error(verdict)
 			}
+			if served := serves(t, l.Catalog(), f, data); served != !ds.HasErrors() {
+				t.Errorf("validate errors: %v, but serve loads the spec: %v\n%v", ds.HasErrors(), served, ds)
+			}
 			if ds.HasErrors() {
 				refused++
 			}
@@ -95,7 +103,7 @@ func agree(t *testing.T, l *spec.Loader, file string, data []byte, p *spec.Partn
 		if p == nil {
 			return "validate reports no error but returns no partner"
 		}
-		if _, err := Compile(p, l.Catalog()); err != nil {
+		if _, err := render.Compile(p, l.Catalog()); err != nil {
 			return fmt.Sprintf("validate passes (%v) but render refuses: %v", ds, err)
 		}
 		return ""
@@ -107,7 +115,7 @@ func agree(t *testing.T, l *spec.Loader, file string, data []byte, p *spec.Partn
 	if yaml.Unmarshal(data, &raw) != nil {
 		return "" // not a spec to compile at all
 	}
-	if _, err := Compile(&raw, l.Catalog()); err != nil {
+	if _, err := render.Compile(&raw, l.Catalog()); err != nil {
 		return ""
 	}
 	// Compile would run the file, but validate refuses it; that is right
@@ -118,6 +126,26 @@ func agree(t *testing.T, l *spec.Loader, file string, data []byte, p *spec.Partn
 		}
 	}
 	return ""
+}
+
+// serves reports whether the gateway's runtime loads the spec file, as
+// `adgate serve` would with an app enabling its partner.
+func serves(t *testing.T, cat *catalog.Catalog, file string, data []byte) bool {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "partners"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "partners", filepath.Base(file)), data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg := "partners_dir: partners\ndata_dir: data\napps:\n  - id: a\n    ingest: {bearer_tokens: [agree-token-0123456789]}\n    partners:\n      - id: " + spec.SpecID(file) + "\n"
+	path := filepath.Join(dir, "gateway.yaml")
+	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	rt, _, err := loadRuntime(context.Background(), path, config.Options{}, cat)
+	return err == nil && rt != nil
 }
 
 // lintOnly are the error rules that Compile has no reason to check: the
