@@ -6,13 +6,14 @@ import (
 	"fmt"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/adgate/adgate/engine/spec"
 )
 
 // checkBody returns why a rendered body of encoding enc would not parse at
 // the partner, naming the position, or "" when it parses. A JSON body must
-// be one JSON value; a form body (EncQuery) must parse as
-// application/x-www-form-urlencoded as Go's url.ParseQuery reads it: no
-// malformed %-escape and no ';'.
+// be one JSON value; a form body (EncQuery) must have none of the things
+// form decoders reject (spec.FormProblem).
 func checkBody(body string, enc Encoding) string {
 	switch enc {
 	case EncJSON:
@@ -28,22 +29,11 @@ func checkBody(body string, enc Encoding) string {
 		}
 		return "rendered body is not valid JSON: " + fmt.Sprint(err)
 	case EncQuery:
-		for i := 0; i < len(body); i++ {
-			switch body[i] {
-			case ';':
-				return "rendered form body has ';' at " + where(body, i) + ", which form decoders reject as a separator"
-			case '%':
-				if i+2 >= len(body) || !isHex(body[i+1]) || !isHex(body[i+2]) {
-					return "rendered form body has a malformed %-escape at " + where(body, i)
-				}
-			}
+		if off, what := spec.FormProblem(body); off >= 0 {
+			return "rendered form body has " + what + " at " + where(body, off) + ", which form decoders reject"
 		}
 	}
 	return ""
-}
-
-func isHex(c byte) bool {
-	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
 }
 
 // where words byte offset off of text as a 1-based line and column (in

@@ -54,6 +54,59 @@ func (pb *Postback) BodyFormat() BodyFormat {
 // sent (body_check is not off).
 func (pb *Postback) BodyChecked() bool { return !strings.EqualFold(pb.BodyCheck, BodyCheckOff) }
 
+// FormProblem finds the first thing in an application/x-www-form-urlencoded
+// body that form decoders reject (Go's url.ParseQuery among them): a
+// malformed %-escape, or a ';', which some decoders take for a separator
+// and others refuse. It returns its byte offset and what it is, or -1.
+// The renderer checks rendered bodies with it, and the lint the literal
+// text of form body templates.
+func FormProblem(body string) (int, string) {
+	for i := 0; i < len(body); i++ {
+		switch body[i] {
+		case ';':
+			return i, "';'"
+		case '%':
+			if i+2 >= len(body) || !isHex(body[i+1]) || !isHex(body[i+2]) {
+				return i, "a malformed %-escape"
+			}
+		}
+	}
+	return -1, ""
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}
+
+// formBody finds the problems (FormProblem) of a form body template's
+// literal text, by code-point offset; macros are percent-encoded when
+// rendered, so only the text around them is the author's.
+func (p *parsed) formBody() []placeholder {
+	var bad []placeholder
+	p.tree.Walk(func(n template.Node) bool {
+		t, ok := n.(*template.TextNode)
+		if !ok {
+			return true
+		}
+		last := 0
+		runs := append(MacroIndexes(t.Text), []int{len(t.Text), len(t.Text)})
+		for _, m := range runs {
+			for at := last; at < m[0]; {
+				off, what := FormProblem(t.Text[at:m[0]])
+				if off < 0 {
+					break
+				}
+				from := p.cp.at(t.Start.Offset + at + off)
+				bad = append(bad, placeholder{from: from, to: from + 1, macro: what})
+				at += off + 1
+			}
+			last = m[1]
+		}
+		return true
+	})
+	return bad
+}
+
 // jsonScan follows the JSON structure of a body template's literal text,
 // enough to tell where a placeholder ({macro} or ${...}) stands: inside a
 // string, where a whole value goes, or elsewhere.
@@ -174,6 +227,15 @@ func (s *jsonScan) hole(h placeholder, bad *[]placeholder) {
 		s.pending = &hh
 	}
 	s.prev = 'v'
+}
+
+// checkFormBody reports the literal text of a form body that form
+// decoders reject: the rendered body would have it too, and would not be
+// sent.
+func (c *checker) checkFormBody(n *yaml.Node, t *parsed) {
+	for _, h := range t.formBody() {
+		c.atSpan(n, h.from, h.to, RuleFormBody, "form body has "+h.macro+", which form decoders reject; the rendered body is not sent")
+	}
 }
 
 // checkJSONBody reports the placeholders of a JSON body that do not stand

@@ -51,7 +51,7 @@ func FuzzCheck(f *testing.F) {
 // reports offsets inside the text.
 func FuzzTemplateCheck(f *testing.F) {
 	for _, s := range []string{"${a}", "<#if a>b<#else>c</#if>", "<@loop data=x val=\"v\">${v}<@break/></@loop>", "${\"}\"", "<#--", "<#assign x>y</#assign>", "${a?eval}",
-		`{"a": {m}, "b": "${x}\\"", "c": [${y}${z}]<#if q>, "d": ${w}</#if>}`} {
+		`{"a": {m}, "b": "${x}\\"", "c": [${y}${z}]<#if q>, "d": ${w}</#if>}`, "a=%{m};b=100%&c=%4"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, text string) {
@@ -63,9 +63,9 @@ func FuzzTemplateCheck(f *testing.F) {
 			}
 		}
 		urlShape(t2)
-		for _, h := range t2.jsonBody() {
+		for _, h := range append(t2.jsonBody(), t2.formBody()...) {
 			if h.from < 0 || h.from > h.to || h.to > n {
-				t.Fatalf("JSON body placeholder outside text of %d code points: %+v", n, h)
+				t.Fatalf("body finding outside text of %d code points: %+v", n, h)
 			}
 		}
 		for _, p := range t2.problems() {

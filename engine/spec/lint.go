@@ -86,8 +86,13 @@ func (c *checker) lint() {
 		if n := c.node("postbacks", idx, "body"); n != nil && n.Kind == yaml.ScalarNode {
 			t := parseTemplate(n.Value)
 			c.checkText(n, t, isMacro, used)
-			if pb := &p.Postbacks[i]; pb.BodyFormat() == BodyJSON && pb.BodyChecked() && len(t.errs) == 0 {
-				c.checkJSONBody(n, t)
+			if pb := &p.Postbacks[i]; pb.BodyChecked() && len(t.errs) == 0 {
+				switch pb.BodyFormat() {
+				case BodyJSON:
+					c.checkJSONBody(n, t)
+				case BodyForm:
+					c.checkFormBody(n, t)
+				}
 			}
 		}
 	}

@@ -22,6 +22,7 @@ const (
 	RuleDuplicateEvent    = "duplicate-event"
 	RuleDuplicateName     = "duplicate-postback-name"
 	RuleJSONBody          = "json-body-placeholder"
+	RuleFormBody          = "form-body-malformed"
 	RuleDuplicateQueryKey = "duplicate-query-key"
 	RuleMacroKeyMismatch  = "macro-key-mismatch"
 	RuleUnknownBranch     = "unknown-branch-parameter"
@@ -76,6 +77,7 @@ var rules = []RuleInfo{
 	{RuleURLTrailingText, diag.Error, "stray text after the URL: quotes, braces, spaces, zero-width or line-separator characters", "delete the characters after the URL", true},
 	{RuleURLUnescaped, diag.Error, "a character that must be percent-encoded in a URL (space, quote, <, >, \\, ^, `, {, |, }, non-ASCII, control)", "percent-encode it (space is %20), or move dynamic parts into a {macro}", true},
 	{RuleJSONBody, diag.Warning, "a {macro} or ${...} in a JSON body that stands neither inside a JSON string nor as a whole JSON value (\"revenue\": {revenue} renders \"revenue\": , when the value is empty); such a body is not sent", "quote it (\"{revenue}\"), or write a whole value with a default (${(event_data.revenue)!0}); body_check: off sends the body unchecked", true},
+	{RuleFormBody, diag.Warning, "literal text of an application/x-www-form-urlencoded body that form decoders reject: a malformed %-escape (100%, %{x}) or a ';'; such a body is not sent", "percent-encode it (% is %25, ; is %3B), or separate fields with &; body_check: off sends the body unchecked", true},
 	{RuleTemplateSyntax, diag.Error, "a template the engine cannot compile: unbalanced ${...}, <#if>...</#if>, <@x>...</@x>, an unterminated string or comment, an unknown directive or built-in, a malformed expression", "fix the template at the reported position (try `adgate eval`)", false},
 	{RuleTemplateBlocked, diag.Error, "a construct Branch blocks: " + strings.Join(template.Blocked(), " ") + ", and Sprig functions that reach outside the template (sprig.env, ...)", "rewrite the template without it (<@loop> replaces <#list>)", false},
 	{RuleDuplicateID, diag.Error, "two files declaring the same partner id", "give each partner its own id", false},
