@@ -51,7 +51,7 @@ func writeText(w io.Writer, res render.Result) error {
 		ew.printf("no postback: the partner declares none for this event\n")
 	}
 	for _, r := range res.Requests {
-		ew.printf("\n%s: %s %s\n", r.Postback, r.Method, r.URL)
+		ew.printf("\n%s: %s %s\n", postbackLabel(r.Postback, r.Name), r.Method, r.URL)
 		for _, k := range slices.Sorted(maps.Keys(r.Headers)) {
 			ew.printf("  %s: %s\n", k, r.Headers[k])
 		}
@@ -61,10 +61,19 @@ func writeText(w io.Writer, res render.Result) error {
 		writeExplain(ew, r.Explain)
 	}
 	for _, s := range res.Skipped {
-		ew.printf("\n%s: skipped: %s\n", s.Postback, s.Reason)
+		ew.printf("\n%s: skipped: %s\n", postbackLabel(s.Postback, s.Name), s.Reason)
 		writeExplain(ew, s.Explain)
 	}
 	return ew.err
+}
+
+// postbackLabel names a postback in output: its key, and its name when it
+// is one of several postbacks of the event.
+func postbackLabel(key, name string) string {
+	if name == "" {
+		return key
+	}
+	return key + " (" + name + ")"
 }
 
 func writeExplain(ew *errWriter, ms []render.Macro) {
@@ -95,7 +104,7 @@ func writeCurl(w io.Writer, res render.Result) error {
 	ew := &errWriter{w: w}
 	ew.printf("# partner %s, event %s\n", res.Partner, res.Event)
 	for _, r := range res.Requests {
-		ew.printf("# %s\ncurl", r.Postback)
+		ew.printf("# %s\ncurl", postbackLabel(r.Postback, r.Name))
 		if r.Method != "GET" || r.Body != "" {
 			ew.printf(" -X %s", r.Method)
 		}
@@ -109,7 +118,7 @@ func writeCurl(w io.Writer, res render.Result) error {
 		ew.printf("\n")
 	}
 	for _, s := range res.Skipped {
-		ew.printf("# %s skipped: %s\n", s.Postback, strings.ReplaceAll(s.Reason, "\n", " "))
+		ew.printf("# %s skipped: %s\n", postbackLabel(s.Postback, s.Name), strings.ReplaceAll(s.Reason, "\n", " "))
 	}
 	return ew.err
 }

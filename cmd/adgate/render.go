@@ -7,7 +7,7 @@ import (
 )
 
 func renderCmd() *command {
-	c := newCommand("render", "render --partner ID --event FILE [--account FILE] [--partners DIR] [--postback KEY] [--explain] [--format text|json|curl]",
+	c := newCommand("render", "render --partner ID --event FILE [--account FILE] [--partners DIR] [--postback NAME] [--explain] [--format text|json|curl]",
 		"render the postbacks a partner sends for one event",
 		`Renders the requests partner ID sends for the event, and the postbacks it skips with their reason.
 --event - reads the event from stdin.`, argNone)
@@ -16,7 +16,7 @@ func renderCmd() *command {
 	eventFile := fs.String("event", "", "Branch event JSON `FILE` (- for stdin)")
 	accountFile := fs.String("account", "", "account YAML `FILE`: credentials, app.app_bundles, settings")
 	dir := fs.String("partners", defaultPartnersDir, "`DIR`ectory of partner specs")
-	postback := fs.String("postback", "", "render this postback `KEY` whatever the event's name selects")
+	postback := fs.String("postback", "", "render the postback of this `NAME`, or every postback of this event key, whatever the event's name selects")
 	explain := fs.Bool("explain", false, "list each macro's value, Branch parameter and source")
 	format := fs.String("format", "text", "output `FORMAT`: text, json or curl")
 	c.run = func(ctx context.Context, st stdio, _ []string) int {

@@ -24,7 +24,7 @@ func TestEndToEnd(t *testing.T) {
 	ids := map[string]string{}
 	for _, pb := range pl.Postbacks {
 		ids[pb.Partner] = pb.ID
-		if pb.ID != PostbackID("shop", "873493741231235681", pb.Partner, pb.Postback) {
+		if pb.ID != PostbackID("shop", "873493741231235681", pb.Partner, pb.Postback, pb.Name) {
 			t.Errorf("postback id %s is not the stable id", pb.ID)
 		}
 	}

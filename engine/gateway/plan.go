@@ -32,15 +32,19 @@ type PlannedPostback struct {
 	ID       string `json:"id"`
 	Partner  string `json:"partner"`
 	Postback string `json:"postback"`
-	Method   string `json:"method"`
+	// Name is the postback's name when the event has several postbacks.
+	Name   string `json:"name,omitempty"`
+	Method string `json:"method"`
 }
 
 // SkippedPostback is a partner or postback not sent for an event, and why.
 type SkippedPostback struct {
 	Partner  string `json:"partner"`
 	Postback string `json:"postback,omitempty"`
-	Class    string `json:"class"`
-	Reason   string `json:"reason"`
+	// Name is the postback's name when the event has several postbacks.
+	Name   string `json:"name,omitempty"`
+	Class  string `json:"class"`
+	Reason string `json:"reason"`
 }
 
 // Plan is what one event turns into.
@@ -52,13 +56,20 @@ type Plan struct {
 	jobs      []queue.Job
 }
 
-// PostbackID is the stable id of the postback key of partner for event
-// eventID of app: retries, replays and a re-sent event all map to the same
-// id, which partners see as the Idempotency-Key.
-func PostbackID(app, eventID, partner, postback string) string {
+// PostbackID is the stable id of the postback of partner with key postback
+// (the event name as the spec declares it) and name (its postback name,
+// "" when unnamed) for event eventID of app: retries, replays and a re-sent
+// event all map to the same id, which partners see as the Idempotency-Key.
+// An unnamed postback's id is the one it had before postbacks had names,
+// so dedupe holds across an upgrade; a name adds a component.
+func PostbackID(app, eventID, partner, postback, name string) string {
 	h := sha256.New()
 	for _, s := range []string{app, eventID, partner, strings.ToLower(postback)} {
 		h.Write([]byte(s))
+		h.Write([]byte{0})
+	}
+	if name != "" {
+		h.Write([]byte(strings.ToLower(name)))
 		h.Write([]byte{0})
 	}
 	return "pb_" + hex.EncodeToString(h.Sum(nil)[:16])
@@ -66,15 +77,15 @@ func PostbackID(app, eventID, partner, postback string) string {
 
 // rendered is one request a partner's postback produced.
 type rendered struct {
-	Postback, Method, URL, Body string
-	Headers                     map[string]string
+	Postback, Name, Method, URL, Body string
+	Headers                           map[string]string
 }
 
-// postbackRenderer renders one postback of a partner for an event; the
-// runtime implements it with engine/render. It returns either requests or
-// a skip reason (a required value missing, a template error).
+// postbackRenderer renders one selected postback of a partner for an
+// event; the runtime implements it with engine/render. It returns either
+// requests or a skip reason (a required value missing, a template error).
 type postbackRenderer interface {
-	render(ev *event.Event, app *config.App, p *config.Partner, key string) ([]rendered, string)
+	render(ev *event.Event, app *config.App, p *config.Partner, s spec.Selected) ([]rendered, string)
 }
 
 // partnerRuntime is a loaded partner spec ready to render.
@@ -98,7 +109,7 @@ func planEvent(ev *event.Event, eventID string, app *config.App, partners map[st
 			pl.Skipped = append(pl.Skipped, SkippedPostback{Partner: pc.ID, Class: skipNoPostback, Reason: "partner spec not loaded"})
 			continue
 		}
-		var buf [1]spec.Selected
+		var buf [4]spec.Selected
 		sel := pr.sel.Select(buf[:0], ev.Name(), pc.CustomEvents)
 		if len(sel) == 0 {
 			pl.Skipped = append(pl.Skipped, SkippedPostback{Partner: pc.ID, Class: skipNoPostback, Reason: fmt.Sprintf("partner has no postback for %q", ev.Name())})
@@ -108,14 +119,14 @@ func planEvent(ev *event.Event, eventID string, app *config.App, partners map[st
 		for _, s := range sel {
 			key := s.Key
 			if class, why := enabled(ev, pc, s); class != "" {
-				pl.Skipped = append(pl.Skipped, SkippedPostback{Partner: pc.ID, Postback: key, Class: class, Reason: why})
+				pl.Skipped = append(pl.Skipped, SkippedPostback{Partner: pc.ID, Postback: key, Name: s.Name, Class: class, Reason: why})
 				continue
 			}
 			if !admitted {
 				// scope, window, country and filters are the partner's,
 				// whichever postback the event selects
 				if class, why := admit(ev, pr.spec, pc); class != "" {
-					pl.Skipped = append(pl.Skipped, SkippedPostback{Partner: pc.ID, Postback: key, Class: class, Reason: why})
+					pl.Skipped = append(pl.Skipped, SkippedPostback{Partner: pc.ID, Postback: key, Name: s.Name, Class: class, Reason: why})
 					break
 				}
 				admitted = true
@@ -124,9 +135,9 @@ func planEvent(ev *event.Event, eventID string, app *config.App, partners map[st
 			if s.Rename != "" || !pc.SendRevenue {
 				send = rewriteEvent(ev, s.Rename, !pc.SendRevenue)
 			}
-			reqs, why := pr.r.render(send, app, pc, key)
+			reqs, why := pr.r.render(send, app, pc, s)
 			if why != "" {
-				pl.Skipped = append(pl.Skipped, SkippedPostback{Partner: pc.ID, Postback: key, Class: skipRender, Reason: why})
+				pl.Skipped = append(pl.Skipped, SkippedPostback{Partner: pc.ID, Postback: key, Name: s.Name, Class: skipRender, Reason: why})
 				continue
 			}
 			windowEnd := windowEnd(ev, pc, now)
@@ -135,10 +146,16 @@ func planEvent(ev *event.Event, eventID string, app *config.App, partners map[st
 				if pbKey == "" {
 					pbKey = key
 				}
-				id := PostbackID(app.ID, eventID, pc.ID, pbKey)
-				pl.Postbacks = append(pl.Postbacks, PlannedPostback{ID: id, Partner: pc.ID, Postback: pbKey, Method: rq.Method})
+				id := PostbackID(app.ID, eventID, pc.ID, pbKey, rq.Name)
+				pl.Postbacks = append(pl.Postbacks, PlannedPostback{ID: id, Partner: pc.ID, Postback: pbKey, Name: rq.Name, Method: rq.Method})
+				// a job names a named postback by its name, which is unique
+				// within the partner, as --postback and the test endpoint do
+				jobPB := pbKey
+				if rq.Name != "" {
+					jobPB = rq.Name
+				}
 				pl.jobs = append(pl.jobs, queue.Job{
-					ID: id, App: app.ID, Partner: pc.ID, Postback: pbKey, EventID: eventID,
+					ID: id, App: app.ID, Partner: pc.ID, Postback: jobPB, EventID: eventID,
 					Method: rq.Method, URL: rq.URL, Headers: rq.Headers, Body: rq.Body,
 					ConfigVersion: version, EnqueuedAt: now, WindowEnd: windowEnd,
 				})
@@ -154,8 +171,8 @@ func enabled(ev *event.Event, pc *config.Partner, s spec.Selected) (class, why s
 	if s.Unmapped {
 		return skipUnmapped, fmt.Sprintf("custom event %q is not in custom_events", ev.Name())
 	}
-	if !pc.PostbackOn(s.Key) {
-		return skipDisabled, fmt.Sprintf("postback %s is not enabled in postbacks", s.Key)
+	if !pc.PostbackOn(s.Ref()) {
+		return skipDisabled, fmt.Sprintf("postback %s is not enabled in postbacks", s.Ref())
 	}
 	return "", ""
 }

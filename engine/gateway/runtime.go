@@ -94,8 +94,7 @@ func loadRuntime(ctx context.Context, path string, opt config.Options, cat *cata
 		}
 		b, _ := json.Marshal(sp)
 		h.Write(b)
-		sel, _ := sp.Selection() // the loader reports conflicts, and Compile refuses them
-		rt.partners[sp.ID] = &partnerRuntime{spec: sp, sel: sel, r: newSpecRenderer(cp, cfg, sp.ID, rt.red)}
+		rt.partners[sp.ID] = &partnerRuntime{spec: sp, sel: cp.Selection(), r: newSpecRenderer(cp, cfg, sp.ID, rt.red)}
 	}
 	if ds.HasErrors() {
 		ds.Sort()
@@ -168,11 +167,8 @@ func bundles(bs []config.Bundle) []event.Bundle {
 	return out
 }
 
-func (sr *specRenderer) render(ev *event.Event, app *config.App, _ *config.Partner, key string) ([]rendered, string) {
-	res, err := sr.cp.Render(ev, sr.accounts[app.ID], render.Options{Postback: key})
-	if err != nil {
-		return nil, sr.red.String(err.Error())
-	}
+func (sr *specRenderer) render(ev *event.Event, app *config.App, _ *config.Partner, s spec.Selected) ([]rendered, string) {
+	res := sr.cp.RenderSelected(ev, sr.accounts[app.ID], []spec.Selected{s}, render.Options{})
 	if len(res.Requests) == 0 {
 		var why []string
 		for _, s := range res.Skipped {
@@ -185,7 +181,7 @@ func (sr *specRenderer) render(ev *event.Event, app *config.App, _ *config.Partn
 	}
 	out := make([]rendered, 0, len(res.Requests))
 	for _, rq := range res.Requests {
-		out = append(out, rendered{Postback: rq.Postback, Method: rq.Method, URL: rq.URL, Headers: rq.Headers, Body: rq.Body})
+		out = append(out, rendered{Postback: rq.Postback, Name: rq.Name, Method: rq.Method, URL: rq.URL, Headers: rq.Headers, Body: rq.Body})
 	}
 	return out, ""
 }

@@ -54,10 +54,14 @@ func (s *Server) handleTest(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		key = keys[0]
-	} else if _, ok := pr.sel.Lookup(key); !ok {
-		writeError(w, http.StatusBadRequest, fmt.Sprintf("partner %s has no postback %q", pc.ID, key))
+	}
+	// a key shared by several postbacks tests the first; a name picks one
+	found := pr.sel.Find(nil, key)
+	if len(found) == 0 {
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("partner %s has no postback %q (it has %s)", pc.ID, key, strings.Join(pr.sel.Keys(), ", ")))
 		return
 	}
+	sel := found[0]
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, rt.cfg.Limits.MaxBodyBytes))
 	if err != nil {
 		writeError(w, http.StatusRequestEntityTooLarge, "body too large")
@@ -74,7 +78,7 @@ func (s *Server) handleTest(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	} else {
-		ev, err = event.Parse(sampleEvent(key, r.URL.Query().Get("os"), pr.spec, s.now()))
+		ev, err = event.Parse(sampleEvent(sel.Key, r.URL.Query().Get("os"), pr.spec, s.now()))
 		if err != nil {
 			writeError(w, http.StatusInternalServerError, "building the sample event: "+err.Error())
 			return
@@ -83,7 +87,7 @@ func (s *Server) handleTest(w http.ResponseWriter, r *http.Request) {
 	if !pc.SendRevenue {
 		ev = rewriteEvent(ev, "", true)
 	}
-	reqs, why := pr.r.render(ev, app, pc, key)
+	reqs, why := pr.r.render(ev, app, pc, sel)
 	if why != "" {
 		writeJSON(w, http.StatusUnprocessableEntity, map[string]string{"error": "postback not rendered: " + s.redactorNow().String(why)})
 		return

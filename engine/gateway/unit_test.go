@@ -218,20 +218,35 @@ type errString string
 func (e errString) Error() string { return string(e) }
 
 func TestPostbackID(t *testing.T) {
-	a := PostbackID("shop", "873493741231235681", "acme", "INSTALL")
-	if a != PostbackID("shop", "873493741231235681", "acme", "install") {
+	a := PostbackID("shop", "873493741231235681", "acme", "INSTALL", "")
+	// the id of an unnamed postback is pinned: a dedupe record written
+	// before postbacks had names must keep matching after an upgrade
+	if want := "pb_4d48ebd74d2e3f32a9482c6b83825b71"; a != want {
+		t.Errorf("id %s changed, want %s", a, want)
+	}
+	if a != PostbackID("shop", "873493741231235681", "acme", "install", "") {
 		t.Error("postback keys are case-insensitive; the id must be too")
 	}
+	named := PostbackID("shop", "873493741231235681", "acme", "INSTALL", "json")
+	if named != PostbackID("shop", "873493741231235681", "acme", "install", "JSON") {
+		t.Error("postback names are case-insensitive; the id must be too")
+	}
 	for _, other := range []string{
-		PostbackID("shop", "873493741231235682", "acme", "INSTALL"),
-		PostbackID("shop", "873493741231235681", "beacon", "INSTALL"),
-		PostbackID("shop", "873493741231235681", "acme", "OPEN"),
-		PostbackID("shop2", "873493741231235681", "acme", "INSTALL"),
-		PostbackID("shop", "87349374123123568", "1acme", "INSTALL"),
+		PostbackID("shop", "873493741231235682", "acme", "INSTALL", ""),
+		PostbackID("shop", "873493741231235681", "beacon", "INSTALL", ""),
+		PostbackID("shop", "873493741231235681", "acme", "OPEN", ""),
+		PostbackID("shop2", "873493741231235681", "acme", "INSTALL", ""),
+		PostbackID("shop", "87349374123123568", "1acme", "INSTALL", ""),
+		named,
+		PostbackID("shop", "873493741231235681", "acme", "INSTALL", "get"),
+		PostbackID("shop", "873493741231235681", "acme", "OPEN", "json"),
 	} {
 		if other == a {
 			t.Errorf("collision: %s", a)
 		}
+	}
+	if named == PostbackID("shop", "873493741231235681", "acme", "INSTALL", "get") {
+		t.Error("two names of one event share an id")
 	}
 	if !strings.HasPrefix(a, "pb_") || len(a) != 35 {
 		t.Errorf("id %q", a)

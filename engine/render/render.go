@@ -30,11 +30,12 @@
 // Options.Explain adds, per postback, where each macro's value came from.
 //
 // Postback selection is the spec's rule (spec.Selection): an event
-// triggers the postback that declares its name, compared
-// case-insensitively (Branch sends both "open" and "INSTALL"); failing
-// that, an event that is not a lifecycle event (event.IsLifecycle)
-// triggers the partner's custom_event postback. Other events trigger
-// nothing. Options.Postback renders a postback by key instead.
+// triggers every postback that declares its name, compared
+// case-insensitively (Branch sends both "open" and "INSTALL"), one request
+// each in spec order; failing that, an event that is not a lifecycle event
+// (event.IsLifecycle) triggers the partner's custom_event postbacks. Other
+// events trigger nothing. Options.Postback renders postbacks by name or
+// key instead, and RenderSelected renders a selection made by the caller.
 //
 // Parameter values: a spec parameter with a template of its own takes the
 // template's output; otherwise its Branch parameter's catalog definition
@@ -43,7 +44,10 @@
 // setting), and the catalog's hash, if any, is applied. A macro without a
 // value renders empty. Each value is escaped for where it stands
 // (Encoding): percent-encoded in a URL or form body, JSON-escaped in a
-// JSON body, as it is in headers and other bodies.
+// JSON body, as it is in headers and other bodies. A rendered JSON or
+// form-encoded body that does not parse is not sent: the postback is
+// skipped with a reason naming the line and column (a spec's body_check:
+// off sends it as is).
 //
 // TrackingLink builds the partner's tracking-link template from the same
 // spec.
@@ -76,11 +80,13 @@ import (
 // Request is one HTTP request to send to the partner.
 type Request struct {
 	// Postback is the postback key: the event name as the spec declares it.
-	Postback string            `json:"postback"`
-	Method   string            `json:"method"`
-	URL      string            `json:"url"`
-	Headers  map[string]string `json:"headers"`
-	Body     string            `json:"body"`
+	Postback string `json:"postback"`
+	// Name is the postback's name, "" for the event's unnamed postback.
+	Name    string            `json:"name,omitempty"`
+	Method  string            `json:"method"`
+	URL     string            `json:"url"`
+	Headers map[string]string `json:"headers"`
+	Body    string            `json:"body"`
 	// Explain lists each macro of the postback in explain mode.
 	Explain []Macro `json:"explain,omitempty"`
 }
@@ -104,6 +110,7 @@ func (r Request) MarshalJSON() ([]byte, error) {
 // Skipped is a postback the event triggered but that was not rendered.
 type Skipped struct {
 	Postback string  `json:"postback"`
+	Name     string  `json:"name,omitempty"`
 	Reason   string  `json:"reason"`
 	Explain  []Macro `json:"explain,omitempty"`
 }
@@ -118,7 +125,8 @@ type Result struct {
 
 // Options tune one Render call.
 type Options struct {
-	// Postback, when set, renders that postback (by key, case-insensitive)
+	// Postback, when set, renders the postback of that name, or else
+	// every postback declaring that event key (case-insensitive both),
 	// whatever the event's name would select.
 	Postback string
 	// Explain fills Request.Explain and Skipped.Explain.
@@ -220,6 +228,8 @@ type postback struct {
 	headers    []header
 	body       *template.Template
 	bodyEnc    Encoding
+	// bodyCheck: a rendered JSON or form body must parse to be sent.
+	bodyCheck bool
 	// contentType is sent when no header template sets Content-Type.
 	contentType string
 	// macros are the parameters the postback uses, in order of first use.
@@ -349,8 +359,14 @@ func (cp *Partner) Name() string { return cp.name }
 // MachineName returns the partner's Branch machine name ($3p).
 func (cp *Partner) MachineName() string { return cp.machine }
 
-// Postbacks returns every postback key the partner declares, in spec order.
+// Postbacks returns every postback reference the partner declares, in
+// spec order: the event key of an unnamed postback, the name of a named
+// one (see spec.Selection.Keys); each is a valid Options.Postback.
 func (cp *Partner) Postbacks() []string { return cp.sel.Keys() }
+
+// Selection returns the partner's postback selection rule, whose indexes
+// RenderSelected takes.
+func (cp *Partner) Selection() *spec.Selection { return cp.sel }
 
 // CompileError lists every problem found while compiling one spec.
 type CompileError struct {
@@ -399,6 +415,9 @@ func Compile(p *spec.Partner, cat *catalog.Catalog) (*Partner, error) {
 			continue
 		}
 		label := "postback " + strings.Join(sp.Events, ",")
+		if sp.Name != "" {
+			label = "postback " + sp.Name
+		}
 		pb := postback{method: sp.MethodOrDefault(), contentType: sp.ContentType}
 		var err error
 		if pb.url, err = template.Parse(p.ID+" "+label+" url", sp.URL, template.Options{IsMacro: isMacro}); err != nil {
@@ -424,7 +443,8 @@ func Compile(p *spec.Partner, cat *catalog.Catalog) (*Partner, error) {
 			if pb.body, err = template.Parse(p.ID+" "+label+" body", sp.Body, template.Options{IsMacro: isMacro}); err != nil {
 				fail(err)
 			}
-			pb.bodyEnc = bodyEncoding(sp.ContentType, sp.Headers, sp.Body)
+			pb.bodyEnc = bodyEncoding(sp.BodyFormat())
+			pb.bodyCheck = sp.BodyChecked() && pb.bodyEnc != EncRaw
 			if pb.contentType == "" && pb.bodyEnc == EncJSON && !hasHeader(sp.Headers, "Content-Type") {
 				pb.contentType = "application/json"
 			}
@@ -456,10 +476,16 @@ func Compile(p *spec.Partner, cat *catalog.Catalog) (*Partner, error) {
 		}
 		cp.postbacks = append(cp.postbacks, pb)
 	}
-	var conflicts []spec.EventConflict
+	var conflicts []spec.Conflict
 	cp.sel, conflicts = p.Selection()
 	for _, c := range conflicts {
-		fail(fmt.Errorf("event %s has two postbacks", p.Postbacks[c.Postback].Events[c.Event]))
+		// the lint's duplicate-event and duplicate-postback-name, which
+		// cannot be suppressed, report these with positions
+		if c.Event < 0 {
+			fail(fmt.Errorf("postback name %q is not unique (postbacks[%d] and [%d])", p.Postbacks[c.Postback].Name, c.First, c.Postback))
+		} else {
+			fail(fmt.Errorf("event %s has two postbacks without a name to tell them apart", p.Postbacks[c.Postback].Events[c.Event]))
+		}
 	}
 	if len(errs) > 0 {
 		return nil, &CompileError{Partner: p.ID, Errs: errs}
@@ -772,27 +798,14 @@ func hasHeader(h map[string]string, name string) bool {
 	return false
 }
 
-// bodyEncoding decides how macros are escaped in a body: JSON-escaped when
-// the content type (declared, or set by a header) is JSON, or when none is
-// declared and the body starts with { or [; percent-encoded for
-// application/x-www-form-urlencoded; inserted as they are otherwise.
-func bodyEncoding(contentType string, headers map[string]string, body string) Encoding {
-	ct := contentType
-	for k, v := range headers {
-		if strings.EqualFold(k, "Content-Type") && ct == "" {
-			ct = v
-		}
-	}
-	ct = strings.ToLower(ct)
-	switch {
-	case strings.Contains(ct, "json"):
+// bodyEncoding is how macros are escaped in a body of format f (see
+// spec.Postback.BodyFormat, the one place the format is decided).
+func bodyEncoding(f spec.BodyFormat) Encoding {
+	switch f {
+	case spec.BodyJSON:
 		return EncJSON
-	case strings.Contains(ct, "x-www-form-urlencoded"):
+	case spec.BodyForm:
 		return EncQuery
-	case ct == "":
-		if t := strings.TrimSpace(body); strings.HasPrefix(t, "{") || strings.HasPrefix(t, "[") {
-			return EncJSON
-		}
 	}
 	return EncRaw
 }
@@ -801,18 +814,19 @@ func bodyEncoding(contentType string, headers map[string]string, body string) En
 // or the one Options.Postback names.
 func (cp *Partner) selection(dst []spec.Selected, name string, opt Options) ([]spec.Selected, error) {
 	if opt.Postback != "" {
-		ref, ok := cp.sel.Lookup(opt.Postback)
-		if !ok {
+		n := len(dst)
+		if dst = cp.sel.Find(dst, opt.Postback); len(dst) == n {
 			return dst, fmt.Errorf("partner %s has no postback %q (it has %s)", cp.id, opt.Postback, strings.Join(cp.Postbacks(), ", "))
 		}
-		return append(dst, ref), nil
+		return dst, nil
 	}
 	return cp.sel.Select(dst, name, nil), nil
 }
 
-// Selects reports the postback key an event name triggers, or "".
+// Selects reports the key of the first postback an event name triggers,
+// or "".
 func (cp *Partner) Selects(eventName string) string {
-	var buf [1]spec.Selected
+	var buf [4]spec.Selected
 	if sel := cp.sel.Select(buf[:0], eventName, nil); len(sel) > 0 {
 		return sel[0].Key
 	}
@@ -829,12 +843,22 @@ func (cp *Partner) Model(ev *event.Event, acct *Account) template.Value {
 // bad request (an unknown Options.Postback); template failures and missing
 // required values become Skipped entries. acct may be nil (no account).
 func (cp *Partner) Render(ev *event.Event, acct *Account, opt Options) (Result, error) {
-	res := Result{Partner: cp.id, Event: ev.Name(), Requests: []Request{}, Skipped: []Skipped{}}
-	var buf [1]spec.Selected
+	var buf [4]spec.Selected
 	sel, err := cp.selection(buf[:0], ev.Name(), opt)
 	if err != nil {
-		return res, err
+		return Result{Partner: cp.id, Event: ev.Name(), Requests: []Request{}, Skipped: []Skipped{}}, err
 	}
+	return cp.RenderSelected(ev, acct, sel, opt), nil
+}
+
+// RenderSelected renders the postbacks sel names, in its order, as Render
+// renders those it selects; Options.Postback is ignored. sel comes from
+// this partner's Selection (or from spec.Partner.Selection of the spec it
+// was compiled from, which has the same indexes). A caller that applies
+// its own choices to each selected postback, as the gateway does, renders
+// them one at a time with it.
+func (cp *Partner) RenderSelected(ev *event.Event, acct *Account, sel []spec.Selected, opt Options) Result {
+	res := Result{Partner: cp.id, Event: ev.Name(), Requests: []Request{}, Skipped: []Skipped{}}
 	for _, ref := range sel {
 		var req Request
 		var skip *Skipped
@@ -858,7 +882,7 @@ func (cp *Partner) Render(ev *event.Event, acct *Account, opt Options) (Result, 
 			res.Requests = append(res.Requests, req)
 		}
 	}
-	return res, nil
+	return res
 }
 
 // acctValues caches the template values built from one account.
@@ -1146,7 +1170,7 @@ func outputLimitErr(t *template.Template) error {
 // where names a postback part in a skip reason; it is built only for an
 // error, as a render that succeeds needs no such string.
 func (cp *Partner) where(ref spec.Selected, part string) string {
-	return "partner " + cp.id + " postback " + ref.Key + part
+	return "partner " + cp.id + " postback " + ref.Ref() + part
 }
 
 // requiredReason is the skip reason of a required parameter without value.
@@ -1170,7 +1194,7 @@ func templateReason(where string, err error) error {
 func (r *run) postback(ref spec.Selected, explain bool) (Request, *Skipped) {
 	pb := &r.cp.postbacks[ref.Index]
 	skip := func(reason string) (Request, *Skipped) {
-		s := &Skipped{Postback: ref.Key, Reason: reason}
+		s := &Skipped{Postback: ref.Key, Name: ref.Name, Reason: reason}
 		if explain {
 			s.Explain = r.explain(pb)
 		}
@@ -1181,7 +1205,7 @@ func (r *run) postback(ref spec.Selected, explain bool) (Request, *Skipped) {
 		if reason != "" {
 			return skip(reason)
 		}
-		return Request{Postback: ref.Key, Method: pb.method, URL: u}, nil
+		return Request{Postback: ref.Key, Name: ref.Name, Method: pb.method, URL: u}, nil
 	}
 	for _, i := range pb.macros {
 		v, err := r.value(i)
@@ -1193,7 +1217,7 @@ func (r *run) postback(ref spec.Selected, explain bool) (Request, *Skipped) {
 			return skip(p.requiredReason())
 		}
 	}
-	req := Request{Postback: ref.Key, Method: pb.method}
+	req := Request{Postback: ref.Key, Name: ref.Name, Method: pb.method}
 	if len(pb.headers) > 0 || pb.contentType != "" {
 		req.Headers = make(map[string]string, len(pb.headers)+1)
 	}
@@ -1223,6 +1247,11 @@ func (r *run) postback(ref spec.Selected, explain bool) (Request, *Skipped) {
 		r.enc, r.seq, r.pos = pb.bodyEnc, pb.bodySeq, 0
 		if req.Body, err = r.execute(pb.body, pb.bodyPlain, root); err != nil {
 			return skip(templateReason(r.cp.where(ref, " body"), err).Error())
+		}
+		if pb.bodyCheck {
+			if reason := checkBody(req.Body, pb.bodyEnc); reason != "" {
+				return skip(r.cp.where(ref, " body") + ": " + reason + " (body_check: off sends it as is)")
+			}
 		}
 	}
 	if explain {

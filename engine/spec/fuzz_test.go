@@ -50,7 +50,8 @@ func FuzzCheck(f *testing.F) {
 // FuzzTemplateCheck: the lint's reading of a template never panics and
 // reports offsets inside the text.
 func FuzzTemplateCheck(f *testing.F) {
-	for _, s := range []string{"${a}", "<#if a>b<#else>c</#if>", "<@loop data=x val=\"v\">${v}<@break/></@loop>", "${\"}\"", "<#--", "<#assign x>y</#assign>", "${a?eval}"} {
+	for _, s := range []string{"${a}", "<#if a>b<#else>c</#if>", "<@loop data=x val=\"v\">${v}<@break/></@loop>", "${\"}\"", "<#--", "<#assign x>y</#assign>", "${a?eval}",
+		`{"a": {m}, "b": "${x}\\"", "c": [${y}${z}]<#if q>, "d": ${w}</#if>}`, "a=%{m};b=100%&c=%4"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, text string) {
@@ -62,6 +63,11 @@ func FuzzTemplateCheck(f *testing.F) {
 			}
 		}
 		urlShape(t2)
+		for _, h := range append(t2.jsonBody(), t2.formBody()...) {
+			if h.from < 0 || h.from > h.to || h.to > n {
+				t.Fatalf("body finding outside text of %d code points: %+v", n, h)
+			}
+		}
 		for _, p := range t2.problems() {
 			if p.off < 0 || p.off > n {
 				t.Fatalf("offset %d outside text of %d code points: %+v", p.off, n, p)

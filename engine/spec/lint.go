@@ -67,10 +67,7 @@ func (c *checker) lint() {
 	used := map[string]bool{}
 	_, conflicts := p.Selection()
 	for _, cf := range conflicts {
-		if ev := p.Postbacks[cf.Postback].Events[cf.Event]; ev != "" {
-			c.addRuleSpan(c.fieldSpan("postbacks", strconv.Itoa(cf.Postback), "events", strconv.Itoa(cf.Event)), RuleDuplicateEvent,
-				fmt.Sprintf("event %s is already listed in postbacks[%d]", ev, cf.First))
-		}
+		c.conflict(cf)
 	}
 	for i := range p.Postbacks {
 		idx := strconv.Itoa(i)
@@ -87,7 +84,16 @@ func (c *checker) lint() {
 			}
 		}
 		if n := c.node("postbacks", idx, "body"); n != nil && n.Kind == yaml.ScalarNode {
-			c.checkText(n, parseTemplate(n.Value), isMacro, used)
+			t := parseTemplate(n.Value)
+			c.checkText(n, t, isMacro, used)
+			if pb := &p.Postbacks[i]; pb.BodyChecked() && len(t.errs) == 0 {
+				switch pb.BodyFormat() {
+				case BodyJSON:
+					c.checkJSONBody(n, t)
+				case BodyForm:
+					c.checkFormBody(n, t)
+				}
+			}
 		}
 	}
 	if len(p.Postbacks) > 0 {
@@ -98,6 +104,30 @@ func (c *checker) lint() {
 			}
 		}
 	}
+}
+
+// conflict reports a listing the selection rule cannot run (see
+// Partner.Selection), worded for its kind.
+func (c *checker) conflict(cf Conflict) {
+	p := c.partner
+	pb, idx := &p.Postbacks[cf.Postback], strconv.Itoa(cf.Postback)
+	if cf.Event < 0 {
+		msg := fmt.Sprintf("postback name %q is already the name of postbacks[%d]", pb.Name, cf.First)
+		if !strings.EqualFold(p.Postbacks[cf.First].Name, pb.Name) || cf.First == cf.Postback {
+			msg = fmt.Sprintf("postback name %q is also an event listed by postbacks[%d]; --postback could not tell them apart", pb.Name, cf.First)
+		}
+		c.addRuleSpan(c.fieldSpan("postbacks", idx, "name"), RuleDuplicateName, msg)
+		return
+	}
+	ev := pb.Events[cf.Event]
+	if ev == "" {
+		return // the schema reports the empty name
+	}
+	msg := fmt.Sprintf("event %s is listed twice in this postback", ev)
+	if cf.First != cf.Postback {
+		msg = fmt.Sprintf("event %s is already listed by postbacks[%d], and neither postback has a name; name one of them (name: ...) to send both", ev, cf.First)
+	}
+	c.addRuleSpan(c.fieldSpan("postbacks", idx, "events", strconv.Itoa(cf.Event)), RuleDuplicateEvent, msg)
 }
 
 // node returns the scalar string node at a path, or nil.

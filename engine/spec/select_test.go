@@ -1,8 +1,12 @@
 package spec
 
 import (
+	"encoding/json"
+	"io/fs"
 	"slices"
 	"testing"
+
+	"github.com/adgate/adgate/schemas"
 )
 
 func TestSelect(t *testing.T) {
@@ -59,7 +63,7 @@ func TestSelectionConflicts(t *testing.T) {
 		{Events: []string{"Open"}},
 	}}
 	sel, conflicts := p.Selection()
-	want := []EventConflict{
+	want := []Conflict{
 		{Postback: 1, Event: 0, First: 0},
 		{Postback: 1, Event: 2, First: 1},
 		{Postback: 2, Event: 0, First: 0},
@@ -76,28 +80,135 @@ func TestSelectionConflicts(t *testing.T) {
 	}
 }
 
-func TestSelectionLookup(t *testing.T) {
-	p := &Partner{Postbacks: []Postback{{Events: []string{"INSTALL"}}, {Events: []string{"custom_event"}}}}
-	sel, _ := p.Selection()
+func TestSelectionFind(t *testing.T) {
+	p := &Partner{Postbacks: []Postback{
+		{Events: []string{"INSTALL"}},
+		{Events: []string{"custom_event"}},
+		{Events: []string{"PURCHASE"}},
+		{Name: "basket", Events: []string{"PURCHASE", "ADD_TO_CART"}},
+	}}
+	sel, conflicts := p.Selection()
+	if len(conflicts) > 0 {
+		t.Fatalf("conflicts %v", conflicts)
+	}
 	tests := []struct {
-		key  string
-		want Selected
-		ok   bool
+		ref  string
+		want []Selected
 	}{
-		{"INSTALL", Selected{Index: 0, Key: "INSTALL"}, true},
-		{"install", Selected{Index: 0, Key: "INSTALL"}, true},
+		{"INSTALL", []Selected{{Index: 0, Key: "INSTALL"}}},
+		{"install", []Selected{{Index: 0, Key: "INSTALL"}}},
 		// a key names a postback as declared: no fallback
-		{"custom_event", Selected{Index: 1, Key: "custom_event"}, true},
-		{"signup", Selected{}, false},
+		{"custom_event", []Selected{{Index: 1, Key: "custom_event"}}},
+		{"signup", nil},
+		// an event key finds every postback of the event, in spec order
+		{"purchase", []Selected{{Index: 2, Key: "PURCHASE"}, {Index: 3, Key: "PURCHASE", Name: "basket"}}},
+		// a name finds its postback alone, keyed by its first event
+		{"Basket", []Selected{{Index: 3, Key: "PURCHASE", Name: "basket"}}},
+		{"ADD_TO_CART", []Selected{{Index: 3, Key: "ADD_TO_CART", Name: "basket"}}},
 	}
 	for _, tt := range tests {
-		got, ok := sel.Lookup(tt.key)
-		if got != tt.want || ok != tt.ok {
-			t.Errorf("Lookup(%q) = %+v, %v; want %+v, %v", tt.key, got, ok, tt.want, tt.ok)
+		got := sel.Find(nil, tt.ref)
+		if !slices.Equal(got, tt.want) {
+			t.Errorf("Find(%q) = %+v; want %+v", tt.ref, got, tt.want)
 		}
-		if pb := p.Postback(tt.key); (pb != nil) != tt.ok || (pb != nil && pb != &p.Postbacks[tt.want.Index]) {
-			t.Errorf("Postback(%q) = %v, want postback %d (%v)", tt.key, pb, tt.want.Index, tt.ok)
+		if tt.ref == "Basket" {
+			continue
 		}
+		if pb := p.Postback(tt.ref); (pb != nil) != (len(tt.want) > 0) || (pb != nil && pb != &p.Postbacks[tt.want[0].Index]) {
+			t.Errorf("Postback(%q) = %v, want postback %v", tt.ref, pb, tt.want)
+		}
+	}
+	if got, want := sel.Keys(), []string{"INSTALL", "custom_event", "PURCHASE", "basket"}; !slices.Equal(got, want) {
+		t.Errorf("Keys() = %q, want %q", got, want)
+	}
+}
+
+// TestSelectSeveral is the rule for an event listed by several postbacks:
+// each is selected, in spec order, with its name; the custom_event
+// fallback selects every custom_event postback.
+func TestSelectSeveral(t *testing.T) {
+	p := &Partner{Postbacks: []Postback{
+		{Name: "json", Events: []string{"PURCHASE"}},
+		{Events: []string{"INSTALL", "purchase"}},
+		{Events: []string{"custom_event"}},
+		{Name: "custom-json", Events: []string{"custom_event", "OPEN"}},
+	}}
+	sel, conflicts := p.Selection()
+	if len(conflicts) > 0 {
+		t.Fatalf("conflicts %v", conflicts)
+	}
+	tests := []struct {
+		event   string
+		renames map[string]string
+		want    []Selected
+	}{
+		{"PURCHASE", nil, []Selected{{Index: 0, Key: "PURCHASE", Name: "json"}, {Index: 1, Key: "purchase"}}},
+		{"INSTALL", nil, []Selected{{Index: 1, Key: "INSTALL"}}},
+		{"OPEN", nil, []Selected{{Index: 3, Key: "OPEN", Name: "custom-json"}}},
+		{"signup", map[string]string{"signup": "SIGN_UP"}, []Selected{
+			{Index: 2, Key: "custom_event", Custom: true, Rename: "SIGN_UP"},
+			{Index: 3, Key: "custom_event", Name: "custom-json", Custom: true, Rename: "SIGN_UP"},
+		}},
+		{"CLICK", nil, nil},
+	}
+	for _, tt := range tests {
+		var buf [4]Selected
+		if got := sel.Select(buf[:0], tt.event, tt.renames); !slices.Equal(got, tt.want) {
+			t.Errorf("Select(%q) = %+v, want %+v", tt.event, got, tt.want)
+		}
+	}
+}
+
+func TestSelectionNameConflicts(t *testing.T) {
+	tests := []struct {
+		name string
+		pbs  []Postback
+		want []Conflict
+	}{
+		{"two unnamed postbacks of one event", []Postback{{Events: []string{"PURCHASE"}}, {Events: []string{"purchase"}}},
+			[]Conflict{{Postback: 1, Event: 0, First: 0}}},
+		{"one unnamed, one named", []Postback{{Events: []string{"PURCHASE"}}, {Name: "b", Events: []string{"purchase"}}}, nil},
+		{"two named", []Postback{{Name: "a", Events: []string{"PURCHASE"}}, {Name: "b", Events: []string{"purchase"}}}, nil},
+		{"twice in one named postback", []Postback{{Name: "a", Events: []string{"PURCHASE", "Purchase"}}},
+			[]Conflict{{Postback: 0, Event: 1, First: 0}}},
+		{"a name used twice", []Postback{{Name: "a", Events: []string{"PURCHASE"}}, {Name: "A", Events: []string{"INSTALL"}}},
+			[]Conflict{{Postback: 1, Event: -1, First: 0}}},
+		{"a name that is an event", []Postback{{Events: []string{"PURCHASE"}}, {Name: "purchase", Events: []string{"INSTALL"}}},
+			[]Conflict{{Postback: 1, Event: -1, First: 0}}},
+		{"a name that is its own event", []Postback{{Name: "install", Events: []string{"INSTALL"}}},
+			[]Conflict{{Postback: 0, Event: -1, First: 0}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, got := (&Partner{Postbacks: tt.pbs}).Selection()
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("conflicts = %+v, want %+v", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestNameSyntax keeps the documented constant and the schema's pattern
+// the same.
+func TestNameSyntax(t *testing.T) {
+	raw, err := fs.ReadFile(schemas.FS, SchemaFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sch struct {
+		Definitions struct {
+			Postback struct {
+				Properties struct {
+					Name struct{ Pattern string }
+				}
+			}
+		}
+	}
+	if err := json.Unmarshal(raw, &sch); err != nil {
+		t.Fatal(err)
+	}
+	if got := sch.Definitions.Postback.Properties.Name.Pattern; got != NameSyntax {
+		t.Errorf("schema pattern %q, NameSyntax %q", got, NameSyntax)
 	}
 }
 

@@ -36,7 +36,8 @@ type Partner struct {
 	Description string `yaml:"description,omitempty" json:"description,omitempty"`
 
 	// Postbacks are the requests sent for events; one postback may serve
-	// several events that share a URL.
+	// several events that share a URL, and one event may trigger several
+	// postbacks (see Partner.Selection for the rule that names them).
 	Postbacks []Postback `yaml:"postbacks,omitempty" json:"postbacks,omitempty"`
 	// Parameters define every {macro} the postbacks use.
 	Parameters []Parameter `yaml:"parameters,omitempty" json:"parameters,omitempty"`
@@ -74,9 +75,13 @@ const CustomEvent = "custom_event"
 
 // Postback is one request template and the events that trigger it.
 type Postback struct {
+	// Name tells this postback apart from the other postbacks of an event
+	// it shares with them; empty for the event's one unnamed postback.
+	// Unique within the partner (see Partner.Selection).
+	Name string `yaml:"name,omitempty" json:"name,omitempty"`
 	// Events trigger this postback: Branch event names such as INSTALL,
-	// OPEN, PURCHASE, or custom_event. Each event appears in one postback of
-	// a partner; the event name is the postback's key.
+	// OPEN, PURCHASE, or custom_event. The event name is the postback's
+	// key; an event listed by several postbacks triggers each of them.
 	Events []string `yaml:"events" json:"events"`
 	// Method is the HTTP method; empty means GET.
 	Method string `yaml:"method,omitempty" json:"method,omitempty"`
@@ -90,7 +95,22 @@ type Postback struct {
 	// ContentType is the body's media type. When it is JSON, macro values
 	// are JSON-escaped in the body; it is also sent as Content-Type.
 	ContentType string `yaml:"content_type,omitempty" json:"content_type,omitempty"`
+	// BodyCheck is BodyCheckOff to send a JSON or form body that does not
+	// parse as it is; by default such a body is skipped with the reason.
+	BodyCheck string `yaml:"body_check,omitempty" json:"body_check,omitempty"`
 }
+
+// The values of Postback.BodyCheck.
+const (
+	BodyCheckOn  = "on"
+	BodyCheckOff = "off"
+)
+
+// NameSyntax is the pattern a postback name matches (the schema's): a
+// lower-case letter, then lower-case letters, digits, _ and -, up to 64
+// characters. Names go into gateway ids, logs and URLs' query strings
+// (the test endpoint's postback=), so they are kept plain.
+const NameSyntax = `^[a-z][a-z0-9_-]{0,63}$`
 
 // MethodOrDefault returns the HTTP method, GET when unset.
 func (pb *Postback) MethodOrDefault() string {

@@ -10,6 +10,7 @@ import (
 	"github.com/adgate/adgate/engine/account"
 	"github.com/adgate/adgate/engine/event"
 	"github.com/adgate/adgate/engine/render"
+	"github.com/adgate/adgate/engine/spec"
 )
 
 // Kinds of EventDiff.
@@ -210,12 +211,12 @@ func outcomes(l *loaded, ev *event.Event, acct *account.Account) (keys []string,
 		return pb
 	}
 	for i := range res.Requests {
-		k := key(res.Requests[i].Postback)
+		k := key(postbackRef(res.Requests[i].Name, res.Requests[i].Postback))
 		keys = append(keys, k)
 		out[k] = outcome{req: &res.Requests[i]}
 	}
 	for i := range res.Skipped {
-		k := key(res.Skipped[i].Postback)
+		k := key(postbackRef(res.Skipped[i].Name, res.Skipped[i].Postback))
 		keys = append(keys, k)
 		out[k] = outcome{skip: &res.Skipped[i]}
 	}
@@ -322,8 +323,29 @@ func (c *comparer) stopReason(pb string, h outcome) (string, Pos) {
 	return "postback removed", c.head.pos("postbacks")
 }
 
+// postbackRef names a rendered postback the way Selection.Find reads it
+// back: by its name when it has one (several postbacks may share an
+// event), else by its event key.
+func postbackRef(name, key string) string {
+	if name != "" {
+		return name
+	}
+	return key
+}
+
+// lookup finds the postback ref names (see postbackRef); an event key
+// with several postbacks gives its first, the unnamed one if any.
+func lookup(s *spec.Selection, ref string) (spec.Selected, bool) {
+	var buf [4]spec.Selected
+	found := s.Find(buf[:0], ref)
+	if len(found) == 0 {
+		return spec.Selected{}, false
+	}
+	return found[0], true
+}
+
 func hasKey(l *loaded, pb string) bool {
-	_, ok := l.sel.Lookup(pb)
+	_, ok := lookup(l.sel, pb)
 	return ok
 }
 
@@ -331,7 +353,7 @@ func hasKey(l *loaded, pb string) bool {
 // event that is a key of to: the postback is still there, pb joined or
 // left its events.
 func siblingIn(from, to *loaded, pb string) bool {
-	ref, ok := from.sel.Lookup(pb)
+	ref, ok := lookup(from.sel, pb)
 	if !ok {
 		return false
 	}

@@ -40,7 +40,7 @@ func (l *loaded) index(pb string) int {
 	if l == nil {
 		return -1
 	}
-	ref, ok := l.sel.Lookup(pb)
+	ref, ok := lookup(l.sel, pb)
 	if !ok {
 		return -1
 	}
@@ -71,7 +71,7 @@ func (l *loaded) eventPos(pb string) Pos {
 
 // siblingPos is, in l, the events of the postback that listed pb in old.
 func (l *loaded) siblingPos(old *loaded, pb string) Pos {
-	ref, _ := old.sel.Lookup(pb)
+	ref, _ := lookup(old.sel, pb)
 	for _, e := range old.partner.Postbacks[ref.Index].Events {
 		if i := l.index(e); i >= 0 {
 			return l.pos("postbacks", strconv.Itoa(i), "events")

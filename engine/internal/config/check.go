@@ -53,14 +53,11 @@ func (c *Config) CheckPartners(specs []*spec.Partner, specDiags diag.List) diag.
 					"check the id against the file names in partners_dir, or fix partners_dir")
 				continue
 			}
+			sel, _ := sp.Selection()
 			for k, key := range p.Postbacks {
-				if sp.Postback(key) == nil {
-					var have []string
-					for _, pb := range sp.Postbacks {
-						have = append(have, pb.Events...)
-					}
+				if len(sel.Find(nil, key)) == 0 {
 					add(diag.Error, fmt.Sprintf("%s.postbacks.%d", pp, k), RulePostback,
-						fmt.Sprintf("partner %s has no postback %q", p.ID, key), "it has "+strings.Join(have, ", "))
+						fmt.Sprintf("partner %s has no postback %q", p.ID, key), "it has "+strings.Join(sel.Keys(), ", "))
 				}
 			}
 			creds := map[string]bool{}

@@ -154,12 +154,15 @@ type Partner struct {
 	Delivery     Delivery
 }
 
-// PostbackOn reports whether postback key is enabled.
-func (p *Partner) PostbackOn(key string) bool {
+// PostbackOn reports whether the postback ref is enabled: ref is a postback's spec.Selected.Ref: the event key of an unnamed
+// postback, the name of a named one. Listing an event therefore turns on
+// its unnamed postback only, so a postback added to a spec under a name
+// stays off for an app that lists its postbacks until the app lists it.
+func (p *Partner) PostbackOn(ref string) bool {
 	if p.Postbacks == nil {
 		return true
 	}
-	return slices.ContainsFunc(p.Postbacks, func(k string) bool { return strings.EqualFold(k, key) })
+	return slices.ContainsFunc(p.Postbacks, func(k string) bool { return strings.EqualFold(k, ref) })
 }
 
 // CountryAllowed applies the allow and deny lists to an event's country.
