@@ -25,6 +25,7 @@ import (
 	"github.com/adgate/adgate/engine/catalog"
 	"github.com/adgate/adgate/engine/diag"
 	"github.com/adgate/adgate/engine/spec"
+	"github.com/adgate/adgate/engine/template"
 )
 
 // Note is a comment the importer attaches to part of its YAML output, to
@@ -490,12 +491,17 @@ func parseBool(s string) (val, ok bool) {
 }
 
 var (
-	identRe  = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]*$`)
-	eventRe  = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_ .-]*$`)
-	macroRe  = regexp.MustCompile(`^\{([^{}\s|]+)\}$`)
-	macro2Re = regexp.MustCompile(`^\{\{([^{}\s|]+)\}\}$`)
-	bareRe   = regexp.MustCompile(`^[A-Za-z0-9_~$.\-]+$`)
+	identRe = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]*$`)
+	eventRe = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_ .-]*$`)
 )
+
+// braced returns name when s is exactly {name} with a macro name.
+func braced(s string) (string, bool) {
+	if len(s) < 3 || s[0] != '{' || s[len(s)-1] != '}' || !template.IsMacroName(s[1:len(s)-1]) {
+		return "", false
+	}
+	return s[1 : len(s)-1], true
+}
 
 // finishNotes resolves item-keyed notes to output paths now that the
 // final order of postbacks, parameters and link parameters is known.
@@ -535,3 +541,5 @@ func (im *importer) param(macro string) *spec.Parameter {
 // loadCatalog parses the embedded Branch parameter catalog once; the
 // catalog is immutable, so every Import shares it.
 var loadCatalog = sync.OnceValues(catalog.Load)
+
+func isBraced(s string) bool { _, ok := braced(s); return ok }

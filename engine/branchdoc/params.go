@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/adgate/adgate/engine/spec"
+	"github.com/adgate/adgate/engine/template"
 )
 
 var paramColumns = []string{"parameter_name", "branch_parameter", "link_macro", "dashboard_label", "webhook_template", "required", "description"}
@@ -231,13 +232,13 @@ func (im *importer) parameter(r paramRow) {
 	}
 	macro := ""
 	switch {
-	case macroRe.MatchString(name):
-		macro = macroRe.FindStringSubmatch(name)[1]
-	case macro2Re.MatchString(name):
-		macro = macro2Re.FindStringSubmatch(name)[1]
+	case isBraced(name):
+		macro, _ = braced(name)
+	case strings.HasPrefix(name, "{") && strings.HasSuffix(name, "}") && isBraced(name[1:len(name)-1]):
+		macro, _ = braced(name[1 : len(name)-1])
 		im.warn(nameCell.Pos, RuleMacroBraces, fmt.Sprintf("parameter name %s has double braces; read it as {%s}", name, macro), "")
 		notes = append(notes, fmt.Sprintf("%s: the doc wrote the parameter name as %s", RuleMacroBraces, name))
-	case bareRe.MatchString(name):
+	case template.IsMacroName(name):
 		macro = name
 		im.warn(nameCell.Pos, RuleMacroBraces, fmt.Sprintf("parameter name %s has no braces; read it as {%s}", name, macro), "")
 		notes = append(notes, fmt.Sprintf("%s: the doc wrote the parameter name without braces (%s)", RuleMacroBraces, name))

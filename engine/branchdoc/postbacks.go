@@ -8,6 +8,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/adgate/adgate/engine/spec"
+	"github.com/adgate/adgate/engine/template"
 )
 
 // pbEntry is one event's postback as the doc states it.
@@ -108,10 +109,24 @@ func parseJSONPostbacks(seg segment) []*pbEntry {
 	return out
 }
 
-var (
-	openMacroRe = regexp.MustCompile(`\{([A-Za-z0-9_~.\-]+)`)
-	ampMacroRe  = regexp.MustCompile(`\{([A-Za-z0-9_~.\-]+)\}([A-Za-z_][A-Za-z0-9_.\-]*=)`)
-)
+// queryKeyRe matches a query key and its '=' at the start of a text.
+var queryKeyRe = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_.\-]*=`)
+
+// openMacros returns, for every '{' of u followed by a macro name, closed
+// or not, the offsets {start, nameEnd, nameStart, nameEnd}.
+func openMacros(u string) [][]int {
+	var out [][]int
+	for i := 0; i < len(u); i++ {
+		if u[i] != '{' {
+			continue
+		}
+		if n := template.MacroNamePrefix(u[i+1:]); n > 0 {
+			out = append(out, []int{i, i + 1 + n, i + 1, i + 1 + n})
+			i += n
+		}
+	}
+	return out
+}
 
 // repairURL applies the URL repair rules to one entry.
 func (im *importer) repairURL(e *pbEntry, declared func(string) bool) {
@@ -144,7 +159,7 @@ func (im *importer) repairOnce(e *pbEntry, u, what string, declared func(string)
 	// {macro not closed: close it when the name is a declared parameter.
 	var b strings.Builder
 	last := 0
-	for _, m := range openMacroRe.FindAllStringSubmatchIndex(u, -1) {
+	for _, m := range openMacros(u) {
 		if m[0] > 0 && u[m[0]-1] == '$' {
 			continue
 		}
@@ -176,15 +191,23 @@ func (im *importer) repairOnce(e *pbEntry, u, what string, declared func(string)
 		orig := u
 		head, query := u[:q], u[q:]
 		changed := false
-		query = ampMacroRe.ReplaceAllStringFunc(query, func(m string) string {
-			sub := ampMacroRe.FindStringSubmatch(m)
-			if !declared(sub[1]) {
-				return m
+		var fixed strings.Builder
+		last := 0
+		for _, m := range template.MacroIndexes(query) {
+			name := query[m[2]:m[3]]
+			key := queryKeyRe.FindString(query[m[1]:])
+			if key == "" || !declared(name) {
+				continue
 			}
 			changed = true
-			im.warn(im.posIn(e, m), RuleAmpersand, fmt.Sprintf("%s has {%s} followed by %s with no & between them; inserted &", what, sub[1], sub[2]), "")
-			return "{" + sub[1] + "}&" + sub[2]
-		})
+			ref := query[m[0]:m[1]]
+			im.warn(im.posIn(e, ref+key), RuleAmpersand, fmt.Sprintf("%s has %s followed by %s with no & between them; inserted &", what, ref, key), "")
+			fixed.WriteString(query[last:m[1]])
+			fixed.WriteString("&")
+			last = m[1]
+		}
+		fixed.WriteString(query[last:])
+		query = fixed.String()
 		if changed {
 			u = head + query
 			e.notes = append(e.notes, fmt.Sprintf("%s: inserted a missing & in the query; the doc had: %s", RuleAmpersand, orig))
@@ -220,14 +243,14 @@ func (im *importer) fixDuplicateKeys(e *pbEntry, u, what string, declared func(s
 		if !ok || keys[k] < 2 {
 			continue
 		}
-		m := macroRe.FindStringSubmatch(v)
-		if m == nil || m[1] == k || !declared(m[1]) || keys[m[1]] > 0 {
+		name, ok := braced(v)
+		if !ok || name == k || !declared(name) || keys[name] > 0 {
 			continue
 		}
-		im.warn(im.posIn(e, pr), RuleDuplicateKey, fmt.Sprintf("%s repeats query key %q; the copy holding {%s} renamed to %s={%s}", what, k, m[1], m[1], m[1]), "check the partner's parameter name")
-		pairs[i] = m[1] + "=" + v
+		im.warn(im.posIn(e, pr), RuleDuplicateKey, fmt.Sprintf("%s repeats query key %q; the copy holding {%s} renamed to %s={%s}", what, k, name, name, name), "check the partner's parameter name")
+		pairs[i] = name + "=" + v
 		keys[k]--
-		keys[m[1]]++
+		keys[name]++
 		changed = true
 	}
 	if !changed {
@@ -426,9 +449,9 @@ func (im *importer) checkHost(pos Pos, pb spec.Postback) {
 		return
 	}
 	var creds []string
-	for _, m := range openMacroRe.FindAllStringSubmatch(host, -1) {
-		if p := im.param(m[1]); p != nil && p.Branch == "ACCOUNT_CREDENTIAL" {
-			creds = append(creds, "{"+m[1]+"}")
+	for _, m := range openMacros(host) {
+		if p := im.param(host[m[2]:m[3]]); p != nil && p.Branch == "ACCOUNT_CREDENTIAL" {
+			creds = append(creds, "{"+host[m[2]:m[3]]+"}")
 		}
 	}
 	if len(creds) > 0 {
