@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -52,7 +53,9 @@ func runImport(ctx context.Context, stdout, stderr io.Writer, files []string, ou
 		res, out, diags, err := impConvert(file)
 		all = append(all, diags...)
 		if err != nil {
-			fmt.Fprintln(stderr, "adgate import:", err)
+			if !errors.Is(err, branchdoc.ErrNotPartnerDoc) { // else a finding says it
+				fmt.Fprintln(stderr, "adgate import:", err)
+			}
 			failed++
 			continue
 		}

@@ -36,32 +36,50 @@ func Export(p *spec.Partner) (doc []byte, lost []string) {
 		b.WriteString(escapeProse(p.Description) + "\n")
 	}
 	b.WriteString("\n### Postbacks\n")
-	withMethod := false
+	withMethod, withName := false, false
 	for _, pb := range p.Postbacks {
 		if pb.MethodOrDefault() != "GET" {
 			withMethod = true
 		}
+		if pb.Name != "" {
+			withName = true
+		}
+	}
+	head := []string{"Event"}
+	if withName {
+		head = append(head, "Name")
+		lost = append(lost, "postback names (written in a Name column, which is adgate's: Branch's partner manager does not read it)")
 	}
 	if withMethod {
-		b.WriteString("Event | Method | Postback\n--- | --- | ---\n")
-	} else {
-		b.WriteString("Event | Postback\n--- | ---\n")
+		head = append(head, "Method")
 	}
+	head = append(head, "Postback")
+	b.WriteString(strings.Join(head, " | ") + "\n" + strings.Repeat("--- | ", len(head)-1) + "---\n")
 	if len(p.Postbacks) == 0 {
 		b.WriteString("{}\n")
 	}
+	firstFor := map[string]string{} // event -> the postback that has it first
 	for _, pb := range p.Postbacks {
+		what := postbackWhat(pb)
+		for _, ev := range pb.Events {
+			k := strings.ToLower(ev)
+			if first, ok := firstFor[k]; ok {
+				lost = append(lost, fmt.Sprintf("extra postback %s for %s (a Branch doc has one postback per event, here %s; written as a second %s row)", what, ev, first, ev))
+				continue
+			}
+			firstFor[k] = what
+		}
 		if len(pb.Headers) > 0 {
-			lost = append(lost, fmt.Sprintf("headers of the %s postback", strings.Join(pb.Events, ", ")))
+			lost = append(lost, fmt.Sprintf("headers of the %s postback", what))
 		}
 		if pb.Body != "" {
-			lost = append(lost, fmt.Sprintf("body of the %s postback", strings.Join(pb.Events, ", ")))
+			lost = append(lost, fmt.Sprintf("body of the %s postback", what))
 		}
 		if pb.ContentType != "" {
-			lost = append(lost, fmt.Sprintf("content type of the %s postback", strings.Join(pb.Events, ", ")))
+			lost = append(lost, fmt.Sprintf("content type of the %s postback", what))
 		}
 		if strings.ContainsAny(pb.URL, "\\\n\u2028") {
-			lost = append(lost, fmt.Sprintf("backslashes and line breaks in the %s postback URL", strings.Join(pb.Events, ", ")))
+			lost = append(lost, fmt.Sprintf("backslashes and line breaks in the %s postback URL", what))
 		}
 		u := oneLine(pb.URL)
 		if postbackRowStart.MatchString(u) {
@@ -69,11 +87,15 @@ func Export(p *spec.Partner) (doc []byte, lost []string) {
 			u = strings.ReplaceAll(u, "|", `\|`)
 		}
 		for _, ev := range pb.Events {
-			if withMethod {
-				fmt.Fprintf(&b, "%s | %s | %s\n", ev, pb.MethodOrDefault(), u)
-			} else {
-				fmt.Fprintf(&b, "%s | %s\n", ev, u)
+			cells := []string{ev}
+			if withName {
+				cells = append(cells, escapeProse(pb.Name))
 			}
+			if withMethod {
+				cells = append(cells, pb.MethodOrDefault())
+			}
+			cells = append(cells, u)
+			b.WriteString(strings.Join(cells, " | ") + "\n")
 		}
 	}
 	b.WriteString("\n### Postback Parameters\n")
@@ -123,6 +145,15 @@ func Export(p *spec.Partner) (doc []byte, lost []string) {
 		}
 	}
 	return []byte(b.String()), lost
+}
+
+// postbackWhat names a postback in what Export reports: its name, or
+// its events.
+func postbackWhat(pb spec.Postback) string {
+	if pb.Name != "" {
+		return pb.Name
+	}
+	return strings.Join(pb.Events, ", ")
 }
 
 // templateCell escapes the pipes of a template so that they do not split

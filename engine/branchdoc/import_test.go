@@ -28,10 +28,13 @@ func corpusDocs(t testing.TB) []string {
 	return files
 }
 
-// allDocs is the rule docs and, when the corpus is there, every corpus doc.
+// allDocs is the rule docs, the family docs and, when the corpus is
+// there, every corpus doc.
 func allDocs(t testing.TB) []string {
 	t.Helper()
 	files, _ := filepath.Glob("testdata/rules/*.md")
+	family, _ := filepath.Glob("testdata/family/*.md")
+	files = append(files, family...)
 	if all, _ := filepath.Glob(filepath.Join(corpusDir, "*.md")); len(all) > 0 {
 		return append(files, all...)
 	}
@@ -195,10 +198,12 @@ func TestRepairRules(t *testing.T) {
 			eq(t, "template description", p.Parameters[2].Description, `<#if (user_data.os)! == "IOS">${ad_network.credentials.ios}</#if>`)
 			eq(t, "unmapped required", p.Unmapped[0].Text, "maybe")
 		}},
-		{"duplicates", []wantDiag{{RuleDuplicateEvent, 6}, {RuleDuplicateParam, 11}}, func(t *testing.T, p *spec.Partner) {
-			eq(t, "postbacks", len(p.Postbacks), 1)
+		// A second postback for an event is an extra, named postback.
+		{"duplicates", []wantDiag{{RuleExtraPostback, 6}, {RuleDuplicateParam, 11}}, func(t *testing.T, p *spec.Partner) {
+			eq(t, "postbacks", len(p.Postbacks), 2)
+			eq(t, "extra postback", p.Postbacks[1].Name, "install_2")
 			eq(t, "parameters", len(p.Parameters), 1)
-			eq(t, "unmapped", len(p.Unmapped), 2)
+			eq(t, "unmapped", len(p.Unmapped), 1)
 		}},
 		{"link_only", []wantDiag{{RuleEmptyPostbacks, 6}, {RuleShifted, 11}, {RuleTemplateLink, 16}}, func(t *testing.T, p *spec.Partner) {
 			eq(t, "postbacks", len(p.Postbacks), 0)

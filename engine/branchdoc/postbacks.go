@@ -16,6 +16,7 @@ type pbEntry struct {
 	Pos
 	event  string
 	method string
+	name   string // the row's postback name or label, when the table has one
 	url    string
 	raw    string // the doc's text for this entry, for unmapped
 	urlPos Pos
@@ -60,6 +61,10 @@ func (im *importer) postbackRows(s *section) []*pbEntry {
 				e.url, e.urlPos = c.Raw, c.Pos
 			case "method":
 				e.method = strings.ToUpper(strings.TrimSpace(c.Raw))
+			case "name", "dashboard_label":
+				if !isNull(c.Raw) {
+					e.name, _ = im.clean(c, kindProse, "postback name")
+				}
 			default:
 				if c.Raw != "" && !isNull(c.Raw) {
 					name := column(names, i, "?")
@@ -394,10 +399,12 @@ func (im *importer) postbacks(entries []*pbEntry) {
 			im.keep(spec.Unmapped{Section: "postbacks", Line: e.Line, Text: e.raw, Reason: "not a valid host: " + msg})
 			continue
 		}
-		key := strings.ToLower(e.event)
+		if e.method == "GET" {
+			e.method = ""
+		}
+		key := strings.ToLower(e.event) + "\x00" + e.method + "\x00" + e.url + "\x00" + e.name
 		if seen[key] {
-			im.warn(e.Pos, RuleDuplicateEvent, fmt.Sprintf("event %s has a second postback; kept the first", e.event), "an event triggers one postback")
-			im.keep(spec.Unmapped{Section: "postbacks", Line: e.Line, Text: e.raw, Reason: "second postback for event " + e.event})
+			im.warn(e.Pos, RuleDuplicateEvent, fmt.Sprintf("event %s lists the same postback twice; kept one", e.event), "delete the repeated row")
 			continue
 		}
 		seen[key] = true
@@ -408,23 +415,26 @@ func (im *importer) postbacks(entries []*pbEntry) {
 		pb    spec.Postback
 		notes []string
 		pos   Pos
+		e     *pbEntry // the first row
 	}
 	var groups []*group
-	byReq := map[[2]string]*group{}
+	byReq := map[[3]string]*group{}
 	for _, e := range kept {
-		g := byReq[[2]string{e.method, e.url}]
+		k := [3]string{e.method, e.url, e.name}
+		g := byReq[k]
 		if g == nil {
-			method := e.method
-			if method == "GET" {
-				method = ""
-			}
-			g = &group{pb: spec.Postback{URL: e.url, Method: method}, pos: e.urlPos}
+			g = &group{pb: spec.Postback{URL: e.url, Method: e.method}, pos: e.urlPos, e: e}
 			groups = append(groups, g)
-			byReq[[2]string{e.method, e.url}] = g
+			byReq[k] = g
 		}
 		g.pb.Events = append(g.pb.Events, e.event)
 		g.notes = append(g.notes, e.notes...)
 	}
+	pbs, firsts := make([]*spec.Postback, len(groups)), make([]*pbEntry, len(groups))
+	for i, g := range groups {
+		pbs[i], firsts[i] = &g.pb, g.e
+	}
+	im.namePostbacks(pbs, firsts)
 	for i, g := range groups {
 		im.p.Postbacks = append(im.p.Postbacks, g.pb)
 		for _, n := range dedupe(g.notes) {
@@ -437,6 +447,72 @@ func (im *importer) postbacks(entries []*pbEntry) {
 			im.notes = append(im.notes, Note{Path: "allowed_hosts", Text: fmt.Sprintf("derived from the templated host of the %s postback URL", g.pb.Events[0])})
 		}
 	}
+}
+
+// namePostbacks names postbacks. A name the doc gives (a Name or Label
+// column) is kept, as a slug; a postback for an event that an earlier
+// postback already has is an extra postback, and an extra postback needs
+// a name to be told apart: it gets the event's slug and its number
+// (purchase_2). Names are unique within the partner.
+func (im *importer) namePostbacks(pbs []*spec.Postback, rows []*pbEntry) {
+	used := map[string]bool{}
+	uniq := func(base string) string {
+		n := base
+		for i := 2; used[n]; i++ {
+			n = fmt.Sprintf("%s_%d", base, i)
+		}
+		used[n] = true
+		return n
+	}
+	for i, pb := range pbs {
+		if rows[i].name == "" {
+			continue
+		}
+		slug := slugify(rows[i].name)
+		if slug == "" {
+			im.warn(rows[i].Pos, RulePostbackName, fmt.Sprintf("postback name %q has no letter or digit; ignored it", rows[i].name), "")
+			continue
+		}
+		pb.Name = uniq(slug)
+		if pb.Name != slug {
+			im.warn(rows[i].Pos, RulePostbackName, fmt.Sprintf("postback name %q is used by another postback; named this one %s", rows[i].name, pb.Name), "give each postback its own name")
+		}
+	}
+	count := map[string]int{}
+	for i, pb := range pbs {
+		repeated := ""
+		for _, ev := range pb.Events {
+			if count[strings.ToLower(ev)] > 0 && repeated == "" {
+				repeated = ev
+			}
+			count[strings.ToLower(ev)]++
+		}
+		if repeated == "" || pb.Name != "" {
+			continue
+		}
+		n := count[strings.ToLower(repeated)]
+		pb.Name = uniq(fmt.Sprintf("%s_%d", slugify(repeated), n))
+		im.info(rows[i].Pos, RuleExtraPostback, fmt.Sprintf("event %s has %d postbacks; imported this row as an extra postback named %s", repeated, n, pb.Name))
+	}
+}
+
+// slugify makes a postback name of a label: lower-case letters, digits
+// and single underscores (Sale (GET) -> sale_get).
+func slugify(s string) string {
+	var b strings.Builder
+	gap := false
+	for _, r := range strings.ToLower(s) {
+		if (r >= 'a' && r <= 'z') || (r >= '0' && r <= '9') {
+			if gap && b.Len() > 0 {
+				b.WriteByte('_')
+			}
+			b.WriteRune(r)
+			gap = false
+			continue
+		}
+		gap = true
+	}
+	return b.String()
 }
 
 // checkHost reports credential macros glued into a URL's host name, as in

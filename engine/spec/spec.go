@@ -74,6 +74,9 @@ const CustomEvent = "custom_event"
 
 // Postback is one request template and the events that trigger it.
 type Postback struct {
+	// Name tells apart the postbacks of a partner that share an event;
+	// optional, unique within the partner when set.
+	Name string `yaml:"name,omitempty" json:"name,omitempty"`
 	// Events trigger this postback: Branch event names such as INSTALL,
 	// OPEN, PURCHASE, or custom_event. Each event appears in one postback of
 	// a partner; the event name is the postback's key.
