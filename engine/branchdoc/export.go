@@ -10,8 +10,9 @@ import (
 )
 
 // Export writes p in the Branch partner-doc format. The doc format has no
-// place for request headers, bodies or content types; lost lists what p
-// carries that the doc cannot, so callers can warn. Unmapped content goes
+// place for request headers, bodies or content types, and one postback per
+// event; lost lists, each with what Export did about it, what p carries
+// that the doc cannot, so callers can warn (or refuse, as export --strict). Unmapped content goes
 // to a trailing "### Unmapped" section that Import reads back, which makes
 // import -> export -> import a fixed point.
 func Export(p *spec.Partner) (doc []byte, lost []string) {
@@ -70,16 +71,16 @@ func Export(p *spec.Partner) (doc []byte, lost []string) {
 			firstFor[k] = what
 		}
 		if len(pb.Headers) > 0 {
-			lost = append(lost, fmt.Sprintf("headers of the %s postback", what))
+			lost = append(lost, fmt.Sprintf("headers of the %s postback (left out)", what))
 		}
 		if pb.Body != "" {
-			lost = append(lost, fmt.Sprintf("body of the %s postback", what))
+			lost = append(lost, fmt.Sprintf("body of the %s postback (left out)", what))
 		}
 		if pb.ContentType != "" {
-			lost = append(lost, fmt.Sprintf("content type of the %s postback", what))
+			lost = append(lost, fmt.Sprintf("content type of the %s postback (left out)", what))
 		}
 		if strings.ContainsAny(pb.URL, "\\\n\u2028") {
-			lost = append(lost, fmt.Sprintf("backslashes and line breaks in the %s postback URL", what))
+			lost = append(lost, fmt.Sprintf("backslashes and line breaks in the %s postback URL (a re-import reads them as quotes and spaces)", what))
 		}
 		u := oneLine(pb.URL)
 		if postbackRowStart.MatchString(u) {
@@ -107,7 +108,7 @@ func Export(p *spec.Partner) (doc []byte, lost []string) {
 			desc = templateCell(prm.Description)
 		}
 		if strings.ContainsAny(prm.Template, "\\\n\u2028") {
-			lost = append(lost, fmt.Sprintf("backslashes and line breaks in the template of {%s}", prm.Macro))
+			lost = append(lost, fmt.Sprintf("backslashes and line breaks in the template of {%s} (a re-import reads them as quotes and spaces)", prm.Macro))
 		}
 		fmt.Fprintf(&b, "{%s} | %s | %s | %s | %s | %s | %s\n",
 			prm.Macro, prm.Branch, protectSuffix(templateCell(prm.LinkMacro)), protectSuffix(escapeProse(prm.Label)),
@@ -118,7 +119,7 @@ func Export(p *spec.Partner) (doc []byte, lost []string) {
 		v := templateCell(lp.LinkMacro)
 		if lp.Value != "" {
 			if lp.LinkMacro != "" {
-				lost = append(lost, fmt.Sprintf("value %q of link parameter %s (it also has a link macro)", lp.Value, lp.Branch))
+				lost = append(lost, fmt.Sprintf("value %q of link parameter %s, which also has a link macro (left out)", lp.Value, lp.Branch))
 			} else {
 				v = lp.Value
 			}
@@ -134,7 +135,7 @@ func Export(p *spec.Partner) (doc []byte, lost []string) {
 		}
 		for _, h := range p.AllowedHosts {
 			if !slices.Contains(derived, h) {
-				lost = append(lost, fmt.Sprintf("allowed host %s", h))
+				lost = append(lost, fmt.Sprintf("allowed host %s (left out)", h))
 			}
 		}
 	}

@@ -547,6 +547,16 @@ func TestExportLost(t *testing.T) {
 		{"default machine name", spec.Partner{ID: "acme", Name: "Acme"}, nil},
 		{"machine name as the default", spec.Partner{ID: "acme", Name: "Acme", MachineName: "a_acme"}, nil},
 		{"other machine name", spec.Partner{ID: "acme", Name: "Acme", MachineName: "a_acme_v2"}, []string{"machine name a_acme_v2 (a Branch doc carries it in its file name: save the doc as a_acme_v2.md)"}},
+		{"request parts", spec.Partner{ID: "acme", Name: "Acme", Postbacks: []spec.Postback{
+			{Events: []string{"PURCHASE"}, Method: "POST", URL: "https://x.test/p", Headers: map[string]string{"X-Key": "{key}"}, Body: `{"a":1}`, ContentType: "application/json"},
+		}}, []string{"headers of the PURCHASE postback (left out)", "body of the PURCHASE postback (left out)", "content type of the PURCHASE postback (left out)"}},
+		{"extra postbacks", spec.Partner{ID: "acme", Name: "Acme", Postbacks: []spec.Postback{
+			{Events: []string{"INSTALL", "PURCHASE"}, URL: "https://x.test/p"},
+			{Name: "basket", Events: []string{"purchase"}, URL: "https://x.test/b"},
+		}}, []string{
+			"postback names (written in a Name column, which is adgate's: Branch's partner manager does not read it)",
+			"extra postback basket for purchase (a Branch doc has one postback per event, here INSTALL, PURCHASE; written as a second purchase row)",
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
