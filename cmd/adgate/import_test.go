@@ -245,3 +245,41 @@ parameters:
 		t.Errorf("--strict on a spec the doc carries: exit %d\n%s", code, stderr)
 	}
 }
+
+// A macro with brackets, as Branch writes device ids ({DeviceIds[IFA]}),
+// is one macro everywhere: the schema and lint accept it, render and
+// explain fill it, export writes it and import reads it back.
+func TestBracketMacros(t *testing.T) {
+	partners := t.TempDir()
+	const spec = `id: brk
+name: Brackets
+postbacks:
+  - events: [PURCHASE]
+    url: https://pb.example.test/p?idfa={DeviceIds[IFA]}&c={click}
+parameters:
+  - {macro: "DeviceIds[IFA]", branch: IDFA}
+  - {macro: click, branch: CLICK_ID, link_macro: "{click}"}
+`
+	if err := os.WriteFile(filepath.Join(partners, "brk.yaml"), []byte(spec), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, stderr := runCLI(t, "validate", partners); code != 0 || !strings.Contains(stderr, "0 errors, 0 warnings") {
+		t.Fatalf("validate: exit %d\n%s", code, stderr)
+	}
+	code, out, stderr := runCLI(t, "render", "--partners", partners, "--partner", "brk", "--event", "../../partners/events/ios-purchase.json", "--explain")
+	if code != 0 || !strings.Contains(out, "idfa=27AFDDCC-15DA-3A32-EF33-D0469D36A673&") || !strings.Contains(out, `{DeviceIds[IFA]}  "27AFDDCC-15DA-3A32-EF33-D0469D36A673"  IDFA`) {
+		t.Fatalf("render --explain: exit %d\n%s%s", code, out, stderr)
+	}
+	code, doc, stderr := runCLI(t, "export", "--partner", "brk", "--partners", partners, "--strict")
+	if code != 0 || !strings.Contains(doc, "{DeviceIds[IFA]} | IDFA |") {
+		t.Fatalf("export: exit %d\n%s%s", code, doc, stderr)
+	}
+	docFile := filepath.Join(t.TempDir(), "a_brk.md")
+	if err := os.WriteFile(docFile, []byte(doc), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, back, stderr := runCLI(t, "import", docFile)
+	if code != 0 || !strings.Contains(back, "macro: DeviceIds[IFA]\n") || !strings.Contains(back, "idfa={DeviceIds[IFA]}&c={click}") {
+		t.Fatalf("import of the export: exit %d\n%s%s", code, back, stderr)
+	}
+}
