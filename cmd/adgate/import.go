@@ -139,7 +139,7 @@ func impSameID(files []string) string {
 	var clash []string
 	for _, id := range ids {
 		if len(byID[id]) > 1 {
-			clash = append(clash, fmt.Sprintf("%s all map to partner id %s (%s.yaml)", strings.Join(byID[id], ", "), id, id))
+			clash = append(clash, fmt.Sprintf("%s map to one partner id, %s (%s.yaml)", strings.Join(byID[id], ", "), id, id))
 		}
 	}
 	if len(clash) == 0 {

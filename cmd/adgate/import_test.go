@@ -183,7 +183,7 @@ func TestImportSameID(t *testing.T) {
 	}
 	out := t.TempDir()
 	code, _, stderr := runCLI(t, "import", filepath.Join(src, "a_acme.md"), filepath.Join(src, "a_other.md"), filepath.Join(src, "acme.md"), "-o", out)
-	if code != 1 || !strings.Contains(stderr, "all map to partner id acme (acme.yaml)") || !strings.Contains(stderr, "nothing written") {
+	if code != 1 || !strings.Contains(stderr, "map to one partner id, acme (acme.yaml)") || !strings.Contains(stderr, "nothing written") {
 		t.Fatalf("exit %d, want 1 naming the clash\n%s", code, stderr)
 	}
 	if entries, _ := os.ReadDir(out); len(entries) != 0 {
