@@ -118,10 +118,10 @@ func TestFamilyDocs(t *testing.T) {
 			eq(t, "param description", param(p, "click").Description, "“Mandatory” click")
 			eq(t, "credential label", param(p, "key").Label, "Clé API")
 		}},
-		{"a_placeholder_rows", []wantDiag{{RulePlaceholder, 12}, {RulePlaceholder, 13}, {RuleRepeatedHeader, 14}, {RulePlaceholder, 15}, {RulePlaceholder, 17}, {RuleUnknownBranch, 18}}, func(t *testing.T, p *spec.Partner) {
-			eq(t, "parameters", len(p.Parameters), 3)
-			eq(t, "example row kept as the doc has it", param(p, "your_macro").Branch, "BRANCH_PARAMETER")
-			eq(t, "unmapped", len(p.Unmapped), 0)
+		{"a_placeholder_rows", []wantDiag{{RulePlaceholder, 12}, {RulePlaceholder, 13}, {RuleRepeatedHeader, 14}, {RulePlaceholder, 15}, {RulePlaceholder, 17}, {RuleUnmapped, 18}}, func(t *testing.T, p *spec.Partner) {
+			eq(t, "parameters", len(p.Parameters), 2)
+			eq(t, "example row kept under unmapped", len(p.Unmapped), 1)
+			eq(t, "example row", p.Unmapped[0].Reason, "placeholder row: {your_macro} has the column name BRANCH_PARAMETER for its Branch parameter")
 		}},
 		{"a_nameless_block", []wantDiag{{RuleBlocks, 9}, {RuleUnmapped, 13}, {RuleUnmapped, 19}}, func(t *testing.T, p *spec.Partner) {
 			eq(t, "parameters", len(p.Parameters), 2)

@@ -291,6 +291,11 @@ func (im *importer) parameter(r paramRow) {
 	}
 	branchCell := r.cells["branch_parameter"]
 	branch, _ := im.clean(branchCell, kindPlain, "Branch parameter")
+	if paramKey(branch) == "branch_parameter" {
+		// An example row: {your_macro} | BRANCH_PARAMETER | ...
+		im.unmapped(r.Pos, "parameters", r.raw, fmt.Sprintf("placeholder row: {%s} has the column name %s for its Branch parameter", macro, branch))
+		return
+	}
 	if !identRe.MatchString(branch) {
 		im.unmapped(r.Pos, "parameters", r.raw, fmt.Sprintf("parameter {%s} has no valid Branch parameter (%q)", macro, branch))
 		return
