@@ -161,7 +161,7 @@ func (im *importer) blockRows(segs []segment) []paramRow {
 			return
 		}
 		if len(c.Raw) >= 2 && strings.HasPrefix(c.Raw, `"`) && strings.HasSuffix(c.Raw, `"`) && !strings.Contains(c.Raw[1:len(c.Raw)-1], `"`) {
-			im.warn(c.Pos, RuleJSONParameters, fmt.Sprintf("parameter block value %s is quoted like a JSON string; read it without the quotes", c.Raw), "")
+			im.warn(c.Pos, RuleJSONParameters, fmt.Sprintf("parameter block value %s is quoted like a JSON string; read it without the quotes", c.Raw), "write the value without quotes")
 			c = cell{Pos{c.Line, c.Col + 1}, c.Raw[1 : len(c.Raw)-1]}
 		}
 		cur.cells[key] = c

@@ -470,7 +470,7 @@ func (im *importer) namePostbacks(pbs []*spec.Postback, rows []*pbEntry) {
 		}
 		slug := slugify(rows[i].name)
 		if slug == "" {
-			im.warn(rows[i].Pos, RulePostbackName, fmt.Sprintf("postback name %q has no letter or digit; ignored it", rows[i].name), "")
+			im.warn(rows[i].Pos, RulePostbackName, fmt.Sprintf("postback name %q has no letter or digit; ignored it", rows[i].name), "write a name of letters, digits and _")
 			continue
 		}
 		pb.Name = uniq(slug)
