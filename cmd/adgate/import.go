@@ -2,10 +2,13 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/adgate/adgate/engine/branchdoc"
 	"github.com/adgate/adgate/engine/diag"
@@ -16,24 +19,38 @@ import (
 const impMaxDocSize = 4 << 20
 
 func importCmd() *command {
-	c := newCommand("import", "import FILE.md... [-o DIR] [--no-clobber] [--format text|json|github]",
+	c := newCommand("import", "import FILE.md... [-o DIR] [--force | --no-clobber] [--format text|json|github]",
 		"import Branch partner docs (markdown) as partner specs",
 		`Imports Branch partner docs into partner specs. Every repair and every
-unmapped item is a warning with the doc's line; exit 1 when a doc fails.`, argPaths)
+unmapped item is a warning with the doc's line; exit 1 when a doc fails.
+With -o, an existing spec is not overwritten without --force, two docs
+that map to one partner id are refused, and no spec is written through a
+symbolic link.`, argPaths)
 	fs := c.flags
 	outDir := fs.String("o", "", "write one `DIR`/<id>.yaml per doc (default: YAML to stdout)")
-	noClobber := fs.Bool("no-clobber", false, "skip docs whose output file already exists")
+	force := fs.Bool("force", false, "with -o, overwrite specs that already exist")
+	noClobber := fs.Bool("no-clobber", false, "with -o, skip docs whose spec already exists instead of failing")
 	format := fs.String("format", "text", "diagnostics `FORMAT`: text, json or github")
 	c.run = func(ctx context.Context, st stdio, files []string) int {
 		if len(files) == 0 {
 			return c.usageError(st, "give at least one FILE.md")
 		}
-		return runImport(ctx, st.out, st.errOut, files, *outDir, *noClobber, *format)
+		if *force && *noClobber {
+			return c.usageError(st, "--force and --no-clobber exclude each other")
+		}
+		return runImport(ctx, st.out, st.errOut, files, impOptions{outDir: *outDir, force: *force, noClobber: *noClobber}, *format)
 	}
 	return c
 }
 
-func runImport(ctx context.Context, stdout, stderr io.Writer, files []string, outDir string, noClobber bool, format string) int {
+// impOptions say where and how import writes specs.
+type impOptions struct {
+	outDir           string // "" writes YAML to stdout
+	force, noClobber bool
+}
+
+func runImport(ctx context.Context, stdout, stderr io.Writer, files []string, opt impOptions, format string) int {
+	outDir := opt.outDir
 	f, err := diag.ParseFormat(format)
 	if err != nil {
 		fmt.Fprintln(stderr, "adgate import:", err)
@@ -42,6 +59,14 @@ func runImport(ctx context.Context, stdout, stderr io.Writer, files []string, ou
 	loader, err := spec.NewLoader()
 	if err != nil {
 		return errExit(stderr, "import", err)
+	}
+	if outDir != "" {
+		// Two docs with one id would write one file, the second
+		// silently replacing the first: refuse before writing any.
+		if msg := impSameID(files); msg != "" {
+			fmt.Fprintln(stderr, "adgate import:", msg)
+			return 1
+		}
 	}
 	var all diag.List
 	failed, written := 0, 0
@@ -52,7 +77,9 @@ func runImport(ctx context.Context, stdout, stderr io.Writer, files []string, ou
 		res, out, diags, err := impConvert(file)
 		all = append(all, diags...)
 		if err != nil {
-			fmt.Fprintln(stderr, "adgate import:", err)
+			if !errors.Is(err, branchdoc.ErrNotPartnerDoc) { // else a finding says it
+				fmt.Fprintln(stderr, "adgate import:", err)
+			}
 			failed++
 			continue
 		}
@@ -74,18 +101,13 @@ func runImport(ctx context.Context, stdout, stderr io.Writer, files []string, ou
 			written++
 			continue
 		}
-		if noClobber {
-			if _, err := os.Stat(dest); err == nil {
-				fmt.Fprintf(stderr, "adgate import: %s exists; skipped %s\n", dest, file)
-				continue
-			}
-		}
-		if err := os.MkdirAll(outDir, 0o755); err != nil {
-			return errExit(stderr, "import", err)
-		}
-		if err := os.WriteFile(dest, out, 0o644); err != nil {
-			fmt.Fprintln(stderr, "adgate import:", err)
+		switch skip, err := impWrite(dest, out, opt); {
+		case err != nil:
+			fmt.Fprintf(stderr, "adgate import: %s: %v\n", file, err)
 			failed++
+			continue
+		case skip:
+			fmt.Fprintf(stderr, "adgate import: %s exists; skipped %s (--no-clobber)\n", dest, file)
 			continue
 		}
 		written++
@@ -100,6 +122,86 @@ func runImport(ctx context.Context, stdout, stderr io.Writer, files []string, ou
 		return 1
 	}
 	return 0
+}
+
+// impSameID returns a message naming the docs that map to one partner
+// id, or "".
+func impSameID(files []string) string {
+	byID := map[string][]string{}
+	var ids []string
+	for _, f := range files {
+		id, _ := branchdoc.PartnerID(f)
+		if byID[id] == nil {
+			ids = append(ids, id)
+		}
+		byID[id] = append(byID[id], f)
+	}
+	var clash []string
+	for _, id := range ids {
+		if len(byID[id]) > 1 {
+			clash = append(clash, fmt.Sprintf("%s map to one partner id, %s (%s.yaml)", strings.Join(byID[id], ", "), id, id))
+		}
+	}
+	if len(clash) == 0 {
+		return ""
+	}
+	return strings.Join(clash, "; ") + "; import them into different -o directories or rename the docs; nothing written"
+}
+
+// impWrite writes one spec to dest. It never writes through a symbolic
+// link, and replaces an existing file only with --force (with
+// --no-clobber it reports skip instead). Without --force the file is
+// created exclusively, so one that appears meanwhile is not overwritten;
+// with --force it is written to a temporary file and renamed over dest,
+// which replaces dest itself, never a file a link points to.
+func impWrite(dest string, out []byte, opt impOptions) (skip bool, err error) {
+	fi, err := os.Lstat(dest)
+	switch {
+	case err == nil && fi.Mode()&os.ModeSymlink != 0:
+		return false, fmt.Errorf("%s is a symbolic link; adgate import does not write through links (remove it or choose another -o)", dest)
+	case err == nil && !fi.Mode().IsRegular():
+		return false, fmt.Errorf("%s exists and is not a regular file", dest)
+	case err == nil && opt.noClobber:
+		return true, nil
+	case err == nil && !opt.force:
+		return false, fmt.Errorf("%s exists; pass --force to overwrite it (or --no-clobber to skip it)", dest)
+	case err != nil && !errors.Is(err, fs.ErrNotExist):
+		return false, err
+	}
+	if err := os.MkdirAll(opt.outDir, 0o755); err != nil {
+		return false, err
+	}
+	if !opt.force {
+		f, err := os.OpenFile(dest, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+		if err != nil {
+			if errors.Is(err, fs.ErrExist) {
+				return false, fmt.Errorf("%s exists; pass --force to overwrite it (or --no-clobber to skip it)", dest)
+			}
+			return false, err
+		}
+		if _, err := f.Write(out); err != nil {
+			f.Close()
+			return false, fmt.Errorf("write %s: %w", dest, err)
+		}
+		return false, f.Close()
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(dest), "."+filepath.Base(dest)+".*")
+	if err != nil {
+		return false, err
+	}
+	defer os.Remove(tmp.Name()) // after a successful rename there is nothing to remove
+	if _, err := tmp.Write(out); err != nil {
+		tmp.Close()
+		return false, fmt.Errorf("write %s: %w", dest, err)
+	}
+	if err := tmp.Chmod(0o644); err != nil {
+		tmp.Close()
+		return false, err
+	}
+	if err := tmp.Close(); err != nil {
+		return false, err
+	}
+	return false, os.Rename(tmp.Name(), dest)
 }
 
 // impConvert reads one doc and imports it as a partner spec's YAML. The

@@ -88,3 +88,201 @@ func TestImportFailures(t *testing.T) {
 		t.Errorf("missing partner: exit %d, want 1", code)
 	}
 }
+
+// import -o never loses a spec silently: an existing file is kept without
+// --force (or skipped with --no-clobber), two docs with one id are
+// refused before anything is written, and a symbolic link is never
+// written through.
+func TestImportOutputSafety(t *testing.T) {
+	docs := "../../engine/branchdoc/testdata/rules/"
+	basic := docs + "basic.md"
+	tests := []struct {
+		name     string
+		setup    func(t *testing.T, dir string) // prepares -o DIR
+		args     []string
+		code     int
+		stderr   string
+		wantFile string // basic.yaml's content afterwards; "" means the import's
+	}{
+		{"new file", nil, nil, 0, "1 of 1 docs imported", ""},
+		{"existing file kept", writeFile("basic.yaml", "mine\n"), nil, 1, "basic.yaml exists; pass --force to overwrite it", "mine\n"},
+		{"existing file skipped", writeFile("basic.yaml", "mine\n"), []string{"--no-clobber"}, 0, "skipped", "mine\n"},
+		{"existing file forced", writeFile("basic.yaml", "mine\n"), []string{"--force"}, 0, "1 of 1 docs imported", ""},
+		{"symlink refused", symlinkTo("basic.yaml"), nil, 1, "is a symbolic link", "target\n"},
+		{"symlink refused with --force", symlinkTo("basic.yaml"), []string{"--force"}, 1, "is a symbolic link", "target\n"},
+		{"dangling symlink refused", func(t *testing.T, dir string) {
+			if err := os.Symlink(filepath.Join(dir, "nowhere.yaml"), filepath.Join(dir, "basic.yaml")); err != nil {
+				t.Skip(err)
+			}
+		}, nil, 1, "is a symbolic link", "-"},
+		{"force and no-clobber", nil, []string{"--force", "--no-clobber"}, 2, "exclude each other", "-"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			if tt.setup != nil {
+				tt.setup(t, dir)
+			}
+			args := append([]string{"import", basic, "-o", dir}, tt.args...)
+			code, _, stderr := runCLI(t, args...)
+			if code != tt.code || !strings.Contains(stderr, tt.stderr) {
+				t.Fatalf("exit %d, want %d with %q\n%s", code, tt.code, tt.stderr, stderr)
+			}
+			if tt.wantFile == "-" {
+				return
+			}
+			got, err := os.ReadFile(filepath.Join(dir, "basic.yaml"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tt.wantFile == "" {
+				if !strings.Contains(string(got), "id: basic\n") {
+					t.Errorf("basic.yaml is not the import:\n%s", got)
+				}
+			} else if string(got) != tt.wantFile {
+				t.Errorf("basic.yaml = %q, want %q", got, tt.wantFile)
+			}
+			if fi, err := os.Lstat(filepath.Join(dir, "basic.yaml")); err == nil && fi.Mode()&os.ModeSymlink != 0 {
+				target, _ := os.ReadFile(filepath.Join(dir, "target.yaml"))
+				if string(target) != "target\n" {
+					t.Errorf("the link's target was written: %q", target)
+				}
+			}
+		})
+	}
+}
+
+func writeFile(name, content string) func(t *testing.T, dir string) {
+	return func(t *testing.T, dir string) {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// symlinkTo makes dir/name a link to dir/target.yaml, which holds "target".
+func symlinkTo(name string) func(t *testing.T, dir string) {
+	return func(t *testing.T, dir string) {
+		target := filepath.Join(dir, "target.yaml")
+		if err := os.WriteFile(target, []byte("target\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Symlink(target, filepath.Join(dir, name)); err != nil {
+			t.Skipf("no symbolic links here: %v", err)
+		}
+	}
+}
+
+func TestImportSameID(t *testing.T) {
+	src := t.TempDir()
+	basic, err := os.ReadFile("../../engine/branchdoc/testdata/rules/basic.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"a_acme.md", "acme.md", "a_other.md"} {
+		if err := os.WriteFile(filepath.Join(src, f), basic, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out := t.TempDir()
+	code, _, stderr := runCLI(t, "import", filepath.Join(src, "a_acme.md"), filepath.Join(src, "a_other.md"), filepath.Join(src, "acme.md"), "-o", out)
+	if code != 1 || !strings.Contains(stderr, "map to one partner id, acme (acme.yaml)") || !strings.Contains(stderr, "nothing written") {
+		t.Fatalf("exit %d, want 1 naming the clash\n%s", code, stderr)
+	}
+	if entries, _ := os.ReadDir(out); len(entries) != 0 {
+		t.Errorf("%d files written, want none", len(entries))
+	}
+	// To stdout nothing is overwritten: both are printed.
+	if code, stdout, stderr := runCLI(t, "import", filepath.Join(src, "a_acme.md"), filepath.Join(src, "acme.md")); code != 0 || strings.Count(stdout, "id: acme\n") != 2 {
+		t.Errorf("stdout import: exit %d\n%s", code, stderr)
+	}
+}
+
+func TestImportRefusesReadme(t *testing.T) {
+	code, _, stderr := runCLI(t, "import", "../../engine/branchdoc/testdata/family/README.md", "-o", t.TempDir())
+	if code != 1 || !strings.Contains(stderr, "README.md:1:1: error import-not-a-partner-doc: not a Branch partner doc") ||
+		!strings.Contains(stderr, "0 of 1 docs imported, 0 warnings") {
+		t.Errorf("exit %d, want 1 with one finding and no warnings\n%s", code, stderr)
+	}
+}
+
+// export -o creates the doc's directory; what the doc cannot carry is
+// reported, and --strict fails on it without writing.
+func TestExportOutput(t *testing.T) {
+	partners := t.TempDir()
+	spec := `id: acme
+name: Acme
+postbacks:
+  - events: [PURCHASE]
+    method: POST
+    url: https://x.example.test/p?c={click}
+    body: '{"c": "{click}"}'
+    content_type: application/json
+parameters:
+  - {macro: click, branch: CLICK_ID, link_macro: "{click}"}
+`
+	if err := os.WriteFile(filepath.Join(partners, "acme.yaml"), []byte(spec), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), "docs", "partners", "a_acme.md")
+	code, _, stderr := runCLI(t, "export", "--partner", "acme", "--partners", partners, "-o", out)
+	if code != 0 || !strings.Contains(stderr, "cannot carry the body of the PURCHASE postback (left out)") || !strings.Contains(stderr, "content type of the PURCHASE postback") {
+		t.Fatalf("export exit %d, want 0 reporting body and content type\n%s", code, stderr)
+	}
+	if doc, err := os.ReadFile(out); err != nil || !strings.Contains(string(doc), "PURCHASE | POST | https://x.example.test/p?c={click}") {
+		t.Fatalf("doc not written to the new directory: %v\n%s", err, doc)
+	}
+	strictOut := filepath.Join(t.TempDir(), "strict", "a_acme.md")
+	code, stdout, stderr := runCLI(t, "export", "--partner", "acme", "--partners", partners, "-o", strictOut, "--strict")
+	if code != 1 || !strings.Contains(stderr, "(--strict); nothing written") || stdout != "" {
+		t.Fatalf("--strict: exit %d, want 1\n%s", code, stderr)
+	}
+	if _, err := os.Stat(strictOut); err == nil {
+		t.Error("--strict wrote the doc")
+	}
+	// A spec the doc carries whole passes --strict.
+	if err := os.WriteFile(filepath.Join(partners, "acme.yaml"), []byte(strings.Replace(strings.Replace(spec, "    body: '{\"c\": \"{click}\"}'\n", "", 1), "    content_type: application/json\n", "", 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, stdout, stderr := runCLI(t, "export", "--partner", "acme", "--partners", partners, "--strict"); code != 0 || !strings.Contains(stdout, "PURCHASE | POST |") {
+		t.Errorf("--strict on a spec the doc carries: exit %d\n%s", code, stderr)
+	}
+}
+
+// A macro with brackets, as Branch writes device ids ({DeviceIds[IFA]}),
+// is one macro everywhere: the schema and lint accept it, render and
+// explain fill it, export writes it and import reads it back.
+func TestBracketMacros(t *testing.T) {
+	partners := t.TempDir()
+	const spec = `id: brk
+name: Brackets
+postbacks:
+  - events: [PURCHASE]
+    url: https://pb.example.test/p?idfa={DeviceIds[IFA]}&c={click}
+parameters:
+  - {macro: "DeviceIds[IFA]", branch: IDFA}
+  - {macro: click, branch: CLICK_ID, link_macro: "{click}"}
+`
+	if err := os.WriteFile(filepath.Join(partners, "brk.yaml"), []byte(spec), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, stderr := runCLI(t, "validate", partners); code != 0 || !strings.Contains(stderr, "0 errors, 0 warnings") {
+		t.Fatalf("validate: exit %d\n%s", code, stderr)
+	}
+	code, out, stderr := runCLI(t, "render", "--partners", partners, "--partner", "brk", "--event", "../../partners/events/ios-purchase.json", "--explain")
+	if code != 0 || !strings.Contains(out, "idfa=27AFDDCC-15DA-3A32-EF33-D0469D36A673&") || !strings.Contains(out, `{DeviceIds[IFA]}  "27AFDDCC-15DA-3A32-EF33-D0469D36A673"  IDFA`) {
+		t.Fatalf("render --explain: exit %d\n%s%s", code, out, stderr)
+	}
+	code, doc, stderr := runCLI(t, "export", "--partner", "brk", "--partners", partners, "--strict")
+	if code != 0 || !strings.Contains(doc, "{DeviceIds[IFA]} | IDFA |") {
+		t.Fatalf("export: exit %d\n%s%s", code, doc, stderr)
+	}
+	docFile := filepath.Join(t.TempDir(), "a_brk.md")
+	if err := os.WriteFile(docFile, []byte(doc), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, back, stderr := runCLI(t, "import", docFile)
+	if code != 0 || !strings.Contains(back, "macro: DeviceIds[IFA]\n") || !strings.Contains(back, "idfa={DeviceIds[IFA]}&c={click}") {
+		t.Fatalf("import of the export: exit %d\n%s%s", code, back, stderr)
+	}
+}

@@ -10,8 +10,9 @@ import (
 )
 
 // Export writes p in the Branch partner-doc format. The doc format has no
-// place for request headers, bodies or content types; lost lists what p
-// carries that the doc cannot, so callers can warn. Unmapped content goes
+// place for request headers, bodies or content types, and one postback per
+// event; lost lists, each with what Export did about it, what p carries
+// that the doc cannot, so callers can warn (or refuse, as export --strict). Unmapped content goes
 // to a trailing "### Unmapped" section that Import reads back, which makes
 // import -> export -> import a fixed point.
 func Export(p *spec.Partner) (doc []byte, lost []string) {
@@ -36,32 +37,50 @@ func Export(p *spec.Partner) (doc []byte, lost []string) {
 		b.WriteString(escapeProse(p.Description) + "\n")
 	}
 	b.WriteString("\n### Postbacks\n")
-	withMethod := false
+	withMethod, withName := false, false
 	for _, pb := range p.Postbacks {
 		if pb.MethodOrDefault() != "GET" {
 			withMethod = true
 		}
+		if pb.Name != "" {
+			withName = true
+		}
+	}
+	head := []string{"Event"}
+	if withName {
+		head = append(head, "Name")
+		lost = append(lost, "postback names (written in a Name column, which is adgate's: Branch's partner manager does not read it)")
 	}
 	if withMethod {
-		b.WriteString("Event | Method | Postback\n--- | --- | ---\n")
-	} else {
-		b.WriteString("Event | Postback\n--- | ---\n")
+		head = append(head, "Method")
 	}
+	head = append(head, "Postback")
+	b.WriteString(strings.Join(head, " | ") + "\n" + strings.Repeat("--- | ", len(head)-1) + "---\n")
 	if len(p.Postbacks) == 0 {
 		b.WriteString("{}\n")
 	}
+	firstFor := map[string]string{} // event -> the postback that has it first
 	for _, pb := range p.Postbacks {
+		what := postbackWhat(pb)
+		for _, ev := range pb.Events {
+			k := strings.ToLower(ev)
+			if first, ok := firstFor[k]; ok {
+				lost = append(lost, fmt.Sprintf("extra postback %s for %s (a Branch doc has one postback per event, here %s; written as a second %s row)", what, ev, first, ev))
+				continue
+			}
+			firstFor[k] = what
+		}
 		if len(pb.Headers) > 0 {
-			lost = append(lost, fmt.Sprintf("headers of the %s postback", strings.Join(pb.Events, ", ")))
+			lost = append(lost, fmt.Sprintf("headers of the %s postback (left out)", what))
 		}
 		if pb.Body != "" {
-			lost = append(lost, fmt.Sprintf("body of the %s postback", strings.Join(pb.Events, ", ")))
+			lost = append(lost, fmt.Sprintf("body of the %s postback (left out)", what))
 		}
 		if pb.ContentType != "" {
-			lost = append(lost, fmt.Sprintf("content type of the %s postback", strings.Join(pb.Events, ", ")))
+			lost = append(lost, fmt.Sprintf("content type of the %s postback (left out)", what))
 		}
 		if strings.ContainsAny(pb.URL, "\\\n\u2028") {
-			lost = append(lost, fmt.Sprintf("backslashes and line breaks in the %s postback URL", strings.Join(pb.Events, ", ")))
+			lost = append(lost, fmt.Sprintf("backslashes and line breaks in the %s postback URL (a re-import reads them as quotes and spaces)", what))
 		}
 		u := oneLine(pb.URL)
 		if postbackRowStart.MatchString(u) {
@@ -69,11 +88,15 @@ func Export(p *spec.Partner) (doc []byte, lost []string) {
 			u = strings.ReplaceAll(u, "|", `\|`)
 		}
 		for _, ev := range pb.Events {
-			if withMethod {
-				fmt.Fprintf(&b, "%s | %s | %s\n", ev, pb.MethodOrDefault(), u)
-			} else {
-				fmt.Fprintf(&b, "%s | %s\n", ev, u)
+			cells := []string{ev}
+			if withName {
+				cells = append(cells, escapeProse(pb.Name))
 			}
+			if withMethod {
+				cells = append(cells, pb.MethodOrDefault())
+			}
+			cells = append(cells, u)
+			b.WriteString(strings.Join(cells, " | ") + "\n")
 		}
 	}
 	b.WriteString("\n### Postback Parameters\n")
@@ -85,7 +108,7 @@ func Export(p *spec.Partner) (doc []byte, lost []string) {
 			desc = templateCell(prm.Description)
 		}
 		if strings.ContainsAny(prm.Template, "\\\n\u2028") {
-			lost = append(lost, fmt.Sprintf("backslashes and line breaks in the template of {%s}", prm.Macro))
+			lost = append(lost, fmt.Sprintf("backslashes and line breaks in the template of {%s} (a re-import reads them as quotes and spaces)", prm.Macro))
 		}
 		fmt.Fprintf(&b, "{%s} | %s | %s | %s | %s | %s | %s\n",
 			prm.Macro, prm.Branch, protectSuffix(templateCell(prm.LinkMacro)), protectSuffix(escapeProse(prm.Label)),
@@ -96,7 +119,7 @@ func Export(p *spec.Partner) (doc []byte, lost []string) {
 		v := templateCell(lp.LinkMacro)
 		if lp.Value != "" {
 			if lp.LinkMacro != "" {
-				lost = append(lost, fmt.Sprintf("value %q of link parameter %s (it also has a link macro)", lp.Value, lp.Branch))
+				lost = append(lost, fmt.Sprintf("value %q of link parameter %s, which also has a link macro (left out)", lp.Value, lp.Branch))
 			} else {
 				v = lp.Value
 			}
@@ -112,7 +135,7 @@ func Export(p *spec.Partner) (doc []byte, lost []string) {
 		}
 		for _, h := range p.AllowedHosts {
 			if !slices.Contains(derived, h) {
-				lost = append(lost, fmt.Sprintf("allowed host %s", h))
+				lost = append(lost, fmt.Sprintf("allowed host %s (left out)", h))
 			}
 		}
 	}
@@ -123,6 +146,15 @@ func Export(p *spec.Partner) (doc []byte, lost []string) {
 		}
 	}
 	return []byte(b.String()), lost
+}
+
+// postbackWhat names a postback in what Export reports: its name, or
+// its events.
+func postbackWhat(pb spec.Postback) string {
+	if pb.Name != "" {
+		return pb.Name
+	}
+	return strings.Join(pb.Events, ", ")
 }
 
 // templateCell escapes the pipes of a template so that they do not split

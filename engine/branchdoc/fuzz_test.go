@@ -17,6 +17,8 @@ import (
 // import again to the same partner.
 func FuzzImport(f *testing.F) {
 	seeds, _ := filepath.Glob("testdata/rules/*.md")
+	family, _ := filepath.Glob("testdata/family/*.md")
+	seeds = append(seeds, family...)
 	for _, name := range []string{"a_criteo", "a_google_adwords", "a_facebook", "a_art_of_click"} {
 		seeds = append(seeds, filepath.Join(corpusDir, name+".md"))
 	}

@@ -25,6 +25,7 @@ import (
 	"github.com/adgate/adgate/engine/catalog"
 	"github.com/adgate/adgate/engine/diag"
 	"github.com/adgate/adgate/engine/spec"
+	"github.com/adgate/adgate/engine/template"
 )
 
 // Note is a comment the importer attaches to part of its YAML output, to
@@ -57,12 +58,48 @@ type Template struct {
 	Text string
 }
 
-// ErrNotPartnerDoc is returned for input with neither a title nor any of
-// the doc's sections.
-var ErrNotPartnerDoc = errors.New("not a Branch partner doc: no title and no Postbacks, Postback Parameters or Link-only Parameters section")
+// ErrNotPartnerDoc is returned for input that is not a partner doc: one
+// with no Postbacks, Postback Parameters or Link-only Parameters section
+// holding anything (a README, notes). The error wrapping it says what the
+// file has instead.
+var ErrNotPartnerDoc = errors.New("not a Branch partner doc")
+
+// partnerDoc decides whether a scanned file is a partner doc: it must have
+// one of the three table sections with content. Importing anything else
+// would "succeed" with a warning per line and an empty spec.
+func partnerDoc(titled bool, pbSecs, paramSecs, linkSecs, all []*section) error {
+	for _, list := range [][]*section{pbSecs, paramSecs, linkSecs} {
+		for _, s := range list {
+			if len(s.Body) > 0 {
+				return nil
+			}
+		}
+	}
+	var names []string
+	for _, s := range all {
+		if knownSection(s.Name) == "" && len(names) < 4 {
+			names = append(names, fmt.Sprintf("%q", s.Name))
+		}
+	}
+	found := "no sections"
+	switch {
+	case len(names) > 0:
+		found = "sections " + strings.Join(names, ", ")
+		if len(all) > len(names) {
+			found += ", ..."
+		}
+	case len(all) > 0:
+		found = "only empty sections"
+	}
+	if !titled {
+		found = "no title and " + found
+	}
+	return fmt.Errorf("%w: it has no Postbacks, Postback Parameters or Link-only Parameters table (found %s)", ErrNotPartnerDoc, found)
+}
 
 // Rule ids of the diagnostics the importer reports.
 const (
+	RuleNotPartnerDoc   = "import-not-a-partner-doc"
 	RuleEncoding        = "import-encoding"
 	RuleMojibake        = "import-mojibake"
 	RuleInvisible       = "import-invisible-char"
@@ -75,6 +112,10 @@ const (
 	RuleDuplicateKey    = "import-duplicate-query-key"
 	RuleCredentialHost  = "import-credential-in-host"
 	RuleJoinedRows      = "import-joined-rows"
+	RuleJoinedCells     = "import-joined-cells"
+	RuleBlocks          = "import-parameter-blocks"
+	RulePlaceholder     = "import-placeholder-row"
+	RuleRepeatedHeader  = "import-repeated-header"
 	RuleBranchCase      = "import-branch-case"
 	RuleTruncated       = "import-truncated-url"
 	RuleShifted         = "import-shifted-columns"
@@ -84,6 +125,8 @@ const (
 	RuleForeignTemplate = "import-foreign-template"
 	RuleSelfTemplate    = "import-self-template"
 	RuleDuplicateEvent  = "import-duplicate-event"
+	RuleExtraPostback   = "import-extra-postback"
+	RulePostbackName    = "import-postback-name"
 	RuleDuplicateParam  = "import-duplicate-parameter"
 	RuleBadRequired     = "import-bad-required"
 	RuleStatus          = "import-status"
@@ -180,22 +223,17 @@ func Import(file string, data []byte) (*Result, diag.List, error) {
 	doc := scan(text)
 
 	titled := im.header(doc.Header)
-	known := false
 	var pbSecs, paramSecs, linkSecs []*section
 	for _, s := range doc.Sections {
 		switch knownSection(s.Name) {
 		case "description":
 			im.description(s)
-			known = true
 		case "postbacks":
 			pbSecs = append(pbSecs, s)
-			known = true
 		case "parameters":
 			paramSecs = append(paramSecs, s)
-			known = true
 		case "link_only":
 			linkSecs = append(linkSecs, s)
-			known = true
 		default:
 			if strings.EqualFold(strings.TrimSpace(s.Name), unmappedSection) {
 				im.carriedUnmapped(s)
@@ -204,8 +242,14 @@ func Import(file string, data []byte) (*Result, diag.List, error) {
 			im.unknownSection(s)
 		}
 	}
-	if !titled && !known {
-		return nil, im.diags, fmt.Errorf("%s: %w", file, ErrNotPartnerDoc)
+	if err := partnerDoc(titled, pbSecs, paramSecs, linkSecs, doc.Sections); err != nil {
+		// What the importer found in a file that is no partner doc is
+		// noise: the one finding is that it is not one.
+		d := diag.Diagnostic{
+			File: file, Range: diag.Point(1, 1), Severity: diag.Error, Rule: RuleNotPartnerDoc,
+			Message: err.Error(), Hint: "pass the partner's doc as Branch's partner manager exports it",
+		}
+		return nil, diag.List{d}, fmt.Errorf("%s: %w", file, err)
 	}
 	if im.p.Name == "" {
 		im.p.Name = id
@@ -436,6 +480,11 @@ func tableHeader(s *section, want string, def []string) (keys, names []string, r
 		found := false
 		allKnown := true
 		for _, c := range cells {
+			if strings.Contains(c.Raw, "{") {
+				// A {macro} is data: this is a row or a block line.
+				found = false
+				break
+			}
 			ck := colKey(c.Raw)
 			if ck == want {
 				found = true
@@ -490,12 +539,17 @@ func parseBool(s string) (val, ok bool) {
 }
 
 var (
-	identRe  = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]*$`)
-	eventRe  = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_ .-]*$`)
-	macroRe  = regexp.MustCompile(`^\{([^{}\s|]+)\}$`)
-	macro2Re = regexp.MustCompile(`^\{\{([^{}\s|]+)\}\}$`)
-	bareRe   = regexp.MustCompile(`^[A-Za-z0-9_~$.\-]+$`)
+	identRe = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]*$`)
+	eventRe = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_ .-]*$`)
 )
+
+// braced returns name when s is exactly {name} with a macro name.
+func braced(s string) (string, bool) {
+	if len(s) < 3 || s[0] != '{' || s[len(s)-1] != '}' || !template.IsMacroName(s[1:len(s)-1]) {
+		return "", false
+	}
+	return s[1 : len(s)-1], true
+}
 
 // finishNotes resolves item-keyed notes to output paths now that the
 // final order of postbacks, parameters and link parameters is known.
@@ -535,3 +589,5 @@ func (im *importer) param(macro string) *spec.Parameter {
 // loadCatalog parses the embedded Branch parameter catalog once; the
 // catalog is immutable, so every Import shares it.
 var loadCatalog = sync.OnceValues(catalog.Load)
+
+func isBraced(s string) bool { _, ok := braced(s); return ok }

@@ -28,10 +28,13 @@ func corpusDocs(t testing.TB) []string {
 	return files
 }
 
-// allDocs is the rule docs and, when the corpus is there, every corpus doc.
+// allDocs is the rule docs, the family docs and, when the corpus is
+// there, every corpus doc.
 func allDocs(t testing.TB) []string {
 	t.Helper()
 	files, _ := filepath.Glob("testdata/rules/*.md")
+	family, _ := filepath.Glob("testdata/family/*.md")
+	files = append(files, family...)
 	if all, _ := filepath.Glob(filepath.Join(corpusDir, "*.md")); len(all) > 0 {
 		return append(files, all...)
 	}
@@ -195,10 +198,12 @@ func TestRepairRules(t *testing.T) {
 			eq(t, "template description", p.Parameters[2].Description, `<#if (user_data.os)! == "IOS">${ad_network.credentials.ios}</#if>`)
 			eq(t, "unmapped required", p.Unmapped[0].Text, "maybe")
 		}},
-		{"duplicates", []wantDiag{{RuleDuplicateEvent, 6}, {RuleDuplicateParam, 11}}, func(t *testing.T, p *spec.Partner) {
-			eq(t, "postbacks", len(p.Postbacks), 1)
+		// A second postback for an event is an extra, named postback.
+		{"duplicates", []wantDiag{{RuleExtraPostback, 6}, {RuleDuplicateParam, 11}}, func(t *testing.T, p *spec.Partner) {
+			eq(t, "postbacks", len(p.Postbacks), 2)
+			eq(t, "extra postback", p.Postbacks[1].Name, "install_2")
 			eq(t, "parameters", len(p.Parameters), 1)
-			eq(t, "unmapped", len(p.Unmapped), 2)
+			eq(t, "unmapped", len(p.Unmapped), 1)
 		}},
 		{"link_only", []wantDiag{{RuleEmptyPostbacks, 6}, {RuleShifted, 11}, {RuleTemplateLink, 16}}, func(t *testing.T, p *spec.Partner) {
 			eq(t, "postbacks", len(p.Postbacks), 0)
@@ -542,6 +547,16 @@ func TestExportLost(t *testing.T) {
 		{"default machine name", spec.Partner{ID: "acme", Name: "Acme"}, nil},
 		{"machine name as the default", spec.Partner{ID: "acme", Name: "Acme", MachineName: "a_acme"}, nil},
 		{"other machine name", spec.Partner{ID: "acme", Name: "Acme", MachineName: "a_acme_v2"}, []string{"machine name a_acme_v2 (a Branch doc carries it in its file name: save the doc as a_acme_v2.md)"}},
+		{"request parts", spec.Partner{ID: "acme", Name: "Acme", Postbacks: []spec.Postback{
+			{Events: []string{"PURCHASE"}, Method: "POST", URL: "https://x.test/p", Headers: map[string]string{"X-Key": "{key}"}, Body: `{"a":1}`, ContentType: "application/json"},
+		}}, []string{"headers of the PURCHASE postback (left out)", "body of the PURCHASE postback (left out)", "content type of the PURCHASE postback (left out)"}},
+		{"extra postbacks", spec.Partner{ID: "acme", Name: "Acme", Postbacks: []spec.Postback{
+			{Events: []string{"INSTALL", "PURCHASE"}, URL: "https://x.test/p"},
+			{Name: "basket", Events: []string{"purchase"}, URL: "https://x.test/b"},
+		}}, []string{
+			"postback names (written in a Name column, which is adgate's: Branch's partner manager does not read it)",
+			"extra postback basket for purchase (a Branch doc has one postback per event, here INSTALL, PURCHASE; written as a second purchase row)",
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

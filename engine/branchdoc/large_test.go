@@ -15,7 +15,7 @@ func TestLargeInputs(t *testing.T) {
 		"unclosed braces":  "### Postbacks\nA | " + strings.Repeat("{a", 20000) + "\n",
 		"unclosed interp":  "### Postback Parameters\n" + strings.Repeat("${ | ", 20000) + "\n",
 		"unclosed tags":    "### Postbacks\nA | " + strings.Repeat("<#if a | ", 20000) + "\n",
-		"mojibake":         "## " + strings.Repeat("Ã", 40000) + "\n",
+		"mojibake":         "## " + strings.Repeat("Ã", 40000) + "\n### Postbacks\n{}\n",
 		"json parameters":  "### Postback Parameters\n[ " + strings.Repeat("{ parameter_name | {x}, branch_parameter | Y, ", 5000) + "\n",
 		"json postbacks":   "### Postbacks\n" + strings.Repeat(`"A": "http://x/", `, 10000) + "\n",
 		"many rows":        "### Postbacks\n" + strings.Repeat("A | http://x/{a}?b={c}\u2028", 10000) + "\n### Postback Parameters\n" + strings.Repeat("{a} | X | | | | false | \u2028", 5000),

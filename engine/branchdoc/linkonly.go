@@ -8,6 +8,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/adgate/adgate/engine/spec"
+	"github.com/adgate/adgate/engine/template"
 )
 
 // settingRe matches a link-only "macro" that is really a fixed setting
@@ -122,13 +123,9 @@ func (im *importer) carriedUnmapped(s *section) {
 	}
 }
 
-// unclosedMacroRe matches a link macro cell that is a macro without its
-// closing brace, as in {idfa.
-var unclosedMacroRe = regexp.MustCompile(`^\{[A-Za-z0-9_~$.\-]+$`)
-
 // closeMacro closes an unterminated link macro ({idfa -> {idfa}).
 func closeMacro(v string) (string, bool) {
-	if unclosedMacroRe.MatchString(v) {
+	if strings.HasPrefix(v, "{") && template.IsMacroName(v[1:]) {
 		return v + "}", true
 	}
 	return v, false

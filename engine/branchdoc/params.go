@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/adgate/adgate/engine/spec"
+	"github.com/adgate/adgate/engine/template"
 )
 
 var paramColumns = []string{"parameter_name", "branch_parameter", "link_macro", "dashboard_label", "webhook_template", "required", "description"}
@@ -29,27 +30,70 @@ type namedCell struct {
 
 func (im *importer) parameters(s *section) {
 	keys, names, rows := tableHeader(s, "parameter_name", paramColumns)
-	if keys[0] == "parameter_name" {
-		rows = im.unjoin(rows, paramRowStart, len(keys), "parameter")
+	// A column outside the parameter vocabulary (a Name column) is
+	// unknown here: its values are reported, not dropped.
+	keys = slices.Clone(keys)
+	for i, k := range keys {
+		if !slices.Contains(paramColumns, k) {
+			keys[i] = ""
+		}
+	}
+	var run []segment
+	flush := func() {
+		if len(run) == 0 {
+			return
+		}
+		ps := im.blockRows(run)
+		im.info(run[0].Pos, RuleBlocks, fmt.Sprintf("parameters written as vertical blocks ({macro} line, then one \"column | value\" line each); read %d parameters from %d lines", len(ps), len(run)))
+		for _, r := range ps {
+			im.parameter(r)
+		}
+		run = nil
 	}
 	for _, seg := range rows {
-		if objs, ok := parseJSONArrayParams(seg); ok {
-			im.warn(seg.Pos, RuleJSONParameters, fmt.Sprintf("parameter table written as a JSON array; read %d parameters from it", len(objs)), "write one table row per parameter")
-			for _, r := range objs {
-				im.parameter(r)
-			}
+		switch classifyParamLine(seg) {
+		case lineBlock:
+			run = append(run, seg)
+			continue
+		case lineHeader:
+			flush()
+			im.info(seg.Pos, RuleRepeatedHeader, "the parameter table's header row is repeated here; skipped it")
+			continue
+		case linePlaceholder:
+			flush()
+			im.info(seg.Pos, RulePlaceholder, fmt.Sprintf("parameter row %q holds no value; skipped it", seg.Text))
 			continue
 		}
-		if jsonParamRe.MatchString(seg.Text) {
-			objs := parseJSONParams(seg)
-			im.warn(seg.Pos, RuleJSONParameters, fmt.Sprintf("parameter table written as a JSON-like list; read %d parameters from it", len(objs)), "write one table row per parameter")
-			for _, r := range objs {
-				im.parameter(r)
-			}
-			continue
+		flush()
+		pieces := []segment{seg}
+		if keys[0] == "parameter_name" {
+			pieces = im.unjoin(pieces, paramRowStart, len(keys), "parameter")
 		}
-		im.parameter(im.assignColumns(seg, keys, names))
+		for _, seg := range pieces {
+			im.paramRow(seg, keys, names)
+		}
 	}
+	flush()
+}
+
+// paramRow reads one line of the row form (or of a JSON variant).
+func (im *importer) paramRow(seg segment, keys, names []string) {
+	if objs, ok := parseJSONArrayParams(seg); ok {
+		im.warn(seg.Pos, RuleJSONParameters, fmt.Sprintf("parameter table written as a JSON array; read %d parameters from it", len(objs)), "write one table row per parameter")
+		for _, r := range objs {
+			im.parameter(r)
+		}
+		return
+	}
+	if jsonParamRe.MatchString(seg.Text) {
+		objs := parseJSONParams(seg)
+		im.warn(seg.Pos, RuleJSONParameters, fmt.Sprintf("parameter table written as a JSON-like list; read %d parameters from it", len(objs)), "write one table row per parameter")
+		for _, r := range objs {
+			im.parameter(r)
+		}
+		return
+	}
+	im.parameter(im.assignColumns(seg, keys, names))
 }
 
 var suffixRe = regexp.MustCompile(`^(.*?)\s*,\s*([a-z_]+)$`)
@@ -231,13 +275,13 @@ func (im *importer) parameter(r paramRow) {
 	}
 	macro := ""
 	switch {
-	case macroRe.MatchString(name):
-		macro = macroRe.FindStringSubmatch(name)[1]
-	case macro2Re.MatchString(name):
-		macro = macro2Re.FindStringSubmatch(name)[1]
+	case isBraced(name):
+		macro, _ = braced(name)
+	case strings.HasPrefix(name, "{") && strings.HasSuffix(name, "}") && isBraced(name[1:len(name)-1]):
+		macro, _ = braced(name[1 : len(name)-1])
 		im.warn(nameCell.Pos, RuleMacroBraces, fmt.Sprintf("parameter name %s has double braces; read it as {%s}", name, macro), "")
 		notes = append(notes, fmt.Sprintf("%s: the doc wrote the parameter name as %s", RuleMacroBraces, name))
-	case bareRe.MatchString(name):
+	case template.IsMacroName(name):
 		macro = name
 		im.warn(nameCell.Pos, RuleMacroBraces, fmt.Sprintf("parameter name %s has no braces; read it as {%s}", name, macro), "")
 		notes = append(notes, fmt.Sprintf("%s: the doc wrote the parameter name without braces (%s)", RuleMacroBraces, name))
@@ -247,6 +291,11 @@ func (im *importer) parameter(r paramRow) {
 	}
 	branchCell := r.cells["branch_parameter"]
 	branch, _ := im.clean(branchCell, kindPlain, "Branch parameter")
+	if paramKey(branch) == "branch_parameter" {
+		// An example row: {your_macro} | BRANCH_PARAMETER | ...
+		im.unmapped(r.Pos, "parameters", r.raw, fmt.Sprintf("placeholder row: {%s} has the column name %s for its Branch parameter", macro, branch))
+		return
+	}
 	if !identRe.MatchString(branch) {
 		im.unmapped(r.Pos, "parameters", r.raw, fmt.Sprintf("parameter {%s} has no valid Branch parameter (%q)", macro, branch))
 		return

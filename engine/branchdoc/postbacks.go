@@ -8,6 +8,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/adgate/adgate/engine/spec"
+	"github.com/adgate/adgate/engine/template"
 )
 
 // pbEntry is one event's postback as the doc states it.
@@ -15,6 +16,7 @@ type pbEntry struct {
 	Pos
 	event  string
 	method string
+	name   string // the row's postback name or label, when the table has one
 	url    string
 	raw    string // the doc's text for this entry, for unmapped
 	urlPos Pos
@@ -59,6 +61,10 @@ func (im *importer) postbackRows(s *section) []*pbEntry {
 				e.url, e.urlPos = c.Raw, c.Pos
 			case "method":
 				e.method = strings.ToUpper(strings.TrimSpace(c.Raw))
+			case "name", "dashboard_label":
+				if !isNull(c.Raw) {
+					e.name, _ = im.clean(c, kindProse, "postback name")
+				}
 			default:
 				if c.Raw != "" && !isNull(c.Raw) {
 					name := column(names, i, "?")
@@ -108,10 +114,24 @@ func parseJSONPostbacks(seg segment) []*pbEntry {
 	return out
 }
 
-var (
-	openMacroRe = regexp.MustCompile(`\{([A-Za-z0-9_~.\-]+)`)
-	ampMacroRe  = regexp.MustCompile(`\{([A-Za-z0-9_~.\-]+)\}([A-Za-z_][A-Za-z0-9_.\-]*=)`)
-)
+// queryKeyRe matches a query key and its '=' at the start of a text.
+var queryKeyRe = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_.\-]*=`)
+
+// openMacros returns, for every '{' of u followed by a macro name, closed
+// or not, the offsets {start, nameEnd, nameStart, nameEnd}.
+func openMacros(u string) [][]int {
+	var out [][]int
+	for i := 0; i < len(u); i++ {
+		if u[i] != '{' {
+			continue
+		}
+		if n := template.MacroNamePrefix(u[i+1:]); n > 0 {
+			out = append(out, []int{i, i + 1 + n, i + 1, i + 1 + n})
+			i += n
+		}
+	}
+	return out
+}
 
 // repairURL applies the URL repair rules to one entry.
 func (im *importer) repairURL(e *pbEntry, declared func(string) bool) {
@@ -144,7 +164,7 @@ func (im *importer) repairOnce(e *pbEntry, u, what string, declared func(string)
 	// {macro not closed: close it when the name is a declared parameter.
 	var b strings.Builder
 	last := 0
-	for _, m := range openMacroRe.FindAllStringSubmatchIndex(u, -1) {
+	for _, m := range openMacros(u) {
 		if m[0] > 0 && u[m[0]-1] == '$' {
 			continue
 		}
@@ -176,15 +196,23 @@ func (im *importer) repairOnce(e *pbEntry, u, what string, declared func(string)
 		orig := u
 		head, query := u[:q], u[q:]
 		changed := false
-		query = ampMacroRe.ReplaceAllStringFunc(query, func(m string) string {
-			sub := ampMacroRe.FindStringSubmatch(m)
-			if !declared(sub[1]) {
-				return m
+		var fixed strings.Builder
+		last := 0
+		for _, m := range template.MacroIndexes(query) {
+			name := query[m[2]:m[3]]
+			key := queryKeyRe.FindString(query[m[1]:])
+			if key == "" || !declared(name) {
+				continue
 			}
 			changed = true
-			im.warn(im.posIn(e, m), RuleAmpersand, fmt.Sprintf("%s has {%s} followed by %s with no & between them; inserted &", what, sub[1], sub[2]), "")
-			return "{" + sub[1] + "}&" + sub[2]
-		})
+			ref := query[m[0]:m[1]]
+			im.warn(im.posIn(e, ref+key), RuleAmpersand, fmt.Sprintf("%s has %s followed by %s with no & between them; inserted &", what, ref, key), "")
+			fixed.WriteString(query[last:m[1]])
+			fixed.WriteString("&")
+			last = m[1]
+		}
+		fixed.WriteString(query[last:])
+		query = fixed.String()
 		if changed {
 			u = head + query
 			e.notes = append(e.notes, fmt.Sprintf("%s: inserted a missing & in the query; the doc had: %s", RuleAmpersand, orig))
@@ -220,14 +248,14 @@ func (im *importer) fixDuplicateKeys(e *pbEntry, u, what string, declared func(s
 		if !ok || keys[k] < 2 {
 			continue
 		}
-		m := macroRe.FindStringSubmatch(v)
-		if m == nil || m[1] == k || !declared(m[1]) || keys[m[1]] > 0 {
+		name, ok := braced(v)
+		if !ok || name == k || !declared(name) || keys[name] > 0 {
 			continue
 		}
-		im.warn(im.posIn(e, pr), RuleDuplicateKey, fmt.Sprintf("%s repeats query key %q; the copy holding {%s} renamed to %s={%s}", what, k, m[1], m[1], m[1]), "check the partner's parameter name")
-		pairs[i] = m[1] + "=" + v
+		im.warn(im.posIn(e, pr), RuleDuplicateKey, fmt.Sprintf("%s repeats query key %q; the copy holding {%s} renamed to %s={%s}", what, k, name, name, name), "check the partner's parameter name")
+		pairs[i] = name + "=" + v
 		keys[k]--
-		keys[m[1]]++
+		keys[name]++
 		changed = true
 	}
 	if !changed {
@@ -371,10 +399,12 @@ func (im *importer) postbacks(entries []*pbEntry) {
 			im.keep(spec.Unmapped{Section: "postbacks", Line: e.Line, Text: e.raw, Reason: "not a valid host: " + msg})
 			continue
 		}
-		key := strings.ToLower(e.event)
+		if e.method == "GET" {
+			e.method = ""
+		}
+		key := strings.ToLower(e.event) + "\x00" + e.method + "\x00" + e.url + "\x00" + e.name
 		if seen[key] {
-			im.warn(e.Pos, RuleDuplicateEvent, fmt.Sprintf("event %s has a second postback; kept the first", e.event), "an event triggers one postback")
-			im.keep(spec.Unmapped{Section: "postbacks", Line: e.Line, Text: e.raw, Reason: "second postback for event " + e.event})
+			im.warn(e.Pos, RuleDuplicateEvent, fmt.Sprintf("event %s lists the same postback twice; kept one", e.event), "delete the repeated row")
 			continue
 		}
 		seen[key] = true
@@ -385,23 +415,26 @@ func (im *importer) postbacks(entries []*pbEntry) {
 		pb    spec.Postback
 		notes []string
 		pos   Pos
+		e     *pbEntry // the first row
 	}
 	var groups []*group
-	byReq := map[[2]string]*group{}
+	byReq := map[[3]string]*group{}
 	for _, e := range kept {
-		g := byReq[[2]string{e.method, e.url}]
+		k := [3]string{e.method, e.url, e.name}
+		g := byReq[k]
 		if g == nil {
-			method := e.method
-			if method == "GET" {
-				method = ""
-			}
-			g = &group{pb: spec.Postback{URL: e.url, Method: method}, pos: e.urlPos}
+			g = &group{pb: spec.Postback{URL: e.url, Method: e.method}, pos: e.urlPos, e: e}
 			groups = append(groups, g)
-			byReq[[2]string{e.method, e.url}] = g
+			byReq[k] = g
 		}
 		g.pb.Events = append(g.pb.Events, e.event)
 		g.notes = append(g.notes, e.notes...)
 	}
+	pbs, firsts := make([]*spec.Postback, len(groups)), make([]*pbEntry, len(groups))
+	for i, g := range groups {
+		pbs[i], firsts[i] = &g.pb, g.e
+	}
+	im.namePostbacks(pbs, firsts)
 	for i, g := range groups {
 		im.p.Postbacks = append(im.p.Postbacks, g.pb)
 		for _, n := range dedupe(g.notes) {
@@ -416,6 +449,91 @@ func (im *importer) postbacks(entries []*pbEntry) {
 	}
 }
 
+// namePostbacks names postbacks. A name the doc gives (a Name or Label
+// column) is kept, as a slug; a postback for an event that an earlier
+// postback already has is an extra postback, and an extra postback needs
+// a name to be told apart: it gets the event's slug and its number
+// (purchase_2). Names are unique within the partner.
+func (im *importer) namePostbacks(pbs []*spec.Postback, rows []*pbEntry) {
+	// A name may not be an event the partner lists either: --postback and
+	// the gateway's postbacks list read a reference as both.
+	used, events := map[string]bool{}, map[string]bool{}
+	for _, pb := range pbs {
+		for _, ev := range pb.Events {
+			used[strings.ToLower(ev)] = true
+			events[strings.ToLower(ev)] = true
+		}
+	}
+	uniq := func(base string) string {
+		n := base
+		for i := 2; used[n]; i++ {
+			n = fmt.Sprintf("%s_%d", base, i)
+		}
+		used[n] = true
+		return n
+	}
+	for i, pb := range pbs {
+		if rows[i].name == "" {
+			continue
+		}
+		slug := slugify(rows[i].name)
+		if slug == "" {
+			im.warn(rows[i].Pos, RulePostbackName, fmt.Sprintf("postback name %q has no letter or digit; ignored it", rows[i].name), "write a name of letters, digits and _")
+			continue
+		}
+		if events[slug] {
+			// A label that is an event name (Install) says nothing the
+			// event does not; the pass below names the postback if its
+			// event has others.
+			continue
+		}
+		pb.Name = uniq(slug)
+		if pb.Name != slug {
+			im.warn(rows[i].Pos, RulePostbackName, fmt.Sprintf("postback name %q is used by another postback; named this one %s", rows[i].name, pb.Name), "give each postback its own name")
+		}
+	}
+	count := map[string]int{}
+	for i, pb := range pbs {
+		repeated := ""
+		for _, ev := range pb.Events {
+			if count[strings.ToLower(ev)] > 0 && repeated == "" {
+				repeated = ev
+			}
+			count[strings.ToLower(ev)]++
+		}
+		if repeated == "" || pb.Name != "" {
+			continue
+		}
+		n := count[strings.ToLower(repeated)]
+		pb.Name = uniq(fmt.Sprintf("%s_%d", slugify(repeated), n))
+		im.info(rows[i].Pos, RuleExtraPostback, fmt.Sprintf("event %s has %d postbacks; imported this row as an extra postback named %s", repeated, n, pb.Name))
+	}
+}
+
+// slugify makes a postback name of a label in the spec's name syntax:
+// lower-case letters, digits and single underscores, starting with a
+// letter, at most 60 characters, leaving room for a _N suffix
+// (Sale (GET) -> sale_get, 2nd sale -> pb_2nd_sale).
+func slugify(s string) string {
+	var b strings.Builder
+	gap := false
+	for _, r := range strings.ToLower(s) {
+		if (r >= 'a' && r <= 'z') || (r >= '0' && r <= '9') {
+			if b.Len() == 0 && r >= '0' && r <= '9' {
+				b.WriteString("pb_")
+			}
+			if gap && b.Len() > 0 {
+				b.WriteByte('_')
+			}
+			b.WriteRune(r)
+			gap = false
+			continue
+		}
+		gap = true
+	}
+	return strings.TrimRight(b.String()[:min(b.Len(), 60)], "_")
+}
+
 // checkHost reports credential macros glued into a URL's host name, as in
 // https://{sid}{token}api.example.com/: credentials travel as userinfo
 // (https://{sid}:{token}@host) or in the query, so the doc likely lost
@@ -426,9 +544,9 @@ func (im *importer) checkHost(pos Pos, pb spec.Postback) {
 		return
 	}
 	var creds []string
-	for _, m := range openMacroRe.FindAllStringSubmatch(host, -1) {
-		if p := im.param(m[1]); p != nil && p.Branch == "ACCOUNT_CREDENTIAL" {
-			creds = append(creds, "{"+m[1]+"}")
+	for _, m := range openMacros(host) {
+		if p := im.param(host[m[2]:m[3]]); p != nil && p.Branch == "ACCOUNT_CREDENTIAL" {
+			creds = append(creds, "{"+host[m[2]:m[3]]+"}")
 		}
 	}
 	if len(creds) > 0 {

@@ -261,6 +261,8 @@ func colKey(h string) string {
 		return "postback"
 	case "method", "http_method":
 		return "method"
+	case "name", "postback_name":
+		return "name"
 	}
 	return ""
 }

@@ -19,10 +19,10 @@ func specForURL(url string) (text string, urlCol int) {
 	b.WriteString(strings.ReplaceAll(url, "'", "''"))
 	b.WriteString("'\nparameters:\n")
 	seen := map[string]bool{}
-	for _, m := range macroRE.FindAllStringSubmatch(url, -1) {
-		if !seen[m[1]] {
-			seen[m[1]] = true
-			fmt.Fprintf(&b, "  - {macro: %q, branch: OS}\n", m[1])
+	for _, m := range MacroIndexes(url) {
+		if name := url[m[2]:m[3]]; !seen[name] {
+			seen[name] = true
+			fmt.Fprintf(&b, "  - {macro: %q, branch: OS}\n", name)
 		}
 	}
 	return b.String(), urlCol

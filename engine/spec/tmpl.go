@@ -2,24 +2,18 @@ package spec
 
 import (
 	"errors"
-	"regexp"
 	"unicode/utf8"
 
 	"github.com/adgate/adgate/engine/template"
 )
 
-// macroRE matches a {macro} in literal text. A macro name may hold the
-// characters Branch partners use in theirs ({~click_id}, {android_id-idfa}).
-var macroRE = regexp.MustCompile(`\{([A-Za-z0-9_~$+.\-]+)\}`)
-
 // MacroIndexes returns, for every {macro} in text, the byte offsets of the
 // whole reference and of the name inside it: {start, end, nameStart,
-// nameEnd}. It is the one definition of what a macro looks like, shared
-// by the lint and the renderer; whether a name is a declared parameter is
-// the caller's question.
-func MacroIndexes(text string) [][]int {
-	return macroRE.FindAllStringSubmatchIndex(text, -1)
-}
+// nameEnd}. The syntax is the template package's (template.MacroIndexes),
+// the one the parser splits macros out of text with, so that the lint and
+// the renderer see the same macros; whether a name is a declared
+// parameter is the caller's question.
+func MacroIndexes(text string) [][]int { return template.MacroIndexes(text) }
 
 // parsed is one template text of a spec, parsed once by the template
 // package for all the checks that read it.

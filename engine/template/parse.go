@@ -348,8 +348,8 @@ func (p *parser) finish(in []*stmt) []*stmt {
 	return out
 }
 
-// splitMacros turns {name} inside text into macro nodes when
-// Options.IsMacro says name is one.
+// splitMacros turns {name} inside text into macro nodes when name has
+// the macro syntax (macro.go) and Options.IsMacro says it is one.
 func (p *parser) splitMacros(s *stmt) []*stmt {
 	if p.opt.IsMacro == nil || !strings.Contains(s.text, "{") {
 		return []*stmt{s}
@@ -362,13 +362,11 @@ func (p *parser) splitMacros(s *stmt) []*stmt {
 		if text[i] != '{' {
 			continue
 		}
-		j := i + 1
-		for j < len(text) && text[j] != '}' && text[j] != '{' && !isSpace(text[j]) {
-			j++
-		}
-		if j >= len(text) || text[j] != '}' || j == i+1 {
+		end, ok := macroAt(text, i)
+		if !ok {
 			continue
 		}
+		j := end - 1
 		name := text[i+1 : j]
 		if !p.opt.IsMacro(name) {
 			continue
