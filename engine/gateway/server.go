@@ -18,6 +18,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"reflect"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -132,7 +133,14 @@ func New(ctx context.Context, opt Options) (*Server, error) {
 		TimestampTolerance: config.DefaultTimestampTolerance,
 	}}
 	qc := opt.Queue
-	qc.URL = cfg.QueueURL
+	cq := cfg.Queue
+	qc.URL = cq.URL
+	qc.Replicas = cq.Replicas
+	if cq.PlacementCluster != "" || len(cq.PlacementTags) > 0 {
+		qc.Placement = &queue.Placement{Cluster: cq.PlacementCluster, Tags: cq.PlacementTags}
+	}
+	qc.TokenFile, qc.CredsFile, qc.NKeySeedFile = cq.TokenFile, cq.CredsFile, cq.NKeySeedFile
+	qc.TLS = queue.TLS{CAFile: cq.TLSCAFile, CertFile: cq.TLSCertFile, KeyFile: cq.TLSKeyFile, ServerName: cq.TLSServerName}
 	onLoss := qc.OnLoss
 	qc.OnLoss = func(l queue.Loss) {
 		s.m.queueLost.WithLabelValues(l.Stream, l.Reason).Add(float64(l.Msgs))
@@ -221,9 +229,9 @@ func (s *Server) Reload(ctx context.Context) error {
 		s.markStamp(fingerprint(s.opt.ConfigPath, old.cfg.PartnersDir))
 		return err
 	}
-	if rt.cfg.Listen != old.cfg.Listen || rt.cfg.DataDir != old.cfg.DataDir || rt.cfg.QueueURL != old.cfg.QueueURL ||
+	if rt.cfg.Listen != old.cfg.Listen || rt.cfg.DataDir != old.cfg.DataDir || !reflect.DeepEqual(rt.cfg.Queue, old.cfg.Queue) ||
 		rt.cfg.Limits.MaxConcurrentIngest != old.cfg.Limits.MaxConcurrentIngest {
-		s.log.Warn("listen, data_dir, queue.url and limits.max_concurrent_ingest changes take effect at the next start")
+		s.log.Warn("listen, data_dir, queue and limits.max_concurrent_ingest changes take effect at the next start")
 	}
 	s.installRuntime(rt, ds)
 	s.m.reloads.WithLabelValues("ok").Inc()
