@@ -236,8 +236,9 @@ func startCluster(t *testing.T) *natscluster.Cluster {
 	return c
 }
 
-// On a cluster, replicas apply to the streams and to the consumers adgate
-// creates, scale an existing stream up, and never down.
+// On a cluster, instances starting together all start; replicas apply to
+// the streams and to the consumers adgate creates, scale an existing
+// stream up, and never down.
 func TestClusterReplicas(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a 3-node cluster")
@@ -253,7 +254,31 @@ func TestClusterReplicas(t *testing.T) {
 	}
 	cfg := testConfig("")
 	cfg.URL, cfg.Token, cfg.Replicas = c.URLs(), c.Token(), 3
-	q := openQueue(t, cfg)
+	// Three instances start at once on the fresh work stream (the case
+	// that used to end every loser with "context deadline exceeded").
+	qs := make([]*Queue, 3)
+	var wg sync.WaitGroup
+	for i := range qs {
+		wg.Go(func() {
+			octx, cancel := context.WithTimeout(ctx, time.Minute)
+			defer cancel()
+			var err error
+			if qs[i], err = Open(octx, cfg, testLogger(t)); err != nil {
+				t.Errorf("instance %d: %v", i, err)
+			}
+		})
+	}
+	wg.Wait()
+	for _, q := range qs[1:] {
+		if q != nil {
+			_ = q.Close()
+		}
+	}
+	q := qs[0]
+	if q == nil {
+		t.FailNow()
+	}
+	t.Cleanup(func() { _ = q.Close() })
 	replicas := func(stream string) int {
 		t.Helper()
 		st, err := js.Stream(ctx, stream)
