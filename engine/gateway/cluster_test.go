@@ -36,18 +36,7 @@ func TestClusterFailover(t *testing.T) {
 	}
 	bin := buildAdgate(t)
 	const token = "cluster-test-token-5b1e"
-	t.Setenv("ADGATE_NATS_TOKEN", token)
-	files, err := filepath.Glob("../../examples/cluster/n*.conf")
-	if err != nil || len(files) != 3 {
-		t.Fatalf("sample cluster configs: %v %v", files, err)
-	}
-	sctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	cl, err := natscluster.Start(sctx, natscluster.Options{Files: files, Dir: t.TempDir(), FreePorts: true})
-	cancel()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(cl.Shutdown)
+	cl := startSampleCluster(t, token)
 
 	sink := newCapture(t)
 	var failed atomic.Int64
@@ -64,15 +53,11 @@ func TestClusterFailover(t *testing.T) {
 		return false
 	})
 
-	tokenFile := filepath.Join(t.TempDir(), "nats.token")
-	if err := os.WriteFile(tokenFile, []byte(token+"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	queueCfg := "queue:\n  url: " + cl.URLs() + "\n  replicas: 3\n  token_file: " + tokenFile + "\nlimits:\n"
+	queueCfg := clusterQueueYAML(t, cl, token)
 	var gws []*child
 	for range 2 {
 		cfg := writeConfig(t, t.TempDir(), sink.host(), envOpts{mutate: func(c string) string {
-			return strings.Replace(c, "limits:\n", queueCfg, 1)
+			return strings.Replace(c, "limits:\n", queueCfg+"limits:\n", 1)
 		}})
 		gws = append(gws, startChild(t, bin, cfg))
 	}
@@ -317,4 +302,34 @@ func TestClusterFailover(t *testing.T) {
 	if strings.Contains(logs, token) {
 		t.Errorf("the NATS token is in the surviving gateway's log")
 	}
+}
+
+// startSampleCluster starts examples/cluster's three nodes on free ports,
+// with token as the client token their configs read from the environment.
+func startSampleCluster(tb testing.TB, token string) *natscluster.Cluster {
+	tb.Helper()
+	tb.Setenv("ADGATE_NATS_TOKEN", token)
+	files, err := filepath.Glob("../../examples/cluster/n*.conf")
+	if err != nil || len(files) != 3 {
+		tb.Fatalf("sample cluster configs: %v %v", files, err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cl, err := natscluster.Start(ctx, natscluster.Options{Files: files, Dir: tb.TempDir(), FreePorts: true})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(cl.Shutdown)
+	return cl
+}
+
+// clusterQueueYAML is the queue section of a gateway on cl: its URLs,
+// replicas: 3 and the token in a file.
+func clusterQueueYAML(tb testing.TB, cl *natscluster.Cluster, token string) string {
+	tb.Helper()
+	tokenFile := filepath.Join(tb.TempDir(), "nats.token")
+	if err := os.WriteFile(tokenFile, []byte(token+"\n"), 0o600); err != nil {
+		tb.Fatal(err)
+	}
+	return "queue:\n  url: " + cl.URLs() + "\n  replicas: 3\n  token_file: " + tokenFile + "\n"
 }
