@@ -15,4 +15,8 @@ if [ -z "${ADGATE_NATS_TOKEN:-}" ]; then
   ADGATE_NATS_TOKEN=$(cat nats.token)
 fi
 export ADGATE_NATS_TOKEN
-exec go run ../../engine/internal/natscluster/cmd/natscluster -dir . "$@"
+# Built, then exec'd (not `go run`, which does not pass Ctrl-C or
+# SIGTERM on to the program, leaving the nodes running).
+bin="$(mktemp -d)/natscluster"
+go build -o "$bin" ../../engine/internal/natscluster/cmd/natscluster
+exec "$bin" -dir . "$@"

@@ -197,6 +197,23 @@ func TestExampleConfig(t *testing.T) {
 	}
 }
 
+// The cluster example of docs/cluster.md loads clean and points at the
+// sample cluster's nodes with three replicas.
+func TestClusterExampleConfig(t *testing.T) {
+	cfg, ds, err := Load(context.Background(), "../../../examples/cluster/gateway.yaml", Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg == nil || len(ds) != 0 {
+		t.Fatalf("examples/cluster/gateway.yaml has findings: %v", ds)
+	}
+	q := cfg.Queue
+	if q.URL != "nats://127.0.0.1:4222,nats://127.0.0.1:4223,nats://127.0.0.1:4224" || q.Replicas != 3 || q.PlacementCluster != "adgate" ||
+		q.TokenFile != filepath.Join("..", "..", "..", "examples", "cluster", "nats.token") {
+		t.Errorf("queue %+v", q)
+	}
+}
+
 func TestLooksLikeConfig(t *testing.T) {
 	for _, tc := range []struct {
 		doc  string

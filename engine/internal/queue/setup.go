@@ -117,7 +117,9 @@ func (q *Queue) ensureStream(ctx context.Context, want jetstream.StreamConfig) (
 		if errors.Is(err, jetstream.ErrStreamNotFound) {
 			s, err = q.js.CreateStream(ctx, want)
 			if err == nil {
-				q.log.Info("queue: created stream", "stream", want.Name, "replicas", want.Replicas)
+				// The server also answers success when an identical
+				// stream exists (another instance just made it).
+				q.log.Info("queue: stream created (or found identical)", "stream", want.Name, "replicas", want.Replicas)
 				st = s
 				return nil
 			}
