@@ -39,9 +39,14 @@ type SetupError struct {
 }
 
 func (e *SetupError) Error() string {
-	return fmt.Sprintf("queue: %s %s exists with %s %s, adgate needs %s; adgate does not change it: "+
-		"fix it with the nats CLI (e.g. `nats %s edit`) or point adgate at other names",
-		e.Kind, e.Name, e.Field, e.Have, e.Want, e.Kind)
+	fix := "change it with `nats " + e.Kind + " edit`"
+	switch e.Field {
+	case "retention", "storage", "filter_subject", "ack_policy":
+		// JetStream cannot edit these in place.
+		fix = "JetStream cannot edit " + e.Field + " in place: move its messages elsewhere, then remove it (`nats " + e.Kind + " rm`) and adgate creates it anew"
+	}
+	return fmt.Sprintf("queue: %s %s exists with %s %s, adgate needs %s; adgate leaves it as it is: %s",
+		e.Kind, e.Name, e.Field, e.Have, e.Want, fix)
 }
 
 // setupDeadline bounds the retries of one stream or consumer setup when

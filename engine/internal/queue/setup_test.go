@@ -80,11 +80,12 @@ func TestOpenRefusesIncompatibleStream(t *testing.T) {
 		edit   func(*jetstream.StreamConfig)
 		field  string
 		detail string
+		fix    string
 	}{
-		{"retention", func(c *jetstream.StreamConfig) { c.Retention = jetstream.LimitsPolicy }, "retention", "Limits"},
-		{"subjects", func(c *jetstream.StreamConfig) { c.Subjects = []string{"other.>"} }, "subjects", `"adgate.pb.>" among them`},
-		{"storage", func(c *jetstream.StreamConfig) { c.Storage = jetstream.MemoryStorage }, "storage", "Memory"},
-		{"deny_delete", func(c *jetstream.StreamConfig) { c.DenyDelete = true }, "deny_delete", "unset"},
+		{"retention", func(c *jetstream.StreamConfig) { c.Retention = jetstream.LimitsPolicy }, "retention", "with retention Limits, adgate needs WorkQueue", "nats stream rm"},
+		{"subjects", func(c *jetstream.StreamConfig) { c.Subjects = []string{"other.>"} }, "subjects", `"adgate.pb.>" among them`, "nats stream edit"},
+		{"storage", func(c *jetstream.StreamConfig) { c.Storage = jetstream.MemoryStorage }, "storage", "with storage Memory, adgate needs File", "nats stream rm"},
+		{"deny_delete", func(c *jetstream.StreamConfig) { c.DenyDelete = true }, "deny_delete", "with deny_delete set, adgate needs unset", "nats stream edit"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ns := startNATS(t, t.TempDir(), 0)
@@ -109,8 +110,8 @@ func TestOpenRefusesIncompatibleStream(t *testing.T) {
 			if !errors.As(err, &se) || se.Field != tc.field || se.Name != "ADGATE_PB" {
 				t.Fatalf("error %v, want a SetupError on field %s", err, tc.field)
 			}
-			if msg := err.Error(); !strings.Contains(msg, tc.detail) || !strings.Contains(msg, "nats stream edit") {
-				t.Errorf("error %q does not name %q and the fix", msg, tc.detail)
+			if msg := err.Error(); !strings.Contains(msg, tc.detail) || !strings.Contains(msg, tc.fix) {
+				t.Errorf("error %q does not name %q and the fix %q", msg, tc.detail, tc.fix)
 			}
 			st, err := js.Stream(ctx, "ADGATE_PB")
 			if err != nil {
