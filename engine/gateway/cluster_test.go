@@ -276,8 +276,10 @@ func TestClusterFailover(t *testing.T) {
 	waitFor(t, "/readyz 503 without a quorum", func() bool { return readyz() == http.StatusServiceUnavailable })
 	notReady := time.Since(lostAt)
 	t.Logf("/readyz answered 503 %v after the stream lost its quorum", notReady.Round(time.Millisecond))
-	if notReady > 2*time.Second+time.Second/2 {
-		t.Errorf("/readyz took %v to turn 503, want about 2s at most", notReady)
+	// Designed for 1.5 s at most (see probeEvery); the slack is for a
+	// loaded 2-core machine, not for the design.
+	if notReady > 3*time.Second {
+		t.Errorf("/readyz took %v to turn 503, want 2s at most", notReady)
 	}
 	if err := cl.Restart(second, nil); err != nil {
 		t.Fatal(err)
@@ -291,11 +293,21 @@ func TestClusterFailover(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	t.Logf("/readyz 200 again %v after the node came back", time.Since(back).Round(time.Millisecond))
-	logs := gws[0].logs.String()
-	stops, resumes := strings.Count(logs, "queue stopped accepting writes"), strings.Count(logs, "queue accepts writes again")
+	// The child's log arrives through a pipe: wait for the resume line.
+	var stops, resumes int
+	deadline = time.Now().Add(10 * time.Second)
+	for {
+		logs := gws[0].logs.String()
+		stops, resumes = strings.Count(logs, "queue stopped accepting writes"), strings.Count(logs, "queue accepts writes again")
+		if (stops > 0 && stops == resumes) || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 	if stops == 0 || stops != resumes {
 		t.Errorf("logged %d stops and %d resumes of queue writes, want one of each per outage", stops, resumes)
 	}
+	logs := gws[0].logs.String()
 	if strings.Contains(logs, `"level":"ERROR","msg":"enqueue failed"`) {
 		t.Error("a refused request logged an error line of its own")
 	}

@@ -417,10 +417,15 @@ func (s *Server) sampleBacklog(ctx context.Context) {
 	}
 }
 
-// probeEvery is how often probeQueue writes to the queue; with the probe's
-// own timeout of the same length, /readyz reflects a queue that stopped
-// accepting writes within two of these.
-const probeEvery = time.Second
+// probeEvery is how often probeQueue writes to the queue, and probeTimeout
+// bounds one probe: a queue that stops accepting writes just after a
+// probe succeeded fails the next one within probeEvery+probeTimeout
+// (1.5 s), inside the 2 s /readyz promises. The timeout stays at a second
+// so an R3 write slowed by a loaded node does not flap readiness.
+const (
+	probeEvery   = 500 * time.Millisecond
+	probeTimeout = time.Second
+)
 
 // probeQueue keeps s.writable current: the connection being up says
 // nothing about whether the stream can store (a full disk, a stream
@@ -439,7 +444,7 @@ func (s *Server) probeQueue(ctx context.Context) {
 }
 
 func (s *Server) probeOnce(ctx context.Context) {
-	pctx, cancel := context.WithTimeout(ctx, probeEvery)
+	pctx, cancel := context.WithTimeout(ctx, probeTimeout)
 	err := s.q.Probe(pctx)
 	cancel()
 	if ctx.Err() != nil {
