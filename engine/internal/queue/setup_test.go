@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -312,5 +313,57 @@ func TestClusterReplicas(t *testing.T) {
 	openQueue(t, cfg)
 	if w := replicas("ADGATE_PB"); w != 3 {
 		t.Errorf("work stream scaled down to %d", w)
+	}
+}
+
+// mergeStream's rules field by field, without a server.
+func TestMergeStream(t *testing.T) {
+	want := workStreamConfig()
+	want.Description, want.MaxAge, want.Duplicates, want.Replicas = "adgate's", 7*24*time.Hour, 10*time.Minute, 3
+	want.Placement = &jetstream.Placement{Cluster: "east"}
+	for _, tc := range []struct {
+		name            string
+		edit            func(*jetstream.StreamConfig)
+		withR, withP    bool
+		replicas        int
+		maxAge          time.Duration
+		placement       string
+		changes, refuse string
+	}{
+		{name: "identical", edit: func(*jetstream.StreamConfig) {}, withR: true, withP: true, replicas: 3, maxAge: 7 * 24 * time.Hour, placement: "east"},
+		{name: "scaled up", edit: func(c *jetstream.StreamConfig) { c.Replicas = 1 }, withR: true, replicas: 3, maxAge: 7 * 24 * time.Hour, placement: "east", changes: "replicas 1 -> 3"},
+		{name: "never down", edit: func(c *jetstream.StreamConfig) { c.Replicas = 5 }, withR: true, replicas: 5, maxAge: 7 * 24 * time.Hour, placement: "east"},
+		{name: "replicas not configured", edit: func(c *jetstream.StreamConfig) { c.Replicas = 1 }, replicas: 1, maxAge: 7 * 24 * time.Hour, placement: "east"},
+		{name: "longer max age kept", edit: func(c *jetstream.StreamConfig) { c.MaxAge = 30 * 24 * time.Hour }, withR: true, replicas: 3, maxAge: 30 * 24 * time.Hour, placement: "east"},
+		{name: "unlimited max age kept", edit: func(c *jetstream.StreamConfig) { c.MaxAge = 0 }, withR: true, replicas: 3, maxAge: 0, placement: "east"},
+		{name: "shorter max age raised", edit: func(c *jetstream.StreamConfig) { c.MaxAge = time.Hour }, withR: true, replicas: 3, maxAge: 7 * 24 * time.Hour, placement: "east", changes: "max_age 1h0m0s -> 168h0m0s"},
+		{name: "placement applied", edit: func(c *jetstream.StreamConfig) { c.Placement = nil }, withP: true, replicas: 3, maxAge: 7 * 24 * time.Hour, placement: "east", changes: `placement none -> cluster="east" tags=[]`},
+		{name: "placement not configured", edit: func(c *jetstream.StreamConfig) { c.Placement = &jetstream.Placement{Cluster: "west"} }, replicas: 3, maxAge: 7 * 24 * time.Hour, placement: "west"},
+		{name: "operator limit kept", edit: func(c *jetstream.StreamConfig) { c.MaxBytes = 1 << 30; c.Description = "ops" }, withR: true, replicas: 3, maxAge: 7 * 24 * time.Hour, placement: "east", changes: `description "ops" -> "adgate's"`},
+		{name: "extra subject kept", edit: func(c *jetstream.StreamConfig) { c.Subjects = append(c.Subjects, "ops.>") }, withR: true, replicas: 3, maxAge: 7 * 24 * time.Hour, placement: "east"},
+		{name: "sealed", edit: func(c *jetstream.StreamConfig) { c.Sealed = true }, refuse: "sealed"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			have := want
+			have.Subjects = slices.Clone(want.Subjects)
+			tc.edit(&have)
+			m, err := mergeStream(have, want, tc.withR, tc.withP)
+			if tc.refuse != "" {
+				var se *SetupError
+				if !errors.As(err, &se) || se.Field != tc.refuse {
+					t.Fatalf("err %v, want a refusal on %s", err, tc.refuse)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if m.Replicas != tc.replicas || m.MaxAge != tc.maxAge || m.Placement == nil || m.Placement.Cluster != tc.placement || m.MaxBytes != have.MaxBytes {
+				t.Errorf("merged replicas %d max_age %v placement %v max_bytes %d", m.Replicas, m.MaxAge, placementString(m.Placement), m.MaxBytes)
+			}
+			if got := streamChanges(have, m); got != tc.changes {
+				t.Errorf("changes %q, want %q", got, tc.changes)
+			}
+		})
 	}
 }
