@@ -41,9 +41,12 @@ type SetupError struct {
 func (e *SetupError) Error() string {
 	fix := "change it with `nats " + e.Kind + " edit`"
 	switch e.Field {
-	case "retention", "storage", "filter_subject", "ack_policy":
+	case "retention", "storage":
 		// JetStream cannot edit these in place.
-		fix = "JetStream cannot edit " + e.Field + " in place: move its messages elsewhere, then remove it (`nats " + e.Kind + " rm`) and adgate creates it anew"
+		fix = "JetStream cannot edit " + e.Field + " in place: move its messages elsewhere, then remove it (`nats stream rm`) and adgate creates it anew"
+	case "filter_subject", "ack_policy":
+		// A work-queue consumer holds no messages, only their ack state.
+		fix = "remove it (`nats consumer rm`): its messages stay in the stream, and adgate creates the consumer anew"
 	}
 	return fmt.Sprintf("queue: %s %s exists with %s %s, adgate needs %s; adgate leaves it as it is: %s",
 		e.Kind, e.Name, e.Field, e.Have, e.Want, fix)
@@ -77,7 +80,7 @@ func retrySetup(ctx context.Context, what string, f func(context.Context) error)
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return fmt.Errorf("queue: %s: gave up after %s: %w", what, setupDeadline, err)
+			return fmt.Errorf("queue: %s: still failing at the setup deadline: %w", what, err)
 		case <-t.C:
 		}
 		wait = min(wait*2, 2*time.Second)

@@ -367,3 +367,33 @@ func TestMergeStream(t *testing.T) {
 		})
 	}
 }
+
+// A durable consumer with adgate's name but another filter is refused,
+// with the fix, and left as it is.
+func TestConsumerRefused(t *testing.T) {
+	ns := startNATS(t, t.TempDir(), 0)
+	defer ns.Shutdown()
+	cfg := testConfig("")
+	cfg.URL, cfg.Token = ns.ClientURL(), "ext-token"
+	q := openQueue(t, cfg)
+	ctx := context.Background()
+	subj := q.workSubject("a", "p")
+	js := operatorJS(t, ns.ClientURL(), "ext-token")
+	if _, err := js.CreateOrUpdateConsumer(ctx, "ADGATE_PB", jetstream.ConsumerConfig{
+		Durable: consumerName(subj), FilterSubject: q.workSubject("a", "other"), AckPolicy: jetstream.AckExplicitPolicy,
+	}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := q.consumer(ctx, subj)
+	var se *SetupError
+	if !errors.As(err, &se) || se.Kind != "consumer" || se.Field != "filter_subject" || !strings.Contains(err.Error(), "nats consumer rm") {
+		t.Fatalf("err %v, want a consumer refusal on filter_subject naming the fix", err)
+	}
+	c, err := js.Consumer(ctx, "ADGATE_PB", consumerName(subj))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f := c.CachedInfo().Config.FilterSubject; f != q.workSubject("a", "other") {
+		t.Errorf("consumer filter changed to %q", f)
+	}
+}
