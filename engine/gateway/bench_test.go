@@ -60,15 +60,20 @@ func benchSink(b *testing.B) (*sink.Sink, string) {
 }
 
 // benchServer is a gateway (not yet running) whose only partner is acme,
-// with the sink's address in acme's URLs.
-func benchServer(b *testing.B, sinkHost string, concurrency int) *Server {
+// with the sink's address in acme's URLs; edit, if given, rewrites its
+// config further.
+func benchServer(b *testing.B, sinkHost string, concurrency int, edit ...func(string) string) *Server {
 	b.Helper()
 	dir := b.TempDir()
 	cfg := writeConfig(b, dir, sinkHost, envOpts{mutate: func(c string) string {
 		c = c[:strings.Index(c, "      - id: beacon")]
 		c = strings.Replace(c, "max_body_bytes: 8192", "max_body_bytes: 8388608", 1)
 		c = strings.Replace(c, "max_batch_events: 5", "max_batch_events: 1000", 1)
-		return strings.Replace(c, "allow_hosts: [127.0.0.1]", fmt.Sprintf("allow_hosts: [127.0.0.1]\n          concurrency: %d", concurrency), 1)
+		c = strings.Replace(c, "allow_hosts: [127.0.0.1]", fmt.Sprintf("allow_hosts: [127.0.0.1]\n          concurrency: %d", concurrency), 1)
+		for _, e := range edit {
+			c = e(c)
+		}
+		return c
 	}})
 	s, err := New(context.Background(), Options{
 		ConfigPath: cfg, Listen: "127.0.0.1:0", WatchEvery: -1,

@@ -208,7 +208,10 @@ func (s *Server) handleIngest(w http.ResponseWriter, r *http.Request) {
 				// probe.
 				s.setWritable(err)
 			}
-			s.log.Error("enqueue failed", "app", appID, "postbacks", len(jobs), "err", err)
+			// setWritable logged the stop once; a line per refused
+			// request would bury it under thousands while a stream
+			// elects a leader.
+			s.log.Debug("enqueue failed", "app", appID, "postbacks", len(jobs), "err", err)
 			s.m.eventsRejected.WithLabelValues(appID, "unavailable").Add(float64(len(docs)))
 			w.Header().Set("Retry-After", "5")
 			writeError(w, http.StatusServiceUnavailable, "queue unavailable; nothing was accepted, retry later")

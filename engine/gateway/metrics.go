@@ -56,7 +56,7 @@ func newMetrics() *metrics {
 	m.reloads = m.counter("adgate_config_reloads_total", "Config and partner reloads, by result (ok, failed).", []string{"result"})
 	m.configInfo = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "adgate_config_info", Help: "1 for the loaded config version (hash of gateway.yaml and the partner specs)."}, []string{"hash"})
 	m.inflightRequests = prometheus.NewGauge(prometheus.GaugeOpts{Name: "adgate_ingest_inflight", Help: "Ingest requests being processed."})
-	m.queueWritable = prometheus.NewGauge(prometheus.GaugeOpts{Name: "adgate_queue_writable", Help: "1 while the last write probe to the queue's work stream (every second) succeeded, else 0; /readyz answers 503 while it is 0."})
+	m.queueWritable = prometheus.NewGauge(prometheus.GaugeOpts{Name: "adgate_queue_writable", Help: "1 while the last write probe to the queue's work stream (every 500 ms) succeeded, else 0; /readyz answers 503 while it is 0."})
 	m.queueLost = m.counter("adgate_queue_lost_total", "Queue messages lost or unreadable, by stream and reason (store: the store reports them lost; undecodable: the job could not be read and was dead-lettered raw; no_metadata: terminated).", []string{"stream", "reason"})
 	m.reg.MustRegister(m.deliveryLatency, m.ingestLatency, m.configInfo, m.inflightRequests, m.queueWritable)
 	return m

@@ -18,6 +18,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"reflect"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -137,7 +138,14 @@ func New(ctx context.Context, opt Options) (*Server, error) {
 		TimestampTolerance: config.DefaultTimestampTolerance,
 	}}
 	qc := opt.Queue
-	qc.URL = cfg.QueueURL
+	cq := cfg.Queue
+	qc.URL = cq.URL
+	qc.Replicas = cq.Replicas
+	if cq.PlacementCluster != "" || len(cq.PlacementTags) > 0 {
+		qc.Placement = &queue.Placement{Cluster: cq.PlacementCluster, Tags: cq.PlacementTags}
+	}
+	qc.TokenFile, qc.CredsFile, qc.NKeySeedFile = cq.TokenFile, cq.CredsFile, cq.NKeySeedFile
+	qc.TLS = queue.TLS{CAFile: cq.TLSCAFile, CertFile: cq.TLSCertFile, KeyFile: cq.TLSKeyFile, ServerName: cq.TLSServerName}
 	onLoss := qc.OnLoss
 	qc.OnLoss = func(l queue.Loss) {
 		s.m.queueLost.WithLabelValues(l.Stream, l.Reason).Add(float64(l.Msgs))
@@ -226,9 +234,9 @@ func (s *Server) Reload(ctx context.Context) error {
 		s.markStamp(fingerprint(s.opt.ConfigPath, old.cfg.PartnersDir))
 		return err
 	}
-	if rt.cfg.Listen != old.cfg.Listen || rt.cfg.DataDir != old.cfg.DataDir || rt.cfg.QueueURL != old.cfg.QueueURL ||
+	if rt.cfg.Listen != old.cfg.Listen || rt.cfg.DataDir != old.cfg.DataDir || !reflect.DeepEqual(rt.cfg.Queue, old.cfg.Queue) ||
 		rt.cfg.Limits.MaxConcurrentIngest != old.cfg.Limits.MaxConcurrentIngest {
-		s.log.Warn("listen, data_dir, queue.url and limits.max_concurrent_ingest changes take effect at the next start")
+		s.log.Warn("listen, data_dir, queue and limits.max_concurrent_ingest changes take effect at the next start")
 	}
 	s.installRuntime(rt, ds)
 	s.m.reloads.WithLabelValues("ok").Inc()
@@ -415,10 +423,15 @@ func (s *Server) sampleBacklog(ctx context.Context) {
 	}
 }
 
-// probeEvery is how often probeQueue writes to the queue; with the probe's
-// own timeout of the same length, /readyz reflects a queue that stopped
-// accepting writes within two of these.
-const probeEvery = time.Second
+// probeEvery is how often probeQueue writes to the queue, and probeTimeout
+// bounds one probe: a queue that stops accepting writes just after a
+// probe succeeded fails the next one within probeEvery+probeTimeout
+// (1.5 s), inside the 2 s /readyz promises. The timeout stays at a second
+// so an R3 write slowed by a loaded node does not flap readiness.
+const (
+	probeEvery   = 500 * time.Millisecond
+	probeTimeout = time.Second
+)
 
 // probeQueue keeps s.writable current: the connection being up says
 // nothing about whether the stream can store (a full disk, a stream
@@ -437,7 +450,7 @@ func (s *Server) probeQueue(ctx context.Context) {
 }
 
 func (s *Server) probeOnce(ctx context.Context) {
-	pctx, cancel := context.WithTimeout(ctx, probeEvery)
+	pctx, cancel := context.WithTimeout(ctx, probeTimeout)
 	err := s.q.Probe(pctx)
 	cancel()
 	if ctx.Err() != nil {

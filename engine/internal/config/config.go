@@ -46,7 +46,7 @@ type Config struct {
 	// MetricsToken is the bearer token of GET /metrics (admin_token is
 	// accepted too).
 	MetricsToken string
-	QueueURL     string
+	Queue        Queue
 	Limits       Limits
 	Sample       Sample
 	Apps         []App
@@ -56,6 +56,26 @@ type Config struct {
 	root *yaml.Node
 	// text is the file's text, for the byte offsets of findings.
 	text *diag.Source
+}
+
+// Queue configures the durable queue's NATS connection and streams.
+// Paths are resolved against the config file's directory.
+type Queue struct {
+	// URL lists external NATS servers; empty runs the embedded server.
+	URL string
+	// Replicas of every stream and consumer adgate creates; 0 means not
+	// configured (see queue.Config.Replicas).
+	Replicas int
+	// PlacementCluster and PlacementTags place the streams.
+	PlacementCluster string
+	PlacementTags    []string
+	TokenFile        string
+	CredsFile        string
+	NKeySeedFile     string
+	TLSCAFile        string
+	TLSCertFile      string
+	TLSKeyFile       string
+	TLSServerName    string
 }
 
 // Limits bound what ingest accepts.
@@ -269,7 +289,7 @@ func (c *Config) Secrets() []string {
 	}
 	add(c.AdminToken)
 	add(c.MetricsToken)
-	if u := c.QueueURL; strings.Contains(u, "@") {
+	if u := c.Queue.URL; strings.Contains(u, "@") {
 		add(u)
 	}
 	for _, a := range c.Apps {

@@ -44,8 +44,14 @@ func TestLoadValid(t *testing.T) {
 	if cfg.MetricsToken != "metrics-secret-abc" {
 		t.Errorf("metrics token %q", cfg.MetricsToken)
 	}
-	if cfg.AdminToken != "admin-secret-xyz" || cfg.QueueURL != "nats://user:natspw@nats:4222" {
-		t.Errorf("env not resolved: admin %q queue %q", cfg.AdminToken, cfg.QueueURL)
+	if cfg.AdminToken != "admin-secret-xyz" || cfg.Queue.URL != "nats://user:natspw@nats:4222" {
+		t.Errorf("env not resolved: admin %q queue %q", cfg.AdminToken, cfg.Queue.URL)
+	}
+	wantQueue := Queue{URL: "nats://user:natspw@nats:4222", Replicas: 3, PlacementCluster: "east", PlacementTags: []string{"ssd"},
+		TLSCAFile: filepath.Join("testdata", "nats", "ca.pem"), TLSCertFile: filepath.Join("testdata", "nats", "client.pem"),
+		TLSKeyFile: "/etc/adgate/client-key.pem", TLSServerName: "nats.internal"}
+	if !reflect.DeepEqual(cfg.Queue, wantQueue) {
+		t.Errorf("queue %+v\nwant %+v", cfg.Queue, wantQueue)
 	}
 	if cfg.Limits != (Limits{MaxBodyBytes: 65536, MaxBatchEvents: 10, MaxConcurrentIngest: 4, ShutdownTimeout: 3 * time.Second, MaxNumberLength: 32, MaxErrorFields: 5}) {
 		t.Errorf("limits %+v", cfg.Limits)
@@ -188,6 +194,23 @@ func TestExampleConfig(t *testing.T) {
 	}
 	if attributed == 0 {
 		t.Error("the example needs an attributed-scope partner")
+	}
+}
+
+// The cluster example of docs/cluster.md loads clean and points at the
+// sample cluster's nodes with three replicas.
+func TestClusterExampleConfig(t *testing.T) {
+	cfg, ds, err := Load(context.Background(), "../../../examples/cluster/gateway.yaml", Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg == nil || len(ds) != 0 {
+		t.Fatalf("examples/cluster/gateway.yaml has findings: %v", ds)
+	}
+	q := cfg.Queue
+	if q.URL != "nats://127.0.0.1:4222,nats://127.0.0.1:4223,nats://127.0.0.1:4224" || q.Replicas != 3 || q.PlacementCluster != "adgate" ||
+		q.TokenFile != filepath.Join("..", "..", "..", "examples", "cluster", "nats.token") {
+		t.Errorf("queue %+v", q)
 	}
 }
 

@@ -44,6 +44,7 @@ const (
 	RuleCountry      = "gateway-country"
 	RuleCustomEvents = "gateway-custom-events"
 	RuleAllowHost    = "gateway-allow-host"
+	RuleQueue        = "gateway-queue"
 )
 
 // MaxFileBytes bounds the config file read.
@@ -292,7 +293,21 @@ type rawConfig struct {
 		Token string `yaml:"token"`
 	} `yaml:"metrics"`
 	Queue struct {
-		URL string `yaml:"url"`
+		URL       string `yaml:"url"`
+		Replicas  int    `yaml:"replicas"`
+		Placement struct {
+			Cluster string   `yaml:"cluster"`
+			Tags    []string `yaml:"tags"`
+		} `yaml:"placement"`
+		TokenFile    string `yaml:"token_file"`
+		CredsFile    string `yaml:"creds_file"`
+		NKeySeedFile string `yaml:"nkey_seed_file"`
+		TLS          struct {
+			CAFile     string `yaml:"ca_file"`
+			CertFile   string `yaml:"cert_file"`
+			KeyFile    string `yaml:"key_file"`
+			ServerName string `yaml:"server_name"`
+		} `yaml:"tls"`
 	} `yaml:"queue"`
 	Limits struct {
 		MaxBodyBytes        int64  `yaml:"max_body_bytes"`
@@ -398,7 +413,7 @@ func (p *parser) build(raw *rawConfig, root *yaml.Node) *Config {
 		DataDir:      rel(raw.DataDir, DefaultDataDir),
 		AdminToken:   raw.AdminToken,
 		MetricsToken: raw.Metrics.Token,
-		QueueURL:     raw.Queue.URL,
+		Queue:        p.buildQueue(raw, root, at, rel),
 		Limits: Limits{
 			MaxBodyBytes:        cmpOr(raw.Limits.MaxBodyBytes, DefaultMaxBodyBytes),
 			MaxBatchEvents:      cmpOr(raw.Limits.MaxBatchEvents, DefaultMaxBatchEvents),
@@ -445,6 +460,55 @@ func (p *parser) build(raw *rawConfig, root *yaml.Node) *Config {
 		cfg.Apps = append(cfg.Apps, app)
 	}
 	return cfg
+}
+
+func (p *parser) buildQueue(raw *rawConfig, root *yaml.Node, at func(string) *yaml.Node, rel func(v, def string) string) Queue {
+	rq := raw.Queue
+	file := func(v string) string {
+		if v == "" {
+			return ""
+		}
+		return rel(v, "")
+	}
+	q := Queue{
+		URL:              rq.URL,
+		Replicas:         rq.Replicas,
+		PlacementCluster: rq.Placement.Cluster,
+		PlacementTags:    rq.Placement.Tags,
+		TokenFile:        file(rq.TokenFile),
+		CredsFile:        file(rq.CredsFile),
+		NKeySeedFile:     file(rq.NKeySeedFile),
+		TLSCAFile:        file(rq.TLS.CAFile),
+		TLSCertFile:      file(rq.TLS.CertFile),
+		TLSKeyFile:       file(rq.TLS.KeyFile),
+		TLSServerName:    rq.TLS.ServerName,
+	}
+	if q.URL == "" {
+		// The embedded server is one node that only this process talks
+		// to: there is nothing to replicate to or authenticate against.
+		for _, k := range []string{"replicas", "placement", "token_file", "creds_file", "nkey_seed_file", "tls"} {
+			if n := yamlx.Lookup(root, []string{"queue", k}); n.Key != nil {
+				p.errNode(n.Key, RuleQueue, fmt.Sprintf("queue.%s needs an external NATS server", k),
+					"set queue.url to the cluster's servers, or remove queue."+k+" to use the embedded server")
+			}
+		}
+	}
+	if (q.TLSCertFile == "") != (q.TLSKeyFile == "") {
+		p.errNode(at("queue.tls"), RuleQueue, "queue.tls needs cert_file and key_file together", "set both for a client certificate, or neither")
+	}
+	// NATS takes one way to authenticate; the finding points at the
+	// second one named.
+	var auth []string
+	for _, a := range []struct{ key, v string }{{"token_file", q.TokenFile}, {"creds_file", q.CredsFile}, {"nkey_seed_file", q.NKeySeedFile}} {
+		if a.v != "" {
+			auth = append(auth, a.key)
+		}
+	}
+	if len(auth) > 1 {
+		p.errNode(at("queue."+auth[1]), RuleQueue, "queue has both "+auth[0]+" and "+auth[1]+": NATS authenticates a connection one way",
+			"keep the one your NATS account uses")
+	}
+	return q
 }
 
 func (p *parser) buildPartner(rp rawPartner, pp string, at func(string) *yaml.Node, dur func(string, time.Duration, string) time.Duration) Partner {

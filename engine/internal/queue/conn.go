@@ -3,6 +3,7 @@ package queue
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -98,6 +99,40 @@ func connectExternal(cfg Config, log *slog.Logger, onDialErr func(error)) (*nats
 	}))
 	if cfg.Token != "" {
 		opts = append(opts, nats.Token(cfg.Token))
+	}
+	if cfg.TokenFile != "" {
+		b, err := os.ReadFile(cfg.TokenFile)
+		if err != nil {
+			return nil, fmt.Errorf("queue: token file: %w", err)
+		}
+		tok := strings.TrimSpace(string(b))
+		if tok == "" {
+			return nil, fmt.Errorf("queue: token file %s is empty", cfg.TokenFile)
+		}
+		opts = append(opts, nats.Token(tok))
+	}
+	if cfg.TLS.set() {
+		if cfg.TLS.CAFile != "" {
+			opts = append(opts, nats.RootCAs(cfg.TLS.CAFile))
+		}
+		if (cfg.TLS.CertFile == "") != (cfg.TLS.KeyFile == "") {
+			return nil, errors.New("queue: tls: a client certificate needs its key and a key its certificate")
+		}
+		if cfg.TLS.CertFile != "" {
+			opts = append(opts, nats.ClientCert(cfg.TLS.CertFile, cfg.TLS.KeyFile))
+		}
+		// Set last: the options above create the TLS config this one
+		// amends, and a server name alone still asks for TLS.
+		opts = append(opts, func(o *nats.Options) error {
+			if o.TLSConfig == nil {
+				o.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+			}
+			if cfg.TLS.ServerName != "" {
+				o.TLSConfig.ServerName = cfg.TLS.ServerName
+			}
+			o.Secure = true
+			return nil
+		})
 	}
 	if cfg.CredsFile != "" {
 		opts = append(opts, nats.UserCredentials(cfg.CredsFile))

@@ -79,10 +79,25 @@ type Config struct {
 	// URL of an external NATS server or cluster (nats://host:4222,...).
 	// Empty runs an embedded nats-server storing its data in DataDir.
 	URL string
-	// Token, CredsFile and NKeySeedFile authenticate to an external server.
+	// Token, TokenFile (a file holding the token), CredsFile and
+	// NKeySeedFile authenticate to an external server. None of them is
+	// ever logged.
 	Token        string
+	TokenFile    string
 	CredsFile    string
 	NKeySeedFile string
+	// TLS configures TLS to an external server; the zero value uses TLS
+	// only when a URL says tls://.
+	TLS TLS
+
+	// Replicas is the replica count of every stream and consumer adgate
+	// creates (0: not configured, streams are created with one and an
+	// existing stream keeps its count). Existing streams are scaled up to
+	// it, never down.
+	Replicas int
+	// Placement, when set, places the streams on a cluster and on servers
+	// with all of its tags.
+	Placement *Placement
 
 	// DataDir holds the embedded server's JetStream files and its generated
 	// auth token (nats.token). Required when URL is empty.
@@ -130,6 +145,27 @@ type Config struct {
 	// OnLoss, if set, is called for every Loss found (after it is logged),
 	// so the caller can count it.
 	OnLoss func(Loss)
+}
+
+// TLS names the files of a TLS connection to NATS.
+type TLS struct {
+	// CAFile verifies the servers (default: the system roots).
+	CAFile string
+	// CertFile and KeyFile are the client certificate and its key, for
+	// servers that verify clients.
+	CertFile string
+	KeyFile  string
+	// ServerName is the name expected in the servers' certificates, when
+	// it is not the host in the URL.
+	ServerName string
+}
+
+func (t TLS) set() bool { return t != TLS{} }
+
+// Placement places streams on a cluster and on servers carrying tags.
+type Placement struct {
+	Cluster string
+	Tags    []string
 }
 
 func (c Config) withDefaults() Config {
@@ -307,6 +343,12 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Queue, error) {
 	}
 	q := &Queue{cfg: cfg, log: log, kick: make(chan struct{}, 1)}
 	var err error
+	switch {
+	case cfg.URL == "" && (cfg.Replicas > 1 || cfg.Placement != nil):
+		return nil, errors.New("queue: replicas above 1 and placement need an external NATS cluster (queue.url)")
+	case cfg.URL != "" && cfg.Replicas == 0:
+		log.Warn("queue: replicas not configured: new streams get one replica, so one NATS node holds every queued postback and losing it stops ingest (and loses them with its disk); set queue.replicas (3 on a 3-node cluster)")
+	}
 	if cfg.URL == "" {
 		q.srv, q.nc, err = startEmbedded(ctx, cfg, log)
 	} else {
@@ -345,7 +387,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Queue, error) {
 
 func (q *Queue) ensureStreams(ctx context.Context) error {
 	storage := jetstream.FileStorage
-	work, err := q.js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+	work, err := q.ensureStream(ctx, jetstream.StreamConfig{
 		Name:        q.cfg.Stream,
 		Description: "adgate postbacks waiting for delivery",
 		Subjects:    []string{q.cfg.Subject + ".pb.>"},
@@ -358,9 +400,9 @@ func (q *Queue) ensureStreams(ctx context.Context) error {
 		Discard:    jetstream.DiscardNew,
 	})
 	if err != nil {
-		return fmt.Errorf("queue: stream %s: %w", q.cfg.Stream, err)
+		return err
 	}
-	dead, err := q.js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+	dead, err := q.ensureStream(ctx, jetstream.StreamConfig{
 		Name:        q.cfg.DeadStream,
 		Description: "adgate postbacks that failed permanently or exhausted their retries",
 		Subjects:    []string{q.cfg.Subject + ".dead.>"},
@@ -370,7 +412,7 @@ func (q *Queue) ensureStreams(ctx context.Context) error {
 		Duplicates:  q.cfg.DuplicateWindow,
 	})
 	if err != nil {
-		return fmt.Errorf("queue: stream %s: %w", q.cfg.DeadStream, err)
+		return err
 	}
 	q.work, q.dead = work, dead
 	return nil

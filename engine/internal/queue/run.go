@@ -338,7 +338,7 @@ func (q *Queue) lostConsumer(ctx context.Context, err error) bool {
 }
 
 func (q *Queue) consumer(ctx context.Context, subj string) (jetstream.Consumer, error) {
-	c, err := q.work.CreateOrUpdateConsumer(ctx, jetstream.ConsumerConfig{
+	c, err := q.ensureConsumer(ctx, q.work, jetstream.ConsumerConfig{
 		Durable:       consumerName(subj),
 		Description:   "adgate delivery for " + subj,
 		FilterSubject: subj,
