@@ -545,11 +545,6 @@ func namesDocumented(t *testing.T, dir string, re *regexp.Regexp, pick func(ast.
 
 var importRuleID = regexp.MustCompile(`^import-[a-z-]+$`)
 
-// pagesOnOtherBranches are pages the docs link to that other work writes
-// (the tutorial with `adgate new partner`, the cluster page with the HA
-// work); a link to one of them is not checked until the page exists.
-var pagesOnOtherBranches = map[string]bool{"docs/cluster.md": true}
-
 // TestDocsLinks checks every relative link of README.md and docs/*.md: the
 // file exists and, for a #fragment, so does a heading with that anchor
 // (GitHub's rule: lower case, punctuation dropped, spaces to hyphens).
@@ -589,10 +584,6 @@ func TestDocsLinks(t *testing.T) {
 				}
 				destRel, _ := filepath.Rel(root, dest)
 				if _, err := os.Stat(dest); err != nil {
-					if pagesOnOtherBranches[filepath.ToSlash(destRel)] {
-						t.Logf("%s:%d: %s is written on another branch; link not checked", rel, i+1, destRel)
-						continue
-					}
 					t.Errorf("%s:%d: link %q: %s does not exist", rel, i+1, target, destRel)
 					continue
 				}

@@ -57,6 +57,9 @@ func (e *SetupError) Error() string {
 // cluster that is still forming its meta group can take seconds.
 const setupDeadline = time.Minute
 
+// setupAttempt bounds one try of a setup within setupDeadline.
+const setupAttempt = 10 * time.Second
+
 // retrySetup calls f until it succeeds, fails in a way retrying cannot
 // fix, or the deadline passes. Several adgate instances starting at once
 // race to create the same streams; the loser sees "already exists" (which
@@ -67,7 +70,12 @@ func retrySetup(ctx context.Context, what string, f func(context.Context) error)
 	defer cancel()
 	wait := 100 * time.Millisecond
 	for {
-		err := f(ctx)
+		// Each attempt has its own bound: a request lost while the
+		// cluster elects a leader must not use up the whole deadline
+		// (seen on a loaded machine: one hung create, then no retry).
+		actx, acancel := context.WithTimeout(ctx, setupAttempt)
+		err := f(actx)
+		acancel()
 		if err == nil {
 			return nil
 		}
