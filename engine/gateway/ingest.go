@@ -263,9 +263,11 @@ func (s *Server) authFailed(w http.ResponseWriter, app string, err error) {
 	writeError(w, http.StatusForbidden, err.Error())
 }
 
-// parseEvent validates one event against the schema, then decodes it.
+// parseEvent decodes one event and validates it against the schema in
+// the same pass.
 func (s *Server) parseEvent(raw []byte) (*event.Event, *apiError) {
-	if err := s.valid.Validate(raw); err != nil {
+	ev, err := s.valid.Parse(raw)
+	if err != nil {
 		var ve *event.ValidationError
 		if errors.As(err, &ve) {
 			msgs := make([]string, len(ve.Fields))
@@ -274,10 +276,6 @@ func (s *Server) parseEvent(raw []byte) (*event.Event, *apiError) {
 			}
 			return nil, &apiError{Error: "invalid event: " + strings.Join(msgs, "; "), Fields: ve.Fields}
 		}
-		return nil, &apiError{Error: "invalid event: " + err.Error()}
-	}
-	ev, err := event.Parse(raw)
-	if err != nil {
 		return nil, &apiError{Error: "invalid event: " + err.Error()}
 	}
 	return ev, nil
