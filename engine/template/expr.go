@@ -48,9 +48,57 @@ type dotExpr struct {
 	base
 	x    expr
 	name string
+	// path is the variable path (user_data.os) when x is a variable or
+	// such a path, and slot its number in the execution's memo; -1 for
+	// any other left-hand side. Templates read the same default-guarded
+	// paths many times ((user_data.geo_continent_code)! four times in
+	// Criteo's URL), and a path's value changes only when a variable is
+	// bound (see exec.setVar).
+	path string
+	slot int32
+}
+
+// memoSlot gives d its path and memo slot when its left-hand side is a
+// variable or a variable path; one slot per distinct path.
+func (p *parser) memoSlot(d *dotExpr) {
+	switch l := d.x.(type) {
+	case *identExpr:
+		d.path = l.name + "." + d.name
+	case *dotExpr:
+		if l.slot < 0 {
+			return
+		}
+		d.path = l.path + "." + d.name
+	default:
+		return
+	}
+	if p.paths == nil {
+		p.paths = make(map[string]int32)
+	}
+	slot, ok := p.paths[d.path]
+	if !ok {
+		slot = int32(len(p.paths))
+		p.paths[d.path] = slot
+	}
+	d.slot = slot
 }
 
 func (x *dotExpr) eval(e *exec) (Value, error) {
+	if x.slot < 0 {
+		return x.lookup(e)
+	}
+	if e.memoGen[x.slot] == e.gen {
+		return e.memo[x.slot], nil
+	}
+	v, err := x.lookup(e)
+	if err == nil {
+		// errors are not kept: they are rare, and rebuilt each time
+		e.memo[x.slot], e.memoGen[x.slot] = v, e.gen
+	}
+	return v, err
+}
+
+func (x *dotExpr) lookup(e *exec) (Value, error) {
 	t, err := x.x.eval(e)
 	if err != nil {
 		return Value{}, err

@@ -329,7 +329,9 @@ func (p *parser) parsePrimary() (expr, error) {
 			if err := p.checkLiteral("hash", x); err != nil {
 				return nil, err
 			}
-			x = &dotExpr{base: base{start.pos, p.srcFrom(start.off)}, x: x, name: n.val}
+			d := &dotExpr{base: base{start.pos, p.srcFrom(start.off)}, x: x, name: n.val, slot: -1}
+			p.memoSlot(d)
+			x = d
 		case "[":
 			p.next()
 			k, err := p.parseExpr()
@@ -667,8 +669,9 @@ func (p *parser) subExpr(text string, off int, at position) (expr, error) {
 	if lerr != nil {
 		return nil, lerr
 	}
-	sub := &parser{name: p.name, src: p.src, opt: p.opt, toks: toks, depth: p.depth, seen: p.seen, refs: p.refs}
+	sub := &parser{name: p.name, src: p.src, opt: p.opt, toks: toks, depth: p.depth, seen: p.seen, refs: p.refs, paths: p.paths}
 	x, err := sub.parseExpr()
+	p.paths = sub.paths // slots given out stay given, whatever follows
 	if err != nil {
 		return nil, err
 	}
