@@ -118,7 +118,7 @@ func (e *exec) execLoop(s *stmt, data, val Value, hasVal bool) error {
 }
 
 func (e *exec) removeVar(name string) {
-	e.forget()
+	e.forget(name)
 	for i := range e.vars {
 		if e.vars[i].name == name {
 			e.vars = append(e.vars[:i], e.vars[i+1:]...)

@@ -68,20 +68,18 @@ type exec struct {
 	rootHidden uint8 // bit per userKind: the data model hides that directive
 
 	// memo holds the values of the template's variable paths (see
-	// dotExpr.slot); memo[i] is current when memoGen[i] == gen. Binding a
-	// variable bumps gen, which forgets every path at once.
+	// dotExpr.slot); memo[i] is current when memoGen[i] == gen, and gen
+	// changes with every execution (it is never 0).
 	memo    []Value
 	memoGen []uint32
 	gen     uint32
 }
 
-// forget invalidates the path memo: a variable was bound or unbound, so
-// any path may now resolve differently.
-func (e *exec) forget() {
-	e.gen++
-	if e.gen == 0 { // wrapped: old stamps could match again
-		clear(e.memoGen)
-		e.gen = 1
+// forget invalidates the memo of the paths starting at variable name,
+// which was just bound or unbound.
+func (e *exec) forget(name string) {
+	for _, s := range e.t.pathsOf[name] {
+		e.memoGen[s] = 0
 	}
 }
 
@@ -101,7 +99,10 @@ func (t *Template) newExec(root Value, opt *ExecOptions) *exec {
 	if n := e.t.npaths; len(e.memo) < n {
 		e.memo, e.memoGen = make([]Value, n), make([]uint32, n)
 	}
-	e.forget()
+	if e.gen++; e.gen == 0 { // wrapped: old stamps could match again
+		clear(e.memoGen)
+		e.gen = 1
+	}
 	if opt != nil {
 		e.opt = *opt
 	}
@@ -306,6 +307,12 @@ func (e *exec) write(p position, s string) error {
 }
 
 func (e *exec) evalBool(x expr, ctx string) (bool, error) {
+	switch c := x.(type) {
+	case *cmpExpr:
+		return c.test(e)
+	case *logicExpr:
+		return c.test(e)
+	}
 	v, err := x.eval(e)
 	if err != nil {
 		return false, err
@@ -450,7 +457,7 @@ func (e *exec) inPlace(body []*stmt) (int, error) {
 }
 
 func (e *exec) setVar(name string, v Value) {
-	e.forget()
+	e.forget(name)
 	for i := range e.vars {
 		if e.vars[i].name == name {
 			e.vars[i].v = v

@@ -495,7 +495,7 @@ func (p *parser) parseAtom() (expr, error) {
 			return nil, p.errAt(t.pos, RuleSyntax, "a name starting with "+t.val[:1]+" is only allowed after a dot")
 		}
 		p.addRef(t.val)
-		return &identExpr{base: b, name: t.val}, nil
+		return &identExpr{base: b, name: t.val, slot: p.pathSlot(t.val)}, nil
 	case tOp:
 		switch t.val {
 		case "(":

@@ -101,8 +101,10 @@ type Template struct {
 	// sizeHint presizes the output: twice the static text, plus room for
 	// values.
 	sizeHint int
-	// npaths is the number of distinct variable paths (dotExpr.slot)
-	npaths int
+	// npaths is the number of distinct variable paths (dotExpr.slot),
+	// and pathsOf the slots of the paths starting at each variable
+	npaths  int
+	pathsOf map[string][]int32
 	// execs recycles execution states (variables, loop frames) between
 	// executions of this template.
 	execs sync.Pool
@@ -175,7 +177,7 @@ func Parse(name, text string, opt Options) (*Template, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Template{name: name, root: root, refs: p.refs, sizeHint: 2*staticLen(root) + 64, npaths: len(p.paths)}, nil
+	return &Template{name: name, root: root, refs: p.refs, sizeHint: 2*staticLen(root) + 64, npaths: len(p.paths), pathsOf: pathsByVar(p.paths)}, nil
 }
 
 // Execute runs the template against root and writes the output to w. The
