@@ -314,14 +314,11 @@ func start(ctx context.Context, o options, sc scenario, dir, self string, rcv *r
 }
 
 type result struct {
-	sc                 scenario
-	cpuEvent, cpuPost  float64 // µs
-	eventsPerSec       float64
-	p50, p99           float64 // ms
-	rssMB              float64
-	events, postbacks  int
-	rateUsed           int
-	elapsed, cpuActual time.Duration
+	sc                scenario
+	cpuEvent, cpuPost float64 // µs
+	eventsPerSec      float64
+	p50, p99          float64 // ms
+	rssMB             float64
 }
 
 func (r result) String() string {
