@@ -214,10 +214,21 @@ func evalMaybeMissing(e *exec, x expr) (Value, error) {
 type defaultExpr struct {
 	base
 	x, rhs expr
+	// path is set when x is a parenthesised variable path, (a.b)!, the
+	// commonest default: evaluated directly, with the same result
+	path *dotExpr
 }
 
 func (x *defaultExpr) eval(e *exec) (Value, error) {
-	v, err := evalMaybeMissing(e, x.x)
+	var v Value
+	var err error
+	if x.path != nil {
+		if v, err = x.path.eval(e); err != nil && isUndef(err) {
+			v, err = Value{}, nil // what evalMaybeMissing does for a parenExpr
+		}
+	} else {
+		v, err = evalMaybeMissing(e, x.x)
+	}
 	if err != nil {
 		return Value{}, err
 	}

@@ -396,6 +396,11 @@ func (p *parser) parsePrimary() (expr, error) {
 		case "!":
 			p.next()
 			d := &defaultExpr{base: base{start.pos, ""}, x: x}
+			if pe, ok := x.(*parenExpr); ok {
+				if path, ok := pe.x.(*dotExpr); ok && path.slot >= 0 {
+					d.path = path
+				}
+			}
 			if t.quote != terminating && canStartExpr(p.peek()) {
 				// FreeMarker takes a right-hand side only when a whole
 				// expression parses there (a syntactic lookahead); otherwise
