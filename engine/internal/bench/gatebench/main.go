@@ -12,7 +12,8 @@
 // own CPU time (utime+stime from /proc/PID/stat) per event and per
 // postback, events/s from the first POST to the last postback received,
 // the ingest latency (POST to 202) at p50 and p99, and the peak RSS
-// (VmHWM). Scenarios: 1, 5, 20 and 60 enabled partners, 1 KB and 20 KB
+// (VmHWM). With -base, a second adgate binary runs beside them as
+// sys=base, for a before/after comparison in the same run. Scenarios: 1, 5, 20 and 60 enabled partners, 1 KB and 20 KB
 // events, at saturation (-conc senders, no pause) and at a fixed rate
 // (-rate events/s). adgate and the floor alternate within every scenario,
 // the first of the pair changing every round, so slow phases of a shared
@@ -20,7 +21,7 @@
 // down with partners by -max-postbacks) and in time (-timeout).
 //
 // Output is one benchstat line per run, named
-// BenchmarkE2E/sys=adgate|floor/partners=N/event=SIZE/load=sat|rate.
+// BenchmarkE2E/sys=adgate|floor|base/partners=N/event=SIZE/load=sat|rate.
 package main
 
 import (
@@ -47,6 +48,7 @@ import (
 
 type options struct {
 	adgate       string
+	base         string
 	rounds       int
 	partners     []int
 	sizes        []int
@@ -70,6 +72,7 @@ func main() {
 	var o options
 	var partners, sizes, loads string
 	flag.StringVar(&o.adgate, "adgate", "", "adgate `binary` to measure (default: build ./cmd/adgate into a temporary directory)")
+	flag.StringVar(&o.base, "base", "", "a second adgate `binary` (say, built from the base commit) measured as sys=base beside the others")
 	flag.IntVar(&o.rounds, "rounds", 3, "interleaved `rounds` of every scenario")
 	flag.StringVar(&partners, "partners", "1,5,20,60", "enabled partner `counts`, comma-separated")
 	flag.StringVar(&sizes, "sizes", "1024,20480", "event `sizes` in bytes, comma-separated")
@@ -174,8 +177,12 @@ func run(ctx context.Context, o options) error {
 			for _, size := range o.sizes {
 				for _, load := range o.loads {
 					systems := []string{"adgate", "floor"}
-					if round%2 == 1 {
-						slices.Reverse(systems)
+					if o.base != "" {
+						systems = append(systems, "base")
+					}
+					// rotate, so each system is first in turn
+					for range round % len(systems) {
+						systems = append(systems[1:], systems[0])
 					}
 					for _, sys := range systems {
 						sc := scenario{sys: sys, partners: p, size: size, load: load}
@@ -275,13 +282,17 @@ func start(ctx context.Context, o options, sc scenario, dir, self string, rcv *r
 		return nil, err
 	}
 	var cmd *exec.Cmd
-	if sc.sys == "adgate" {
+	if sc.sys != "floor" {
+		bin := o.adgate
+		if sc.sys == "base" {
+			bin = o.base
+		}
 		run := filepath.Join(dir, fmt.Sprintf("run-%d", time.Now().UnixNano()))
 		cfg, err := writeGateway(run, rcv.addr, sc.partners, sc.size)
 		if err != nil {
 			return nil, err
 		}
-		cmd = exec.CommandContext(ctx, o.adgate, "serve", "--config", cfg, "--listen", addr, "--log-level", "error")
+		cmd = exec.CommandContext(ctx, bin, "serve", "--config", cfg, "--listen", addr, "--log-level", "error")
 	} else {
 		cmd = exec.CommandContext(ctx, self, "floor", "-listen", addr, "-target", rcv.addr, "-partners", strconv.Itoa(sc.partners))
 	}
@@ -322,8 +333,8 @@ type result struct {
 }
 
 func (r result) String() string {
-	return fmt.Sprintf("%s 1 %.1f cpu-us/event %.1f cpu-us/postback %.0f events/s %.3f p50-ms %.3f p99-ms %.1f maxrss-MB",
-		r.sc.name(), r.cpuEvent, r.cpuPost, r.eventsPerSec, r.p50, r.p99, r.rssMB)
+	return fmt.Sprintf("%s 1 %.1f cpu-us/event %.1f cpu-us/postback %.0f events/s %.6f p50-sec %.6f p99-sec %.1f maxrss-MB",
+		r.sc.name(), r.cpuEvent, r.cpuPost, r.eventsPerSec, r.p50/1000, r.p99/1000, r.rssMB)
 }
 
 func measure(ctx context.Context, o options, sc scenario, dir, self string, rcv *receiver) (result, error) {
