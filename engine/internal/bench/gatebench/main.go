@@ -350,8 +350,8 @@ func measure(ctx context.Context, o options, sc scenario, dir, self string, rcv 
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: o.conc * 4, MaxConnsPerHost: o.conc * 4}}
 	bodies := makeEvents(events+20, sc.size)
 
-	// warm up: connections, JIT-free but lazily built state (first render,
-	// consumers), then measure from a quiet point
+	// warm up connections and what is built on first use (compiled
+	// partners, queue consumers), then measure from a quiet point
 	base := rcv.n.Load()
 	if _, err := send(ctx, client, p.base, bodies[:20], o.conc, 0); err != nil {
 		return result{}, fmt.Errorf("warm-up: %w", err)
