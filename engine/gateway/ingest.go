@@ -288,12 +288,13 @@ func (s *Server) authFailed(w http.ResponseWriter, app string, err error) {
 	writeError(w, http.StatusForbidden, err.Error())
 }
 
-// parseEvent validates one event against the schema, then decodes it. The
-// answer lists at most maxFields violations, each cut to maxFieldText
-// bytes, so an event full of errors (or of huge keys named in them) cannot
-// make the error body many times larger than the request.
+// parseEvent decodes one event and validates it against the schema in
+// the same pass. The answer lists at most maxFields violations, each cut
+// to maxFieldText bytes, so an event full of errors (or of huge keys named
+// in them) cannot make the error body many times larger than the request.
 func (s *Server) parseEvent(raw []byte, maxFields int) (*event.Event, *apiError) {
-	if err := s.valid.Validate(raw); err != nil {
+	ev, err := s.valid.Parse(raw)
+	if err != nil {
 		var ve *event.ValidationError
 		if errors.As(err, &ve) {
 			fields := ve.Fields[:min(len(ve.Fields), max(maxFields, 1))]
@@ -309,10 +310,6 @@ func (s *Server) parseEvent(raw []byte, maxFields int) (*event.Event, *apiError)
 			}
 			return nil, ae
 		}
-		return nil, &apiError{Error: "invalid event: " + clip(err.Error(), maxFieldText)}
-	}
-	ev, err := event.Parse(raw)
-	if err != nil {
 		return nil, &apiError{Error: "invalid event: " + clip(err.Error(), maxFieldText)}
 	}
 	return ev, nil

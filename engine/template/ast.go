@@ -81,7 +81,6 @@ type stmt struct {
 	sets  []assignSet
 	body  []*stmt // branches of sIf; contents of sBranch, sUser, sCapture, sRoot
 	parms []param
-	hint  int // capture size hint for <@json>, <@urlencode>, <#assign x>
 
 	// tree links, used while stripping whitespace only
 	parent *stmt

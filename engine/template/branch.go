@@ -2,7 +2,7 @@ package template
 
 import (
 	"strconv"
-	"strings"
+	"unsafe"
 )
 
 // execUser runs one of Branch's user directives, as
@@ -15,7 +15,7 @@ func (e *exec) execUser(s *stmt) error {
 	if _, ok := e.loopVar(s.name); ok {
 		return e.errf(s.begin, "<@"+s.name+">: the loop variable "+s.name+" hides Branch's directive of that name; rename the loop variable")
 	}
-	if v, ok := e.lookupVar(s.name); (ok && v.kind != KindMissing) || e.rootHides(s.ukind) {
+	if v, ok := e.lookupVar(s.name); (ok && v.kind != KindMissing) || e.rootHides(s, s.ukind) {
 		return e.errf(s.begin, "<@"+s.name+">: the variable "+s.name+" hides Branch's directive of that name; rename the variable")
 	}
 	var data, val Value
@@ -47,42 +47,37 @@ func (e *exec) execUser(s *stmt) error {
 		}
 		return nil
 	case uJSON, uURLEncode:
-		body := ""
+		// the body is rendered in place, moved to scratch and replaced
+		// by its encoding
+		start := e.out.Len()
 		if hasBody {
 			var err error
-			if body, err = e.capture(s.body, s.hint); err != nil {
+			if start, err = e.inPlace(s.body); err != nil {
 				return err
 			}
 		}
-		if e.out.Len()+len(body)*3+2 > e.maxOut {
+		n := e.out.Len() - start
+		if start-e.outBase+n*3+2 > e.maxOut {
+			e.out.b = e.out.b[:start]
 			return e.limitErr(s.begin, "template output exceeds the limit of "+itoa(e.maxOut)+" bytes")
 		}
+		e.scratch = append(e.scratch[:0], e.out.b[start:]...)
+		body := unsafe.String(unsafe.SliceData(e.scratch), n)
+		e.out.b = e.out.b[:start]
 		if s.ukind == uJSON {
-			writeJSONQuoted(e.out, body)
+			writeJSONQuoted(&e.out, body)
 		} else {
-			e.scratch = appendFormURLEncoded(e.scratch[:0], body)
-			e.out.Write(e.scratch)
+			e.out.b = appendFormURLEncoded(e.out.b, body)
 		}
 		return nil
 	case uJSONMap:
 		start := e.out.Len()
-		if err := e.toJSON(s, e.out, data, 0, start); err != nil {
+		if err := e.toJSON(s, &e.out, data, 0, start); err != nil {
 			return err
 		}
 		return nil
 	}
 	return nil
-}
-
-// capture renders body into a string, keeping the output bound.
-func (e *exec) capture(body []*stmt, hint int) (string, error) {
-	saved := e.out
-	var b strings.Builder
-	b.Grow(min(hint, e.maxOut))
-	e.out = &b
-	err := e.execList(body)
-	e.out = saved
-	return b.String(), err
 }
 
 func (e *exec) execLoop(s *stmt, data, val Value, hasVal bool) error {
@@ -126,6 +121,7 @@ func (e *exec) execLoop(s *stmt, data, val Value, hasVal bool) error {
 }
 
 func (e *exec) removeVar(name string) {
+	e.forget(name)
 	for i := range e.vars {
 		if e.vars[i].name == name {
 			e.vars = append(e.vars[:i], e.vars[i+1:]...)
@@ -135,9 +131,9 @@ func (e *exec) removeVar(name string) {
 }
 
 // writeJSONQuoted writes s as a JSON string the way Jackson does.
-func writeJSONQuoted(sb *strings.Builder, s string) {
+func writeJSONQuoted(sb *outBuf, s string) {
 	sb.WriteByte('"')
-	WriteJSONString(sb, s, JSONJackson)
+	writeJSON(sb, s, JSONJackson)
 	sb.WriteByte('"')
 }
 
@@ -173,11 +169,11 @@ const maxJSONMapDepth = 64
 // numbers as Java prints them (a JSON decimal is a Java Double there, so
 // 100.0 stays "100.0"), hashes with their alias keys, as the oracle's map
 // has them.
-func (e *exec) toJSON(s *stmt, sb *strings.Builder, v Value, depth, start int) error {
+func (e *exec) toJSON(s *stmt, sb *outBuf, v Value, depth, start int) error {
 	if depth > maxJSONMapDepth {
 		return e.errf(s.begin, "<@jsonmap>: nesting too deep")
 	}
-	if sb.Len() > e.maxOut {
+	if sb.Len()-e.outBase > e.maxOut {
 		return e.limitErr(s.begin, "template output exceeds the limit of "+itoa(e.maxOut)+" bytes")
 	}
 	switch v.kind {
@@ -227,15 +223,14 @@ func (e *exec) toJSON(s *stmt, sb *strings.Builder, v Value, depth, start int) e
 	return nil
 }
 
-// rootHides reports whether the data model has a variable named like
-// directive k; the answer is computed once per execution.
-func (e *exec) rootHides(k userKind) bool {
-	if !e.hidesKnown {
-		e.hidesKnown = true
-		for name, kind := range userNames {
-			if e.root.Get(name).kind != KindMissing {
-				e.rootHidden |= 1 << kind
-			}
+// rootHides reports whether the data model has a variable named like s,
+// directive k; the answer is computed once per execution and directive
+// kind, for the kinds the template uses only.
+func (e *exec) rootHides(s *stmt, k userKind) bool {
+	if e.hidesKnown&(1<<k) == 0 {
+		e.hidesKnown |= 1 << k
+		if e.root.Get(s.name).kind != KindMissing {
+			e.rootHidden |= 1 << k
 		}
 	}
 	return e.rootHidden&(1<<k) != 0

@@ -40,11 +40,14 @@ type loopFrame struct {
 
 // exec is the state of one execution; a Template never changes.
 type exec struct {
-	t        *Template
-	root     Value
-	vars     []binding
-	out      *strings.Builder
-	main     strings.Builder
+	t    *Template
+	root Value
+	vars []binding
+	out  outBuf
+	// outBase is where the body being rendered in place starts (see
+	// outBuf): output bounds apply to the body alone, as they would to a
+	// body rendered apart.
+	outBase  int
 	opt      ExecOptions
 	maxOut   int
 	steps    int
@@ -58,10 +61,32 @@ type exec struct {
 	iters   []iterFrame // running <#list>s
 
 	scratch []byte // reused encoding buffer
+	// macro receives ExecOptions.Macro's writes, which are then copied to
+	// the output; kept between executions while small
+	macro strings.Builder
 
-	hidesKnown bool
+	hidesKnown uint8 // bit per userKind: rootHidden has that kind's answer
 	rootHidden uint8 // bit per userKind: the data model hides that directive
+
+	// memo holds the values of the template's variable paths (see
+	// dotExpr.slot); memo[i] is current when memoGen[i] == gen, and gen
+	// changes with every execution (it is never 0).
+	memo    []Value
+	memoGen []uint32
+	gen     uint32
 }
+
+// forget invalidates the memo of the paths starting at variable name,
+// which was just bound or unbound.
+func (e *exec) forget(name string) {
+	for _, s := range e.t.pathsOf[name] {
+		e.memoGen[s] = 0
+	}
+}
+
+// maxKeptMacroBytes bounds the macro buffer an execution state keeps for
+// the next execution.
+const maxKeptMacroBytes = 1 << 10
 
 // errBreak unwinds from <@break/> to the innermost <@loop>.
 var errBreak = errors.New("<@break/> used outside of <@loop>")
@@ -72,6 +97,13 @@ func (t *Template) newExec(root Value, opt *ExecOptions) *exec {
 		e = &exec{t: t}
 	}
 	e.root = root
+	if n := e.t.npaths; len(e.memo) < n {
+		e.memo, e.memoGen = make([]Value, n), make([]uint32, n)
+	}
+	if e.gen++; e.gen == 0 { // wrapped: old stamps could match again
+		clear(e.memoGen)
+		e.gen = 1
+	}
 	if opt != nil {
 		e.opt = *opt
 	}
@@ -88,8 +120,7 @@ func (t *Template) newExec(root Value, opt *ExecOptions) *exec {
 		e.maxDur = DefaultMaxDuration
 	}
 	e.check = min(clockEvery, e.maxSteps)
-	e.out = &e.main
-	e.main.Grow(min(t.sizeHint, e.maxOut))
+	e.out.b = make([]byte, 0, min(t.sizeHint, e.maxOut))
 	return e
 }
 
@@ -98,11 +129,15 @@ func (t *Template) newExec(root Value, opt *ExecOptions) *exec {
 func (e *exec) release() {
 	clear(e.vars)
 	e.vars = e.vars[:0]
+	clear(e.memo)
 	e.loops = e.loops[:0]
 	clear(e.iters)
 	e.iters = e.iters[:0]
-	e.root, e.opt, e.out, e.main = Value{}, ExecOptions{}, nil, strings.Builder{}
-	e.steps, e.check, e.started, e.hidesKnown, e.rootHidden = 0, 0, time.Time{}, false, 0
+	e.root, e.opt, e.out, e.outBase = Value{}, ExecOptions{}, outBuf{}, 0
+	if e.macro.Len() > maxKeptMacroBytes {
+		e.macro = strings.Builder{}
+	}
+	e.steps, e.check, e.started, e.hidesKnown, e.rootHidden = 0, 0, time.Time{}, 0, 0
 	e.t.execs.Put(e)
 }
 
@@ -274,7 +309,7 @@ func (e *exec) slowCheck(p position) error {
 }
 
 func (e *exec) write(p position, s string) error {
-	if e.out.Len()+len(s) > e.maxOut {
+	if e.out.Len()-e.outBase+len(s) > e.maxOut {
 		return e.limitErr(p, "template output exceeds the limit of "+itoa(e.maxOut)+" bytes")
 	}
 	e.out.WriteString(s)
@@ -282,6 +317,12 @@ func (e *exec) write(p position, s string) error {
 }
 
 func (e *exec) evalBool(x expr, ctx string) (bool, error) {
+	switch c := x.(type) {
+	case *cmpExpr:
+		return c.test(e)
+	case *logicExpr:
+		return c.test(e)
+	}
 	v, err := x.eval(e)
 	if err != nil {
 		return false, err
@@ -341,10 +382,12 @@ func (e *exec) execStmt(s *stmt) error {
 		if e.opt.Macro == nil {
 			return nil
 		}
-		if err := e.opt.Macro(e.out, s.name); err != nil {
+		mark := e.macro.Len()
+		if err := e.opt.Macro(&e.macro, s.name); err != nil {
 			return err
 		}
-		if e.out.Len() > e.maxOut {
+		e.out.WriteString(e.macro.String()[mark:])
+		if e.out.Len()-e.outBase > e.maxOut {
 			return e.limitErr(s.begin, "template output exceeds the limit of "+itoa(e.maxOut)+" bytes")
 		}
 		return nil
@@ -395,15 +438,13 @@ func (e *exec) execStmt(s *stmt) error {
 		}
 		return nil
 	case sCapture:
-		saved := e.out
-		var b strings.Builder
-		e.out = &b
-		err := e.execList(s.body)
-		e.out = saved
+		start, err := e.inPlace(s.body)
 		if err != nil {
 			return err
 		}
-		e.setVar(s.name, String(b.String()))
+		body := strings.Clone(e.out.tail(start))
+		e.out.b = e.out.b[:start]
+		e.setVar(s.name, String(body))
 		return nil
 	case sUser:
 		return e.execUser(s)
@@ -421,7 +462,22 @@ func (e *exec) execStmt(s *stmt) error {
 	return nil
 }
 
+// inPlace renders body at the end of the output and returns where it
+// starts; the caller replaces it (see outBuf). On error the output is cut
+// back to where it was.
+func (e *exec) inPlace(body []*stmt) (int, error) {
+	start, savedBase := e.out.Len(), e.outBase
+	e.outBase = start
+	err := e.execList(body)
+	e.outBase = savedBase
+	if err != nil {
+		e.out.b = e.out.b[:start]
+	}
+	return start, err
+}
+
 func (e *exec) setVar(name string, v Value) {
+	e.forget(name)
 	for i := range e.vars {
 		if e.vars[i].name == name {
 			e.vars[i].v = v

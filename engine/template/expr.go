@@ -31,32 +31,109 @@ func (x *litExpr) eval(*exec) (Value, error) { return x.v, nil }
 type identExpr struct {
 	base
 	name string
+	slot int32 // in the execution's memo, see dotExpr.slot
 }
 
 func (x *identExpr) eval(e *exec) (Value, error) {
+	if e.memoGen[x.slot] == e.gen {
+		return e.memo[x.slot], nil
+	}
+	v := x.resolve(e)
+	e.memo[x.slot], e.memoGen[x.slot] = v, e.gen
+	return v, nil
+}
+
+// resolve looks the variable up; the memo keeps the answer until the
+// variable is bound or unbound (exec.forget), loop variables of a <#list>
+// included (exec.forgetLoop).
+func (x *identExpr) resolve(e *exec) Value {
 	// a loop variable of a <#list> shadows an assigned variable, which
-	// shadows the data model; one bound to a missing value (a null item)
-	// does not, as in FreeMarker
+	// shadows the data model; one bound to a missing value (a null item,
+	// of a <#list> or a <@loop>) does not, as in FreeMarker
 	if len(e.iters) > 0 {
 		if v, ok := e.loopVar(x.name); ok {
-			return v, nil
+			return v
 		}
 	}
 	for i := range e.vars {
 		if e.vars[i].name == x.name && e.vars[i].v.kind != KindMissing {
-			return e.vars[i].v, nil
+			return e.vars[i].v
 		}
 	}
-	return e.root.Get(x.name), nil
+	return e.root.Get(x.name)
 }
 
 type dotExpr struct {
 	base
 	x    expr
 	name string
+	// path is the variable path (user_data.os) when x is a variable or
+	// such a path, and slot its number in the execution's memo; -1 for
+	// any other left-hand side. Templates read the same default-guarded
+	// paths many times ((user_data.geo_continent_code)! four times in
+	// Criteo's URL), and a path's value changes only when its variable
+	// is bound (see exec.forget).
+	path string
+	slot int32
+}
+
+// memoSlot gives d its path and memo slot when its left-hand side is a
+// variable or a variable path.
+func (p *parser) memoSlot(d *dotExpr) {
+	switch l := d.x.(type) {
+	case *identExpr:
+		d.path = l.name + "." + d.name
+	case *dotExpr:
+		if l.slot < 0 {
+			return
+		}
+		d.path = l.path + "." + d.name
+	default:
+		return
+	}
+	d.slot = p.pathSlot(d.path)
+}
+
+// pathSlot numbers the distinct variable paths of a template.
+func (p *parser) pathSlot(path string) int32 {
+	if p.paths == nil {
+		p.paths = make(map[string]int32)
+	}
+	slot, ok := p.paths[path]
+	if !ok {
+		slot = int32(len(p.paths))
+		p.paths[path] = slot
+	}
+	return slot
+}
+
+// pathsByVar lists the memo slots of the paths that start at each
+// variable: what binding that variable invalidates.
+func pathsByVar(paths map[string]int32) map[string][]int32 {
+	m := make(map[string][]int32)
+	for path, slot := range paths {
+		v, _, _ := strings.Cut(path, ".")
+		m[v] = append(m[v], slot)
+	}
+	return m
 }
 
 func (x *dotExpr) eval(e *exec) (Value, error) {
+	if x.slot < 0 {
+		return x.lookup(e)
+	}
+	if e.memoGen[x.slot] == e.gen {
+		return e.memo[x.slot], nil
+	}
+	v, err := x.lookup(e)
+	if err == nil {
+		// errors are not kept: they are rare, and rebuilt each time
+		e.memo[x.slot], e.memoGen[x.slot] = v, e.gen
+	}
+	return v, err
+}
+
+func (x *dotExpr) lookup(e *exec) (Value, error) {
 	t, err := x.x.eval(e)
 	if err != nil {
 		return Value{}, err
@@ -146,10 +223,21 @@ func evalMaybeMissing(e *exec, x expr) (Value, error) {
 type defaultExpr struct {
 	base
 	x, rhs expr
+	// path is set when x is a parenthesised variable path, (a.b)!, the
+	// commonest default: evaluated directly, with the same result
+	path *dotExpr
 }
 
 func (x *defaultExpr) eval(e *exec) (Value, error) {
-	v, err := evalMaybeMissing(e, x.x)
+	var v Value
+	var err error
+	if x.path != nil {
+		if v, err = x.path.eval(e); err != nil && isUndef(err) {
+			v, err = Value{}, nil // what evalMaybeMissing does for a parenExpr
+		}
+	} else {
+		v, err = evalMaybeMissing(e, x.x)
+	}
 	if err != nil {
 		return Value{}, err
 	}
@@ -217,22 +305,38 @@ type logicExpr struct {
 }
 
 func (x *logicExpr) eval(e *exec) (Value, error) {
-	op := "&&"
-	if x.or {
-		op = "||"
-	}
-	l, err := e.evalBool(x.l, "For \""+op+"\" left operand")
+	b, err := x.test(e)
 	if err != nil {
 		return Value{}, err
+	}
+	return Bool(b), nil
+}
+
+// test is eval for a condition (see exec.evalBool): the same result,
+// without building a Value.
+func (x *logicExpr) test(e *exec) (bool, error) {
+	l, err := e.evalBool(x.l, x.operandCtx(true))
+	if err != nil {
+		return false, err
 	}
 	if l == x.or {
-		return Bool(l), nil
+		return l, nil
 	}
-	r, err := e.evalBool(x.r, "For \""+op+"\" right operand")
-	if err != nil {
-		return Value{}, err
+	return e.evalBool(x.r, x.operandCtx(false))
+}
+
+// operandCtx names an operand in a type error; the text is built only
+// for the error (evalBool reads ctx only then).
+func (x *logicExpr) operandCtx(left bool) string {
+	switch {
+	case x.or && left:
+		return "For \"||\" left operand"
+	case x.or:
+		return "For \"||\" right operand"
+	case left:
+		return "For \"&&\" left operand"
 	}
-	return Bool(r), nil
+	return "For \"&&\" right operand"
 }
 
 type cmpOp uint8
@@ -254,10 +358,36 @@ type cmpExpr struct {
 }
 
 func (x *cmpExpr) eval(e *exec) (Value, error) {
-	l, r, err := e.evalOperands(x.l, x.r)
+	b, err := x.test(e)
 	if err != nil {
 		return Value{}, err
 	}
+	return Bool(b), nil
+}
+
+// test is eval for a condition (see exec.evalBool).
+func (x *cmpExpr) test(e *exec) (bool, error) {
+	if lit, ok := x.r.(*litExpr); ok && lit.v.kind == KindString && (x.op == cmpEq || x.op == cmpNe) {
+		// the commonest condition, a path compared with a string literal
+		// (user_data.os == "IOS"): with a string on the left, the general
+		// path below gives the same answer
+		l, err := e.evalDefined(x.l)
+		if err != nil {
+			return false, err
+		}
+		if l.kind == KindString && len(l.s)+len(lit.v.s) < 1<<bytesPerStep {
+			return collatorEqual(l.s, lit.v.s) == (x.op == cmpEq), nil
+		}
+		return x.compare(e, l, lit.v)
+	}
+	l, r, err := e.evalOperands(x.l, x.r)
+	if err != nil {
+		return false, err
+	}
+	return x.compare(e, l, r)
+}
+
+func (x *cmpExpr) compare(e *exec, l, r Value) (bool, error) {
 	// "nothing" is also the boolean false
 	if l.isNothing() && r.kind == KindBool {
 		l = Bool(false)
@@ -270,11 +400,11 @@ func (x *cmpExpr) eval(e *exec) (Value, error) {
 		c = l.num().cmp(r.num())
 	case l.kind == KindString && r.kind == KindString:
 		if x.op != cmpEq && x.op != cmpNe {
-			return Value{}, e.errf(x.p, "can't use operator \""+x.opTok+"\" on string values: "+x.src)
+			return false, e.errf(x.p, "can't use operator \""+x.opTok+"\" on string values: "+x.src)
 		}
 		if n := len(l.s) + len(r.s); n >= 1<<bytesPerStep {
 			if err := e.work(x.p, n>>bytesPerStep); err != nil {
-				return Value{}, err
+				return false, err
 			}
 		}
 		if !collatorEqual(l.s, r.s) {
@@ -282,13 +412,13 @@ func (x *cmpExpr) eval(e *exec) (Value, error) {
 		}
 	case l.kind == KindBool && r.kind == KindBool:
 		if x.op != cmpEq && x.op != cmpNe {
-			return Value{}, e.errf(x.p, "can't use operator \""+x.opTok+"\" on boolean values: "+x.src)
+			return false, e.errf(x.p, "can't use operator \""+x.opTok+"\" on boolean values: "+x.src)
 		}
 		if l.b != r.b {
 			c = 1
 		}
 	default:
-		return Value{}, e.errf(x.p, "can't compare values of these types: left operand "+x.l.source()+
+		return false, e.errf(x.p, "can't compare values of these types: left operand "+x.l.source()+
 			" is "+article(l)+", right operand "+x.r.source()+" is "+article(r)+
 			"; comparisons are allowed between two numbers, two strings or two booleans")
 	}
@@ -307,7 +437,7 @@ func (x *cmpExpr) eval(e *exec) (Value, error) {
 	case cmpGe:
 		res = c >= 0
 	}
-	return Bool(res), nil
+	return res, nil
 }
 
 type arithExpr struct {

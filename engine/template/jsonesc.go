@@ -45,7 +45,16 @@ var jsonSpecial = func() (t [3][256]bool) {
 }()
 
 // WriteJSONString writes s to b escaped by the rules of esc.
-func WriteJSONString(b *strings.Builder, s string, esc JSONEscaping) {
+func WriteJSONString(b *strings.Builder, s string, esc JSONEscaping) { writeJSON(b, s, esc) }
+
+// textWriter is what the escaper writes to: a strings.Builder, or an
+// execution's output buffer.
+type textWriter interface {
+	WriteString(s string) (int, error)
+	WriteByte(c byte) error
+}
+
+func writeJSON[W textWriter](b W, s string, esc JSONEscaping) {
 	special := &jsonSpecial[esc]
 	start := 0
 	for i := 0; i < len(s); {
@@ -119,7 +128,7 @@ func WriteJSONString(b *strings.Builder, s string, esc JSONEscaping) {
 }
 
 // writeUnicodeEscape writes r (below U+0100) as \u00XX.
-func writeUnicodeEscape(b *strings.Builder, r rune) {
+func writeUnicodeEscape[W textWriter](b W, r rune) {
 	b.WriteString(`\u00`)
 	b.WriteByte(upperHex[r>>4&15])
 	b.WriteByte(upperHex[r&15])

@@ -429,12 +429,32 @@ func (e *exec) iteration(fi, i, n int, v1, v2 Value, body []*stmt, at position) 
 	// the body may grow e.iters: the frame is found again by index
 	f := &e.iters[fi]
 	f.index, f.hasNext, f.visible, f.v1, f.v2 = i, i+1 < n, true, v1, v2
+	e.forgetLoop(f)
 	err := e.execList(body)
-	e.iters[fi].visible = false
+	f = &e.iters[fi]
+	f.visible = false
+	e.forgetLoop(f)
 	if err == errListContinue {
 		return nil
 	}
 	return err
+}
+
+// forgetLoop invalidates the memo of the paths starting at f's loop
+// variables, and at the legacy x_index and x_has_next, whenever they are
+// bound, rebound to the next item or unbound (see exec.forget): each
+// iteration starts and ends with it, so a path read through a loop
+// variable (x.a, (x.a)!) is never the previous item's, nor, after the
+// listing, the loop variable's in place of the one it shadowed.
+func (e *exec) forgetLoop(f *iterFrame) {
+	if f.var1 != "" {
+		e.forget(f.var1)
+		e.forget(f.var1 + "_index")
+		e.forget(f.var1 + "_has_next")
+	}
+	if f.var2 != "" {
+		e.forget(f.var2)
+	}
 }
 
 // execItems runs an #items: the iteration of the innermost #list.

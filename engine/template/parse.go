@@ -150,6 +150,9 @@ type parser struct {
 	// blocks opened inside it are reported unclosed
 	open    []token
 	openBuf [8]token // open's first array: no allocation for shallow nesting
+	// paths numbers the distinct variable paths (a.b, a.b.c) the
+	// template reads, for the execution's memo (see dotExpr.slot)
+	paths map[string]int32
 	// aborted is set when a bound is hit; the rest is not parsed
 	aborted bool
 

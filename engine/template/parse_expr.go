@@ -331,7 +331,9 @@ func (p *parser) parsePrimary() (expr, error) {
 			if err := p.checkLiteral("hash", x); err != nil {
 				return nil, err
 			}
-			x = &dotExpr{base: base{start.pos, p.srcFrom(start.off)}, x: x, name: n.val}
+			d := &dotExpr{base: base{start.pos, p.srcFrom(start.off)}, x: x, name: n.val, slot: -1}
+			p.memoSlot(d)
+			x = d
 		case "[":
 			p.next()
 			k, err := p.parseExpr()
@@ -404,6 +406,11 @@ func (p *parser) parsePrimary() (expr, error) {
 		case "!":
 			p.next()
 			d := &defaultExpr{base: base{start.pos, ""}, x: x}
+			if pe, ok := x.(*parenExpr); ok {
+				if path, ok := pe.x.(*dotExpr); ok && path.slot >= 0 {
+					d.path = path
+				}
+			}
 			if t.quote != terminating && canStartExpr(p.peek()) {
 				// FreeMarker takes a right-hand side only when a whole
 				// expression parses there (a syntactic lookahead); otherwise
@@ -503,7 +510,7 @@ func (p *parser) parseAtom() (expr, error) {
 			return nil, p.errAt(t.pos, RuleSyntax, "a name starting with "+t.val[:1]+" is only allowed after a dot")
 		}
 		p.addRef(t.val)
-		return &identExpr{base: b, name: t.val}, nil
+		return &identExpr{base: b, name: t.val, slot: p.pathSlot(t.val)}, nil
 	case tOp:
 		switch t.val {
 		case "(":
@@ -677,8 +684,9 @@ func (p *parser) subExpr(text string, off int, at position) (expr, error) {
 	if lerr != nil {
 		return nil, lerr
 	}
-	sub := &parser{name: p.name, src: p.src, opt: p.opt, toks: toks, depth: p.depth, seen: p.seen, refs: p.refs, iters: p.iters}
+	sub := &parser{name: p.name, src: p.src, opt: p.opt, toks: toks, depth: p.depth, seen: p.seen, refs: p.refs, iters: p.iters, paths: p.paths}
 	x, err := sub.parseExpr()
+	p.paths = sub.paths // slots given out stay given, whatever follows
 	if err != nil {
 		return nil, err
 	}

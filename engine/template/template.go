@@ -110,6 +110,10 @@ type Template struct {
 	// sizeHint presizes the output: twice the static text, plus room for
 	// values.
 	sizeHint int
+	// npaths is the number of distinct variable paths (dotExpr.slot),
+	// and pathsOf the slots of the paths starting at each variable
+	npaths  int
+	pathsOf map[string][]int32
 	// execs recycles execution states (variables, loop frames) between
 	// executions of this template.
 	execs sync.Pool
@@ -184,8 +188,7 @@ func Parse(name, text string, opt Options) (*Template, error) {
 	if err != nil {
 		return nil, err
 	}
-	setHints(root)
-	return &Template{name: name, root: root, refs: p.refs, sizeHint: 2*staticLen(root) + 64}, nil
+	return &Template{name: name, root: root, refs: p.refs, sizeHint: 2*staticLen(root) + 64, npaths: len(p.paths), pathsOf: pathsByVar(p.paths)}, nil
 }
 
 // Execute runs the template against root and writes the output to w. The
@@ -205,7 +208,7 @@ func (t *Template) Execute(w io.Writer, root Value, opt *ExecOptions) error {
 func (t *Template) ExecuteString(root Value, opt *ExecOptions) (string, error) {
 	e := t.newExec(root, opt)
 	err := e.run()
-	out := e.main.String()
+	out := e.out.take()
 	e.release()
 	if err != nil {
 		return "", err
@@ -220,13 +223,4 @@ func staticLen(list []*stmt) int {
 		n += staticLen(s.body)
 	}
 	return n
-}
-
-func setHints(list []*stmt) {
-	for _, s := range list {
-		if len(s.body) > 0 {
-			s.hint = 2*staticLen(s.body) + 32
-			setHints(s.body)
-		}
-	}
 }

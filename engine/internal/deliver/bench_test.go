@@ -3,6 +3,7 @@ package deliver
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -145,4 +146,48 @@ func cpuTime() time.Duration {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// BenchmarkAttempt measures one delivery attempt, sequentially, against a
+// local endpoint, beside the same GET sent with a plain client: the
+// difference in allocs/op is what the Sender adds to the request
+// (policy, breaker, rate limit, timeout, the attempt record).
+func BenchmarkAttempt(b *testing.B) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	defer srv.Close()
+	url := srv.URL + "/pb/p0?id=1&event=install&os=android"
+	b.Run("sender", func(b *testing.B) {
+		pol := testPolicy()
+		s, err := New(Options{Policy: func(string, string) (Policy, bool) { return pol, true },
+			Redact: func(s string) string { return s }})
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer s.Close()
+		j := queue.Job{ID: "bench-1", App: "bench", Partner: "p0", Postback: "INSTALL", Method: "GET", URL: url}
+		ctx := context.Background()
+		b.ReportAllocs()
+		for b.Loop() {
+			if out := s.Handle(ctx, j, 1); out.Kind != queue.OutcomeDelivered {
+				b.Fatalf("outcome %v", out)
+			}
+		}
+	})
+	b.Run("plain", func(b *testing.B) {
+		client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4}}
+		defer client.CloseIdleConnections()
+		b.ReportAllocs()
+		for b.Loop() {
+			req, _ := http.NewRequest(http.MethodGet, url, nil)
+			req.Header.Set("Idempotency-Key", "bench-1")
+			resp, err := client.Do(req)
+			if err != nil {
+				b.Fatal(err)
+			}
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+		}
+	})
 }

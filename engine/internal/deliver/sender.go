@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"net/textproto"
 	"net/url"
 	"strconv"
 	"strings"
@@ -356,14 +357,7 @@ func (s *Sender) do(ctx context.Context, j queue.Job, a *Attempt, keepBody bool)
 	}
 	req.URL = target
 	req.Host = strings.TrimSuffix(target.Host, ":")
-	for k, v := range j.Headers {
-		req.Header.Set(k, v)
-	}
-	req.Header.Set("Idempotency-Key", j.ID)
-	req.Header.Set("User-Agent", s.opt.UserAgent)
-	if s.deliverTo != nil {
-		req.Header.Set("X-Adgate-Original-Host", u.Host)
-	}
+	s.setHeaders(req.Header, j, u.Host)
 
 	start := time.Now()
 	resp, err := client.Do(req)
@@ -389,7 +383,7 @@ func (s *Sender) do(ctx context.Context, j queue.Job, a *Attempt, keepBody bool)
 	if keepBody || pol.SuccessBody != nil || pol.FailureBody != nil {
 		excerpt, readErr = readBody(resp.Body, pol.MaxResponseBody)
 	} else {
-		readErr = discardBody(resp.Body, pol.MaxResponseBody)
+		readErr = discardBody(resp, pol.MaxResponseBody)
 	}
 	a.Latency = time.Since(start)
 	a.StatusCode = resp.StatusCode
@@ -427,6 +421,30 @@ func (s *Sender) do(ctx context.Context, j queue.Job, a *Attempt, keepBody bool)
 		res.Outcome = queue.Dead(fmt.Sprintf("HTTP %d: not retried", code))
 	}
 	return res
+}
+
+// setHeaders sets the request's headers: the spec's, then the ones the
+// sender owns. The values share one allocation (Header.Set makes one per
+// value); every value slice has capacity one, so a later Add copies it
+// rather than writing into its neighbour.
+func (s *Sender) setHeaders(h http.Header, j queue.Job, origHost string) {
+	n := len(j.Headers) + 2
+	if s.deliverTo != nil {
+		n++
+	}
+	vals := make([]string, 0, n)
+	set := func(k, v string) {
+		vals = append(vals, v)
+		h[textproto.CanonicalMIMEHeaderKey(k)] = vals[len(vals)-1 : len(vals) : len(vals)]
+	}
+	for k, v := range j.Headers {
+		set(k, v)
+	}
+	set("Idempotency-Key", j.ID)
+	set("User-Agent", s.opt.UserAgent)
+	if s.deliverTo != nil {
+		set("X-Adgate-Original-Host", origHost)
+	}
 }
 
 // record feeds an attempt's result to the breaker and logs the breaker
@@ -558,10 +576,15 @@ func readBody(rc io.ReadCloser, limit int64) ([]byte, error) {
 }
 
 // discardBody reads and drops what readBody would have read, so the
-// connection is reused the same way, and closes.
-func discardBody(rc io.ReadCloser, limit int64) error {
-	defer rc.Close()
-	_, err := io.Copy(io.Discard, io.LimitReader(rc, limit+64<<10))
+// connection is reused the same way, and closes. A response that says it
+// has no body (most postback answers: 204, or 200 with Content-Length 0)
+// is closed at once.
+func discardBody(resp *http.Response, limit int64) error {
+	defer resp.Body.Close()
+	if resp.ContentLength == 0 || resp.Body == http.NoBody {
+		return nil
+	}
+	_, err := io.Copy(io.Discard, io.LimitReader(resp.Body, limit+64<<10))
 	return err
 }
 
