@@ -68,7 +68,7 @@ func (q *Queue) Probe(ctx context.Context) error {
 // streams' state for the next start (see checkMarks).
 func (q *Queue) checkLost(ctx context.Context) error {
 	marks := map[string]streamMark{}
-	for _, st := range []jetstream.Stream{q.work, q.dead} {
+	for _, st := range []jetstream.Stream{q.work, q.dead, q.events} {
 		info, err := st.Info(ctx)
 		if err != nil {
 			return fmt.Errorf("queue: stream info: %w", err)
@@ -182,7 +182,7 @@ func (q *Queue) checkMarks(ctx context.Context) error {
 		q.log.Warn("queue: ignoring unreadable stream marks", "file", path, "err", err)
 		return nil
 	}
-	for _, st := range []jetstream.Stream{q.work, q.dead} {
+	for _, st := range []jetstream.Stream{q.work, q.dead, q.events} {
 		info, err := st.Info(ctx)
 		if err != nil {
 			return fmt.Errorf("queue: stream info: %w", err)
@@ -225,7 +225,7 @@ func (q *Queue) markClean(ctx context.Context) {
 		return
 	}
 	marks := map[string]streamMark{}
-	for _, st := range []jetstream.Stream{q.work, q.dead} {
+	for _, st := range []jetstream.Stream{q.work, q.dead, q.events} {
 		info, err := st.Info(ctx)
 		if err != nil {
 			q.log.Warn("queue: recording stream marks at close", "err", err)

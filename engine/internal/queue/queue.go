@@ -96,11 +96,13 @@ type Config struct {
 	// survives a process crash (the OS has it) but not a power loss.
 	SyncAlways bool
 
-	// Stream and DeadStream name the work and dead-letter streams; Subject
-	// is the subject prefix (default ADGATE_PB, ADGATE_DEAD, adgate).
-	Stream     string
-	DeadStream string
-	Subject    string
+	// Stream, DeadStream and EventStream name the work, dead-letter and
+	// event streams; Subject is the subject prefix (default ADGATE_PB,
+	// ADGATE_DEAD, ADGATE_EV, adgate).
+	Stream      string
+	DeadStream  string
+	EventStream string
+	Subject     string
 
 	// DuplicateWindow is how long an enqueued job ID is remembered for
 	// de-duplication (default 10m). Memory grows with rate x window.
@@ -143,6 +145,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.DeadStream == "" {
 		c.DeadStream = "ADGATE_DEAD"
+	}
+	if c.EventStream == "" {
+		c.EventStream = "ADGATE_EV"
 	}
 	if c.Subject == "" {
 		c.Subject = "adgate"
@@ -249,6 +254,14 @@ type Queue struct {
 	js   jetstream.JetStream
 	work jetstream.Stream
 	dead jetstream.Stream
+	// events holds accepted events until every partner rendered them.
+	events jetstream.Stream
+
+	// topo is the (app, partner) pairs that render events (SetTopology);
+	// topoKick tells Run it changed.
+	topoMu   sync.Mutex
+	topo     []Key
+	topoKick chan struct{}
 
 	// kick wakes Run's discovery when this process enqueues to a subject
 	// that has no worker yet (known holds those that have one).
@@ -305,7 +318,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Queue, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	q := &Queue{cfg: cfg, log: log, kick: make(chan struct{}, 1)}
+	q := &Queue{cfg: cfg, log: log, kick: make(chan struct{}, 1), topoKick: make(chan struct{}, 1)}
 	var err error
 	if cfg.URL == "" {
 		q.srv, q.nc, err = startEmbedded(ctx, cfg, log)
@@ -372,7 +385,23 @@ func (q *Queue) ensureStreams(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("queue: stream %s: %w", q.cfg.DeadStream, err)
 	}
-	q.work, q.dead = work, dead
+	events, err := q.js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+		Name:        q.cfg.EventStream,
+		Description: "adgate events waiting to be rendered by each enabled partner",
+		Subjects:    []string{q.cfg.Subject + ".ev.>"},
+		// Interest: an event stays until every (app, partner) consumer
+		// on its app's subject has rendered it, and is stored only once
+		// however many there are.
+		Retention:  jetstream.InterestPolicy,
+		Storage:    storage,
+		MaxAge:     q.cfg.MaxAge,
+		Duplicates: q.cfg.DuplicateWindow,
+		Discard:    jetstream.DiscardNew,
+	})
+	if err != nil {
+		return fmt.Errorf("queue: stream %s: %w", q.cfg.EventStream, err)
+	}
+	q.work, q.dead, q.events = work, dead, events
 	return nil
 }
 
@@ -447,6 +476,9 @@ type Depth struct {
 	Dead    uint64
 	// ByPartner splits Pending by (app, partner).
 	ByPartner map[Key]uint64
+	// Events counts accepted events not yet rendered by every partner of
+	// their app.
+	Events uint64
 }
 
 // Key names one (app, partner) pair.
@@ -462,8 +494,12 @@ func (q *Queue) Depth(ctx context.Context) (Depth, error) {
 	if err != nil {
 		return Depth{}, fmt.Errorf("queue: depth: %w", err)
 	}
+	ei, err := q.events.Info(ctx)
+	if err != nil {
+		return Depth{}, fmt.Errorf("queue: depth: %w", err)
+	}
 	// A write probe in flight is not a postback.
-	d := Depth{Pending: wi.State.Msgs - min(wi.State.Msgs, wi.State.Subjects[q.probeSubject()]), Dead: di.State.Msgs, ByPartner: make(map[Key]uint64)}
+	d := Depth{Events: ei.State.Msgs, Pending: wi.State.Msgs - min(wi.State.Msgs, wi.State.Subjects[q.probeSubject()]), Dead: di.State.Msgs, ByPartner: make(map[Key]uint64)}
 	for subj, n := range wi.State.Subjects {
 		if k, ok := q.parseWorkSubject(subj); ok {
 			d.ByPartner[k] += n
