@@ -147,6 +147,10 @@ func New(ctx context.Context, opt Options) (*Server, error) {
 	if s.q, err = queue.Open(ctx, qc, s.log.With("component", "queue")); err != nil {
 		return nil, fmt.Errorf("gateway: open queue: %w", err)
 	}
+	if err := s.q.SetTopology(ctx, topology(rt)); err != nil {
+		_ = s.q.Close()
+		return nil, fmt.Errorf("gateway: %w", err)
+	}
 	if s.dlv, err = newDelivery(s); err != nil {
 		_ = s.q.Close()
 		return nil, err
@@ -225,8 +229,20 @@ func (s *Server) Reload(ctx context.Context) error {
 		rt.cfg.Limits.MaxConcurrentIngest != old.cfg.Limits.MaxConcurrentIngest {
 		s.log.Warn("listen, data_dir, queue.url and limits.max_concurrent_ingest changes take effect at the next start")
 	}
+	// Consumers for the new pairs exist before ingest plans with the new
+	// config, so no event planned for them is stored without them; those
+	// of pairs it drops go once it is live (their unrendered events are
+	// dropped with them).
+	if err := s.q.SetTopology(ctx, topology(old, rt)); err != nil {
+		s.m.reloads.WithLabelValues("failed").Inc()
+		s.log.Error("reload rejected: cannot create the render consumers; keeping the running config", "version", old.version, "err", err)
+		return err
+	}
 	s.installRuntime(rt, ds)
 	s.m.reloads.WithLabelValues("ok").Inc()
+	if err := s.q.SetTopology(ctx, topology(rt)); err != nil {
+		s.log.Warn("reload: removing the render consumers of partners no longer enabled failed; retried at the next reload", "err", err)
+	}
 	s.log.Info("config reloaded", "version", rt.version, "previous", old.version, "apps", len(rt.cfg.Apps), "partners", len(rt.partners))
 	return nil
 }

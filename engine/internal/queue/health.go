@@ -45,13 +45,24 @@ const maxLossSeqs = 100
 // no worker ever consumes it.
 func (q *Queue) probeSubject() string { return q.cfg.Subject + ".pb.probe" }
 
-// Probe checks that the work stream accepts a write now: it stores a small
-// message and deletes it again. An error means an enqueue would fail too
-// (a full disk, a stream without a leader, JetStream disabled after a
-// storage error), whatever the state of the connection. It also looks for
-// data the store reports lost since the last look, and reports it as a
-// Loss.
+// eventProbeSubject is inside the event stream's subjects but has two
+// tokens where an event subject has one (its app): no render consumer is
+// interested in it, so interest retention drops it once stored.
+func (q *Queue) eventProbeSubject() string { return q.cfg.Subject + ".ev.probe.probe" }
+
+// Probe checks that the event and work streams accept a write now: it
+// stores a small message in each (deleting the work stream's again). An error means a
+// publish of events or an enqueue of postbacks would fail too (a full
+// disk, a stream without a leader, JetStream disabled after a storage
+// error), whatever the state of the connection. It also looks for data
+// the store reports lost since the last look, and reports it as a Loss.
 func (q *Queue) Probe(ctx context.Context) error {
+	// No consumer is interested in the event probe: the stream drops it
+	// itself once stored.
+	_, err := q.js.PublishMsg(ctx, &nats.Msg{Subject: q.eventProbeSubject(), Data: []byte("probe")})
+	if err != nil {
+		return fmt.Errorf("queue: write probe to stream %s: %w", q.cfg.EventStream, err)
+	}
 	ack, err := q.js.PublishMsg(ctx, &nats.Msg{Subject: q.probeSubject(), Data: []byte("probe")})
 	if err != nil {
 		return fmt.Errorf("queue: write probe to stream %s: %w", q.cfg.Stream, err)
