@@ -185,6 +185,7 @@ postbacks:
 parameters:
   - macro: click_id
     branch: CLICK_ID
+    link_macro: "{click}"
   - macro: aaid
     branch: AAID
   - macro: event

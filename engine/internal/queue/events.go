@@ -240,7 +240,7 @@ func (q *Queue) renderWorker(ctx, hctx context.Context, k Key, r Renderer) {
 		// waiting: a batch that waited to fill would hold its first event
 		// back for the whole pull.
 		msgs, err := q.fetch(cons, 1, false, live, nil)
-		if err == nil && len(msgs) > 0 {
+		if err == nil && len(msgs) > 0 && morePending(msgs[0]) {
 			msgs, err = q.fetch(cons, renderBatch-1, true, live, msgs)
 		}
 		if len(msgs) > 0 {
@@ -258,6 +258,13 @@ func (q *Queue) renderWorker(ctx, hctx context.Context, k Key, r Renderer) {
 		}
 		pause = 100 * time.Millisecond
 	}
+}
+
+// morePending reports whether the consumer had more events when msg was
+// delivered, so a second pull can only come back empty when it did not.
+func morePending(msg jetstream.Msg) bool {
+	md, err := msg.Metadata()
+	return err != nil || md.NumPending > 0
 }
 
 // fetch appends up to n events to msgs, waiting for the first one unless
