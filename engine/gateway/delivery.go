@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"strings"
 
-	"github.com/adgate/adgate/engine/event"
 	"github.com/adgate/adgate/engine/internal/config"
 	"github.com/adgate/adgate/engine/internal/deliver"
 	"github.com/adgate/adgate/engine/internal/queue"
@@ -20,10 +19,16 @@ import (
 type delivery struct {
 	s   *Server
 	snd *deliver.Sender
+	// events serves the render workers of one app's partners one decoding
+	// of each event.
+	events *eventCache
 }
 
+// eventCacheBytes bounds the decoded events kept for render workers.
+const eventCacheBytes = 8 << 20
+
 func newDelivery(s *Server) (*delivery, error) {
-	d := &delivery{s: s}
+	d := &delivery{s: s, events: newEventCache(eventCacheBytes)}
 	snd, err := deliver.New(deliver.Options{
 		Policy:    d.policy,
 		Observer:  deliver.ObserverFunc(d.observe),
@@ -65,18 +70,24 @@ func (d *delivery) Render(_ context.Context, k queue.Key, qe queue.Event) ([]que
 		return nil, nil
 	}
 	app := rt.cfg.App(k.App)
-	ev, err := event.Parse(qe.Raw)
+	ev, err := d.events.parse(k.App, qe.Seq, qe.Raw)
 	if err != nil {
 		// Ingest validated and parsed the same bytes: only a store that
 		// changed them gets here, and rendering again cannot help.
-		d.skipped(rt, k, qe.ID, "", "stored event unreadable: "+err.Error())
+		d.skipped(rt, k, qe.ID, "", skipRender, "stored event unreadable: "+err.Error())
 		return nil, nil
 	}
 	pl := renderPartner(ev, qe.ID, app, pc, rt.partners[k.Partner], rt.version, qe.Received)
 	for _, sk := range pl.Skipped {
-		// The other classes were decided, and answered, at ingest.
-		if sk.Class == skipRender {
-			d.skipped(rt, k, qe.ID, sk.Postback, sk.Reason)
+		switch {
+		case sk.Class == skipRender:
+			d.skipped(rt, k, qe.ID, sk.Postback, sk.Class, sk.Reason)
+		case qe.ConfigVersion != rt.version && sk.Class != skipNoPostback:
+			// Ingest decided the other classes with the same config and
+			// answered them; a reload in between may have changed the
+			// decision, which then says so here. (no_postback is the
+			// answer of every partner the event does not concern.)
+			d.skipped(rt, k, qe.ID, sk.Postback, sk.Class, fmt.Sprintf("config changed from %s to %s after the event was accepted: %s", qe.ConfigVersion, rt.version, sk.Reason))
 		}
 	}
 	return pl.jobs, nil
@@ -85,8 +96,8 @@ func (d *delivery) Render(_ context.Context, k queue.Key, qe queue.Event) ([]que
 // skipped records a planned postback that rendering did not send, where
 // the operator looks for postbacks: metrics, GET /v1/deliveries and the
 // log. reason is already redacted.
-func (d *delivery) skipped(rt *runtime, k queue.Key, eventID, postback, reason string) {
-	d.s.m.skipped.WithLabelValues(k.App, k.Partner, skipRender).Inc()
+func (d *delivery) skipped(rt *runtime, k queue.Key, eventID, postback, class, reason string) {
+	d.s.m.skipped.WithLabelValues(k.App, k.Partner, class).Inc()
 	at := Attempt{
 		Time: d.s.now(), App: k.App, Partner: k.Partner, Postback: postback, EventID: eventID,
 		Status: statusSkipped, Error: reason, ConfigVersion: rt.version,

@@ -189,7 +189,7 @@ func (s *Server) handleIngest(w http.ResponseWriter, r *http.Request) {
 		if len(pl.Postbacks) > 0 {
 			// Stored once; each planned partner's render worker renders
 			// its own postbacks from it.
-			evs = append(evs, queue.Event{App: app.ID, ID: id, Received: now, Raw: d.raw})
+			evs = append(evs, queue.Event{App: app.ID, ID: id, Received: now, Raw: d.raw, ConfigVersion: rt.version})
 		}
 		plans = append(plans, pl)
 	}

@@ -1,11 +1,14 @@
 package gateway
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/adgate/adgate/engine/internal/queue"
 )
 
 // slowTemplate burns the template sandbox's step budget on hashing (about
@@ -57,7 +60,8 @@ func TestFailingTemplateOnlySkipsItsPartner(t *testing.T) {
 	if skipped.Partner != "acme" || skipped.PostbackID != PostbackID("shop", "4242", "acme", "INSTALL") {
 		t.Errorf("skipped %+v, want acme's INSTALL postback", skipped)
 	}
-	for _, part := range []string{"parameter {event}", "line 1, column", "steps"} {
+	// the step budget or, on a loaded machine, the time limit
+	for _, part := range []string{"parameter {event}", "line 1, column", "exceeds the"} {
 		if !strings.Contains(skipped.Error, part) {
 			t.Errorf("skip reason %q lacks %q", skipped.Error, part)
 		}
@@ -69,7 +73,39 @@ func TestFailingTemplateOnlySkipsItsPartner(t *testing.T) {
 	if want := `adgate_postbacks_skipped_total{app="shop",partner="acme",reason="render"} 1`; !strings.Contains(string(metrics), want) {
 		t.Errorf("metrics lack %s", want)
 	}
+	if !strings.Contains(string(metrics), "adgate_events_unrendered 0") && !strings.Contains(string(metrics), "adgate_events_unrendered 1") {
+		t.Error("metrics lack adgate_events_unrendered")
+	}
 	if !strings.Contains(logs.String(), `"msg":"postback skipped"`) {
 		t.Error("the skip was not logged")
+	}
+}
+
+// A render worker renders with the config live when it runs. A postback the
+// config that accepted the event planned, and that a reload since then
+// stops, is not dropped silently: it is listed as skipped, saying the
+// config changed. Without a reload, the decisions ingest answered are not
+// repeated.
+func TestRenderAfterReloadSaysConfigChanged(t *testing.T) {
+	e, _ := startEnv(t, newCapture(t), envOpts{})
+	rt := e.srv.rt.Load()
+	raw := mkEvent(777, "INSTALL", map[string]any{"user_data.os": "WINDOWS"}) // acme's filter skips it
+	for _, tc := range []struct {
+		version string
+		want    int
+	}{{rt.version, 0}, {"0123456789ab", 1}} {
+		before := len(e.srv.att.list(attemptFilter{Status: statusSkipped, Limit: 100}))
+		jobs, err := e.srv.dlv.Render(context.Background(), queue.Key{App: "shop", Partner: "acme"},
+			queue.Event{App: "shop", ID: "777", Received: time.Now(), Raw: raw, ConfigVersion: tc.version})
+		if err != nil || len(jobs) != 0 {
+			t.Fatalf("Render: %v, %d jobs; want acme filtered out", err, len(jobs))
+		}
+		list := e.srv.att.list(attemptFilter{Status: statusSkipped, Limit: 100})
+		if got := len(list) - before; got != tc.want {
+			t.Fatalf("accepted under %s: %d skips listed, want %d", tc.version, got, tc.want)
+		}
+		if tc.want > 0 && !strings.Contains(list[0].Error, "config changed from 0123456789ab to "+rt.version) {
+			t.Errorf("skip reason %q does not name the config change", list[0].Error)
+		}
 	}
 }

@@ -35,12 +35,19 @@ type Event struct {
 	Received time.Time
 	// Raw is the event's JSON, as validated at ingest.
 	Raw []byte
+	// Seq is the event's sequence in the event stream, set for Render:
+	// the same number for every partner rendering the same stored event.
+	Seq uint64
+	// ConfigVersion is the config that planned the event at ingest, so a
+	// render worker can tell that a reload came in between.
+	ConfigVersion string
 }
 
 // Event headers; the app is the subject's.
 const (
 	hdrEventID  = "Adgate-Event-Id"
 	hdrReceived = "Adgate-Received"
+	hdrConfig   = "Adgate-Config-Version"
 )
 
 func (q *Queue) eventSubject(app string) string {
@@ -80,6 +87,9 @@ func (q *Queue) Publish(ctx context.Context, evs ...Event) error {
 		msg := &nats.Msg{Subject: q.eventSubject(ev.App), Data: ev.Raw, Header: nats.Header{}}
 		msg.Header.Set(hdrEventID, ev.ID)
 		msg.Header.Set(hdrReceived, strconv.FormatInt(ev.Received.UnixNano(), 10))
+		if ev.ConfigVersion != "" {
+			msg.Header.Set(hdrConfig, ev.ConfigVersion)
+		}
 		f, err := q.js.PublishMsgAsync(msg, jetstream.WithMsgID(eventMsgID(ev.App, ev.ID)))
 		if err != nil {
 			return fmt.Errorf("queue: publish event %s: %w", ev.ID, err)
@@ -100,12 +110,17 @@ func (q *Queue) Publish(ctx context.Context, evs ...Event) error {
 
 func decodeEvent(msg jetstream.Msg, app string) (Event, error) {
 	h := msg.Headers()
-	ev := Event{App: app, ID: h.Get(hdrEventID), Raw: msg.Data()}
+	ev := Event{App: app, ID: h.Get(hdrEventID), Raw: msg.Data(), ConfigVersion: h.Get(hdrConfig)}
 	ns, err := strconv.ParseInt(h.Get(hdrReceived), 10, 64)
 	if err != nil || ev.ID == "" {
 		return Event{}, fmt.Errorf("event message without %s or %s header", hdrEventID, hdrReceived)
 	}
 	ev.Received = time.Unix(0, ns).UTC()
+	md, err := msg.Metadata()
+	if err != nil {
+		return Event{}, fmt.Errorf("event message without metadata: %w", err)
+	}
+	ev.Seq = md.Sequence.Stream
 	return ev, nil
 }
 
@@ -244,7 +259,20 @@ func (q *Queue) renderWorker(ctx, hctx context.Context, k Key, r Renderer) {
 			msgs, err = q.fetch(cons, renderBatch-1, true, live, msgs)
 		}
 		if len(msgs) > 0 {
-			q.renderMsgs(ctx, hctx, k, r, msgs, live)
+			spent := q.renderMsgs(ctx, hctx, k, r, msgs, live)
+			// A partner whose templates are slow gets at most a
+			// 1/renderShare share of a CPU: it waits renderShare-1 times
+			// what it rendered for, so the process keeps its CPU for
+			// ingest and the other partners. Templates that render in
+			// microseconds never wait.
+			if spent > slowRender {
+				t := time.NewTimer(time.Duration(renderShare-1) * spent)
+				select {
+				case <-ctx.Done():
+				case <-t.C:
+				}
+				t.Stop()
+			}
 		}
 		if err != nil && !errors.Is(err, nats.ErrTimeout) && ctx.Err() == nil {
 			q.log.Warn("queue: fetch events", "app", k.App, "partner", k.Partner, "err", err)
@@ -292,8 +320,17 @@ func (q *Queue) fetch(cons jetstream.Consumer, n int, noWait bool, live *liveSet
 	return msgs, nil
 }
 
-// renderMsgs renders and settles one fetched batch.
-func (q *Queue) renderMsgs(ctx, hctx context.Context, k Key, r Renderer, msgs []jetstream.Msg, live *liveSet) {
+// renderShare and slowRender bound what one partner's slow templates take
+// from the others: a batch that rendered for longer than slowRender makes
+// its worker pause renderShare-1 times as long.
+const (
+	renderShare = 4
+	slowRender  = 5 * time.Millisecond
+)
+
+// renderMsgs renders and settles one fetched batch, and returns the time
+// spent rendering.
+func (q *Queue) renderMsgs(ctx, hctx context.Context, k Key, r Renderer, msgs []jetstream.Msg, live *liveSet) (spent time.Duration) {
 	var (
 		jobs []Job
 		done []jetstream.Msg // rendered: acked once their jobs are stored
@@ -325,7 +362,9 @@ func (q *Queue) renderMsgs(ctx, hctx context.Context, k Key, r Renderer, msgs []
 			_ = msg.Term()
 			continue
 		}
+		t0 := time.Now()
 		js, err := q.render(hctx, r, k, ev)
+		spent += time.Since(t0)
 		if err != nil {
 			q.log.Warn("queue: rendering deferred", "app", k.App, "partner", k.Partner, "event_id", ev.ID, "err", err)
 			settle(msg, false, time.Second)
@@ -343,12 +382,13 @@ func (q *Queue) renderMsgs(ctx, hctx context.Context, k Key, r Renderer, msgs []
 			for _, msg := range done {
 				settle(msg, false, time.Second)
 			}
-			return
+			return spent
 		}
 	}
 	for _, msg := range done {
 		settle(msg, true, 0)
 	}
+	return spent
 }
 
 // render calls the renderer, turning a panic into an error: the event is
