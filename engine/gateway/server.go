@@ -1,13 +1,17 @@
 // Package gateway is `adgate serve`: an HTTP service that accepts Branch
-// events for many apps, plans every enabled partner's postbacks from the
-// partner specs, stores them durably in the queue before answering, and
-// delivers them with retries, isolation and dead letters.
+// events for many apps, plans every enabled partner's postbacks by the
+// partner specs' selection rules, stores each event once in the queue
+// before answering, and then renders and delivers every partner's
+// postbacks in that partner's own workers, with retries, isolation and
+// dead letters.
 //
-// Ingest answers 202 only after JetStream has acknowledged every postback
-// of the request, so an accepted event is never lost: a crash after the
-// answer leaves the postbacks queued for the next start, and a crash before
-// it leaves the sender to retry (postback ids are stable, so the retry is
-// de-duplicated).
+// Ingest answers 202 only after JetStream has acknowledged every event of
+// the request, so an accepted event is never lost: a crash after the
+// answer leaves the events (or the postbacks already rendered from them)
+// queued for the next start, and a crash before it leaves the sender to
+// retry (event and postback ids are stable, so the retry is
+// de-duplicated). No partner template runs in the ingest request: a slow
+// or failing template delays or skips only its own partner's postbacks.
 package gateway
 
 import (

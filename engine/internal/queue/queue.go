@@ -7,9 +7,12 @@
 // JetStream does the hard parts: Nats-Msg-Id de-duplication makes Enqueue
 // idempotent, acks and NakWithDelay give redelivery with backoff, MaxDeliver
 // bounds a poison message, and dead letters live in a second stream from
-// which Replay sends them again. Every (app, partner) pair has its own
-// subject and durable consumer, consumed by its own workers, so a partner
-// that hangs only ever holds its own messages.
+// which Replay sends them again. Accepted events wait in a third stream,
+// stored once and kept until every (app, partner) render consumer of their
+// app has rendered them (see Publish, SetTopology). Every (app, partner)
+// pair has its own render consumer and its own work subject and durable
+// consumer, consumed by its own workers, so a partner that hangs, or whose
+// templates are slow, only ever holds its own messages.
 package queue
 
 import (
