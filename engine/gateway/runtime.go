@@ -119,6 +119,17 @@ func topology(rts ...*runtime) queue.Topology {
 	return t
 }
 
+// dropped lists the pairs of old that cur no longer plans for.
+func dropped(old, cur *runtime) []queue.Key {
+	var out []queue.Key
+	for k := range old.policies {
+		if _, ok := cur.policies[k]; !ok {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
 // fingerprint summarises the modification times and sizes of the config
 // file and the partner specs, so a poll can tell that something changed
 // without reading every file.

@@ -244,7 +244,9 @@ func (s *Server) Reload(ctx context.Context) error {
 	}
 	s.installRuntime(rt, ds)
 	s.m.reloads.WithLabelValues("ok").Inc()
-	if err := s.q.SetTopology(ctx, topology(rt)); err != nil {
+	topo := topology(rt)
+	topo.Remove = dropped(old, rt)
+	if err := s.q.SetTopology(ctx, topo); err != nil {
 		s.log.Warn("reload: removing the render consumers of partners no longer enabled failed; retried at the next reload", "err", err)
 	}
 	s.log.Info("config reloaded", "version", rt.version, "previous", old.version, "apps", len(rt.cfg.Apps), "partners", len(rt.partners))

@@ -127,49 +127,61 @@ func decodeEvent(msg jetstream.Msg, app string) (Event, error) {
 // Topology is the set of (app, partner) pairs that render events: one
 // durable consumer each on the event stream.
 type Topology struct {
+	// Partners are the pairs this process renders: each gets a consumer
+	// and, while Run runs, a render worker.
 	Partners []Key
+	// Remove are pairs whose consumers are deleted, with the events they
+	// had not rendered yet: the pairs a reload disabled. A consumer in
+	// neither list is left alone (another instance sharing the queue may
+	// use it), and reported.
+	Remove []Key
 }
 
 // SetTopology makes the streams and the render consumers match t: it
-// creates the streams if missing, a consumer for every pair of t, and
-// deletes the render consumers of pairs not in t, dropping what they had
-// not rendered yet. Run starts and stops the render workers to match.
+// creates the streams if missing, a consumer for every pair of Partners,
+// and deletes those of Remove. Run starts and stops the render workers to
+// match Partners.
 //
-// Deleting comes last, so a reload that adds partners calls it with the
-// union of the old and new pairs before the new config takes ingest
-// traffic, and with the new pairs only after: no event planned for a pair
-// is published before that pair's consumer exists.
+// A reload that changes the pairs calls it twice: with the union of the
+// old and new pairs before the new config takes ingest traffic, so no
+// event planned for a pair is published before that pair's consumer
+// exists, and with the new pairs, removing the dropped ones, after.
 func (q *Queue) SetTopology(ctx context.Context, t Topology) error {
 	if err := q.ensureStreams(ctx); err != nil {
 		return err
 	}
-	want := make(map[string]bool, len(t.Partners))
 	keys := slices.Clone(t.Partners)
 	slices.SortFunc(keys, func(a, b Key) int {
 		return strings.Compare(a.App+"\x00"+a.Partner, b.App+"\x00"+b.Partner)
 	})
 	keys = slices.Compact(keys)
+	known := make(map[string]bool, len(keys)+len(t.Remove))
 	for _, k := range keys {
 		if _, err := q.renderConsumer(ctx, k); err != nil {
 			return fmt.Errorf("queue: render consumer for %s/%s: %w", k.App, k.Partner, err)
 		}
-		want[renderConsumerName(k)] = true
+		known[renderConsumerName(k)] = true
+	}
+	for _, k := range t.Remove {
+		name := renderConsumerName(k)
+		if known[name] {
+			continue
+		}
+		known[name] = true
+		if err := q.events.DeleteConsumer(ctx, name); err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
+			return fmt.Errorf("queue: deleting render consumer %s: %w", name, err)
+		}
+		q.log.Info("queue: render consumer removed; its unrendered events are dropped", "app", k.App, "partner", k.Partner, "consumer", name)
 	}
 	names := q.events.ConsumerNames(ctx)
-	var stale []string
 	for name := range names.Name() {
-		if strings.HasPrefix(name, eventConsumerPrefix) && !want[name] {
-			stale = append(stale, name)
+		if strings.HasPrefix(name, eventConsumerPrefix) && !known[name] {
+			q.log.Warn("queue: a render consumer no partner of this config uses keeps its events until they expire", "stream", q.cfg.EventStream, "consumer", name,
+				"fix", "if no other adgate instance sharing this queue renders for it (a partner disabled while adgate was stopped), delete it: nats consumer rm "+q.cfg.EventStream+" "+name)
 		}
 	}
 	if err := names.Err(); err != nil {
 		return fmt.Errorf("queue: listing render consumers: %w", err)
-	}
-	for _, name := range stale {
-		if err := q.events.DeleteConsumer(ctx, name); err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
-			return fmt.Errorf("queue: deleting render consumer %s: %w", name, err)
-		}
-		q.log.Info("queue: render consumer removed; its unrendered events are dropped", "consumer", name)
 	}
 	q.topoMu.Lock()
 	q.topo = keys

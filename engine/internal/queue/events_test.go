@@ -175,24 +175,29 @@ func TestRenderErrorRetriesThenDrops(t *testing.T) {
 	}
 }
 
-// SetTopology removes the consumers of pairs it no longer lists, and the
-// workers of those pairs stop rendering.
+// SetTopology removes the consumers of the pairs it is told to remove, and
+// the workers of pairs it no longer lists stop rendering; a consumer it is
+// not told about is kept.
 func TestSetTopologyAddsAndRemovesPartners(t *testing.T) {
 	q := openQueue(t, testConfig(t.TempDir()))
 	h := newRenderRecorder(nil)
-	setTopology(t, q, Key{"a", "p1"}, Key{"a", "p2"})
+	setTopology(t, q, Key{"a", "p1"}, Key{"a", "p2"}, Key{"a", "other"})
 	runQueue(t, q, h)
 	publish(t, q, ev("a", "e1"))
-	h.await(t, 2)
+	h.await(t, 3)
 
-	setTopology(t, q, Key{"a", "p1"}, Key{"a", "p3"})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := q.SetTopology(ctx, Topology{Partners: []Key{{"a", "p1"}, {"a", "p3"}}, Remove: []Key{{"a", "p2"}}}); err != nil {
+		t.Fatal(err)
+	}
 	var names []string
-	lister := q.events.ConsumerNames(context.Background())
+	lister := q.events.ConsumerNames(ctx)
 	for n := range lister.Name() {
 		names = append(names, n)
 	}
 	slices.Sort(names)
-	want := []string{renderConsumerName(Key{"a", "p1"}), renderConsumerName(Key{"a", "p3"})}
+	want := []string{renderConsumerName(Key{"a", "p1"}), renderConsumerName(Key{"a", "p3"}), renderConsumerName(Key{"a", "other"})}
 	slices.Sort(want)
 	if !slices.Equal(names, want) {
 		t.Fatalf("consumers %v, want %v", names, want)
@@ -203,7 +208,7 @@ func TestSetTopologyAddsAndRemovesPartners(t *testing.T) {
 	h.recorder.mu.Lock()
 	got := ids(h.calls)
 	h.recorder.mu.Unlock()
-	if want := []string{"e1-p1", "e1-p2", "e2-p1", "e2-p3"}; !slices.Equal(got, want) {
+	if want := []string{"e1-other", "e1-p1", "e1-p2", "e2-p1", "e2-p3"}; !slices.Equal(got, want) {
 		t.Errorf("delivered %v, want %v", got, want)
 	}
 }
