@@ -1,9 +1,11 @@
 package gateway
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -107,5 +109,36 @@ func TestRenderAfterReloadSaysConfigChanged(t *testing.T) {
 		if tc.want > 0 && !strings.Contains(list[0].Error, "config changed from 0123456789ab to "+rt.version) {
 			t.Errorf("skip reason %q does not name the config change", list[0].Error)
 		}
+	}
+}
+
+// A reload that disables a partner deletes its render consumer; one that
+// keeps it does not.
+func TestReloadRemovesOnlyDisabledRenderConsumers(t *testing.T) {
+	e, logs := startEnv(t, newCapture(t), envOpts{})
+	cfg, err := os.ReadFile(e.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	noBeacon := string(cfg[:bytes.Index(cfg, []byte("      - id: beacon"))])
+	if err := os.WriteFile(e.cfg, []byte(noBeacon), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.srv.Reload(context.Background()); err != nil {
+		t.Fatalf("Reload: %v", err)
+	}
+	removed := func(partner string) bool {
+		for line := range strings.SplitSeq(logs.String(), "\n") {
+			if strings.Contains(line, "render consumer removed") && strings.Contains(line, `"partner":"`+partner+`"`) {
+				return true
+			}
+		}
+		return false
+	}
+	if !removed("beacon") || removed("acme") {
+		t.Errorf("render consumers removed: beacon %v (want true), acme %v (want false)", removed("beacon"), removed("acme"))
+	}
+	if pl := e.ingest(mkEvent(31, "INSTALL", nil)); len(pl.Postbacks) != 1 || pl.Postbacks[0].Partner != "acme" {
+		t.Errorf("after disabling beacon: %+v", pl)
 	}
 }
