@@ -142,3 +142,56 @@ func TestReloadRemovesOnlyDisabledRenderConsumers(t *testing.T) {
 		t.Errorf("after disabling beacon: %+v", pl)
 	}
 }
+
+// A named postback whose template fails is skipped by its render worker
+// under its own (key, name) id, and the partner's other postback for the
+// same event is still delivered with the id the 202 answered.
+func TestFailingNamedPostbackSkipped(t *testing.T) {
+	sink := newCapture(t)
+	e, _ := startEnv(t, sink, envOpts{spec: func(id, text string) string {
+		text = basketSpec(id, text)
+		if id != "acme" {
+			return text
+		}
+		_, rest, _ := strings.Cut(text, "/acme/basket\n")
+		old, _, _ := strings.Cut(rest[strings.Index(rest, "body: "):], "\n")
+		return strings.Replace(text, old, "body: '"+slowTemplate+"'", 1)
+	}})
+	const evID = "873493741231235697"
+	pl := e.ingest(mkEvent(873493741231235697, "PURCHASE", nil))
+	var acme []PlannedPostback
+	for _, pb := range pl.Postbacks {
+		if pb.Partner == "acme" {
+			acme = append(acme, pb)
+		}
+	}
+	if len(acme) != 2 || acme[1].Name != "basket" {
+		t.Fatalf("want acme's GET and basket planned, got %+v (skipped %+v)", pl.Postbacks, pl.Skipped)
+	}
+	g := sink.waitFor(t, "/acme/purchase", 1, 20*time.Second)[0]
+	if g.Header.Get("Idempotency-Key") != acme[0].ID {
+		t.Errorf("GET postback Idempotency-Key %q, want %s", g.Header.Get("Idempotency-Key"), acme[0].ID)
+	}
+	var skipped Attempt
+	waitFor(t, "the basket postback listed as skipped", func() bool {
+		code, _, b := e.do("GET", "/v1/deliveries?status=skipped", nil, bearer("test-admin-token-1"))
+		if code != http.StatusOK {
+			t.Fatalf("GET /v1/deliveries: %d %s", code, b)
+		}
+		var out struct{ Deliveries []Attempt }
+		if err := json.Unmarshal(b, &out); err != nil {
+			t.Fatal(err)
+		}
+		if len(out.Deliveries) == 0 {
+			return false
+		}
+		skipped = out.Deliveries[0]
+		return true
+	})
+	if want := PostbackID("shop", evID, "acme", "PURCHASE", "basket"); skipped.PostbackID != want || skipped.PostbackID != acme[1].ID || skipped.Postback != "basket" {
+		t.Errorf("skipped %+v, want the basket postback with id %s", skipped, want)
+	}
+	if n := len(sink.matching("/acme/basket")); n != 0 {
+		t.Errorf("basket sent %d requests from a template that failed", n)
+	}
+}
