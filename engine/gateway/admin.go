@@ -84,7 +84,7 @@ func (s *Server) handleDeliveries(w http.ResponseWriter, r *http.Request) {
 	}
 	status := q.Get("status")
 	if status != "" && !validAttemptStatus(status) {
-		writeError(w, http.StatusBadRequest, fmt.Sprintf("unknown status %q: want one of delivered, retry, dead, delayed, or a status class 1xx, 2xx, 3xx, 4xx, 5xx, error (no HTTP answer)", status))
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("unknown status %q: want one of delivered, retry, dead, delayed, skipped, or a status class 1xx, 2xx, 3xx, 4xx, 5xx, error (no HTTP answer)", status))
 		return
 	}
 	list := s.att.list(attemptFilter{App: q.Get("app"), Partner: q.Get("partner"), Status: status, PostbackID: q.Get("id"), Limit: limit})
@@ -95,7 +95,7 @@ func (s *Server) handleDeliveries(w http.ResponseWriter, r *http.Request) {
 // outcome, or a class that statusClass returns.
 func validAttemptStatus(status string) bool {
 	switch status {
-	case "delivered", "retry", "dead", "delayed", "1xx", "2xx", "3xx", "4xx", "5xx", "error":
+	case "delivered", "retry", "dead", "delayed", statusSkipped, "1xx", "2xx", "3xx", "4xx", "5xx", "error":
 		return true
 	}
 	return false

@@ -164,7 +164,10 @@ func benchPlainDeliver(b *testing.B, concurrency int) {
 		if aerr != nil {
 			b.Fatal(aerr.Error)
 		}
-		jobs = append(jobs, planEvent(ev, ev.ID(), app, rt.partners, rt.version, time.Now()).jobs...)
+		for i := range app.Partners {
+			pc := &app.Partners[i]
+			jobs = append(jobs, renderPartner(ev, ev.ID(), app, pc, rt.partners[pc.ID], rt.version, time.Now()).jobs...)
+		}
 	}
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: concurrency}, Timeout: 10 * time.Second}
 	ch := make(chan queue.Job)

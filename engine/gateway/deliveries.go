@@ -15,7 +15,7 @@ type Attempt struct {
 	Postback      string            `json:"postback"`
 	EventID       string            `json:"event_id"`
 	Attempt       int               `json:"attempt"`
-	Status        string            `json:"status"` // delivered, retry, dead
+	Status        string            `json:"status"` // delivered, retry, dead, delayed, skipped
 	StatusCode    int               `json:"status_code,omitempty"`
 	LatencyMS     float64           `json:"latency_ms"`
 	Error         string            `json:"error,omitempty"`

@@ -19,10 +19,16 @@ import (
 type delivery struct {
 	s   *Server
 	snd *deliver.Sender
+	// events serves the render workers of one app's partners one decoding
+	// of each event.
+	events *eventCache
 }
 
+// eventCacheBytes bounds the decoded events kept for render workers.
+const eventCacheBytes = 8 << 20
+
 func newDelivery(s *Server) (*delivery, error) {
-	d := &delivery{s: s}
+	d := &delivery{s: s, events: newEventCache(eventCacheBytes)}
 	snd, err := deliver.New(deliver.Options{
 		Policy:    d.policy,
 		Observer:  deliver.ObserverFunc(d.observe),
@@ -41,6 +47,74 @@ func newDelivery(s *Server) (*delivery, error) {
 // Handle implements queue.Handler.
 func (d *delivery) Handle(ctx context.Context, j queue.Job, attempt int) queue.Outcome {
 	return d.snd.Handle(ctx, j, attempt)
+}
+
+// statusSkipped is the status of a postback that was planned at ingest
+// but that its render worker did not send (a template error, a required
+// value missing), as GET /v1/deliveries lists it.
+const statusSkipped = "skipped"
+
+// Render implements queue.Renderer: it is the render worker of one (app,
+// partner) pair, and renders with the config live now, which may be newer
+// than the one that planned the event at ingest.
+func (d *delivery) Render(_ context.Context, k queue.Key, qe queue.Event) ([]queue.Job, error) {
+	rt := d.s.rt.Load()
+	var pc *config.Partner
+	if app := rt.cfg.App(k.App); app != nil {
+		pc = app.Partner(k.Partner)
+	}
+	if pc == nil {
+		// A reload disabled the partner after the event was accepted;
+		// its consumer is on its way out.
+		d.s.log.Info("event not rendered: partner no longer enabled for the app", "app", k.App, "partner", k.Partner, "event_id", qe.ID)
+		return nil, nil
+	}
+	app := rt.cfg.App(k.App)
+	ev, err := d.events.parse(k.App, qe.Seq, qe.Raw)
+	if err != nil {
+		// Ingest validated and parsed the same bytes: only a store that
+		// changed them gets here, and rendering again cannot help.
+		d.skipped(rt, k, qe.ID, "", "", skipRender, "stored event unreadable: "+err.Error())
+		return nil, nil
+	}
+	pl := renderPartner(ev, qe.ID, app, pc, rt.partners[k.Partner], rt.version, qe.Received)
+	for _, sk := range pl.Skipped {
+		switch {
+		case sk.Class == skipRender:
+			d.skipped(rt, k, qe.ID, sk.Postback, sk.Name, sk.Class, sk.Reason)
+		case qe.ConfigVersion != rt.version && sk.Class != skipNoPostback:
+			// Ingest decided the other classes with the same config and
+			// answered them; a reload in between may have changed the
+			// decision, which then says so here. (no_postback is the
+			// answer of every partner the event does not concern.)
+			d.skipped(rt, k, qe.ID, sk.Postback, sk.Name, sk.Class, fmt.Sprintf("config changed from %s to %s after the event was accepted: %s", qe.ConfigVersion, rt.version, sk.Reason))
+		}
+	}
+	return pl.jobs, nil
+}
+
+// skipped records a planned postback that rendering did not send, where
+// the operator looks for postbacks: metrics, GET /v1/deliveries and the
+// log. reason is already redacted.
+func (d *delivery) skipped(rt *runtime, k queue.Key, eventID, postback, name, class, reason string) {
+	d.s.m.skipped.WithLabelValues(k.App, k.Partner, class).Inc()
+	at := Attempt{
+		Time: d.s.now(), App: k.App, Partner: k.Partner, Postback: postback, EventID: eventID,
+		Status: statusSkipped, Error: reason, ConfigVersion: rt.version,
+	}
+	if postback != "" {
+		at.PostbackID = PostbackID(k.App, eventID, k.Partner, postback, name)
+	}
+	if name != "" {
+		// as its deliveries list it: a named postback by its name
+		at.Postback = name
+	}
+	d.s.att.add(at)
+	d.s.log.Warn("postback skipped", "postback_id", at.PostbackID, "app", k.App, "partner", k.Partner, "postback", postback,
+		"event_id", eventID, "reason", reason)
+	if f := d.s.opt.OnAttempt; f != nil {
+		f(at)
+	}
 }
 
 // Concurrency implements queue.Concurrencer.

@@ -51,7 +51,7 @@ type BatchResponse struct {
 }
 
 // enqueueTimeout bounds how long an ingest request waits for the queue to
-// acknowledge its postbacks before answering 503.
+// acknowledge its events before answering 503.
 const enqueueTimeout = 5 * time.Second
 
 var errQueueDisconnected = errors.New("queue disconnected")
@@ -166,7 +166,7 @@ func (s *Server) handleIngest(w http.ResponseWriter, r *http.Request) {
 	// A batch is all or nothing: every event is checked before any is
 	// enqueued, so a sender can retry the whole request after a 400 fix.
 	plans := make([]Plan, 0, len(docs))
-	var jobs []queue.Job
+	var evs []queue.Event
 	now := s.now()
 	for i, d := range docs {
 		ev, aerr := s.parseEvent(d.raw, rt.cfg.Limits.MaxErrorFields)
@@ -185,20 +185,25 @@ func (s *Server) handleIngest(w http.ResponseWriter, r *http.Request) {
 			sum := sha256.Sum256(d.raw)
 			id = "sha256-" + hex.EncodeToString(sum[:12])
 		}
-		pl := planEvent(ev, id, app, rt.partners, rt.version, now)
-		jobs = append(jobs, pl.jobs...)
+		pl := planEvent(ev, id, app, rt.partners, now)
+		if len(pl.Postbacks) > 0 {
+			// Stored once; each planned partner's render worker renders
+			// its own postbacks from it.
+			evs = append(evs, queue.Event{App: app.ID, ID: id, Received: now, Raw: d.raw, ConfigVersion: rt.version})
+		}
 		plans = append(plans, pl)
 	}
-	if len(jobs) > 0 {
+	if len(evs) > 0 {
 		// A sender must hear back promptly: while the queue is
 		// disconnected (an external NATS restarting) publishes would wait
 		// for acks that cannot come, so refuse at once, and bound the wait
 		// for acks otherwise. A 503'd event may still have been stored;
-		// its stable postback ids make the sender's retry a no-op.
+		// its (app, event id) de-duplicates the retry, and its postback ids
+		// stay the same beyond that window.
 		err := errQueueDisconnected
 		if s.q.Connected() {
 			ctx, cancel := context.WithTimeout(r.Context(), enqueueTimeout)
-			err = s.q.Enqueue(ctx, jobs...)
+			err = s.q.Publish(ctx, evs...)
 			cancel()
 		}
 		if err != nil {
@@ -211,7 +216,7 @@ func (s *Server) handleIngest(w http.ResponseWriter, r *http.Request) {
 			// setWritable logged the stop once; a line per refused
 			// request would bury it under thousands while a stream
 			// elects a leader.
-			s.log.Debug("enqueue failed", "app", appID, "postbacks", len(jobs), "err", err)
+			s.log.Debug("storing events failed", "app", appID, "events", len(evs), "err", err)
 			s.m.eventsRejected.WithLabelValues(appID, "unavailable").Add(float64(len(docs)))
 			w.Header().Set("Retry-After", "5")
 			writeError(w, http.StatusServiceUnavailable, "queue unavailable; nothing was accepted, retry later")

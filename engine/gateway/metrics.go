@@ -56,8 +56,8 @@ func newMetrics() *metrics {
 	m.reloads = m.counter("adgate_config_reloads_total", "Config and partner reloads, by result (ok, failed).", []string{"result"})
 	m.configInfo = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "adgate_config_info", Help: "1 for the loaded config version (hash of gateway.yaml and the partner specs)."}, []string{"hash"})
 	m.inflightRequests = prometheus.NewGauge(prometheus.GaugeOpts{Name: "adgate_ingest_inflight", Help: "Ingest requests being processed."})
-	m.queueWritable = prometheus.NewGauge(prometheus.GaugeOpts{Name: "adgate_queue_writable", Help: "1 while the last write probe to the queue's work stream (every 500 ms) succeeded, else 0; /readyz answers 503 while it is 0."})
-	m.queueLost = m.counter("adgate_queue_lost_total", "Queue messages lost or unreadable, by stream and reason (store: the store reports them lost; undecodable: the job could not be read and was dead-lettered raw; no_metadata: terminated).", []string{"stream", "reason"})
+	m.queueWritable = prometheus.NewGauge(prometheus.GaugeOpts{Name: "adgate_queue_writable", Help: "1 while the last write probe to the queue's work and event streams (every 500 ms) succeeded, else 0; /readyz answers 503 while it is 0."})
+	m.queueLost = m.counter("adgate_queue_lost_total", "Queue messages lost or unreadable, by stream and reason (store: the store reports them lost; undecodable: the job could not be read and was dead-lettered raw; no_metadata: terminated; unrenderable: an event no render worker could read or render, dropped after queue max deliveries).", []string{"stream", "reason"})
 	m.reg.MustRegister(m.deliveryLatency, m.ingestLatency, m.configInfo, m.inflightRequests, m.queueWritable)
 	return m
 }
@@ -82,6 +82,7 @@ func statusClass(code int) string {
 type stateCollector struct {
 	s                                *Server
 	depth, pending, dead, breakerDsc *prometheus.Desc
+	events                           *prometheus.Desc
 }
 
 func newStateCollector(s *Server) *stateCollector {
@@ -90,6 +91,7 @@ func newStateCollector(s *Server) *stateCollector {
 		depth:      prometheus.NewDesc("adgate_queue_depth", "Postbacks waiting or in flight, by app and partner.", []string{"app", "partner"}, nil),
 		pending:    prometheus.NewDesc("adgate_queue_pending", "Postbacks waiting or in flight, in total.", nil, nil),
 		dead:       prometheus.NewDesc("adgate_dead_letters", "Postbacks in the dead-letter stream.", nil, nil),
+		events:     prometheus.NewDesc("adgate_events_unrendered", "Accepted events not yet rendered by every partner of their app.", nil, nil),
 		breakerDsc: prometheus.NewDesc("adgate_breaker_state", "Circuit breaker state per partner host: 0 closed, 1 open, 2 half-open.", []string{"partner", "host"}, nil),
 	}
 }
@@ -98,6 +100,7 @@ func (c *stateCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.depth
 	ch <- c.pending
 	ch <- c.dead
+	ch <- c.events
 	ch <- c.breakerDsc
 }
 
@@ -107,6 +110,7 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 	if d, err := c.s.q.Depth(ctx); err == nil {
 		ch <- prometheus.MustNewConstMetric(c.pending, prometheus.GaugeValue, float64(d.Pending))
 		ch <- prometheus.MustNewConstMetric(c.dead, prometheus.GaugeValue, float64(d.Dead))
+		ch <- prometheus.MustNewConstMetric(c.events, prometheus.GaugeValue, float64(d.Events))
 		for k, n := range d.ByPartner {
 			ch <- prometheus.MustNewConstMetric(c.depth, prometheus.GaugeValue, float64(n), k.App, k.Partner)
 		}

@@ -27,7 +27,7 @@ const (
 	skipRender     = "render"
 )
 
-// PlannedPostback is one postback enqueued for an event.
+// PlannedPostback is one postback planned for an event.
 type PlannedPostback struct {
 	ID       string `json:"id"`
 	Partner  string `json:"partner"`
@@ -47,7 +47,8 @@ type SkippedPostback struct {
 	Reason string `json:"reason"`
 }
 
-// Plan is what one event turns into.
+// Plan is what one event turns into: at ingest, the postbacks planned by
+// selection; in a render worker, those of one partner that rendered (jobs).
 type Plan struct {
 	EventID   string            `json:"event_id"`
 	Name      string            `json:"name"`
@@ -95,74 +96,103 @@ type partnerRuntime struct {
 	r    postbackRenderer
 }
 
-// planEvent decides, for every partner enabled for the app, whether the
-// event is sent and renders what is. It never fails: anything that stops a
+// planEvent decides, for every partner enabled for the app, which of its
+// postbacks the event selects and admits (custom event mapping, enabled
+// postbacks, scope, window, country, filters). It renders nothing: that
+// is the partner's render worker's job (renderPartner), so the answer to
+// the sender costs the same whatever the partners' templates do, and a
+// postback whose template then fails or finds a required value missing is
+// not sent although planned. It never fails: anything that stops a
 // postback is recorded as a skip with its reason.
-func planEvent(ev *event.Event, eventID string, app *config.App, partners map[string]*partnerRuntime, version string, now time.Time) Plan {
+func planEvent(ev *event.Event, eventID string, app *config.App, partners map[string]*partnerRuntime, now time.Time) Plan {
 	pl := Plan{EventID: eventID, Name: ev.Name(), Postbacks: []PlannedPostback{}}
 	for i := range app.Partners {
 		pc := &app.Partners[i]
-		pr := partners[pc.ID]
-		if pr == nil {
-			// Config validation against the loaded specs prevents this;
-			// a skip keeps a spec removed behind our back visible.
-			pl.Skipped = append(pl.Skipped, SkippedPostback{Partner: pc.ID, Class: skipNoPostback, Reason: "partner spec not loaded"})
-			continue
-		}
-		var buf [4]spec.Selected
-		sel := pr.sel.Select(buf[:0], ev.Name(), pc.CustomEvents)
-		if len(sel) == 0 {
-			pl.Skipped = append(pl.Skipped, SkippedPostback{Partner: pc.ID, Class: skipNoPostback, Reason: fmt.Sprintf("partner has no postback for %q", ev.Name())})
-			continue
-		}
-		admitted := false
-		for _, s := range sel {
-			key := s.Key
-			if class, why := enabled(ev, pc, s); class != "" {
-				pl.Skipped = append(pl.Skipped, SkippedPostback{Partner: pc.ID, Postback: key, Name: s.Name, Class: class, Reason: why})
-				continue
-			}
-			if !admitted {
-				// scope, window, country and filters are the partner's,
-				// whichever postback the event selects
-				if class, why := admit(ev, pr.spec, pc); class != "" {
-					pl.Skipped = append(pl.Skipped, SkippedPostback{Partner: pc.ID, Postback: key, Name: s.Name, Class: class, Reason: why})
-					break
-				}
-				admitted = true
-			}
-			send := ev
-			if s.Rename != "" || !pc.SendRevenue {
-				send = rewriteEvent(ev, s.Rename, !pc.SendRevenue)
-			}
-			reqs, why := pr.r.render(send, app, pc, s)
-			if why != "" {
-				pl.Skipped = append(pl.Skipped, SkippedPostback{Partner: pc.ID, Postback: key, Name: s.Name, Class: skipRender, Reason: why})
-				continue
-			}
-			windowEnd := windowEnd(ev, pc, now)
-			for _, rq := range reqs {
-				pbKey := rq.Postback
-				if pbKey == "" {
-					pbKey = key
-				}
-				id := PostbackID(app.ID, eventID, pc.ID, pbKey, rq.Name)
-				pl.Postbacks = append(pl.Postbacks, PlannedPostback{ID: id, Partner: pc.ID, Postback: pbKey, Name: rq.Name, Method: rq.Method})
-				// a job names a named postback by its name, which is unique
-				// within the partner, as --postback and the test endpoint do
-				jobPB := pbKey
-				if rq.Name != "" {
-					jobPB = rq.Name
-				}
-				pl.jobs = append(pl.jobs, queue.Job{
-					ID: id, App: app.ID, Partner: pc.ID, Postback: jobPB, EventID: eventID,
-					Method: rq.Method, URL: rq.URL, Headers: rq.Headers, Body: rq.Body,
-					ConfigVersion: version, EnqueuedAt: now, WindowEnd: windowEnd,
-				})
-			}
-		}
+		planPartner(&pl, ev, eventID, app, pc, partners[pc.ID], nil, now)
 	}
 	return pl
+}
+
+// renderPartner plans and renders the postbacks of one partner for an
+// event, as that partner's render worker does. Postbacks that rendered are
+// in pl.jobs (and pl.Postbacks); render failures and missing required
+// values are skips of class render, their reason naming the template
+// position. now is when the event was accepted, so the window decision is
+// the one ingest made.
+func renderPartner(ev *event.Event, eventID string, app *config.App, pc *config.Partner, pr *partnerRuntime, version string, now time.Time) Plan {
+	pl := Plan{EventID: eventID, Name: ev.Name(), Postbacks: []PlannedPostback{}}
+	planPartner(&pl, ev, eventID, app, pc, pr, &version, now)
+	return pl
+}
+
+// planPartner is the one planning rule of planEvent and renderPartner:
+// with version nil it only plans, otherwise it renders too and stamps the
+// jobs with the config version.
+func planPartner(pl *Plan, ev *event.Event, eventID string, app *config.App, pc *config.Partner, pr *partnerRuntime, version *string, now time.Time) {
+	if pr == nil {
+		// Config validation against the loaded specs prevents this;
+		// a skip keeps a spec removed behind our back visible.
+		pl.Skipped = append(pl.Skipped, SkippedPostback{Partner: pc.ID, Class: skipNoPostback, Reason: "partner spec not loaded"})
+		return
+	}
+	var buf [4]spec.Selected
+	sel := pr.sel.Select(buf[:0], ev.Name(), pc.CustomEvents)
+	if len(sel) == 0 {
+		pl.Skipped = append(pl.Skipped, SkippedPostback{Partner: pc.ID, Class: skipNoPostback, Reason: fmt.Sprintf("partner has no postback for %q", ev.Name())})
+		return
+	}
+	admitted := false
+	for _, s := range sel {
+		key := s.Key
+		if class, why := enabled(ev, pc, s); class != "" {
+			pl.Skipped = append(pl.Skipped, SkippedPostback{Partner: pc.ID, Postback: key, Name: s.Name, Class: class, Reason: why})
+			continue
+		}
+		if !admitted {
+			// scope, window, country and filters are the partner's,
+			// whichever postback the event selects
+			if class, why := admit(ev, pr.spec, pc); class != "" {
+				pl.Skipped = append(pl.Skipped, SkippedPostback{Partner: pc.ID, Postback: key, Name: s.Name, Class: class, Reason: why})
+				break
+			}
+			admitted = true
+		}
+		// The id is the selected postback's (key, name) in both modes, so
+		// the postbacks a render worker enqueues carry the ids ingest
+		// answered.
+		id := PostbackID(app.ID, eventID, pc.ID, key, s.Name)
+		if version == nil {
+			pl.Postbacks = append(pl.Postbacks, PlannedPostback{
+				ID: id, Partner: pc.ID, Postback: key, Name: s.Name,
+				Method: pr.spec.Postbacks[s.Index].MethodOrDefault(),
+			})
+			continue
+		}
+		send := ev
+		if s.Rename != "" || !pc.SendRevenue {
+			send = rewriteEvent(ev, s.Rename, !pc.SendRevenue)
+		}
+		reqs, why := pr.r.render(send, app, pc, s)
+		if why != "" {
+			pl.Skipped = append(pl.Skipped, SkippedPostback{Partner: pc.ID, Postback: key, Name: s.Name, Class: skipRender, Reason: why})
+			continue
+		}
+		windowEnd := windowEnd(ev, pc, now)
+		// a job names a named postback by its name, which is unique
+		// within the partner, as --postback and the test endpoint do
+		jobPB := key
+		if s.Name != "" {
+			jobPB = s.Name
+		}
+		for _, rq := range reqs {
+			pl.Postbacks = append(pl.Postbacks, PlannedPostback{ID: id, Partner: pc.ID, Postback: key, Name: s.Name, Method: rq.Method})
+			pl.jobs = append(pl.jobs, queue.Job{
+				ID: id, App: app.ID, Partner: pc.ID, Postback: jobPB, EventID: eventID,
+				Method: rq.Method, URL: rq.URL, Headers: rq.Headers, Body: rq.Body,
+				ConfigVersion: *version, EnqueuedAt: now, WindowEnd: windowEnd,
+			})
+		}
+	}
 }
 
 // enabled applies the app's choices to a selected postback: its custom

@@ -41,16 +41,20 @@ func TestReadyzFollowsQueueWrites(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
+	// A full disk refuses writes to every stream: the events ingest
+	// stores and the postbacks their render workers enqueue.
 	setMaxBytes := func(n int64) {
 		t.Helper()
-		st, err := js.Stream(ctx, "ADGATE_PB")
-		if err != nil {
-			t.Fatal(err)
-		}
-		sc := st.CachedInfo().Config
-		sc.MaxBytes = n
-		if _, err := js.UpdateStream(ctx, sc); err != nil {
-			t.Fatal(err)
+		for _, name := range []string{"ADGATE_EV", "ADGATE_PB"} {
+			st, err := js.Stream(ctx, name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sc := st.CachedInfo().Config
+			sc.MaxBytes = n
+			if _, err := js.UpdateStream(ctx, sc); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
 	ready := func(want int) map[string]string {

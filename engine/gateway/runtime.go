@@ -106,6 +106,29 @@ func loadRuntime(ctx context.Context, path string, opt config.Options, cat *cata
 	return rt, ds, nil
 }
 
+// topology is the queue topology of runtimes: one render consumer per
+// (app, partner) pair any of them plans postbacks for.
+func topology(rts ...*runtime) queue.Topology {
+	var t queue.Topology
+	for _, rt := range rts {
+		for k := range rt.policies {
+			t.Partners = append(t.Partners, k)
+		}
+	}
+	return t
+}
+
+// dropped lists the pairs of old that cur no longer plans for.
+func dropped(old, cur *runtime) []queue.Key {
+	var out []queue.Key
+	for k := range old.policies {
+		if _, ok := cur.policies[k]; !ok {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
 // fingerprint summarises the modification times and sizes of the config
 // file and the partner specs, so a poll can tell that something changed
 // without reading every file.

@@ -1,13 +1,17 @@
 // Package gateway is `adgate serve`: an HTTP service that accepts Branch
-// events for many apps, plans every enabled partner's postbacks from the
-// partner specs, stores them durably in the queue before answering, and
-// delivers them with retries, isolation and dead letters.
+// events for many apps, plans every enabled partner's postbacks by the
+// partner specs' selection rules, stores each event once in the queue
+// before answering, and then renders and delivers every partner's
+// postbacks in that partner's own workers, with retries, isolation and
+// dead letters.
 //
-// Ingest answers 202 only after JetStream has acknowledged every postback
-// of the request, so an accepted event is never lost: a crash after the
-// answer leaves the postbacks queued for the next start, and a crash before
-// it leaves the sender to retry (postback ids are stable, so the retry is
-// de-duplicated).
+// Ingest answers 202 only after JetStream has acknowledged every event of
+// the request, so an accepted event is never lost: a crash after the
+// answer leaves the events (or the postbacks already rendered from them)
+// queued for the next start, and a crash before it leaves the sender to
+// retry (event and postback ids are stable, so the retry is
+// de-duplicated). No partner template runs in the ingest request: a slow
+// or failing template delays or skips only its own partner's postbacks.
 package gateway
 
 import (
@@ -160,6 +164,10 @@ func New(ctx context.Context, opt Options) (*Server, error) {
 	if s.q, err = queue.Open(ctx, qc, s.log.With("component", "queue")); err != nil {
 		return nil, fmt.Errorf("gateway: open queue: %w", err)
 	}
+	if err := s.q.SetTopology(ctx, topology(rt)); err != nil {
+		_ = s.q.Close()
+		return nil, fmt.Errorf("gateway: %w", err)
+	}
 	if s.dlv, err = newDelivery(s); err != nil {
 		_ = s.q.Close()
 		return nil, err
@@ -238,8 +246,22 @@ func (s *Server) Reload(ctx context.Context) error {
 		rt.cfg.Limits.MaxConcurrentIngest != old.cfg.Limits.MaxConcurrentIngest {
 		s.log.Warn("listen, data_dir, queue and limits.max_concurrent_ingest changes take effect at the next start")
 	}
+	// Consumers for the new pairs exist before ingest plans with the new
+	// config, so no event planned for them is stored without them; those
+	// of pairs it drops go once it is live (their unrendered events are
+	// dropped with them).
+	if err := s.q.SetTopology(ctx, topology(old, rt)); err != nil {
+		s.m.reloads.WithLabelValues("failed").Inc()
+		s.log.Error("reload rejected: cannot create the render consumers; keeping the running config", "version", old.version, "err", err)
+		return err
+	}
 	s.installRuntime(rt, ds)
 	s.m.reloads.WithLabelValues("ok").Inc()
+	topo := topology(rt)
+	topo.Remove = dropped(old, rt)
+	if err := s.q.SetTopology(ctx, topo); err != nil {
+		s.log.Warn("reload: removing the render consumers of partners no longer enabled failed; retried at the next reload", "err", err)
+	}
 	s.log.Info("config reloaded", "version", rt.version, "previous", old.version, "apps", len(rt.cfg.Apps), "partners", len(rt.partners))
 	return nil
 }

@@ -45,13 +45,24 @@ const maxLossSeqs = 100
 // no worker ever consumes it.
 func (q *Queue) probeSubject() string { return q.cfg.Subject + ".pb.probe" }
 
-// Probe checks that the work stream accepts a write now: it stores a small
-// message and deletes it again. An error means an enqueue would fail too
-// (a full disk, a stream without a leader, JetStream disabled after a
-// storage error), whatever the state of the connection. It also looks for
-// data the store reports lost since the last look, and reports it as a
-// Loss.
+// eventProbeSubject is inside the event stream's subjects but has two
+// tokens where an event subject has one (its app): no render consumer is
+// interested in it, so interest retention drops it once stored.
+func (q *Queue) eventProbeSubject() string { return q.cfg.Subject + ".ev.probe.probe" }
+
+// Probe checks that the event and work streams accept a write now: it
+// stores a small message in each (deleting the work stream's again). An error means a
+// publish of events or an enqueue of postbacks would fail too (a full
+// disk, a stream without a leader, JetStream disabled after a storage
+// error), whatever the state of the connection. It also looks for data
+// the store reports lost since the last look, and reports it as a Loss.
 func (q *Queue) Probe(ctx context.Context) error {
+	// No consumer is interested in the event probe: the stream drops it
+	// itself once stored.
+	_, err := q.js.PublishMsg(ctx, &nats.Msg{Subject: q.eventProbeSubject(), Data: []byte("probe")})
+	if err != nil {
+		return fmt.Errorf("queue: write probe to stream %s: %w", q.cfg.EventStream, err)
+	}
 	ack, err := q.js.PublishMsg(ctx, &nats.Msg{Subject: q.probeSubject(), Data: []byte("probe")})
 	if err != nil {
 		return fmt.Errorf("queue: write probe to stream %s: %w", q.cfg.Stream, err)
@@ -68,7 +79,7 @@ func (q *Queue) Probe(ctx context.Context) error {
 // streams' state for the next start (see checkMarks).
 func (q *Queue) checkLost(ctx context.Context) error {
 	marks := map[string]streamMark{}
-	for _, st := range []jetstream.Stream{q.work, q.dead} {
+	for _, st := range []jetstream.Stream{q.work, q.dead, q.events} {
 		info, err := st.Info(ctx)
 		if err != nil {
 			return fmt.Errorf("queue: stream info: %w", err)
@@ -182,7 +193,7 @@ func (q *Queue) checkMarks(ctx context.Context) error {
 		q.log.Warn("queue: ignoring unreadable stream marks", "file", path, "err", err)
 		return nil
 	}
-	for _, st := range []jetstream.Stream{q.work, q.dead} {
+	for _, st := range []jetstream.Stream{q.work, q.dead, q.events} {
 		info, err := st.Info(ctx)
 		if err != nil {
 			return fmt.Errorf("queue: stream info: %w", err)
@@ -225,7 +236,7 @@ func (q *Queue) markClean(ctx context.Context) {
 		return
 	}
 	marks := map[string]streamMark{}
-	for _, st := range []jetstream.Stream{q.work, q.dead} {
+	for _, st := range []jetstream.Stream{q.work, q.dead, q.events} {
 		info, err := st.Info(ctx)
 		if err != nil {
 			q.log.Warn("queue: recording stream marks at close", "err", err)

@@ -7,9 +7,12 @@
 // JetStream does the hard parts: Nats-Msg-Id de-duplication makes Enqueue
 // idempotent, acks and NakWithDelay give redelivery with backoff, MaxDeliver
 // bounds a poison message, and dead letters live in a second stream from
-// which Replay sends them again. Every (app, partner) pair has its own
-// subject and durable consumer, consumed by its own workers, so a partner
-// that hangs only ever holds its own messages.
+// which Replay sends them again. Accepted events wait in a third stream,
+// stored once and kept until every (app, partner) render consumer of their
+// app has rendered them (see Publish, SetTopology). Every (app, partner)
+// pair has its own render consumer and its own work subject and durable
+// consumer, consumed by its own workers, so a partner that hangs, or whose
+// templates are slow, only ever holds its own messages.
 package queue
 
 import (
@@ -111,11 +114,13 @@ type Config struct {
 	// survives a process crash (the OS has it) but not a power loss.
 	SyncAlways bool
 
-	// Stream and DeadStream name the work and dead-letter streams; Subject
-	// is the subject prefix (default ADGATE_PB, ADGATE_DEAD, adgate).
-	Stream     string
-	DeadStream string
-	Subject    string
+	// Stream, DeadStream and EventStream name the work, dead-letter and
+	// event streams; Subject is the subject prefix (default ADGATE_PB,
+	// ADGATE_DEAD, ADGATE_EV, adgate).
+	Stream      string
+	DeadStream  string
+	EventStream string
+	Subject     string
 
 	// DuplicateWindow is how long an enqueued job ID is remembered for
 	// de-duplication (default 10m). Memory grows with rate x window.
@@ -179,6 +184,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.DeadStream == "" {
 		c.DeadStream = "ADGATE_DEAD"
+	}
+	if c.EventStream == "" {
+		c.EventStream = "ADGATE_EV"
 	}
 	if c.Subject == "" {
 		c.Subject = "adgate"
@@ -285,6 +293,14 @@ type Queue struct {
 	js   jetstream.JetStream
 	work jetstream.Stream
 	dead jetstream.Stream
+	// events holds accepted events until every partner rendered them.
+	events jetstream.Stream
+
+	// topo is the (app, partner) pairs that render events (SetTopology);
+	// topoKick tells Run it changed.
+	topoMu   sync.Mutex
+	topo     []Key
+	topoKick chan struct{}
 
 	// kick wakes Run's discovery when this process enqueues to a subject
 	// that has no worker yet (known holds those that have one).
@@ -341,7 +357,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Queue, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	q := &Queue{cfg: cfg, log: log, kick: make(chan struct{}, 1)}
+	q := &Queue{cfg: cfg, log: log, kick: make(chan struct{}, 1), topoKick: make(chan struct{}, 1)}
 	var err error
 	switch {
 	case cfg.URL == "" && (cfg.Replicas > 1 || cfg.Placement != nil):
@@ -414,7 +430,23 @@ func (q *Queue) ensureStreams(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	q.work, q.dead = work, dead
+	events, err := q.ensureStream(ctx, jetstream.StreamConfig{
+		Name:        q.cfg.EventStream,
+		Description: "adgate events waiting to be rendered by each enabled partner",
+		Subjects:    []string{q.cfg.Subject + ".ev.>"},
+		// Interest: an event stays until every (app, partner) consumer
+		// on its app's subject has rendered it, and is stored only once
+		// however many there are.
+		Retention:  jetstream.InterestPolicy,
+		Storage:    storage,
+		MaxAge:     q.cfg.MaxAge,
+		Duplicates: q.cfg.DuplicateWindow,
+		Discard:    jetstream.DiscardNew,
+	})
+	if err != nil {
+		return err
+	}
+	q.work, q.dead, q.events = work, dead, events
 	return nil
 }
 
@@ -489,6 +521,9 @@ type Depth struct {
 	Dead    uint64
 	// ByPartner splits Pending by (app, partner).
 	ByPartner map[Key]uint64
+	// Events counts accepted events not yet rendered by every partner of
+	// their app.
+	Events uint64
 }
 
 // Key names one (app, partner) pair.
@@ -504,8 +539,12 @@ func (q *Queue) Depth(ctx context.Context) (Depth, error) {
 	if err != nil {
 		return Depth{}, fmt.Errorf("queue: depth: %w", err)
 	}
+	ei, err := q.events.Info(ctx)
+	if err != nil {
+		return Depth{}, fmt.Errorf("queue: depth: %w", err)
+	}
 	// A write probe in flight is not a postback.
-	d := Depth{Pending: wi.State.Msgs - min(wi.State.Msgs, wi.State.Subjects[q.probeSubject()]), Dead: di.State.Msgs, ByPartner: make(map[Key]uint64)}
+	d := Depth{Events: ei.State.Msgs, Pending: wi.State.Msgs - min(wi.State.Msgs, wi.State.Subjects[q.probeSubject()]), Dead: di.State.Msgs, ByPartner: make(map[Key]uint64)}
 	for subj, n := range wi.State.Subjects {
 		if k, ok := q.parseWorkSubject(subj); ok {
 			d.ByPartner[k] += n

@@ -84,6 +84,18 @@ func (q *Queue) Run(ctx context.Context, h Handler) error {
 		}
 	}
 
+	// A handler that also renders gets a render worker per topology
+	// pair, started and stopped as SetTopology changes it.
+	var rw *renderWorkers
+	if r, ok := h.(Renderer); ok {
+		rw = &renderWorkers{q: q, r: r, hctx: hctx, running: map[Key]context.CancelFunc{}}
+		rw.sync(ctx)
+	}
+	var topoKick chan struct{}
+	if rw != nil {
+		topoKick = q.topoKick
+	}
+
 	discover()
 	tick := time.NewTicker(q.cfg.DiscoverEvery)
 	defer tick.Stop()
@@ -96,6 +108,8 @@ loop:
 			discover()
 		case <-q.kick:
 			discover()
+		case <-topoKick:
+			rw.sync(ctx)
 		}
 	}
 
@@ -112,6 +126,9 @@ loop:
 		}
 	}()
 	workers.Wait()
+	if rw != nil {
+		rw.wg.Wait()
+	}
 	close(drained)
 	q.known.Clear()
 	return nil

@@ -289,8 +289,20 @@ func TestClusterReplicas(t *testing.T) {
 		}
 		return st.CachedInfo().Config.Replicas
 	}
-	if w, d := replicas("ADGATE_PB"), replicas("ADGATE_DEAD"); w != 3 || d != 3 {
-		t.Fatalf("replicas: work %d, dead %d; want 3 and 3 (the dead stream scaled up)", w, d)
+	if w, d, e := replicas("ADGATE_PB"), replicas("ADGATE_DEAD"), replicas("ADGATE_EV"); w != 3 || d != 3 || e != 3 {
+		t.Fatalf("replicas: work %d, dead %d, events %d; want 3, 3 and 3 (the dead stream scaled up)", w, d, e)
+	}
+	// A render consumer is made like every other consumer: with the
+	// event stream's replicas.
+	if err := q.SetTopology(ctx, Topology{Partners: []Key{{"a", "p"}}}); err != nil {
+		t.Fatal(err)
+	}
+	rci, err := js.Consumer(ctx, "ADGATE_EV", renderConsumerName(Key{"a", "p"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := rci.CachedInfo().Config.Replicas; n != 3 {
+		t.Errorf("render consumer replicas %d, want 3", n)
 	}
 	r := newRecorder(func(Job, int) Outcome { return Delivered() })
 	stop := runQueue(t, q, r)
