@@ -117,20 +117,7 @@ func benchGatewayDeliver(b *testing.B, concurrency int) {
 	api := httptest.NewServer(s.Handler())
 	defer api.Close()
 	evs := benchEvents(b.N)
-	for i := 0; i < len(evs); i += 500 {
-		body := bytes.Join(evs[i:min(i+500, len(evs))], []byte("\n"))
-		req, _ := http.NewRequest(http.MethodPost, api.URL+"/v1/apps/shop/events", bytes.NewReader(body))
-		req.Header.Set("Authorization", "Bearer shop-token-123")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			b.Fatal(err)
-		}
-		_, _ = io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusAccepted {
-			b.Fatalf("ingest: %d", resp.StatusCode)
-		}
-	}
+	postBatches(b, api.URL, evs)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	b.ResetTimer()
@@ -241,4 +228,24 @@ func BenchmarkIngest(b *testing.B) {
 	slices.Sort(lat)
 	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
 	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
+}
+
+// postBatches sends evs to the shop app's ingest as NDJSON batches of 500
+// and fails b unless each is accepted.
+func postBatches(b *testing.B, base string, evs [][]byte) {
+	b.Helper()
+	for i := 0; i < len(evs); i += 500 {
+		body := bytes.Join(evs[i:min(i+500, len(evs))], []byte("\n"))
+		req, _ := http.NewRequest(http.MethodPost, base+"/v1/apps/shop/events", bytes.NewReader(body))
+		req.Header.Set("Authorization", "Bearer shop-token-123")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			b.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusAccepted {
+			b.Fatalf("ingest: %d", resp.StatusCode)
+		}
+	}
 }

@@ -17,11 +17,8 @@ package gateway
 // cpu-us/postback metric).
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"io"
-	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -54,20 +51,7 @@ func benchClusterDeliver(b *testing.B, concurrency, n int) {
 	api := httptest.NewServer(gws[0].Handler())
 	defer api.Close()
 	evs := benchEvents(b.N)
-	for i := 0; i < len(evs); i += 500 {
-		body := bytes.Join(evs[i:min(i+500, len(evs))], []byte("\n"))
-		req, _ := http.NewRequest(http.MethodPost, api.URL+"/v1/apps/shop/events", bytes.NewReader(body))
-		req.Header.Set("Authorization", "Bearer shop-token-123")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			b.Fatal(err)
-		}
-		_, _ = io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusAccepted {
-			b.Fatalf("ingest: %d", resp.StatusCode)
-		}
-	}
+	postBatches(b, api.URL, evs)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, n)
 	b.ResetTimer()
