@@ -3,7 +3,7 @@
 //
 //	go build -o /tmp/adgate-new ./cmd/adgate
 //	git worktree add /tmp/base <base commit> && (cd /tmp/base && go build -o /tmp/adgate-base ./cmd/adgate)
-//	go run ./engine/gateway/loadtest -bin base=/tmp/adgate-base -bin new=/tmp/adgate-new
+//	go run ./engine/internal/bench/loadtest -bin base=/tmp/adgate-base -bin new=/tmp/adgate-new
 //
 // For every scenario and round it starts each binary in turn on a fresh
 // data dir with a generated config, posts single events from -c closed-loop
