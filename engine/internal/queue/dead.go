@@ -71,7 +71,7 @@ func (q *Queue) Replay(ctx context.Context, f ReplayFilter) (int, error) {
 		if err := q.Enqueue(ctx, j); err != nil {
 			return err
 		}
-		if err := q.dead.DeleteMsg(ctx, d.Seq); err != nil && !errors.Is(err, jetstream.ErrMsgNotFound) {
+		if err := q.st().dead.DeleteMsg(ctx, d.Seq); err != nil && !errors.Is(err, jetstream.ErrMsgNotFound) {
 			return fmt.Errorf("queue: replay %s: removing dead letter: %w", j.ID, err)
 		}
 		n++
@@ -93,7 +93,7 @@ func (q *Queue) scanDead(ctx context.Context, f ReplayFilter, fn func(DeadLetter
 		cfg.DeliverPolicy = jetstream.DeliverByStartTimePolicy
 		cfg.OptStartTime = &since
 	}
-	cons, err := q.dead.OrderedConsumer(ctx, cfg)
+	cons, err := q.st().dead.OrderedConsumer(ctx, cfg)
 	if err != nil {
 		return fmt.Errorf("queue: reading dead letters: %w", err)
 	}

@@ -168,12 +168,12 @@ func (q *Queue) SetTopology(ctx context.Context, t Topology) error {
 			continue
 		}
 		known[name] = true
-		if err := q.events.DeleteConsumer(ctx, name); err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
+		if err := q.st().events.DeleteConsumer(ctx, name); err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
 			return fmt.Errorf("queue: deleting render consumer %s: %w", name, err)
 		}
 		q.log.Info("queue: render consumer removed; its unrendered events are dropped", "app", k.App, "partner", k.Partner, "consumer", name)
 	}
-	names := q.events.ConsumerNames(ctx)
+	names := q.st().events.ConsumerNames(ctx)
 	for name := range names.Name() {
 		if strings.HasPrefix(name, eventConsumerPrefix) && !known[name] {
 			q.log.Warn("queue: a render consumer no partner of this config uses keeps its events until they expire", "stream", q.cfg.EventStream, "consumer", name,
@@ -203,7 +203,7 @@ func (q *Queue) topology() []Key {
 // ensureConsumer like every consumer: the event stream's replicas, an
 // operator's changes kept, concurrent starts retried.
 func (q *Queue) renderConsumer(ctx context.Context, k Key) (jetstream.Consumer, error) {
-	return q.ensureConsumer(ctx, q.events, jetstream.ConsumerConfig{
+	return q.ensureConsumer(ctx, q.st().events, jetstream.ConsumerConfig{
 		Durable:       renderConsumerName(k),
 		Description:   "adgate rendering for app " + k.App + ", partner " + k.Partner,
 		FilterSubject: q.eventSubject(k.App),

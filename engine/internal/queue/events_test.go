@@ -192,7 +192,7 @@ func TestSetTopologyAddsAndRemovesPartners(t *testing.T) {
 		t.Fatal(err)
 	}
 	var names []string
-	lister := q.events.ConsumerNames(ctx)
+	lister := q.st().events.ConsumerNames(ctx)
 	for n := range lister.Name() {
 		names = append(names, n)
 	}

@@ -67,7 +67,7 @@ func (q *Queue) Probe(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("queue: write probe to stream %s: %w", q.cfg.Stream, err)
 	}
-	if err := q.work.DeleteMsg(ctx, ack.Sequence); err != nil {
+	if err := q.st().work.DeleteMsg(ctx, ack.Sequence); err != nil {
 		return fmt.Errorf("queue: deleting write probe %d from stream %s: %w", ack.Sequence, q.cfg.Stream, err)
 	}
 	return q.checkLost(ctx)
@@ -79,7 +79,7 @@ func (q *Queue) Probe(ctx context.Context) error {
 // streams' state for the next start (see checkMarks).
 func (q *Queue) checkLost(ctx context.Context) error {
 	marks := map[string]streamMark{}
-	for _, st := range []jetstream.Stream{q.work, q.dead, q.events} {
+	for _, st := range []jetstream.Stream{q.st().work, q.st().dead, q.st().events} {
 		info, err := st.Info(ctx)
 		if err != nil {
 			return fmt.Errorf("queue: stream info: %w", err)
@@ -193,7 +193,7 @@ func (q *Queue) checkMarks(ctx context.Context) error {
 		q.log.Warn("queue: ignoring unreadable stream marks", "file", path, "err", err)
 		return nil
 	}
-	for _, st := range []jetstream.Stream{q.work, q.dead, q.events} {
+	for _, st := range []jetstream.Stream{q.st().work, q.st().dead, q.st().events} {
 		info, err := st.Info(ctx)
 		if err != nil {
 			return fmt.Errorf("queue: stream info: %w", err)
@@ -232,11 +232,11 @@ func (q *Queue) checkMarks(ctx context.Context) error {
 
 // markClean records the streams' state as of a clean close.
 func (q *Queue) markClean(ctx context.Context) {
-	if q.marksPath() == "" || q.work == nil {
+	if q.marksPath() == "" || q.st().work == nil {
 		return
 	}
 	marks := map[string]streamMark{}
-	for _, st := range []jetstream.Stream{q.work, q.dead, q.events} {
+	for _, st := range []jetstream.Stream{q.st().work, q.st().dead, q.st().events} {
 		info, err := st.Info(ctx)
 		if err != nil {
 			q.log.Warn("queue: recording stream marks at close", "err", err)

@@ -24,7 +24,7 @@ func TestProbe(t *testing.T) {
 	}
 	setMaxBytes := func(n int64) {
 		t.Helper()
-		info, err := q.work.Info(ctx)
+		info, err := q.st().work.Info(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -127,7 +127,7 @@ func TestLostDataReported(t *testing.T) {
 	if err := q2.Probe(ctx); err != nil {
 		t.Fatal(err)
 	}
-	info, err := q2.work.Info(ctx)
+	info, err := q2.st().work.Info(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -286,15 +286,15 @@ type Concurrencer interface {
 
 // Queue is an open queue. Its methods are safe for concurrent use.
 type Queue struct {
-	cfg  Config
-	log  *slog.Logger
-	srv  *server.Server // nil with an external URL
-	nc   *nats.Conn
-	js   jetstream.JetStream
-	work jetstream.Stream
-	dead jetstream.Stream
-	// events holds accepted events until every partner rendered them.
-	events jetstream.Stream
+	cfg Config
+	log *slog.Logger
+	srv *server.Server // nil with an external URL
+	nc  *nats.Conn
+	js  jetstream.JetStream
+	// streams holds the stream handles; ensureStreams replaces them (a
+	// stream deleted behind our back, a reload's SetTopology) while
+	// workers read them, so they are swapped whole (see st).
+	streams atomic.Pointer[streamSet]
 
 	// topo is the (app, partner) pairs that render events (SetTopology);
 	// topoKick tells Run it changed.
@@ -446,8 +446,23 @@ func (q *Queue) ensureStreams(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	q.work, q.dead, q.events = work, dead, events
+	q.streams.Store(&streamSet{work: work, dead: dead, events: events})
 	return nil
+}
+
+// streamSet is the work, dead-letter and event streams.
+type streamSet struct {
+	work, dead jetstream.Stream
+	// events holds accepted events until every partner rendered them.
+	events jetstream.Stream
+}
+
+// st returns the current stream handles (empty before the first setup).
+func (q *Queue) st() *streamSet {
+	if s := q.streams.Load(); s != nil {
+		return s
+	}
+	return &streamSet{}
 }
 
 // Enqueue stores jobs durably. It returns nil only once JetStream has
@@ -531,15 +546,15 @@ type Key struct{ App, Partner string }
 
 // Depth reports the backlog.
 func (q *Queue) Depth(ctx context.Context) (Depth, error) {
-	wi, err := q.work.Info(ctx, jetstream.WithSubjectFilter(q.cfg.Subject+".pb.>"))
+	wi, err := q.st().work.Info(ctx, jetstream.WithSubjectFilter(q.cfg.Subject+".pb.>"))
 	if err != nil {
 		return Depth{}, fmt.Errorf("queue: depth: %w", err)
 	}
-	di, err := q.dead.Info(ctx)
+	di, err := q.st().dead.Info(ctx)
 	if err != nil {
 		return Depth{}, fmt.Errorf("queue: depth: %w", err)
 	}
-	ei, err := q.events.Info(ctx)
+	ei, err := q.st().events.Info(ctx)
 	if err != nil {
 		return Depth{}, fmt.Errorf("queue: depth: %w", err)
 	}

@@ -136,7 +136,7 @@ loop:
 
 // pendingSubjects lists the work subjects that hold messages.
 func (q *Queue) pendingSubjects(ctx context.Context) ([]string, error) {
-	info, err := q.work.Info(ctx, jetstream.WithSubjectFilter(q.cfg.Subject+".pb.>"))
+	info, err := q.st().work.Info(ctx, jetstream.WithSubjectFilter(q.cfg.Subject+".pb.>"))
 	if err != nil {
 		return nil, err
 	}
@@ -355,7 +355,7 @@ func (q *Queue) lostConsumer(ctx context.Context, err error) bool {
 }
 
 func (q *Queue) consumer(ctx context.Context, subj string) (jetstream.Consumer, error) {
-	c, err := q.ensureConsumer(ctx, q.work, jetstream.ConsumerConfig{
+	c, err := q.ensureConsumer(ctx, q.st().work, jetstream.ConsumerConfig{
 		Durable:       consumerName(subj),
 		Description:   "adgate delivery for " + subj,
 		FilterSubject: subj,
