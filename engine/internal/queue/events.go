@@ -237,18 +237,7 @@ const renderBatch = 64
 // de-duplication, are the same).
 func (q *Queue) renderWorker(ctx, hctx context.Context, k Key, r Renderer) {
 	var cons jetstream.Consumer
-	pause := 100 * time.Millisecond
-	sleep := func() bool {
-		t := time.NewTimer(pause)
-		defer t.Stop()
-		pause = min(pause*2, 5*time.Second)
-		select {
-		case <-ctx.Done():
-			return false
-		case <-t.C:
-			return true
-		}
-	}
+	var retry backoff
 	live := newLiveSet(q.cfg.AckWait)
 	stop := live.run()
 	defer stop()
@@ -259,7 +248,7 @@ func (q *Queue) renderWorker(ctx, hctx context.Context, k Key, r Renderer) {
 				if ctx.Err() == nil {
 					q.log.Warn("queue: render consumer", "app", k.App, "partner", k.Partner, "err", err)
 				}
-				if !sleep() {
+				if !retry.wait(ctx) {
 					return
 				}
 				continue
@@ -294,12 +283,12 @@ func (q *Queue) renderWorker(ctx, hctx context.Context, k Key, r Renderer) {
 			if q.lostConsumer(ctx, err) {
 				cons = nil
 			}
-			if !sleep() {
+			if !retry.wait(ctx) {
 				return
 			}
 			continue
 		}
-		pause = 100 * time.Millisecond
+		retry.reset()
 	}
 }
 

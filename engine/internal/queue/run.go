@@ -175,7 +175,7 @@ func (q *Queue) worker(ctx, hctx context.Context, subj string, key Key, h Handle
 		waiting bool                  // the fetcher waits for held to drop
 		changed = make(chan struct{}) // closed and replaced when it does
 		pool    sync.WaitGroup
-		pause   = 100 * time.Millisecond
+		retry   backoff
 		// work hands fetched messages to the handler goroutines; held, not
 		// its capacity, bounds how many are fetched.
 		work = make(chan jetstream.Msg, max(limit(), 16))
@@ -227,17 +227,6 @@ func (q *Queue) worker(ctx, hctx context.Context, subj string, key Key, h Handle
 			}
 		}
 	}
-	sleep := func() bool {
-		t := time.NewTimer(pause)
-		defer t.Stop()
-		pause = min(pause*2, 5*time.Second)
-		select {
-		case <-ctx.Done():
-			return false
-		case <-t.C:
-			return true
-		}
-	}
 	stopKeepAlive := live.run()
 	defer func() {
 		// The last pull has ended and the slots have returned: whatever
@@ -260,7 +249,7 @@ func (q *Queue) worker(ctx, hctx context.Context, subj string, key Key, h Handle
 				if ctx.Err() == nil {
 					q.log.Warn("queue: creating consumer", "app", key.App, "partner", key.Partner, "err", err)
 				}
-				if !sleep() {
+				if !retry.wait(ctx) {
 					return
 				}
 				continue
@@ -329,12 +318,12 @@ func (q *Queue) worker(ctx, hctx context.Context, subj string, key Key, h Handle
 			if q.lostConsumer(ctx, err) {
 				cons = nil
 			}
-			if !sleep() {
+			if !retry.wait(ctx) {
 				return
 			}
 			continue
 		}
-		pause = 100 * time.Millisecond
+		retry.reset()
 	}
 }
 
