@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/adgate/adgate/engine/internal/console"
 	"github.com/adgate/adgate/engine/internal/queue"
 )
 
@@ -31,18 +32,25 @@ func bearerRefused(w http.ResponseWriter, r *http.Request, tokens []string, real
 }
 
 // admin wraps an admin endpoint: it requires the config's admin token as a
-// bearer token; without one configured the endpoints are off.
+// bearer token, the read-only token on safe methods, or a console session
+// (see adminIdentity); without an admin token configured the endpoints
+// are off. The handler finds the identity in the request's context, and
+// every change is logged with it.
 func (s *Server) admin(h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		tok := s.rt.Load().cfg.AdminToken
-		if tok == "" {
+		cfg := s.rt.Load().cfg
+		if cfg.AdminToken == "" {
 			writeError(w, http.StatusForbidden, "admin endpoints are disabled: set admin_token in the config")
 			return
 		}
-		if bearerRefused(w, r, []string{tok}, "adgate-admin", "admin endpoint: send Authorization: Bearer <admin_token>", "admin token not accepted") {
+		id, ok := s.adminIdentity(w, r, cfg)
+		if !ok {
 			return
 		}
-		h(w, r)
+		if !safeMethod(r.Method) {
+			s.log.Info("admin change", "by", id.String(), "method", r.Method, "path", r.URL.Path)
+		}
+		h(w, r.WithContext(console.WithIdentity(r.Context(), id)))
 	}
 }
 

@@ -33,6 +33,7 @@ import (
 	"github.com/adgate/adgate/engine/diag"
 	"github.com/adgate/adgate/engine/event"
 	"github.com/adgate/adgate/engine/internal/config"
+	"github.com/adgate/adgate/engine/internal/console"
 	"github.com/adgate/adgate/engine/internal/queue"
 	"github.com/adgate/adgate/engine/spec"
 )
@@ -85,6 +86,10 @@ type Server struct {
 	dlv   *delivery
 	// sample keeps the redacted event sample (config sample:).
 	sample *sampler
+	// con is the web console at /console/; loader checks the
+	// playground's specs.
+	con    *console.Console
+	loader *spec.Loader
 
 	draining atomic.Bool
 	// pending is the queue backlog as last sampled, for backpressure.
@@ -120,6 +125,12 @@ func New(ctx context.Context, opt Options) (*Server, error) {
 		return nil, fmt.Errorf("gateway: compile event schema: %w", err)
 	}
 	if s.sample, err = newSampler(); err != nil {
+		return nil, fmt.Errorf("gateway: %w", err)
+	}
+	if s.con, err = s.newConsole(); err != nil {
+		return nil, fmt.Errorf("gateway: %w", err)
+	}
+	if s.loader, err = spec.NewLoader(); err != nil {
 		return nil, fmt.Errorf("gateway: %w", err)
 	}
 	rt, ds, err := loadRuntime(ctx, opt.ConfigPath, config.Options{LookupEnv: opt.LookupEnv}, s.cat)
@@ -302,6 +313,9 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /v1/apps/{app}/partners/{partner}/test", s.admin(s.handleTest))
 	mux.HandleFunc("POST /v1/reload", s.admin(s.handleReload))
 	mux.HandleFunc("GET /v1/apps/{app}/sample", s.admin(s.handleSample))
+	mux.HandleFunc("POST /v1/playground", s.admin(s.handlePlayground))
+	mux.HandleFunc("GET /v1/playground/specs", s.admin(s.handlePlaygroundSpecs))
+	s.con.Register(mux)
 	// /healthz and /readyz stay unauthenticated: orchestrators probe them
 	// without credentials, and they expose nothing beyond up/ready (and
 	// the config version hash). Every other endpoint authenticates.

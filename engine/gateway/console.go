@@ -1,0 +1,59 @@
+package gateway
+
+import (
+	"net/http"
+
+	"github.com/adgate/adgate/engine/internal/config"
+	"github.com/adgate/adgate/engine/internal/console"
+)
+
+// newConsole builds the web console, reading the tokens from the running
+// config at each request so a reload (a rotated admin token) applies at
+// once.
+func (s *Server) newConsole() (*console.Console, error) {
+	return console.New(console.Options{
+		Tokens: func() console.Tokens {
+			cfg := s.rt.Load().cfg
+			return console.Tokens{Admin: cfg.AdminToken, ReadOnly: cfg.ReadOnlyToken}
+		},
+		Equal:     tokenEqual,
+		Now:       s.now,
+		Log:       s.log.With("component", "console"),
+		WriteJSON: writeJSON,
+	})
+}
+
+// safeMethod reports whether a method only reads.
+func safeMethod(m string) bool {
+	return m == http.MethodGet || m == http.MethodHead || m == http.MethodOptions
+}
+
+// adminIdentity is the admin API's one auth function. A request with a
+// console session cookie and no bearer token is the console's: the
+// session decides (and, on unsafe methods, its CSRF token and origin).
+// Otherwise the bearer token decides: the admin token may do anything,
+// the read-only token only read. On refusal it has answered and reports
+// false.
+func (s *Server) adminIdentity(w http.ResponseWriter, r *http.Request, cfg *config.Config) (console.Identity, bool) {
+	if !hasBearer(r) && s.con.HasSession(r) {
+		id, err := s.con.Authenticate(r)
+		if err != nil {
+			writeError(w, console.AuthStatus(err), err.Error())
+			return id, false
+		}
+		return id, true
+	}
+	isAdmin := checkBearer(r, []string{cfg.AdminToken}) == nil
+	isRO := cfg.ReadOnlyToken != "" && checkBearer(r, []string{cfg.ReadOnlyToken}) == nil
+	switch {
+	case isAdmin:
+		return console.Identity{Role: console.RoleAdmin, Via: "bearer"}, true
+	case isRO && safeMethod(r.Method):
+		return console.Identity{Role: console.RoleReadOnly, Via: "bearer"}, true
+	case isRO:
+		writeError(w, http.StatusForbidden, console.ErrReadOnly.Error())
+		return console.Identity{}, false
+	}
+	bearerRefused(w, r, []string{cfg.AdminToken}, "adgate-admin", "admin endpoint: send Authorization: Bearer <admin_token>, or log in to the console", "admin token not accepted")
+	return console.Identity{}, false
+}
