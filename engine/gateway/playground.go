@@ -285,4 +285,3 @@ func onlyParams(w http.ResponseWriter, r *http.Request, allowed ...string) bool 
 	}
 	return true
 }
-

@@ -12,6 +12,7 @@ postbacks:
 parameters:
   - macro: click_id
     branch: CLICK_ID
+    link_macro: "{click}"
   - macro: os
     branch: OS
   - macro: event
