@@ -24,7 +24,7 @@ import (
 const (
 	DefaultDriver  = "/usr/bin/chromedriver"
 	DefaultChrome  = "/usr/bin/chromium"
-	elementKey     = "element-6066-11e4-a52e-4a52e4a52e4a"
+	elementKey     = "element-6066-11e4-a52e-4f735466cecf"
 	startupTimeout = 20 * time.Second
 )
 

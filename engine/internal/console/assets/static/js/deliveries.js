@@ -54,7 +54,7 @@ export function statusText(a) { return a.status || a.outcome || ''; }
 
 function addRow(tbody, a) {
   const detail = el('tr', { class: 'detail', hidden: true }, el('td', { colspan: 10 }, attemptDetail(a)));
-  const tr = el('tr', { class: 'row', tabindex: 0, dataset: { postback: a.postback_id || '', event: a.event_id || '' },
+  const tr = el('tr', { class: 'row', tabindex: 0, dataset: { postback: a.postback_id || '', event: a.event_id || '', partner: a.partner || '' },
     onclick: (e) => { if (e.target.tagName !== 'A') detail.hidden = !detail.hidden; },
     onkeydown: (e) => { if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); detail.hidden = !detail.hidden; } } },
   el('td', {}, time(a.time)), el('td', {}, a.app), el('td', {}, a.partner), el('td', {}, a.postback),

@@ -81,7 +81,7 @@ export async function render(root) {
       if (r.postbacks && r.postbacks.length) fillEvents(r.postbacks);
       eventEd.refresh();
       showFindings(findings, specEd, r.findings || []);
-      showResults(results, r);
+      showResults(results, r, (r.findings || []).some((f) => f.severity === 'error'));
       status.textContent = 'up to date';
     } catch (e) {
       if (e.name === 'AbortError') return;
@@ -154,7 +154,7 @@ function showFindings(node, ed, list) {
     badge(f.severity), ' ', el('code', {}, f.rule), ' ', f.message, f.hint ? el('div', { class: 'muted small' }, f.hint) : null))));
 }
 
-function showResults(node, r) {
+function showResults(node, r, broken) {
   const reqs = r.requests || [];
   const skipped = r.skipped || [];
   clear(node,
@@ -164,11 +164,12 @@ function showResults(node, r) {
       (q.explain || []).length ? explainTable(q.explain) : null)),
     skipped.map((s) => el('section', { class: 'panel pg-skipped' }, el('h2', {}, `${s.postback} `, badge('skipped', 'warn')), el('p', { class: 'err' }, s.reason),
       (s.explain || []).length ? explainTable(s.explain) : null)),
-    !reqs.length && !skipped.length ? el('div', { class: 'panel' }, empty('This event selects no postback of the spec. Pick another event.')) : null);
+    !reqs.length && !skipped.length ? el('div', { class: 'panel' }, empty(broken ? 'The spec has errors: fix the findings on the left to see its requests.'
+      : 'This event selects no postback of the spec. Pick another event.')) : null);
 }
 
 function explainTable(list) {
   return el('table', { class: 'explain' }, el('thead', {}, el('tr', {}, ['Macro', 'Value', 'Branch', 'Source', 'From'].map((h) => el('th', {}, h)))),
     el('tbody', {}, list.map((m) => el('tr', {}, el('td', { class: 'mono' }, m.macro), el('td', { class: 'mono wrap' }, m.error ? el('span', { class: 'err' }, m.error) : m.value),
-      el('td', { class: 'small' }, m.branch), el('td', {}, m.source), el('td', { class: 'small wrap' }, m.from)))));
+      el('td', { class: 'small' }, m.branch), el('td', { class: 'small' }, m.source), el('td', { class: 'small wrap' }, m.from)))));
 }

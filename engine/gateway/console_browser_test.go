@@ -1,0 +1,312 @@
+package gateway
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/adgate/adgate/engine/internal/browser"
+	"github.com/adgate/adgate/engine/internal/sink"
+)
+
+// screenshotsEnv, set to 1, makes the browser test write each page's
+// screenshot into docs/console/.
+const screenshotsEnv = "ADGATE_CONSOLE_SCREENSHOTS"
+
+// startBrowser starts headless Chromium, or skips the test loudly when it
+// is missing; under CI a missing browser fails the test.
+func startBrowser(t *testing.T) *browser.Browser {
+	t.Helper()
+	if err := browser.Installed(browser.Options{}); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("CI is set and the browser tests cannot run: %v", err)
+		}
+		t.Skipf("SKIPPING THE BROWSER TESTS: %v", err)
+	}
+	var log strings.Builder
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	b, err := browser.Start(ctx, browser.Options{ProfileDir: t.TempDir(), Log: &log})
+	if err != nil {
+		t.Fatalf("%v\nchromedriver: %s", err, log.String())
+	}
+	t.Cleanup(b.Close)
+	return b
+}
+
+// page drives the console in the browser for a test.
+type page struct {
+	t    *testing.T
+	b    *browser.Browser
+	ctx  context.Context
+	base string
+}
+
+// within is how long a page may take to show what a step expects: long,
+// since the machine may be busy; the waits poll, so a fast run is fast.
+const within = 20 * time.Second
+
+func (p *page) open(path string) {
+	p.t.Helper()
+	if err := p.b.Navigate(p.ctx, p.base+path); err != nil {
+		p.t.Fatalf("open %s: %v", path, err)
+	}
+}
+
+// text is the innerText of the first element matching css ("" if none).
+func (p *page) text(css string) string {
+	p.t.Helper()
+	var s *string
+	if err := p.b.Exec(p.ctx, `const e = document.querySelector(arguments[0]); return e ? e.innerText : null;`, &s, css); err != nil {
+		p.t.Fatalf("read %s: %v", css, err)
+	}
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+// waitText waits until the element matching css shows want.
+func (p *page) waitText(css, want string) string {
+	p.t.Helper()
+	var got string
+	err := browser.Wait(p.ctx, within, fmt.Sprintf("%q in %s", want, css), func() (bool, error) {
+		got = p.text(css)
+		return strings.Contains(got, want), nil
+	})
+	if err != nil {
+		p.t.Fatalf("%v; it shows %q", err, got)
+	}
+	return got
+}
+
+// waitJS waits until the script returns true.
+func (p *page) waitJS(what, script string, args ...any) {
+	p.t.Helper()
+	err := browser.Wait(p.ctx, within, what, func() (bool, error) {
+		var ok bool
+		err := p.b.Exec(p.ctx, script, &ok, args...)
+		return ok, err
+	})
+	if err != nil {
+		p.t.Fatal(err)
+	}
+}
+
+func (p *page) click(css string) {
+	p.t.Helper()
+	p.waitJS(css+" to be clickable", `const e = document.querySelector(arguments[0]); return !!e && !e.disabled && e.offsetParent !== null;`, css)
+	e, err := p.b.Find(p.ctx, css)
+	if err == nil {
+		err = e.Click(p.ctx)
+	}
+	if err != nil {
+		p.t.Fatalf("click %s: %v", css, err)
+	}
+}
+
+func (p *page) typeInto(css, text string, clear bool) {
+	p.t.Helper()
+	e, err := p.b.Find(p.ctx, css)
+	if err == nil && clear {
+		err = e.Clear(p.ctx)
+	}
+	if err == nil {
+		err = e.SendKeys(p.ctx, text)
+	}
+	if err != nil {
+		p.t.Fatalf("type into %s: %v", css, err)
+	}
+}
+
+func (p *page) url() string {
+	p.t.Helper()
+	u, err := p.b.URL(p.ctx)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	return u
+}
+
+func (p *page) waitURL(prefix string) {
+	p.t.Helper()
+	var u string
+	if err := browser.Wait(p.ctx, within, "the address "+prefix, func() (bool, error) {
+		u = p.url()
+		return strings.HasPrefix(u, p.base+prefix), nil
+	}); err != nil {
+		p.t.Fatalf("%v; at %s", err, u)
+	}
+}
+
+// shot saves a screenshot of the page as docs/console/<name>.png when
+// ADGATE_CONSOLE_SCREENSHOTS=1; the window grows to the page's height
+// first (at most 1600 px) so a page is seen whole.
+func (p *page) shot(name string) {
+	p.t.Helper()
+	if os.Getenv(screenshotsEnv) != "1" {
+		return
+	}
+	var h int
+	// The window's own chrome is part of its height: add it, so the
+	// viewport is the page's height (at least a laptop screen's 768).
+	if err := p.b.Exec(p.ctx, `return Math.min(1600, Math.max(768, document.documentElement.scrollHeight)) + (window.outerHeight - window.innerHeight);`, &h); err != nil {
+		p.t.Fatal(err)
+	}
+	if err := p.b.SetWindowSize(p.ctx, 1366, h); err != nil {
+		p.t.Fatal(err)
+	}
+	png, err := p.b.Screenshot(p.ctx)
+	if err == nil {
+		err = os.WriteFile(filepath.Join("..", "..", "docs", "console", name+".png"), png, 0o644)
+	}
+	if err != nil {
+		p.t.Fatalf("screenshot %s: %v", name, err)
+	}
+	if err := p.b.SetWindowSize(p.ctx, 1366, 900); err != nil {
+		p.t.Fatal(err)
+	}
+}
+
+// failingSink is the real capture sink behind a switch that, while on,
+// answers one partner's postbacks (by path prefix) with an error.
+type failingSink struct {
+	s      *sink.Sink
+	prefix string
+	on     atomic.Bool
+}
+
+func (f *failingSink) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if f.on.Load() && strings.HasPrefix(r.URL.Path, f.prefix) {
+		http.Error(w, `{"error":"partner endpoint rejects this account"}`, http.StatusBadRequest)
+		return
+	}
+	f.s.ServeHTTP(w, r)
+}
+
+// received counts the sink's requests under prefix.
+func (f *failingSink) received(prefix string) int {
+	n := 0
+	for _, r := range f.s.Requests() {
+		if strings.HasPrefix(r.URL, prefix) {
+			n++
+		}
+	}
+	return n
+}
+
+func waitReceived(t *testing.T, ctx context.Context, f *failingSink, prefix string, n int) {
+	t.Helper()
+	if err := browser.Wait(ctx, within, fmt.Sprintf("%d postbacks under %s at the sink", n, prefix), func() (bool, error) {
+		return f.received(prefix) >= n, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// journey runs one step of the browser journey; a failed step ends the
+// test, since the next ones build on it.
+func journey(t *testing.T, name string, f func(t *testing.T)) {
+	t.Helper()
+	if !t.Run(name, f) {
+		t.FailNow()
+	}
+}
+
+// TestConsoleBrowser drives headless Chromium through the console's
+// journeys on a real gateway (embedded NATS) delivering to a real sink.
+func TestConsoleBrowser(t *testing.T) {
+	b := startBrowser(t)
+	fs := &failingSink{s: sink.New(sink.Options{}), prefix: "/beacon"}
+	srv := httptest.NewServer(fs)
+	t.Cleanup(srv.Close)
+	e, _ := startEnv(t, nil, envOpts{sinkHost: strings.TrimPrefix(srv.URL, "http://"), mutate: func(cfg string) string {
+		cfg = withReadOnly(cfg)
+		// A beacon postback the partner refuses is dead at once.
+		return strings.Replace(cfg, "send_revenue: false\n        delivery:\n", "send_revenue: false\n        delivery:\n          max_attempts: 1\n", 1)
+	}})
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	p := &page{t: t, b: b, ctx: ctx, base: e.base}
+
+	journey(t, "log in", func(t *testing.T) {
+		p.t = t
+		p.open("/console/deliveries")
+		p.waitURL("/console/login")
+		p.shot("login")
+		p.typeInto("#token", "not-the-token", false)
+		p.click("#login-submit")
+		p.waitText("#login-error", "token not accepted")
+		p.typeInto("#token", "test-admin-token-1", true)
+		p.click("#login-submit")
+		// Back where the login started.
+		p.waitURL("/console/deliveries")
+		p.waitText("#role", "admin")
+	})
+
+	journey(t, "post an event and see it in deliveries", func(t *testing.T) {
+		p.t = t
+		e.ingest(mkEvent(101, "INSTALL", nil))
+		waitReceived(t, ctx, fs, "/acme/install", 1)
+		p.open("/console/deliveries?event_id=101")
+		p.waitText("#deliveries", "101")
+		p.waitText("#deliveries tbody", "delivered")
+		p.click(`#deliveries tr.row[data-partner="acme"]`)
+		p.waitText(`#deliveries tr.row[data-partner="acme"] + tr.detail .request`, "/acme/install?click=clk-1")
+	})
+
+	journey(t, "render in the playground", func(t *testing.T) {
+		p.t = t
+		p.open("/console/playground")
+		p.waitText("#pg-results", "https://postback.example.com/install?click=adgate-test-click")
+		p.waitText("#pg-findings", "No findings")
+		// A macro no parameter defines, typed at the end of line 5 (the
+		// url): a finding at that line, and nothing rendered.
+		if err := p.b.Exec(ctx, `const t = document.getElementById('pg-spec-text'); const lines = t.value.split('\n'); let off = 0; for (let i = 0; i < 5; i++) off += lines[i].length + 1; t.focus(); t.setSelectionRange(off - 1, off - 1);`, nil); err != nil {
+			t.Fatal(err)
+		}
+		p.typeInto("#pg-spec-text", "&extra={undefined_macro}", false)
+		p.waitText("#pg-findings", "undefined_macro")
+		p.waitJS("the gutter to mark line 5", `const d = document.querySelector('.gutter div[data-line="5"]'); return !!d && d.classList.contains('error');`)
+		if got := p.text("#pg-findings li"); !strings.HasPrefix(got, "5:") {
+			t.Fatalf("first finding %q is not at line 5", got)
+		}
+		if got := p.text("#pg-results"); strings.Contains(got, "postback.example.com") {
+			t.Fatalf("a spec with an error still shows a request: %q", got)
+		}
+		// A working template again: the request shows the explain view.
+		if err := p.b.Exec(ctx, `const t = document.getElementById('pg-spec-text'); t.value = t.value.replace('&extra={undefined_macro}', '&v={version}') + '  - macro: version\n    branch: APP_VERSION\n'; t.dispatchEvent(new Event('input'));`, nil); err != nil {
+			t.Fatal(err)
+		}
+		p.waitText("#pg-results", "&v=1.0.0")
+		p.waitText("#pg-results .explain", "APP_VERSION")
+		if err := p.b.Exec(ctx, `document.getElementById('pg-spec-text').scrollLeft = 0;`, nil); err != nil {
+			t.Fatal(err)
+		}
+		p.shot("playground")
+	})
+
+	journey(t, "log out", func(t *testing.T) {
+		p.t = t
+		p.open("/console/overview")
+		p.click("#logout")
+		p.waitURL("/console/login")
+		p.open("/console/deliveries")
+		p.waitURL("/console/login")
+		// The API refuses the browser too: its cookie is gone.
+		var status int
+		if err := b.Exec(ctx, `const r = await fetch('/v1/deliveries'); return r.status;`, &status); err != nil {
+			t.Fatal(err)
+		}
+		if status != http.StatusUnauthorized {
+			t.Fatalf("after logout the API answers %d", status)
+		}
+	})
+}
