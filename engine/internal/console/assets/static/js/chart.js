@@ -24,16 +24,23 @@ function timeLabel(ms, spanMs) {
   return spanMs > 26 * 3600e3 ? `${d.getMonth() + 1}/${d.getDate()} ${p(d.getHours())}h` : `${p(d.getHours())}:${p(d.getMinutes())}`;
 }
 
-function legend(series) {
+function legend(series, note) {
   const l = document.createElement('div');
   l.className = 'legend';
   series.forEach((s, i) => {
+    if (s.noLegend) return;
     const item = document.createElement('span');
     const sw = document.createElement('span');
     sw.className = 'sw c' + ((s.color ?? i) % 8);
-    item.append(sw, s.name + (s.dashed ? ' (dashed)' : ''));
+    item.append(sw, s.name);
     l.append(item);
   });
+  if (note) {
+    const n = document.createElement('span');
+    n.className = 'muted';
+    n.textContent = note;
+    l.append(n);
+  }
   return l;
 }
 
@@ -50,7 +57,7 @@ function frame(width, height, pad, yMax, yFmt) {
 
 // lineChart draws series of {t (ms), v (number or null)} points over
 // [from, to]; a null leaves a gap.
-export function lineChart({ series, from, to, yFmt = (v) => String(Math.round(v * 100) / 100), height = 170, width = 560, title }) {
+export function lineChart({ series, from, to, yFmt = (v) => String(Math.round(v * 100) / 100), height = 170, width = 560, title, note }) {
   const pad = { l: 46, r: 10, t: 10, b: 22 };
   let max = 0;
   for (const s of series) for (const p of s.values) if (p.v !== null && p.v > max) max = p.v;
@@ -79,7 +86,7 @@ export function lineChart({ series, from, to, yFmt = (v) => String(Math.round(v 
   });
   const box = document.createElement('div');
   box.className = 'chart';
-  box.append(root, legend(series));
+  box.append(root, legend(series, note));
   return box;
 }
 

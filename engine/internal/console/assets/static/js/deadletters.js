@@ -45,9 +45,9 @@ export async function render(root, ctx) {
     } catch (e) { clear(result, failure(e)); }
   } }, ctx.canChange);
   if (!ctx.canChange) rerender.disabled = true;
-  const actions = el('div', { class: 'panel pg-controls' }, count, dryRun, replay,
+  const actions = el('div', { class: 'panel actions' }, count, dryRun, replay,
     el('label', { for: 'rerender', class: 'inline' }, rerender, ' Render again with the partner\'s current spec and config'),
-    el('span', { class: 'muted small' }, 'Use it when the spec was the cause (a wrong parameter); otherwise the exact request that failed is sent again. History records both config versions.'));
+    el('span', { class: 'muted small full' }, 'Use it when the spec was the cause (a wrong parameter); otherwise the exact request that failed is sent again. History records both config versions.'));
   const body = el('div', {});
   clear(root, pageHead('Dead letters'), form, actions, result, body);
   const updateCount = () => { count.textContent = selected.size ? `${selected.size} selected` : 'none selected: actions apply to the filter'; };

@@ -1,7 +1,7 @@
 // Partners: per (app, partner) health, policy, breaker and backlog from
 // GET /v1/partners; pause and resume; send a test postback.
 import { get, post } from './api.js';
-import { el, clear, loading, failure, empty, badge, num, pageHead, params, time, kv, headersText, changeButton } from './ui.js';
+import { el, clear, loading, failure, empty, badge, num, pageHead, params, time, headersText, changeButton } from './ui.js';
 
 export async function render(root, ctx) {
   const body = el('div', {});
@@ -15,7 +15,7 @@ export async function render(root, ctx) {
     try { list = (await get('/v1/partners', { app })).partners || []; } catch (e) { clear(body, failure(e)); return; }
     if (!list.length) { clear(body, empty('No partner is enabled' + (app ? ` for app ${app}` : '') + '.')); return; }
     clear(body, el('div', { class: 'panel table-wrap' }, el('table', { id: 'partners' },
-      el('thead', {}, el('tr', {}, ['App', 'Partner', 'Health', 'Breaker', 'Backlog', 'Policy', 'Last delivered', 'Last error', ''].map((h) => el('th', {}, h)))),
+      el('thead', {}, el('tr', {}, ['Partner', 'Health', 'Breaker', 'Backlog', 'Delivery policy', 'Last error', ''].map((h) => el('th', {}, h)))),
       el('tbody', {}, list.map((p) => row(p, ctx, draw, out))))));
   };
   await draw();
@@ -35,7 +35,7 @@ function health(p) {
 function row(p, ctx, redraw, out) {
   const pol = p.policy || {};
   const id = `${p.app}-${p.partner}`;
-  const reason = el('input', { type: 'text', placeholder: 'reason (optional)', 'aria-label': `pause reason for ${p.partner}`, id: `reason-${id}`, size: 16 });
+  const reason = el('input', { type: 'text', placeholder: 'reason (optional)', 'aria-label': `pause reason for ${p.partner}`, id: `reason-${id}`, });
   const act = async (what, body) => {
     try { await post(`/v1/apps/${encodeURIComponent(p.app)}/partners/${encodeURIComponent(p.partner)}/${what}`, body); redraw(); } catch (e) { clear(out, failure(e)); }
   };
@@ -45,22 +45,35 @@ function row(p, ctx, redraw, out) {
   if (!ctx.canChange) reason.disabled = true;
   const b = p.backlog || {};
   return el('tr', { id: `partner-${id}` },
-    el('td', {}, p.app),
-    el('td', {}, el('a', { href: `/console/deliveries?app=${encodeURIComponent(p.app)}&partner=${encodeURIComponent(p.partner)}` }, p.partner)),
-    el('td', {}, badge(health(p)), p.paused && p.paused_reason ? el('div', { class: 'muted small' }, p.paused_reason) : null,
-      p.paused ? el('div', { class: 'muted small' }, 'since ', time(p.paused_at)) : null),
+    el('td', {}, el('a', { href: `/console/deliveries?app=${encodeURIComponent(p.app)}&partner=${encodeURIComponent(p.partner)}`, class: 'strong' }, p.partner),
+      el('div', { class: 'muted small' }, 'app ', p.app)),
+    el('td', { class: 'health' }, badge(health(p)), p.paused && p.paused_reason ? el('div', { class: 'muted small' }, p.paused_reason) : null,
+      p.paused ? el('div', { class: 'muted small' }, 'paused since ', time(p.paused_at)) : null,
+      el('div', { class: 'muted small' }, 'last delivered ', time(p.last_delivered))),
     el('td', {}, badge((p.breaker && p.breaker.state) || 'closed'),
-      ...((p.breaker && p.breaker.hosts) || []).map((h) => el('div', { class: 'muted small', title: `${h.failures} failures of ${h.requests} requests` }, `${h.host}: ${h.state}`))),
-    el('td', { class: 'num backlog' }, el('span', { title: 'postbacks queued for delivery' }, num(b.queued)), ' + ', el('span', { title: 'events waiting to be rendered' }, num(b.to_render))),
-    el('td', { class: 'small' }, kv([
-      ['timeout', pol.timeout], ['attempts', pol.max_attempts], ['max age', pol.max_age], ['concurrency', pol.concurrency],
-      ['rate', pol.rate_per_second ? `${pol.rate_per_second}/s (burst ${pol.burst || 1})` : 'unlimited'],
-      ['success', pol.success_codes ? [].concat(pol.success_codes).join(', ') : ''],
-      ['breaker', pol.breaker ? `${Math.round((pol.breaker.failure_ratio || 0) * 100)}% of ≥${pol.breaker.min_requests} in ${pol.breaker.window}, open ${pol.breaker.open_for}` : ''],
-    ])),
-    el('td', {}, time(p.last_delivered)),
-    el('td', { class: 'err' }, p.last_error && p.last_error.error ? [time(p.last_error.time), el('div', {}, (p.last_error.status_code ? p.last_error.status_code + ' ' : '') + p.last_error.error)] : ''),
-    el('td', {}, el('div', { class: 'pg-controls' }, p.paused ? resume : [reason, pause], test)));
+      // Hosts are listed when one is not closed: which endpoint fails.
+      ...((p.breaker && p.breaker.hosts) || []).filter((h) => h.state && h.state !== 'closed').map((h) =>
+        el('div', { class: 'muted small', title: `${h.failures} failures of ${h.requests} requests` }, `${h.host}: ${h.state}, ${h.failures}/${h.requests} failed`))),
+    el('td', { class: 'num backlog' }, el('div', { title: 'postbacks queued for delivery' }, `${num(b.queued)} queued`),
+      b.to_render ? el('div', { class: 'muted small', title: 'events waiting to be rendered' }, `${num(b.to_render)} to render`) : null),
+    el('td', { class: 'small policy' }, policyLines(pol)),
+    el('td', { class: 'err' }, p.last_error && p.last_error.error ? [el('div', {}, errorText(p.last_error)), el('div', { class: 'muted small' }, time(p.last_error.time))] : ''),
+    el('td', { class: 'actions-cell' }, el('div', { class: 'pg-controls' }, p.paused ? resume : [reason, pause], test)));
+}
+
+function errorText(e) {
+  const code = e.status_code ? String(e.status_code) : '';
+  return code && !e.error.startsWith(code) ? `${code} ${e.error}` : e.error;
+}
+
+// policyLines summarises the delivery policy in three short lines.
+function policyLines(pol) {
+  const br = pol.breaker;
+  return [
+    `${pol.timeout || '—'} timeout · ${pol.max_attempts ?? '—'} attempts · max age ${pol.max_age || '—'}`,
+    `${pol.concurrency ?? '—'} at once · ${pol.rate_per_second ? `${pol.rate_per_second}/s, burst ${pol.burst || 1}` : 'no rate limit'}${pol.success_codes ? ' · success ' + [].concat(pol.success_codes).join(', ') : ''}`,
+    br ? `breaker opens at ${Math.round((br.failure_ratio || 0) * 100)}% of ≥${br.min_requests} in ${br.window}, for ${br.open_for}` : '',
+  ].filter(Boolean).map((l) => el('div', {}, l));
 }
 
 async function sendTest(p, out) {

@@ -30,7 +30,7 @@ function partner(p) {
     (p.postbacks || []).map((pb) => el('div', { class: 'trace-postback', dataset: { postback: pb.postback_id || '' } },
       el('div', {}, el('strong', {}, pb.name || pb.postback), ' ', badge(pb.state), ' ', el('span', { class: 'mono muted' }, pb.postback_id || ''),
         pb.skip_reason ? el('div', { class: 'muted small' }, pb.skip_reason) : null),
-      (pb.attempts || []).length ? el('table', {}, el('thead', {}, el('tr', {}, ['Time', 'Try', 'Status', 'Code', 'Latency', 'Error'].map((h) => el('th', {}, h)))),
+      (pb.attempts || []).length ? el('table', { class: 'attempts' }, el('thead', {}, el('tr', {}, ['Time', 'Try', 'Status', 'Code', 'Latency', 'Error'].map((h) => el('th', {}, h)))),
         el('tbody', {}, (pb.attempts || []).flatMap((a) => {
           const d = el('tr', { class: 'detail', hidden: true }, el('td', { colspan: 6 }, attemptDetail(a)));
           return [el('tr', { class: 'row', tabindex: 0, onclick: () => { d.hidden = !d.hidden; }, onkeydown: (e) => { if (e.key === 'Enter') d.hidden = !d.hidden; } },
