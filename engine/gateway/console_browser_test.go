@@ -293,6 +293,29 @@ func TestConsoleBrowser(t *testing.T) {
 		p.shot("playground")
 	})
 
+	journey(t, "read-only session", func(t *testing.T) {
+		p.t = t
+		p.open("/console/overview")
+		p.click("#logout")
+		p.waitURL("/console/login")
+		p.typeInto("#token", testReadOnlyToken, false)
+		p.click("#login-submit")
+		p.waitText("#role", "read-only")
+		p.open("/console/deadletters")
+		p.waitText(".read-only-note", "Read-only session")
+		p.waitJS("every change button disabled", `return ['#dry-run', '#replay', '#rerender'].every((s) => { const e = document.querySelector(s); return !!e && e.disabled; });`)
+		// The server refuses the session's changes whatever the page does.
+		var status int
+		if err := b.Exec(ctx, `const s = await (await fetch('/console/session')).json();
+			const r = await fetch('/v1/deadletters/replay', {method: 'POST', headers: {'X-CSRF-Token': s.csrf_token, 'Content-Type': 'application/json'}, body: '{"ids":["x"]}'});
+			return r.status;`, &status); err != nil {
+			t.Fatal(err)
+		}
+		if status != http.StatusForbidden {
+			t.Fatalf("a read-only session's replay answered %d", status)
+		}
+	})
+
 	journey(t, "log out", func(t *testing.T) {
 		p.t = t
 		p.open("/console/overview")
