@@ -315,7 +315,14 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /v1/apps/{app}/sample", s.admin(s.handleSample))
 	mux.HandleFunc("POST /v1/playground", s.admin(s.handlePlayground))
 	mux.HandleFunc("GET /v1/playground/specs", s.admin(s.handlePlaygroundSpecs))
-	s.con.Register(mux)
+	mux.Handle("GET /console/static/", s.con.Static())
+	mux.Handle("GET /console/login", s.con.LoginPage())
+	mux.Handle("POST /console/login", s.con.Login())
+	mux.Handle("POST /console/logout", s.con.Logout())
+	mux.Handle("GET /console/session", s.con.Session())
+	mux.Handle("GET /console/{$}", s.con.Page())
+	mux.Handle("GET /console/{page}", s.con.Page())
+	mux.Handle("GET /console", http.RedirectHandler("/console/", http.StatusMovedPermanently))
 	// /healthz and /readyz stay unauthenticated: orchestrators probe them
 	// without credentials, and they expose nothing beyond up/ready (and
 	// the config version hash). Every other endpoint authenticates.

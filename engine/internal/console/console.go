@@ -115,17 +115,34 @@ func New(opt Options) (*Console, error) {
 		limit: newLoginLimiter(opt.LoginBurst, opt.LoginRefill), cop: http.NewCrossOriginProtection()}, nil
 }
 
-// Register adds the console's routes to mux.
-func (c *Console) Register(mux *http.ServeMux) {
-	mux.Handle("GET /console/static/", c.secure(false, http.StripPrefix("/console/static/", http.HandlerFunc(c.serveStatic))))
-	mux.Handle("GET /console/login", c.secure(true, http.HandlerFunc(c.serveLogin)))
-	mux.Handle("POST /console/login", c.secure(true, http.HandlerFunc(c.handleLogin)))
-	mux.Handle("POST /console/logout", c.secure(true, http.HandlerFunc(c.handleLogout)))
-	mux.Handle("GET /console/session", c.secure(true, http.HandlerFunc(c.handleSession)))
-	mux.Handle("GET /console/{$}", c.secure(true, http.HandlerFunc(c.servePage)))
-	mux.Handle("GET /console/{page}", c.secure(true, http.HandlerFunc(c.servePage)))
-	mux.Handle("GET /console", http.RedirectHandler("/console/", http.StatusMovedPermanently))
+// The console's handlers, each with the console's security headers. The
+// gateway mounts them (see Server.Handler):
+//
+//	GET  /console/static/     Static (no session: CSS and scripts, no data)
+//	GET  /console/login       LoginPage
+//	POST /console/login       Login
+//	POST /console/logout      Logout
+//	GET  /console/session     Session
+//	GET  /console/{$}         Page
+//	GET  /console/{page}      Page
+func (c *Console) Static() http.Handler {
+	return c.secure(false, http.StripPrefix("/console/static/", http.HandlerFunc(c.serveStatic)))
 }
+
+// LoginPage serves the login form.
+func (c *Console) LoginPage() http.Handler { return c.secure(true, http.HandlerFunc(c.serveLogin)) }
+
+// Login starts a session.
+func (c *Console) Login() http.Handler { return c.secure(true, http.HandlerFunc(c.handleLogin)) }
+
+// Logout ends the session.
+func (c *Console) Logout() http.Handler { return c.secure(true, http.HandlerFunc(c.handleLogout)) }
+
+// Session answers the session's role, CSRF token and expiry.
+func (c *Console) Session() http.Handler { return c.secure(true, http.HandlerFunc(c.handleSession)) }
+
+// Page serves a console page (the path's {page}, none for the overview).
+func (c *Console) Page() http.Handler { return c.secure(true, http.HandlerFunc(c.servePage)) }
 
 // csp allows only the console's own scripts, styles and API: no inline
 // script or style, no framing, forms posting only here.
