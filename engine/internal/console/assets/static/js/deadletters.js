@@ -75,7 +75,7 @@ export async function render(root, ctx) {
         const box = el('input', { type: 'checkbox', 'aria-label': `select ${d.postback_id}`, dataset: { id: d.postback_id } });
         boxes.push(box);
         box.addEventListener('change', () => { if (box.checked) selected.add(d.postback_id); else selected.delete(d.postback_id); updateCount(); });
-        tbody.append(el('tr', { dataset: { id: d.postback_id } }, el('td', {}, box), el('td', {}, time(d.dead_at)), el('td', {}, d.app), el('td', {}, d.partner), el('td', {}, d.postback),
+        tbody.append(el('tr', { dataset: { id: d.postback_id, event: d.event_id || '', partner: d.partner } }, el('td', {}, box), el('td', {}, time(d.dead_at)), el('td', {}, d.app), el('td', {}, d.partner), el('td', {}, d.postback),
           el('td', { class: 'mono' }, d.event_id ? el('a', { href: `/console/trace?app=${encodeURIComponent(d.app)}&event_id=${encodeURIComponent(d.event_id)}` }, d.event_id) : ''),
           el('td', { class: 'num' }, d.attempts), el('td', {}, d.error_class ? badge(d.error_class, 'bad') : ''), el('td', { class: 'err' }, d.reason || ''), el('td', { class: 'small' }, d.decided_by || '')));
       }
