@@ -134,6 +134,16 @@ func TestConsoleAuth(t *testing.T) {
 		{"admin token still works", "POST", "/v1/deadletters/replay", replayBody, bearer("test-admin-token-1"), http.StatusOK},
 		{"ingest token is not admin", "GET", "/v1/deliveries", nil, bearer("shop-token-123"), http.StatusForbidden},
 	}
+	for _, pg := range console.Pages {
+		cases = append(cases, struct {
+			name   string
+			method string
+			path   string
+			body   []byte
+			hdr    map[string]string
+			want   int
+		}{"page " + pg + " without session", "GET", "/console/" + pg, nil, nil, http.StatusSeeOther})
+	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			code, h, b := e.noFollow(c.method, c.path, c.body, c.hdr)
