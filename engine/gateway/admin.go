@@ -36,18 +36,24 @@ func bearerRefused(w http.ResponseWriter, r *http.Request, tokens []string, real
 // (see adminIdentity); without an admin token configured the endpoints
 // are off. The handler finds the identity in the request's context, and
 // every change is logged with it.
-func (s *Server) admin(h http.HandlerFunc) http.HandlerFunc {
+func (s *Server) admin(h http.HandlerFunc) http.HandlerFunc { return s.adminFor(false, h) }
+
+// adminRead wraps an admin endpoint that changes nothing whatever its
+// method (the playground): the read-only token and sessions may use it.
+func (s *Server) adminRead(h http.HandlerFunc) http.HandlerFunc { return s.adminFor(true, h) }
+
+func (s *Server) adminFor(readOK bool, h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		cfg := s.rt.Load().cfg
 		if cfg.AdminToken == "" {
 			writeError(w, http.StatusForbidden, "admin endpoints are disabled: set admin_token in the config")
 			return
 		}
-		id, ok := s.adminIdentity(w, r, cfg)
+		id, ok := s.adminIdentity(w, r, cfg, readOK)
 		if !ok {
 			return
 		}
-		if !safeMethod(r.Method) {
+		if !safeMethod(r.Method) && !readOK {
 			s.log.Info("admin change", "by", id.String(), "method", r.Method, "path", r.URL.Path)
 		}
 		h(w, r.WithContext(console.WithIdentity(r.Context(), id)))

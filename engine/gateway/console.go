@@ -32,11 +32,13 @@ func safeMethod(m string) bool {
 // console session cookie and no bearer token is the console's: the
 // session decides (and, on unsafe methods, its CSRF token and origin).
 // Otherwise the bearer token decides: the admin token may do anything,
-// the read-only token only read. On refusal it has answered and reports
+// the read-only token only read: safe methods, or any method when readOK
+// says the route changes nothing. On refusal it has answered and reports
 // false.
-func (s *Server) adminIdentity(w http.ResponseWriter, r *http.Request, cfg *config.Config) (console.Identity, bool) {
+func (s *Server) adminIdentity(w http.ResponseWriter, r *http.Request, cfg *config.Config, readOK bool) (console.Identity, bool) {
+	readOK = readOK || safeMethod(r.Method)
 	if !hasBearer(r) && s.con.HasSession(r) {
-		id, err := s.con.Authenticate(r)
+		id, err := s.con.Authenticate(r, readOK)
 		if err != nil {
 			writeError(w, console.AuthStatus(err), err.Error())
 			return id, false
@@ -48,7 +50,7 @@ func (s *Server) adminIdentity(w http.ResponseWriter, r *http.Request, cfg *conf
 	switch {
 	case isAdmin:
 		return console.Identity{Role: console.RoleAdmin, Via: "bearer"}, true
-	case isRO && safeMethod(r.Method):
+	case isRO && readOK:
 		return console.Identity{Role: console.RoleReadOnly, Via: "bearer"}, true
 	case isRO:
 		writeError(w, http.StatusForbidden, console.ErrReadOnly.Error())

@@ -129,6 +129,9 @@ func TestConsoleAuth(t *testing.T) {
 
 		{"read-only session reads", "GET", "/v1/deadletters", nil, map[string]string{"Cookie": cookie(ro)}, http.StatusOK},
 		{"read-only session cannot change", "POST", "/v1/deadletters/replay", replayBody, map[string]string{"Cookie": cookie(ro), console.HeaderCSRF: roCSRF}, http.StatusForbidden},
+		{"read-only session uses the playground", "POST", "/v1/playground", []byte(`{"partner":"acme"}`), map[string]string{"Cookie": cookie(ro), console.HeaderCSRF: roCSRF}, http.StatusOK},
+		{"read-only session's playground needs CSRF", "POST", "/v1/playground", []byte(`{"partner":"acme"}`), map[string]string{"Cookie": cookie(ro)}, http.StatusForbidden},
+		{"read-only token uses the playground", "POST", "/v1/playground", []byte(`{"partner":"acme"}`), bearer(testReadOnlyToken), http.StatusOK},
 		{"read-only token reads", "GET", "/v1/deliveries", nil, bearer(testReadOnlyToken), http.StatusOK},
 		{"read-only token cannot change", "POST", "/v1/deadletters/replay", replayBody, bearer(testReadOnlyToken), http.StatusForbidden},
 		{"admin token still works", "POST", "/v1/deadletters/replay", replayBody, bearer("test-admin-token-1"), http.StatusOK},

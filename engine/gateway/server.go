@@ -313,7 +313,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /v1/apps/{app}/partners/{partner}/test", s.admin(s.handleTest))
 	mux.HandleFunc("POST /v1/reload", s.admin(s.handleReload))
 	mux.HandleFunc("GET /v1/apps/{app}/sample", s.admin(s.handleSample))
-	mux.HandleFunc("POST /v1/playground", s.admin(s.handlePlayground))
+	mux.HandleFunc("POST /v1/playground", s.adminRead(s.handlePlayground))
 	mux.HandleFunc("GET /v1/playground/specs", s.admin(s.handlePlaygroundSpecs))
 	mux.Handle("GET /console/static/", s.con.Static())
 	mux.Handle("GET /console/login", s.con.LoginPage())

@@ -389,7 +389,11 @@ func (c *Console) session(r *http.Request) (session, error) {
 // check verifies the session and, for an unsafe method, that the request
 // is same-origin and carries the CSRF token, and that the session may
 // change things (ErrReadOnly, with the session, if not).
-func (c *Console) check(r *http.Request) (session, error) {
+func (c *Console) check(r *http.Request) (session, error) { return c.checkFor(r, false) }
+
+// checkFor is check; readOK lets a read-only session use an unsafe method
+// on a route that changes nothing (the playground).
+func (c *Console) checkFor(r *http.Request, readOK bool) (session, error) {
 	s, err := c.session(r)
 	if err != nil {
 		return s, err
@@ -404,7 +408,7 @@ func (c *Console) check(r *http.Request) (session, error) {
 	if !csrfValid(c.opt.Tokens(), s, r.Header.Get(HeaderCSRF)) {
 		return s, ErrCSRF
 	}
-	if s.role != RoleAdmin {
+	if s.role != RoleAdmin && !readOK {
 		return s, ErrReadOnly
 	}
 	return s, nil
@@ -413,9 +417,10 @@ func (c *Console) check(r *http.Request) (session, error) {
 // Authenticate checks a request that carries a session cookie, as the
 // admin API's one auth function does for such requests (see HasSession):
 // the session must be valid and not logged out, and unsafe methods need
-// the CSRF token, a same-origin request and an admin session.
-func (c *Console) Authenticate(r *http.Request) (Identity, error) {
-	s, err := c.check(r)
+// the CSRF token, a same-origin request and, unless readOK (a route that
+// changes nothing), an admin session.
+func (c *Console) Authenticate(r *http.Request, readOK bool) (Identity, error) {
+	s, err := c.checkFor(r, readOK)
 	if err != nil {
 		return Identity{}, err
 	}
