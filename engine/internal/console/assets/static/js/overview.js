@@ -13,20 +13,20 @@ export async function render(root, _ctx) {
     clear(toggle, ['1h', '24h'].map((w) => el('button', { type: 'button', class: w === window ? 'on' : '', 'aria-pressed': String(w === window), id: 'window-' + w,
       onclick: () => { window = w; setParams({ window: w === '1h' ? '' : w }); draw(); } }, w === '1h' ? 'Last hour' : 'Last 24 hours')));
     clear(body, loading());
-    let stats, partners;
-    try {
-      [stats, partners] = await Promise.all([get('/v1/stats', { window }), get('/v1/partners')]);
-    } catch (e) {
-      clear(body, failure(e));
-      return;
-    }
-    clear(body, drawStats(stats, partners.partners || []));
+    // Each source fails alone: without stats the partner table still
+    // shows, and the other way round.
+    const [st, pa] = await Promise.allSettled([get('/v1/stats', { window }), get('/v1/partners')]);
+    clear(body, drawStats(st.status === 'fulfilled' ? st.value : null, pa.status === 'fulfilled' ? pa.value.partners || [] : null,
+      st.reason, pa.reason));
   };
   clear(root, pageHead('Overview', toggle), body);
   await draw();
 }
 
-function drawStats(st, partners) {
+function drawStats(st, partners, stErr, paErr) {
+  if (!st) st = { partners: [], events_in: [], queue: {}, window: 'unavailable' };
+  const partnersOK = partners !== null;
+  if (!partnersOK) partners = [];
   const now = Date.parse(st.now) || Date.now();
   const step = (st.step_seconds || 60) * 1000;
   const from = now - (st.window === '24h' ? 24 * 3600e3 : 3600e3);
@@ -48,7 +48,9 @@ function drawStats(st, partners) {
   const label = (p) => `${p.app}/${p.partner}`;
   const series = (f, extra = {}) => ps.map((p, i) => Object.assign({ name: label(p), color: i, values: (p.points || []).map((pt) => ({ t: Date.parse(pt.t), v: f(pt) })) }, extra));
   const charts = el('div', { class: 'grid two' });
-  if (ps.length === 0) {
+  if (stErr) {
+    charts.append(el('div', { class: 'panel' }, failure(stErr)));
+  } else if (ps.length === 0) {
     charts.append(el('div', { class: 'panel' }, empty('No postbacks in this window yet. Send events to POST /v1/apps/{app}/events and they show here.')));
   } else {
     charts.append(
@@ -68,7 +70,8 @@ function drawStats(st, partners) {
       el('td', { class: 'num' }, num(p.backlog ? p.backlog.queued + p.backlog.to_render : 0)),
       el('td', {}, time(p.last_delivered)),
       el('td', { class: 'err' }, p.last_error && p.last_error.error ? p.last_error.error : '')))));
-  return el('div', {}, tiles, charts, panel('Partners', partners.length ? el('div', { class: 'table-wrap' }, table) : empty('No partner is enabled in the config.')));
+  const list = !partnersOK ? failure(paErr) : partners.length ? el('div', { class: 'table-wrap' }, table) : empty('No partner is enabled in the config.');
+  return el('div', {}, tiles, charts, panel('Partners', list));
 }
 
 function tile(label, value, sub, id) {
