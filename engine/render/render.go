@@ -633,11 +633,8 @@ func rootModel(ev *event.Event, names []string, app, net template.Value) templat
 			vals = append(vals, v)
 		}
 	}
-	// a slab of one hash: Own then keeps the slices, and allocates only
-	// the hash itself
-	var slab template.Slab
-	slab.Reserve(0, 1)
-	return slab.Own(keys, vals)
+	// NewHash keeps the slices: it allocates only the hash itself
+	return template.NewHash(keys, vals)
 }
 
 // modelBuf holds the parts of a small root model (see rootModel).
@@ -1088,14 +1085,15 @@ func transformFast(t catalog.Transform, path event.Path, root *template.Value) (
 // gives "", but stepping into a value that is not a hash is an error. The
 // walk starts at v, the value found at path[:start].
 func lookupFrom(path event.Path, start int, v *template.Value, from string) (string, error) {
-	s, stop, k := v.PathText(path[start:])
-	switch {
-	case stop < 0:
-		return s, nil
-	case start+stop < len(path):
-		return "", fmt.Errorf("%s: %s is a %s, not a hash", from, strings.Join(path[:start+stop], "."), k)
+	found, depth := v.Lookup(path[start:]...)
+	if start+depth < len(path) {
+		return "", fmt.Errorf("%s: %s is a %s, not a hash", from, strings.Join(path[:start+depth], "."), found.Kind())
 	}
-	return "", fmt.Errorf("%s is a %s, which has no text form", from, k)
+	s, ok := found.AsString()
+	if !ok {
+		return "", fmt.Errorf("%s is a %s, which has no text form", from, found.Kind())
+	}
+	return s, nil
 }
 
 func digest(h catalog.Hash, v string) string {

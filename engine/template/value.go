@@ -128,9 +128,23 @@ func Seq(items ...Value) Value {
 // NewHash returns a hash with keys in the given order; vals[i] belongs to
 // keys[i]. A key given twice keeps its first position and its last value,
 // as a Java LinkedHashMap does. Extra keys or values are ignored.
+//
+// The hash may keep keys and vals as they are rather than copy them: the
+// caller must not modify them afterwards.
 func NewHash(keys []string, vals []Value) Value {
+	return Value{kind: KindHash, c: fillHash(new(compound), keys, vals)}
+}
+
+// fillHash makes c the hash of keys and vals. Few and distinct keys (no
+// index to build, no duplicate to drop) are kept as they are; others are
+// copied.
+func fillHash(c *compound, keys []string, vals []Value) *compound {
 	n := min(len(keys), len(vals))
-	c := &compound{keys: make([]string, 0, n), vals: make([]Value, 0, n)}
+	if n <= smallHash && distinct(keys[:n]) {
+		c.keys, c.vals = keys[:n:n], vals[:n:n]
+		return c
+	}
+	c.keys, c.vals = make([]string, 0, n), make([]Value, 0, n)
 	for i := 0; i < n; i++ {
 		if j := c.find(keys[i]); j >= 0 {
 			c.vals[j] = vals[i]
@@ -138,15 +152,7 @@ func NewHash(keys []string, vals []Value) Value {
 		}
 		c.add(keys[i], vals[i])
 	}
-	return Value{kind: KindHash, c: c}
-}
-
-// keepable reports whether a hash may keep keys and vals as they are (few
-// and distinct keys: no index to build, no duplicate to drop), and how
-// many members it has.
-func keepable(keys []string, vals []Value) (int, bool) {
-	n := min(len(keys), len(vals))
-	return n, n <= smallHash && distinct(keys[:n])
+	return c
 }
 
 func distinct(keys []string) bool {
@@ -222,37 +228,29 @@ func (c *compound) lookup(key string) int {
 	return i
 }
 
-// PathText follows keys from v as FreeMarker's ${(a.b.c)!} does and
-// returns the text found, as AsString gives it; a missing step gives "".
-// Stepping into a value that is not a hash stops the walk: stop is then
-// the index of the key that could not be looked up and k the kind of the
-// value at keys[:stop]. A final value without a text form (a hash or a
-// sequence) gives stop == len(keys) and its kind. stop is -1 otherwise.
-// The walk copies no Value, which makes it cheaper than a chain of Get.
-func (v *Value) PathText(keys []string) (s string, stop int, k Kind) {
-	cur := v
+// Lookup follows keys from v as a template's (a.b.c)! reads them and
+// returns the value at the end, with depth len(keys). An absent key or a
+// null gives missing, and so does the rest of the path. A step into a
+// value that is neither a hash nor missing cannot be taken (a template
+// stops there with an error): Lookup then returns that value and depth,
+// the number of keys that led to it, less than len(keys). Keys are
+// resolved as Get resolves them.
+func (v Value) Lookup(keys ...string) (found Value, depth int) {
 	for i, key := range keys {
-		switch cur.kind {
+		switch v.kind {
 		case KindMissing:
-			return "", -1, KindMissing
+			return Value{}, len(keys)
 		case KindHash:
 		default:
-			return "", i, cur.kind
+			return v, i
 		}
-		j := cur.c.lookup(key)
+		j := v.c.lookup(key)
 		if j < 0 {
-			return "", -1, KindMissing
+			return Value{}, len(keys)
 		}
-		cur = &cur.c.vals[j]
+		v = v.c.vals[j]
 	}
-	if cur.kind == KindString {
-		return cur.s, -1, KindString
-	}
-	s, ok := cur.AsString()
-	if !ok {
-		return "", len(keys), cur.kind
-	}
-	return s, -1, cur.kind
+	return v, len(keys)
 }
 
 // Index returns item i of a sequence, or missing when out of range.
