@@ -36,6 +36,15 @@ func TestLookup(t *testing.T) {
 		if text != tt.text || found.Kind() != tt.kind || depth != tt.depth {
 			t.Errorf("Lookup(%q) = %q (%s), %d; want %q (%s), %d", tt.path, text, found.Kind(), depth, tt.text, tt.kind, tt.depth)
 		}
+		// LookupText is the text a template prints, ok where it prints one
+		wantOK := depth == len(tt.path) && found.Kind() != KindHash && found.Kind() != KindSeq
+		wantText := ""
+		if wantOK {
+			wantText = text
+		}
+		if s, ok := v.LookupText(tt.path...); s != wantText || ok != wantOK {
+			t.Errorf("LookupText(%q) = %q, %v; want %q, %v", tt.path, s, ok, wantText, wantOK)
+		}
 		if depth == len(tt.path) {
 			// a chain of Get finds the same value
 			w := v

@@ -236,21 +236,53 @@ func (c *compound) lookup(key string) int {
 // the number of keys that led to it, less than len(keys). Keys are
 // resolved as Get resolves them.
 func (v Value) Lookup(keys ...string) (found Value, depth int) {
+	x, d, _, _ := walk(&v, keys, false)
+	if x == nil {
+		return Value{}, d
+	}
+	return *x, d
+}
+
+// LookupText returns what a template's ${(a.b.c)!} prints for keys
+// followed from v: the text of the value found, as AsString gives it, ""
+// when a step is absent or null. ok is false where the template stops
+// with an error: a step into a value that is neither a hash nor missing,
+// or a final hash or sequence; Lookup tells which. LookupText copies no
+// Value on the way, which makes it cheaper than Lookup and AsString.
+func (v Value) LookupText(keys ...string) (text string, ok bool) {
+	// small enough to be inlined, which spares a caller that holds a
+	// *Value passing the whole Value
+	_, _, text, ok = walk(&v, keys, true)
+	return text, ok
+}
+
+// walk is Lookup without copying a Value: it returns the value found and
+// its depth, or nil and len(keys) where an absent key or a null makes the
+// rest of the path missing. With text it also returns what LookupText
+// does (one walk serves both, and the text costs no second call).
+func walk(v *Value, keys []string, text bool) (found *Value, depth int, s string, ok bool) {
 	for i, key := range keys {
 		switch v.kind {
-		case KindMissing:
-			return Value{}, len(keys)
 		case KindHash:
+		case KindMissing:
+			return nil, len(keys), "", true
 		default:
-			return v, i
+			return v, i, "", false
 		}
 		j := v.c.lookup(key)
 		if j < 0 {
-			return Value{}, len(keys)
+			return nil, len(keys), "", true
 		}
-		v = v.c.vals[j]
+		v = &v.c.vals[j]
 	}
-	return v, len(keys)
+	switch {
+	case !text:
+		return v, len(keys), "", false
+	case v.kind == KindString:
+		return v, len(keys), v.s, true
+	}
+	s, ok = v.asText()
+	return v, len(keys), s, ok
 }
 
 // Index returns item i of a sequence, or missing when out of range.
@@ -287,9 +319,15 @@ func (v Value) AsBool() (bool, bool) { return v.b, v.kind == KindBool }
 // numbers as plain decimals, booleans as true/false, missing as "".
 // ok is false for hashes and sequences, which have no text form.
 func (v Value) AsString() (s string, ok bool) {
+	if v.kind == KindString {
+		return v.s, true // the common case, small enough to be inlined
+	}
+	return v.asText()
+}
+
+// asText is AsString for the kinds other than string.
+func (v Value) asText() (s string, ok bool) {
 	switch v.kind {
-	case KindString:
-		return v.s, true
 	case KindNumber:
 		return v.num().computer(), true
 	case KindBool:
