@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"mime"
 	"net/http"
 	"slices"
@@ -192,7 +193,7 @@ func (d *apiDoc) checkResponse(method, path string, code int, header http.Header
 		responses, _ := op["responses"].(map[string]any)
 		var ok bool
 		if resp, ok = responses[fmt.Sprint(code)]; !ok {
-			return fmt.Errorf("status %d is not described for %s %s (described: %s)", code, method, tmpl, strings.Join(slices.Sorted(mapKeys(responses)), ", "))
+			return fmt.Errorf("status %d is not described for %s %s (described: %s)", code, method, tmpl, strings.Join(slices.Sorted(maps.Keys(responses)), ", "))
 		}
 		key = fmt.Sprintf("%s %s %d", method, tmpl, code)
 	}
@@ -213,7 +214,7 @@ func (d *apiDoc) checkResponse(method, path string, code int, header http.Header
 	}
 	media, ok := content[mt].(map[string]any)
 	if !ok {
-		return fmt.Errorf("Content-Type %s is not described (described: %s)", mt, strings.Join(slices.Sorted(mapKeys(content)), ", "))
+		return fmt.Errorf("Content-Type %s is not described (described: %s)", mt, strings.Join(slices.Sorted(maps.Keys(content)), ", "))
 	}
 	if method == http.MethodHead {
 		return nil
@@ -256,16 +257,6 @@ func (d *apiDoc) checkResponse(method, path string, code int, header http.Header
 		}
 	}
 	return nil
-}
-
-func mapKeys(m map[string]any) func(func(string) bool) {
-	return func(yield func(string) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
-		}
-	}
 }
 
 // recordingWriter keeps a copy of what a handler answers.
