@@ -7,6 +7,8 @@ import (
 	"mime"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -81,6 +83,16 @@ func TestRoutesAnswerJSONErrors(t *testing.T) {
 				t.Errorf("wrong method: Allow %q does not list %s", hdr.Get("Allow"), method)
 			}
 		})
+	}
+	// The description is served without credentials, and is the
+	// repository's file.
+	code, hdr, body := e.do(http.MethodGet, "/v1/openapi.json", nil, nil)
+	want, err := os.ReadFile(filepath.Join("..", "..", "schemas", OpenAPIPath))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code != http.StatusOK || hdr.Get("Content-Type") != "application/json" || !bytes.Equal(body, want) {
+		t.Errorf("GET /v1/openapi.json: %d %s, not schemas/%s", code, hdr.Get("Content-Type"), OpenAPIPath)
 	}
 	for _, path := range []string{"/", "/v1", "/v1/nope", "/v1/apps/shop", "/metrics/x", "/v1/apps/shop/partners/acme/test/x"} {
 		code, hdr, body := e.do(http.MethodGet, path, nil, bearer("test-admin-token-1"))
