@@ -1,13 +1,10 @@
 package gateway
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/adgate/adgate/engine/internal/queue"
@@ -112,18 +109,10 @@ type replayRequest struct {
 	Limit   int      `json:"limit"`
 }
 
-func (s *Server) parseReplayFilter(r *http.Request) (queue.ReplayFilter, error) {
+func (s *Server) parseReplayFilter(w http.ResponseWriter, r *http.Request) (queue.ReplayFilter, bool) {
 	var req replayRequest
-	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
-	if err != nil {
-		return queue.ReplayFilter{}, fmt.Errorf("reading body: %w", err)
-	}
-	if len(strings.TrimSpace(string(body))) > 0 {
-		dec := json.NewDecoder(strings.NewReader(string(body)))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&req); err != nil {
-			return queue.ReplayFilter{}, fmt.Errorf("body must be {\"ids\":[...], \"app\", \"partner\", \"since\", \"until\", \"limit\"}: %w", err)
-		}
+	if !readJSON(w, r, 1<<20, &req, `{"ids":[...], "app", "partner", "since", "until", "limit"}`) {
+		return queue.ReplayFilter{}, false
 	}
 	q := r.URL.Query()
 	if v := q.Get("partner"); v != "" {
@@ -145,18 +134,18 @@ func (s *Server) parseReplayFilter(r *http.Request) (queue.ReplayFilter, error) 
 		}
 		v, err := time.Parse(time.RFC3339, t.in)
 		if err != nil {
-			return f, fmt.Errorf("since/until must be RFC 3339 times: %w", err)
+			writeError(w, http.StatusBadRequest, fmt.Sprintf("since/until must be RFC 3339 times: %v", err))
+			return f, false
 		}
 		*t.out = v
 	}
-	return f, nil
+	return f, true
 }
 
 // handleReplay is POST /v1/deadletters/replay.
 func (s *Server) handleReplay(w http.ResponseWriter, r *http.Request) {
-	f, err := s.parseReplayFilter(r)
-	if err != nil {
-		writeError(w, http.StatusBadRequest, err.Error())
+	f, ok := s.parseReplayFilter(w, r)
+	if !ok {
 		return
 	}
 	n, err := s.q.Replay(r.Context(), f)

@@ -259,16 +259,15 @@ func (s *Server) takeSlot(w http.ResponseWriter, sem chan struct{}, label, msg s
 // readBody reads at most limit bytes of the body, answering 413 beyond it
 // and 400 when the read fails.
 func (s *Server) readBody(w http.ResponseWriter, r *http.Request, label string, limit int64) ([]byte, bool) {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
-	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			s.m.eventsRejected.WithLabelValues(label, "too_large").Inc()
-			writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body exceeds %d bytes; split it into smaller batches", mbe.Limit))
-			return nil, false
+	body, err := readLimited(w, r, limit)
+	var he *httpError
+	if errors.As(err, &he) {
+		reason, msg := "invalid", he.msg
+		if he.code == http.StatusRequestEntityTooLarge {
+			reason, msg = "too_large", msg+"; split it into smaller batches"
 		}
-		s.m.eventsRejected.WithLabelValues(label, "invalid").Inc()
-		writeError(w, http.StatusBadRequest, "reading body: "+err.Error())
+		s.m.eventsRejected.WithLabelValues(label, reason).Inc()
+		writeError(w, he.code, msg)
 		return nil, false
 	}
 	return body, true

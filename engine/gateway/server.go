@@ -27,8 +27,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus/promhttp"
-
 	"github.com/adgate/adgate/engine/catalog"
 	"github.com/adgate/adgate/engine/diag"
 	"github.com/adgate/adgate/engine/event"
@@ -63,6 +61,10 @@ type Options struct {
 	Queue queue.Config
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+
+	// wrapHandler, when set, wraps the HTTP API; the package's tests
+	// check every response against the OpenAPI document with it.
+	wrapHandler func(http.Handler) http.Handler
 }
 
 // Server is a running gateway.
@@ -292,27 +294,6 @@ func (s *Server) Listen() error {
 	return nil
 }
 
-// Handler is the HTTP API.
-func (s *Server) Handler() http.Handler {
-	mux := http.NewServeMux()
-	mux.HandleFunc("POST /v1/apps/{app}/events", s.handleIngest)
-	mux.HandleFunc("GET /v1/deliveries", s.admin(s.handleDeliveries))
-	mux.HandleFunc("POST /v1/deadletters/replay", s.admin(s.handleReplay))
-	mux.HandleFunc("GET /v1/deadletters", s.admin(s.handleDeadLetters))
-	mux.HandleFunc("POST /v1/apps/{app}/partners/{partner}/test", s.admin(s.handleTest))
-	mux.HandleFunc("POST /v1/reload", s.admin(s.handleReload))
-	mux.HandleFunc("GET /v1/apps/{app}/sample", s.admin(s.handleSample))
-	// /healthz and /readyz stay unauthenticated: orchestrators probe them
-	// without credentials, and they expose nothing beyond up/ready (and
-	// the config version hash). Every other endpoint authenticates.
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
-		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
-	})
-	mux.HandleFunc("GET /readyz", s.handleReady)
-	mux.Handle("GET /metrics", s.metricsAuth(promhttp.HandlerFor(s.m.reg, promhttp.HandlerOpts{})))
-	return mux
-}
-
 func (s *Server) handleReady(w http.ResponseWriter, _ *http.Request) {
 	switch {
 	case s.draining.Load():
@@ -336,8 +317,12 @@ func (s *Server) Run(ctx context.Context) error {
 	if err := s.Listen(); err != nil {
 		return err
 	}
+	h := s.Handler()
+	if s.opt.wrapHandler != nil {
+		h = s.opt.wrapHandler(h)
+	}
 	s.http = &http.Server{
-		Handler:           s.Handler(),
+		Handler:           h,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      30 * time.Second,
