@@ -73,8 +73,9 @@ type Server struct {
 	rt  atomic.Pointer[runtime]
 	q   *queue.Queue
 	m   *metrics
-	att *attemptLog
-	sem chan struct{}
+	// hist writes the delivery history (see history.go).
+	hist *history
+	sem  chan struct{}
 	// signedSem bounds signed ingest requests while their body is read
 	// and verified (see handleIngest).
 	signedSem chan struct{}
@@ -84,7 +85,8 @@ type Server struct {
 	valid *event.Validator
 	dlv   *delivery
 	// sample keeps the redacted event sample (config sample:).
-	sample *sampler
+	sample   *sampler
+	instance string
 
 	draining atomic.Bool
 	// pending is the queue backlog as last sampled, for backpressure.
@@ -106,7 +108,9 @@ func New(ctx context.Context, opt Options) (*Server, error) {
 	if opt.Now == nil {
 		opt.Now = time.Now
 	}
-	s := &Server{opt: opt, m: newMetrics(), att: newAttemptLog(2000)}
+	s := &Server{opt: opt, m: newMetrics()}
+	s.instance = newInstanceID()
+	s.hist = newHistory(s)
 	base := opt.Logger
 	if base == nil {
 		base = slog.New(slog.DiscardHandler)
@@ -158,6 +162,9 @@ func New(ctx context.Context, opt Options) (*Server, error) {
 		}
 	}
 	qc.DataDir = s.opt.DataDir
+	qc.HistoryMaxAge, qc.HistoryMaxBytes = cfg.Retention.HistoryMaxAge, cfg.Retention.HistoryMaxBytes
+	qc.ArchiveMaxAge, qc.ArchiveMaxBytes = cfg.Retention.EventsMaxAge, cfg.Retention.EventsMaxBytes
+	qc.OnHistoryError = s.hist.onQueueError
 	if qc.DrainTimeout == 0 {
 		qc.DrainTimeout = cfg.Limits.ShutdownTimeout
 	}
@@ -297,6 +304,7 @@ func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v1/apps/{app}/events", s.handleIngest)
 	mux.HandleFunc("GET /v1/deliveries", s.admin(s.handleDeliveries))
+	mux.HandleFunc("GET /v1/apps/{app}/events/{event_id}/trace", s.admin(s.handleTrace))
 	mux.HandleFunc("POST /v1/deadletters/replay", s.admin(s.handleReplay))
 	mux.HandleFunc("GET /v1/deadletters", s.admin(s.handleDeadLetters))
 	mux.HandleFunc("POST /v1/apps/{app}/partners/{partner}/test", s.admin(s.handleTest))
@@ -346,6 +354,7 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 	deliverCtx, stopDelivering := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopDelivering()
+	go s.hist.run()
 	var wg sync.WaitGroup
 	qerr := make(chan error, 1)
 	wg.Add(1)
@@ -391,6 +400,11 @@ func (s *Server) Run(ctx context.Context) error {
 	stopBG()
 	stopDelivering()
 	wg.Wait()
+	// Ingest and deliveries have stopped: what they recorded is written
+	// before the connection goes.
+	hctx, hcancel := context.WithTimeout(context.Background(), 5*time.Second)
+	s.hist.close(hctx)
+	hcancel()
 	if err := s.q.Close(); err != nil {
 		s.log.Warn("closing queue", "err", err)
 	}
