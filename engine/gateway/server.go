@@ -179,6 +179,9 @@ func New(ctx context.Context, opt Options) (*Server, error) {
 		_ = s.q.Close()
 		return nil, err
 	}
+	// Writing from here on: a Handler served without Run (tests,
+	// benchmarks) records too.
+	go s.hist.run()
 	s.m.reg.MustRegister(newStateCollector(s))
 	// Writable until a probe says otherwise, so the first failure is
 	// logged as a change.
@@ -192,6 +195,9 @@ func (s *Server) Close() error {
 	if s.ln != nil {
 		_ = s.ln.Close()
 	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	s.hist.close(ctx)
+	cancel()
 	return s.q.Close()
 }
 
@@ -354,7 +360,6 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 	deliverCtx, stopDelivering := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopDelivering()
-	go s.hist.run()
 	var wg sync.WaitGroup
 	qerr := make(chan error, 1)
 	wg.Add(1)
