@@ -21,7 +21,7 @@ import (
 // logged at most once a minute; the postback is delivered all the same.
 
 // historyBuffer bounds the records waiting for the writer.
-const historyBuffer = 16 << 10
+const historyBuffer = 8 << 10
 
 // historyLogEvery is how often write failures are logged at most.
 const historyLogEvery = time.Minute
@@ -172,7 +172,8 @@ func (h *history) write(it histItem) {
 		data, err = json.Marshal(&rec)
 	} else {
 		subj = h.s.q.HistoryAttemptSubject(it.at.App, it.at.Partner, it.at.EventID)
-		data, err = json.Marshal(&it.at)
+		// A buffer per record: the publish keeps it until its ack.
+		data = appendAttemptJSON(make([]byte, 0, 768), &it.at)
 	}
 	if err != nil {
 		h.fail(err.Error())
