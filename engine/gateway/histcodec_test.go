@@ -16,9 +16,9 @@ func TestAttemptJSON(t *testing.T) {
 		Time: time.Date(2026, 12, 2, 8, 0, 0, 123456789, time.UTC), PostbackID: "pb_1", App: "shop", Partner: "acme",
 		Postback: "INSTALL", EventID: "42", Attempt: 3, Status: "retry", StatusCode: 503, LatencyMS: 12.345,
 		Error: "HTTP 503", ConfigVersion: "abc", Method: "POST", URL: "https://x.test/a?b=" + weird,
-		Headers:  map[string]string{"Z": "1", "A": weird, "Authorization": Redacted},
-		Request:  &AttemptRequest{Method: "POST", URL: "https://x.test/", Headers: map[string]string{"B": "2", "A": "1"}, BodyExcerpt: weird},
-		Response: &AttemptResponse{StatusCode: 503, Headers: map[string]string{"Retry-After": "1"}, BodyExcerpt: "try again"},
+		Headers:   map[string]string{"Z": "1", "A": weird, "Authorization": Redacted},
+		Request:   &AttemptRequest{Method: "POST", URL: "https://x.test/", Headers: map[string]string{"B": "2", "A": "1"}, BodyExcerpt: weird},
+		Response:  &AttemptResponse{StatusCode: 503, Headers: map[string]string{"Retry-After": "1"}, BodyExcerpt: "try again"},
 		DecidedBy: "default: 5xx is retried", Replay: &AttemptReplay{OfConfigVersion: "old", Rerendered: true}, Instance: "host-abc123",
 	}
 	for _, tc := range []struct {

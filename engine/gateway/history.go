@@ -87,13 +87,13 @@ func (h *history) plan(p *planRecord) {
 // many there were since the last line.
 func (h *history) fail(why string) {
 	h.s.m.historyFailures.Inc()
-	n := h.failed.Add(1)
+	h.failed.Add(1)
 	now := time.Now().UnixNano()
 	last := h.lastLog.Load()
 	if now-last < int64(historyLogEvery) || !h.lastLog.CompareAndSwap(last, now) {
 		return
 	}
-	n = h.failed.Swap(0)
+	n := h.failed.Swap(0)
 	h.s.log.Warn("delivery history: records not written; deliveries go on", "records", n, "last_error", why, "log_every", historyLogEvery.String())
 }
 

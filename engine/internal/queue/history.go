@@ -269,7 +269,7 @@ func (q *Queue) historySeqAt(ctx context.Context, subjects []string, t time.Time
 	if err != nil {
 		return 0, fmt.Errorf("queue: history: %w", err)
 	}
-	for msg := range batch.Messages() {
+	if msg, ok := <-batch.Messages(); ok {
 		md, err := msg.Metadata()
 		if err != nil {
 			return 0, fmt.Errorf("queue: history: %w", err)
