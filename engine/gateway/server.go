@@ -256,8 +256,8 @@ func (s *Server) Reload(ctx context.Context) error {
 		return err
 	}
 	if rt.cfg.Listen != old.cfg.Listen || rt.cfg.DataDir != old.cfg.DataDir || !reflect.DeepEqual(rt.cfg.Queue, old.cfg.Queue) ||
-		rt.cfg.Limits.MaxConcurrentIngest != old.cfg.Limits.MaxConcurrentIngest {
-		s.log.Warn("listen, data_dir, queue and limits.max_concurrent_ingest changes take effect at the next start")
+		rt.cfg.Limits.MaxConcurrentIngest != old.cfg.Limits.MaxConcurrentIngest || rt.cfg.Retention != old.cfg.Retention {
+		s.log.Warn("listen, data_dir, queue, retention and limits.max_concurrent_ingest changes take effect at the next start")
 	}
 	// Consumers for the new pairs exist before ingest plans with the new
 	// config, so no event planned for them is stored without them; those

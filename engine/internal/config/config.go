@@ -28,12 +28,13 @@ const (
 	DefaultMaxNumberLength    = 64
 	DefaultMaxErrorFields     = 20
 	DefaultSamplePerSecond    = 1.0
-	// DefaultHistoryMaxAge and DefaultHistoryMaxBytes bound the delivery
-	// history: a week answers "what happened to last week's event" and
-	// 2 GiB keeps a busy gateway from filling its disk with it (about two
-	// million attempts; whichever limit is reached first drops the oldest).
-	DefaultHistoryMaxAge   = 7 * 24 * time.Hour
-	DefaultHistoryMaxBytes = 2 << 30
+	// DefaultHistoryMaxAge bounds the delivery history: a week answers
+	// "what happened to last week's event". There is no default size
+	// limit: JetStream reserves a stream's max bytes (times its replicas)
+	// on its servers when the stream is created, so a default large
+	// enough to matter refuses to start on a cluster with less storage
+	// configured (seen in the cluster test: "insufficient storage").
+	DefaultHistoryMaxAge = 7 * 24 * time.Hour
 	// MinRetentionBytes is the smallest size limit accepted (0 is none).
 	MinRetentionBytes = 1 << 20
 )

@@ -399,10 +399,10 @@ func TestRetentionSettings(t *testing.T) {
 		want            Retention
 		diag            string
 	}{
-		{"left out: defaults", "", Retention{HistoryMaxAge: DefaultHistoryMaxAge, HistoryMaxBytes: DefaultHistoryMaxBytes}, ""},
+		{"left out: defaults", "", Retention{HistoryMaxAge: DefaultHistoryMaxAge}, ""},
 		{"all set", "retention: {history_max_age: 24h, history_max_bytes: 10485760, events_max_age: 48h, events_max_bytes: 2097152}\n",
 			Retention{HistoryMaxAge: 24 * time.Hour, HistoryMaxBytes: 10 << 20, EventsMaxAge: 48 * time.Hour, EventsMaxBytes: 2 << 20}, ""},
-		{"history unbounded in size", "retention: {history_max_bytes: 0}\n", Retention{HistoryMaxAge: DefaultHistoryMaxAge}, ""},
+		{"explicitly unbounded in size", "retention: {history_max_bytes: 0}\n", Retention{HistoryMaxAge: DefaultHistoryMaxAge}, ""},
 		{"age too short", "retention: {history_max_age: 30s}\n", Retention{}, "gateway.yaml:1:30: error gateway-retention: retention.history_max_age is 30s: at least 1m is kept"},
 		{"events age too short", "retention: {events_max_age: 1s}\n", Retention{}, "error gateway-retention: retention.events_max_age is 1s"},
 		{"not a duration", "retention: {history_max_age: 7d}\n", Retention{}, "retention.history_max_age"},

@@ -325,7 +325,7 @@ type rawConfig struct {
 	} `yaml:"sample"`
 	Retention struct {
 		HistoryMaxAge   string `yaml:"history_max_age"`
-		HistoryMaxBytes *int64 `yaml:"history_max_bytes"`
+		HistoryMaxBytes int64  `yaml:"history_max_bytes"`
 		EventsMaxAge    string `yaml:"events_max_age"`
 		EventsMaxBytes  int64  `yaml:"events_max_bytes"`
 	} `yaml:"retention"`
@@ -523,12 +523,9 @@ func (p *parser) buildRetention(raw *rawConfig, at func(string) *yaml.Node, dur 
 	rr := raw.Retention
 	r := Retention{
 		HistoryMaxAge:   dur(rr.HistoryMaxAge, DefaultHistoryMaxAge, "retention.history_max_age"),
-		HistoryMaxBytes: DefaultHistoryMaxBytes,
+		HistoryMaxBytes: rr.HistoryMaxBytes,
 		EventsMaxAge:    dur(rr.EventsMaxAge, 0, "retention.events_max_age"),
 		EventsMaxBytes:  rr.EventsMaxBytes,
-	}
-	if rr.HistoryMaxBytes != nil {
-		r.HistoryMaxBytes = *rr.HistoryMaxBytes
 	}
 	// JetStream checks age limits about once a second and keeps whole
 	// message blocks: a shorter limit keeps nothing worth querying.
