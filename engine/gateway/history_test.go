@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"strings"
 	"sync"
@@ -337,5 +338,55 @@ func TestEventTrace(t *testing.T) {
 	}
 	if code, _, _ := e.do("GET", "/v1/apps/shop/events/501/trace", nil, nil); code != http.StatusUnauthorized {
 		t.Errorf("trace without a token: %d", code)
+	}
+}
+
+// A record not written is counted every time and logged at most once a
+// minute, with the count since the last line.
+func TestHistoryFailuresCountedAndLoggedOnce(t *testing.T) {
+	logs := &syncBuffer{}
+	s := &Server{m: newMetrics(), log: slog.New(slog.NewJSONHandler(logs, nil))}
+	h := newHistory(s)
+	for range 3 {
+		h.fail("stream unavailable")
+	}
+	fams, err := s.m.reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got float64
+	for _, f := range fams {
+		if f.GetName() == "adgate_history_write_failures_total" {
+			got = f.GetMetric()[0].GetCounter().GetValue()
+		}
+	}
+	if got != 3 {
+		t.Errorf("counted %v failures, want 3", got)
+	}
+	if n := strings.Count(logs.String(), "records not written"); n != 1 {
+		t.Errorf("logged %d times, want once: %s", n, logs.String())
+	}
+	if !strings.Contains(logs.String(), `"records":1`) || !strings.Contains(logs.String(), `"last_error":"stream unavailable"`) {
+		t.Errorf("log line %s", logs.String())
+	}
+	// A minute later the next failure logs the two left unlogged with it.
+	h.lastLog.Store(time.Now().Add(-historyLogEvery).UnixNano())
+	h.fail("again")
+	if !strings.Contains(logs.String(), `"records":3`) {
+		t.Errorf("second log line %s", logs.String())
+	}
+}
+
+// The retention block reaches the history stream.
+func TestRetentionReachesHistoryStream(t *testing.T) {
+	e, _ := startEnv(t, newCapture(t), envOpts{mutate: func(c string) string {
+		return strings.Replace(c, "apps:\n", "retention:\n  history_max_age: 36h\n  history_max_bytes: 33554432\n  events_max_age: 48h\napps:\n", 1)
+	}})
+	info, err := e.srv.q.HistoryInfo(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.Config.MaxAge != 36*time.Hour || info.Config.MaxBytes != 32<<20 {
+		t.Errorf("history stream max_age %v max_bytes %d", info.Config.MaxAge, info.Config.MaxBytes)
 	}
 }

@@ -193,3 +193,39 @@ func TestHistoryCursor(t *testing.T) {
 		}
 	}
 }
+
+// A history record the stream cannot take is reported to OnHistoryError,
+// and PublishHistory does not wait for it.
+func TestHistoryWriteFailureReported(t *testing.T) {
+	cfg := testConfig(t.TempDir())
+	errs := make(chan error, 16)
+	cfg.OnHistoryError = func(err error) {
+		select {
+		case errs <- err:
+		default:
+		}
+	}
+	q := openQueue(t, cfg)
+	ctx := context.Background()
+	if err := q.js.DeleteStream(ctx, "ADGATE_HIST"); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	if err := q.PublishHistory(q.HistoryAttemptSubject("a", "p", "e"), []byte("x")); err != nil {
+		t.Fatalf("the publish itself: %v", err)
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Errorf("PublishHistory waited %v", d)
+	}
+	select {
+	case err := <-errs:
+		if !strings.Contains(err.Error(), "queue: history") {
+			t.Errorf("reported %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the failed write was never reported")
+	}
+	if _, err := q.HistoryNewest(ctx, HistoryQuery{Filter: HistoryFilter{Attempts: true}, Limit: 1, MaxScan: 10}); err == nil {
+		t.Error("reading a missing history stream succeeded")
+	}
+}
