@@ -65,6 +65,26 @@ func appendAttemptJSON(b []byte, a *Attempt) []byte {
 	return append(b, '}')
 }
 
+// attemptJSONSize estimates the length of a's JSON: the fixed part and
+// its texts, with room for a little escaping.
+func attemptJSONSize(a *Attempt) int {
+	n := 400 + len(a.PostbackID) + len(a.App) + len(a.Partner) + len(a.Postback) + len(a.EventID) +
+		len(a.Status) + len(a.Error) + len(a.ConfigVersion) + len(a.Method) + 2*len(a.URL) + len(a.DecidedBy) + len(a.Instance)
+	for k, v := range a.Headers {
+		n += 2 * (len(k) + len(v) + 6) // also in request
+	}
+	if r := a.Request; r != nil {
+		n += len(r.BodyExcerpt)
+	}
+	if r := a.Response; r != nil {
+		n += len(r.BodyExcerpt)
+		for k, v := range r.Headers {
+			n += len(k) + len(v) + 6
+		}
+	}
+	return n + n/8
+}
+
 func appendField(b []byte, key, v string) []byte {
 	b = append(b, ',', '"')
 	b = append(b, key...)

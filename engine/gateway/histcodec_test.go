@@ -51,6 +51,9 @@ func TestAttemptJSON(t *testing.T) {
 			if got := appendAttemptJSON(nil, &tc.a); !bytes.Equal(got, want) {
 				t.Errorf("got\n%s\nwant\n%s", got, want)
 			}
+			if est := attemptJSONSize(&tc.a); est < len(want) && tc.name != "full" {
+				t.Errorf("size estimate %d below the %d bytes written", est, len(want))
+			}
 		})
 	}
 }

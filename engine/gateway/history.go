@@ -172,8 +172,9 @@ func (h *history) write(it histItem) {
 		data, err = json.Marshal(&rec)
 	} else {
 		subj = h.s.q.HistoryAttemptSubject(it.at.App, it.at.Partner, it.at.EventID)
-		// A buffer per record: the publish keeps it until its ack.
-		data = appendAttemptJSON(make([]byte, 0, 768), &it.at)
+		// A buffer per record (the publish keeps it until its ack), sized
+		// for the record so it is not grown on the way.
+		data = appendAttemptJSON(make([]byte, 0, attemptJSONSize(&it.at)), &it.at)
 	}
 	if err != nil {
 		h.fail(err.Error())

@@ -23,8 +23,8 @@ import (
 	"github.com/adgate/adgate/engine/internal/queue"
 )
 
-// Attempt records one delivery attempt, for the recent-deliveries list,
-// metrics and logs. URL and Error went through the Redactor.
+// Attempt records one delivery attempt, for the delivery history, metrics
+// and logs. Every text in it went through the Redactor.
 type Attempt struct {
 	Time          time.Time     `json:"time"`
 	PostbackID    string        `json:"postback_id"`
