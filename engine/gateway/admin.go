@@ -65,34 +65,11 @@ func (s *Server) metricsAuth(h http.Handler) http.Handler {
 	})
 }
 
-// handleDeliveries is GET /v1/deliveries?app=&partner=&status=&id=&limit=.
-// status is delivered, retry or dead, or a status class such as 5xx (or
-// error: no HTTP answer); anything else is a 400 listing them.
-func (s *Server) handleDeliveries(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
-	limit := 100
-	if l := q.Get("limit"); l != "" {
-		n, err := strconv.Atoi(l)
-		if err != nil || n < 1 {
-			writeError(w, http.StatusBadRequest, "limit must be a positive integer")
-			return
-		}
-		limit = min(n, 1000)
-	}
-	status := q.Get("status")
-	if status != "" && !validAttemptStatus(status) {
-		writeError(w, http.StatusBadRequest, fmt.Sprintf("unknown status %q: want one of delivered, retry, dead, delayed, skipped, or a status class 1xx, 2xx, 3xx, 4xx, 5xx, error (no HTTP answer)", status))
-		return
-	}
-	list := s.att.list(attemptFilter{App: q.Get("app"), Partner: q.Get("partner"), Status: status, PostbackID: q.Get("id"), Limit: limit})
-	writeJSON(w, http.StatusOK, map[string]any{"deliveries": list})
-}
-
 // validAttemptStatus reports whether status can match an attempt: an
 // outcome, or a class that statusClass returns.
 func validAttemptStatus(status string) bool {
 	switch status {
-	case "delivered", "retry", "dead", "delayed", statusSkipped, "1xx", "2xx", "3xx", "4xx", "5xx", "error":
+	case "delivered", "retry", "dead", "delayed", statusSkipped, statusPaused, "1xx", "2xx", "3xx", "4xx", "5xx", "error":
 		return true
 	}
 	return false

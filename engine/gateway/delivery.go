@@ -30,12 +30,13 @@ const eventCacheBytes = 8 << 20
 func newDelivery(s *Server) (*delivery, error) {
 	d := &delivery{s: s, events: newEventCache(eventCacheBytes)}
 	snd, err := deliver.New(deliver.Options{
-		Policy:    d.policy,
-		Observer:  deliver.ObserverFunc(d.observe),
-		Redact:    func(v string) string { return s.redactorNow().String(v) },
-		DeliverTo: s.opt.DeliverTo,
-		UserAgent: "adgate-gateway",
-		Logger:    s.log.With("component", "deliver"),
+		Policy:        d.policy,
+		Observer:      deliver.ObserverFunc(d.observe),
+		Redact:        func(v string) string { return s.redactorNow().String(v) },
+		RedactHeaders: func(h map[string]string) map[string]string { return s.redactorNow().Headers(h) },
+		DeliverTo:     s.opt.DeliverTo,
+		UserAgent:     "adgate-gateway",
+		Logger:        s.log.With("component", "deliver"),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("gateway: %w", err)
@@ -100,7 +101,7 @@ func (d *delivery) skipped(rt *runtime, k queue.Key, eventID, postback, name, cl
 	d.s.m.skipped.WithLabelValues(k.App, k.Partner, class).Inc()
 	at := Attempt{
 		Time: d.s.now(), App: k.App, Partner: k.Partner, Postback: postback, EventID: eventID,
-		Status: statusSkipped, Error: reason, ConfigVersion: rt.version,
+		Status: statusSkipped, Error: reason, ConfigVersion: rt.version, Instance: d.s.instance,
 	}
 	if postback != "" {
 		at.PostbackID = PostbackID(k.App, eventID, k.Partner, postback, name)
@@ -109,7 +110,7 @@ func (d *delivery) skipped(rt *runtime, k queue.Key, eventID, postback, name, cl
 		// as its deliveries list it: a named postback by its name
 		at.Postback = name
 	}
-	d.s.att.add(at)
+	d.s.hist.attempt(at)
 	d.s.log.Warn("postback skipped", "postback_id", at.PostbackID, "app", k.App, "partner", k.Partner, "postback", postback,
 		"event_id", eventID, "reason", reason)
 	if f := d.s.opt.OnAttempt; f != nil {
@@ -199,9 +200,14 @@ func (d *delivery) observe(a deliver.Attempt) {
 		Time: a.Time, PostbackID: a.PostbackID, App: a.App, Partner: a.Partner, Postback: a.Postback,
 		EventID: a.EventID, Attempt: a.Attempt, Status: a.Outcome, StatusCode: a.StatusCode,
 		LatencyMS: float64(a.Latency.Microseconds()) / 1000, Error: errText,
-		ConfigVersion: a.ConfigVersion, Method: a.Method, URL: a.URL,
+		ConfigVersion: a.ConfigVersion, Method: a.Method, URL: a.URL, Headers: a.RequestHeaders,
+		Request:   &AttemptRequest{Method: a.Method, URL: a.URL, Headers: a.RequestHeaders, BodyExcerpt: a.RequestBody},
+		DecidedBy: a.DecidedBy, Instance: d.s.instance,
 	}
-	d.s.att.add(at)
+	if a.StatusCode != 0 {
+		at.Response = &AttemptResponse{StatusCode: a.StatusCode, Headers: a.ResponseHeaders, BodyExcerpt: a.ResponseBody}
+	}
+	d.s.hist.attempt(at)
 	// Successes are the bulk of the traffic: debug. Failures are what an
 	// operator looks for.
 	level := slog.LevelDebug

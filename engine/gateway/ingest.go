@@ -228,6 +228,8 @@ func (s *Server) handleIngest(w http.ResponseWriter, r *http.Request) {
 		s.sample.offer(rt.cfg.Sample, appID, d.raw, now, rt.red)
 	}
 	for _, pl := range plans {
+		s.hist.plan(&planRecord{Time: now, App: appID, EventID: pl.EventID, Event: pl.Name, ConfigVersion: rt.version,
+			Instance: s.instance, Postbacks: pl.Postbacks, Skipped: pl.Skipped})
 		for _, pb := range pl.Postbacks {
 			s.m.planned.WithLabelValues(appID, pb.Partner).Inc()
 		}

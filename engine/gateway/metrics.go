@@ -28,6 +28,7 @@ type metrics struct {
 	inflightRequests prometheus.Gauge
 	queueWritable    prometheus.Gauge
 	queueLost        *prometheus.CounterVec
+	historyFailures  prometheus.Counter
 }
 
 func newMetrics() *metrics {
@@ -58,7 +59,8 @@ func newMetrics() *metrics {
 	m.inflightRequests = prometheus.NewGauge(prometheus.GaugeOpts{Name: "adgate_ingest_inflight", Help: "Ingest requests being processed."})
 	m.queueWritable = prometheus.NewGauge(prometheus.GaugeOpts{Name: "adgate_queue_writable", Help: "1 while the last write probe to the queue's work and event streams (every 500 ms) succeeded, else 0; /readyz answers 503 while it is 0."})
 	m.queueLost = m.counter("adgate_queue_lost_total", "Queue messages lost or unreadable, by stream and reason (store: the store reports them lost; undecodable: the job could not be read and was dead-lettered raw; no_metadata: terminated; unrenderable: an event no render worker could read or render, dropped after queue max deliveries).", []string{"stream", "reason"})
-	m.reg.MustRegister(m.deliveryLatency, m.ingestLatency, m.configInfo, m.inflightRequests, m.queueWritable)
+	m.historyFailures = prometheus.NewCounter(prometheus.CounterOpts{Name: "adgate_history_write_failures_total", Help: "Delivery history records (attempts, skipped postbacks, ingest plans) not written: the writer was behind or the history stream refused them. Deliveries and ingest go on regardless."})
+	m.reg.MustRegister(m.deliveryLatency, m.ingestLatency, m.configInfo, m.inflightRequests, m.queueWritable, m.historyFailures)
 	return m
 }
 

@@ -54,7 +54,8 @@ type route struct {
 func routeTable() []route {
 	return []route{
 		{Pattern: "POST /v1/apps/{app}/events", Auth: authIngest, Handle: (*Server).handleIngest},
-		{Pattern: "GET /v1/deliveries", Auth: authAdminRead, Query: []string{"app", "partner", "status", "id", "limit"}, Handle: (*Server).handleDeliveries},
+		{Pattern: "GET /v1/deliveries", Auth: authAdminRead, Query: []string{"event_id", "id", "app", "partner", "status", "since", "until", "cursor", "limit"}, Handle: (*Server).handleDeliveries},
+		{Pattern: "GET /v1/apps/{app}/events/{event_id}/trace", Auth: authAdminRead, Query: []string{"since"}, Handle: (*Server).handleTrace},
 		{Pattern: "GET /v1/deadletters", Auth: authAdminRead, Query: []string{"app", "partner", "limit"}, Handle: (*Server).handleDeadLetters},
 		{Pattern: "POST /v1/deadletters/replay", Auth: authAdmin, Query: []string{"id", "app", "partner"}, Handle: (*Server).handleReplay},
 		{Pattern: "POST /v1/apps/{app}/partners/{partner}/test", Auth: authAdmin, Query: []string{"postback", "os"}, Handle: (*Server).handleTest},

@@ -75,8 +75,9 @@ type Server struct {
 	rt  atomic.Pointer[runtime]
 	q   *queue.Queue
 	m   *metrics
-	att *attemptLog
-	sem chan struct{}
+	// hist writes the delivery history (see history.go).
+	hist *history
+	sem  chan struct{}
 	// signedSem bounds signed ingest requests while their body is read
 	// and verified (see handleIngest).
 	signedSem chan struct{}
@@ -86,7 +87,8 @@ type Server struct {
 	valid *event.Validator
 	dlv   *delivery
 	// sample keeps the redacted event sample (config sample:).
-	sample *sampler
+	sample   *sampler
+	instance string
 
 	draining atomic.Bool
 	// pending is the queue backlog as last sampled, for backpressure.
@@ -108,7 +110,9 @@ func New(ctx context.Context, opt Options) (*Server, error) {
 	if opt.Now == nil {
 		opt.Now = time.Now
 	}
-	s := &Server{opt: opt, m: newMetrics(), att: newAttemptLog(2000)}
+	s := &Server{opt: opt, m: newMetrics()}
+	s.instance = newInstanceID()
+	s.hist = newHistory(s)
 	base := opt.Logger
 	if base == nil {
 		base = slog.New(slog.DiscardHandler)
@@ -160,6 +164,9 @@ func New(ctx context.Context, opt Options) (*Server, error) {
 		}
 	}
 	qc.DataDir = s.opt.DataDir
+	qc.HistoryMaxAge, qc.HistoryMaxBytes = cfg.Retention.HistoryMaxAge, cfg.Retention.HistoryMaxBytes
+	qc.ArchiveMaxAge, qc.ArchiveMaxBytes = cfg.Retention.EventsMaxAge, cfg.Retention.EventsMaxBytes
+	qc.OnHistoryError = s.hist.onQueueError
 	if qc.DrainTimeout == 0 {
 		qc.DrainTimeout = cfg.Limits.ShutdownTimeout
 	}
@@ -174,6 +181,9 @@ func New(ctx context.Context, opt Options) (*Server, error) {
 		_ = s.q.Close()
 		return nil, err
 	}
+	// Writing from here on: a Handler served without Run (tests,
+	// benchmarks) records too.
+	go s.hist.run()
 	s.m.reg.MustRegister(newStateCollector(s))
 	// Writable until a probe says otherwise, so the first failure is
 	// logged as a change.
@@ -187,6 +197,9 @@ func (s *Server) Close() error {
 	if s.ln != nil {
 		_ = s.ln.Close()
 	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	s.hist.close(ctx)
+	cancel()
 	return s.q.Close()
 }
 
@@ -245,8 +258,8 @@ func (s *Server) Reload(ctx context.Context) error {
 		return err
 	}
 	if rt.cfg.Listen != old.cfg.Listen || rt.cfg.DataDir != old.cfg.DataDir || !reflect.DeepEqual(rt.cfg.Queue, old.cfg.Queue) ||
-		rt.cfg.Limits.MaxConcurrentIngest != old.cfg.Limits.MaxConcurrentIngest {
-		s.log.Warn("listen, data_dir, queue and limits.max_concurrent_ingest changes take effect at the next start")
+		rt.cfg.Limits.MaxConcurrentIngest != old.cfg.Limits.MaxConcurrentIngest || rt.cfg.Retention != old.cfg.Retention {
+		s.log.Warn("listen, data_dir, queue, retention and limits.max_concurrent_ingest changes take effect at the next start")
 	}
 	// Consumers for the new pairs exist before ingest plans with the new
 	// config, so no event planned for them is stored without them; those
@@ -376,6 +389,11 @@ func (s *Server) Run(ctx context.Context) error {
 	stopBG()
 	stopDelivering()
 	wg.Wait()
+	// Ingest and deliveries have stopped: what they recorded is written
+	// before the connection goes.
+	hctx, hcancel := context.WithTimeout(context.Background(), 5*time.Second)
+	s.hist.close(hctx)
+	hcancel()
 	if err := s.q.Close(); err != nil {
 		s.log.Warn("closing queue", "err", err)
 	}

@@ -45,6 +45,7 @@ const (
 	RuleCustomEvents = "gateway-custom-events"
 	RuleAllowHost    = "gateway-allow-host"
 	RuleQueue        = "gateway-queue"
+	RuleRetention    = "gateway-retention"
 )
 
 // MaxFileBytes bounds the config file read.
@@ -322,6 +323,12 @@ type rawConfig struct {
 		EventsPerApp int     `yaml:"events_per_app"`
 		PerSecond    float64 `yaml:"per_second"`
 	} `yaml:"sample"`
+	Retention struct {
+		HistoryMaxAge   string `yaml:"history_max_age"`
+		HistoryMaxBytes int64  `yaml:"history_max_bytes"`
+		EventsMaxAge    string `yaml:"events_max_age"`
+		EventsMaxBytes  int64  `yaml:"events_max_bytes"`
+	} `yaml:"retention"`
 	Apps []rawApp `yaml:"apps"`
 }
 
@@ -427,6 +434,7 @@ func (p *parser) build(raw *rawConfig, root *yaml.Node) *Config {
 			EventsPerApp: raw.Sample.EventsPerApp,
 			PerSecond:    cmpOr(raw.Sample.PerSecond, DefaultSamplePerSecond),
 		},
+		Retention: p.buildRetention(raw, at, dur),
 	}
 	seenApp := map[string]bool{}
 	for i, ra := range raw.Apps {
@@ -509,6 +517,28 @@ func (p *parser) buildQueue(raw *rawConfig, root *yaml.Node, at func(string) *ya
 			"keep the one your NATS account uses")
 	}
 	return q
+}
+
+func (p *parser) buildRetention(raw *rawConfig, at func(string) *yaml.Node, dur func(string, time.Duration, string) time.Duration) Retention {
+	rr := raw.Retention
+	r := Retention{
+		HistoryMaxAge:   dur(rr.HistoryMaxAge, DefaultHistoryMaxAge, "retention.history_max_age"),
+		HistoryMaxBytes: rr.HistoryMaxBytes,
+		EventsMaxAge:    dur(rr.EventsMaxAge, 0, "retention.events_max_age"),
+		EventsMaxBytes:  rr.EventsMaxBytes,
+	}
+	// JetStream checks age limits about once a second and keeps whole
+	// message blocks: a shorter limit keeps nothing worth querying.
+	for _, a := range []struct {
+		key string
+		v   time.Duration
+	}{{"history_max_age", r.HistoryMaxAge}, {"events_max_age", r.EventsMaxAge}} {
+		if a.v != 0 && a.v < time.Minute {
+			p.errNode(at("retention."+a.key), RuleRetention, fmt.Sprintf("retention.%s is %s: at least 1m is kept", a.key, a.v),
+				"write a duration such as 24h or 168h (7 days)")
+		}
+	}
+	return r
 }
 
 func (p *parser) buildPartner(rp rawPartner, pp string, at func(string) *yaml.Node, dur func(string, time.Duration, string) time.Duration) Partner {

@@ -840,3 +840,69 @@ func TestSemaphoreWaiters(t *testing.T) {
 		t.Fatalf("inUse %d waiting %d after all released", s.inUse, s.waiting)
 	}
 }
+
+// Every attempt carries bounded, redacted excerpts of its request and
+// response, what the delivery history stores.
+func TestAttemptExcerpts(t *testing.T) {
+	const secret = "s3cr3t-value"
+	long := strings.Repeat("é", ExcerptBytes) // two bytes a rune: cut on a boundary
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain")
+		w.Header().Set("X-Request-Id", "req-"+secret)
+		w.Header().Set("X-Other", "not kept")
+		switch r.URL.Path {
+		case "/empty":
+			w.WriteHeader(http.StatusNoContent)
+		case "/long":
+			w.WriteHeader(http.StatusServiceUnavailable)
+			_, _ = w.Write([]byte(long))
+		default:
+			_, _ = w.Write([]byte("ok " + secret))
+		}
+	}))
+	defer srv.Close()
+	redact := func(s string) string { return strings.ReplaceAll(s, secret, "[R]") }
+	for _, tc := range []struct {
+		name, path, body string
+		wantResp         string
+		wantHeaders      map[string]string
+	}{
+		{"echo", "/echo", `{"k":"` + secret + `"}`, "ok [R]", map[string]string{"Content-Type": "text/plain", "X-Request-Id": "req-[R]"}},
+		{"no body", "/empty", "", "", map[string]string{"X-Request-Id": "req-[R]"}},
+		{"long body", "/long", long, long[:ExcerptBytes], map[string]string{"Content-Type": "text/plain", "X-Request-Id": "req-[R]"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, obs := newSender(t, testPolicy(), func(o *Options) {
+				o.Redact = redact
+				o.RedactHeaders = func(h map[string]string) map[string]string {
+					out := map[string]string{}
+					for k, v := range h {
+						out[k] = "H:" + redact(v)
+					}
+					return out
+				}
+			})
+			j := testJob(srv.URL + tc.path)
+			j.Method, j.Body, j.Headers = "POST", tc.body, map[string]string{"X-Key": secret}
+			s.Handle(context.Background(), j, 1)
+			a := obs.list()[0]
+			if a.ResponseBody != tc.wantResp {
+				t.Errorf("response excerpt %d bytes %.40q, want %d bytes", len(a.ResponseBody), a.ResponseBody, len(tc.wantResp))
+			}
+			for k, v := range tc.wantHeaders {
+				if a.ResponseHeaders[k] != v {
+					t.Errorf("response header %s = %q, want %q (all %v)", k, a.ResponseHeaders[k], v, a.ResponseHeaders)
+				}
+			}
+			if _, ok := a.ResponseHeaders["X-Other"]; ok {
+				t.Errorf("response headers keep X-Other: %v", a.ResponseHeaders)
+			}
+			if a.RequestHeaders["X-Key"] != "H:[R]" {
+				t.Errorf("request headers %v", a.RequestHeaders)
+			}
+			if len(a.RequestBody) > ExcerptBytes || strings.Contains(a.RequestBody, secret) || !strings.HasPrefix(tc.body, strings.ReplaceAll(a.RequestBody, "[R]", secret)) {
+				t.Errorf("request excerpt %d bytes %.40q", len(a.RequestBody), a.RequestBody)
+			}
+		})
+	}
+}

@@ -17,13 +17,14 @@ import (
 	"sync"
 	"syscall"
 	"time"
+	"unicode/utf8"
 
 	"github.com/adgate/adgate/engine/internal/hostname"
 	"github.com/adgate/adgate/engine/internal/queue"
 )
 
-// Attempt records one delivery attempt, for the recent-deliveries list,
-// metrics and logs. URL and Error went through the Redactor.
+// Attempt records one delivery attempt, for the delivery history, metrics
+// and logs. Every text in it went through the Redactor.
 type Attempt struct {
 	Time          time.Time     `json:"time"`
 	PostbackID    string        `json:"postback_id"`
@@ -45,7 +46,24 @@ type Attempt struct {
 	// the delay before the next try when it is retry or delayed.
 	Outcome    string        `json:"outcome"`
 	RetryAfter time.Duration `json:"retry_after_ns,omitempty"`
+	// DecidedBy names the delivery policy rule that made the verdict.
+	DecidedBy string `json:"decided_by,omitempty"`
+
+	// The request's headers and the start of its body, and a few of the
+	// response's headers (responseHeaders) and the start of its body, at
+	// most ExcerptBytes each, all redacted, for the delivery history.
+	RequestHeaders  map[string]string `json:"request_headers,omitempty"`
+	RequestBody     string            `json:"request_body,omitempty"`
+	ResponseHeaders map[string]string `json:"response_headers,omitempty"`
+	ResponseBody    string            `json:"response_body,omitempty"`
 }
+
+// ExcerptBytes bounds each body excerpt an Attempt carries.
+const ExcerptBytes = 2 << 10
+
+// responseHeaders are the response headers an Attempt keeps: what says
+// why a partner refused or when to come back, not the whole answer.
+var responseHeaders = []string{"Content-Type", "Retry-After", "Location", "X-Request-Id"}
 
 // Observer receives every attempt. It is called synchronously on the
 // delivery path and must not block.
@@ -69,9 +87,13 @@ type Options struct {
 	Policy func(app, partner string) (Policy, bool)
 	// Observer, if set, receives every attempt.
 	Observer Observer
-	// Redact, if set, is applied to every URL, error and response excerpt
-	// that leaves the Sender. Nil uses RedactQuery.
+	// Redact, if set, is applied to every URL, error, header value and
+	// body excerpt that leaves the Sender. Nil uses RedactQuery.
 	Redact Redactor
+	// RedactHeaders, if set, redacts the request headers an Attempt
+	// carries (the gateway's blanks authentication headers whatever they
+	// hold); nil applies Redact to each value.
+	RedactHeaders func(map[string]string) map[string]string
 	// DeliverTo, if set, sends every postback to this base URL instead of
 	// the partner's host, keeping path and query; the original host goes
 	// in X-Adgate-Original-Host. It may be a loopback address.
@@ -260,6 +282,19 @@ func (s *Sender) attempt(ctx context.Context, j queue.Job, attempt int, keepBody
 	if a.Method == "" {
 		a.Method = http.MethodGet
 	}
+	if len(j.Headers) > 0 {
+		if s.opt.RedactHeaders != nil {
+			a.RequestHeaders = s.opt.RedactHeaders(j.Headers)
+		} else {
+			a.RequestHeaders = make(map[string]string, len(j.Headers))
+			for k, v := range j.Headers {
+				a.RequestHeaders[k] = s.opt.Redact(v)
+			}
+		}
+	}
+	if j.Body != "" {
+		a.RequestBody = s.opt.Redact(clipText(j.Body, ExcerptBytes))
+	}
 	res := s.do(ctx, j, &a, keepBody)
 	a.Outcome = res.Outcome.Kind.String()
 	a.RetryAfter = res.Outcome.After
@@ -383,10 +418,21 @@ func (s *Sender) do(ctx context.Context, j queue.Job, a *Attempt, keepBody bool)
 	if keepBody || pol.SuccessBody != nil || pol.FailureBody != nil {
 		excerpt, readErr = readBody(resp.Body, pol.MaxResponseBody)
 	} else {
-		readErr = discardBody(resp, pol.MaxResponseBody)
+		excerpt, readErr = readExcerpt(resp, pol.MaxResponseBody)
 	}
 	a.Latency = time.Since(start)
 	a.StatusCode = resp.StatusCode
+	if len(excerpt) > 0 {
+		a.ResponseBody = s.opt.Redact(clipText(string(excerpt[:min(len(excerpt), ExcerptBytes)]), ExcerptBytes))
+	}
+	for _, k := range responseHeaders {
+		if v := resp.Header.Get(k); v != "" {
+			if a.ResponseHeaders == nil {
+				a.ResponseHeaders = make(map[string]string, 2)
+			}
+			a.ResponseHeaders[k] = s.opt.Redact(clipText(v, 256))
+		}
+	}
 	var res Result
 	if keepBody {
 		res.Body = s.opt.Redact(string(excerpt[:min(len(excerpt), 4<<10)]))
@@ -575,17 +621,40 @@ func readBody(rc io.ReadCloser, limit int64) ([]byte, error) {
 	return b, err
 }
 
-// discardBody reads and drops what readBody would have read, so the
-// connection is reused the same way, and closes. A response that says it
-// has no body (most postback answers: 204, or 200 with Content-Length 0)
-// is closed at once.
-func discardBody(resp *http.Response, limit int64) error {
+// readExcerpt keeps the first ExcerptBytes of the body and drops what
+// readBody would have read after them, so the connection is reused the
+// same way, and closes. A response that says it has no body (most
+// postback answers: 204, or 200 with Content-Length 0) is closed at once.
+func readExcerpt(resp *http.Response, limit int64) ([]byte, error) {
 	defer resp.Body.Close()
 	if resp.ContentLength == 0 || resp.Body == http.NoBody {
-		return nil
+		return nil, nil
 	}
-	_, err := io.Copy(io.Discard, io.LimitReader(resp.Body, limit+64<<10))
-	return err
+	n := int64(ExcerptBytes)
+	if cl := resp.ContentLength; cl > 0 && cl < n {
+		n = cl
+	}
+	b := make([]byte, n)
+	got, err := io.ReadFull(resp.Body, b)
+	if err == io.EOF || err == io.ErrUnexpectedEOF {
+		return b[:got], nil
+	}
+	if err != nil {
+		return b[:got], err
+	}
+	_, err = io.Copy(io.Discard, io.LimitReader(resp.Body, limit+64<<10-int64(got)))
+	return b[:got], err
+}
+
+// clipText cuts s to at most n bytes on a rune boundary.
+func clipText(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
 }
 
 // describeError says why a request failed without the URL (url.Error

@@ -114,13 +114,24 @@ type Config struct {
 	// survives a process crash (the OS has it) but not a power loss.
 	SyncAlways bool
 
-	// Stream, DeadStream and EventStream name the work, dead-letter and
-	// event streams; Subject is the subject prefix (default ADGATE_PB,
-	// ADGATE_DEAD, ADGATE_EV, adgate).
-	Stream      string
-	DeadStream  string
-	EventStream string
-	Subject     string
+	// Stream, DeadStream, EventStream and HistoryStream name the work,
+	// dead-letter, event and delivery history streams; Subject is the
+	// subject prefix (default ADGATE_PB, ADGATE_DEAD, ADGATE_EV,
+	// ADGATE_HIST, adgate).
+	Stream        string
+	DeadStream    string
+	EventStream   string
+	HistoryStream string
+	Subject       string
+
+	// HistoryMaxAge and HistoryMaxBytes bound the delivery history
+	// (default 7 days; 0 bytes: no size limit).
+	HistoryMaxAge   time.Duration
+	HistoryMaxBytes int64
+	// ArchiveMaxAge and ArchiveMaxBytes bound the event archive replay
+	// renders again from (0: its defaults).
+	ArchiveMaxAge   time.Duration
+	ArchiveMaxBytes int64
 
 	// DuplicateWindow is how long an enqueued job ID is remembered for
 	// de-duplication (default 10m). Memory grows with rate x window.
@@ -150,6 +161,9 @@ type Config struct {
 	// OnLoss, if set, is called for every Loss found (after it is logged),
 	// so the caller can count it.
 	OnLoss func(Loss)
+	// OnHistoryError, if set, is called for every history record that
+	// could not be stored (see PublishHistory). It must not block.
+	OnHistoryError func(error)
 }
 
 // TLS names the files of a TLS connection to NATS.
@@ -188,9 +202,13 @@ func (c Config) withDefaults() Config {
 	if c.EventStream == "" {
 		c.EventStream = "ADGATE_EV"
 	}
+	if c.HistoryStream == "" {
+		c.HistoryStream = "ADGATE_HIST"
+	}
 	if c.Subject == "" {
 		c.Subject = "adgate"
 	}
+	def(&c.HistoryMaxAge, 7*24*time.Hour)
 	def(&c.DuplicateWindow, 10*time.Minute)
 	def(&c.MaxAge, 7*24*time.Hour)
 	def(&c.DeadMaxAge, 14*24*time.Hour)
@@ -291,6 +309,9 @@ type Queue struct {
 	srv *server.Server // nil with an external URL
 	nc  *nats.Conn
 	js  jetstream.JetStream
+	// hjs publishes history records: a context of its own, so their
+	// window of unacknowledged publishes never stalls an Enqueue.
+	hjs jetstream.JetStream
 	// streams holds the stream handles; ensureStreams replaces them (a
 	// stream deleted behind our back, a reload's SetTopology) while
 	// workers read them, so they are swapped whole (see st).
@@ -381,6 +402,18 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Queue, error) {
 		q.shutdown()
 		return nil, fmt.Errorf("queue: jetstream: %w", err)
 	}
+	q.hjs, err = jetstream.New(q.nc,
+		jetstream.WithPublishAsyncMaxPending(historyWindow),
+		jetstream.WithPublishAsyncTimeout(historyAckTTL),
+		jetstream.WithPublishAsyncErrHandler(func(_ jetstream.JetStream, _ *nats.Msg, err error) {
+			if f := q.cfg.OnHistoryError; f != nil {
+				f(fmt.Errorf("queue: history: %w", err))
+			}
+		}))
+	if err != nil {
+		q.shutdown()
+		return nil, fmt.Errorf("queue: jetstream: %w", err)
+	}
 	if err := q.ensureStreams(ctx); err != nil {
 		// An external server that never answered shows up here as a
 		// timeout on the stream request; name the real cause.
@@ -446,15 +479,31 @@ func (q *Queue) ensureStreams(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	q.streams.Store(&streamSet{work: work, dead: dead, events: events})
+	hist, err := q.ensureStream(ctx, jetstream.StreamConfig{
+		Name:        q.cfg.HistoryStream,
+		Description: "adgate delivery history: attempts, skipped postbacks and ingest plans",
+		Subjects:    []string{q.cfg.Subject + ".hist.>"},
+		Retention:   jetstream.LimitsPolicy,
+		Storage:     storage,
+		MaxAge:      q.cfg.HistoryMaxAge,
+		MaxBytes:    q.cfg.HistoryMaxBytes,
+		// Full: the oldest records make room, history never refuses.
+		Discard: jetstream.DiscardOld,
+	})
+	if err != nil {
+		return err
+	}
+	q.streams.Store(&streamSet{work: work, dead: dead, events: events, hist: hist})
 	return nil
 }
 
-// streamSet is the work, dead-letter and event streams.
+// streamSet is the work, dead-letter, event and history streams.
 type streamSet struct {
 	work, dead jetstream.Stream
 	// events holds accepted events until every partner rendered them.
 	events jetstream.Stream
+	// hist is the delivery history (see history.go).
+	hist jetstream.Stream
 }
 
 // st returns the current stream handles (empty before the first setup).

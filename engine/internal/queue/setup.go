@@ -24,8 +24,9 @@ import (
 //     updated, everything else an operator set (limits, mirrors, ...) is
 //     kept; a difference adgate cannot live with (subjects, retention,
 //     storage) refuses the start with a SetupError naming it;
-//   - replicas and max age only ever go up: an operator's R5 stays R5, a
-//     longer retention is never shortened (that would drop messages).
+//   - replicas, max age and max bytes only ever go up: an operator's R5
+//     stays R5, a longer retention is never shortened (that would drop
+//     messages).
 
 // SetupError is a stream or consumer whose existing configuration adgate
 // cannot use and will not change.
@@ -209,6 +210,11 @@ func mergeStream(have, want jetstream.StreamConfig, withReplicas, withPlacement 
 	if have.MaxAge != 0 && have.MaxAge < want.MaxAge {
 		m.MaxAge = want.MaxAge
 	}
+	// Likewise a size limit adgate sets only grows; where it sets none
+	// (<= 0), an operator's is kept, and it never removes one.
+	if have.MaxBytes > 0 && want.MaxBytes > have.MaxBytes {
+		m.MaxBytes = want.MaxBytes
+	}
 	if withReplicas && have.Replicas < want.Replicas {
 		m.Replicas = want.Replicas
 	}
@@ -240,6 +246,9 @@ func streamChanges(have, merged jetstream.StreamConfig) string {
 	}
 	if have.MaxAge != merged.MaxAge {
 		add("max_age", have.MaxAge, merged.MaxAge)
+	}
+	if have.MaxBytes != merged.MaxBytes {
+		add("max_bytes", have.MaxBytes, merged.MaxBytes)
 	}
 	if have.Replicas != merged.Replicas {
 		add("replicas", have.Replicas, merged.Replicas)
