@@ -3,6 +3,8 @@ package gateway
 import (
 	"sync"
 	"time"
+
+	"github.com/adgate/adgate/engine/internal/deliver"
 )
 
 // Attempt is one delivery attempt as GET /v1/deliveries lists it. URL,
@@ -23,6 +25,12 @@ type Attempt struct {
 	Method        string            `json:"method"`
 	URL           string            `json:"url"`
 	Headers       map[string]string `json:"headers,omitempty"`
+	// DecidedBy names the delivery policy rule that made the verdict;
+	// ErrorClass classifies a failure (queue.ErrorClass); Replay is set
+	// when the attempt follows a replay from the dead letters.
+	DecidedBy  string          `json:"decided_by,omitempty"`
+	ErrorClass string          `json:"error_class,omitempty"`
+	Replay     *deliver.Replay `json:"replay,omitempty"`
 }
 
 // attemptLog keeps the most recent attempts in a ring, so memory stays

@@ -78,6 +78,11 @@ func (d *delivery) Render(_ context.Context, k queue.Key, qe queue.Event) ([]que
 		return nil, nil
 	}
 	pl := renderPartner(ev, qe.ID, app, pc, rt.partners[k.Partner], rt.version, qe.Received)
+	for i := range pl.jobs {
+		// What finds the event again in the archive, for a replay that
+		// renders anew.
+		pl.jobs[i].EventSeq = qe.Seq
+	}
 	for _, sk := range pl.Skipped {
 		switch {
 		case sk.Class == skipRender:
@@ -91,6 +96,45 @@ func (d *delivery) Render(_ context.Context, k queue.Key, qe queue.Event) ([]que
 		}
 	}
 	return pl.jobs, nil
+}
+
+// rerender renders a dead letter's postback again, from its archived
+// event with the config and spec live now: for when the spec was the
+// cause. The postback keeps its id (so its Idempotency-Key), and records
+// the config version that rendered the one that died.
+func (d *delivery) rerender(ctx context.Context, dl queue.DeadLetter) (queue.Job, error) {
+	old := dl.Job
+	qe, err := d.s.q.ArchivedEvent(ctx, old.App, old.EventID, old.EventSeq)
+	if err != nil {
+		return queue.Job{}, err
+	}
+	rt := d.s.rt.Load()
+	app := rt.cfg.App(old.App)
+	var pc *config.Partner
+	if app != nil {
+		pc = app.Partner(old.Partner)
+	}
+	if pc == nil {
+		return queue.Job{}, fmt.Errorf("partner %q is not enabled for app %q in config %s", old.Partner, old.App, rt.version)
+	}
+	ev, err := d.events.parse(old.App, qe.Seq, qe.Raw)
+	if err != nil {
+		return queue.Job{}, fmt.Errorf("archived event unreadable: %w", err)
+	}
+	pl := renderPartner(ev, qe.ID, app, pc, rt.partners[old.Partner], rt.version, qe.Received)
+	for _, j := range pl.jobs {
+		if j.ID == old.ID {
+			j.EventSeq = qe.Seq
+			j.OriginalConfigVersion = old.ConfigVersion
+			return j, nil
+		}
+	}
+	for _, sk := range pl.Skipped {
+		if sk.Postback != "" && PostbackID(old.App, qe.ID, old.Partner, sk.Postback, sk.Name) == old.ID {
+			return queue.Job{}, fmt.Errorf("config %s does not send it: %s", rt.version, sk.Reason)
+		}
+	}
+	return queue.Job{}, fmt.Errorf("config %s renders no postback %q for event %s any more", rt.version, old.Postback, qe.ID)
 }
 
 // skipped records a planned postback that rendering did not send, where
@@ -200,6 +244,7 @@ func (d *delivery) observe(a deliver.Attempt) {
 		EventID: a.EventID, Attempt: a.Attempt, Status: a.Outcome, StatusCode: a.StatusCode,
 		LatencyMS: float64(a.Latency.Microseconds()) / 1000, Error: errText,
 		ConfigVersion: a.ConfigVersion, Method: a.Method, URL: a.URL,
+		DecidedBy: a.DecidedBy, ErrorClass: a.ErrorClass, Replay: a.Replay,
 	}
 	d.s.att.add(at)
 	// Successes are the bulk of the traffic: debug. Failures are what an
