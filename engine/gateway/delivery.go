@@ -179,13 +179,17 @@ func buildPolicies(cfg *config.Config, specs map[string]*partnerRuntime) map[que
 			if pr == nil {
 				continue
 			}
-			out[queue.Key{App: a.ID, Partner: pc.ID}] = policyFor(pr.spec, pc.Delivery)
+			out[queue.Key{App: a.ID, Partner: pc.ID}] = policyFor(pr.spec, a.ID, pc.Delivery)
 		}
 	}
 	return out
 }
 
-func policyFor(sp *spec.Partner, d config.Delivery) deliver.Policy {
+// policyFor merges a partner's delivery policy: the spec's delivery block
+// first, then the app's config overriding it field by field. Each
+// verdict-making rule records where it came from (deliver.Rules), which
+// every attempt then shows as decided_by.
+func policyFor(sp *spec.Partner, app string, d config.Delivery) deliver.Policy {
 	hosts := sp.Hosts()
 	var private []string
 	for _, h := range d.AllowHosts {
@@ -197,12 +201,10 @@ func policyFor(sp *spec.Partner, d config.Delivery) deliver.Policy {
 			private = append(private, h)
 		}
 	}
-	return deliver.Policy{
+	pol := deliver.Policy{
 		Timeout:       d.Timeout,
 		MaxAttempts:   d.MaxAttempts,
 		MaxAge:        d.MaxAge,
-		SuccessStatus: d.SuccessCodes,
-		SuccessBody:   d.SuccessBody,
 		Concurrency:   d.Concurrency,
 		RatePerSecond: d.RatePerSecond,
 		AllowedHosts:  hosts,
@@ -215,6 +217,56 @@ func policyFor(sp *spec.Partner, d config.Delivery) deliver.Policy {
 			HalfOpenProbes: d.Breaker.HalfOpenProbes,
 		},
 	}
+	if sd := sp.Delivery; sd != nil {
+		src := func(field string) string { return decidedBy("", sp.ID, field) }
+		if len(sd.SuccessStatus) > 0 {
+			pol.SuccessStatus, pol.Rules.SuccessStatus = sd.SuccessStatus, src("success_status")
+		}
+		// The loader refused a spec whose patterns or statuses do not
+		// compile, with the same functions.
+		if re, err := spec.CompilePattern(sd.SuccessBody); sd.SuccessBody != "" && err == nil {
+			pol.SuccessBody, pol.Rules.SuccessBody = re, src("success_body")
+		}
+		if re, err := spec.CompilePattern(sd.FailureBody); sd.FailureBody != "" && err == nil {
+			pol.FailureBody, pol.Rules.FailureBody = re, src("failure_body")
+		}
+		if codes, classes, err := spec.ParseStatusList(sd.RetryStatus); len(sd.RetryStatus) > 0 && err == nil {
+			pol.RetryStatus, pol.Rules.RetryStatus = &deliver.StatusSet{Codes: codes, Classes: classes}, src("retry_status")
+		}
+		if sd.RetryNetworkErrors != nil {
+			pol.NoNetworkRetry, pol.Rules.RetryNetwork = !*sd.RetryNetworkErrors, src("retry_network_errors")
+		}
+	}
+	src := func(field string) string { return decidedBy(app, sp.ID, field) }
+	if len(d.SuccessCodes) > 0 {
+		pol.SuccessStatus, pol.Rules.SuccessStatus = d.SuccessCodes, src("success_codes")
+	}
+	if d.SuccessBody != nil {
+		pol.SuccessBody, pol.Rules.SuccessBody = d.SuccessBody, src("success_body")
+	}
+	if d.FailureBody != nil {
+		pol.FailureBody, pol.Rules.FailureBody = d.FailureBody, src("failure_body")
+	}
+	if codes, classes, err := spec.ParseStatusList(d.RetryStatus); len(d.RetryStatus) > 0 && err == nil {
+		pol.RetryStatus, pol.Rules.RetryStatus = &deliver.StatusSet{Codes: codes, Classes: classes}, src("retry_status")
+	}
+	if d.RetryNetwork != nil {
+		pol.NoNetworkRetry, pol.Rules.RetryNetwork = !*d.RetryNetwork, src("retry_network_errors")
+	}
+	return pol
+}
+
+// decidedBy names a policy rule as attempts and dead letters show it:
+// "spec clevertap delivery.retry_status", "config
+// apps[demo].partners[jampp].delivery.success_codes". The defaults and
+// the rules no setting makes are named in deliver (deliver.RuleDefaultRetry
+// and the others).
+// app "" names the spec's rule.
+func decidedBy(app, partner, field string) string {
+	if app == "" {
+		return "spec " + partner + " delivery." + field
+	}
+	return "config apps[" + app + "].partners[" + partner + "].delivery." + field
 }
 
 func (d *delivery) observe(a deliver.Attempt) {

@@ -11,6 +11,10 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/adgate/adgate/engine/internal/config"
+	"github.com/adgate/adgate/engine/internal/deliver"
+	"github.com/adgate/adgate/engine/spec"
 )
 
 type deadPage struct {
@@ -347,5 +351,82 @@ func TestReplayRerenderWithoutArchivedEvent(t *testing.T) {
 	}
 	if n := len(e.deadLetters("?partner=beacon").DeadLetters); n != 1 {
 		t.Errorf("%d dead letters after a failed rerender, want 1 kept", n)
+	}
+}
+
+// A spec's delivery block decides what is retried (beacon retries 5xx
+// only: a 429 is dead at once), the app's config overrides it (acme's
+// config retries 429), and every verdict says which rule made it.
+func TestDeliveryPolicyFromSpecAndConfig(t *testing.T) {
+	sink := newCapture(t)
+	sink.setBehave(func(w http.ResponseWriter, r *http.Request) bool {
+		w.WriteHeader(http.StatusTooManyRequests)
+		return true
+	})
+	e, _ := startEnv(t, sink, envOpts{
+		spec: func(id, text string) string {
+			return text + "delivery:\n  retry_status: [\"5xx\"]\n  retry_network_errors: false\n"
+		},
+		mutate: func(cfg string) string {
+			return strings.Replace(cfg, "          timeout: 2s", "          timeout: 2s\n          max_attempts: 2\n          retry_status: [429]", 1)
+		},
+	})
+	e.ingest(mkEvent(777, "INSTALL", nil))
+	var dead []deadLetterView
+	waitFor(t, "both postbacks dead", func() bool {
+		dead = e.deadLetters("").DeadLetters
+		return len(dead) == 2
+	})
+	for _, d := range dead {
+		want := map[string]struct {
+			attempts  int
+			decidedBy string
+		}{
+			"beacon": {1, "spec beacon delivery.retry_status"},
+			"acme":   {2, "retry budget (max_attempts, max_age) after config apps[shop].partners[acme].delivery.retry_status"},
+		}[d.Partner]
+		if d.Attempts != want.attempts || d.DecidedBy != want.decidedBy || d.ErrorClass != "4xx" || d.StatusCode != 429 {
+			t.Errorf("%s dead letter %+v, want %d attempts decided by %q", d.Partner, d, want.attempts, want.decidedBy)
+		}
+	}
+	att := e.srv.att.list(attemptFilter{Partner: "acme", Limit: 10}) // newest first
+	if len(att) != 2 || att[1].Status != "retry" || att[1].DecidedBy != "config apps[shop].partners[acme].delivery.retry_status" {
+		t.Errorf("acme attempts %+v", att)
+	}
+}
+
+func TestPolicyForMergesSpecThenConfig(t *testing.T) {
+	no := false
+	sp := &spec.Partner{ID: "p", Delivery: &spec.Delivery{
+		SuccessStatus: []int{200}, SuccessBody: `ok`, FailureBody: `error`, RetryStatus: []string{"5xx", "429"}, RetryNetworkErrors: &no,
+	}}
+	tests := []struct {
+		name string
+		cfg  config.Delivery
+		want deliver.Rules
+	}{
+		{"spec only", config.Delivery{}, deliver.Rules{
+			SuccessStatus: "spec p delivery.success_status", SuccessBody: "spec p delivery.success_body", FailureBody: "spec p delivery.failure_body",
+			RetryStatus: "spec p delivery.retry_status", RetryNetwork: "spec p delivery.retry_network_errors",
+		}},
+		{"config overrides two", config.Delivery{SuccessCodes: []int{204}, RetryStatus: []string{"503"}}, deliver.Rules{
+			SuccessStatus: "config apps[a].partners[p].delivery.success_codes", SuccessBody: "spec p delivery.success_body", FailureBody: "spec p delivery.failure_body",
+			RetryStatus: "config apps[a].partners[p].delivery.retry_status", RetryNetwork: "spec p delivery.retry_network_errors",
+		}},
+	}
+	for _, tc := range tests {
+		pol := policyFor(sp, "a", tc.cfg)
+		if pol.Rules != tc.want {
+			t.Errorf("%s: rules %+v, want %+v", tc.name, pol.Rules, tc.want)
+		}
+		if !pol.NoNetworkRetry || pol.SuccessBody == nil || pol.FailureBody == nil || pol.RetryStatus == nil {
+			t.Errorf("%s: policy %+v", tc.name, pol)
+		}
+	}
+	if pol := policyFor(sp, "a", config.Delivery{RetryStatus: []string{"503"}}); !pol.RetryStatus.Match(503) || pol.RetryStatus.Match(429) || pol.RetryStatus.Match(500) {
+		t.Errorf("config retry_status does not replace the spec's: %+v", pol.RetryStatus)
+	}
+	if pol := policyFor(&spec.Partner{ID: "p"}, "a", config.Delivery{}); pol.Rules != (deliver.Rules{}) || pol.RetryStatus != nil {
+		t.Errorf("no delivery block: %+v", pol)
 	}
 }
