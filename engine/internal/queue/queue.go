@@ -481,7 +481,10 @@ func (q *Queue) ensureStreams(ctx context.Context) error {
 		// A mirror: the server copies every event as it is stored, so
 		// ingest publishes once, and keeps the event stream's sequence
 		// numbers, which jobs record (Job.EventSeq) to find it again.
-		Mirror:    &jetstream.StreamSource{Name: q.cfg.EventStream},
+		// Events only (<prefix>.ev.<app>): the write probe's subject has
+		// one token more, and a mirror of it would keep it in the event
+		// stream, which drops it at once for want of interest.
+		Mirror:    &jetstream.StreamSource{Name: q.cfg.EventStream, FilterSubject: q.cfg.Subject + ".ev.*"},
 		Retention: jetstream.LimitsPolicy,
 		Storage:   storage,
 		MaxAge:    q.cfg.ArchiveMaxAge,
