@@ -120,6 +120,9 @@ func (q *Queue) Replay(ctx context.Context, f ReplayFilter, rework Rework) (Repl
 			return nil // undecodable: left for inspection
 		}
 		j := d.Job
+		// Sent as it was rendered: its own config version is the one it
+		// is replayed of, whatever an earlier rerender recorded.
+		j.OriginalConfigVersion = ""
 		if rework != nil {
 			var err error
 			if j, err = rework(ctx, d); err != nil {
