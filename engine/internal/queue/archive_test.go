@@ -3,6 +3,7 @@ package queue
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 )
@@ -77,5 +78,56 @@ func TestArchiveKeepsRenderedEvents(t *testing.T) {
 		if _, err := q.ArchivedEvent(ctx, tc.app, tc.id, tc.seq); !errors.Is(err, ErrNotArchived) {
 			t.Errorf("%s: err %v, want ErrNotArchived", tc.name, err)
 		}
+	}
+}
+
+// Replay hands a rework the dead letter and enqueues what it returns; a
+// rework error leaves the dead letter, and a plain replay sends the job as
+// it was, forgetting an earlier rerender.
+func TestReplayRework(t *testing.T) {
+	cfg := testConfig(t.TempDir())
+	q := openQueue(t, cfg)
+	ctx := context.Background()
+	healthy := make(chan struct{})
+	r := newRecorder(func(j Job, _ int) Outcome {
+		select {
+		case <-healthy:
+			return Delivered()
+		default:
+			return Dead("HTTP 404: not retried")
+		}
+	})
+	runQueue(t, q, r)
+	a, b := job("a", "p", "j1"), job("a", "p", "j2")
+	a.OriginalConfigVersion, b.OriginalConfigVersion = "v0", "v0"
+	if err := q.Enqueue(ctx, a, b); err != nil {
+		t.Fatal(err)
+	}
+	r.await(t, 2)
+	waitDepth(t, q, 0, 2)
+	close(healthy)
+	res, err := q.Replay(ctx, ReplayFilter{IDs: []string{"j1", "j2"}}, func(_ context.Context, d DeadLetter) (Job, error) {
+		if d.Job.ID == "j2" {
+			return Job{}, errors.New("no longer rendered")
+		}
+		j := d.Job
+		j.URL += "&fixed=1"
+		j.OriginalConfigVersion = "v1"
+		return j, nil
+	})
+	if err != nil || res.Replayed != 1 || len(res.Failed) != 1 || res.Failed[0].ID != "j2" || res.Failed[0].Error != "no longer rendered" {
+		t.Fatalf("Replay = %+v, %v", res, err)
+	}
+	calls := r.await(t, 1)
+	if got := calls[0].Job; got.ID != "j1" || !strings.HasSuffix(got.URL, "&fixed=1") || got.Replays != 1 || got.OriginalConfigVersion != "v1" {
+		t.Errorf("replayed job %+v", got)
+	}
+	waitDepth(t, q, 0, 1)
+	if res, err := q.Replay(ctx, ReplayFilter{IDs: []string{"j2"}}, nil); err != nil || res.Replayed != 1 {
+		t.Fatalf("plain Replay = %+v, %v", res, err)
+	}
+	calls = r.await(t, 1)
+	if got := calls[0].Job; got.ID != "j2" || got.OriginalConfigVersion != "" {
+		t.Errorf("plain replay sent %+v", got)
 	}
 }
