@@ -2,6 +2,8 @@ package gateway
 
 import (
 	"time"
+
+	"github.com/adgate/adgate/engine/internal/deliver"
 )
 
 // Attempt is one delivery attempt (or a postback its render worker
@@ -29,10 +31,12 @@ type Attempt struct {
 
 	Request  *AttemptRequest  `json:"request,omitempty"`
 	Response *AttemptResponse `json:"response,omitempty"`
-	// DecidedBy names the delivery policy rule that made the verdict.
-	DecidedBy string `json:"decided_by,omitempty"`
-	// Replay is set on an attempt that follows a replay.
-	Replay *AttemptReplay `json:"replay,omitempty"`
+	// DecidedBy names the delivery policy rule that made the verdict;
+	// ErrorClass classifies a failure (queue.ErrorClass); Replay is set
+	// when the attempt follows a replay from the dead letters.
+	DecidedBy  string          `json:"decided_by,omitempty"`
+	ErrorClass string          `json:"error_class,omitempty"`
+	Replay     *deliver.Replay `json:"replay,omitempty"`
 	// Instance is the gateway process that made the attempt.
 	Instance string `json:"instance,omitempty"`
 }
@@ -52,13 +56,6 @@ type AttemptResponse struct {
 	StatusCode  int               `json:"status_code"`
 	Headers     map[string]string `json:"headers,omitempty"`
 	BodyExcerpt string            `json:"body_excerpt,omitempty"`
-}
-
-// AttemptReplay says which config the replayed postback was first
-// rendered with and whether it was rendered again.
-type AttemptReplay struct {
-	OfConfigVersion string `json:"of_config_version,omitempty"`
-	Rerendered      bool   `json:"rerendered"`
 }
 
 // attemptFilter selects attempts; empty fields match everything.

@@ -79,6 +79,11 @@ func (d *delivery) Render(_ context.Context, k queue.Key, qe queue.Event) ([]que
 		return nil, nil
 	}
 	pl := renderPartner(ev, qe.ID, app, pc, rt.partners[k.Partner], rt.version, qe.Received)
+	for i := range pl.jobs {
+		// What finds the event again in the archive, for a replay that
+		// renders anew.
+		pl.jobs[i].EventSeq = qe.Seq
+	}
 	for _, sk := range pl.Skipped {
 		switch {
 		case sk.Class == skipRender:
@@ -92,6 +97,45 @@ func (d *delivery) Render(_ context.Context, k queue.Key, qe queue.Event) ([]que
 		}
 	}
 	return pl.jobs, nil
+}
+
+// rerender renders a dead letter's postback again, from its archived
+// event with the config and spec live now: for when the spec was the
+// cause. The postback keeps its id (so its Idempotency-Key), and records
+// the config version that rendered the one that died.
+func (d *delivery) rerender(ctx context.Context, dl queue.DeadLetter) (queue.Job, error) {
+	old := dl.Job
+	qe, err := d.s.q.ArchivedEvent(ctx, old.App, old.EventID, old.EventSeq)
+	if err != nil {
+		return queue.Job{}, err
+	}
+	rt := d.s.rt.Load()
+	app := rt.cfg.App(old.App)
+	var pc *config.Partner
+	if app != nil {
+		pc = app.Partner(old.Partner)
+	}
+	if pc == nil {
+		return queue.Job{}, fmt.Errorf("partner %q is not enabled for app %q in config %s", old.Partner, old.App, rt.version)
+	}
+	ev, err := d.events.parse(old.App, qe.Seq, qe.Raw)
+	if err != nil {
+		return queue.Job{}, fmt.Errorf("archived event unreadable: %w", err)
+	}
+	pl := renderPartner(ev, qe.ID, app, pc, rt.partners[old.Partner], rt.version, qe.Received)
+	for _, j := range pl.jobs {
+		if j.ID == old.ID {
+			j.EventSeq = qe.Seq
+			j.OriginalConfigVersion = old.ConfigVersion
+			return j, nil
+		}
+	}
+	for _, sk := range pl.Skipped {
+		if sk.Postback != "" && PostbackID(old.App, qe.ID, old.Partner, sk.Postback, sk.Name) == old.ID {
+			return queue.Job{}, fmt.Errorf("config %s does not send it: %s", rt.version, sk.Reason)
+		}
+	}
+	return queue.Job{}, fmt.Errorf("config %s renders no postback %q for event %s any more", rt.version, old.Postback, qe.ID)
 }
 
 // skipped records a planned postback that rendering did not send, where
@@ -136,13 +180,17 @@ func buildPolicies(cfg *config.Config, specs map[string]*partnerRuntime) map[que
 			if pr == nil {
 				continue
 			}
-			out[queue.Key{App: a.ID, Partner: pc.ID}] = policyFor(pr.spec, pc.Delivery)
+			out[queue.Key{App: a.ID, Partner: pc.ID}] = policyFor(pr.spec, a.ID, pc.Delivery)
 		}
 	}
 	return out
 }
 
-func policyFor(sp *spec.Partner, d config.Delivery) deliver.Policy {
+// policyFor merges a partner's delivery policy: the spec's delivery block
+// first, then the app's config overriding it field by field. Each
+// verdict-making rule records where it came from (deliver.Rules), which
+// every attempt then shows as decided_by.
+func policyFor(sp *spec.Partner, app string, d config.Delivery) deliver.Policy {
 	hosts := sp.Hosts()
 	var private []string
 	for _, h := range d.AllowHosts {
@@ -154,12 +202,10 @@ func policyFor(sp *spec.Partner, d config.Delivery) deliver.Policy {
 			private = append(private, h)
 		}
 	}
-	return deliver.Policy{
+	pol := deliver.Policy{
 		Timeout:       d.Timeout,
 		MaxAttempts:   d.MaxAttempts,
 		MaxAge:        d.MaxAge,
-		SuccessStatus: d.SuccessCodes,
-		SuccessBody:   d.SuccessBody,
 		Concurrency:   d.Concurrency,
 		RatePerSecond: d.RatePerSecond,
 		AllowedHosts:  hosts,
@@ -172,6 +218,56 @@ func policyFor(sp *spec.Partner, d config.Delivery) deliver.Policy {
 			HalfOpenProbes: d.Breaker.HalfOpenProbes,
 		},
 	}
+	if sd := sp.Delivery; sd != nil {
+		src := func(field string) string { return decidedBy("", sp.ID, field) }
+		if len(sd.SuccessStatus) > 0 {
+			pol.SuccessStatus, pol.Rules.SuccessStatus = sd.SuccessStatus, src("success_status")
+		}
+		// The loader refused a spec whose patterns or statuses do not
+		// compile, with the same functions.
+		if re, err := spec.CompilePattern(sd.SuccessBody); sd.SuccessBody != "" && err == nil {
+			pol.SuccessBody, pol.Rules.SuccessBody = re, src("success_body")
+		}
+		if re, err := spec.CompilePattern(sd.FailureBody); sd.FailureBody != "" && err == nil {
+			pol.FailureBody, pol.Rules.FailureBody = re, src("failure_body")
+		}
+		if codes, classes, err := spec.ParseStatusList(sd.RetryStatus); len(sd.RetryStatus) > 0 && err == nil {
+			pol.RetryStatus, pol.Rules.RetryStatus = &deliver.StatusSet{Codes: codes, Classes: classes}, src("retry_status")
+		}
+		if sd.RetryNetworkErrors != nil {
+			pol.NoNetworkRetry, pol.Rules.RetryNetwork = !*sd.RetryNetworkErrors, src("retry_network_errors")
+		}
+	}
+	src := func(field string) string { return decidedBy(app, sp.ID, field) }
+	if len(d.SuccessCodes) > 0 {
+		pol.SuccessStatus, pol.Rules.SuccessStatus = d.SuccessCodes, src("success_codes")
+	}
+	if d.SuccessBody != nil {
+		pol.SuccessBody, pol.Rules.SuccessBody = d.SuccessBody, src("success_body")
+	}
+	if d.FailureBody != nil {
+		pol.FailureBody, pol.Rules.FailureBody = d.FailureBody, src("failure_body")
+	}
+	if codes, classes, err := spec.ParseStatusList(d.RetryStatus); len(d.RetryStatus) > 0 && err == nil {
+		pol.RetryStatus, pol.Rules.RetryStatus = &deliver.StatusSet{Codes: codes, Classes: classes}, src("retry_status")
+	}
+	if d.RetryNetwork != nil {
+		pol.NoNetworkRetry, pol.Rules.RetryNetwork = !*d.RetryNetwork, src("retry_network_errors")
+	}
+	return pol
+}
+
+// decidedBy names a policy rule as attempts and dead letters show it:
+// "spec clevertap delivery.retry_status", "config
+// apps[demo].partners[jampp].delivery.success_codes". The defaults and
+// the rules no setting makes are named in deliver (deliver.RuleDefaultRetry
+// and the others).
+// app "" names the spec's rule.
+func decidedBy(app, partner, field string) string {
+	if app == "" {
+		return "spec " + partner + " delivery." + field
+	}
+	return "config apps[" + app + "].partners[" + partner + "].delivery." + field
 }
 
 func (d *delivery) observe(a deliver.Attempt) {
@@ -202,7 +298,7 @@ func (d *delivery) observe(a deliver.Attempt) {
 		LatencyMS: float64(a.Latency.Microseconds()) / 1000, Error: errText,
 		ConfigVersion: a.ConfigVersion, Method: a.Method, URL: a.URL, Headers: a.RequestHeaders,
 		Request:   &AttemptRequest{Method: a.Method, URL: a.URL, Headers: a.RequestHeaders, BodyExcerpt: a.RequestBody},
-		DecidedBy: a.DecidedBy, Instance: d.s.instance,
+		DecidedBy: a.DecidedBy, ErrorClass: a.ErrorClass, Replay: a.Replay, Instance: d.s.instance,
 	}
 	if a.StatusCode != 0 {
 		at.Response = &AttemptResponse{StatusCode: a.StatusCode, Headers: a.ResponseHeaders, BodyExcerpt: a.ResponseBody}

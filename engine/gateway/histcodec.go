@@ -50,14 +50,11 @@ func appendAttemptJSON(b []byte, a *Attempt) []byte {
 		b = append(b, '}')
 	}
 	b = appendOptField(b, "decided_by", a.DecidedBy)
+	b = appendOptField(b, "error_class", a.ErrorClass)
 	if r := a.Replay; r != nil {
-		b = append(b, `,"replay":{`...)
-		if r.OfConfigVersion != "" {
-			b = append(b, `"of_config_version":`...)
-			b = appendJSONString(b, r.OfConfigVersion)
-			b = append(b, ',')
-		}
-		b = append(b, `"rerendered":`...)
+		b = append(b, `,"replay":{"of_config_version":`...)
+		b = appendJSONString(b, r.OfConfigVersion)
+		b = append(b, `,"rerendered":`...)
 		b = strconv.AppendBool(b, r.Rerendered)
 		b = append(b, '}')
 	}
@@ -69,7 +66,7 @@ func appendAttemptJSON(b []byte, a *Attempt) []byte {
 // its texts, with room for a little escaping.
 func attemptJSONSize(a *Attempt) int {
 	n := 400 + len(a.PostbackID) + len(a.App) + len(a.Partner) + len(a.Postback) + len(a.EventID) +
-		len(a.Status) + len(a.Error) + len(a.ConfigVersion) + len(a.Method) + 2*len(a.URL) + len(a.DecidedBy) + len(a.Instance)
+		len(a.Status) + len(a.Error) + len(a.ConfigVersion) + len(a.Method) + 2*len(a.URL) + len(a.DecidedBy) + len(a.ErrorClass) + len(a.Instance)
 	for k, v := range a.Headers {
 		n += 2 * (len(k) + len(v) + 6) // also in request
 	}

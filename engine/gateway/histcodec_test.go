@@ -6,6 +6,8 @@ import (
 	"math"
 	"testing"
 	"time"
+
+	"github.com/adgate/adgate/engine/internal/deliver"
 )
 
 // appendAttemptJSON writes exactly what encoding/json writes with HTML
@@ -19,7 +21,7 @@ func TestAttemptJSON(t *testing.T) {
 		Headers:   map[string]string{"Z": "1", "A": weird, "Authorization": Redacted},
 		Request:   &AttemptRequest{Method: "POST", URL: "https://x.test/", Headers: map[string]string{"B": "2", "A": "1"}, BodyExcerpt: weird},
 		Response:  &AttemptResponse{StatusCode: 503, Headers: map[string]string{"Retry-After": "1"}, BodyExcerpt: "try again"},
-		DecidedBy: "default: 5xx is retried", Replay: &AttemptReplay{OfConfigVersion: "old", Rerendered: true}, Instance: "host-abc123",
+		DecidedBy: "default: 5xx is retried", ErrorClass: "5xx", Replay: &deliver.Replay{OfConfigVersion: "old", Rerendered: true}, Instance: "host-abc123",
 	}
 	for _, tc := range []struct {
 		name string
@@ -28,7 +30,7 @@ func TestAttemptJSON(t *testing.T) {
 		{"full", full},
 		{"empty", Attempt{}},
 		{"skip", Attempt{Time: time.Date(2026, 1, 1, 0, 0, 0, 0, time.FixedZone("x", 3600)), Status: statusSkipped, Error: weird}},
-		{"empty parts", Attempt{Request: &AttemptRequest{}, Response: &AttemptResponse{}, Replay: &AttemptReplay{}}},
+		{"empty parts", Attempt{Request: &AttemptRequest{}, Response: &AttemptResponse{}, Replay: &deliver.Replay{}}},
 		{"tiny latency", Attempt{LatencyMS: 1e-9}},
 		{"huge latency", Attempt{LatencyMS: 1e22}},
 		{"negative", Attempt{LatencyMS: -0.5, Attempt: -1}},

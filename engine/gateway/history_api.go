@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"net/url"
 	"sort"
-	"strconv"
 	"time"
 
 	"github.com/adgate/adgate/engine/internal/queue"
@@ -36,14 +35,11 @@ func parseTimes(q url.Values, into map[string]*time.Time) error {
 // time, a page of limit at a time continued with cursor.
 func (s *Server) handleDeliveries(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	f := attemptFilter{App: q.Get("app"), Partner: q.Get("partner"), Status: q.Get("status"), PostbackID: q.Get("id"), EventID: q.Get("event_id"), Limit: 100}
-	if l := q.Get("limit"); l != "" {
-		n, err := strconv.Atoi(l)
-		if err != nil || n < 1 || n > 1000 {
-			writeError(w, http.StatusBadRequest, fmt.Sprintf("limit must be an integer from 1 to 1000, got %q", l))
-			return
-		}
-		f.Limit = n
+	f := attemptFilter{App: q.Get("app"), Partner: q.Get("partner"), Status: q.Get("status"), PostbackID: q.Get("id"), EventID: q.Get("event_id")}
+	var err error
+	if f.Limit, err = parseLimit(q.Get("limit")); err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
 	}
 	if f.Status != "" && !validAttemptStatus(f.Status) {
 		writeError(w, http.StatusBadRequest, fmt.Sprintf("unknown status %q: want one of delivered, retry, dead, delayed, skipped, paused, or a status class 1xx, 2xx, 3xx, 4xx, 5xx, error (no HTTP answer)", f.Status))

@@ -223,11 +223,17 @@ func (p *Partner) CountryAllowed(country string) bool {
 // Delivery overrides the delivery policy for one partner. Zero values mean
 // "the delivery engine's default".
 type Delivery struct {
-	Timeout       time.Duration
-	MaxAttempts   int
-	MaxAge        time.Duration
-	SuccessCodes  []int
-	SuccessBody   *regexp.Regexp
+	Timeout      time.Duration
+	MaxAttempts  int
+	MaxAge       time.Duration
+	SuccessCodes []int
+	SuccessBody  *regexp.Regexp
+	FailureBody  *regexp.Regexp
+	// RetryStatus lists the failing answers retried (codes and classes
+	// such as "5xx", see spec.ParseStatusList); nil keeps the spec's or
+	// the default. RetryNetwork nil keeps the spec's or the default.
+	RetryStatus   []string
+	RetryNetwork  *bool
 	Concurrency   int
 	RatePerSecond float64
 	AllowHosts    []string

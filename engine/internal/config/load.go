@@ -25,6 +25,7 @@ import (
 
 	"github.com/adgate/adgate/engine/diag"
 	"github.com/adgate/adgate/engine/internal/yamlx"
+	"github.com/adgate/adgate/engine/spec"
 	"github.com/adgate/adgate/schemas"
 )
 
@@ -37,6 +38,7 @@ const (
 	RuleDuplicate    = "gateway-duplicate"
 	RuleCredentials  = "gateway-ingest-credentials"
 	RuleRegexp       = "gateway-regexp"
+	RuleStatus       = "gateway-status"
 	RulePartner      = "gateway-unknown-partner"
 	RulePostback     = "gateway-unknown-postback"
 	RuleCredential   = "gateway-unknown-credential"
@@ -378,6 +380,9 @@ type rawPartner struct {
 		MaxAge        string   `yaml:"max_age"`
 		SuccessCodes  []int    `yaml:"success_codes"`
 		SuccessBody   string   `yaml:"success_body"`
+		FailureBody   string   `yaml:"failure_body"`
+		RetryStatus   []string `yaml:"retry_status"`
+		RetryNetwork  *bool    `yaml:"retry_network_errors"`
 		Concurrency   int      `yaml:"concurrency"`
 		RatePerSecond float64  `yaml:"rate_per_second"`
 		AllowHosts    []string `yaml:"allow_hosts"`
@@ -598,6 +603,8 @@ func (p *parser) buildPartner(rp rawPartner, pp string, at func(string) *yaml.No
 		MaxAttempts:   d.MaxAttempts,
 		MaxAge:        dur(d.MaxAge, 0, pp+".delivery.max_age"),
 		SuccessCodes:  d.SuccessCodes,
+		RetryStatus:   d.RetryStatus,
+		RetryNetwork:  d.RetryNetwork,
 		Concurrency:   d.Concurrency,
 		RatePerSecond: d.RatePerSecond,
 		AllowHosts:    d.AllowHosts,
@@ -614,12 +621,25 @@ func (p *parser) buildPartner(rp rawPartner, pp string, at func(string) *yaml.No
 			p.errNode(at(fmt.Sprintf("%s.delivery.allow_hosts.%d", pp, k)), RuleAllowHost, msg, hint)
 		}
 	}
-	if d.SuccessBody != "" {
-		re, err := regexp.Compile(d.SuccessBody)
-		if err != nil {
-			p.errNode(at(pp+".delivery.success_body"), RuleRegexp, "success_body is not a valid regular expression: "+err.Error(), "use Go RE2 syntax")
+	// The spec's delivery block is read with the same functions: one rule
+	// for what a pattern or a status list may be.
+	for _, f := range []struct {
+		key, val string
+		out      **regexp.Regexp
+	}{{"success_body", d.SuccessBody, &part.Delivery.SuccessBody}, {"failure_body", d.FailureBody, &part.Delivery.FailureBody}} {
+		if f.val == "" {
+			continue
 		}
-		part.Delivery.SuccessBody = re
+		re, err := spec.CompilePattern(f.val)
+		if err != nil {
+			p.errNode(at(pp+".delivery."+f.key), RuleRegexp, f.key+": "+err.Error(), "use Go RE2 syntax, at most 1024 bytes")
+		}
+		*f.out = re
+	}
+	for k, e := range d.RetryStatus {
+		if _, _, err := spec.ParseStatus(e); err != nil {
+			p.errNode(at(fmt.Sprintf("%s.delivery.retry_status.%d", pp, k)), RuleStatus, "retry_status: "+err.Error(), `write a code such as 429 or a class such as "5xx"`)
+		}
 	}
 	return part
 }

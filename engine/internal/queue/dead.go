@@ -21,6 +21,12 @@ type DeadLetter struct {
 	Attempts int
 	// DeadAt is when the job was dead-lettered.
 	DeadAt time.Time
+	// Class is the error class (see ErrorClass); StatusCode the last
+	// answer's status (0: none, or a dead letter from before it was kept);
+	// DecidedBy the policy rule that made the verdict, when known.
+	Class      string
+	StatusCode int
+	DecidedBy  string
 }
 
 // ReplayFilter selects dead letters. Empty fields match everything; IDs
@@ -29,12 +35,19 @@ type ReplayFilter struct {
 	IDs          []string
 	App, Partner string
 	Since, Until time.Time
+	// ErrorClass, when set, matches DeadLetter.Class.
+	ErrorClass string
+	// From starts the scan at this dead-letter sequence (a page cursor).
+	From uint64
 	// Limit stops after this many matches; 0 means no limit.
 	Limit int
 }
 
 func (f *ReplayFilter) match(d *DeadLetter) bool {
 	if len(f.IDs) > 0 && !slices.Contains(f.IDs, d.Job.ID) {
+		return false
+	}
+	if f.ErrorClass != "" && d.Class != f.ErrorClass {
 		return false
 	}
 	if !f.Until.IsZero() && d.DeadAt.After(f.Until) {
@@ -53,20 +66,71 @@ func (q *Queue) DeadLetters(ctx context.Context, f ReplayFilter) ([]DeadLetter, 
 	return out, err
 }
 
+// DeadLetterPage lists up to f.Limit dead letters matching f, oldest
+// first, and the sequence the next page starts at (0: there is none).
+func (q *Queue) DeadLetterPage(ctx context.Context, f ReplayFilter) ([]DeadLetter, uint64, error) {
+	limit := f.Limit
+	if limit > 0 {
+		// One more than asked: it tells whether a next page exists, so no
+		// cursor ever leads to an empty page.
+		f.Limit++
+	}
+	list, err := q.DeadLetters(ctx, f)
+	if err != nil {
+		return nil, 0, err
+	}
+	if limit > 0 && len(list) > limit {
+		return list[:limit], list[limit].Seq, nil
+	}
+	return list, 0, nil
+}
+
+// ReplayFailure is a dead letter Replay could not send again: it stays a
+// dead letter.
+type ReplayFailure struct {
+	ID    string
+	Seq   uint64
+	Error string
+}
+
+// ReplayResult is what Replay did.
+type ReplayResult struct {
+	Replayed int
+	Failed   []ReplayFailure
+	// ReplayedIDs lists the replayed jobs' ids when the filter named ids
+	// (so the caller can tell which were not found).
+	ReplayedIDs []string
+}
+
+// Rework makes the job a dead letter is replayed as (rendering it again,
+// say). An error leaves the dead letter in place and is reported per id.
+type Rework func(ctx context.Context, d DeadLetter) (Job, error)
+
 // Replay enqueues the dead letters matching f again and removes them from
 // the dead letters. A replayed job keeps its Job.ID, so the partner sees
 // the same Idempotency-Key, but is published under a new message id so the
 // duplicate window does not drop it; its retry budget starts afresh.
 // Replaying one dead letter twice (say after a crash between the two
-// steps) enqueues it once.
-func (q *Queue) Replay(ctx context.Context, f ReplayFilter) (int, error) {
-	n := 0
+// steps) enqueues it once. rework, if not nil, makes the job to enqueue
+// from each dead letter.
+func (q *Queue) Replay(ctx context.Context, f ReplayFilter, rework Rework) (ReplayResult, error) {
+	var res ReplayResult
 	err := q.scanDead(ctx, f, func(d DeadLetter) error {
-		j := d.Job
-		if j.ID == "" {
+		if d.Job.ID == "" {
 			return nil // undecodable: left for inspection
 		}
-		j.Replays++
+		j := d.Job
+		// Sent as it was rendered: its own config version is the one it
+		// is replayed of, whatever an earlier rerender recorded.
+		j.OriginalConfigVersion = ""
+		if rework != nil {
+			var err error
+			if j, err = rework(ctx, d); err != nil {
+				res.Failed = append(res.Failed, ReplayFailure{ID: d.Job.ID, Seq: d.Seq, Error: err.Error()})
+				return nil
+			}
+		}
+		j.Replays = d.Job.Replays + 1
 		j.EnqueuedAt = time.Now().UTC()
 		if err := q.Enqueue(ctx, j); err != nil {
 			return err
@@ -74,10 +138,19 @@ func (q *Queue) Replay(ctx context.Context, f ReplayFilter) (int, error) {
 		if err := q.st().dead.DeleteMsg(ctx, d.Seq); err != nil && !errors.Is(err, jetstream.ErrMsgNotFound) {
 			return fmt.Errorf("queue: replay %s: removing dead letter: %w", j.ID, err)
 		}
-		n++
+		res.Replayed++
+		if len(f.IDs) > 0 {
+			res.ReplayedIDs = append(res.ReplayedIDs, j.ID)
+		}
 		return nil
 	})
-	return n, err
+	return res, err
+}
+
+// ScanDead calls fn for each dead letter matching f, oldest first,
+// without changing anything (a dry run of Replay).
+func (q *Queue) ScanDead(ctx context.Context, f ReplayFilter, fn func(DeadLetter) error) error {
+	return q.scanDead(ctx, f, fn)
 }
 
 // scanDead calls fn for each matching dead letter, reading the stream with
@@ -88,7 +161,11 @@ func (q *Queue) scanDead(ctx context.Context, f ReplayFilter, fn func(DeadLetter
 		DeliverPolicy:     jetstream.DeliverAllPolicy,
 		InactiveThreshold: time.Minute,
 	}
-	if !f.Since.IsZero() {
+	switch {
+	case f.From > 0:
+		cfg.DeliverPolicy = jetstream.DeliverByStartSequencePolicy
+		cfg.OptStartSeq = f.From
+	case !f.Since.IsZero():
 		since := f.Since
 		cfg.DeliverPolicy = jetstream.DeliverByStartTimePolicy
 		cfg.OptStartTime = &since
@@ -97,6 +174,15 @@ func (q *Queue) scanDead(ctx context.Context, f ReplayFilter, fn func(DeadLetter
 	if err != nil {
 		return fmt.Errorf("queue: reading dead letters: %w", err)
 	}
+	// Removed at once rather than left to expire: a console polling the
+	// list would otherwise pile up consumers until the server's limit.
+	defer func() {
+		if info := cons.CachedInfo(); info != nil {
+			dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			defer cancel()
+			_ = q.st().dead.DeleteConsumer(dctx, info.Name)
+		}
+	}()
 	info, err := cons.Info(ctx)
 	if err != nil {
 		return fmt.Errorf("queue: reading dead letters: %w", err)
@@ -142,8 +228,10 @@ func (q *Queue) scanDead(ctx context.Context, f ReplayFilter, fn func(DeadLetter
 }
 
 func decodeDead(data []byte, h nats.Header, md *jetstream.MsgMetadata) DeadLetter {
-	d := DeadLetter{Seq: md.Sequence.Stream, DeadAt: md.Timestamp, Reason: h.Get(hdrReason)}
+	d := DeadLetter{Seq: md.Sequence.Stream, DeadAt: md.Timestamp, Reason: h.Get(hdrReason), DecidedBy: h.Get(hdrDecidedBy)}
 	d.Attempts, _ = strconv.Atoi(h.Get(hdrAttempts))
+	d.StatusCode, _ = strconv.Atoi(h.Get(hdrStatus))
+	d.Class = ErrorClass(h.Get(hdrClass), d.StatusCode, d.Reason)
 	// An undecodable job (zero Job) is listed for inspection but cannot
 	// be replayed; its reason says so already.
 	d.Job, _ = decodeJob(data)

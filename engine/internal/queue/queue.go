@@ -61,6 +61,14 @@ type Job struct {
 	// dead-lettered instead of sent, however long the retries took. Replay
 	// keeps it, so a replayed postback past its window is not sent either.
 	WindowEnd time.Time `json:"window_end,omitzero"`
+	// EventSeq is the event's sequence in the event stream (and so in its
+	// archive, which mirrors it): what finds the event again to render
+	// the postback anew on a replay. 0 for jobs not rendered from a
+	// stored event.
+	EventSeq uint64 `json:"event_seq,omitempty"`
+	// OriginalConfigVersion is set on a postback rendered again by a
+	// replay: the config version that rendered the one that died.
+	OriginalConfigVersion string `json:"original_config_version,omitempty"`
 }
 
 func (j *Job) validate() error {
@@ -128,8 +136,12 @@ type Config struct {
 	// (default 7 days; 0 bytes: no size limit).
 	HistoryMaxAge   time.Duration
 	HistoryMaxBytes int64
-	// ArchiveMaxAge and ArchiveMaxBytes bound the event archive replay
-	// renders again from (0: its defaults).
+	// ArchiveStream names the event archive (default ADGATE_EV_ARCHIVE):
+	// a mirror of the event stream that keeps every accepted event for
+	// ArchiveMaxAge (default 7 days) and at most ArchiveMaxBytes (0: no
+	// size bound), so a replay can render a dead postback again from its
+	// event after the event stream let it go.
+	ArchiveStream   string
 	ArchiveMaxAge   time.Duration
 	ArchiveMaxBytes int64
 
@@ -205,10 +217,14 @@ func (c Config) withDefaults() Config {
 	if c.HistoryStream == "" {
 		c.HistoryStream = "ADGATE_HIST"
 	}
+	if c.ArchiveStream == "" {
+		c.ArchiveStream = "ADGATE_EV_ARCHIVE"
+	}
 	if c.Subject == "" {
 		c.Subject = "adgate"
 	}
 	def(&c.HistoryMaxAge, 7*24*time.Hour)
+	def(&c.ArchiveMaxAge, 7*24*time.Hour)
 	def(&c.DuplicateWindow, 10*time.Minute)
 	def(&c.MaxAge, 7*24*time.Hour)
 	def(&c.DeadMaxAge, 14*24*time.Hour)
@@ -260,6 +276,14 @@ type Outcome struct {
 	// Reason says why the attempt failed (Retry, Dead); it is stored with a
 	// dead letter, so it must not contain credentials.
 	Reason string
+	// Class is the failure's error class (see ErrorClass), set by the
+	// handler that knows why it gave up; StatusCode is the partner's
+	// answer, 0 when there was none.
+	Class      string
+	StatusCode int
+	// DecidedBy names the delivery policy rule that made the verdict
+	// (kept with a dead letter, shown in the history).
+	DecidedBy string
 }
 
 // Delivered reports success: the message is acked and removed.
@@ -431,6 +455,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Queue, error) {
 		q.shutdown()
 		return nil, err
 	}
+	q.awaitArchive(ctx)
 	return q, nil
 }
 
@@ -493,7 +518,25 @@ func (q *Queue) ensureStreams(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	q.streams.Store(&streamSet{work: work, dead: dead, events: events, hist: hist})
+	archive, err := q.ensureStream(ctx, jetstream.StreamConfig{
+		Name:        q.cfg.ArchiveStream,
+		Description: "adgate accepted events, kept for rendering dead postbacks again on replay",
+		// A mirror: the server copies every event as it is stored, so
+		// ingest publishes once, and keeps the event stream's sequence
+		// numbers, which jobs record (Job.EventSeq) to find it again.
+		// Events only (<prefix>.ev.<app>): the write probe's subject has
+		// one token more, and a mirror of it would keep it in the event
+		// stream, which drops it at once for want of interest.
+		Mirror:    &jetstream.StreamSource{Name: q.cfg.EventStream, FilterSubject: q.cfg.Subject + ".ev.*"},
+		Retention: jetstream.LimitsPolicy,
+		Storage:   storage,
+		MaxAge:    q.cfg.ArchiveMaxAge,
+		MaxBytes:  q.cfg.ArchiveMaxBytes,
+	})
+	if err != nil {
+		return err
+	}
+	q.streams.Store(&streamSet{work: work, dead: dead, events: events, hist: hist, archive: archive})
 	return nil
 }
 
@@ -504,6 +547,8 @@ type streamSet struct {
 	events jetstream.Stream
 	// hist is the delivery history (see history.go).
 	hist jetstream.Stream
+	// archive mirrors events, for replays that render again.
+	archive jetstream.Stream
 }
 
 // st returns the current stream handles (empty before the first setup).
