@@ -121,6 +121,9 @@ type Config struct {
 	DeadStream  string
 	EventStream string
 	Subject     string
+	// ControlBucket names the KV bucket of the pause controls (default
+	// ADGATE_CONTROL; its stream is KV_<name>).
+	ControlBucket string
 
 	// DuplicateWindow is how long an enqueued job ID is remembered for
 	// de-duplication (default 10m). Memory grows with rate x window.
@@ -190,6 +193,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Subject == "" {
 		c.Subject = "adgate"
+	}
+	if c.ControlBucket == "" {
+		c.ControlBucket = "ADGATE_CONTROL"
 	}
 	def(&c.DuplicateWindow, 10*time.Minute)
 	def(&c.MaxAge, 7*24*time.Hour)
@@ -318,6 +324,9 @@ type Queue struct {
 	lostMu   sync.Mutex
 	lostSeen map[string]map[uint64]bool
 
+	// ctl is this process's copy of the control bucket (pauses).
+	ctl *controls
+
 	// dialErr is the last failed attempt to reach an external server,
 	// what a startup that cannot reach it reports.
 	dialErr atomic.Pointer[string]
@@ -357,7 +366,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Queue, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	q := &Queue{cfg: cfg, log: log, kick: make(chan struct{}, 1), topoKick: make(chan struct{}, 1)}
+	q := &Queue{cfg: cfg, log: log, kick: make(chan struct{}, 1), topoKick: make(chan struct{}, 1), ctl: newControls()}
 	var err error
 	switch {
 	case cfg.URL == "" && (cfg.Replicas > 1 || cfg.Placement != nil):
@@ -395,6 +404,12 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Queue, error) {
 		return nil, err
 	}
 	if err := q.checkMarks(ctx); err != nil {
+		q.shutdown()
+		return nil, err
+	}
+	// The pauses are known before Run starts any worker, so a paused pair
+	// sends nothing after a restart either.
+	if err := q.loadControls(ctx); err != nil {
 		q.shutdown()
 		return nil, err
 	}
@@ -446,15 +461,21 @@ func (q *Queue) ensureStreams(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	q.streams.Store(&streamSet{work: work, dead: dead, events: events})
+	control, err := q.ensureKV(ctx, q.cfg.ControlBucket, "adgate controls: which (app, partner) pairs are paused")
+	if err != nil {
+		return err
+	}
+	q.streams.Store(&streamSet{work: work, dead: dead, events: events, control: control})
 	return nil
 }
 
-// streamSet is the work, dead-letter and event streams.
+// streamSet is the work, dead-letter and event streams and the control
+// bucket.
 type streamSet struct {
 	work, dead jetstream.Stream
 	// events holds accepted events until every partner rendered them.
-	events jetstream.Stream
+	events  jetstream.Stream
+	control jetstream.KeyValue
 }
 
 // st returns the current stream handles (empty before the first setup).
@@ -566,6 +587,40 @@ func (q *Queue) Depth(ctx context.Context) (Depth, error) {
 		}
 	}
 	return d, nil
+}
+
+// Backlog is one (app, partner) pair's waiting work.
+type Backlog struct {
+	// Queued counts its postbacks in the work stream, waiting or in
+	// flight (a paused pair's wait there).
+	Queued uint64
+	// ToRender counts the accepted events its render worker has not
+	// rendered yet.
+	ToRender uint64
+}
+
+// Backlogs reports the backlog of each of keys.
+func (q *Queue) Backlogs(ctx context.Context, keys []Key) (map[Key]Backlog, error) {
+	st := q.st()
+	wi, err := st.work.Info(ctx, jetstream.WithSubjectFilter(q.cfg.Subject+".pb.>"))
+	if err != nil {
+		return nil, fmt.Errorf("queue: backlog: %w", err)
+	}
+	out := make(map[Key]Backlog, len(keys))
+	for _, k := range keys {
+		b := Backlog{Queued: wi.State.Subjects[q.workSubject(k.App, k.Partner)]}
+		c, err := st.events.Consumer(ctx, renderConsumerName(k))
+		switch {
+		case errors.Is(err, jetstream.ErrConsumerNotFound):
+		case err != nil:
+			return nil, fmt.Errorf("queue: backlog of %s/%s: %w", k.App, k.Partner, err)
+		default:
+			ci := c.CachedInfo()
+			b.ToRender = ci.NumPending + uint64(ci.NumAckPending)
+		}
+		out[k] = b
+	}
+	return out, nil
 }
 
 // Connected reports whether the queue's NATS connection is up, for
