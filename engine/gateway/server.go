@@ -302,6 +302,9 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /v1/apps/{app}/partners/{partner}/test", s.admin(s.handleTest))
 	mux.HandleFunc("POST /v1/reload", s.admin(s.handleReload))
 	mux.HandleFunc("GET /v1/apps/{app}/sample", s.admin(s.handleSample))
+	mux.HandleFunc("GET /v1/partners", s.admin(s.handlePartners))
+	mux.HandleFunc("POST /v1/apps/{app}/partners/{partner}/pause", s.admin(s.handlePause))
+	mux.HandleFunc("POST /v1/apps/{app}/partners/{partner}/resume", s.admin(s.handleResume))
 	// /healthz and /readyz stay unauthenticated: orchestrators probe them
 	// without credentials, and they expose nothing beyond up/ready (and
 	// the config version hash). Every other endpoint authenticates.
