@@ -237,6 +237,7 @@ func TestWindowClosesWhilePaused(t *testing.T) {
 		}
 		if len(out.DeadLetters) == 1 {
 			d := out.DeadLetters[0]
+			t.Logf("dead letter reason: %s", d.Reason)
 			if d.PostbackID != id || !strings.HasPrefix(d.Reason, "outside postback window: it closed at ") ||
 				!strings.Contains(d.Reason, " while the partner was paused (since ") {
 				t.Fatalf("dead letter %+v", d)

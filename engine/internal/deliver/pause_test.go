@@ -46,6 +46,7 @@ func TestExpiredWhilePaused(t *testing.T) {
 			}
 			before := sk.Count()
 			out := s.Handle(context.Background(), j, 1)
+			t.Logf("reason: %s", out.Reason)
 			if out.Kind != tt.want || (tt.want == queue.OutcomeDead && out.Reason != tt.reason) {
 				t.Fatalf("outcome %+v\nwant %v %q", out, tt.want, tt.reason)
 			}
