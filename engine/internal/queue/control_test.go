@@ -183,3 +183,47 @@ func TestControlKeys(t *testing.T) {
 		t.Error("distinct pairs share a key")
 	}
 }
+
+// The watch survives the server restarting under it, and a key deleted
+// behind adgate's back (nats kv del) resumes the pair.
+func TestControlWatchAfterRestart(t *testing.T) {
+	dir := t.TempDir()
+	ns := startNATS(t, dir, 0)
+	port := serverPort(t, ns)
+	cfg := testConfig("")
+	cfg.URL, cfg.Token = ns.ClientURL(), "ext-token"
+	q := openQueue(t, cfg)
+	runQueue(t, q, newRecorder(func(Job, int) Outcome { return Delivered() }))
+	k := Key{App: "a", Partner: "p"}
+	pausedAt := time.Now()
+	if _, err := q.Pause(context.Background(), k, "", "admin", pausedAt); err != nil {
+		t.Fatal(err)
+	}
+	ns.Shutdown()
+	ns.WaitForShutdown()
+	ns = startNATS(t, dir, port)
+	defer ns.Shutdown()
+
+	js := operatorJS(t, ns.ClientURL(), "ext-token")
+	ctx := context.Background()
+	kv, err := js.KeyValue(ctx, "ADGATE_CONTROL")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := kv.Delete(ctx, controlKey(k)); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		if _, ok := q.Control(k); !ok {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the queue did not see the key deleted after the restart")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if _, ok := q.PausedAt(k, pausedAt.Add(time.Millisecond)); !ok {
+		t.Error("the pause ended by the delete is not remembered")
+	}
+}
