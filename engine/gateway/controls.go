@@ -191,8 +191,10 @@ func (s *Server) enabledPair(w http.ResponseWriter, app, partner string) (queue.
 		writeError(w, http.StatusNotFound, fmt.Sprintf("unknown app %q", app))
 		return queue.Key{}, false
 	}
+	// A partner whose spec did not load has no policy and is not
+	// enabled.
 	k := queue.Key{App: app, Partner: partner}
-	if _, ok := rt.policies[k]; !ok || a.Partner(partner) == nil {
+	if _, ok := rt.policies[k]; !ok {
 		writeError(w, http.StatusNotFound, fmt.Sprintf("partner %q is not enabled for app %q", partner, app))
 		return queue.Key{}, false
 	}
@@ -286,9 +288,8 @@ func (s *Server) handlePartners(w http.ResponseWriter, r *http.Request) {
 			continue
 		}
 		for _, pc := range a.Partners {
-			// A partner whose spec did not load has no policy and is
-			// not enabled.
-			if k := (queue.Key{App: a.ID, Partner: pc.ID}); hasPolicy(rt, k) {
+			k := queue.Key{App: a.ID, Partner: pc.ID}
+			if _, ok := rt.policies[k]; ok {
 				keys = append(keys, k)
 			}
 		}
@@ -299,11 +300,6 @@ func (s *Server) handlePartners(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"partners": list})
-}
-
-func hasPolicy(rt *runtime, k queue.Key) bool {
-	_, ok := rt.policies[k]
-	return ok
 }
 
 // partnerStatuses builds the status of each of keys, all enabled in the
