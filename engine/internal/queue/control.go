@@ -92,11 +92,14 @@ func (c *controls) set(k Key, p Pause) {
 	c.past[k] = past
 }
 
-// remove forgets k (its key was deleted behind adgate's back): a pause
-// then ends now.
-func (c *controls) remove(k Key, now time.Time) {
+// remove forgets k, whose key was deleted at revision rev (behind
+// adgate's back: nats kv del): a pause then ends now.
+func (c *controls) remove(k Key, rev uint64, now time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if cur, ok := c.state[k]; ok && cur.Revision >= rev {
+		return
+	}
 	c.removeLocked(k, now)
 	c.notify()
 }
@@ -109,18 +112,40 @@ func (c *controls) removeLocked(k Key, now time.Time) {
 	delete(c.state, k)
 }
 
-// replace makes the copy the bucket's full contents, as a fresh watch
-// read them.
-func (c *controls) replace(all map[Key]Pause, now time.Time) {
+// snapshot is the bucket as a fresh watch read it: each key's last
+// record (deleted for a delete or purge marker), and lastSeq, the
+// bucket's last revision before the read began.
+type snapshot struct {
+	entries map[Key]snapEntry
+	lastSeq uint64
+}
+
+type snapEntry struct {
+	p       Pause
+	deleted bool
+}
+
+// replace brings the copy to a snapshot. Revisions decide: a record
+// written here while the read was under way is newer than the snapshot's
+// and stays, and a key the snapshot does not hold is gone only if it is
+// older than the read.
+func (c *controls) replace(snap snapshot, now time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for k := range c.state {
-		if _, ok := all[k]; !ok {
+	for k, cur := range c.state {
+		if _, ok := snap.entries[k]; !ok && cur.Revision <= snap.lastSeq {
 			c.removeLocked(k, now)
 		}
 	}
-	for k, p := range all {
-		c.set(k, p)
+	for k, e := range snap.entries {
+		if cur, ok := c.state[k]; ok && cur.Revision >= e.p.Revision {
+			continue
+		}
+		if e.deleted {
+			c.removeLocked(k, now)
+			continue
+		}
+		c.set(k, e.p)
 	}
 	c.notify()
 }
@@ -311,44 +336,71 @@ func decodePause(b []byte) (Pause, error) {
 func (q *Queue) loadControls(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, setupAttempt)
 	defer cancel()
+	return q.readControls(ctx, nil, nil)
+}
+
+// readControls reads the whole bucket into the copy, then, with follow
+// set, applies its changes until ctx ends (nil), reconnected fires (nil:
+// read it again) or the watch fails.
+func (q *Queue) readControls(ctx context.Context, reconnected <-chan nats.Status, follow func()) error {
 	kv := q.st().control
-	w, err := kv.WatchAll(ctx)
+	if kv == nil {
+		return errors.New("queue: control bucket not set up")
+	}
+	st, err := q.js.Stream(ctx, "KV_"+q.cfg.ControlBucket)
+	if err != nil {
+		return fmt.Errorf("queue: reading the control bucket: %w", err)
+	}
+	snap := &snapshot{entries: map[Key]snapEntry{}, lastSeq: st.CachedInfo().State.LastSeq}
+	wctx, wcancel := context.WithCancel(ctx)
+	defer wcancel()
+	w, err := kv.WatchAll(wctx)
 	if err != nil {
 		return fmt.Errorf("queue: reading the control bucket: %w", err)
 	}
 	defer func() { _ = w.Stop() }()
-	all := map[Key]Pause{}
 	for {
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("queue: reading the control bucket: %w", ctx.Err())
-		case e, ok := <-w.Updates():
-			if !ok {
-				return errors.New("queue: reading the control bucket: watch ended")
-			}
-			if e == nil {
-				q.ctl.replace(all, time.Now().UTC())
+			if follow != nil {
 				return nil
 			}
-			q.controlEntry(e, all)
+			return fmt.Errorf("queue: reading the control bucket: %w", ctx.Err())
+		case <-reconnected:
+			return nil
+		case e, ok := <-w.Updates():
+			if !ok {
+				return errors.New("queue: watching the control bucket: watch ended")
+			}
+			switch {
+			case e == nil && snap != nil:
+				q.ctl.replace(*snap, time.Now().UTC())
+				snap = nil
+				if follow == nil {
+					return nil
+				}
+				follow()
+			case e != nil:
+				q.controlEntry(e, snap)
+			}
 		}
 	}
 }
 
-// controlEntry adds a bucket entry to all (the initial read) or, with all
-// nil, applies it.
-func (q *Queue) controlEntry(e jetstream.KeyValueEntry, all map[Key]Pause) {
+// controlEntry adds a bucket entry to snap (the initial read) or, with
+// snap nil, applies it.
+func (q *Queue) controlEntry(e jetstream.KeyValueEntry, snap *snapshot) {
 	k, ok := parseControlKey(e.Key())
 	if !ok {
 		q.log.Warn("queue: ignoring a control key that is not adgate's", "bucket", q.cfg.ControlBucket, "key", e.Key())
 		return
 	}
 	if e.Operation() != jetstream.KeyValuePut {
-		if all != nil {
-			delete(all, k)
+		if snap != nil {
+			snap.entries[k] = snapEntry{p: Pause{Revision: e.Revision()}, deleted: true}
 			return
 		}
-		q.ctl.remove(k, time.Now().UTC())
+		q.ctl.remove(k, e.Revision(), time.Now().UTC())
 		return
 	}
 	p, err := decodePause(e.Value())
@@ -357,8 +409,8 @@ func (q *Queue) controlEntry(e jetstream.KeyValueEntry, all map[Key]Pause) {
 		return
 	}
 	p.App, p.Partner, p.Revision = k.App, k.Partner, e.Revision()
-	if all != nil {
-		all[k] = p
+	if snap != nil {
+		snap.entries[k] = snapEntry{p: p}
 		return
 	}
 	q.ctl.apply(k, p)
@@ -372,7 +424,7 @@ func (q *Queue) watchControls(ctx context.Context) {
 	defer q.nc.RemoveStatusListener(reconnected)
 	var retry backoff
 	for ctx.Err() == nil {
-		err := q.watchControlsOnce(ctx, reconnected, &retry)
+		err := q.readControls(ctx, reconnected, retry.reset)
 		if ctx.Err() != nil {
 			return
 		}
@@ -380,41 +432,6 @@ func (q *Queue) watchControls(ctx context.Context) {
 			q.log.Warn("queue: watching the control bucket; reading it again", "err", err)
 			if !retry.wait(ctx) {
 				return
-			}
-		}
-	}
-}
-
-func (q *Queue) watchControlsOnce(ctx context.Context, reconnected <-chan nats.Status, retry *backoff) error {
-	kv := q.st().control
-	if kv == nil {
-		return errors.New("control bucket not set up")
-	}
-	wctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	w, err := kv.WatchAll(wctx)
-	if err != nil {
-		return err
-	}
-	defer func() { _ = w.Stop() }()
-	all := map[Key]Pause{}
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-reconnected:
-			return nil
-		case e, ok := <-w.Updates():
-			if !ok {
-				return errors.New("watch ended")
-			}
-			switch {
-			case e == nil && all != nil:
-				q.ctl.replace(all, time.Now().UTC())
-				all = nil
-				retry.reset()
-			case e != nil:
-				q.controlEntry(e, all)
 			}
 		}
 	}

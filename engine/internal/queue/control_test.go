@@ -227,3 +227,43 @@ func TestControlWatchAfterRestart(t *testing.T) {
 		t.Error("the pause ended by the delete is not remembered")
 	}
 }
+
+// A snapshot read while this process was writing never rolls a newer
+// record back, and removes only keys older than the read.
+func TestControlsReplaceByRevision(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	paused := func(rev uint64) Pause { return Pause{Paused: true, PausedAt: t0, Revision: rev} }
+	resumed := func(rev uint64) Pause {
+		return Pause{PausedAt: t0, ResumedAt: t0.Add(time.Hour), Revision: rev}
+	}
+	k := Key{App: "a", Partner: "p"}
+	for _, tc := range []struct {
+		name       string
+		have       *Pause
+		snap       snapshot
+		wantKnown  bool
+		wantPaused bool
+	}{
+		{"newer local resume kept over an older snapshot", ptr(resumed(3)), snapshot{entries: map[Key]snapEntry{k: {p: paused(2)}}, lastSeq: 2}, true, false},
+		{"newer snapshot applied", ptr(paused(2)), snapshot{entries: map[Key]snapEntry{k: {p: resumed(3)}}, lastSeq: 3}, true, false},
+		{"key written after the read began kept", ptr(paused(5)), snapshot{entries: map[Key]snapEntry{}, lastSeq: 4}, true, true},
+		{"key gone before the read removed", ptr(paused(2)), snapshot{entries: map[Key]snapEntry{}, lastSeq: 4}, false, false},
+		{"newer delete marker removes", ptr(paused(2)), snapshot{entries: map[Key]snapEntry{k: {p: Pause{Revision: 3}, deleted: true}}, lastSeq: 3}, false, false},
+		{"older delete marker ignored", ptr(paused(4)), snapshot{entries: map[Key]snapEntry{k: {p: Pause{Revision: 3}, deleted: true}}, lastSeq: 3}, true, true},
+		{"unknown key paused", nil, snapshot{entries: map[Key]snapEntry{k: {p: paused(1)}}, lastSeq: 1}, true, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := newControls()
+			if tc.have != nil {
+				c.apply(k, *tc.have)
+			}
+			c.replace(tc.snap, t0.Add(2*time.Hour))
+			p, ok := c.get(k)
+			if ok != tc.wantKnown || p.Paused != tc.wantPaused {
+				t.Fatalf("after replace: %+v known %v, want known %v paused %v", p, ok, tc.wantKnown, tc.wantPaused)
+			}
+		})
+	}
+}
+
+func ptr[T any](v T) *T { return &v }

@@ -12,7 +12,9 @@
 // app has rendered them (see Publish, SetTopology). Every (app, partner)
 // pair has its own render consumer and its own work subject and durable
 // consumer, consumed by its own workers, so a partner that hangs, or whose
-// templates are slow, only ever holds its own messages.
+// templates are slow, only ever holds its own messages. A KV bucket holds
+// the pairs an operator paused (see Pause), which every process sharing
+// the queue watches.
 package queue
 
 import (
