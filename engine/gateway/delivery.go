@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"time"
 
 	"github.com/adgate/adgate/engine/internal/config"
 	"github.com/adgate/adgate/engine/internal/deliver"
@@ -22,6 +23,9 @@ type delivery struct {
 	// events serves the render workers of one app's partners one decoding
 	// of each event.
 	events *eventCache
+	// activity is each pair's last delivery and last error, for the
+	// partner status.
+	activity activity
 }
 
 // eventCacheBytes bounds the decoded events kept for render workers.
@@ -37,6 +41,9 @@ func newDelivery(s *Server) (*delivery, error) {
 		DeliverTo:     s.opt.DeliverTo,
 		UserAgent:     "adgate-gateway",
 		Logger:        s.log.With("component", "deliver"),
+		PausedAt: func(app, partner string, t time.Time) (time.Time, bool) {
+			return s.q.PausedAt(queue.Key{App: app, Partner: partner}, t)
+		},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("gateway: %w", err)
@@ -304,6 +311,7 @@ func (d *delivery) observe(a deliver.Attempt) {
 		at.Response = &AttemptResponse{StatusCode: a.StatusCode, Headers: a.ResponseHeaders, BodyExcerpt: a.ResponseBody}
 	}
 	d.s.hist.attempt(at)
+	d.activity.record(queue.Key{App: a.App, Partner: a.Partner}, a.Time, a.Outcome, errText, a.StatusCode)
 	// Successes are the bulk of the traffic: debug. Failures are what an
 	// operator looks for.
 	level := slog.LevelDebug

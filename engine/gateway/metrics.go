@@ -85,6 +85,7 @@ type stateCollector struct {
 	s                                *Server
 	depth, pending, dead, breakerDsc *prometheus.Desc
 	events                           *prometheus.Desc
+	paused                           *prometheus.Desc
 }
 
 func newStateCollector(s *Server) *stateCollector {
@@ -95,6 +96,7 @@ func newStateCollector(s *Server) *stateCollector {
 		dead:       prometheus.NewDesc("adgate_dead_letters", "Postbacks in the dead-letter stream.", nil, nil),
 		events:     prometheus.NewDesc("adgate_events_unrendered", "Accepted events not yet rendered by every partner of their app.", nil, nil),
 		breakerDsc: prometheus.NewDesc("adgate_breaker_state", "Circuit breaker state per partner host: 0 closed, 1 open, 2 half-open.", []string{"partner", "host"}, nil),
+		paused:     prometheus.NewDesc("adgate_partner_paused", "1 while the (app, partner) pair is paused (POST /v1/apps/{app}/partners/{partner}/pause), else 0.", []string{"app", "partner"}, nil),
 	}
 }
 
@@ -104,6 +106,7 @@ func (c *stateCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.dead
 	ch <- c.events
 	ch <- c.breakerDsc
+	ch <- c.paused
 }
 
 func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
@@ -119,5 +122,13 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	for _, b := range c.s.dlv.snd.Breakers() {
 		ch <- prometheus.MustNewConstMetric(c.breakerDsc, prometheus.GaugeValue, float64(b.State), b.Partner, b.Host)
+	}
+	rt := c.s.rt.Load()
+	for k := range rt.policies {
+		v := 0.0
+		if p, ok := c.s.q.Control(k); ok && p.Paused {
+			v = 1
+		}
+		ch <- prometheus.MustNewConstMetric(c.paused, prometheus.GaugeValue, v, k.App, k.Partner)
 	}
 }

@@ -59,6 +59,9 @@ func routeTable() []route {
 		{Pattern: "GET /v1/deadletters", Auth: authAdminRead, Query: []string{"app", "partner", "since", "until", "error_class", "cursor", "limit"}, Handle: (*Server).handleDeadLetters},
 		{Pattern: "POST /v1/deadletters/replay", Auth: authAdmin, Handle: (*Server).handleReplay},
 		{Pattern: "POST /v1/apps/{app}/partners/{partner}/test", Auth: authAdmin, Query: []string{"postback", "os"}, Handle: (*Server).handleTest},
+		{Pattern: "GET /v1/partners", Auth: authAdminRead, Query: []string{"app"}, Handle: (*Server).handlePartners},
+		{Pattern: "POST /v1/apps/{app}/partners/{partner}/pause", Auth: authAdmin, Handle: (*Server).handlePause},
+		{Pattern: "POST /v1/apps/{app}/partners/{partner}/resume", Auth: authAdmin, Handle: (*Server).handleResume},
 		{Pattern: "GET /v1/apps/{app}/sample", Auth: authAdminRead, Handle: (*Server).handleSample},
 		{Pattern: "POST /v1/reload", Auth: authAdmin, Handle: (*Server).handleReload},
 		// /healthz and /readyz stay unauthenticated: orchestrators probe

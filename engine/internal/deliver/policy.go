@@ -103,6 +103,9 @@ type BreakerPolicy struct {
 	HalfOpenProbes int
 }
 
+// Effective is p with the defaults filled in: the values deliveries use.
+func (p Policy) Effective() Policy { return p.withDefaults() }
+
 func (p Policy) withDefaults() Policy {
 	def := func(d *time.Duration, v time.Duration) {
 		if *d <= 0 {

@@ -125,7 +125,12 @@ type Options struct {
 	DeliverTo string
 	// UserAgent is sent with every request (default "adgate").
 	UserAgent string
-	Logger    *slog.Logger
+	// PausedAt, if set, reports whether (app, partner) was paused at t and
+	// since when. A postback whose window or age budget ran out during a
+	// pause is dead-lettered before it is sent, and its reason says it
+	// waited paused.
+	PausedAt func(app, partner string, t time.Time) (since time.Time, paused bool)
+	Logger   *slog.Logger
 }
 
 // Sender delivers jobs; it implements queue.Handler and queue.Concurrencer.
@@ -241,10 +246,16 @@ func (s *Sender) Concurrency(app, partner string) int {
 	return 1
 }
 
-// BreakerStatus is one breaker's state, for metrics.
+// BreakerStatus is one breaker's state, for metrics and the status API.
 type BreakerStatus struct {
 	Partner, Host string
 	State         BreakerState
+	// Requests and Failures count the attempts of the window that started
+	// at WindowStart (the last window with an attempt: it may be over).
+	Requests, Failures int
+	WindowStart        time.Time
+	// OpenedAt is when the breaker last opened (zero if it never did).
+	OpenedAt time.Time
 }
 
 // Breakers lists the state of every breaker created so far.
@@ -253,7 +264,9 @@ func (s *Sender) Breakers() []BreakerStatus {
 	defer s.mu.Unlock()
 	out := make([]BreakerStatus, 0, len(s.breakers))
 	for k, b := range s.breakers {
-		out = append(out, BreakerStatus{Partner: k.Partner, Host: k.Host, State: b.current()})
+		st := b.snapshot()
+		st.Partner, st.Host = k.Partner, k.Host
+		out = append(out, st)
 	}
 	return out
 }
@@ -352,7 +365,17 @@ func (s *Sender) do(ctx context.Context, j queue.Job, a *Attempt, keepBody bool)
 	// The window is checked at send time too: a postback that waited past
 	// it (long retries, an open breaker, a backlog) is no longer wanted.
 	if !j.WindowEnd.IsZero() && !time.Now().Before(j.WindowEnd) {
-		return Result{Outcome: verdict(queue.Dead(fmt.Sprintf("outside postback window: it closed at %s", j.WindowEnd.UTC().Format(time.RFC3339))), queue.ClassWindowClosed, RuleWindow)}
+		return Result{Outcome: verdict(queue.Dead(fmt.Sprintf("outside postback window: it closed at %s%s", j.WindowEnd.UTC().Format(time.RFC3339), s.whilePaused(j, j.WindowEnd))), queue.ClassWindowClosed, RuleWindow)}
+	}
+	// The age budget is otherwise checked when a retry or a delay is
+	// scheduled; a pause holds postbacks without either, so one whose
+	// budget ran out during it is caught here.
+	if !j.EnqueuedAt.IsZero() {
+		if end := j.EnqueuedAt.Add(pol.MaxAge); !time.Now().Before(end) {
+			if paused := s.whilePaused(j, end); paused != "" {
+				return Result{Outcome: verdict(queue.Dead(fmt.Sprintf("retry budget exhausted: its age budget (max %s) ran out at %s%s", pol.MaxAge, end.UTC().Format(time.RFC3339), paused)), queue.ClassBudgetExhausted, RuleBudget)}
+			}
+		}
 	}
 
 	u, err := url.Parse(j.URL)
@@ -521,6 +544,19 @@ func verdict(o queue.Outcome, class, rule string) queue.Outcome {
 	o.Class = class
 	o.DecidedBy = rule
 	return o
+}
+
+// whilePaused is " while the partner was paused (since S)" when j's pair
+// was paused at t, else "".
+func (s *Sender) whilePaused(j queue.Job, t time.Time) string {
+	if s.opt.PausedAt == nil {
+		return ""
+	}
+	since, ok := s.opt.PausedAt(j.App, j.Partner, t)
+	if !ok {
+		return ""
+	}
+	return fmt.Sprintf(" while the partner was paused (since %s)", since.UTC().Format(time.RFC3339))
 }
 
 // setHeaders sets the request's headers: the spec's, then the ones the

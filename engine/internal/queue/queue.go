@@ -12,7 +12,9 @@
 // app has rendered them (see Publish, SetTopology). Every (app, partner)
 // pair has its own render consumer and its own work subject and durable
 // consumer, consumed by its own workers, so a partner that hangs, or whose
-// templates are slow, only ever holds its own messages.
+// templates are slow, only ever holds its own messages. A KV bucket holds
+// the pairs an operator paused (see Pause), which every process sharing
+// the queue watches.
 package queue
 
 import (
@@ -144,6 +146,9 @@ type Config struct {
 	ArchiveStream   string
 	ArchiveMaxAge   time.Duration
 	ArchiveMaxBytes int64
+	// ControlBucket names the KV bucket of the pause controls (default
+	// ADGATE_CONTROL; its stream is KV_<name>).
+	ControlBucket string
 
 	// DuplicateWindow is how long an enqueued job ID is remembered for
 	// de-duplication (default 10m). Memory grows with rate x window.
@@ -225,6 +230,9 @@ func (c Config) withDefaults() Config {
 	}
 	def(&c.HistoryMaxAge, 7*24*time.Hour)
 	def(&c.ArchiveMaxAge, 7*24*time.Hour)
+	if c.ControlBucket == "" {
+		c.ControlBucket = "ADGATE_CONTROL"
+	}
 	def(&c.DuplicateWindow, 10*time.Minute)
 	def(&c.MaxAge, 7*24*time.Hour)
 	def(&c.DeadMaxAge, 14*24*time.Hour)
@@ -363,6 +371,9 @@ type Queue struct {
 	lostMu   sync.Mutex
 	lostSeen map[string]map[uint64]bool
 
+	// ctl is this process's copy of the control bucket (pauses).
+	ctl *controls
+
 	// dialErr is the last failed attempt to reach an external server,
 	// what a startup that cannot reach it reports.
 	dialErr atomic.Pointer[string]
@@ -402,7 +413,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Queue, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	q := &Queue{cfg: cfg, log: log, kick: make(chan struct{}, 1), topoKick: make(chan struct{}, 1)}
+	q := &Queue{cfg: cfg, log: log, kick: make(chan struct{}, 1), topoKick: make(chan struct{}, 1), ctl: newControls()}
 	var err error
 	switch {
 	case cfg.URL == "" && (cfg.Replicas > 1 || cfg.Placement != nil):
@@ -456,6 +467,12 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Queue, error) {
 		return nil, err
 	}
 	q.awaitArchive(ctx)
+	// The pauses are known before Run starts any worker, so a paused pair
+	// sends nothing after a restart either.
+	if err := q.loadControls(ctx); err != nil {
+		q.shutdown()
+		return nil, err
+	}
 	return q, nil
 }
 
@@ -536,11 +553,16 @@ func (q *Queue) ensureStreams(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	q.streams.Store(&streamSet{work: work, dead: dead, events: events, hist: hist, archive: archive})
+	control, err := q.ensureKV(ctx, q.cfg.ControlBucket, "adgate controls: which (app, partner) pairs are paused")
+	if err != nil {
+		return err
+	}
+	q.streams.Store(&streamSet{work: work, dead: dead, events: events, hist: hist, archive: archive, control: control})
 	return nil
 }
 
-// streamSet is the work, dead-letter, event and history streams.
+// streamSet is the work, dead-letter, event, history and archive
+// streams and the control bucket.
 type streamSet struct {
 	work, dead jetstream.Stream
 	// events holds accepted events until every partner rendered them.
@@ -549,6 +571,8 @@ type streamSet struct {
 	hist jetstream.Stream
 	// archive mirrors events, for replays that render again.
 	archive jetstream.Stream
+	// control holds the pauses (see control.go).
+	control jetstream.KeyValue
 }
 
 // st returns the current stream handles (empty before the first setup).
@@ -660,6 +684,40 @@ func (q *Queue) Depth(ctx context.Context) (Depth, error) {
 		}
 	}
 	return d, nil
+}
+
+// Backlog is one (app, partner) pair's waiting work.
+type Backlog struct {
+	// Queued counts its postbacks in the work stream, waiting or in
+	// flight (a paused pair's wait there).
+	Queued uint64
+	// ToRender counts the accepted events its render worker has not
+	// rendered yet.
+	ToRender uint64
+}
+
+// Backlogs reports the backlog of each of keys.
+func (q *Queue) Backlogs(ctx context.Context, keys []Key) (map[Key]Backlog, error) {
+	st := q.st()
+	wi, err := st.work.Info(ctx, jetstream.WithSubjectFilter(q.cfg.Subject+".pb.>"))
+	if err != nil {
+		return nil, fmt.Errorf("queue: backlog: %w", err)
+	}
+	out := make(map[Key]Backlog, len(keys))
+	for _, k := range keys {
+		b := Backlog{Queued: wi.State.Subjects[q.workSubject(k.App, k.Partner)]}
+		c, err := st.events.Consumer(ctx, renderConsumerName(k))
+		switch {
+		case errors.Is(err, jetstream.ErrConsumerNotFound):
+		case err != nil:
+			return nil, fmt.Errorf("queue: backlog of %s/%s: %w", k.App, k.Partner, err)
+		default:
+			ci := c.CachedInfo()
+			b.ToRender = ci.NumPending + uint64(ci.NumAckPending)
+		}
+		out[k] = b
+	}
+	return out, nil
 }
 
 // Connected reports whether the queue's NATS connection is up, for

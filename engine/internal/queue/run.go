@@ -56,6 +56,13 @@ func (q *Queue) Run(ctx context.Context, h Handler) error {
 		workers sync.WaitGroup // worker loops
 		started = make(map[string]bool)
 	)
+	// Open read the pauses; the watch reads them again (what changed in
+	// between included) and follows them.
+	workers.Add(1)
+	go func() {
+		defer workers.Done()
+		q.watchControls(ctx)
+	}()
 	discover := func() {
 		subjects, err := q.pendingSubjects(ctx)
 		if err != nil {
@@ -211,7 +218,9 @@ func (q *Queue) worker(ctx, hctx context.Context, subj string, key Key, h Handle
 			case <-ctx.Done():
 				return
 			case msg := <-work:
-				if ctx.Err() != nil {
+				// A paused pair's fetched jobs wait here, kept alive,
+				// and go on once it is resumed: no attempt is spent.
+				if ctx.Err() != nil || !q.waitResumed(ctx, key) {
 					keep(msg) // stopping: given back when the worker ends
 					return
 				}
@@ -243,6 +252,11 @@ func (q *Queue) worker(ctx, hctx context.Context, subj string, key Key, h Handle
 		stopKeepAlive()
 	}()
 	for ctx.Err() == nil {
+		// Paused: no pull, so the jobs wait in the stream and nothing is
+		// delivered (or given back) to this worker.
+		if !q.waitResumed(ctx, key) {
+			return
+		}
 		if cons == nil {
 			c, err := q.consumer(ctx, subj)
 			if err != nil {
