@@ -121,6 +121,11 @@ type Config struct {
 	DeadStream  string
 	EventStream string
 	Subject     string
+	// StatsStream names the stream of per-minute delivery rollups
+	// (default ADGATE_STATS); StatsMaxAge keeps them this long (default
+	// 48h, the longest window GET /v1/stats serves plus a day).
+	StatsStream string
+	StatsMaxAge time.Duration
 
 	// DuplicateWindow is how long an enqueued job ID is remembered for
 	// de-duplication (default 10m). Memory grows with rate x window.
@@ -191,6 +196,10 @@ func (c Config) withDefaults() Config {
 	if c.Subject == "" {
 		c.Subject = "adgate"
 	}
+	if c.StatsStream == "" {
+		c.StatsStream = "ADGATE_STATS"
+	}
+	def(&c.StatsMaxAge, 48*time.Hour)
 	def(&c.DuplicateWindow, 10*time.Minute)
 	def(&c.MaxAge, 7*24*time.Hour)
 	def(&c.DeadMaxAge, 14*24*time.Hour)
@@ -446,7 +455,11 @@ func (q *Queue) ensureStreams(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	q.streams.Store(&streamSet{work: work, dead: dead, events: events})
+	stats, err := q.ensureStatsStream(ctx)
+	if err != nil {
+		return err
+	}
+	q.streams.Store(&streamSet{work: work, dead: dead, events: events, stats: stats})
 	return nil
 }
 
@@ -455,6 +468,8 @@ type streamSet struct {
 	work, dead jetstream.Stream
 	// events holds accepted events until every partner rendered them.
 	events jetstream.Stream
+	// stats holds the gateway instances' per-minute rollups.
+	stats jetstream.Stream
 }
 
 // st returns the current stream handles (empty before the first setup).

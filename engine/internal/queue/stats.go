@@ -1,0 +1,151 @@
+package queue
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Stats rollups are <prefix>.stats.<instance>.<minute>, one message per
+// gateway instance and minute. The stream keeps one message per subject,
+// so flushing a minute again replaces the earlier flush instead of adding
+// to it: the last flush of a minute is the whole minute.
+
+// statsMinuteLayout is the minute token of a stats subject (UTC), readable
+// in `nats stream subjects`.
+const statsMinuteLayout = "200601021504"
+
+func (q *Queue) ensureStatsStream(ctx context.Context) (jetstream.Stream, error) {
+	return q.ensureStream(ctx, jetstream.StreamConfig{
+		Name:              q.cfg.StatsStream,
+		Description:       "adgate per-minute delivery rollups of every gateway instance, for GET /v1/stats",
+		Subjects:          []string{q.cfg.Subject + ".stats.>"},
+		Retention:         jetstream.LimitsPolicy,
+		Storage:           jetstream.FileStorage,
+		MaxAge:            q.cfg.StatsMaxAge,
+		MaxMsgsPerSubject: 1,
+		Discard:           jetstream.DiscardOld,
+	})
+}
+
+func (q *Queue) statsSubject(instance string, minute time.Time) string {
+	return q.cfg.Subject + ".stats." + escapeToken(instance) + "." + minute.UTC().Format(statsMinuteLayout)
+}
+
+func (q *Queue) parseStatsSubject(subj string) (instance string, minute time.Time, ok bool) {
+	rest, ok := strings.CutPrefix(subj, q.cfg.Subject+".stats.")
+	if !ok {
+		return "", time.Time{}, false
+	}
+	inst, m, ok := strings.Cut(rest, ".")
+	if !ok {
+		return "", time.Time{}, false
+	}
+	instance, ok = unescapeToken(inst)
+	if !ok {
+		return "", time.Time{}, false
+	}
+	minute, err := time.Parse(statsMinuteLayout, m)
+	if err != nil {
+		return "", time.Time{}, false
+	}
+	return instance, minute, true
+}
+
+// StatsRollup is one instance's rollup of one minute, as PutStats stored
+// it. Data is the caller's encoding; the queue does not read it.
+type StatsRollup struct {
+	Instance string
+	Minute   time.Time
+	Data     []byte
+}
+
+// PutStats stores instance's rollup of the minute starting at minute,
+// replacing any earlier one of the same instance and minute.
+func (q *Queue) PutStats(ctx context.Context, instance string, minute time.Time, data []byte) error {
+	if instance == "" {
+		return errors.New("queue: stats rollup without an instance")
+	}
+	if _, err := q.js.Publish(ctx, q.statsSubject(instance, minute), data); err != nil {
+		return fmt.Errorf("queue: storing the stats of %s for %s: %w", instance, minute.UTC().Format(time.RFC3339), err)
+	}
+	return nil
+}
+
+// Stats calls fn for every stored rollup of a minute at or after since,
+// in the order they were stored (a later rollup of the same instance and
+// minute supersedes an earlier one, should the stream keep both).
+func (q *Queue) Stats(ctx context.Context, since time.Time, fn func(StatsRollup) error) error {
+	// A rollup is stored during or after its minute, by the NATS server's
+	// clock; the margin covers an instance whose clock runs ahead of it.
+	start := since.Add(-5 * time.Minute)
+	cfg := jetstream.OrderedConsumerConfig{
+		FilterSubjects:    []string{q.cfg.Subject + ".stats.>"},
+		DeliverPolicy:     jetstream.DeliverByStartTimePolicy,
+		OptStartTime:      &start,
+		InactiveThreshold: time.Minute,
+	}
+	err := q.readOrdered(ctx, q.st().stats, cfg, func(msg jetstream.Msg, _ *jetstream.MsgMetadata) (bool, error) {
+		inst, minute, ok := q.parseStatsSubject(msg.Subject())
+		if !ok || minute.Before(since) {
+			return true, nil
+		}
+		return true, fn(StatsRollup{Instance: inst, Minute: minute, Data: msg.Data()})
+	})
+	if err != nil {
+		return fmt.Errorf("queue: reading stats: %w", err)
+	}
+	return nil
+}
+
+// readOrdered reads st through an ordered consumer made from cfg, calling
+// fn for each message until the messages pending when it started are
+// read, fn returns false, or fn fails.
+func (q *Queue) readOrdered(ctx context.Context, st jetstream.Stream, cfg jetstream.OrderedConsumerConfig, fn func(jetstream.Msg, *jetstream.MsgMetadata) (bool, error)) error {
+	if st == nil {
+		return errors.New("stream not set up")
+	}
+	cons, err := st.OrderedConsumer(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	info, err := cons.Info(ctx)
+	if err != nil {
+		return err
+	}
+	remaining := info.NumPending
+	for remaining > 0 {
+		batch, err := cons.Fetch(int(min(remaining, 256)), jetstream.FetchMaxWait(5*time.Second))
+		if err != nil {
+			return err
+		}
+		got := 0
+		for msg := range batch.Messages() {
+			got++
+			md, err := msg.Metadata()
+			if err != nil {
+				return err
+			}
+			remaining = md.NumPending
+			more, err := fn(msg, md)
+			if err != nil || !more {
+				return err
+			}
+		}
+		if err := batch.Error(); err != nil && !errors.Is(err, nats.ErrTimeout) {
+			return err
+		}
+		if got == 0 {
+			break
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
