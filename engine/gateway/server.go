@@ -84,7 +84,8 @@ type Server struct {
 	valid *event.Validator
 	dlv   *delivery
 	// sample keeps the redacted event sample (config sample:).
-	sample *sampler
+	sample   *sampler
+	instance string
 
 	draining atomic.Bool
 	// pending is the queue backlog as last sampled, for backpressure.
@@ -94,6 +95,9 @@ type Server struct {
 	// writable is the last write probe's verdict (see probeQueue).
 	writable atomic.Bool
 	reloadMu sync.Mutex
+
+	// stats counts this instance's minutes for GET /v1/stats.
+	stats *statsRecorder
 
 	ln   net.Listener
 	http *http.Server
@@ -107,6 +111,7 @@ func New(ctx context.Context, opt Options) (*Server, error) {
 		opt.Now = time.Now
 	}
 	s := &Server{opt: opt, m: newMetrics(), att: newAttemptLog(2000)}
+	s.instance = newInstanceID()
 	base := opt.Logger
 	if base == nil {
 		base = slog.New(slog.DiscardHandler)
@@ -127,6 +132,7 @@ func New(ctx context.Context, opt Options) (*Server, error) {
 		return nil, fmt.Errorf("gateway: %s: %w", opt.ConfigPath, err)
 	}
 	s.installRuntime(rt, ds)
+	s.stats = newStatsRecorder(opt.Now)
 	cfg := rt.cfg
 	if opt.Listen == "" {
 		s.opt.Listen = cfg.Listen
@@ -302,6 +308,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /v1/apps/{app}/partners/{partner}/test", s.admin(s.handleTest))
 	mux.HandleFunc("POST /v1/reload", s.admin(s.handleReload))
 	mux.HandleFunc("GET /v1/apps/{app}/sample", s.admin(s.handleSample))
+	mux.HandleFunc("GET /v1/stats", s.admin(s.handleStats))
 	// /healthz and /readyz stay unauthenticated: orchestrators probe them
 	// without credentials, and they expose nothing beyond up/ready (and
 	// the config version hash). Every other endpoint authenticates.
@@ -358,7 +365,8 @@ func (s *Server) Run(ctx context.Context) error {
 	// Ready only once a write went through: a full disk must not be
 	// reported ready at start either.
 	s.probeOnce(bgCtx)
-	wg.Add(3)
+	wg.Add(4)
+	go func() { defer wg.Done(); s.runStatsFlush(bgCtx) }()
 	go func() { defer wg.Done(); s.watch(bgCtx) }()
 	go func() { defer wg.Done(); s.sampleBacklog(bgCtx) }()
 	go func() { defer wg.Done(); s.probeQueue(bgCtx) }()
@@ -391,6 +399,10 @@ func (s *Server) Run(ctx context.Context) error {
 	stopBG()
 	stopDelivering()
 	wg.Wait()
+	// Deliveries have stopped: this flush stores the last counts.
+	fctx, fcancel := context.WithTimeout(context.Background(), 5*time.Second)
+	s.flushStats(fctx)
+	fcancel()
 	if err := s.q.Close(); err != nil {
 		s.log.Warn("closing queue", "err", err)
 	}
