@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
 )
 
 // getStats fetches /v1/stats with query and decodes a 200.
@@ -45,7 +47,7 @@ func statsSummary(st Stats) string {
 // waitStats polls /v1/stats until its summary is want.
 func (e *testEnv) waitStats(query, want string) Stats {
 	e.t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
+	deadline := time.Now().Add(40 * time.Second)
 	for {
 		st := e.getStats(query)
 		got := statsSummary(st)
@@ -186,4 +188,37 @@ func TestLatencyBuckets(t *testing.T) {
 	if p50, p99 := *h.quantile(0.5), *h.quantile(0.99); p50 > 1.1 || p99 < 900 {
 		t.Errorf("p50 %v p99 %v", p50, p99)
 	}
+}
+
+// TestStatsMergeInstances: two gateways with one config on one JetStream
+// each count the events they accepted and the postbacks they delivered;
+// either one's /v1/stats answers the sum.
+func TestStatsMergeInstances(t *testing.T) {
+	ns, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: t.TempDir(), NoSigs: true, NoLog: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go ns.Start()
+	if !ns.ReadyForConnections(10 * time.Second) {
+		t.Fatal("nats-server did not start")
+	}
+	t.Cleanup(ns.Shutdown)
+	sink := newCapture(t)
+	// One config, so both render with the same version: an instance
+	// rendering an event another planned with a different config reports
+	// the skips again, as a config change.
+	eo := envOpts{mutate: func(cfg string) string {
+		return strings.Replace(cfg, "limits:\n", "queue:\n  url: "+ns.ClientURL()+"\nlimits:\n", 1)
+	}}
+	a, _ := startEnv(t, sink, eo)
+	b, _ := startEnv(t, sink, eo)
+	if a.srv.instance == b.srv.instance {
+		t.Fatalf("both instances are %s", a.srv.instance)
+	}
+	trafficForStats(a, sink, 9201)
+	trafficForStats(b, sink, 9301)
+	const want = "events=8; shop/acme delivered=6 retried=0 dead=0 skipped=2; shop/beacon delivered=0 retried=0 dead=8 skipped=0; dead_letters=8"
+	// Each sees the other's minutes once they are flushed.
+	a.waitStats("", want)
+	b.waitStats("", want)
 }
