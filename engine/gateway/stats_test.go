@@ -222,3 +222,18 @@ func TestStatsMergeInstances(t *testing.T) {
 	a.waitStats("", want)
 	b.waitStats("", want)
 }
+
+// BenchmarkStatsAttempt is the hot-path cost of counting one attempt, as
+// every delivery worker does (compare with the whole delivery's
+// cpu-us/postback in BenchmarkDeliver).
+func BenchmarkStatsAttempt(b *testing.B) {
+	r := newStatsRecorder(time.Now)
+	partners := []string{"acme", "beacon", "clevertap", "jampp"}
+	b.RunParallel(func(pb *testing.PB) {
+		i := 0
+		for pb.Next() {
+			r.attempt("shop", partners[i%len(partners)], "delivered", time.Duration(i%5000)*time.Microsecond)
+			i++
+		}
+	})
+}
