@@ -30,6 +30,9 @@ func (q *Queue) ensureStatsStream(ctx context.Context) (jetstream.Stream, error)
 		MaxAge:            q.cfg.StatsMaxAge,
 		MaxMsgsPerSubject: 1,
 		Discard:           jetstream.DiscardOld,
+		// Rollups carry no message id; set so the server's default does
+		// not read as a change at every setup.
+		Duplicates: q.cfg.DuplicateWindow,
 	})
 }
 
