@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
 	"net/http"
 	"slices"
@@ -90,13 +91,14 @@ type pairCounts struct {
 	lat                               latHist
 }
 
-func (c *pairCounts) add(o *pairCounts) {
-	c.delivered += o.delivered
-	c.retried += o.retried
-	c.dead += o.dead
-	c.skipped += o.skipped
-	for i, v := range o.lat {
-		c.lat[i] += v
+func (c *pairCounts) add(rp *rollupPair) {
+	c.delivered += rp.Delivered
+	c.retried += rp.Retried
+	c.dead += rp.Dead
+	c.skipped += rp.Skipped
+	for _, bc := range rp.Latency {
+		// A bucket beyond ours (a newer layout) counts in the last.
+		c.lat[min(bc[0], latBuckets-1)] += bc[1]
 	}
 }
 
@@ -121,18 +123,32 @@ func (m *minuteCounts) pair(k queue.Key) *pairCounts {
 	return p
 }
 
-// statsRecorder counts this instance's minutes. The hot path takes one
-// short mutex: a map lookup and a few adds.
+// statsRecorder counts this instance's minutes, and keeps what it read
+// of every instance's. The hot path takes one short mutex: a map lookup
+// and a few adds.
 type statsRecorder struct {
 	now func() time.Time
 	mu  sync.Mutex
 	// minutes holds the current minute and any earlier one not yet
 	// stored, by Unix minute.
 	minutes map[int64]*minuteCounts
+
+	// readMu serialises /v1/stats reads of the stream; seq is the last
+	// stream sequence read into read, every instance's rollups of the
+	// longest window. A stored minute is read once, not at every request.
+	readMu sync.Mutex
+	seq    uint64
+	read   map[statsKey]*rollup
+}
+
+// statsKey names one instance's minute.
+type statsKey struct {
+	instance string
+	minute   int64
 }
 
 func newStatsRecorder(now func() time.Time) *statsRecorder {
-	return &statsRecorder{now: now, minutes: map[int64]*minuteCounts{}}
+	return &statsRecorder{now: now, minutes: map[int64]*minuteCounts{}, read: map[statsKey]*rollup{}}
 }
 
 func unixMinute(t time.Time) int64 { return t.Unix() / 60 }
@@ -203,8 +219,8 @@ type rollupPair struct {
 	Latency   [][2]uint64 `json:"latency,omitempty"`
 }
 
-func (m *minuteCounts) encode() ([]byte, error) {
-	ru := rollup{Events: m.events}
+func (m *minuteCounts) rollup() *rollup {
+	ru := &rollup{Events: maps.Clone(m.events)}
 	for k, p := range m.pairs {
 		rp := rollupPair{App: k.App, Partner: k.Partner, Delivered: p.delivered, Retried: p.retried, Dead: p.dead, Skipped: p.skipped}
 		for i, c := range p.lat {
@@ -214,42 +230,19 @@ func (m *minuteCounts) encode() ([]byte, error) {
 		}
 		ru.Pairs = append(ru.Pairs, rp)
 	}
-	return json.Marshal(ru)
+	return ru
 }
 
-func decodeRollup(b []byte) (*minuteCounts, error) {
-	var ru rollup
-	if err := json.Unmarshal(b, &ru); err != nil {
-		return nil, err
-	}
-	m := newMinuteCounts()
-	for app, n := range ru.Events {
-		m.events[app] = n
-	}
-	for _, rp := range ru.Pairs {
-		p := m.pair(queue.Key{App: rp.App, Partner: rp.Partner})
-		p.delivered += rp.Delivered
-		p.retried += rp.Retried
-		p.dead += rp.Dead
-		p.skipped += rp.Skipped
-		for _, bc := range rp.Latency {
-			// A bucket beyond ours (a newer layout) counts in the last.
-			p.lat[min(bc[0], latBuckets-1)] += bc[1]
-		}
-	}
-	return m, nil
-}
-
-// snapshot is one minute of this instance, encoded.
+// snapshot is one minute of this instance.
 type snapshot struct {
 	minute time.Time
-	data   []byte
+	ru     *rollup
 }
 
-// take encodes the minutes to store: with all true every minute held
-// (for /v1/stats, which overlays them on what the stream has), else the
-// dirty ones, which it marks clean (for a flush).
-func (r *statsRecorder) take(all bool) ([]snapshot, error) {
+// take copies the minutes held: with all true every one (for /v1/stats,
+// which overlays them on what the stream has), else the dirty ones, which
+// it marks clean (for a flush).
+func (r *statsRecorder) take(all bool) []snapshot {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	var out []snapshot
@@ -257,16 +250,12 @@ func (r *statsRecorder) take(all bool) ([]snapshot, error) {
 		if !all && !m.dirty {
 			continue
 		}
-		b, err := m.encode()
-		if err != nil {
-			return nil, fmt.Errorf("encoding the stats rollup: %w", err)
-		}
 		if !all {
 			m.dirty = false
 		}
-		out = append(out, snapshot{minute: time.Unix(k*60, 0).UTC(), data: b})
+		out = append(out, snapshot{minute: time.Unix(k*60, 0).UTC(), ru: m.rollup()})
 	}
-	return out, nil
+	return out
 }
 
 // stored drops a minute that a flush stored, unless it is still counting
@@ -310,13 +299,11 @@ func (s *Server) flushStats(ctx context.Context) {
 	if n := s.stats.expire(statsKeep); n > 0 {
 		s.log.Warn("stats: dropped minutes that could not be stored in time", "minutes", n)
 	}
-	snaps, err := s.stats.take(false)
-	if err != nil {
-		s.log.Error("stats: flush", "err", err)
-		return
-	}
-	for _, sn := range snaps {
-		err := s.q.PutStats(ctx, s.instance, sn.minute, sn.data)
+	for _, sn := range s.stats.take(false) {
+		b, err := json.Marshal(sn.ru)
+		if err == nil {
+			err = s.q.PutStats(ctx, s.instance, sn.minute, b)
+		}
 		s.stats.stored(sn.minute, err == nil)
 		if err != nil {
 			// The queue being down is logged by the write probe; this
@@ -464,40 +451,64 @@ func (s *Server) handleStats(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, st)
 }
 
-func (s *Server) buildStats(ctx context.Context, rt *runtime, window string, span, step time.Duration, app string) (*Stats, error) {
-	now := s.now().UTC()
-	last := now.Truncate(step)
-	steps := int(span / step)
-	first := last.Add(-time.Duration(steps-1) * step)
-	type key struct {
-		inst   string
-		minute int64
+// statsWindowStart is the first step of a window ending with the step
+// that holds now.
+func statsWindowStart(now time.Time, span, step time.Duration) time.Time {
+	return now.Truncate(step).Add(-(span - step))
+}
+
+// readStats returns every instance's rollups from the start of the
+// longest window: what the stream has (read incrementally) with this
+// instance's minutes not yet stored, or stored and still counting, laid
+// over it.
+func (s *Server) readStats(ctx context.Context, now time.Time) (map[statsKey]*rollup, error) {
+	var since time.Time
+	for _, w := range statsWindows {
+		if t := statsWindowStart(now, w.span, w.step); since.IsZero() || t.Before(since) {
+			since = t
+		}
 	}
-	minutes := map[key]*minuteCounts{}
-	err := s.q.Stats(ctx, first, func(ru queue.StatsRollup) error {
-		m, err := decodeRollup(ru.Data)
-		if err != nil {
+	r := s.stats
+	r.readMu.Lock()
+	defer r.readMu.Unlock()
+	for k := range r.read {
+		if k.minute < unixMinute(since) {
+			delete(r.read, k)
+		}
+	}
+	fresh := map[statsKey]*rollup{}
+	last, reset, err := s.q.Stats(ctx, since, r.seq, func(sr queue.StatsRollup) error {
+		var ru rollup
+		if err := json.Unmarshal(sr.Data, &ru); err != nil {
 			// One bad message must not hide the rest.
-			s.log.Warn("stats: unreadable rollup skipped", "instance", ru.Instance, "minute", ru.Minute, "err", err)
+			s.log.Warn("stats: unreadable rollup skipped", "instance", sr.Instance, "minute", sr.Minute, "err", err)
 			return nil
 		}
-		minutes[key{ru.Instance, unixMinute(ru.Minute)}] = m
+		fresh[statsKey{sr.Instance, unixMinute(sr.Minute)}] = &ru
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	// What this instance holds is at least as new as what it stored.
-	live, err := s.stats.take(true)
+	if reset {
+		clear(r.read)
+	}
+	maps.Copy(r.read, fresh)
+	r.seq = last
+	out := maps.Clone(r.read)
+	for _, sn := range r.take(true) {
+		out[statsKey{s.instance, unixMinute(sn.minute)}] = sn.ru
+	}
+	return out, nil
+}
+
+func (s *Server) buildStats(ctx context.Context, rt *runtime, window string, span, step time.Duration, app string) (*Stats, error) {
+	now := s.now().UTC()
+	steps := int(span / step)
+	first := statsWindowStart(now, span, step)
+	minutes, err := s.readStats(ctx, now)
 	if err != nil {
 		return nil, err
-	}
-	for _, sn := range live {
-		m, err := decodeRollup(sn.data)
-		if err != nil {
-			return nil, err
-		}
-		minutes[key{s.instance, unixMinute(sn.minute)}] = m
 	}
 
 	idx := func(minute int64) int {
@@ -535,14 +546,15 @@ func (s *Server) buildStats(ctx context.Context, rt *runtime, window string, spa
 		if i < 0 {
 			continue
 		}
-		for a, n := range m.events {
+		for a, n := range m.Events {
 			if app == "" || a == app {
 				events[i] += n
 			}
 		}
-		for pk, pc := range m.pairs {
-			if app == "" || pk.App == app {
-				series(pk)[i].add(pc)
+		for j := range m.Pairs {
+			rp := &m.Pairs[j]
+			if app == "" || rp.App == app {
+				series(queue.Key{App: rp.App, Partner: rp.Partner})[i].add(rp)
 			}
 		}
 	}

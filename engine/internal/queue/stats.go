@@ -61,11 +61,13 @@ func (q *Queue) parseStatsSubject(subj string) (instance string, minute time.Tim
 }
 
 // StatsRollup is one instance's rollup of one minute, as PutStats stored
-// it. Data is the caller's encoding; the queue does not read it.
+// it. Data is the caller's encoding; the queue does not read it. Seq is
+// its stream sequence: a later flush of the same minute has a higher one.
 type StatsRollup struct {
 	Instance string
 	Minute   time.Time
 	Data     []byte
+	Seq      uint64
 }
 
 // PutStats stores instance's rollup of the minute starting at minute,
@@ -80,30 +82,58 @@ func (q *Queue) PutStats(ctx context.Context, instance string, minute time.Time,
 	return nil
 }
 
-// Stats calls fn for every stored rollup of a minute at or after since,
-// in the order they were stored (a later rollup of the same instance and
-// minute supersedes an earlier one, should the stream keep both).
-func (q *Queue) Stats(ctx context.Context, since time.Time, fn func(StatsRollup) error) error {
-	// A rollup is stored during or after its minute, by the NATS server's
-	// clock; the margin covers an instance whose clock runs ahead of it.
-	start := since.Add(-5 * time.Minute)
+// Stats calls fn, in stream order, for the rollups stored after stream
+// sequence after, or with after 0 for every stored rollup of a minute at or
+// after since. It returns the last sequence read (after, when nothing is
+// new), so a caller keeping what it read asks only for what changed since.
+// reset says the stream is no longer the one after came from (deleted and
+// created again, purged): the caller drops what it kept, and fn was given
+// every rollup from since, as with after 0.
+func (q *Queue) Stats(ctx context.Context, since time.Time, after uint64, fn func(StatsRollup) error) (last uint64, reset bool, err error) {
+	st := q.st().stats
+	if st == nil {
+		return 0, false, errors.New("queue: reading stats: stream not set up")
+	}
+	info, err := st.Info(ctx)
+	if err != nil {
+		return 0, false, fmt.Errorf("queue: reading stats: %w", err)
+	}
+	if after > info.State.LastSeq {
+		after, reset = 0, true
+	}
+	if after > 0 && after == info.State.LastSeq {
+		return after, false, nil
+	}
 	cfg := jetstream.OrderedConsumerConfig{
 		FilterSubjects:    []string{q.cfg.Subject + ".stats.>"},
-		DeliverPolicy:     jetstream.DeliverByStartTimePolicy,
-		OptStartTime:      &start,
 		InactiveThreshold: time.Minute,
 	}
-	err := q.readOrdered(ctx, q.st().stats, cfg, func(msg jetstream.Msg, _ *jetstream.MsgMetadata) (bool, error) {
+	if after > 0 {
+		cfg.DeliverPolicy = jetstream.DeliverByStartSequencePolicy
+		cfg.OptStartSeq = after + 1
+	} else {
+		// A rollup is stored during or after its minute, by the NATS
+		// server's clock; the margin covers an instance whose clock runs
+		// ahead of it.
+		start := since.Add(-5 * time.Minute)
+		cfg.DeliverPolicy = jetstream.DeliverByStartTimePolicy
+		cfg.OptStartTime = &start
+	}
+	last = after
+	err = q.readOrdered(ctx, st, cfg, func(msg jetstream.Msg, md *jetstream.MsgMetadata) (bool, error) {
+		last = md.Sequence.Stream
 		inst, minute, ok := q.parseStatsSubject(msg.Subject())
 		if !ok || minute.Before(since) {
 			return true, nil
 		}
-		return true, fn(StatsRollup{Instance: inst, Minute: minute, Data: msg.Data()})
+		return true, fn(StatsRollup{Instance: inst, Minute: minute, Data: msg.Data(), Seq: md.Sequence.Stream})
 	})
 	if err != nil {
-		return fmt.Errorf("queue: reading stats: %w", err)
+		return 0, false, fmt.Errorf("queue: reading stats: %w", err)
 	}
-	return nil
+	// Everything up to the last sequence at the start was read, whether
+	// or not the newest rollups were still there.
+	return max(last, info.State.LastSeq), reset, nil
 }
 
 // readOrdered reads st through an ordered consumer made from cfg, calling
