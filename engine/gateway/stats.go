@@ -178,21 +178,26 @@ func (r *statsRecorder) attempt(app, partner, outcome string, latency time.Durat
 	if latency > 0 {
 		ms = float64(latency.Microseconds()) / 1000
 	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	p := r.current().pair(queue.Key{App: app, Partner: partner})
+	var delivered, retried, dead uint64
 	switch outcome {
 	case queue.OutcomeDelivered.String():
-		p.delivered++
+		delivered = 1
 	case queue.OutcomeRetry.String():
-		p.retried++
+		retried = 1
 	case queue.OutcomeDead.String():
-		p.dead++
+		dead = 1
 	default:
 		return
 	}
+	b := latBucket(ms)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	p := r.current().pair(queue.Key{App: app, Partner: partner})
+	p.delivered += delivered
+	p.retried += retried
+	p.dead += dead
 	if latency > 0 {
-		p.lat[latBucket(ms)]++
+		p.lat[b]++
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -236,4 +237,57 @@ func BenchmarkStatsAttempt(b *testing.B) {
 			i++
 		}
 	})
+}
+
+// TestStatsRecorderFlushes: a flush takes only the minutes that changed;
+// a minute stays held while it counts, after a failed store and after
+// counting again, and goes once stored complete; minutes older than the
+// stream keeps are dropped unstored.
+func TestStatsRecorderFlushes(t *testing.T) {
+	clock := time.Date(2026, 12, 2, 8, 0, 30, 0, time.UTC)
+	r := newStatsRecorder(func() time.Time { return clock })
+	minutes := func(snaps []snapshot) string {
+		var out []string
+		for _, sn := range snaps {
+			out = append(out, sn.minute.Format("15:04"))
+		}
+		slices.Sort(out)
+		return strings.Join(out, " ")
+	}
+	r.eventsIn("shop", 2)
+	r.attempt("shop", "acme", "delayed", time.Millisecond)
+	if got := r.take(false); minutes(got) != "08:00" || len(got[0].ru.Pairs) != 0 || got[0].ru.Events["shop"] != 2 {
+		t.Fatalf("first flush: %s %+v", minutes(got), got[0].ru)
+	}
+	if got := minutes(r.take(false)); got != "" {
+		t.Errorf("nothing changed, flush takes %q", got)
+	}
+	r.stored(clock.Truncate(time.Minute), true)
+	if got := minutes(r.take(true)); got != "08:00" {
+		t.Errorf("the minute still counting was dropped: %q", got)
+	}
+	clock = clock.Add(time.Minute)
+	r.attempt("shop", "acme", "delivered", 2*time.Millisecond)
+	got := r.take(false)
+	if minutes(got) != "08:01" {
+		t.Fatalf("second flush: %s", minutes(got))
+	}
+	r.stored(got[0].minute, false)
+	r.stored(clock.Add(-time.Minute).Truncate(time.Minute), true)
+	if got := minutes(r.take(true)); got != "08:01" {
+		t.Errorf("after 08:00 was stored complete, held %q", got)
+	}
+	clock = clock.Add(time.Minute)
+	if got := minutes(r.take(false)); got != "08:01" {
+		t.Errorf("a minute whose store failed is not flushed again: %q", got)
+	}
+	r.stored(time.Date(2026, 12, 2, 8, 1, 0, 0, time.UTC), true)
+	if got := minutes(r.take(true)); got != "" {
+		t.Errorf("stored minutes still held: %q", got)
+	}
+	r.eventsIn("shop", 1)
+	clock = clock.Add(statsKeep + time.Minute)
+	if n := r.expire(statsKeep); n != 1 || minutes(r.take(true)) != "" {
+		t.Errorf("expire dropped %d", n)
+	}
 }
