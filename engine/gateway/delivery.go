@@ -149,7 +149,7 @@ func (d *delivery) rerender(ctx context.Context, dl queue.DeadLetter) (queue.Job
 // the operator looks for postbacks: metrics, GET /v1/deliveries and the
 // log. reason is already redacted.
 func (d *delivery) skipped(rt *runtime, k queue.Key, eventID, postback, name, class, reason string) {
-	d.s.m.skipped.WithLabelValues(k.App, k.Partner, class).Inc()
+	d.s.recordSkipped(k.App, k.Partner, class)
 	at := Attempt{
 		Time: d.s.now(), App: k.App, Partner: k.Partner, Postback: postback, EventID: eventID,
 		Status: statusSkipped, Error: reason, ConfigVersion: rt.version, Instance: d.s.instance,
@@ -291,6 +291,7 @@ func (d *delivery) observe(a deliver.Attempt) {
 	if a.Latency > 0 {
 		m.deliveryLatency.WithLabelValues(a.App, a.Partner).Observe(a.Latency.Seconds())
 	}
+	d.s.stats.attempt(a.App, a.Partner, a.Outcome, a.Latency)
 	// The sender already redacted the URL (with the redactor of the
 	// generation that rendered it, which knows its credentials); doing it
 	// again cost as much as the first time on every postback. The error

@@ -224,6 +224,7 @@ func (s *Server) handleIngest(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	s.m.eventsAccepted.WithLabelValues(appID).Add(float64(len(docs)))
+	s.stats.eventsIn(appID, len(docs))
 	for _, d := range docs {
 		s.sample.offer(rt.cfg.Sample, appID, d.raw, now, rt.red)
 	}
@@ -234,7 +235,7 @@ func (s *Server) handleIngest(w http.ResponseWriter, r *http.Request) {
 			s.m.planned.WithLabelValues(appID, pb.Partner).Inc()
 		}
 		for _, sk := range pl.Skipped {
-			s.m.skipped.WithLabelValues(appID, sk.Partner, sk.Class).Inc()
+			s.recordSkipped(appID, sk.Partner, sk.Class)
 		}
 	}
 	s.m.ingestLatency.Observe(time.Since(start).Seconds())

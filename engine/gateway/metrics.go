@@ -7,6 +7,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/adgate/adgate/engine/internal/queue"
 )
 
 // metrics are the gateway's Prometheus series, on a registry of its own so
@@ -118,6 +120,15 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(c.events, prometheus.GaugeValue, float64(d.Events))
 		for k, n := range d.ByPartner {
 			ch <- prometheus.MustNewConstMetric(c.depth, prometheus.GaugeValue, float64(n), k.App, k.Partner)
+		}
+		// An enabled pair with nothing queued reads 0, not "no data":
+		// dashboards and alerts see it and its drop to zero.
+		for _, a := range c.s.rt.Load().cfg.Apps {
+			for _, p := range a.Partners {
+				if _, ok := d.ByPartner[queue.Key{App: a.ID, Partner: p.ID}]; !ok {
+					ch <- prometheus.MustNewConstMetric(c.depth, prometheus.GaugeValue, 0, a.ID, p.ID)
+				}
+			}
 		}
 	}
 	for _, b := range c.s.dlv.snd.Breakers() {

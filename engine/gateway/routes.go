@@ -62,6 +62,7 @@ func routeTable() []route {
 		{Pattern: "GET /v1/partners", Auth: authAdminRead, Query: []string{"app"}, Handle: (*Server).handlePartners},
 		{Pattern: "POST /v1/apps/{app}/partners/{partner}/pause", Auth: authAdmin, Handle: (*Server).handlePause},
 		{Pattern: "POST /v1/apps/{app}/partners/{partner}/resume", Auth: authAdmin, Handle: (*Server).handleResume},
+		{Pattern: "GET /v1/stats", Auth: authAdminRead, Query: []string{"window", "app"}, Handle: (*Server).handleStats},
 		{Pattern: "GET /v1/apps/{app}/sample", Auth: authAdminRead, Handle: (*Server).handleSample},
 		{Pattern: "POST /v1/reload", Auth: authAdmin, Handle: (*Server).handleReload},
 		// /healthz and /readyz stay unauthenticated: orchestrators probe

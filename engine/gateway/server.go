@@ -99,6 +99,9 @@ type Server struct {
 	writable atomic.Bool
 	reloadMu sync.Mutex
 
+	// stats counts this instance's minutes for GET /v1/stats.
+	stats *statsRecorder
+
 	ln   net.Listener
 	http *http.Server
 }
@@ -133,6 +136,7 @@ func New(ctx context.Context, opt Options) (*Server, error) {
 		return nil, fmt.Errorf("gateway: %s: %w", opt.ConfigPath, err)
 	}
 	s.installRuntime(rt, ds)
+	s.stats = newStatsRecorder(opt.Now)
 	cfg := rt.cfg
 	if opt.Listen == "" {
 		s.opt.Listen = cfg.Listen
@@ -356,7 +360,8 @@ func (s *Server) Run(ctx context.Context) error {
 	// Ready only once a write went through: a full disk must not be
 	// reported ready at start either.
 	s.probeOnce(bgCtx)
-	wg.Add(3)
+	wg.Add(4)
+	go func() { defer wg.Done(); s.runStatsFlush(bgCtx) }()
 	go func() { defer wg.Done(); s.watch(bgCtx) }()
 	go func() { defer wg.Done(); s.sampleBacklog(bgCtx) }()
 	go func() { defer wg.Done(); s.probeQueue(bgCtx) }()
@@ -389,6 +394,10 @@ func (s *Server) Run(ctx context.Context) error {
 	stopBG()
 	stopDelivering()
 	wg.Wait()
+	// Deliveries have stopped: this flush stores the last counts.
+	fctx, fcancel := context.WithTimeout(context.Background(), 5*time.Second)
+	s.flushStats(fctx)
+	fcancel()
 	// Ingest and deliveries have stopped: what they recorded is written
 	// before the connection goes.
 	hctx, hcancel := context.WithTimeout(context.Background(), 5*time.Second)

@@ -170,61 +170,27 @@ func (q *Queue) scanDead(ctx context.Context, f ReplayFilter, fn func(DeadLetter
 		cfg.DeliverPolicy = jetstream.DeliverByStartTimePolicy
 		cfg.OptStartTime = &since
 	}
-	cons, err := q.st().dead.OrderedConsumer(ctx, cfg)
-	if err != nil {
-		return fmt.Errorf("queue: reading dead letters: %w", err)
-	}
-	// Removed at once rather than left to expire: a console polling the
-	// list would otherwise pile up consumers until the server's limit.
-	defer func() {
-		if info := cons.CachedInfo(); info != nil {
-			dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-			defer cancel()
-			_ = q.st().dead.DeleteConsumer(dctx, info.Name)
-		}
-	}()
-	info, err := cons.Info(ctx)
-	if err != nil {
-		return fmt.Errorf("queue: reading dead letters: %w", err)
-	}
-	remaining := info.NumPending
 	found := 0
-	for remaining > 0 {
-		batch, err := cons.Fetch(int(min(remaining, 256)), jetstream.FetchMaxWait(5*time.Second))
-		if err != nil {
-			return fmt.Errorf("queue: reading dead letters: %w", err)
+	var fnErr error
+	err := q.readOrdered(ctx, q.st().dead, cfg, func(msg jetstream.Msg, md *jetstream.MsgMetadata) (bool, error) {
+		d := decodeDead(msg.Data(), msg.Headers(), md)
+		if !f.match(&d) {
+			return true, nil
 		}
-		got := 0
-		for msg := range batch.Messages() {
-			got++
-			md, err := msg.Metadata()
-			if err != nil {
-				return fmt.Errorf("queue: reading dead letters: %w", err)
-			}
-			remaining = md.NumPending
-			d := decodeDead(msg.Data(), msg.Headers(), md)
-			if !f.match(&d) {
-				continue
-			}
-			if f.Limit > 0 && found >= f.Limit {
-				continue
-			}
-			found++
-			if err := fn(d); err != nil {
-				return err
-			}
+		found++
+		if fnErr = fn(d); fnErr != nil {
+			return false, fnErr
 		}
-		if err := batch.Error(); err != nil && !errors.Is(err, nats.ErrTimeout) {
-			return fmt.Errorf("queue: reading dead letters: %w", err)
-		}
-		if got == 0 || (f.Limit > 0 && found >= f.Limit) {
-			break
-		}
-		if err := ctx.Err(); err != nil {
-			return err
-		}
+		return f.Limit <= 0 || found < f.Limit, nil
+	})
+	switch {
+	case err == nil:
+		return nil
+	case fnErr != nil, ctx.Err() != nil && errors.Is(err, ctx.Err()):
+		// fn's errors say what they are; a cancelled read was asked for.
+		return err
 	}
-	return nil
+	return fmt.Errorf("queue: reading dead letters: %w", err)
 }
 
 func decodeDead(data []byte, h nats.Header, md *jetstream.MsgMetadata) DeadLetter {

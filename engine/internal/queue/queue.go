@@ -149,6 +149,11 @@ type Config struct {
 	// ControlBucket names the KV bucket of the pause controls (default
 	// ADGATE_CONTROL; its stream is KV_<name>).
 	ControlBucket string
+	// StatsStream names the stream of per-minute delivery rollups
+	// (default ADGATE_STATS); StatsMaxAge keeps them this long (default
+	// 48h, the longest window GET /v1/stats serves plus a day).
+	StatsStream string
+	StatsMaxAge time.Duration
 
 	// DuplicateWindow is how long an enqueued job ID is remembered for
 	// de-duplication (default 10m). Memory grows with rate x window.
@@ -233,6 +238,10 @@ func (c Config) withDefaults() Config {
 	if c.ControlBucket == "" {
 		c.ControlBucket = "ADGATE_CONTROL"
 	}
+	if c.StatsStream == "" {
+		c.StatsStream = "ADGATE_STATS"
+	}
+	def(&c.StatsMaxAge, 48*time.Hour)
 	def(&c.DuplicateWindow, 10*time.Minute)
 	def(&c.MaxAge, 7*24*time.Hour)
 	def(&c.DeadMaxAge, 14*24*time.Hour)
@@ -557,7 +566,11 @@ func (q *Queue) ensureStreams(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	q.streams.Store(&streamSet{work: work, dead: dead, events: events, hist: hist, archive: archive, control: control})
+	stats, err := q.ensureStatsStream(ctx)
+	if err != nil {
+		return err
+	}
+	q.streams.Store(&streamSet{work: work, dead: dead, events: events, hist: hist, archive: archive, control: control, stats: stats})
 	return nil
 }
 
@@ -573,6 +586,8 @@ type streamSet struct {
 	archive jetstream.Stream
 	// control holds the pauses (see control.go).
 	control jetstream.KeyValue
+	// stats holds the gateway instances' per-minute rollups.
+	stats jetstream.Stream
 }
 
 // st returns the current stream handles (empty before the first setup).
