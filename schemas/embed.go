@@ -1,5 +1,6 @@
-// Package schemas embeds the JSON Schemas and data catalogs kept in this
-// folder, so the binary carries the one copy that editors also read.
+// Package schemas embeds the JSON Schemas, data catalogs and the HTTP
+// API's OpenAPI document kept in this folder, so the binary carries the one
+// copy that editors and API tools also read.
 package schemas
 
 import "embed"

@@ -19,7 +19,12 @@ type Event struct {
 // every later step relies on (a JSON object with a non-empty string name);
 // field types are checked by Validator, against schemas/event.schema.json.
 func Parse(b []byte) (*Event, error) {
-	v, err := template.ParseJSON(b)
+	return fromJSON(template.ParseJSON(b))
+}
+
+// fromJSON wraps a decoded document, or words the decoder's error, for
+// Parse and ParseSelected alike.
+func fromJSON(v template.Value, err error) (*Event, error) {
 	if err != nil {
 		return nil, fmt.Errorf("decoding event JSON: %w", err)
 	}
@@ -83,15 +88,13 @@ func ParsePath(s string) Path {
 	return Path(strings.Split(s, "."))
 }
 
-// Lookup walks the path from v; any missing step gives missing.
+// Lookup walks the path from v; a missing step, or a step into a value
+// that is not a hash, gives missing.
 func (p Path) Lookup(v template.Value) template.Value {
-	for _, k := range p {
-		v = v.Get(k)
-		if v.IsMissing() {
-			return v
-		}
+	if found, depth := v.Lookup(p...); depth == len(p) {
+		return found
 	}
-	return v
+	return template.Missing()
 }
 
 func (p Path) String() string { return strings.Join(p, ".") }

@@ -1,11 +1,11 @@
 package gateway
 
 import (
-	"encoding/json"
+	"encoding/base64"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -82,128 +82,256 @@ func (s *Server) metricsAuth(h http.Handler) http.Handler {
 	})
 }
 
-// handleDeliveries is GET /v1/deliveries?app=&partner=&status=&id=&limit=.
-// status is delivered, retry or dead, or a status class such as 5xx (or
-// error: no HTTP answer); anything else is a 400 listing them.
-func (s *Server) handleDeliveries(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
-	limit := 100
-	if l := q.Get("limit"); l != "" {
-		n, err := strconv.Atoi(l)
-		if err != nil || n < 1 {
-			writeError(w, http.StatusBadRequest, "limit must be a positive integer")
-			return
-		}
-		limit = min(n, 1000)
-	}
-	status := q.Get("status")
-	if status != "" && !validAttemptStatus(status) {
-		writeError(w, http.StatusBadRequest, fmt.Sprintf("unknown status %q: want one of delivered, retry, dead, delayed, skipped, or a status class 1xx, 2xx, 3xx, 4xx, 5xx, error (no HTTP answer)", status))
-		return
-	}
-	list := s.att.list(attemptFilter{App: q.Get("app"), Partner: q.Get("partner"), Status: status, PostbackID: q.Get("id"), Limit: limit})
-	writeJSON(w, http.StatusOK, map[string]any{"deliveries": list})
-}
-
 // validAttemptStatus reports whether status can match an attempt: an
 // outcome, or a class that statusClass returns.
 func validAttemptStatus(status string) bool {
 	switch status {
-	case "delivered", "retry", "dead", "delayed", statusSkipped, "1xx", "2xx", "3xx", "4xx", "5xx", "error":
+	case "delivered", "retry", "dead", "delayed", statusSkipped, statusPaused, "1xx", "2xx", "3xx", "4xx", "5xx", "error":
 		return true
 	}
 	return false
 }
 
-// replayRequest is the body of POST /v1/deadletters/replay. Times are
-// RFC 3339; every field is optional, and an empty body replays everything.
-type replayRequest struct {
-	IDs     []string `json:"ids"`
-	App     string   `json:"app"`
-	Partner string   `json:"partner"`
-	Since   string   `json:"since"`
-	Until   string   `json:"until"`
-	Limit   int      `json:"limit"`
+// deadFilter is the part of a dead-letter filter both the list and the
+// replay take: app, partner, since, until, error_class.
+type deadFilter struct {
+	App        string `json:"app"`
+	Partner    string `json:"partner"`
+	Since      string `json:"since"`
+	Until      string `json:"until"`
+	ErrorClass string `json:"error_class"`
 }
 
-func (s *Server) parseReplayFilter(r *http.Request) (queue.ReplayFilter, error) {
-	var req replayRequest
-	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
-	if err != nil {
-		return queue.ReplayFilter{}, fmt.Errorf("reading body: %w", err)
+func (d deadFilter) empty() bool { return d == deadFilter{} }
+
+// filter checks d and makes it a queue filter.
+func (d deadFilter) filter() (queue.ReplayFilter, error) {
+	f := queue.ReplayFilter{App: d.App, Partner: d.Partner, ErrorClass: d.ErrorClass}
+	if d.ErrorClass != "" && !queue.ValidErrorClass(d.ErrorClass) {
+		return f, fmt.Errorf("unknown error_class %q: want one of %s", d.ErrorClass, strings.Join(queue.ErrorClasses(), ", "))
 	}
-	if len(strings.TrimSpace(string(body))) > 0 {
-		dec := json.NewDecoder(strings.NewReader(string(body)))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&req); err != nil {
-			return queue.ReplayFilter{}, fmt.Errorf("body must be {\"ids\":[...], \"app\", \"partner\", \"since\", \"until\", \"limit\"}: %w", err)
-		}
-	}
-	q := r.URL.Query()
-	if v := q.Get("partner"); v != "" {
-		req.Partner = v
-	}
-	if v := q.Get("app"); v != "" {
-		req.App = v
-	}
-	if v := q.Get("id"); v != "" {
-		req.IDs = append(req.IDs, v)
-	}
-	f := queue.ReplayFilter{IDs: req.IDs, App: req.App, Partner: req.Partner, Limit: req.Limit}
 	for _, t := range []struct {
-		in  string
-		out *time.Time
-	}{{req.Since, &f.Since}, {req.Until, &f.Until}} {
+		name, in string
+		out      *time.Time
+	}{{"since", d.Since, &f.Since}, {"until", d.Until, &f.Until}} {
 		if t.in == "" {
 			continue
 		}
 		v, err := time.Parse(time.RFC3339, t.in)
 		if err != nil {
-			return f, fmt.Errorf("since/until must be RFC 3339 times: %w", err)
+			return f, fmt.Errorf("%s must be an RFC 3339 time (2026-12-01T10:00:00Z): %q", t.name, t.in)
 		}
 		*t.out = v
+	}
+	if !f.Since.IsZero() && !f.Until.IsZero() && f.Until.Before(f.Since) {
+		return f, errors.New("until is before since")
 	}
 	return f, nil
 }
 
-// handleReplay is POST /v1/deadletters/replay.
-func (s *Server) handleReplay(w http.ResponseWriter, r *http.Request) {
-	f, err := s.parseReplayFilter(r)
+// replayRequest is the body of POST /v1/deadletters/replay. It must say
+// what to replay: ids, a filter, or all: an empty body replays nothing.
+type replayRequest struct {
+	IDs []string `json:"ids"`
+	deadFilter
+	Limit    int  `json:"limit"`
+	All      bool `json:"all"`
+	DryRun   bool `json:"dry_run"`
+	Rerender bool `json:"rerender"`
+}
+
+// Bounds of a replay request.
+const (
+	maxReplayBody = 1 << 20
+	maxReplayIDs  = 10000
+	// replaySample is how many matches a dry run shows.
+	replaySample = 10
+)
+
+// parseReplay reads and checks a replay request; when it is refused the
+// answer is written and ok is false.
+func parseReplay(w http.ResponseWriter, r *http.Request) (req replayRequest, f queue.ReplayFilter, ok bool) {
+	const shape = `a JSON object {"ids":[...], "app", "partner", "since", "until", "error_class", "limit", "all", "dry_run", "rerender"}`
+	if !readJSON(w, r, maxReplayBody, &req, shape) {
+		return req, f, false
+	}
+	f, err := req.check()
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())
-		return
+		return req, f, false
 	}
-	n, err := s.q.Replay(r.Context(), f)
+	return req, f, true
+}
+
+// check validates req and makes it a queue filter.
+func (req replayRequest) check() (queue.ReplayFilter, error) {
+	f, err := req.filter()
 	if err != nil {
-		s.log.Error("replay failed", "err", err, "replayed", n)
-		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"error": s.redactorNow().String(err.Error()), "replayed": n})
+		return f, err
+	}
+	switch {
+	case len(req.IDs) > maxReplayIDs:
+		return f, fmt.Errorf("at most %d ids per request", maxReplayIDs)
+	case req.Limit < 0:
+		return f, errors.New("limit must not be negative (0: no limit)")
+	case req.All && (len(req.IDs) > 0 || !req.empty()):
+		return f, errors.New(`"all": true replays every dead letter: leave out ids and filters, or "all"`)
+	case !req.All && len(req.IDs) == 0 && req.empty():
+		return f, errors.New(`say what to replay: "ids", a filter ("app", "partner", "since", "until", "error_class") or "all": true`)
+	}
+	for _, id := range req.IDs {
+		if id == "" {
+			return f, errors.New("ids must not be empty strings")
+		}
+	}
+	f.IDs, f.Limit = req.IDs, req.Limit
+	return f, nil
+}
+
+// replayFailure is a dead letter a replay left in place, and why.
+type replayFailure struct {
+	PostbackID string `json:"postback_id"`
+	Error      string `json:"error"`
+}
+
+// handleReplay is POST /v1/deadletters/replay.
+func (s *Server) handleReplay(w http.ResponseWriter, r *http.Request) {
+	req, f, ok := parseReplay(w, r)
+	if !ok {
 		return
 	}
-	s.log.Info("dead letters replayed", "count", n, "app", f.App, "partner", f.Partner, "ids", len(f.IDs))
-	writeJSON(w, http.StatusOK, map[string]int{"replayed": n})
+	red := s.redactorNow()
+	out := map[string]any{}
+	var seen []string
+	if req.DryRun {
+		matched := 0
+		sample := []deadLetterView{}
+		err := s.q.ScanDead(r.Context(), f, func(d queue.DeadLetter) error {
+			matched++
+			if len(sample) < replaySample {
+				sample = append(sample, viewDead(d, red))
+			}
+			if len(f.IDs) > 0 {
+				seen = append(seen, d.Job.ID)
+			}
+			return nil
+		})
+		if err != nil {
+			writeError(w, http.StatusServiceUnavailable, red.String(err.Error()))
+			return
+		}
+		out["dry_run"], out["matched"], out["sample"] = true, matched, sample
+	} else {
+		var rework queue.Rework
+		if req.Rerender {
+			rework = s.dlv.rerender
+		}
+		res, err := s.q.Replay(r.Context(), f, rework)
+		if err != nil {
+			s.log.Error("replay failed", "err", err, "replayed", res.Replayed)
+			writeJSON(w, http.StatusServiceUnavailable, map[string]any{"error": red.String(err.Error()), "replayed": res.Replayed})
+			return
+		}
+		failed := make([]replayFailure, 0, len(res.Failed))
+		for _, fl := range res.Failed {
+			failed = append(failed, replayFailure{PostbackID: fl.ID, Error: red.String(fl.Error)})
+			seen = append(seen, fl.ID)
+		}
+		seen = append(seen, res.ReplayedIDs...)
+		out["replayed"] = res.Replayed
+		if len(failed) > 0 {
+			out["failed"] = failed
+		}
+		s.log.Info("dead letters replayed", "count", res.Replayed, "failed", len(failed), "app", f.App, "partner", f.Partner,
+			"error_class", f.ErrorClass, "ids", len(f.IDs), "all", req.All, "rerender", req.Rerender)
+	}
+	if len(f.IDs) > 0 {
+		missing := []string{}
+		for _, id := range f.IDs {
+			if !slices.Contains(seen, id) && !slices.Contains(missing, id) {
+				missing = append(missing, id)
+			}
+		}
+		if len(missing) > 0 {
+			out["not_found"] = missing
+		}
+	}
+	writeJSON(w, http.StatusOK, out)
 }
 
 // deadLetterView is a dead letter with its request redacted.
 type deadLetterView struct {
-	PostbackID string    `json:"postback_id"`
-	App        string    `json:"app"`
-	Partner    string    `json:"partner"`
-	Postback   string    `json:"postback"`
-	EventID    string    `json:"event_id"`
-	Reason     string    `json:"reason"`
-	Attempts   int       `json:"attempts"`
-	DeadAt     time.Time `json:"dead_at"`
-	URL        string    `json:"url"`
+	PostbackID    string    `json:"postback_id"`
+	App           string    `json:"app"`
+	Partner       string    `json:"partner"`
+	Postback      string    `json:"postback"`
+	EventID       string    `json:"event_id"`
+	Reason        string    `json:"reason"`
+	ErrorClass    string    `json:"error_class"`
+	StatusCode    int       `json:"status_code,omitempty"`
+	DecidedBy     string    `json:"decided_by,omitempty"`
+	ConfigVersion string    `json:"config_version,omitempty"`
+	Attempts      int       `json:"attempts"`
+	Replays       int       `json:"replays,omitempty"`
+	DeadAt        time.Time `json:"dead_at"`
+	URL           string    `json:"url"`
 }
 
-// handleDeadLetters is GET /v1/deadletters?app=&partner=&limit=.
+func viewDead(d queue.DeadLetter, red *redactor) deadLetterView {
+	return deadLetterView{PostbackID: d.Job.ID, App: d.Job.App, Partner: d.Job.Partner, Postback: d.Job.Postback,
+		EventID: d.Job.EventID, Reason: red.String(d.Reason), ErrorClass: d.Class, StatusCode: d.StatusCode,
+		DecidedBy: d.DecidedBy, ConfigVersion: d.Job.ConfigVersion, Attempts: d.Attempts, Replays: d.Job.Replays,
+		DeadAt: d.DeadAt.UTC(), URL: red.String(d.Job.URL)}
+}
+
+// A dead-letter cursor is the stream sequence the next page starts at,
+// wrapped so clients treat it as opaque.
+const cursorPrefix = "dl1:"
+
+func encodeCursor(seq uint64) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(cursorPrefix + strconv.FormatUint(seq, 10)))
+}
+
+func decodeCursor(c string) (uint64, error) {
+	b, err := base64.RawURLEncoding.DecodeString(c)
+	if err == nil {
+		if v, ok := strings.CutPrefix(string(b), cursorPrefix); ok {
+			if seq, err := strconv.ParseUint(v, 10, 64); err == nil && seq > 0 {
+				return seq, nil
+			}
+		}
+	}
+	return 0, errors.New("cursor is not one this endpoint returned")
+}
+
+// parseLimit reads a list's limit: default 100, 1 to 1000.
+func parseLimit(v string) (int, error) {
+	if v == "" {
+		return 100, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > 1000 {
+		return 0, fmt.Errorf("limit must be an integer from 1 to 1000, got %q", v)
+	}
+	return n, nil
+}
+
+// handleDeadLetters is GET /v1/deadletters?app=&partner=&since=&until=&error_class=&cursor=&limit=,
+// oldest first.
 func (s *Server) handleDeadLetters(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	limit, _ := strconv.Atoi(q.Get("limit"))
-	if limit <= 0 || limit > 1000 {
-		limit = 100
+	f, err := deadFilter{App: q.Get("app"), Partner: q.Get("partner"), Since: q.Get("since"), Until: q.Get("until"), ErrorClass: q.Get("error_class")}.filter()
+	if err == nil {
+		f.Limit, err = parseLimit(q.Get("limit"))
 	}
-	list, err := s.q.DeadLetters(r.Context(), queue.ReplayFilter{App: q.Get("app"), Partner: q.Get("partner"), Limit: limit})
+	if err == nil && q.Has("cursor") {
+		f.From, err = decodeCursor(q.Get("cursor"))
+	}
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	list, next, err := s.q.DeadLetterPage(r.Context(), f)
 	if err != nil {
 		writeError(w, http.StatusServiceUnavailable, s.redactorNow().String(err.Error()))
 		return
@@ -211,10 +339,13 @@ func (s *Server) handleDeadLetters(w http.ResponseWriter, r *http.Request) {
 	red := s.redactorNow()
 	out := make([]deadLetterView, 0, len(list))
 	for _, d := range list {
-		out = append(out, deadLetterView{PostbackID: d.Job.ID, App: d.Job.App, Partner: d.Job.Partner, Postback: d.Job.Postback,
-			EventID: d.Job.EventID, Reason: red.String(d.Reason), Attempts: d.Attempts, DeadAt: d.DeadAt, URL: red.String(d.Job.URL)})
+		out = append(out, viewDead(d, red))
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"dead_letters": out})
+	resp := map[string]any{"dead_letters": out}
+	if next != 0 {
+		resp["next_cursor"] = encodeCursor(next)
+	}
+	writeJSON(w, http.StatusOK, resp)
 }
 
 // handleReload is POST /v1/reload, the HTTP twin of SIGHUP.

@@ -159,6 +159,9 @@ var lintOnly = map[string]bool{
 	spec.RuleMissingLinkMacro: true, spec.RuleMissingLabel: true, spec.RuleURLNotAbsolute: true,
 	spec.RuleURLTrailingText: true, spec.RuleURLUnescaped: true, spec.RuleFileNameMismatch: true,
 	spec.RuleUnknownSuppress: true, spec.RuleDuplicateKey: true, spec.RuleAliasBudget: true,
+	// The delivery block is read by the gateway's policy, not by
+	// rendering; the loader refuses what the policy could not use.
+	spec.RuleDeliveryPattern: true, spec.RuleDeliveryStatus: true,
 }
 
 // suppressAll adds an adgate:ignore comment above every suppressible

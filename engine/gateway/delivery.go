@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"time"
 
 	"github.com/adgate/adgate/engine/internal/config"
 	"github.com/adgate/adgate/engine/internal/deliver"
@@ -22,6 +23,9 @@ type delivery struct {
 	// events serves the render workers of one app's partners one decoding
 	// of each event.
 	events *eventCache
+	// activity is each pair's last delivery and last error, for the
+	// partner status.
+	activity activity
 }
 
 // eventCacheBytes bounds the decoded events kept for render workers.
@@ -30,12 +34,16 @@ const eventCacheBytes = 8 << 20
 func newDelivery(s *Server) (*delivery, error) {
 	d := &delivery{s: s, events: newEventCache(eventCacheBytes)}
 	snd, err := deliver.New(deliver.Options{
-		Policy:    d.policy,
-		Observer:  deliver.ObserverFunc(d.observe),
-		Redact:    func(v string) string { return s.redactorNow().String(v) },
-		DeliverTo: s.opt.DeliverTo,
-		UserAgent: "adgate-gateway",
-		Logger:    s.log.With("component", "deliver"),
+		Policy:        d.policy,
+		Observer:      deliver.ObserverFunc(d.observe),
+		Redact:        func(v string) string { return s.redactorNow().String(v) },
+		RedactHeaders: func(h map[string]string) map[string]string { return s.redactorNow().Headers(h) },
+		DeliverTo:     s.opt.DeliverTo,
+		UserAgent:     "adgate-gateway",
+		Logger:        s.log.With("component", "deliver"),
+		PausedAt: func(app, partner string, t time.Time) (time.Time, bool) {
+			return s.q.PausedAt(queue.Key{App: app, Partner: partner}, t)
+		},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("gateway: %w", err)
@@ -78,6 +86,11 @@ func (d *delivery) Render(_ context.Context, k queue.Key, qe queue.Event) ([]que
 		return nil, nil
 	}
 	pl := renderPartner(ev, qe.ID, app, pc, rt.partners[k.Partner], rt.version, qe.Received)
+	for i := range pl.jobs {
+		// What finds the event again in the archive, for a replay that
+		// renders anew.
+		pl.jobs[i].EventSeq = qe.Seq
+	}
 	for _, sk := range pl.Skipped {
 		switch {
 		case sk.Class == skipRender:
@@ -93,14 +106,53 @@ func (d *delivery) Render(_ context.Context, k queue.Key, qe queue.Event) ([]que
 	return pl.jobs, nil
 }
 
+// rerender renders a dead letter's postback again, from its archived
+// event with the config and spec live now: for when the spec was the
+// cause. The postback keeps its id (so its Idempotency-Key), and records
+// the config version that rendered the one that died.
+func (d *delivery) rerender(ctx context.Context, dl queue.DeadLetter) (queue.Job, error) {
+	old := dl.Job
+	qe, err := d.s.q.ArchivedEvent(ctx, old.App, old.EventID, old.EventSeq)
+	if err != nil {
+		return queue.Job{}, err
+	}
+	rt := d.s.rt.Load()
+	app := rt.cfg.App(old.App)
+	var pc *config.Partner
+	if app != nil {
+		pc = app.Partner(old.Partner)
+	}
+	if pc == nil {
+		return queue.Job{}, fmt.Errorf("partner %q is not enabled for app %q in config %s", old.Partner, old.App, rt.version)
+	}
+	ev, err := d.events.parse(old.App, qe.Seq, qe.Raw)
+	if err != nil {
+		return queue.Job{}, fmt.Errorf("archived event unreadable: %w", err)
+	}
+	pl := renderPartner(ev, qe.ID, app, pc, rt.partners[old.Partner], rt.version, qe.Received)
+	for _, j := range pl.jobs {
+		if j.ID == old.ID {
+			j.EventSeq = qe.Seq
+			j.OriginalConfigVersion = old.ConfigVersion
+			return j, nil
+		}
+	}
+	for _, sk := range pl.Skipped {
+		if sk.Postback != "" && PostbackID(old.App, qe.ID, old.Partner, sk.Postback, sk.Name) == old.ID {
+			return queue.Job{}, fmt.Errorf("config %s does not send it: %s", rt.version, sk.Reason)
+		}
+	}
+	return queue.Job{}, fmt.Errorf("config %s renders no postback %q for event %s any more", rt.version, old.Postback, qe.ID)
+}
+
 // skipped records a planned postback that rendering did not send, where
 // the operator looks for postbacks: metrics, GET /v1/deliveries and the
 // log. reason is already redacted.
 func (d *delivery) skipped(rt *runtime, k queue.Key, eventID, postback, name, class, reason string) {
-	d.s.m.skipped.WithLabelValues(k.App, k.Partner, class).Inc()
+	d.s.recordSkipped(k.App, k.Partner, class)
 	at := Attempt{
 		Time: d.s.now(), App: k.App, Partner: k.Partner, Postback: postback, EventID: eventID,
-		Status: statusSkipped, Error: reason, ConfigVersion: rt.version,
+		Status: statusSkipped, Error: reason, ConfigVersion: rt.version, Instance: d.s.instance,
 	}
 	if postback != "" {
 		at.PostbackID = PostbackID(k.App, eventID, k.Partner, postback, name)
@@ -109,7 +161,7 @@ func (d *delivery) skipped(rt *runtime, k queue.Key, eventID, postback, name, cl
 		// as its deliveries list it: a named postback by its name
 		at.Postback = name
 	}
-	d.s.att.add(at)
+	d.s.hist.attempt(at)
 	d.s.log.Warn("postback skipped", "postback_id", at.PostbackID, "app", k.App, "partner", k.Partner, "postback", postback,
 		"event_id", eventID, "reason", reason)
 	if f := d.s.opt.OnAttempt; f != nil {
@@ -135,13 +187,17 @@ func buildPolicies(cfg *config.Config, specs map[string]*partnerRuntime) map[que
 			if pr == nil {
 				continue
 			}
-			out[queue.Key{App: a.ID, Partner: pc.ID}] = policyFor(pr.spec, pc.Delivery)
+			out[queue.Key{App: a.ID, Partner: pc.ID}] = policyFor(pr.spec, a.ID, pc.Delivery)
 		}
 	}
 	return out
 }
 
-func policyFor(sp *spec.Partner, d config.Delivery) deliver.Policy {
+// policyFor merges a partner's delivery policy: the spec's delivery block
+// first, then the app's config overriding it field by field. Each
+// verdict-making rule records where it came from (deliver.Rules), which
+// every attempt then shows as decided_by.
+func policyFor(sp *spec.Partner, app string, d config.Delivery) deliver.Policy {
 	hosts := sp.Hosts()
 	var private []string
 	for _, h := range d.AllowHosts {
@@ -153,12 +209,10 @@ func policyFor(sp *spec.Partner, d config.Delivery) deliver.Policy {
 			private = append(private, h)
 		}
 	}
-	return deliver.Policy{
+	pol := deliver.Policy{
 		Timeout:       d.Timeout,
 		MaxAttempts:   d.MaxAttempts,
 		MaxAge:        d.MaxAge,
-		SuccessStatus: d.SuccessCodes,
-		SuccessBody:   d.SuccessBody,
 		Concurrency:   d.Concurrency,
 		RatePerSecond: d.RatePerSecond,
 		AllowedHosts:  hosts,
@@ -171,6 +225,56 @@ func policyFor(sp *spec.Partner, d config.Delivery) deliver.Policy {
 			HalfOpenProbes: d.Breaker.HalfOpenProbes,
 		},
 	}
+	if sd := sp.Delivery; sd != nil {
+		src := func(field string) string { return decidedBy("", sp.ID, field) }
+		if len(sd.SuccessStatus) > 0 {
+			pol.SuccessStatus, pol.Rules.SuccessStatus = sd.SuccessStatus, src("success_status")
+		}
+		// The loader refused a spec whose patterns or statuses do not
+		// compile, with the same functions.
+		if re, err := spec.CompilePattern(sd.SuccessBody); sd.SuccessBody != "" && err == nil {
+			pol.SuccessBody, pol.Rules.SuccessBody = re, src("success_body")
+		}
+		if re, err := spec.CompilePattern(sd.FailureBody); sd.FailureBody != "" && err == nil {
+			pol.FailureBody, pol.Rules.FailureBody = re, src("failure_body")
+		}
+		if codes, classes, err := spec.ParseStatusList(sd.RetryStatus); len(sd.RetryStatus) > 0 && err == nil {
+			pol.RetryStatus, pol.Rules.RetryStatus = &deliver.StatusSet{Codes: codes, Classes: classes}, src("retry_status")
+		}
+		if sd.RetryNetworkErrors != nil {
+			pol.NoNetworkRetry, pol.Rules.RetryNetwork = !*sd.RetryNetworkErrors, src("retry_network_errors")
+		}
+	}
+	src := func(field string) string { return decidedBy(app, sp.ID, field) }
+	if len(d.SuccessCodes) > 0 {
+		pol.SuccessStatus, pol.Rules.SuccessStatus = d.SuccessCodes, src("success_codes")
+	}
+	if d.SuccessBody != nil {
+		pol.SuccessBody, pol.Rules.SuccessBody = d.SuccessBody, src("success_body")
+	}
+	if d.FailureBody != nil {
+		pol.FailureBody, pol.Rules.FailureBody = d.FailureBody, src("failure_body")
+	}
+	if codes, classes, err := spec.ParseStatusList(d.RetryStatus); len(d.RetryStatus) > 0 && err == nil {
+		pol.RetryStatus, pol.Rules.RetryStatus = &deliver.StatusSet{Codes: codes, Classes: classes}, src("retry_status")
+	}
+	if d.RetryNetwork != nil {
+		pol.NoNetworkRetry, pol.Rules.RetryNetwork = !*d.RetryNetwork, src("retry_network_errors")
+	}
+	return pol
+}
+
+// decidedBy names a policy rule as attempts and dead letters show it:
+// "spec clevertap delivery.retry_status", "config
+// apps[demo].partners[jampp].delivery.success_codes". The defaults and
+// the rules no setting makes are named in deliver (deliver.RuleDefaultRetry
+// and the others).
+// app "" names the spec's rule.
+func decidedBy(app, partner, field string) string {
+	if app == "" {
+		return "spec " + partner + " delivery." + field
+	}
+	return "config apps[" + app + "].partners[" + partner + "].delivery." + field
 }
 
 func (d *delivery) observe(a deliver.Attempt) {
@@ -187,6 +291,7 @@ func (d *delivery) observe(a deliver.Attempt) {
 	if a.Latency > 0 {
 		m.deliveryLatency.WithLabelValues(a.App, a.Partner).Observe(a.Latency.Seconds())
 	}
+	d.s.stats.attempt(a.App, a.Partner, a.Outcome, a.Latency)
 	// The sender already redacted the URL (with the redactor of the
 	// generation that rendered it, which knows its credentials); doing it
 	// again cost as much as the first time on every postback. The error
@@ -199,9 +304,15 @@ func (d *delivery) observe(a deliver.Attempt) {
 		Time: a.Time, PostbackID: a.PostbackID, App: a.App, Partner: a.Partner, Postback: a.Postback,
 		EventID: a.EventID, Attempt: a.Attempt, Status: a.Outcome, StatusCode: a.StatusCode,
 		LatencyMS: float64(a.Latency.Microseconds()) / 1000, Error: errText,
-		ConfigVersion: a.ConfigVersion, Method: a.Method, URL: a.URL,
+		ConfigVersion: a.ConfigVersion, Method: a.Method, URL: a.URL, Headers: a.RequestHeaders,
+		Request:   &AttemptRequest{Method: a.Method, URL: a.URL, Headers: a.RequestHeaders, BodyExcerpt: a.RequestBody},
+		DecidedBy: a.DecidedBy, ErrorClass: a.ErrorClass, Replay: a.Replay, Instance: d.s.instance,
 	}
-	d.s.att.add(at)
+	if a.StatusCode != 0 {
+		at.Response = &AttemptResponse{StatusCode: a.StatusCode, Headers: a.ResponseHeaders, BodyExcerpt: a.ResponseBody}
+	}
+	d.s.hist.attempt(at)
+	d.activity.record(queue.Key{App: a.App, Partner: a.Partner}, a.Time, a.Outcome, errText, a.StatusCode)
 	// Successes are the bulk of the traffic: debug. Failures are what an
 	// operator looks for.
 	level := slog.LevelDebug

@@ -44,7 +44,7 @@ func TestIsolation(t *testing.T) {
 		t.Fatal("acme was never called")
 	}
 	var worst float64
-	for _, a := range e.srv.att.list(attemptFilter{Partner: "beacon", Limit: 1000}) {
+	for _, a := range listAttemptsT(t, e.srv, attemptFilter{Partner: "beacon", Limit: 1000}) {
 		if a.Status != "delivered" {
 			t.Errorf("beacon attempt %+v", a)
 		}
@@ -108,10 +108,10 @@ func TestRetryDeadLetterReplay(t *testing.T) {
 		t.Errorf("retried acme postback has key %q", got[0].Header.Get("Idempotency-Key"))
 	}
 	waitFor(t, "acme's third attempt to be recorded", func() bool {
-		return len(e.srv.att.list(attemptFilter{Partner: "acme", Limit: 10})) >= 3
+		return len(listAttemptsT(t, e.srv, attemptFilter{Partner: "acme", Limit: 10})) >= 3
 	})
 	var acmeAttempts []Attempt
-	for _, a := range e.srv.att.list(attemptFilter{Partner: "acme", Limit: 10}) {
+	for _, a := range listAttemptsT(t, e.srv, attemptFilter{Partner: "acme", Limit: 10}) {
 		acmeAttempts = append([]Attempt{a}, acmeAttempts...) // oldest first
 	}
 	if len(acmeAttempts) != 3 || acmeAttempts[0].Status != "retry" || acmeAttempts[0].StatusCode != 503 ||
@@ -131,7 +131,7 @@ func TestRetryDeadLetterReplay(t *testing.T) {
 	if d := dead.DeadLetters[0]; d.PostbackID != ids["beacon"] || !strings.Contains(d.Reason, "400") {
 		t.Errorf("dead letter %+v", d)
 	}
-	if n := len(e.srv.att.list(attemptFilter{Partner: "beacon", Limit: 10})); n != 1 {
+	if n := len(listAttemptsT(t, e.srv, attemptFilter{Partner: "beacon", Limit: 10})); n != 1 {
 		t.Errorf("a 400 was attempted %d times; it is permanent", n)
 	}
 

@@ -73,7 +73,7 @@ func waitAttempts(t *testing.T, e *testEnv, n int) []Attempt {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		got := e.srv.att.list(attemptFilter{Limit: 1000})
+		got := listAttemptsT(t, e.srv, attemptFilter{Limit: 1000})
 		if len(got) >= n || time.Now().After(deadline) {
 			if len(got) < n {
 				t.Fatalf("want %d attempts, have %d", n, len(got))

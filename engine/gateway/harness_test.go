@@ -198,6 +198,9 @@ func startEnv(t *testing.T, sink *capture, eo envOpts) (*testEnv, *syncBuffer) {
 		Logger:     slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		WatchEvery: -1,
 		Queue:      queue.Config{AckWait: 2 * time.Second, DiscoverEvery: 100 * time.Millisecond},
+		// Every response of every test is checked against the OpenAPI
+		// document.
+		wrapHandler: checkedHandler(t, loadAPIDoc(t)),
 	}
 	if eo.opt != nil {
 		eo.opt(&opt)

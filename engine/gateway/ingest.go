@@ -224,15 +224,18 @@ func (s *Server) handleIngest(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	s.m.eventsAccepted.WithLabelValues(appID).Add(float64(len(docs)))
+	s.stats.eventsIn(appID, len(docs))
 	for _, d := range docs {
 		s.sample.offer(rt.cfg.Sample, appID, d.raw, now, rt.red)
 	}
 	for _, pl := range plans {
+		s.hist.plan(&planRecord{Time: now, App: appID, EventID: pl.EventID, Event: pl.Name, ConfigVersion: rt.version,
+			Instance: s.instance, Postbacks: pl.Postbacks, Skipped: pl.Skipped})
 		for _, pb := range pl.Postbacks {
 			s.m.planned.WithLabelValues(appID, pb.Partner).Inc()
 		}
 		for _, sk := range pl.Skipped {
-			s.m.skipped.WithLabelValues(appID, sk.Partner, sk.Class).Inc()
+			s.recordSkipped(appID, sk.Partner, sk.Class)
 		}
 	}
 	s.m.ingestLatency.Observe(time.Since(start).Seconds())
@@ -259,16 +262,15 @@ func (s *Server) takeSlot(w http.ResponseWriter, sem chan struct{}, label, msg s
 // readBody reads at most limit bytes of the body, answering 413 beyond it
 // and 400 when the read fails.
 func (s *Server) readBody(w http.ResponseWriter, r *http.Request, label string, limit int64) ([]byte, bool) {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
-	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			s.m.eventsRejected.WithLabelValues(label, "too_large").Inc()
-			writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body exceeds %d bytes; split it into smaller batches", mbe.Limit))
-			return nil, false
+	body, err := readLimited(w, r, limit)
+	var he *httpError
+	if errors.As(err, &he) {
+		reason, msg := "invalid", he.msg
+		if he.code == http.StatusRequestEntityTooLarge {
+			reason, msg = "too_large", msg+"; split it into smaller batches"
 		}
-		s.m.eventsRejected.WithLabelValues(label, "invalid").Inc()
-		writeError(w, http.StatusBadRequest, "reading body: "+err.Error())
+		s.m.eventsRejected.WithLabelValues(label, reason).Inc()
+		writeError(w, he.code, msg)
 		return nil, false
 	}
 	return body, true

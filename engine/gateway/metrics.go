@@ -7,6 +7,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/adgate/adgate/engine/internal/queue"
 )
 
 // metrics are the gateway's Prometheus series, on a registry of its own so
@@ -28,6 +30,7 @@ type metrics struct {
 	inflightRequests prometheus.Gauge
 	queueWritable    prometheus.Gauge
 	queueLost        *prometheus.CounterVec
+	historyFailures  prometheus.Counter
 }
 
 func newMetrics() *metrics {
@@ -58,7 +61,8 @@ func newMetrics() *metrics {
 	m.inflightRequests = prometheus.NewGauge(prometheus.GaugeOpts{Name: "adgate_ingest_inflight", Help: "Ingest requests being processed."})
 	m.queueWritable = prometheus.NewGauge(prometheus.GaugeOpts{Name: "adgate_queue_writable", Help: "1 while the last write probe to the queue's work and event streams (every 500 ms) succeeded, else 0; /readyz answers 503 while it is 0."})
 	m.queueLost = m.counter("adgate_queue_lost_total", "Queue messages lost or unreadable, by stream and reason (store: the store reports them lost; undecodable: the job could not be read and was dead-lettered raw; no_metadata: terminated; unrenderable: an event no render worker could read or render, dropped after queue max deliveries).", []string{"stream", "reason"})
-	m.reg.MustRegister(m.deliveryLatency, m.ingestLatency, m.configInfo, m.inflightRequests, m.queueWritable)
+	m.historyFailures = prometheus.NewCounter(prometheus.CounterOpts{Name: "adgate_history_write_failures_total", Help: "Delivery history records (attempts, skipped postbacks, ingest plans) not written: the writer was behind or the history stream refused them. Deliveries and ingest go on regardless."})
+	m.reg.MustRegister(m.deliveryLatency, m.ingestLatency, m.configInfo, m.inflightRequests, m.queueWritable, m.historyFailures)
 	return m
 }
 
@@ -83,6 +87,7 @@ type stateCollector struct {
 	s                                *Server
 	depth, pending, dead, breakerDsc *prometheus.Desc
 	events                           *prometheus.Desc
+	paused                           *prometheus.Desc
 }
 
 func newStateCollector(s *Server) *stateCollector {
@@ -93,6 +98,7 @@ func newStateCollector(s *Server) *stateCollector {
 		dead:       prometheus.NewDesc("adgate_dead_letters", "Postbacks in the dead-letter stream.", nil, nil),
 		events:     prometheus.NewDesc("adgate_events_unrendered", "Accepted events not yet rendered by every partner of their app.", nil, nil),
 		breakerDsc: prometheus.NewDesc("adgate_breaker_state", "Circuit breaker state per partner host: 0 closed, 1 open, 2 half-open.", []string{"partner", "host"}, nil),
+		paused:     prometheus.NewDesc("adgate_partner_paused", "1 while the (app, partner) pair is paused (POST /v1/apps/{app}/partners/{partner}/pause), else 0.", []string{"app", "partner"}, nil),
 	}
 }
 
@@ -102,6 +108,7 @@ func (c *stateCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.dead
 	ch <- c.events
 	ch <- c.breakerDsc
+	ch <- c.paused
 }
 
 func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
@@ -114,8 +121,25 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 		for k, n := range d.ByPartner {
 			ch <- prometheus.MustNewConstMetric(c.depth, prometheus.GaugeValue, float64(n), k.App, k.Partner)
 		}
+		// An enabled pair with nothing queued reads 0, not "no data":
+		// dashboards and alerts see it and its drop to zero.
+		for _, a := range c.s.rt.Load().cfg.Apps {
+			for _, p := range a.Partners {
+				if _, ok := d.ByPartner[queue.Key{App: a.ID, Partner: p.ID}]; !ok {
+					ch <- prometheus.MustNewConstMetric(c.depth, prometheus.GaugeValue, 0, a.ID, p.ID)
+				}
+			}
+		}
 	}
 	for _, b := range c.s.dlv.snd.Breakers() {
 		ch <- prometheus.MustNewConstMetric(c.breakerDsc, prometheus.GaugeValue, float64(b.State), b.Partner, b.Host)
+	}
+	rt := c.s.rt.Load()
+	for k := range rt.policies {
+		v := 0.0
+		if p, ok := c.s.q.Control(k); ok && p.Paused {
+			v = 1
+		}
+		ch <- prometheus.MustNewConstMetric(c.paused, prometheus.GaugeValue, v, k.App, k.Partner)
 	}
 }

@@ -277,6 +277,12 @@ func TestRedactionEndToEnd(t *testing.T) {
 		"&uu=${" + c + "?url?url}&up=${" + c + "?upper_case?url}&lo=${" + c + "?lower_case?url}"
 	sink := newCapture(t)
 	sink.setBehave(func(w http.ResponseWriter, r *http.Request) bool {
+		if strings.HasPrefix(r.URL.Path, "/beacon/") {
+			// an answer quoting the request, credentials and all
+			w.Header().Set("X-Request-Id", r.Header.Get("Authorization"))
+			_, _ = io.WriteString(w, "ok: "+r.URL.RawQuery+" "+r.Header.Get("Authorization"))
+			return true
+		}
 		if !strings.HasPrefix(r.URL.Path, "/acme/") {
 			return false
 		}
@@ -301,14 +307,25 @@ func TestRedactionEndToEnd(t *testing.T) {
 		_ = json.Unmarshal(deadBody, &dead)
 		return len(dead.DeadLetters) == 1
 	})
+	waitFor(t, "beacon's delivery in the history", func() bool {
+		return len(listAttemptsT(t, e.srv, attemptFilter{Partner: "beacon", Status: "delivered", Limit: 1})) == 1
+	})
 	_, _, deliveries := e.do(http.MethodGet, "/v1/deliveries?partner=acme", nil, admin)
-	for what, text := range map[string]string{"dead letters": string(deadBody), "deliveries": string(deliveries), "logs": logs.String()} {
+	// Every byte the history stream holds: attempts with their request and
+	// response excerpts, and the ingest plans.
+	stored := string(historyBytes(t, e.srv))
+	if !strings.Contains(stored, `"body_excerpt":"ok: account=`) || !strings.Contains(stored, `"X-Request-Id":"`) {
+		t.Errorf("history lacks beacon's response excerpt: %s", stored)
+	}
+	for what, text := range map[string]string{"dead letters": string(deadBody), "deliveries": string(deliveries), "logs": logs.String(), "history stream": stored} {
 		if !strings.Contains(text, "/acme/install") || strings.Count(text, Redacted) < 10 {
 			t.Errorf("%s do not show the redacted acme request: %s", what, text)
 		}
-		for _, form := range encodings(cred) {
-			if strings.Contains(text, form) {
-				t.Errorf("%s hold the credential as %q: %s", what, form, text)
+		for _, secret := range []string{cred, "beacon-acct-9", "beacon-secret-token"} {
+			for _, form := range encodings(secret) {
+				if strings.Contains(text, form) {
+					t.Errorf("%s hold the credential as %q: %s", what, form, text)
+				}
 			}
 		}
 	}

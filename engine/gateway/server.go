@@ -27,8 +27,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus/promhttp"
-
 	"github.com/adgate/adgate/engine/catalog"
 	"github.com/adgate/adgate/engine/diag"
 	"github.com/adgate/adgate/engine/event"
@@ -64,6 +62,10 @@ type Options struct {
 	Queue queue.Config
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+
+	// wrapHandler, when set, wraps the HTTP API; the package's tests
+	// check every response against the OpenAPI document with it.
+	wrapHandler func(http.Handler) http.Handler
 }
 
 // Server is a running gateway.
@@ -74,8 +76,9 @@ type Server struct {
 	rt  atomic.Pointer[runtime]
 	q   *queue.Queue
 	m   *metrics
-	att *attemptLog
-	sem chan struct{}
+	// hist writes the delivery history (see history.go).
+	hist *history
+	sem  chan struct{}
 	// signedSem bounds signed ingest requests while their body is read
 	// and verified (see handleIngest).
 	signedSem chan struct{}
@@ -85,7 +88,8 @@ type Server struct {
 	valid *event.Validator
 	dlv   *delivery
 	// sample keeps the redacted event sample (config sample:).
-	sample *sampler
+	sample   *sampler
+	instance string
 	// con is the web console at /console/; loader checks the
 	// playground's specs.
 	con    *console.Console
@@ -100,6 +104,9 @@ type Server struct {
 	writable atomic.Bool
 	reloadMu sync.Mutex
 
+	// stats counts this instance's minutes for GET /v1/stats.
+	stats *statsRecorder
+
 	ln   net.Listener
 	http *http.Server
 }
@@ -111,7 +118,9 @@ func New(ctx context.Context, opt Options) (*Server, error) {
 	if opt.Now == nil {
 		opt.Now = time.Now
 	}
-	s := &Server{opt: opt, m: newMetrics(), att: newAttemptLog(2000)}
+	s := &Server{opt: opt, m: newMetrics()}
+	s.instance = newInstanceID()
+	s.hist = newHistory(s)
 	base := opt.Logger
 	if base == nil {
 		base = slog.New(slog.DiscardHandler)
@@ -138,6 +147,7 @@ func New(ctx context.Context, opt Options) (*Server, error) {
 		return nil, fmt.Errorf("gateway: %s: %w", opt.ConfigPath, err)
 	}
 	s.installRuntime(rt, ds)
+	s.stats = newStatsRecorder(opt.Now)
 	cfg := rt.cfg
 	if opt.Listen == "" {
 		s.opt.Listen = cfg.Listen
@@ -169,6 +179,9 @@ func New(ctx context.Context, opt Options) (*Server, error) {
 		}
 	}
 	qc.DataDir = s.opt.DataDir
+	qc.HistoryMaxAge, qc.HistoryMaxBytes = cfg.Retention.HistoryMaxAge, cfg.Retention.HistoryMaxBytes
+	qc.ArchiveMaxAge, qc.ArchiveMaxBytes = cfg.Retention.EventsMaxAge, cfg.Retention.EventsMaxBytes
+	qc.OnHistoryError = s.hist.onQueueError
 	if qc.DrainTimeout == 0 {
 		qc.DrainTimeout = cfg.Limits.ShutdownTimeout
 	}
@@ -183,6 +196,9 @@ func New(ctx context.Context, opt Options) (*Server, error) {
 		_ = s.q.Close()
 		return nil, err
 	}
+	// Writing from here on: a Handler served without Run (tests,
+	// benchmarks) records too.
+	go s.hist.run()
 	s.m.reg.MustRegister(newStateCollector(s))
 	// Writable until a probe says otherwise, so the first failure is
 	// logged as a change.
@@ -196,6 +212,9 @@ func (s *Server) Close() error {
 	if s.ln != nil {
 		_ = s.ln.Close()
 	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	s.hist.close(ctx)
+	cancel()
 	return s.q.Close()
 }
 
@@ -254,8 +273,8 @@ func (s *Server) Reload(ctx context.Context) error {
 		return err
 	}
 	if rt.cfg.Listen != old.cfg.Listen || rt.cfg.DataDir != old.cfg.DataDir || !reflect.DeepEqual(rt.cfg.Queue, old.cfg.Queue) ||
-		rt.cfg.Limits.MaxConcurrentIngest != old.cfg.Limits.MaxConcurrentIngest {
-		s.log.Warn("listen, data_dir, queue and limits.max_concurrent_ingest changes take effect at the next start")
+		rt.cfg.Limits.MaxConcurrentIngest != old.cfg.Limits.MaxConcurrentIngest || rt.cfg.Retention != old.cfg.Retention {
+		s.log.Warn("listen, data_dir, queue, retention and limits.max_concurrent_ingest changes take effect at the next start")
 	}
 	// Consumers for the new pairs exist before ingest plans with the new
 	// config, so no event planned for them is stored without them; those
@@ -303,37 +322,6 @@ func (s *Server) Listen() error {
 	return nil
 }
 
-// Handler is the HTTP API.
-func (s *Server) Handler() http.Handler {
-	mux := http.NewServeMux()
-	mux.HandleFunc("POST /v1/apps/{app}/events", s.handleIngest)
-	mux.HandleFunc("GET /v1/deliveries", s.admin(s.handleDeliveries))
-	mux.HandleFunc("POST /v1/deadletters/replay", s.admin(s.handleReplay))
-	mux.HandleFunc("GET /v1/deadletters", s.admin(s.handleDeadLetters))
-	mux.HandleFunc("POST /v1/apps/{app}/partners/{partner}/test", s.admin(s.handleTest))
-	mux.HandleFunc("POST /v1/reload", s.admin(s.handleReload))
-	mux.HandleFunc("GET /v1/apps/{app}/sample", s.admin(s.handleSample))
-	mux.HandleFunc("POST /v1/playground", s.adminRead(s.handlePlayground))
-	mux.HandleFunc("GET /v1/playground/specs", s.admin(s.handlePlaygroundSpecs))
-	mux.Handle("GET /console/static/", s.con.Static())
-	mux.Handle("GET /console/login", s.con.LoginPage())
-	mux.Handle("POST /console/login", s.con.Login())
-	mux.Handle("POST /console/logout", s.con.Logout())
-	mux.Handle("GET /console/session", s.con.Session())
-	mux.Handle("GET /console/{$}", s.con.Page())
-	mux.Handle("GET /console/{page}", s.con.Page())
-	mux.Handle("GET /console", http.RedirectHandler("/console/", http.StatusMovedPermanently))
-	// /healthz and /readyz stay unauthenticated: orchestrators probe them
-	// without credentials, and they expose nothing beyond up/ready (and
-	// the config version hash). Every other endpoint authenticates.
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
-		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
-	})
-	mux.HandleFunc("GET /readyz", s.handleReady)
-	mux.Handle("GET /metrics", s.metricsAuth(promhttp.HandlerFor(s.m.reg, promhttp.HandlerOpts{})))
-	return mux
-}
-
 func (s *Server) handleReady(w http.ResponseWriter, _ *http.Request) {
 	switch {
 	case s.draining.Load():
@@ -357,8 +345,12 @@ func (s *Server) Run(ctx context.Context) error {
 	if err := s.Listen(); err != nil {
 		return err
 	}
+	h := s.Handler()
+	if s.opt.wrapHandler != nil {
+		h = s.opt.wrapHandler(h)
+	}
 	s.http = &http.Server{
-		Handler:           s.Handler(),
+		Handler:           h,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      30 * time.Second,
@@ -379,7 +371,8 @@ func (s *Server) Run(ctx context.Context) error {
 	// Ready only once a write went through: a full disk must not be
 	// reported ready at start either.
 	s.probeOnce(bgCtx)
-	wg.Add(3)
+	wg.Add(4)
+	go func() { defer wg.Done(); s.runStatsFlush(bgCtx) }()
 	go func() { defer wg.Done(); s.watch(bgCtx) }()
 	go func() { defer wg.Done(); s.sampleBacklog(bgCtx) }()
 	go func() { defer wg.Done(); s.probeQueue(bgCtx) }()
@@ -412,6 +405,15 @@ func (s *Server) Run(ctx context.Context) error {
 	stopBG()
 	stopDelivering()
 	wg.Wait()
+	// Deliveries have stopped: this flush stores the last counts.
+	fctx, fcancel := context.WithTimeout(context.Background(), 5*time.Second)
+	s.flushStats(fctx)
+	fcancel()
+	// Ingest and deliveries have stopped: what they recorded is written
+	// before the connection goes.
+	hctx, hcancel := context.WithTimeout(context.Background(), 5*time.Second)
+	s.hist.close(hctx)
+	hcancel()
 	if err := s.q.Close(); err != nil {
 		s.log.Warn("closing queue", "err", err)
 	}

@@ -4,8 +4,8 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 	"time"
@@ -62,9 +62,10 @@ func (s *Server) handleTest(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	sel := found[0]
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, rt.cfg.Limits.MaxBodyBytes))
-	if err != nil {
-		writeError(w, http.StatusRequestEntityTooLarge, "body too large")
+	body, err := readLimited(w, r, rt.cfg.Limits.MaxBodyBytes)
+	var he *httpError
+	if errors.As(err, &he) {
+		writeError(w, he.code, he.msg)
 		return
 	}
 	var ev *event.Event

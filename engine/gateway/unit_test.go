@@ -359,7 +359,7 @@ func TestWindowEnd(t *testing.T) {
 // matches like "::1", and an entry with a port stops the start with a
 // positioned diagnostic (it could never match a postback's host).
 func TestAllowHostsEntries(t *testing.T) {
-	pol := policyFor(&spec.Partner{ID: "p"}, config.Delivery{AllowHosts: []string{"[::1]", "127.0.0.1", "api.example.com", "*.example.net", "localhost", "10.0.0.5", "64:ff9b::a9fe:a9fe", "*.localhost"}})
+	pol := policyFor(&spec.Partner{ID: "p"}, "a", config.Delivery{AllowHosts: []string{"[::1]", "127.0.0.1", "api.example.com", "*.example.net", "localhost", "10.0.0.5", "64:ff9b::a9fe:a9fe", "*.localhost"}})
 	if got := strings.Join(pol.AllowedHosts, ","); got != "::1,127.0.0.1,api.example.com,*.example.net,localhost,10.0.0.5,64:ff9b::a9fe:a9fe,*.localhost" {
 		t.Errorf("policy hosts %v", got)
 	}
@@ -388,12 +388,12 @@ func TestAllowHostsEntries(t *testing.T) {
 // zero values take the sender's defaults.
 func TestBreakerPolicyFromConfig(t *testing.T) {
 	b := config.Breaker{FailureRatio: 0.8, MinRequests: 50, Window: time.Minute, OpenFor: 10 * time.Second, HalfOpenProbes: 3}
-	got := policyFor(&spec.Partner{ID: "p"}, config.Delivery{Breaker: b}).Breaker
+	got := policyFor(&spec.Partner{ID: "p"}, "a", config.Delivery{Breaker: b}).Breaker
 	want := deliver.BreakerPolicy{FailureRatio: 0.8, MinRequests: 50, Window: time.Minute, OpenFor: 10 * time.Second, HalfOpenProbes: 3}
 	if got != want {
 		t.Errorf("breaker policy %+v, want %+v", got, want)
 	}
-	if got := policyFor(&spec.Partner{ID: "p"}, config.Delivery{}).Breaker; got != (deliver.BreakerPolicy{}) {
+	if got := policyFor(&spec.Partner{ID: "p"}, "a", config.Delivery{}).Breaker; got != (deliver.BreakerPolicy{}) {
 		t.Errorf("breaker policy without settings %+v, want zero", got)
 	}
 }

@@ -96,13 +96,13 @@ func TestRenderAfterReloadSaysConfigChanged(t *testing.T) {
 		version string
 		want    int
 	}{{rt.version, 0}, {"0123456789ab", 1}} {
-		before := len(e.srv.att.list(attemptFilter{Status: statusSkipped, Limit: 100}))
+		before := len(listAttemptsT(t, e.srv, attemptFilter{Status: statusSkipped, Limit: 100}))
 		jobs, err := e.srv.dlv.Render(context.Background(), queue.Key{App: "shop", Partner: "acme"},
 			queue.Event{App: "shop", ID: "777", Received: time.Now(), Raw: raw, ConfigVersion: tc.version})
 		if err != nil || len(jobs) != 0 {
 			t.Fatalf("Render: %v, %d jobs; want acme filtered out", err, len(jobs))
 		}
-		list := e.srv.att.list(attemptFilter{Status: statusSkipped, Limit: 100})
+		list := listAttemptsT(t, e.srv, attemptFilter{Status: statusSkipped, Limit: 100})
 		if got := len(list) - before; got != tc.want {
 			t.Fatalf("accepted under %s: %d skips listed, want %d", tc.version, got, tc.want)
 		}

@@ -633,11 +633,8 @@ func rootModel(ev *event.Event, names []string, app, net template.Value) templat
 			vals = append(vals, v)
 		}
 	}
-	// a slab of one hash: Own then keeps the slices, and allocates only
-	// the hash itself
-	var slab template.Slab
-	slab.Reserve(0, 1)
-	return slab.Own(keys, vals)
+	// NewHash keeps the slices: it allocates only the hash itself
+	return template.NewHash(keys, vals)
 }
 
 // modelBuf holds the parts of a small root model (see rootModel).
@@ -1005,14 +1002,21 @@ func (r *run) compute(i int) (string, error) {
 	var err error
 	switch p.kind {
 	case kindPath:
+		// (a.b.c)! as FreeMarker reads it: a missing step gives "", but
+		// stepping into a value that is not a hash is an error
+		at, start := (*template.Value)(nil), 0
 		if p.seg >= 0 {
 			if !r.segDone[p.seg] {
 				r.segs[p.seg], r.segDone[p.seg] = r.rootRef(false).Get(p.path[0]), true
 				r.segsUsed = true
 			}
-			v, err = lookupFrom(p.path, 1, &r.segs[p.seg], p.from)
+			at, start = &r.segs[p.seg], 1
 		} else {
-			v, err = lookupFrom(p.path, 0, r.rootRef(p.needsModel), p.from)
+			at = r.rootRef(p.needsModel)
+		}
+		var ok bool
+		if v, ok = at.LookupText(p.path[start:]...); !ok {
+			err = pathError(p.path, start, at, p.from)
 		}
 	case kindTransform:
 		var ok bool
@@ -1084,18 +1088,15 @@ func transformFast(t catalog.Transform, path event.Path, root *template.Value) (
 	return s[:len(s)-3], true
 }
 
-// lookupFrom reads a path as FreeMarker reads (a.b.c)!: a missing step
-// gives "", but stepping into a value that is not a hash is an error. The
-// walk starts at v, the value found at path[:start].
-func lookupFrom(path event.Path, start int, v *template.Value, from string) (string, error) {
-	s, stop, k := v.PathText(path[start:])
-	switch {
-	case stop < 0:
-		return s, nil
-	case start+stop < len(path):
-		return "", fmt.Errorf("%s: %s is a %s, not a hash", from, strings.Join(path[:start+stop], "."), k)
+// pathError says why a path parameter has no text: at, the value found
+// at path[:start], holds a value that is not a hash on the way, or one
+// without a text form at the end.
+func pathError(path event.Path, start int, at *template.Value, from string) error {
+	found, depth := at.Lookup(path[start:]...)
+	if start+depth < len(path) {
+		return fmt.Errorf("%s: %s is a %s, not a hash", from, strings.Join(path[:start+depth], "."), found.Kind())
 	}
-	return "", fmt.Errorf("%s is a %s, which has no text form", from, k)
+	return fmt.Errorf("%s is a %s, which has no text form", from, found.Kind())
 }
 
 func digest(h catalog.Hash, v string) string {

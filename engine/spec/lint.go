@@ -96,6 +96,7 @@ func (c *checker) lint() {
 			}
 		}
 	}
+	c.lintDelivery()
 	if len(p.Postbacks) > 0 {
 		for i, prm := range p.Parameters {
 			if prm.Macro != "" && !used[prm.Macro] && defined[prm.Macro] == i {
@@ -213,4 +214,32 @@ func editDistance(a, b string) int {
 		prev, cur = cur, prev
 	}
 	return prev[len(rb)]
+}
+
+// lintDelivery checks the delivery block's patterns and status lists with
+// the same functions the gateway uses to build the policy from them.
+func (c *checker) lintDelivery() {
+	d := c.partner.Delivery
+	if d == nil {
+		return
+	}
+	for _, f := range []struct{ key, val string }{{"success_body", d.SuccessBody}, {"failure_body", d.FailureBody}} {
+		if f.val == "" {
+			continue
+		}
+		if _, err := CompilePattern(f.val); err != nil {
+			c.addRuleSpan(c.fieldSpan("delivery", f.key), RuleDeliveryPattern, fmt.Sprintf("delivery.%s: %v", f.key, err))
+		}
+	}
+	for i, code := range d.SuccessStatus {
+		if code < 100 || code > 599 {
+			c.addRuleSpan(c.fieldSpan("delivery", "success_status", strconv.Itoa(i)), RuleDeliveryStatus,
+				fmt.Sprintf("delivery.success_status: %d is not a status code (100-599)", code))
+		}
+	}
+	for i, e := range d.RetryStatus {
+		if _, _, err := ParseStatus(e); err != nil {
+			c.addRuleSpan(c.fieldSpan("delivery", "retry_status", strconv.Itoa(i)), RuleDeliveryStatus, "delivery.retry_status: "+err.Error())
+		}
+	}
 }

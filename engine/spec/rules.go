@@ -42,6 +42,8 @@ const (
 	RuleUnknownSuppress   = "suppression-unknown-rule"
 	RuleSuppressNoReason  = "suppression-missing-reason"
 	RuleUnusedSuppress    = "suppression-unused"
+	RuleDeliveryPattern   = "delivery-pattern"
+	RuleDeliveryStatus    = "delivery-status"
 )
 
 // RuleInfo documents one lint rule.
@@ -87,6 +89,8 @@ var rules = []RuleInfo{
 	{RuleUnknownSuppress, diag.Error, "an adgate:ignore comment naming a rule that does not exist (or cannot be suppressed)", "use a rule id that `adgate validate --rules` lists", false},
 	{RuleSuppressNoReason, diag.Warning, "an adgate:ignore comment without a reason", "write why after the rule id", false},
 	{RuleUnusedSuppress, diag.Warning, "an adgate:ignore comment that silences nothing", "remove the comment", false},
+	{RuleDeliveryPattern, diag.Error, "a delivery success_body or failure_body that is not a valid Go (RE2) regular expression, or is longer than 1024 bytes", "fix the pattern (Go RE2 syntax: no backreferences or lookarounds) or shorten it", false},
+	{RuleDeliveryStatus, diag.Error, "a delivery success_status or retry_status entry that is not a status code from 100 to 599 (or, in retry_status, a class 1xx to 5xx)", "write a code such as 429 or a class such as \"5xx\"", false},
 }
 
 // Rules returns the lint rules, sorted by id.

@@ -49,6 +49,10 @@ type Partner struct {
 	AllowedHosts []string `yaml:"allowed_hosts,omitempty" json:"allowed_hosts,omitempty"`
 	// Unmapped keeps, verbatim, what an importer could not map to a field.
 	Unmapped []Unmapped `yaml:"unmapped,omitempty" json:"unmapped,omitempty"`
+	// Delivery declares what the partner's endpoint treats as success and
+	// which failures are worth retrying; the gateway config's per-app
+	// delivery block overrides it field by field.
+	Delivery *Delivery `yaml:"delivery,omitempty" json:"delivery,omitempty"`
 }
 
 // MachineNameOrDefault returns the partner's Branch machine name.

@@ -46,3 +46,29 @@ func ExampleParseTree() {
 	// 1:20 reads b
 	// 1:24 reads c
 }
+
+// Decode only what a template reads: the selection is built once, from
+// the template's paths, and the rest of each document is checked and
+// skipped. LookupText reads a path as ${(a.b)!} prints it.
+func ExampleParseJSONSelected() {
+	sel := template.NewJSONSelection([]string{"name"}, []string{"user_data", "os"})
+	doc := []byte(`{"name":"INSTALL","user_data":{"os":"IOS","idfa":"6D92078A"},"content_items":[{"sku":"a"}]}`)
+	v, err := template.ParseJSONSelected(doc, sel)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(v.Keys(), v.Get("user_data").Keys())
+	os, ok := v.LookupText("user_data", "os")
+	fmt.Printf("%q %v\n", os, ok)
+	missing, ok := v.LookupText("user_data", "aaid")
+	fmt.Printf("%q %v\n", missing, ok)
+	_, ok = v.LookupText("name", "x") // a string is not a hash
+	found, depth := v.Lookup("name", "x")
+	fmt.Println(ok, found.Kind(), depth)
+	// Output:
+	// [name user_data] [os]
+	// "IOS" true
+	// "" true
+	// false string 1
+}

@@ -9,7 +9,10 @@
 // Template.ExecuteString run it many times, concurrently, against a data
 // model. The data model is an immutable Value: build one with String,
 // Int, Number, Bool, Seq and NewHash, or decode a JSON event with
-// ParseJSON. Semantics follow FreeMarker configured with number_format
+// ParseJSON (or ParseJSONSelected, which builds only the paths a
+// JSONSelection names, for templates known to read nothing else); read
+// one with Get, Lookup and AsString. Semantics follow FreeMarker
+// configured with number_format
 // "computer", boolean_format "c", locale en_US, time zone UTC and
 // URL-escaping charset UTF-8; undefined values are errors. The README's
 // template language section is the reference.

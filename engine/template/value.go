@@ -128,9 +128,23 @@ func Seq(items ...Value) Value {
 // NewHash returns a hash with keys in the given order; vals[i] belongs to
 // keys[i]. A key given twice keeps its first position and its last value,
 // as a Java LinkedHashMap does. Extra keys or values are ignored.
+//
+// The hash may keep keys and vals as they are rather than copy them: the
+// caller must not modify them afterwards.
 func NewHash(keys []string, vals []Value) Value {
+	return Value{kind: KindHash, c: fillHash(new(compound), keys, vals)}
+}
+
+// fillHash makes c the hash of keys and vals. Few and distinct keys (no
+// index to build, no duplicate to drop) are kept as they are; others are
+// copied.
+func fillHash(c *compound, keys []string, vals []Value) *compound {
 	n := min(len(keys), len(vals))
-	c := &compound{keys: make([]string, 0, n), vals: make([]Value, 0, n)}
+	if n <= smallHash && distinct(keys[:n]) {
+		c.keys, c.vals = keys[:n:n], vals[:n:n]
+		return c
+	}
+	c.keys, c.vals = make([]string, 0, n), make([]Value, 0, n)
 	for i := 0; i < n; i++ {
 		if j := c.find(keys[i]); j >= 0 {
 			c.vals[j] = vals[i]
@@ -138,15 +152,7 @@ func NewHash(keys []string, vals []Value) Value {
 		}
 		c.add(keys[i], vals[i])
 	}
-	return Value{kind: KindHash, c: c}
-}
-
-// keepable reports whether a hash may keep keys and vals as they are (few
-// and distinct keys: no index to build, no duplicate to drop), and how
-// many members it has.
-func keepable(keys []string, vals []Value) (int, bool) {
-	n := min(len(keys), len(vals))
-	return n, n <= smallHash && distinct(keys[:n])
+	return c
 }
 
 func distinct(keys []string) bool {
@@ -222,37 +228,61 @@ func (c *compound) lookup(key string) int {
 	return i
 }
 
-// PathText follows keys from v as FreeMarker's ${(a.b.c)!} does and
-// returns the text found, as AsString gives it; a missing step gives "".
-// Stepping into a value that is not a hash stops the walk: stop is then
-// the index of the key that could not be looked up and k the kind of the
-// value at keys[:stop]. A final value without a text form (a hash or a
-// sequence) gives stop == len(keys) and its kind. stop is -1 otherwise.
-// The walk copies no Value, which makes it cheaper than a chain of Get.
-func (v *Value) PathText(keys []string) (s string, stop int, k Kind) {
-	cur := v
+// Lookup follows keys from v as a template's (a.b.c)! reads them and
+// returns the value at the end, with depth len(keys). An absent key or a
+// null gives missing, and so does the rest of the path. A step into a
+// value that is neither a hash nor missing cannot be taken (a template
+// stops there with an error): Lookup then returns that value and depth,
+// the number of keys that led to it, less than len(keys). Keys are
+// resolved as Get resolves them.
+func (v Value) Lookup(keys ...string) (found Value, depth int) {
+	x, d, _, _ := walk(&v, keys, false)
+	if x == nil {
+		return Value{}, d
+	}
+	return *x, d
+}
+
+// LookupText returns what a template's ${(a.b.c)!} prints for keys
+// followed from v: the text of the value found, as AsString gives it, ""
+// when a step is absent or null. ok is false where the template stops
+// with an error: a step into a value that is neither a hash nor missing,
+// or a final hash or sequence; Lookup tells which. LookupText copies no
+// Value on the way, which makes it cheaper than Lookup and AsString.
+func (v Value) LookupText(keys ...string) (text string, ok bool) {
+	// small enough to be inlined, which spares a caller that holds a
+	// *Value passing the whole Value
+	_, _, text, ok = walk(&v, keys, true)
+	return text, ok
+}
+
+// walk is Lookup without copying a Value: it returns the value found and
+// its depth, or nil and len(keys) where an absent key or a null makes the
+// rest of the path missing. With text it also returns what LookupText
+// does (one walk serves both, and the text costs no second call).
+func walk(v *Value, keys []string, text bool) (found *Value, depth int, s string, ok bool) {
 	for i, key := range keys {
-		switch cur.kind {
-		case KindMissing:
-			return "", -1, KindMissing
+		switch v.kind {
 		case KindHash:
+		case KindMissing:
+			return nil, len(keys), "", true
 		default:
-			return "", i, cur.kind
+			return v, i, "", false
 		}
-		j := cur.c.lookup(key)
+		j := v.c.lookup(key)
 		if j < 0 {
-			return "", -1, KindMissing
+			return nil, len(keys), "", true
 		}
-		cur = &cur.c.vals[j]
+		v = &v.c.vals[j]
 	}
-	if cur.kind == KindString {
-		return cur.s, -1, KindString
+	switch {
+	case !text:
+		return v, len(keys), "", false
+	case v.kind == KindString:
+		return v, len(keys), v.s, true
 	}
-	s, ok := cur.AsString()
-	if !ok {
-		return "", len(keys), cur.kind
-	}
-	return s, -1, cur.kind
+	s, ok = v.asText()
+	return v, len(keys), s, ok
 }
 
 // Index returns item i of a sequence, or missing when out of range.
@@ -289,9 +319,15 @@ func (v Value) AsBool() (bool, bool) { return v.b, v.kind == KindBool }
 // numbers as plain decimals, booleans as true/false, missing as "".
 // ok is false for hashes and sequences, which have no text form.
 func (v Value) AsString() (s string, ok bool) {
+	if v.kind == KindString {
+		return v.s, true // the common case, small enough to be inlined
+	}
+	return v.asText()
+}
+
+// asText is AsString for the kinds other than string.
+func (v Value) asText() (s string, ok bool) {
 	switch v.kind {
-	case KindString:
-		return v.s, true
 	case KindNumber:
 		return v.num().computer(), true
 	case KindBool:

@@ -28,6 +28,15 @@ const (
 	DefaultMaxNumberLength    = 64
 	DefaultMaxErrorFields     = 20
 	DefaultSamplePerSecond    = 1.0
+	// DefaultHistoryMaxAge bounds the delivery history: a week answers
+	// "what happened to last week's event". There is no default size
+	// limit: JetStream reserves a stream's max bytes (times its replicas)
+	// on its servers when the stream is created, so a default large
+	// enough to matter refuses to start on a cluster with less storage
+	// configured (seen in the cluster test: "insufficient storage").
+	DefaultHistoryMaxAge = 7 * 24 * time.Hour
+	// MinRetentionBytes is the smallest size limit accepted (0 is none).
+	MinRetentionBytes = 1 << 20
 )
 
 // Config is a loaded, validated gateway.yaml with defaults applied and
@@ -52,6 +61,7 @@ type Config struct {
 	Queue        Queue
 	Limits       Limits
 	Sample       Sample
+	Retention    Retention
 	Apps         []App
 
 	// root keeps the parsed document so later checks (CheckPartners) can
@@ -109,6 +119,18 @@ type Sample struct {
 	// PerSecond is how many of an app's events are sampled per second at
 	// most, so a burst does not replace the whole sample.
 	PerSecond float64
+}
+
+// Retention bounds what the gateway keeps for inspection: the delivery
+// history (GET /v1/deliveries, the event trace) and the event archive
+// (replay with rerender). A byte limit of 0 means none.
+type Retention struct {
+	HistoryMaxAge   time.Duration
+	HistoryMaxBytes int64
+	// EventsMaxAge and EventsMaxBytes are passed to the queue as
+	// ArchiveMaxAge and ArchiveMaxBytes; zero leaves the queue's default.
+	EventsMaxAge   time.Duration
+	EventsMaxBytes int64
 }
 
 // App is one app whose events the gateway accepts.
@@ -204,11 +226,17 @@ func (p *Partner) CountryAllowed(country string) bool {
 // Delivery overrides the delivery policy for one partner. Zero values mean
 // "the delivery engine's default".
 type Delivery struct {
-	Timeout       time.Duration
-	MaxAttempts   int
-	MaxAge        time.Duration
-	SuccessCodes  []int
-	SuccessBody   *regexp.Regexp
+	Timeout      time.Duration
+	MaxAttempts  int
+	MaxAge       time.Duration
+	SuccessCodes []int
+	SuccessBody  *regexp.Regexp
+	FailureBody  *regexp.Regexp
+	// RetryStatus lists the failing answers retried (codes and classes
+	// such as "5xx", see spec.ParseStatusList); nil keeps the spec's or
+	// the default. RetryNetwork nil keeps the spec's or the default.
+	RetryStatus   []string
+	RetryNetwork  *bool
 	Concurrency   int
 	RatePerSecond float64
 	AllowHosts    []string

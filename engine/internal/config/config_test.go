@@ -392,3 +392,45 @@ func TestSampleSettings(t *testing.T) {
 		})
 	}
 }
+
+func TestRetentionSettings(t *testing.T) {
+	tests := []struct {
+		name, retention string
+		want            Retention
+		diag            string
+	}{
+		{"left out: defaults", "", Retention{HistoryMaxAge: DefaultHistoryMaxAge}, ""},
+		{"all set", "retention: {history_max_age: 24h, history_max_bytes: 10485760, events_max_age: 48h, events_max_bytes: 2097152}\n",
+			Retention{HistoryMaxAge: 24 * time.Hour, HistoryMaxBytes: 10 << 20, EventsMaxAge: 48 * time.Hour, EventsMaxBytes: 2 << 20}, ""},
+		{"explicitly unbounded in size", "retention: {history_max_bytes: 0}\n", Retention{HistoryMaxAge: DefaultHistoryMaxAge}, ""},
+		{"age too short", "retention: {history_max_age: 30s}\n", Retention{}, "gateway.yaml:1:30: error gateway-retention: retention.history_max_age is 30s: at least 1m is kept"},
+		{"events age too short", "retention: {events_max_age: 1s}\n", Retention{}, "error gateway-retention: retention.events_max_age is 1s"},
+		{"not a duration", "retention: {history_max_age: 7d}\n", Retention{}, "retention.history_max_age"},
+		{"zero age", "retention: {history_max_age: 0s}\n", Retention{}, "is not a positive duration"},
+		{"bytes too small", "retention: {history_max_bytes: 1000}\n", Retention{}, "history_max_bytes"},
+		{"negative bytes", "retention: {events_max_bytes: -1}\n", Retention{}, "events_max_bytes"},
+		{"unknown key", "retention: {attempts_max_age: 1h}\n", Retention{}, `unknown key "attempts_max_age"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			src := tt.retention + "apps:\n  - id: a\n    ingest: {hmac_secret: 0123456789abcdef}\n    partners: [{id: x}]\n"
+			cfg, ds := Parse("gateway.yaml", []byte(src), Options{})
+			var b strings.Builder
+			if err := ds.Write(&b, diag.Text); err != nil {
+				t.Fatal(err)
+			}
+			if tt.diag != "" {
+				if cfg != nil || !strings.Contains(b.String(), tt.diag) {
+					t.Fatalf("diagnostics %q, want %q", b.String(), tt.diag)
+				}
+				return
+			}
+			if cfg == nil {
+				t.Fatalf("rejected: %s", b.String())
+			}
+			if cfg.Retention != tt.want {
+				t.Fatalf("retention %+v, want %+v", cfg.Retention, tt.want)
+			}
+		})
+	}
+}

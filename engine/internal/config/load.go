@@ -25,6 +25,7 @@ import (
 
 	"github.com/adgate/adgate/engine/diag"
 	"github.com/adgate/adgate/engine/internal/yamlx"
+	"github.com/adgate/adgate/engine/spec"
 	"github.com/adgate/adgate/schemas"
 )
 
@@ -37,6 +38,7 @@ const (
 	RuleDuplicate    = "gateway-duplicate"
 	RuleCredentials  = "gateway-ingest-credentials"
 	RuleRegexp       = "gateway-regexp"
+	RuleStatus       = "gateway-status"
 	RulePartner      = "gateway-unknown-partner"
 	RulePostback     = "gateway-unknown-postback"
 	RuleCredential   = "gateway-unknown-credential"
@@ -45,6 +47,7 @@ const (
 	RuleCustomEvents = "gateway-custom-events"
 	RuleAllowHost    = "gateway-allow-host"
 	RuleQueue        = "gateway-queue"
+	RuleRetention    = "gateway-retention"
 	// RuleReadOnlyToken: read_only_token must not repeat a token that
 	// grants more (admin, metrics, ingest).
 	RuleReadOnlyToken = "gateway-read-only-token"
@@ -327,6 +330,12 @@ type rawConfig struct {
 		EventsPerApp int     `yaml:"events_per_app"`
 		PerSecond    float64 `yaml:"per_second"`
 	} `yaml:"sample"`
+	Retention struct {
+		HistoryMaxAge   string `yaml:"history_max_age"`
+		HistoryMaxBytes int64  `yaml:"history_max_bytes"`
+		EventsMaxAge    string `yaml:"events_max_age"`
+		EventsMaxBytes  int64  `yaml:"events_max_bytes"`
+	} `yaml:"retention"`
 	Apps []rawApp `yaml:"apps"`
 }
 
@@ -376,6 +385,9 @@ type rawPartner struct {
 		MaxAge        string   `yaml:"max_age"`
 		SuccessCodes  []int    `yaml:"success_codes"`
 		SuccessBody   string   `yaml:"success_body"`
+		FailureBody   string   `yaml:"failure_body"`
+		RetryStatus   []string `yaml:"retry_status"`
+		RetryNetwork  *bool    `yaml:"retry_network_errors"`
 		Concurrency   int      `yaml:"concurrency"`
 		RatePerSecond float64  `yaml:"rate_per_second"`
 		AllowHosts    []string `yaml:"allow_hosts"`
@@ -433,6 +445,7 @@ func (p *parser) build(raw *rawConfig, root *yaml.Node) *Config {
 			EventsPerApp: raw.Sample.EventsPerApp,
 			PerSecond:    cmpOr(raw.Sample.PerSecond, DefaultSamplePerSecond),
 		},
+		Retention: p.buildRetention(raw, at, dur),
 	}
 	seenApp := map[string]bool{}
 	for i, ra := range raw.Apps {
@@ -547,6 +560,28 @@ func (p *parser) buildQueue(raw *rawConfig, root *yaml.Node, at func(string) *ya
 	return q
 }
 
+func (p *parser) buildRetention(raw *rawConfig, at func(string) *yaml.Node, dur func(string, time.Duration, string) time.Duration) Retention {
+	rr := raw.Retention
+	r := Retention{
+		HistoryMaxAge:   dur(rr.HistoryMaxAge, DefaultHistoryMaxAge, "retention.history_max_age"),
+		HistoryMaxBytes: rr.HistoryMaxBytes,
+		EventsMaxAge:    dur(rr.EventsMaxAge, 0, "retention.events_max_age"),
+		EventsMaxBytes:  rr.EventsMaxBytes,
+	}
+	// JetStream checks age limits about once a second and keeps whole
+	// message blocks: a shorter limit keeps nothing worth querying.
+	for _, a := range []struct {
+		key string
+		v   time.Duration
+	}{{"history_max_age", r.HistoryMaxAge}, {"events_max_age", r.EventsMaxAge}} {
+		if a.v != 0 && a.v < time.Minute {
+			p.errNode(at("retention."+a.key), RuleRetention, fmt.Sprintf("retention.%s is %s: at least 1m is kept", a.key, a.v),
+				"write a duration such as 24h or 168h (7 days)")
+		}
+	}
+	return r
+}
+
 func (p *parser) buildPartner(rp rawPartner, pp string, at func(string) *yaml.Node, dur func(string, time.Duration, string) time.Duration) Partner {
 	part := Partner{
 		ID:          rp.ID,
@@ -604,6 +639,8 @@ func (p *parser) buildPartner(rp rawPartner, pp string, at func(string) *yaml.No
 		MaxAttempts:   d.MaxAttempts,
 		MaxAge:        dur(d.MaxAge, 0, pp+".delivery.max_age"),
 		SuccessCodes:  d.SuccessCodes,
+		RetryStatus:   d.RetryStatus,
+		RetryNetwork:  d.RetryNetwork,
 		Concurrency:   d.Concurrency,
 		RatePerSecond: d.RatePerSecond,
 		AllowHosts:    d.AllowHosts,
@@ -620,12 +657,25 @@ func (p *parser) buildPartner(rp rawPartner, pp string, at func(string) *yaml.No
 			p.errNode(at(fmt.Sprintf("%s.delivery.allow_hosts.%d", pp, k)), RuleAllowHost, msg, hint)
 		}
 	}
-	if d.SuccessBody != "" {
-		re, err := regexp.Compile(d.SuccessBody)
-		if err != nil {
-			p.errNode(at(pp+".delivery.success_body"), RuleRegexp, "success_body is not a valid regular expression: "+err.Error(), "use Go RE2 syntax")
+	// The spec's delivery block is read with the same functions: one rule
+	// for what a pattern or a status list may be.
+	for _, f := range []struct {
+		key, val string
+		out      **regexp.Regexp
+	}{{"success_body", d.SuccessBody, &part.Delivery.SuccessBody}, {"failure_body", d.FailureBody, &part.Delivery.FailureBody}} {
+		if f.val == "" {
+			continue
 		}
-		part.Delivery.SuccessBody = re
+		re, err := spec.CompilePattern(f.val)
+		if err != nil {
+			p.errNode(at(pp+".delivery."+f.key), RuleRegexp, f.key+": "+err.Error(), "use Go RE2 syntax, at most 1024 bytes")
+		}
+		*f.out = re
+	}
+	for k, e := range d.RetryStatus {
+		if _, _, err := spec.ParseStatus(e); err != nil {
+			p.errNode(at(fmt.Sprintf("%s.delivery.retry_status.%d", pp, k)), RuleStatus, "retry_status: "+err.Error(), `write a code such as 429 or a class such as "5xx"`)
+		}
 	}
 	return part
 }

@@ -82,27 +82,40 @@ func testJob(rawURL string) queue.Job {
 }
 
 func TestClassification(t *testing.T) {
+	spec5xx := func(p *Policy) {
+		p.RetryStatus = &StatusSet{Classes: []int{5}}
+		p.Rules.RetryStatus = "spec p delivery.retry_status"
+	}
 	for _, tc := range []struct {
 		name   string
 		status int
 		mod    func(*Policy)
 		want   queue.OutcomeKind
+		class  string
+		rule   string
 	}{
-		{"200", 200, nil, queue.OutcomeDelivered},
-		{"204", 204, nil, queue.OutcomeDelivered},
-		{"204 not in success list", 204, func(p *Policy) { p.SuccessStatus = []int{200} }, queue.OutcomeDead},
-		{"202 in success list", 202, func(p *Policy) { p.SuccessStatus = []int{200, 202} }, queue.OutcomeDelivered},
-		{"400", 400, nil, queue.OutcomeDead},
-		{"401", 401, nil, queue.OutcomeDead},
-		{"404", 404, nil, queue.OutcomeDead},
-		{"302 not followed", 302, nil, queue.OutcomeDead},
-		{"408", 408, nil, queue.OutcomeRetry},
-		{"429", 429, nil, queue.OutcomeRetry},
-		{"500", 500, nil, queue.OutcomeRetry},
-		{"503", 503, nil, queue.OutcomeRetry},
-		{"200 with success body", 200, func(p *Policy) { p.SuccessBody = regexp.MustCompile(`"ok":true`) }, queue.OutcomeDelivered},
-		{"200 without success body", 200, func(p *Policy) { p.SuccessBody = regexp.MustCompile(`"status":"success"`) }, queue.OutcomeRetry},
-		{"200 with failure body", 200, func(p *Policy) { p.FailureBody = regexp.MustCompile(`"ok":true`) }, queue.OutcomeRetry},
+		{"200", 200, nil, queue.OutcomeDelivered, "", RuleDefaultSuccess},
+		{"204", 204, nil, queue.OutcomeDelivered, "", RuleDefaultSuccess},
+		{"204 not in success list", 204, func(p *Policy) { p.SuccessStatus = []int{200} }, queue.OutcomeDead, queue.Class4xx, RuleDefaultRetry},
+		{"202 in success list", 202, func(p *Policy) { p.SuccessStatus = []int{200, 202}; p.Rules.SuccessStatus = "x" }, queue.OutcomeDelivered, "", "x"},
+		{"400", 400, nil, queue.OutcomeDead, queue.Class4xx, RuleDefaultRetry},
+		{"401", 401, nil, queue.OutcomeDead, queue.Class4xx, RuleDefaultRetry},
+		{"404", 404, nil, queue.OutcomeDead, queue.Class4xx, RuleDefaultRetry},
+		{"302 not followed", 302, nil, queue.OutcomeDead, queue.Class4xx, RuleDefaultRetry},
+		{"408", 408, nil, queue.OutcomeRetry, queue.Class4xx, RuleDefaultRetry},
+		{"429", 429, nil, queue.OutcomeRetry, queue.Class4xx, RuleDefaultRetry},
+		{"500", 500, nil, queue.OutcomeRetry, queue.Class5xx, RuleDefaultRetry},
+		{"503", 503, nil, queue.OutcomeRetry, queue.Class5xx, RuleDefaultRetry},
+		// A partner that retries 5xx only: a 429 is dead at once.
+		{"429 with retry_status 5xx", 429, spec5xx, queue.OutcomeDead, queue.Class4xx, "spec p delivery.retry_status"},
+		{"503 with retry_status 5xx", 503, spec5xx, queue.OutcomeRetry, queue.Class5xx, "spec p delivery.retry_status"},
+		{"404 with retry_status 404", 404, func(p *Policy) { p.RetryStatus = &StatusSet{Codes: []int{404}} }, queue.OutcomeRetry, queue.Class4xx, ""},
+		{"200 with success body", 200, func(p *Policy) { p.SuccessBody = regexp.MustCompile(`"ok":true`) }, queue.OutcomeDelivered, "", RuleDefaultSuccess + ", delivery.success_body"},
+		{"200 without success body", 200, func(p *Policy) { p.SuccessBody = regexp.MustCompile(`"status":"success"`) }, queue.OutcomeRetry, queue.ClassBody, "delivery.success_body"},
+		{"200 with failure body", 200, func(p *Policy) {
+			p.FailureBody = regexp.MustCompile(`"ok":true`)
+			p.Rules.FailureBody = "config apps[a].partners[p].delivery.failure_body"
+		}, queue.OutcomeRetry, queue.ClassBody, "config apps[a].partners[p].delivery.failure_body"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			sk, base := startSink(t, sink.Options{Status: tc.status})
@@ -115,11 +128,15 @@ func TestClassification(t *testing.T) {
 			if res.Outcome.Kind != tc.want {
 				t.Fatalf("outcome %v (%s), want %v", res.Outcome.Kind, res.Outcome.Reason, tc.want)
 			}
+			if res.Outcome.Class != tc.class || res.Outcome.DecidedBy != tc.rule {
+				t.Errorf("class %q decided by %q, want %q by %q", res.Outcome.Class, res.Outcome.DecidedBy, tc.class, tc.rule)
+			}
 			if sk.Count() != 1 {
 				t.Fatalf("sink got %d requests, want 1", sk.Count())
 			}
 			at := obs.list()
-			if len(at) != 1 || at[0].StatusCode != tc.status || at[0].Outcome != tc.want.String() {
+			if len(at) != 1 || at[0].StatusCode != tc.status || at[0].Outcome != tc.want.String() ||
+				at[0].ErrorClass != tc.class || at[0].DecidedBy != tc.rule {
 				t.Fatalf("attempts %+v", at)
 			}
 		})
@@ -253,12 +270,20 @@ func TestNetworkErrorsAndTimeoutsRetried(t *testing.T) {
 	s, _ := newSender(t, pol, nil)
 
 	out := s.Handle(context.Background(), testJob("http://"+closedAddr+"/pb?key=SECRET"), 1)
-	if out.Kind != queue.OutcomeRetry || !strings.Contains(out.Reason, "connection refused") {
+	if out.Kind != queue.OutcomeRetry || !strings.Contains(out.Reason, "connection refused") || out.Class != queue.ClassNetwork || out.DecidedBy != RuleDefaultRetry {
 		t.Fatalf("connection refused: %+v", out)
 	}
 	out = s.Handle(context.Background(), testJob(slow+"/pb"), 1)
-	if out.Kind != queue.OutcomeRetry || out.Reason != "timeout" {
+	if out.Kind != queue.OutcomeRetry || out.Reason != "timeout" || out.Class != queue.ClassTimeout {
 		t.Fatalf("timeout: %+v", out)
+	}
+	// A partner whose doc says not to: dead at once, with the rule.
+	pol.NoNetworkRetry = true
+	pol.Rules.RetryNetwork = "spec p delivery.retry_network_errors"
+	s, _ = newSender(t, pol, nil)
+	out = s.Handle(context.Background(), testJob("http://"+closedAddr+"/pb"), 1)
+	if out.Kind != queue.OutcomeDead || out.Class != queue.ClassNetwork || out.DecidedBy != pol.Rules.RetryNetwork {
+		t.Fatalf("connection refused, not retried: %+v", out)
 	}
 }
 
@@ -838,5 +863,71 @@ func TestSemaphoreWaiters(t *testing.T) {
 	defer s.mu.Unlock()
 	if s.inUse != 0 || s.waiting != 0 {
 		t.Fatalf("inUse %d waiting %d after all released", s.inUse, s.waiting)
+	}
+}
+
+// Every attempt carries bounded, redacted excerpts of its request and
+// response, what the delivery history stores.
+func TestAttemptExcerpts(t *testing.T) {
+	const secret = "s3cr3t-value"
+	long := strings.Repeat("é", ExcerptBytes) // two bytes a rune: cut on a boundary
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain")
+		w.Header().Set("X-Request-Id", "req-"+secret)
+		w.Header().Set("X-Other", "not kept")
+		switch r.URL.Path {
+		case "/empty":
+			w.WriteHeader(http.StatusNoContent)
+		case "/long":
+			w.WriteHeader(http.StatusServiceUnavailable)
+			_, _ = w.Write([]byte(long))
+		default:
+			_, _ = w.Write([]byte("ok " + secret))
+		}
+	}))
+	defer srv.Close()
+	redact := func(s string) string { return strings.ReplaceAll(s, secret, "[R]") }
+	for _, tc := range []struct {
+		name, path, body string
+		wantResp         string
+		wantHeaders      map[string]string
+	}{
+		{"echo", "/echo", `{"k":"` + secret + `"}`, "ok [R]", map[string]string{"Content-Type": "text/plain", "X-Request-Id": "req-[R]"}},
+		{"no body", "/empty", "", "", map[string]string{"X-Request-Id": "req-[R]"}},
+		{"long body", "/long", long, long[:ExcerptBytes], map[string]string{"Content-Type": "text/plain", "X-Request-Id": "req-[R]"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, obs := newSender(t, testPolicy(), func(o *Options) {
+				o.Redact = redact
+				o.RedactHeaders = func(h map[string]string) map[string]string {
+					out := map[string]string{}
+					for k, v := range h {
+						out[k] = "H:" + redact(v)
+					}
+					return out
+				}
+			})
+			j := testJob(srv.URL + tc.path)
+			j.Method, j.Body, j.Headers = "POST", tc.body, map[string]string{"X-Key": secret}
+			s.Handle(context.Background(), j, 1)
+			a := obs.list()[0]
+			if a.ResponseBody != tc.wantResp {
+				t.Errorf("response excerpt %d bytes %.40q, want %d bytes", len(a.ResponseBody), a.ResponseBody, len(tc.wantResp))
+			}
+			for k, v := range tc.wantHeaders {
+				if a.ResponseHeaders[k] != v {
+					t.Errorf("response header %s = %q, want %q (all %v)", k, a.ResponseHeaders[k], v, a.ResponseHeaders)
+				}
+			}
+			if _, ok := a.ResponseHeaders["X-Other"]; ok {
+				t.Errorf("response headers keep X-Other: %v", a.ResponseHeaders)
+			}
+			if a.RequestHeaders["X-Key"] != "H:[R]" {
+				t.Errorf("request headers %v", a.RequestHeaders)
+			}
+			if len(a.RequestBody) > ExcerptBytes || strings.Contains(a.RequestBody, secret) || !strings.HasPrefix(tc.body, strings.ReplaceAll(a.RequestBody, "[R]", secret)) {
+				t.Errorf("request excerpt %d bytes %.40q", len(a.RequestBody), a.RequestBody)
+			}
+		})
 	}
 }

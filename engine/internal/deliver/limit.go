@@ -41,6 +41,7 @@ type breaker struct {
 	windowStart time.Time
 	total, fail int
 	openUntil   time.Time
+	openedAt    time.Time
 	probing     bool
 	// failedProbes counts the probes that failed in this half-open
 	// period; nextProbe is when the next may start.
@@ -60,6 +61,15 @@ func (b *breaker) setState(s BreakerState) {
 		b.state = s
 		b.notify()
 	}
+}
+
+// open opens the breaker at now for p.OpenFor; b.mu is held.
+func (b *breaker) open(p BreakerPolicy, now time.Time) {
+	b.openUntil = now.Add(p.OpenFor)
+	if b.state != BreakerOpen {
+		b.openedAt = now
+	}
+	b.setState(BreakerOpen)
 }
 
 func (b *breaker) notify() {
@@ -118,8 +128,7 @@ func (b *breaker) record(p BreakerPolicy, probe, failed bool, now time.Time) (to
 			b.windowStart, b.total, b.fail = now, 0, 0
 			b.setState(BreakerClosed)
 		case b.failedProbes+1 >= p.HalfOpenProbes:
-			b.openUntil = now.Add(p.OpenFor)
-			b.setState(BreakerOpen)
+			b.open(p, now)
 		default:
 			b.failedProbes++
 			b.nextProbe = now.Add(p.OpenFor / time.Duration(p.HalfOpenProbes))
@@ -136,8 +145,7 @@ func (b *breaker) record(p BreakerPolicy, probe, failed bool, now time.Time) (to
 	}
 	b.fail++
 	if b.total >= p.MinRequests && float64(b.fail) >= p.FailureRatio*float64(b.total) {
-		b.openUntil = now.Add(p.OpenFor)
-		b.setState(BreakerOpen)
+		b.open(p, now)
 	}
 	return
 }
@@ -158,6 +166,13 @@ func (b *breaker) current() BreakerState {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.state
+}
+
+// snapshot is the breaker's state and counts, without its key.
+func (b *breaker) snapshot() BreakerStatus {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return BreakerStatus{State: b.state, Requests: b.total, Failures: b.fail, WindowStart: b.windowStart, OpenedAt: b.openedAt}
 }
 
 // semaphore bounds concurrent attempts; its limit follows the policy.

@@ -47,6 +47,15 @@ type Policy struct {
 	// FailureBody, when set and matching, makes a success status a failure
 	// (retried).
 	FailureBody *regexp.Regexp
+	// RetryStatus, when set, lists the failing answers that are retried;
+	// every other failing answer is dead at once. Nil: 408, 429 and 5xx.
+	RetryStatus *StatusSet
+	// NoNetworkRetry dead-letters a request that got no answer (network
+	// error, timeout) at once instead of retrying it.
+	NoNetworkRetry bool
+	// Rules names where each verdict-making rule above comes from, for
+	// Attempt.DecidedBy; an empty entry is the default rule.
+	Rules Rules
 
 	// Concurrency bounds attempts in flight for this app and partner
 	// (default 4).
@@ -94,6 +103,9 @@ type BreakerPolicy struct {
 	HalfOpenProbes int
 }
 
+// Effective is p with the defaults filled in: the values deliveries use.
+func (p Policy) Effective() Policy { return p.withDefaults() }
+
 func (p Policy) withDefaults() Policy {
 	def := func(d *time.Duration, v time.Duration) {
 		if *d <= 0 {
@@ -129,6 +141,53 @@ func (p Policy) withDefaults() Policy {
 		p.MaxResponseBody = 64 << 10
 	}
 	return p
+}
+
+// StatusSet matches HTTP status codes: listed codes and whole classes.
+type StatusSet struct {
+	Codes []int
+	// Classes are hundreds: 5 matches 500-599.
+	Classes []int
+}
+
+// Match reports whether code is in the set.
+func (s *StatusSet) Match(code int) bool {
+	return slices.Contains(s.Codes, code) || slices.Contains(s.Classes, code/100)
+}
+
+// Rules names the origin of each verdict-making rule of a Policy, as
+// Attempt.DecidedBy shows it ("spec clevertap delivery.retry_status").
+type Rules struct {
+	SuccessStatus, SuccessBody, FailureBody, RetryStatus, RetryNetwork string
+}
+
+// The verdicts no configurable rule makes, and the defaults of those a
+// policy may set.
+const (
+	RuleDefaultSuccess = "default: any 2xx is success"
+	RuleDefaultRetry   = "default: 5xx, 408, 429 and network errors are retried"
+	RuleBudget         = "retry budget (max_attempts, max_age)"
+	RuleWindow         = "postback window"
+	RuleHosts          = "allowed hosts (spec hosts, allowed_hosts, config allow_hosts)"
+	RuleRequest        = "request check: the rendered request cannot be sent"
+	RuleDisabled       = "config: partner not enabled for the app"
+	RuleBreaker        = "circuit breaker"
+)
+
+func orDefault(rule, def string) string {
+	if rule == "" {
+		return def
+	}
+	return rule
+}
+
+// retryStatus reports whether a failing answer is retried, and the rule
+// that says so.
+func (p *Policy) retryStatus(code int) (bool, string) {
+	if p.RetryStatus != nil {
+		return p.RetryStatus.Match(code), p.Rules.RetryStatus
+	}
+	return code == 408 || code == 429 || code >= 500, orDefault(p.Rules.RetryStatus, RuleDefaultRetry)
 }
 
 func (p *Policy) successStatus(code int) bool {

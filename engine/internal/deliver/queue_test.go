@@ -179,8 +179,8 @@ func TestPipelineDeadLettersAndReplay(t *testing.T) {
 	}
 
 	f.fixed.Store(true)
-	if n, err := p.q.Replay(ctx, queue.ReplayFilter{IDs: []string{"r-1"}}); err != nil || n != 1 {
-		t.Fatalf("Replay = %d, %v", n, err)
+	if res, err := p.q.Replay(ctx, queue.ReplayFilter{IDs: []string{"r-1"}}, nil); err != nil || res.Replayed != 1 {
+		t.Fatalf("Replay = %+v, %v", res, err)
 	}
 	p.waitDepth(t, 0, 2)
 	recs := sk.Requests()

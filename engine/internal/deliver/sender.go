@@ -17,13 +17,14 @@ import (
 	"sync"
 	"syscall"
 	"time"
+	"unicode/utf8"
 
 	"github.com/adgate/adgate/engine/internal/hostname"
 	"github.com/adgate/adgate/engine/internal/queue"
 )
 
-// Attempt records one delivery attempt, for the recent-deliveries list,
-// metrics and logs. URL and Error went through the Redactor.
+// Attempt records one delivery attempt, for the delivery history, metrics
+// and logs. Every text in it went through the Redactor.
 type Attempt struct {
 	Time          time.Time     `json:"time"`
 	PostbackID    string        `json:"postback_id"`
@@ -45,7 +46,49 @@ type Attempt struct {
 	// the delay before the next try when it is retry or delayed.
 	Outcome    string        `json:"outcome"`
 	RetryAfter time.Duration `json:"retry_after_ns,omitempty"`
+	// The request's headers and the start of its body, and a few of the
+	// response's headers (responseHeaders) and the start of its body, at
+	// most ExcerptBytes each, all redacted, for the delivery history.
+	RequestHeaders  map[string]string `json:"request_headers,omitempty"`
+	RequestBody     string            `json:"request_body,omitempty"`
+	ResponseHeaders map[string]string `json:"response_headers,omitempty"`
+	ResponseBody    string            `json:"response_body,omitempty"`
+	// DecidedBy names the policy rule that made the verdict (see Rules);
+	// ErrorClass is the failure's class (queue.ErrorClass), empty when
+	// delivered.
+	DecidedBy  string `json:"decided_by,omitempty"`
+	ErrorClass string `json:"error_class,omitempty"`
+	// Replay is set when the attempt follows a replay from the dead
+	// letters.
+	Replay *Replay `json:"replay,omitempty"`
 }
+
+// Replay describes the replay an attempt follows.
+type Replay struct {
+	// OfConfigVersion is the config version that rendered the postback
+	// that died; with Rerendered it differs from the attempt's own
+	// ConfigVersion when the config changed in between.
+	OfConfigVersion string `json:"of_config_version"`
+	Rerendered      bool   `json:"rerendered"`
+}
+
+// ReplayOf describes the replay j follows, or nil.
+func ReplayOf(j *queue.Job) *Replay {
+	if j.Replays == 0 {
+		return nil
+	}
+	if j.OriginalConfigVersion != "" {
+		return &Replay{OfConfigVersion: j.OriginalConfigVersion, Rerendered: true}
+	}
+	return &Replay{OfConfigVersion: j.ConfigVersion}
+}
+
+// ExcerptBytes bounds each body excerpt an Attempt carries.
+const ExcerptBytes = 2 << 10
+
+// responseHeaders are the response headers an Attempt keeps: what says
+// why a partner refused or when to come back, not the whole answer.
+var responseHeaders = []string{"Content-Type", "Retry-After", "Location", "X-Request-Id"}
 
 // Observer receives every attempt. It is called synchronously on the
 // delivery path and must not block.
@@ -69,16 +112,25 @@ type Options struct {
 	Policy func(app, partner string) (Policy, bool)
 	// Observer, if set, receives every attempt.
 	Observer Observer
-	// Redact, if set, is applied to every URL, error and response excerpt
-	// that leaves the Sender. Nil uses RedactQuery.
+	// Redact, if set, is applied to every URL, error, header value and
+	// body excerpt that leaves the Sender. Nil uses RedactQuery.
 	Redact Redactor
+	// RedactHeaders, if set, redacts the request headers an Attempt
+	// carries (the gateway's blanks authentication headers whatever they
+	// hold); nil applies Redact to each value.
+	RedactHeaders func(map[string]string) map[string]string
 	// DeliverTo, if set, sends every postback to this base URL instead of
 	// the partner's host, keeping path and query; the original host goes
 	// in X-Adgate-Original-Host. It may be a loopback address.
 	DeliverTo string
 	// UserAgent is sent with every request (default "adgate").
 	UserAgent string
-	Logger    *slog.Logger
+	// PausedAt, if set, reports whether (app, partner) was paused at t and
+	// since when. A postback whose window or age budget ran out during a
+	// pause is dead-lettered before it is sent, and its reason says it
+	// waited paused.
+	PausedAt func(app, partner string, t time.Time) (since time.Time, paused bool)
+	Logger   *slog.Logger
 }
 
 // Sender delivers jobs; it implements queue.Handler and queue.Concurrencer.
@@ -194,10 +246,16 @@ func (s *Sender) Concurrency(app, partner string) int {
 	return 1
 }
 
-// BreakerStatus is one breaker's state, for metrics.
+// BreakerStatus is one breaker's state, for metrics and the status API.
 type BreakerStatus struct {
 	Partner, Host string
 	State         BreakerState
+	// Requests and Failures count the attempts of the window that started
+	// at WindowStart (the last window with an attempt: it may be over).
+	Requests, Failures int
+	WindowStart        time.Time
+	// OpenedAt is when the breaker last opened (zero if it never did).
+	OpenedAt time.Time
 }
 
 // Breakers lists the state of every breaker created so far.
@@ -206,7 +264,9 @@ func (s *Sender) Breakers() []BreakerStatus {
 	defer s.mu.Unlock()
 	out := make([]BreakerStatus, 0, len(s.breakers))
 	for k, b := range s.breakers {
-		out = append(out, BreakerStatus{Partner: k.Partner, Host: k.Host, State: b.current()})
+		st := b.snapshot()
+		st.Partner, st.Host = k.Partner, k.Host
+		out = append(out, st)
 	}
 	return out
 }
@@ -255,14 +315,33 @@ func (s *Sender) attempt(ctx context.Context, j queue.Job, attempt int, keepBody
 	a := Attempt{
 		Time: time.Now().UTC(), PostbackID: j.ID, App: j.App, Partner: j.Partner, Postback: j.Postback,
 		EventID: j.EventID, Method: j.Method, URL: s.opt.Redact(j.URL), Attempt: attempt,
-		ConfigVersion: j.ConfigVersion,
+		ConfigVersion: j.ConfigVersion, Replay: ReplayOf(&j),
 	}
 	if a.Method == "" {
 		a.Method = http.MethodGet
 	}
+	if len(j.Headers) > 0 {
+		if s.opt.RedactHeaders != nil {
+			a.RequestHeaders = s.opt.RedactHeaders(j.Headers)
+		} else {
+			a.RequestHeaders = make(map[string]string, len(j.Headers))
+			for k, v := range j.Headers {
+				a.RequestHeaders[k] = s.opt.Redact(v)
+			}
+		}
+	}
+	if j.Body != "" {
+		a.RequestBody = s.opt.Redact(clipText(j.Body, ExcerptBytes))
+	}
 	res := s.do(ctx, j, &a, keepBody)
 	a.Outcome = res.Outcome.Kind.String()
 	a.RetryAfter = res.Outcome.After
+	a.DecidedBy = res.Outcome.DecidedBy
+	if res.Outcome.Kind == queue.OutcomeRetry || res.Outcome.Kind == queue.OutcomeDead {
+		a.ErrorClass = queue.ErrorClass(res.Outcome.Class, a.StatusCode, res.Outcome.Reason)
+		res.Outcome.Class = a.ErrorClass
+		res.Outcome.StatusCode = a.StatusCode
+	}
 	if res.Outcome.Kind != queue.OutcomeDelivered && a.Error == "" {
 		a.Error = res.Outcome.Reason
 	}
@@ -280,19 +359,29 @@ func (s *Sender) attempt(ctx context.Context, j queue.Job, attempt int, keepBody
 func (s *Sender) do(ctx context.Context, j queue.Job, a *Attempt, keepBody bool) Result {
 	pol, ok := s.opt.Policy(j.App, j.Partner)
 	if !ok {
-		return Result{Outcome: queue.Dead(fmt.Sprintf("partner %q is not enabled for app %q", j.Partner, j.App))}
+		return Result{Outcome: verdict(queue.Dead(fmt.Sprintf("partner %q is not enabled for app %q", j.Partner, j.App)), queue.ClassDisabled, RuleDisabled)}
 	}
 	pol = pol.withDefaults()
 	// The window is checked at send time too: a postback that waited past
 	// it (long retries, an open breaker, a backlog) is no longer wanted.
 	if !j.WindowEnd.IsZero() && !time.Now().Before(j.WindowEnd) {
-		return Result{Outcome: queue.Dead(fmt.Sprintf("outside postback window: it closed at %s", j.WindowEnd.UTC().Format(time.RFC3339)))}
+		return Result{Outcome: verdict(queue.Dead(fmt.Sprintf("outside postback window: it closed at %s%s", j.WindowEnd.UTC().Format(time.RFC3339), s.whilePaused(j, j.WindowEnd))), queue.ClassWindowClosed, RuleWindow)}
+	}
+	// The age budget is otherwise checked when a retry or a delay is
+	// scheduled; a pause holds postbacks without either, so one whose
+	// budget ran out during it is caught here.
+	if !j.EnqueuedAt.IsZero() {
+		if end := j.EnqueuedAt.Add(pol.MaxAge); !time.Now().Before(end) {
+			if paused := s.whilePaused(j, end); paused != "" {
+				return Result{Outcome: verdict(queue.Dead(fmt.Sprintf("retry budget exhausted: its age budget (max %s) ran out at %s%s", pol.MaxAge, end.UTC().Format(time.RFC3339), paused)), queue.ClassBudgetExhausted, RuleBudget)}
+			}
+		}
 	}
 
 	u, err := url.Parse(j.URL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		// url.Parse's error quotes the URL, credentials included.
-		return Result{Outcome: queue.Dead("invalid postback URL: want an absolute http(s) URL")}
+		return Result{Outcome: verdict(queue.Dead("invalid postback URL: want an absolute http(s) URL"), queue.ClassRender, RuleRequest)}
 	}
 	host := strings.ToLower(u.Hostname())
 	a.Host = host
@@ -300,17 +389,17 @@ func (s *Sender) do(ctx context.Context, j queue.Job, a *Attempt, keepBody bool)
 		if !validHeader(k, v) {
 			// net/http would refuse to send it on every attempt; retrying
 			// only feeds the breaker.
-			return Result{Outcome: queue.Dead(fmt.Sprintf("invalid header %q: a name must be a token and a value must not contain control characters", clipName(k)))}
+			return Result{Outcome: verdict(queue.Dead(fmt.Sprintf("invalid header %q: a name must be a token and a value must not contain control characters", clipName(k))), queue.ClassRender, RuleRequest)}
 		}
 	}
 	if !hostname.Valid(host) {
 		// url.Parse lets through hosts such as "branch.io&us" (a
 		// placeholder in a partner doc): say so rather than suggest
 		// allowing it.
-		return Result{Outcome: queue.Dead(fmt.Sprintf("invalid postback URL: host %q is not a valid host name (fix the partner spec's url)", host))}
+		return Result{Outcome: verdict(queue.Dead(fmt.Sprintf("invalid postback URL: host %q is not a valid host name (fix the partner spec's url)", host)), queue.ClassRefusedHost, RuleHosts)}
 	}
 	if !hostAllowed(host, pol.AllowedHosts) {
-		return Result{Outcome: queue.Dead(fmt.Sprintf("host %q is not allowed for partner %q (add it to the spec's allowed_hosts)", host, j.Partner))}
+		return Result{Outcome: verdict(queue.Dead(fmt.Sprintf("host %q is not allowed for partner %q (add it to the spec's allowed_hosts)", host, j.Partner)), queue.ClassRefusedHost, RuleHosts)}
 	}
 	target, client := u, s.strict
 	if s.deliverTo != nil {
@@ -318,7 +407,7 @@ func (s *Sender) do(ctx context.Context, j queue.Job, a *Attempt, keepBody bool)
 	} else {
 		exempt := pol.privateAllowed(host)
 		if ip, err := netip.ParseAddr(host); err == nil && privateAddr(ip) && !exempt {
-			return Result{Outcome: queue.Dead(fmt.Sprintf("refused: %s is a loopback, private or link-local address", host))}
+			return Result{Outcome: verdict(queue.Dead(fmt.Sprintf("refused: %s is a loopback, private or link-local address", host)), queue.ClassRefusedHost, RuleHosts)}
 		}
 		// Only exempt hosts use the open client, so a connection it pools
 		// (keyed by host) is only ever reused for an exempt host.
@@ -353,7 +442,7 @@ func (s *Sender) do(ctx context.Context, j queue.Job, a *Attempt, keepBody bool)
 	req, err := http.NewRequestWithContext(rctx, a.Method, "", body)
 	if err != nil {
 		br.release(probe)
-		return Result{Outcome: queue.Dead("invalid request: method rejected")}
+		return Result{Outcome: verdict(queue.Dead("invalid request: method rejected"), queue.ClassRender, RuleRequest)}
 	}
 	req.URL = target
 	req.Host = strings.TrimSuffix(target.Host, ":")
@@ -365,7 +454,7 @@ func (s *Sender) do(ctx context.Context, j queue.Job, a *Attempt, keepBody bool)
 		a.Latency = time.Since(start)
 		if errors.Is(err, errRefusedAddress) {
 			br.release(probe)
-			return Result{Outcome: queue.Dead(fmt.Sprintf("refused: %s resolves to a loopback, private or link-local address", host))}
+			return Result{Outcome: verdict(queue.Dead(fmt.Sprintf("refused: %s resolves to a loopback, private or link-local address", host)), queue.ClassRefusedHost, RuleHosts)}
 		}
 		a.Error = s.opt.Redact(describeError(err, ctx, rctx))
 		if ctx.Err() != nil {
@@ -374,7 +463,15 @@ func (s *Sender) do(ctx context.Context, j queue.Job, a *Attempt, keepBody bool)
 			return Result{Outcome: queue.Retry(0, a.Error)}
 		}
 		s.record(br, pol, j, probe, true)
-		return Result{Outcome: s.retry(j, a.Attempt, pol, 0, a.Error)}
+		class := queue.ClassNetwork
+		if strings.HasPrefix(a.Error, "timeout") {
+			class = queue.ClassTimeout
+		}
+		rule := orDefault(pol.Rules.RetryNetwork, RuleDefaultRetry)
+		if pol.NoNetworkRetry {
+			return Result{Outcome: verdict(queue.Dead(a.Error+": network errors are not retried"), class, rule)}
+		}
+		return Result{Outcome: s.retry(j, a.Attempt, pol, 0, a.Error, class, rule)}
 	}
 	var (
 		excerpt []byte
@@ -383,44 +480,83 @@ func (s *Sender) do(ctx context.Context, j queue.Job, a *Attempt, keepBody bool)
 	if keepBody || pol.SuccessBody != nil || pol.FailureBody != nil {
 		excerpt, readErr = readBody(resp.Body, pol.MaxResponseBody)
 	} else {
-		readErr = discardBody(resp, pol.MaxResponseBody)
+		excerpt, readErr = readExcerpt(resp, pol.MaxResponseBody)
 	}
 	a.Latency = time.Since(start)
 	a.StatusCode = resp.StatusCode
+	if len(excerpt) > 0 {
+		a.ResponseBody = s.opt.Redact(clipText(string(excerpt[:min(len(excerpt), ExcerptBytes)]), ExcerptBytes))
+	}
+	for _, k := range responseHeaders {
+		if v := resp.Header.Get(k); v != "" {
+			if a.ResponseHeaders == nil {
+				a.ResponseHeaders = make(map[string]string, 2)
+			}
+			a.ResponseHeaders[k] = s.opt.Redact(clipText(v, 256))
+		}
+	}
 	var res Result
 	if keepBody {
 		res.Body = s.opt.Redact(string(excerpt[:min(len(excerpt), 4<<10)]))
 	}
 
 	code := resp.StatusCode
+	retried, retryRule := pol.retryStatus(code)
 	switch {
 	case pol.successStatus(code):
 		s.record(br, pol, j, probe, false)
+		successRule := orDefault(pol.Rules.SuccessStatus, RuleDefaultSuccess)
 		switch {
 		case readErr != nil && (pol.SuccessBody != nil || pol.FailureBody != nil):
 			a.Error = s.opt.Redact("reading response: " + readErr.Error())
-			res.Outcome = s.retry(j, a.Attempt, pol, 0, a.Error)
+			res.Outcome = s.retry(j, a.Attempt, pol, 0, a.Error, queue.ClassNetwork, orDefault(pol.Rules.RetryNetwork, RuleDefaultRetry))
 		case pol.SuccessBody != nil && !pol.SuccessBody.Match(excerpt):
 			a.Error = fmt.Sprintf("HTTP %d but the response does not match the success pattern", code)
-			res.Outcome = s.retry(j, a.Attempt, pol, 0, a.Error)
+			res.Outcome = s.retry(j, a.Attempt, pol, 0, a.Error, queue.ClassBody, orDefault(pol.Rules.SuccessBody, "delivery.success_body"))
 		case pol.FailureBody != nil && pol.FailureBody.Match(excerpt):
 			a.Error = fmt.Sprintf("HTTP %d but the response matches the failure pattern", code)
-			res.Outcome = s.retry(j, a.Attempt, pol, 0, a.Error)
+			res.Outcome = s.retry(j, a.Attempt, pol, 0, a.Error, queue.ClassBody, orDefault(pol.Rules.FailureBody, "delivery.failure_body"))
 		default:
 			res.Outcome = queue.Delivered()
+			res.Outcome.DecidedBy = successRule
+			if pol.SuccessBody != nil {
+				res.Outcome.DecidedBy += ", " + orDefault(pol.Rules.SuccessBody, "delivery.success_body")
+			}
 		}
-	case code == http.StatusRequestTimeout || code == http.StatusTooManyRequests || code >= 500:
-		s.record(br, pol, j, probe, true)
+	case retried:
+		// Counted by the breaker as the host failing; a refusal is not.
+		s.record(br, pol, j, probe, code == http.StatusRequestTimeout || code == http.StatusTooManyRequests || code >= 500)
 		a.Error = fmt.Sprintf("HTTP %d", code)
 		ra := retryAfter(resp.Header.Get("Retry-After"), time.Now(), pol.RetryAfterMax)
-		res.Outcome = s.retry(j, a.Attempt, pol, ra, a.Error)
+		res.Outcome = s.retry(j, a.Attempt, pol, ra, a.Error, queue.StatusClass(code), retryRule)
 	default:
-		// The partner answered and refused: retrying will not change it.
-		s.record(br, pol, j, probe, false)
+		// The partner answered and the policy says retrying will not
+		// change it.
+		s.record(br, pol, j, probe, code >= 500)
 		a.Error = fmt.Sprintf("HTTP %d", code)
-		res.Outcome = queue.Dead(fmt.Sprintf("HTTP %d: not retried", code))
+		res.Outcome = verdict(queue.Dead(fmt.Sprintf("HTTP %d: not retried", code)), queue.StatusClass(code), retryRule)
 	}
 	return res
+}
+
+// verdict is o with the error class and the rule that decided it.
+func verdict(o queue.Outcome, class, rule string) queue.Outcome {
+	o.Class = class
+	o.DecidedBy = rule
+	return o
+}
+
+// whilePaused is " while the partner was paused (since S)" when j's pair
+// was paused at t, else "".
+func (s *Sender) whilePaused(j queue.Job, t time.Time) string {
+	if s.opt.PausedAt == nil {
+		return ""
+	}
+	since, ok := s.opt.PausedAt(j.App, j.Partner, t)
+	if !ok {
+		return ""
+	}
+	return fmt.Sprintf(" while the partner was paused (since %s)", since.UTC().Format(time.RFC3339))
 }
 
 // setHeaders sets the request's headers: the spec's, then the ones the
@@ -476,7 +612,7 @@ func (s *Sender) waitBreaker(ctx context.Context, j queue.Job, br *breaker, pol 
 		}
 		now := time.Now()
 		if !now.Before(deadline) {
-			o := delay(j, pol, jitter(max(until.Sub(now), time.Second)), "circuit breaker open")
+			o := verdict(delay(j, pol, jitter(max(until.Sub(now), time.Second)), "circuit breaker open"), queue.ClassBudgetExhausted, RuleBreaker)
 			return false, &o
 		}
 		wake := min(until.Sub(now), deadline.Sub(now))
@@ -495,9 +631,13 @@ func (s *Sender) waitBreaker(ctx context.Context, j queue.Job, br *breaker, pol 
 
 // retry schedules another attempt, or dead-letters the job once the
 // budget (attempts, age) is spent. ra is the partner's Retry-After.
-func (s *Sender) retry(j queue.Job, attempt int, pol Policy, ra time.Duration, reason string) queue.Outcome {
+// class and rule are the failure's class and the rule that retries it.
+func (s *Sender) retry(j queue.Job, attempt int, pol Policy, ra time.Duration, reason, class, rule string) queue.Outcome {
+	exhausted := func(o queue.Outcome) queue.Outcome {
+		return verdict(o, class, RuleBudget+" after "+rule)
+	}
 	if attempt >= pol.MaxAttempts {
-		return queue.Dead(fmt.Sprintf("retry budget exhausted after %d attempts: %s", attempt, reason))
+		return exhausted(queue.Dead(fmt.Sprintf("retry budget exhausted after %d attempts: %s", attempt, reason)))
 	}
 	after := ra
 	if after <= 0 {
@@ -505,11 +645,11 @@ func (s *Sender) retry(j queue.Job, attempt int, pol Policy, ra time.Duration, r
 	}
 	if !j.EnqueuedAt.IsZero() {
 		if age := time.Since(j.EnqueuedAt) + after; age > pol.MaxAge {
-			return queue.Dead(fmt.Sprintf("retry budget exhausted: next attempt would be %s after enqueue (max %s): %s",
-				age.Round(time.Second), pol.MaxAge, reason))
+			return exhausted(queue.Dead(fmt.Sprintf("retry budget exhausted: next attempt would be %s after enqueue (max %s): %s",
+				age.Round(time.Second), pol.MaxAge, reason)))
 		}
 	}
-	return queue.Retry(after, reason)
+	return verdict(queue.Retry(after, reason), class, rule)
 }
 
 // delay puts the job off for after without spending an attempt, or
@@ -575,17 +715,40 @@ func readBody(rc io.ReadCloser, limit int64) ([]byte, error) {
 	return b, err
 }
 
-// discardBody reads and drops what readBody would have read, so the
-// connection is reused the same way, and closes. A response that says it
-// has no body (most postback answers: 204, or 200 with Content-Length 0)
-// is closed at once.
-func discardBody(resp *http.Response, limit int64) error {
+// readExcerpt keeps the first ExcerptBytes of the body and drops what
+// readBody would have read after them, so the connection is reused the
+// same way, and closes. A response that says it has no body (most
+// postback answers: 204, or 200 with Content-Length 0) is closed at once.
+func readExcerpt(resp *http.Response, limit int64) ([]byte, error) {
 	defer resp.Body.Close()
 	if resp.ContentLength == 0 || resp.Body == http.NoBody {
-		return nil
+		return nil, nil
 	}
-	_, err := io.Copy(io.Discard, io.LimitReader(resp.Body, limit+64<<10))
-	return err
+	n := int64(ExcerptBytes)
+	if cl := resp.ContentLength; cl > 0 && cl < n {
+		n = cl
+	}
+	b := make([]byte, n)
+	got, err := io.ReadFull(resp.Body, b)
+	if err == io.EOF || err == io.ErrUnexpectedEOF {
+		return b[:got], nil
+	}
+	if err != nil {
+		return b[:got], err
+	}
+	_, err = io.Copy(io.Discard, io.LimitReader(resp.Body, limit+64<<10-int64(got)))
+	return b[:got], err
+}
+
+// clipText cuts s to at most n bytes on a rune boundary.
+func clipText(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
 }
 
 // describeError says why a request failed without the URL (url.Error

@@ -17,26 +17,33 @@ import (
 // as a uvarint count of key/value string pairs in key order. Version
 // codecWindow appends WindowEnd as varint Unix nanoseconds; a job without a
 // window is still written as codecVersion, so a binary that predates
-// windows keeps reading it. A message starting with '{' is read as JSON.
+// windows keeps reading it. Version codecEvent, written only for a job
+// that has an EventSeq or an OriginalConfigVersion, appends WindowEnd (0:
+// none), EventSeq as uvarint and OriginalConfigVersion as a string. A
+// message starting with '{' is read as JSON.
 const (
 	codecVersion byte = 0xA1
 	codecWindow  byte = 0xA2
+	codecEvent   byte = 0xA3
 )
 
 var errTruncated = errors.New("truncated job")
 
 func encodeJob(j *Job) []byte {
 	n := 32 + len(j.ID) + len(j.App) + len(j.Partner) + len(j.Postback) + len(j.EventID) +
-		len(j.Method) + len(j.URL) + len(j.Body) + len(j.ConfigVersion)
+		len(j.Method) + len(j.URL) + len(j.Body) + len(j.ConfigVersion) + len(j.OriginalConfigVersion)
 	for k, v := range j.Headers {
 		n += len(k) + len(v) + 4
 	}
 	b := make([]byte, 0, n)
-	if j.WindowEnd.IsZero() {
-		b = append(b, codecVersion)
-	} else {
-		b = append(b, codecWindow)
+	version := codecVersion
+	switch {
+	case j.EventSeq != 0 || j.OriginalConfigVersion != "":
+		version = codecEvent
+	case !j.WindowEnd.IsZero():
+		version = codecWindow
 	}
+	b = append(b, version)
 	for _, s := range []string{j.ID, j.App, j.Partner, j.Postback, j.EventID, j.Method, j.URL, j.Body, j.ConfigVersion} {
 		b = binary.AppendUvarint(b, uint64(len(s)))
 		b = append(b, s...)
@@ -59,8 +66,18 @@ func encodeJob(j *Job) []byte {
 		b = binary.AppendUvarint(b, uint64(len(j.Headers[k])))
 		b = append(b, j.Headers[k]...)
 	}
-	if !j.WindowEnd.IsZero() {
+	switch version {
+	case codecWindow:
 		b = binary.AppendVarint(b, j.WindowEnd.UnixNano())
+	case codecEvent:
+		var end int64
+		if !j.WindowEnd.IsZero() {
+			end = j.WindowEnd.UnixNano()
+		}
+		b = binary.AppendVarint(b, end)
+		b = binary.AppendUvarint(b, j.EventSeq)
+		b = binary.AppendUvarint(b, uint64(len(j.OriginalConfigVersion)))
+		b = append(b, j.OriginalConfigVersion...)
 	}
 	return b
 }
@@ -73,7 +90,7 @@ func decodeJob(b []byte) (Job, error) {
 		}
 		return j, nil
 	}
-	if len(b) == 0 || (b[0] != codecVersion && b[0] != codecWindow) {
+	if len(b) == 0 || (b[0] != codecVersion && b[0] != codecWindow && b[0] != codecEvent) {
 		return Job{}, errors.New("unknown job encoding")
 	}
 	d := decoder{b: b[1:]}
@@ -105,12 +122,19 @@ func decodeJob(b []byte) (Job, error) {
 			j.Headers[k] = d.str()
 		}
 	}
-	if b[0] == codecWindow {
+	switch b[0] {
+	case codecWindow:
 		at := d.varint()
 		if at == 0 && d.err == nil {
 			return Job{}, errors.New("version with window but no window end")
 		}
 		j.WindowEnd = time.Unix(0, at).UTC()
+	case codecEvent:
+		if at := d.varint(); at != 0 {
+			j.WindowEnd = time.Unix(0, at).UTC()
+		}
+		j.EventSeq = d.uvarint()
+		j.OriginalConfigVersion = d.str()
 	}
 	if d.err != nil {
 		return Job{}, d.err

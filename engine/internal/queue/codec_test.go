@@ -19,6 +19,10 @@ func TestJobCodecRoundTrip(t *testing.T) {
 			ConfigVersion: "sha256:abc", EnqueuedAt: time.Date(2026, 11, 28, 15, 0, 0, 123456789, time.UTC), Replays: 3,
 		},
 		{ID: "pb-w", App: "a", Partner: "p", URL: "https://x", WindowEnd: time.Date(2026, 12, 5, 1, 2, 3, 4, time.UTC)},
+		{ID: "pb-e", App: "a", Partner: "p", URL: "https://x", EventSeq: 1 << 40},
+		{ID: "pb-ew", App: "a", Partner: "p", URL: "https://x", EventSeq: 7, OriginalConfigVersion: "sha256:old",
+			WindowEnd: time.Date(2026, 12, 5, 1, 2, 3, 4, time.UTC)},
+		{ID: "pb-o", App: "a", Partner: "p", URL: "https://x", OriginalConfigVersion: "v0", Replays: 2},
 		// Past sharedMax: fields decoded as copies rather than substrings.
 		{ID: "pb-big", App: "a", Partner: "p", Method: "POST", URL: "https://x", Body: strings.Repeat("b", sharedMax),
 			Headers: map[string]string{"K": "v"}, ConfigVersion: "v1", Replays: 1},
@@ -48,6 +52,9 @@ func TestJobCodecReadsJSON(t *testing.T) {
 func TestJobCodecVersions(t *testing.T) {
 	if b := encodeJob(&Job{ID: "1"}); b[0] != codecVersion {
 		t.Errorf("job without window encoded as version %#x", b[0])
+	}
+	if b := encodeJob(&Job{ID: "1", EventSeq: 3}); b[0] != codecEvent {
+		t.Errorf("job with an event sequence written as version %#x", b[0])
 	}
 	if b := encodeJob(&Job{ID: "1", WindowEnd: time.Unix(9, 0)}); b[0] != codecWindow {
 		t.Errorf("job with window encoded as version %#x", b[0])

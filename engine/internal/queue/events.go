@@ -109,18 +109,22 @@ func (q *Queue) Publish(ctx context.Context, evs ...Event) error {
 }
 
 func decodeEvent(msg jetstream.Msg, app string) (Event, error) {
-	h := msg.Headers()
-	ev := Event{App: app, ID: h.Get(hdrEventID), Raw: msg.Data(), ConfigVersion: h.Get(hdrConfig)}
+	md, err := msg.Metadata()
+	if err != nil {
+		return Event{}, fmt.Errorf("event message without metadata: %w", err)
+	}
+	return eventOf(app, msg.Headers(), msg.Data(), md.Sequence.Stream)
+}
+
+// eventOf reads a stored event: the event stream's messages and the
+// archive's are the same.
+func eventOf(app string, h nats.Header, data []byte, seq uint64) (Event, error) {
+	ev := Event{App: app, ID: h.Get(hdrEventID), Raw: data, ConfigVersion: h.Get(hdrConfig), Seq: seq}
 	ns, err := strconv.ParseInt(h.Get(hdrReceived), 10, 64)
 	if err != nil || ev.ID == "" {
 		return Event{}, fmt.Errorf("event message without %s or %s header", hdrEventID, hdrReceived)
 	}
 	ev.Received = time.Unix(0, ns).UTC()
-	md, err := msg.Metadata()
-	if err != nil {
-		return Event{}, fmt.Errorf("event message without metadata: %w", err)
-	}
-	ev.Seq = md.Sequence.Stream
 	return ev, nil
 }
 

@@ -12,7 +12,9 @@
 // app has rendered them (see Publish, SetTopology). Every (app, partner)
 // pair has its own render consumer and its own work subject and durable
 // consumer, consumed by its own workers, so a partner that hangs, or whose
-// templates are slow, only ever holds its own messages.
+// templates are slow, only ever holds its own messages. A KV bucket holds
+// the pairs an operator paused (see Pause), which every process sharing
+// the queue watches.
 package queue
 
 import (
@@ -61,6 +63,14 @@ type Job struct {
 	// dead-lettered instead of sent, however long the retries took. Replay
 	// keeps it, so a replayed postback past its window is not sent either.
 	WindowEnd time.Time `json:"window_end,omitzero"`
+	// EventSeq is the event's sequence in the event stream (and so in its
+	// archive, which mirrors it): what finds the event again to render
+	// the postback anew on a replay. 0 for jobs not rendered from a
+	// stored event.
+	EventSeq uint64 `json:"event_seq,omitempty"`
+	// OriginalConfigVersion is set on a postback rendered again by a
+	// replay: the config version that rendered the one that died.
+	OriginalConfigVersion string `json:"original_config_version,omitempty"`
 }
 
 func (j *Job) validate() error {
@@ -114,13 +124,36 @@ type Config struct {
 	// survives a process crash (the OS has it) but not a power loss.
 	SyncAlways bool
 
-	// Stream, DeadStream and EventStream name the work, dead-letter and
-	// event streams; Subject is the subject prefix (default ADGATE_PB,
-	// ADGATE_DEAD, ADGATE_EV, adgate).
-	Stream      string
-	DeadStream  string
-	EventStream string
-	Subject     string
+	// Stream, DeadStream, EventStream and HistoryStream name the work,
+	// dead-letter, event and delivery history streams; Subject is the
+	// subject prefix (default ADGATE_PB, ADGATE_DEAD, ADGATE_EV,
+	// ADGATE_HIST, adgate).
+	Stream        string
+	DeadStream    string
+	EventStream   string
+	HistoryStream string
+	Subject       string
+
+	// HistoryMaxAge and HistoryMaxBytes bound the delivery history
+	// (default 7 days; 0 bytes: no size limit).
+	HistoryMaxAge   time.Duration
+	HistoryMaxBytes int64
+	// ArchiveStream names the event archive (default ADGATE_EV_ARCHIVE):
+	// a mirror of the event stream that keeps every accepted event for
+	// ArchiveMaxAge (default 7 days) and at most ArchiveMaxBytes (0: no
+	// size bound), so a replay can render a dead postback again from its
+	// event after the event stream let it go.
+	ArchiveStream   string
+	ArchiveMaxAge   time.Duration
+	ArchiveMaxBytes int64
+	// ControlBucket names the KV bucket of the pause controls (default
+	// ADGATE_CONTROL; its stream is KV_<name>).
+	ControlBucket string
+	// StatsStream names the stream of per-minute delivery rollups
+	// (default ADGATE_STATS); StatsMaxAge keeps them this long (default
+	// 48h, the longest window GET /v1/stats serves plus a day).
+	StatsStream string
+	StatsMaxAge time.Duration
 
 	// DuplicateWindow is how long an enqueued job ID is remembered for
 	// de-duplication (default 10m). Memory grows with rate x window.
@@ -150,6 +183,9 @@ type Config struct {
 	// OnLoss, if set, is called for every Loss found (after it is logged),
 	// so the caller can count it.
 	OnLoss func(Loss)
+	// OnHistoryError, if set, is called for every history record that
+	// could not be stored (see PublishHistory). It must not block.
+	OnHistoryError func(error)
 }
 
 // TLS names the files of a TLS connection to NATS.
@@ -188,9 +224,24 @@ func (c Config) withDefaults() Config {
 	if c.EventStream == "" {
 		c.EventStream = "ADGATE_EV"
 	}
+	if c.HistoryStream == "" {
+		c.HistoryStream = "ADGATE_HIST"
+	}
+	if c.ArchiveStream == "" {
+		c.ArchiveStream = "ADGATE_EV_ARCHIVE"
+	}
 	if c.Subject == "" {
 		c.Subject = "adgate"
 	}
+	def(&c.HistoryMaxAge, 7*24*time.Hour)
+	def(&c.ArchiveMaxAge, 7*24*time.Hour)
+	if c.ControlBucket == "" {
+		c.ControlBucket = "ADGATE_CONTROL"
+	}
+	if c.StatsStream == "" {
+		c.StatsStream = "ADGATE_STATS"
+	}
+	def(&c.StatsMaxAge, 48*time.Hour)
 	def(&c.DuplicateWindow, 10*time.Minute)
 	def(&c.MaxAge, 7*24*time.Hour)
 	def(&c.DeadMaxAge, 14*24*time.Hour)
@@ -242,6 +293,14 @@ type Outcome struct {
 	// Reason says why the attempt failed (Retry, Dead); it is stored with a
 	// dead letter, so it must not contain credentials.
 	Reason string
+	// Class is the failure's error class (see ErrorClass), set by the
+	// handler that knows why it gave up; StatusCode is the partner's
+	// answer, 0 when there was none.
+	Class      string
+	StatusCode int
+	// DecidedBy names the delivery policy rule that made the verdict
+	// (kept with a dead letter, shown in the history).
+	DecidedBy string
 }
 
 // Delivered reports success: the message is acked and removed.
@@ -291,6 +350,9 @@ type Queue struct {
 	srv *server.Server // nil with an external URL
 	nc  *nats.Conn
 	js  jetstream.JetStream
+	// hjs publishes history records: a context of its own, so their
+	// window of unacknowledged publishes never stalls an Enqueue.
+	hjs jetstream.JetStream
 	// streams holds the stream handles; ensureStreams replaces them (a
 	// stream deleted behind our back, a reload's SetTopology) while
 	// workers read them, so they are swapped whole (see st).
@@ -317,6 +379,9 @@ type Queue struct {
 	// lostSeen holds, per stream, the sequences already reported lost.
 	lostMu   sync.Mutex
 	lostSeen map[string]map[uint64]bool
+
+	// ctl is this process's copy of the control bucket (pauses).
+	ctl *controls
 
 	// dialErr is the last failed attempt to reach an external server,
 	// what a startup that cannot reach it reports.
@@ -357,7 +422,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Queue, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	q := &Queue{cfg: cfg, log: log, kick: make(chan struct{}, 1), topoKick: make(chan struct{}, 1)}
+	q := &Queue{cfg: cfg, log: log, kick: make(chan struct{}, 1), topoKick: make(chan struct{}, 1), ctl: newControls()}
 	var err error
 	switch {
 	case cfg.URL == "" && (cfg.Replicas > 1 || cfg.Placement != nil):
@@ -381,6 +446,18 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Queue, error) {
 		q.shutdown()
 		return nil, fmt.Errorf("queue: jetstream: %w", err)
 	}
+	q.hjs, err = jetstream.New(q.nc,
+		jetstream.WithPublishAsyncMaxPending(historyWindow),
+		jetstream.WithPublishAsyncTimeout(historyAckTTL),
+		jetstream.WithPublishAsyncErrHandler(func(_ jetstream.JetStream, _ *nats.Msg, err error) {
+			if f := q.cfg.OnHistoryError; f != nil {
+				f(fmt.Errorf("queue: history: %w", err))
+			}
+		}))
+	if err != nil {
+		q.shutdown()
+		return nil, fmt.Errorf("queue: jetstream: %w", err)
+	}
 	if err := q.ensureStreams(ctx); err != nil {
 		// An external server that never answered shows up here as a
 		// timeout on the stream request; name the real cause.
@@ -395,6 +472,13 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Queue, error) {
 		return nil, err
 	}
 	if err := q.checkMarks(ctx); err != nil {
+		q.shutdown()
+		return nil, err
+	}
+	q.awaitArchive(ctx)
+	// The pauses are known before Run starts any worker, so a paused pair
+	// sends nothing after a restart either.
+	if err := q.loadControls(ctx); err != nil {
 		q.shutdown()
 		return nil, err
 	}
@@ -446,15 +530,64 @@ func (q *Queue) ensureStreams(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	q.streams.Store(&streamSet{work: work, dead: dead, events: events})
+	hist, err := q.ensureStream(ctx, jetstream.StreamConfig{
+		Name:        q.cfg.HistoryStream,
+		Description: "adgate delivery history: attempts, skipped postbacks and ingest plans",
+		Subjects:    []string{q.cfg.Subject + ".hist.>"},
+		Retention:   jetstream.LimitsPolicy,
+		Storage:     storage,
+		MaxAge:      q.cfg.HistoryMaxAge,
+		MaxBytes:    q.cfg.HistoryMaxBytes,
+		// Full: the oldest records make room, history never refuses.
+		Discard: jetstream.DiscardOld,
+	})
+	if err != nil {
+		return err
+	}
+	archive, err := q.ensureStream(ctx, jetstream.StreamConfig{
+		Name:        q.cfg.ArchiveStream,
+		Description: "adgate accepted events, kept for rendering dead postbacks again on replay",
+		// A mirror: the server copies every event as it is stored, so
+		// ingest publishes once, and keeps the event stream's sequence
+		// numbers, which jobs record (Job.EventSeq) to find it again.
+		// Events only (<prefix>.ev.<app>): the write probe's subject has
+		// one token more, and a mirror of it would keep it in the event
+		// stream, which drops it at once for want of interest.
+		Mirror:    &jetstream.StreamSource{Name: q.cfg.EventStream, FilterSubject: q.cfg.Subject + ".ev.*"},
+		Retention: jetstream.LimitsPolicy,
+		Storage:   storage,
+		MaxAge:    q.cfg.ArchiveMaxAge,
+		MaxBytes:  q.cfg.ArchiveMaxBytes,
+	})
+	if err != nil {
+		return err
+	}
+	control, err := q.ensureKV(ctx, q.cfg.ControlBucket, "adgate controls: which (app, partner) pairs are paused")
+	if err != nil {
+		return err
+	}
+	stats, err := q.ensureStatsStream(ctx)
+	if err != nil {
+		return err
+	}
+	q.streams.Store(&streamSet{work: work, dead: dead, events: events, hist: hist, archive: archive, control: control, stats: stats})
 	return nil
 }
 
-// streamSet is the work, dead-letter and event streams.
+// streamSet is the work, dead-letter, event, history and archive
+// streams and the control bucket.
 type streamSet struct {
 	work, dead jetstream.Stream
 	// events holds accepted events until every partner rendered them.
 	events jetstream.Stream
+	// hist is the delivery history (see history.go).
+	hist jetstream.Stream
+	// archive mirrors events, for replays that render again.
+	archive jetstream.Stream
+	// control holds the pauses (see control.go).
+	control jetstream.KeyValue
+	// stats holds the gateway instances' per-minute rollups.
+	stats jetstream.Stream
 }
 
 // st returns the current stream handles (empty before the first setup).
@@ -566,6 +699,40 @@ func (q *Queue) Depth(ctx context.Context) (Depth, error) {
 		}
 	}
 	return d, nil
+}
+
+// Backlog is one (app, partner) pair's waiting work.
+type Backlog struct {
+	// Queued counts its postbacks in the work stream, waiting or in
+	// flight (a paused pair's wait there).
+	Queued uint64
+	// ToRender counts the accepted events its render worker has not
+	// rendered yet.
+	ToRender uint64
+}
+
+// Backlogs reports the backlog of each of keys.
+func (q *Queue) Backlogs(ctx context.Context, keys []Key) (map[Key]Backlog, error) {
+	st := q.st()
+	wi, err := st.work.Info(ctx, jetstream.WithSubjectFilter(q.cfg.Subject+".pb.>"))
+	if err != nil {
+		return nil, fmt.Errorf("queue: backlog: %w", err)
+	}
+	out := make(map[Key]Backlog, len(keys))
+	for _, k := range keys {
+		b := Backlog{Queued: wi.State.Subjects[q.workSubject(k.App, k.Partner)]}
+		c, err := st.events.Consumer(ctx, renderConsumerName(k))
+		switch {
+		case errors.Is(err, jetstream.ErrConsumerNotFound):
+		case err != nil:
+			return nil, fmt.Errorf("queue: backlog of %s/%s: %w", k.App, k.Partner, err)
+		default:
+			ci := c.CachedInfo()
+			b.ToRender = ci.NumPending + uint64(ci.NumAckPending)
+		}
+		out[k] = b
+	}
+	return out, nil
 }
 
 // Connected reports whether the queue's NATS connection is up, for

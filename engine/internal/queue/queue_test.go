@@ -337,6 +337,11 @@ func TestDeadLettersAndReplay(t *testing.T) {
 		{"by partner", ReplayFilter{Partner: "down"}, []string{"d1", "d2"}},
 		{"future range", ReplayFilter{Since: time.Now().Add(time.Hour)}, nil},
 		{"past range", ReplayFilter{Until: before.Add(-time.Hour)}, nil},
+		// Classes inferred from the reasons: this handler gives none.
+		{"class 5xx", ReplayFilter{ErrorClass: Class5xx}, []string{"d1", "d2"}},
+		{"class 4xx", ReplayFilter{ErrorClass: Class4xx}, []string{"r1"}},
+		{"class timeout", ReplayFilter{ErrorClass: ClassTimeout}, nil},
+		{"class and app", ReplayFilter{ErrorClass: Class5xx, App: "a"}, []string{"d1"}},
 	}
 	for _, tc := range filters {
 		got, err := q.DeadLetters(ctx, tc.f)
@@ -357,13 +362,33 @@ func TestDeadLettersAndReplay(t *testing.T) {
 	if got, err := q.DeadLetters(ctx, ReplayFilter{Limit: 2}); err != nil || len(got) != 2 {
 		t.Errorf("limit 2: %d dead letters, %v", len(got), err)
 	}
+	// Pages of two, then one, then no cursor: every dead letter once.
+	var paged []string
+	from := uint64(0)
+	for range 3 {
+		page, next, err := q.DeadLetterPage(ctx, ReplayFilter{Limit: 2, From: from})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range page {
+			paged = append(paged, d.Job.ID)
+		}
+		if next == 0 {
+			break
+		}
+		from = next
+	}
+	slices.Sort(paged)
+	if fmt.Sprint(paged) != "[d1 d2 r1]" {
+		t.Errorf("paged dead letters %v", paged)
+	}
 
 	mu.Lock()
 	healthy = true
 	mu.Unlock()
-	n, err := q.Replay(ctx, ReplayFilter{Partner: "down"})
-	if err != nil || n != 2 {
-		t.Fatalf("Replay = %d, %v; want 2", n, err)
+	res, err := q.Replay(ctx, ReplayFilter{Partner: "down"}, nil)
+	if err != nil || res.Replayed != 2 {
+		t.Fatalf("Replay = %+v, %v; want 2", res, err)
 	}
 	calls := r.await(t, 2)
 	for _, c := range calls {
@@ -376,8 +401,8 @@ func TestDeadLettersAndReplay(t *testing.T) {
 	}
 	waitDepth(t, q, 0, 1)
 	// Replaying what is no longer dead does nothing.
-	if n, err := q.Replay(ctx, ReplayFilter{Partner: "down"}); err != nil || n != 0 {
-		t.Fatalf("second Replay = %d, %v; want 0", n, err)
+	if res, err := q.Replay(ctx, ReplayFilter{Partner: "down"}, nil); err != nil || res.Replayed != 0 {
+		t.Fatalf("second Replay = %+v, %v; want 0", res, err)
 	}
 	r.quiet(t, 300*time.Millisecond)
 }

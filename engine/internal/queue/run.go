@@ -56,6 +56,13 @@ func (q *Queue) Run(ctx context.Context, h Handler) error {
 		workers sync.WaitGroup // worker loops
 		started = make(map[string]bool)
 	)
+	// Open read the pauses; the watch reads them again (what changed in
+	// between included) and follows them.
+	workers.Add(1)
+	go func() {
+		defer workers.Done()
+		q.watchControls(ctx)
+	}()
 	discover := func() {
 		subjects, err := q.pendingSubjects(ctx)
 		if err != nil {
@@ -211,7 +218,9 @@ func (q *Queue) worker(ctx, hctx context.Context, subj string, key Key, h Handle
 			case <-ctx.Done():
 				return
 			case msg := <-work:
-				if ctx.Err() != nil {
+				// A paused pair's fetched jobs wait here, kept alive,
+				// and go on once it is resumed: no attempt is spent.
+				if ctx.Err() != nil || !q.waitResumed(ctx, key) {
 					keep(msg) // stopping: given back when the worker ends
 					return
 				}
@@ -243,6 +252,11 @@ func (q *Queue) worker(ctx, hctx context.Context, subj string, key Key, h Handle
 		stopKeepAlive()
 	}()
 	for ctx.Err() == nil {
+		// Paused: no pull, so the jobs wait in the stream and nothing is
+		// delivered (or given back) to this worker.
+		if !q.waitResumed(ctx, key) {
+			return
+		}
 		if cons == nil {
 			c, err := q.consumer(ctx, subj)
 			if err != nil {
@@ -383,13 +397,13 @@ func (q *Queue) handle(ctx context.Context, msg jetstream.Msg, key Key, h Handle
 	if err != nil {
 		q.reportLoss(Loss{Stream: q.cfg.Stream, Reason: "undecodable", Msgs: 1, Seqs: []uint64{md.Sequence.Stream}, Bytes: uint64(len(msg.Data())), Detail: err.Error()})
 		j = Job{App: key.App, Partner: key.Partner}
-		q.bury(ctx, msg, md, j, "undecodable job: "+err.Error(), attempt, live)
+		q.bury(ctx, msg, md, j, Outcome{Reason: "undecodable job: " + err.Error(), Class: ClassOther}, attempt, live)
 		return
 	}
 	if attempt > q.cfg.MaxDeliver {
 		// Deliveries that never reached an outcome (the process died
 		// mid-attempt) still count; this stops a job that crashes us.
-		q.bury(ctx, msg, md, j, fmt.Sprintf("delivered %d times without an outcome (max %d)", attempt-1, q.cfg.MaxDeliver), attempt-1, live)
+		q.bury(ctx, msg, md, j, Outcome{Reason: fmt.Sprintf("delivered %d times without an outcome (max %d)", attempt-1, q.cfg.MaxDeliver), Class: ClassBudgetExhausted}, attempt-1, live)
 		return
 	}
 
@@ -401,7 +415,7 @@ func (q *Queue) handle(ctx context.Context, msg jetstream.Msg, key Key, h Handle
 		q.delays.forget(seq)
 		q.ack(msg, j)
 	case OutcomeDead:
-		q.bury(ctx, msg, md, j, out.Reason, attempt, live)
+		q.bury(ctx, msg, md, j, out, attempt, live)
 	case OutcomeDelay:
 		q.delays.add(seq)
 		live.remove(msg)
@@ -414,7 +428,8 @@ func (q *Queue) handle(ctx context.Context, msg jetstream.Msg, key Key, h Handle
 		}
 	default: // OutcomeRetry, or a handler bug: keep the job
 		if attempt >= q.cfg.MaxDeliver {
-			q.bury(ctx, msg, md, j, fmt.Sprintf("max deliveries (%d) reached: %s", q.cfg.MaxDeliver, out.Reason), attempt, live)
+			out.Reason = fmt.Sprintf("max deliveries (%d) reached: %s", q.cfg.MaxDeliver, out.Reason)
+			q.bury(ctx, msg, md, j, out, attempt, live)
 			return
 		}
 		live.remove(msg)
@@ -521,12 +536,19 @@ const (
 	hdrReason   = "Adgate-Reason"
 	hdrAttempts = "Adgate-Attempts"
 	hdrWorkSeq  = "Adgate-Work-Seq"
+	// The verdict's error class, the partner's status code and the policy
+	// rule that decided; dead letters from before they existed have none
+	// (ErrorClass infers the class from the reason).
+	hdrClass     = "Adgate-Error-Class"
+	hdrStatus    = "Adgate-Status-Code"
+	hdrDecidedBy = "Adgate-Decided-By"
 )
 
 // bury stores the job in the dead-letter stream, then removes it from the
 // work stream. If storing fails the job stays queued and is tried again.
 // The message stays alive (live) until it is settled.
-func (q *Queue) bury(ctx context.Context, msg jetstream.Msg, md *jetstream.MsgMetadata, j Job, reason string, attempts int, live *liveSet) {
+func (q *Queue) bury(ctx context.Context, msg jetstream.Msg, md *jetstream.MsgMetadata, j Job, out Outcome, attempts int, live *liveSet) {
+	reason := out.Reason
 	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
 	seq := strconv.FormatUint(md.Sequence.Stream, 10)
@@ -538,6 +560,13 @@ func (q *Queue) bury(ctx context.Context, msg jetstream.Msg, md *jetstream.MsgMe
 	dm.Header.Set(hdrReason, reason)
 	dm.Header.Set(hdrAttempts, strconv.Itoa(attempts))
 	dm.Header.Set(hdrWorkSeq, seq)
+	dm.Header.Set(hdrClass, ErrorClass(out.Class, out.StatusCode, reason))
+	if out.StatusCode > 0 {
+		dm.Header.Set(hdrStatus, strconv.Itoa(out.StatusCode))
+	}
+	if out.DecidedBy != "" {
+		dm.Header.Set(hdrDecidedBy, out.DecidedBy)
+	}
 	// The work sequence makes the id unique per queued instance and stable
 	// if we crash between publishing and acking.
 	if _, err := q.js.PublishMsg(pctx, dm, jetstream.WithMsgID("dead."+j.ID+"."+seq)); err != nil {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -24,8 +25,9 @@ import (
 //     updated, everything else an operator set (limits, mirrors, ...) is
 //     kept; a difference adgate cannot live with (subjects, retention,
 //     storage) refuses the start with a SetupError naming it;
-//   - replicas and max age only ever go up: an operator's R5 stays R5, a
-//     longer retention is never shortened (that would drop messages).
+//   - replicas, max age and max bytes only ever go up: an operator's R5
+//     stays R5, a longer retention is never shortened (that would drop
+//     messages).
 
 // SetupError is a stream or consumer whose existing configuration adgate
 // cannot use and will not change.
@@ -175,6 +177,38 @@ func (q *Queue) ensureStream(ctx context.Context, want jetstream.StreamConfig) (
 	return st, nil
 }
 
+// ensureKV makes sure KV bucket name exists and returns it. A bucket is
+// a stream (KV_<name>), so it goes through ensureStream with the
+// configuration the client would give it: the configured replicas and
+// placement, and what an operator changed (history, limits) kept.
+func (q *Queue) ensureKV(ctx context.Context, name, description string) (jetstream.KeyValue, error) {
+	_, err := q.ensureStream(ctx, jetstream.StreamConfig{
+		Name:              "KV_" + name,
+		Description:       description,
+		Subjects:          []string{"$KV." + name + ".>"},
+		Retention:         jetstream.LimitsPolicy,
+		Storage:           jetstream.FileStorage,
+		MaxMsgsPerSubject: 1,
+		MaxMsgs:           -1,
+		MaxBytes:          -1,
+		MaxMsgSize:        -1,
+		MaxConsumers:      -1,
+		AllowRollup:       true,
+		DenyDelete:        true,
+		AllowDirect:       true,
+		Duplicates:        2 * time.Minute,
+		Discard:           jetstream.DiscardNew,
+	})
+	if err != nil {
+		return nil, err
+	}
+	kv, err := q.js.KeyValue(ctx, name)
+	if err != nil {
+		return nil, fmt.Errorf("queue: KV bucket %s: %w", name, err)
+	}
+	return kv, nil
+}
+
 // mergeStream is have with the fields adgate owns taken from want, or a
 // SetupError for a difference adgate needs and will not force.
 // withReplicas and withPlacement say whether the config sets them.
@@ -194,12 +228,18 @@ func mergeStream(have, want jetstream.StreamConfig, withReplicas, withPlacement 
 		return have, refuse("storage", have.Storage.String(), want.Storage.String())
 	}
 	// The write probe and replay delete messages; a sealed stream takes
-	// no writes at all.
-	if have.DenyDelete {
+	// no writes at all. A KV bucket's stream denies deletes by design (its
+	// keys are deleted with markers), and asks for it.
+	if have.DenyDelete && !want.DenyDelete {
 		return have, refuse("deny_delete", "set", "unset")
 	}
 	if have.Sealed {
 		return have, refuse("sealed", "set", "unset")
+	}
+	// A KV bucket needs at least one value per key; the client refuses a
+	// bucket without. More history is the operator's choice.
+	if want.MaxMsgsPerSubject > 0 && have.MaxMsgsPerSubject < 1 {
+		return have, refuse("max_msgs_per_subject", strconv.FormatInt(have.MaxMsgsPerSubject, 10), "at least 1")
 	}
 	m := have
 	m.Description = want.Description
@@ -208,6 +248,11 @@ func mergeStream(have, want jetstream.StreamConfig, withReplicas, withPlacement 
 	// Never shorten: a shorter max age expires messages at once.
 	if have.MaxAge != 0 && have.MaxAge < want.MaxAge {
 		m.MaxAge = want.MaxAge
+	}
+	// Likewise a size limit adgate sets only grows; where it sets none
+	// (<= 0), an operator's is kept, and it never removes one.
+	if have.MaxBytes > 0 && want.MaxBytes > have.MaxBytes {
+		m.MaxBytes = want.MaxBytes
 	}
 	if withReplicas && have.Replicas < want.Replicas {
 		m.Replicas = want.Replicas
@@ -240,6 +285,9 @@ func streamChanges(have, merged jetstream.StreamConfig) string {
 	}
 	if have.MaxAge != merged.MaxAge {
 		add("max_age", have.MaxAge, merged.MaxAge)
+	}
+	if have.MaxBytes != merged.MaxBytes {
+		add("max_bytes", have.MaxBytes, merged.MaxBytes)
 	}
 	if have.Replicas != merged.Replicas {
 		add("replicas", have.Replicas, merged.Replicas)

@@ -52,9 +52,16 @@ func tokenByteOK(c byte) bool {
 
 // escapeToken percent-encodes every byte outside [A-Za-z0-9_-], which
 // keeps NATS subject metacharacters (. * > and spaces) out of the token.
-func escapeToken(s string) string {
+func escapeToken(s string) string { return escapeWith(s, '%') }
+
+// kvToken is escapeToken for a KV key, whose characters the client
+// restricts further: '%' is not among them, '=' is (and is not a token
+// byte, so the mapping stays one to one).
+func kvToken(s string) string { return escapeWith(s, '=') }
+
+func escapeWith(s string, mark byte) string {
 	if s == "" {
-		return "%"
+		return string(mark)
 	}
 	var b strings.Builder
 	for i := 0; i < len(s); i++ {
@@ -64,21 +71,25 @@ func escapeToken(s string) string {
 			continue
 		}
 		const hexdig = "0123456789ABCDEF"
-		b.WriteByte('%')
+		b.WriteByte(mark)
 		b.WriteByte(hexdig[c>>4])
 		b.WriteByte(hexdig[c&15])
 	}
 	return b.String()
 }
 
-func unescapeToken(t string) (string, bool) {
-	if t == "%" {
+func unescapeToken(t string) (string, bool) { return unescapeWith(t, '%') }
+
+func unescapeKVToken(t string) (string, bool) { return unescapeWith(t, '=') }
+
+func unescapeWith(t string, mark byte) (string, bool) {
+	if t == string(mark) {
 		return "", true
 	}
 	var b strings.Builder
 	for i := 0; i < len(t); i++ {
 		c := t[i]
-		if c != '%' {
+		if c != mark {
 			b.WriteByte(c)
 			continue
 		}
