@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"context"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -56,7 +57,10 @@ func (s *Server) adminFor(readOK bool, h http.HandlerFunc) http.HandlerFunc {
 		if !safeMethod(r.Method) && !readOK {
 			s.log.Info("admin change", "by", id.String(), "method", r.Method, "path", r.URL.Path)
 		}
-		h(w, r.WithContext(console.WithIdentity(r.Context(), id)))
+		ctx := console.WithIdentity(r.Context(), id)
+		// The pause record and its logs name who asked (see actor).
+		ctx = context.WithValue(ctx, actorKey{}, id.String())
+		h(w, r.WithContext(ctx))
 	}
 }
 

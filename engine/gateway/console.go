@@ -23,6 +23,18 @@ func (s *Server) newConsole() (*console.Console, error) {
 	})
 }
 
+// consolePageQuery are the query parameters of the console's pages: their
+// filters, kept in the address so a view can be shared.
+var consolePageQuery = []string{"app", "partner", "status", "event_id", "id", "since", "until", "window", "error_class"}
+
+func consolePage(s *Server, w http.ResponseWriter, r *http.Request)   { s.con.ServePage(w, r) }
+func consoleStatic(s *Server, w http.ResponseWriter, r *http.Request) { s.con.ServeStatic(w, r) }
+
+// consoleRoot sends /console to the console's overview.
+func consoleRoot(_ *Server, w http.ResponseWriter, r *http.Request) {
+	http.Redirect(w, r, "/console/", http.StatusMovedPermanently)
+}
+
 // safeMethod reports whether a method only reads.
 func safeMethod(m string) bool {
 	return m == http.MethodGet || m == http.MethodHead || m == http.MethodOptions

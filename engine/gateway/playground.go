@@ -1,10 +1,8 @@
 package gateway
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -66,20 +64,10 @@ var idLine = regexp.MustCompile(`(?m)^id:[ \t]*["']?([A-Za-z0-9_.-]+)`)
 // `adgate validate` and `adgate render --explain` do, with the app's
 // settings but placeholders for every credential. Nothing is saved.
 func (s *Server) handlePlayground(w http.ResponseWriter, r *http.Request) {
-	if !onlyParams(w, r) {
-		return
-	}
 	rt := s.rt.Load()
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 2*(maxPlaygroundSpec+maxPlaygroundEvent)))
-	if err != nil {
-		writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("playground: body larger than %d bytes", 2*(maxPlaygroundSpec+maxPlaygroundEvent)))
-		return
-	}
 	var req playgroundRequest
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil {
-		writeError(w, http.StatusBadRequest, `body must be {"spec": "<yaml>" or "partner": "<id>", "event": {...} or "sample": "<event name>[:ios]", "app": "<id>"}: `+err.Error())
+	if !readJSON(w, r, 2*(maxPlaygroundSpec+maxPlaygroundEvent), &req,
+		`{"spec": "<yaml>" or "partner": "<id>", "event": {...} or "sample": "<event name>[:ios]", "app": "<id>"}`) {
 		return
 	}
 	switch {
@@ -251,9 +239,6 @@ type PlaygroundSpec struct {
 // running config's enabled partners, with their YAML, for the playground
 // to start from.
 func (s *Server) handlePlaygroundSpecs(w http.ResponseWriter, r *http.Request) {
-	if !onlyParams(w, r) {
-		return
-	}
 	rt := s.rt.Load()
 	out := []PlaygroundSpec{}
 	for id, pr := range rt.partners {
@@ -271,17 +256,4 @@ func (s *Server) handlePlaygroundSpecs(w http.ResponseWriter, r *http.Request) {
 	}
 	slices.SortFunc(out, func(a, b PlaygroundSpec) int { return strings.Compare(a.ID, b.ID) })
 	writeJSON(w, http.StatusOK, map[string]any{"specs": out})
-}
-
-// onlyParams refuses query parameters other than allowed (400), so a typo
-// is not silently ignored. (Local until the shared allowed-parameters
-// helper exists; swap at merge.)
-func onlyParams(w http.ResponseWriter, r *http.Request, allowed ...string) bool {
-	for k := range r.URL.Query() {
-		if !slices.Contains(allowed, k) {
-			writeError(w, http.StatusBadRequest, fmt.Sprintf("unknown query parameter %q", k))
-			return false
-		}
-	}
-	return true
 }

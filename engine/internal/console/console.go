@@ -116,33 +116,43 @@ func New(opt Options) (*Console, error) {
 }
 
 // The console's handlers, each with the console's security headers. The
-// gateway mounts them (see Server.Handler):
+// gateway's route table mounts them:
 //
-//	GET  /console/static/     Static (no session: CSS and scripts, no data)
-//	GET  /console/login       LoginPage
-//	POST /console/login       Login
-//	POST /console/logout      Logout
-//	GET  /console/session     Session
-//	GET  /console/{$}         Page
-//	GET  /console/{page}      Page
-func (c *Console) Static() http.Handler {
-	return c.secure(false, http.StripPrefix("/console/static/", http.HandlerFunc(c.serveStatic)))
+//	GET  /console/static/...  ServeStatic (no session: CSS and scripts, no data)
+//	GET  /console/login       ServeLoginPage
+//	POST /console/login       ServeLogin
+//	POST /console/logout      ServeLogout
+//	GET  /console/session     ServeSession
+//	GET  /console/, /console/<page>  ServePage
+func (c *Console) ServeStatic(w http.ResponseWriter, r *http.Request) {
+	c.secure(false, http.StripPrefix("/console/static/", http.HandlerFunc(c.serveStatic))).ServeHTTP(w, r)
 }
 
-// LoginPage serves the login form.
-func (c *Console) LoginPage() http.Handler { return c.secure(true, http.HandlerFunc(c.serveLogin)) }
+// ServeLoginPage serves the login form.
+func (c *Console) ServeLoginPage(w http.ResponseWriter, r *http.Request) {
+	c.secured(w, r, c.serveLogin)
+}
 
-// Login starts a session.
-func (c *Console) Login() http.Handler { return c.secure(true, http.HandlerFunc(c.handleLogin)) }
+// ServeLogin starts a session.
+func (c *Console) ServeLogin(w http.ResponseWriter, r *http.Request) { c.secured(w, r, c.handleLogin) }
 
-// Logout ends the session.
-func (c *Console) Logout() http.Handler { return c.secure(true, http.HandlerFunc(c.handleLogout)) }
+// ServeLogout ends the session.
+func (c *Console) ServeLogout(w http.ResponseWriter, r *http.Request) {
+	c.secured(w, r, c.handleLogout)
+}
 
-// Session answers the session's role, CSRF token and expiry.
-func (c *Console) Session() http.Handler { return c.secure(true, http.HandlerFunc(c.handleSession)) }
+// ServeSession answers the session's role, CSRF token and expiry.
+func (c *Console) ServeSession(w http.ResponseWriter, r *http.Request) {
+	c.secured(w, r, c.handleSession)
+}
 
-// Page serves a console page (the path's {page}, none for the overview).
-func (c *Console) Page() http.Handler { return c.secure(true, http.HandlerFunc(c.servePage)) }
+// ServePage serves a console page: /console/ (the overview) or
+// /console/<one of Pages>; any other path is a 404.
+func (c *Console) ServePage(w http.ResponseWriter, r *http.Request) { c.secured(w, r, c.servePage) }
+
+func (c *Console) secured(w http.ResponseWriter, r *http.Request, h http.HandlerFunc) {
+	c.secure(true, h).ServeHTTP(w, r)
+}
 
 // csp allows only the console's own scripts, styles and API: no inline
 // script or style, no framing, forms posting only here.
@@ -187,7 +197,7 @@ func (c *Console) serveStatic(w http.ResponseWriter, r *http.Request) {
 // draw the page named by the path; without a session it sends the
 // browser to the login page.
 func (c *Console) servePage(w http.ResponseWriter, r *http.Request) {
-	page := r.PathValue("page")
+	page := strings.TrimPrefix(r.URL.Path, "/console/")
 	if page != "" && !validPage(page) {
 		c.writeError(w, http.StatusNotFound, "no such console page")
 		return
