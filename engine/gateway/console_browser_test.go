@@ -100,6 +100,23 @@ func (p *page) waitJS(what, script string, args ...any) {
 	}
 }
 
+// refreshUntil clicks refresh (a button that redraws the page's data)
+// until the element matching css reads as ok wants.
+func (p *page) refreshUntil(refresh, css string, ok func(string) bool) {
+	p.t.Helper()
+	var got string
+	err := browser.Wait(p.ctx, within, "the refreshed "+css, func() (bool, error) {
+		got = p.text(css)
+		if ok(got) {
+			return true, nil
+		}
+		return false, p.b.Exec(p.ctx, `const b = document.querySelector(arguments[0]); if (b && !document.querySelector('#main .loading')) b.click();`, nil, refresh)
+	})
+	if err != nil {
+		p.t.Fatalf("%v; it shows %q", err, got)
+	}
+}
+
 func (p *page) click(css string) {
 	p.t.Helper()
 	p.waitJS(css+" to be clickable", `const e = document.querySelector(arguments[0]); return !!e && !e.disabled && e.offsetParent !== null;`, css)
@@ -262,6 +279,87 @@ func TestConsoleBrowser(t *testing.T) {
 		p.waitText(`#deliveries tr.row[data-partner="acme"] + tr.detail .request`, "/acme/install?click=clk-1")
 	})
 
+	journey(t, "trace the event", func(t *testing.T) {
+		p.t = t
+		p.click(`#deliveries tr.row[data-partner="acme"] a.trace-link`)
+		p.waitURL("/console/trace")
+		p.waitText(`#trace .trace-partner[data-partner="acme"]`, "delivered")
+		p.waitText(`#trace .trace-partner[data-partner="acme"]`, "INSTALL")
+		p.waitText(`#trace .trace-partner[data-partner="beacon"]`, "delivered")
+		p.shot("trace")
+	})
+
+	journey(t, "pause a partner, its postbacks wait, resume, they arrive", func(t *testing.T) {
+		p.t = t
+		p.open("/console/partners")
+		p.waitText("#partner-shop-acme", "healthy")
+		p.typeInto("#reason-shop-acme", "partner maintenance", false)
+		p.click("#pause-shop-acme")
+		p.waitText("#partner-shop-acme", "partner maintenance")
+		p.waitText("#partner-shop-acme", "paused")
+		before := fs.received("/acme/")
+		beacon := fs.received("/beacon/")
+		e.ingest(mkEvent(102, "INSTALL", nil))
+		// beacon is not paused: its postback shows the event went through.
+		waitReceived(t, ctx, fs, "/beacon/", beacon+1)
+		p.refreshUntil("#refresh", "#partner-shop-acme .backlog", func(s string) bool { return !strings.HasPrefix(s, "0 queued") || strings.Contains(s, "to render") })
+		p.shot("partners")
+		p.open("/console/deliveries?event_id=102&partner=acme")
+		p.waitJS("the deliveries search to finish", `const r = document.querySelector('#delivery-results'); return !!r && !r.querySelector('.loading') && r.innerText !== '';`)
+		if got := p.text("#delivery-results"); strings.Contains(got, "delivered") {
+			t.Fatalf("a paused partner's postback shows as delivered: %q", got)
+		}
+		if n := fs.received("/acme/"); n != before {
+			t.Fatalf("the sink got %d acme postbacks while acme was paused", n-before)
+		}
+		p.open("/console/partners")
+		p.click("#resume-shop-acme")
+		p.waitText("#partner-shop-acme", "healthy")
+		waitReceived(t, ctx, fs, "/acme/", before+1)
+		p.open("/console/deliveries?event_id=102&partner=acme")
+		p.waitText("#deliveries tbody", "delivered")
+	})
+
+	journey(t, "replay a dead letter", func(t *testing.T) {
+		p.t = t
+		fs.on.Store(true)
+		beacon := fs.received("/beacon/")
+		e.ingest(mkEvent(103, "INSTALL", nil))
+		p.open("/console/deadletters?partner=beacon")
+		row := `#deadletters tr[data-event="103"]`
+		p.refreshUntil("#dl-search", "#main", func(s string) bool { return strings.Contains(s, "103") })
+		p.waitText(row, "4xx")
+		p.click(row + ` input[type="checkbox"]`)
+		p.waitText("#selected-count", "1 selected")
+		p.click("#dry-run")
+		p.waitText("#dry-run-result", "1 dead letter would be replayed")
+		p.shot("deadletters")
+		fs.on.Store(false)
+		p.click("#replay")
+		if err := b.AcceptAlert(ctx); err != nil {
+			t.Fatal(err)
+		}
+		p.waitText("#replayed", "Replayed 1 dead letter")
+		waitReceived(t, ctx, fs, "/beacon/", beacon+1)
+		p.open("/console/deliveries?event_id=103&partner=beacon")
+		p.waitText("#deliveries tbody", "delivered")
+		// The dead attempt opens to what the partner answered.
+		p.click(`#deliveries tr.row[data-status="dead"]`)
+		p.waitText(`#deliveries tr.row[data-status="dead"] + tr.detail .response`, "partner endpoint rejects this account")
+		p.shot("deliveries")
+	})
+
+	journey(t, "overview", func(t *testing.T) {
+		p.t = t
+		p.open("/console/overview")
+		p.waitJS("the events tile to count the events", `const e = document.querySelector('#tile-events .num'); return !!e && Number(e.innerText.replace(/\D/g, '')) >= 3;`)
+		p.waitText("#partner-health", "shop/acme")
+		p.waitJS("a plot per chart", `return document.querySelectorAll('.chart svg path.line').length > 0;`)
+		p.shot("overview")
+		p.click("#window-24h")
+		p.waitJS("the 24h window", `return document.querySelector('#window-24h').classList.contains('on') && !document.querySelector('#main .loading');`)
+	})
+
 	journey(t, "render in the playground", func(t *testing.T) {
 		p.t = t
 		p.open("/console/playground")
@@ -281,16 +379,26 @@ func TestConsoleBrowser(t *testing.T) {
 		if got := p.text("#pg-results"); strings.Contains(got, "postback.example.com") {
 			t.Fatalf("a spec with an error still shows a request: %q", got)
 		}
-		// A working template again: the request shows the explain view.
-		if err := p.b.Exec(ctx, `const t = document.getElementById('pg-spec-text'); t.value = t.value.replace('&extra={undefined_macro}', '&v={version}') + '  - macro: version\n    branch: APP_VERSION\n'; t.dispatchEvent(new Event('input'));`, nil); err != nil {
+		// Fixed, plus a parameter no postback uses yet: a warning at its
+		// line, and the request renders.
+		if err := p.b.Exec(ctx, `const t = document.getElementById('pg-spec-text'); t.value = t.value.replace('&extra={undefined_macro}', '') + '  - macro: version\n    branch: APP_VERSION\n'; t.dispatchEvent(new Event('input'));`, nil); err != nil {
 			t.Fatal(err)
 		}
-		p.waitText("#pg-results", "&v=1.0.0")
-		p.waitText("#pg-results .explain", "APP_VERSION")
+		p.waitText("#pg-findings", "unused-parameter")
+		p.waitJS("the gutter to mark line 14 as a warning", `const d = document.querySelector('.gutter div[data-line="14"]'); return !!d && d.classList.contains('warning');`)
+		p.waitText("#pg-results", "https://postback.example.com/install?click=adgate-test-click")
 		if err := p.b.Exec(ctx, `document.getElementById('pg-spec-text').scrollLeft = 0;`, nil); err != nil {
 			t.Fatal(err)
 		}
 		p.shot("playground")
+		// Used: the request carries it and the explain view says where it
+		// came from.
+		if err := p.b.Exec(ctx, `const t = document.getElementById('pg-spec-text'); t.value = t.value.replace('&event={event}', '&event={event}&v={version}'); t.dispatchEvent(new Event('input'));`, nil); err != nil {
+			t.Fatal(err)
+		}
+		p.waitText("#pg-results", "&v=1.0.0")
+		p.waitText("#pg-results .explain", "APP_VERSION")
+		p.waitText("#pg-findings", "No findings")
 	})
 
 	journey(t, "read-only session", func(t *testing.T) {
@@ -304,6 +412,9 @@ func TestConsoleBrowser(t *testing.T) {
 		p.open("/console/deadletters")
 		p.waitText(".read-only-note", "Read-only session")
 		p.waitJS("every change button disabled", `return ['#dry-run', '#replay', '#rerender'].every((s) => { const e = document.querySelector(s); return !!e && e.disabled; });`)
+		p.open("/console/partners")
+		p.waitText("#partner-shop-acme", "acme")
+		p.waitJS("pause and test disabled", `return ['#pause-shop-acme', '#test-shop-acme', '#reason-shop-acme'].every((s) => { const e = document.querySelector(s); return !!e && e.disabled; });`)
 		// The server refuses the session's changes whatever the page does.
 		var status int
 		if err := b.Exec(ctx, `const s = await (await fetch('/console/session')).json();

@@ -10,12 +10,17 @@ function svg(tag, attrs = {}, text) {
   return e;
 }
 
-// niceMax rounds a maximum up to 1, 2 or 5 times a power of ten.
-function niceMax(v) {
-  if (!(v > 0)) return 1;
-  const p = Math.pow(10, Math.floor(Math.log10(v)));
-  for (const m of [1, 2, 5, 10]) if (v <= m * p) return m * p;
-  return 10 * p;
+// scale picks a y axis for values up to max: a step of 1, 2 or 5 times a
+// power of ten giving three to five gridlines, and the top as a whole
+// number of steps.
+function scale(max) {
+  if (!(max > 0)) return { top: 1, ticks: 4 };
+  const rough = max / 4;
+  const p = Math.pow(10, Math.floor(Math.log10(rough)));
+  let step = 10 * p;
+  for (const m of [1, 2, 5]) if (rough <= m * p) { step = m * p; break; }
+  const ticks = Math.max(1, Math.ceil(max / step - 1e-9));
+  return { top: ticks * step, ticks };
 }
 
 function timeLabel(ms, spanMs) {
@@ -44,9 +49,8 @@ function legend(series, note) {
   return l;
 }
 
-function frame(width, height, pad, yMax, yFmt) {
+function frame(width, height, pad, yMax, yFmt, ticks = 4) {
   const root = svg('svg', { viewBox: `0 0 ${width} ${height}`, role: 'img' });
-  const ticks = 4;
   for (let i = 0; i <= ticks; i++) {
     const y = pad.t + (height - pad.t - pad.b) * (1 - i / ticks);
     root.append(svg('line', { class: i === 0 ? 'axis' : 'grid-line', x1: pad.l, x2: width - pad.r, y1: y, y2: y }));
@@ -61,8 +65,8 @@ export function lineChart({ series, from, to, yFmt = (v) => String(Math.round(v 
   const pad = { l: 46, r: 10, t: 10, b: 22 };
   let max = 0;
   for (const s of series) for (const p of s.values) if (p.v !== null && p.v > max) max = p.v;
-  const yMax = niceMax(max);
-  const root = frame(width, height, pad, yMax, yFmt);
+  const { top: yMax, ticks } = scale(max);
+  const root = frame(width, height, pad, yMax, yFmt, ticks);
   if (title) root.setAttribute('aria-label', title);
   const span = Math.max(1, to - from);
   const x = (t) => pad.l + ((t - from) / span) * (width - pad.l - pad.r);
@@ -93,8 +97,9 @@ export function lineChart({ series, from, to, yFmt = (v) => String(Math.round(v 
 // barChart draws one bar per {label, v}, on a 0..max scale.
 export function barChart({ bars, yFmt = (v) => String(v), max, height = 170, width = 560, title }) {
   const pad = { l: 46, r: 10, t: 10, b: 34 };
-  const yMax = max ?? niceMax(Math.max(0, ...bars.map((b) => b.v ?? 0)));
-  const root = frame(width, height, pad, yMax, yFmt);
+  const sc = max ? { top: max, ticks: 4 } : scale(Math.max(0, ...bars.map((b) => b.v ?? 0)));
+  const yMax = sc.top;
+  const root = frame(width, height, pad, yMax, yFmt, sc.ticks);
   if (title) root.setAttribute('aria-label', title);
   const slot = (width - pad.l - pad.r) / Math.max(1, bars.length);
   const bw = Math.min(48, slot * 0.6);

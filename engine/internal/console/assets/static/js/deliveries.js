@@ -20,7 +20,7 @@ export async function render(root) {
     field('App', inputs.app), field('Partner', inputs.partner), field('Status', inputs.status), field('Event id', inputs.event_id),
     field('Postback id', inputs.id), field('Since (local)', inputs.since), field('Until (local)', inputs.until),
     el('button', { type: 'submit', class: 'primary', id: 'search' }, 'Search'));
-  const body = el('div', {});
+  const body = el('div', { id: 'delivery-results' });
   clear(root, pageHead('Deliveries'), form, body);
   const values = () => Object.fromEntries(Object.entries(inputs).map(([k, i]) => [k, i.value.trim()]));
   const search = async () => {
@@ -54,7 +54,7 @@ export function statusText(a) { return a.status || a.outcome || ''; }
 
 function addRow(tbody, a) {
   const detail = el('tr', { class: 'detail', hidden: true }, el('td', { colspan: 10 }, attemptDetail(a)));
-  const tr = el('tr', { class: 'row', tabindex: 0, dataset: { postback: a.postback_id || '', event: a.event_id || '', partner: a.partner || '' },
+  const tr = el('tr', { class: 'row', tabindex: 0, dataset: { postback: a.postback_id || '', event: a.event_id || '', partner: a.partner || '', status: statusText(a) },
     onclick: (e) => { if (e.target.tagName !== 'A') detail.hidden = !detail.hidden; },
     onkeydown: (e) => { if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); detail.hidden = !detail.hidden; } } },
   el('td', {}, time(a.time)), el('td', {}, a.app), el('td', {}, a.partner), el('td', {}, a.postback),
@@ -71,7 +71,9 @@ export function attemptDetail(a) {
   return el('div', { class: 'split' },
     el('div', {}, el('h3', {}, 'Request'), el('pre', { class: 'request' }, `${rq.method || ''} ${rq.url || ''}\n${headersText(rq.headers)}${rq.body_excerpt ? '\n\n' + rq.body_excerpt : ''}`)),
     el('div', {}, el('h3', {}, 'Response'), el('pre', { class: 'response' },
-      (rs.status_code || a.status_code ? `HTTP ${rs.status_code || a.status_code}\n` : 'no HTTP answer\n') + headersText(rs.headers) + (rs.body_excerpt ? '\n\n' + rs.body_excerpt : '') + (a.error ? '\n' + a.error : '')),
+      (rs.status_code || a.status_code ? `HTTP ${rs.status_code || a.status_code}\n` : 'no HTTP answer\n') + headersText(rs.headers) + (rs.body_excerpt ? '\n\n' + rs.body_excerpt : '') +
+        // Without an answer the error says what happened instead.
+        (a.error && !(rs.status_code || a.status_code) ? '\n' + a.error : '')),
     kv([['postback id', a.postback_id], ['decided by', a.decided_by], ['config version', a.config_version], ['instance', a.instance],
       ['replay', a.replay ? `of config ${a.replay.of_config_version}${a.replay.rerendered ? ', rendered again' : ''}` : '']])));
 }

@@ -1,7 +1,7 @@
 // Partners: per (app, partner) health, policy, breaker and backlog from
 // GET /v1/partners; pause and resume; send a test postback.
 import { get, post } from './api.js';
-import { el, clear, loading, failure, empty, badge, num, pageHead, params, time, headersText, changeButton } from './ui.js';
+import { el, clear, loading, failure, empty, badge, num, pageHead, params, time, headersText, changeButton, dur } from './ui.js';
 
 export async function render(root, ctx) {
   const body = el('div', {});
@@ -69,10 +69,11 @@ function errorText(e) {
 // policyLines summarises the delivery policy in three short lines.
 function policyLines(pol) {
   const br = pol.breaker;
+  const codes = [].concat(pol.success_codes || []);
   return [
-    `${pol.timeout || '—'} timeout · ${pol.max_attempts ?? '—'} attempts · max age ${pol.max_age || '—'}`,
-    `${pol.concurrency ?? '—'} at once · ${pol.rate_per_second ? `${pol.rate_per_second}/s, burst ${pol.burst || 1}` : 'no rate limit'}${pol.success_codes ? ' · success ' + [].concat(pol.success_codes).join(', ') : ''}`,
-    br ? `breaker opens at ${Math.round((br.failure_ratio || 0) * 100)}% of ≥${br.min_requests} in ${br.window}, for ${br.open_for}` : '',
+    `${dur(pol.timeout)} timeout · ${pol.max_attempts ?? '—'} attempts · max age ${dur(pol.max_age)}`,
+    `${pol.concurrency ?? '—'} at once · ${pol.rate_per_second ? `${pol.rate_per_second}/s, burst ${pol.burst || 1}` : 'no rate limit'} · success ${codes.length ? codes.join(', ') : '2xx'}`,
+    br ? `breaker opens at ${Math.round((br.failure_ratio || 0) * 100)}% of ≥${br.min_requests} in ${dur(br.window)}, for ${dur(br.open_for)}` : '',
   ].filter(Boolean).map((l) => el('div', {}, l));
 }
 

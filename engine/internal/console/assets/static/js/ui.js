@@ -100,3 +100,9 @@ export function setParams(p) {
   const s = q.toString();
   history.replaceState(null, '', location.pathname + (s ? '?' + s : ''));
 }
+
+// dur shortens a Go duration string: 24h0m0s is 24h, 1m30s stays.
+export function dur(d) {
+  if (!d) return '—';
+  return String(d).replace(/(\d)h0m0s$/, '$1h').replace(/(\d)m0s$/, '$1m');
+}
