@@ -1,7 +1,9 @@
 package gateway
 
 import (
+	"context"
 	"net/http"
+	"time"
 
 	"github.com/adgate/adgate/engine/internal/config"
 	"github.com/adgate/adgate/engine/internal/console"
@@ -20,7 +22,21 @@ func (s *Server) newConsole() (*console.Console, error) {
 		Now:       s.now,
 		Log:       s.log.With("component", "console"),
 		WriteJSON: writeJSON,
+		Revoked:   queueRevoker{s},
 	})
+}
+
+// queueRevoker keeps console logouts in the queue's session bucket,
+// shared by every instance; it reads s.q at each call, since the console
+// is built before the queue is opened.
+type queueRevoker struct{ s *Server }
+
+func (q queueRevoker) RevokeSession(ctx context.Context, id string, until time.Time) error {
+	return q.s.q.RevokeSession(ctx, id, until)
+}
+
+func (q queueRevoker) SessionRevoked(ctx context.Context, id string) (bool, error) {
+	return q.s.q.SessionRevoked(ctx, id)
 }
 
 // consolePageQuery are the query parameters of the console's pages: their

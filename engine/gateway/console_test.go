@@ -224,3 +224,32 @@ func TestConsoleLoginRateLimit(t *testing.T) {
 		t.Fatalf("limited login: %d, cookie %q", code, c)
 	}
 }
+
+// TestConsoleLogoutShared checks a logout is kept in the queue, not only
+// in the memory of the instance that served it: after a restart on the
+// same data, the logged-out session is still refused while another one
+// still works.
+func TestConsoleLogoutShared(t *testing.T) {
+	sink := newCapture(t)
+	e, _ := startEnv(t, sink, envOpts{})
+	out, _ := e.login("test-admin-token-1")
+	kept, _ := e.login("test-admin-token-1")
+	if code, _, b := e.do("POST", "/console/logout", nil, map[string]string{"Cookie": console.CookieName + "=" + out, console.HeaderCSRF: e.csrf(out)}); code != http.StatusOK {
+		t.Fatalf("logout: %d %s", code, b)
+	}
+	e.stop()
+	e2, _ := startEnv(t, sink, envOpts{dir: e.dir})
+	cases := []struct {
+		name   string
+		cookie string
+		want   int
+	}{
+		{"logged out before the restart", out, http.StatusForbidden},
+		{"never logged out", kept, http.StatusOK},
+	}
+	for _, c := range cases {
+		if code, _, b := e2.do("GET", "/console/session", nil, map[string]string{"Cookie": console.CookieName + "=" + c.cookie}); code != c.want {
+			t.Errorf("%s: status %d, want %d: %s", c.name, code, c.want, b)
+		}
+	}
+}

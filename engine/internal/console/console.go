@@ -6,6 +6,7 @@
 package console
 
 import (
+	"context"
 	"embed"
 	"encoding/json"
 	"errors"
@@ -66,6 +67,15 @@ type Options struct {
 	// WriteJSON writes an answer (the gateway's, so every body, errors
 	// included, has the API's one shape).
 	WriteJSON func(w http.ResponseWriter, code int, v any)
+	// Revoked, if set, shares logouts between the instances (the queue's
+	// session bucket); without it a logout is known to this instance only.
+	Revoked Revoker
+}
+
+// Revoker keeps the logged-out sessions where every instance sees them.
+type Revoker interface {
+	RevokeSession(ctx context.Context, id string, until time.Time) error
+	SessionRevoked(ctx context.Context, id string) (bool, error)
 }
 
 // Console serves /console/ and authenticates its sessions.
@@ -352,6 +362,13 @@ func (c *Console) handleLogout(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c.revoked.revoke(s, c.opt.Now())
+	if c.opt.Revoked != nil {
+		if err := c.opt.Revoked.RevokeSession(r.Context(), s.id, s.expires); err != nil {
+			// This instance refuses the session already; say that the
+			// others may not.
+			c.opt.Log.Error("console logout not shared with the other instances", "session", s.id, "err", err)
+		}
+	}
 	http.SetCookie(w, &http.Cookie{Name: CookieName, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteStrictMode})
 	c.opt.Log.Info("console logout", "session", s.id, "role", string(s.role))
 	c.opt.WriteJSON(w, http.StatusOK, map[string]bool{"logged_out": true})
@@ -392,6 +409,19 @@ func (c *Console) session(r *http.Request) (session, error) {
 	}
 	if c.revoked.revoked(s.id) {
 		return session{}, ErrSession
+	}
+	if c.opt.Revoked != nil {
+		gone, err := c.opt.Revoked.SessionRevoked(r.Context(), s.id)
+		if err != nil {
+			// Fail closed: a session logged out elsewhere must not pass
+			// because the record of it cannot be read.
+			c.opt.Log.Error("console session not checked", "session", s.id, "err", err)
+			return session{}, ErrUnavailable
+		}
+		if gone {
+			c.revoked.revoke(s, c.opt.Now())
+			return session{}, ErrSession
+		}
 	}
 	return s, nil
 }
@@ -439,8 +469,11 @@ func (c *Console) Authenticate(r *http.Request, readOK bool) (Identity, error) {
 
 // AuthStatus is the HTTP status for an Authenticate error.
 func AuthStatus(err error) int {
-	if errors.Is(err, ErrNoSession) {
+	switch {
+	case errors.Is(err, ErrNoSession):
 		return http.StatusUnauthorized
+	case errors.Is(err, ErrUnavailable):
+		return http.StatusServiceUnavailable
 	}
 	return http.StatusForbidden
 }

@@ -65,6 +65,8 @@ var (
 	ErrSession   = errors.New("console: session not valid (expired, logged out, or signed with an admin token since rotated): log in again at /console/login")
 	ErrCSRF      = errors.New("console: missing or wrong " + HeaderCSRF + " header: unsafe requests from the console must carry the session's CSRF token")
 	ErrReadOnly  = errors.New("read-only access: this session or token may look but not change anything")
+	// ErrUnavailable means the shared record of logouts cannot be read.
+	ErrUnavailable = errors.New("console: cannot check the session against the logouts of other instances: the queue is unavailable")
 )
 
 // session is a verified session cookie.
@@ -154,9 +156,9 @@ func csrfValid(t Tokens, s session, got string) bool {
 	return got != "" && hmac.Equal([]byte(got), []byte(want))
 }
 
-// revocations remembers logged-out session ids until they expire anyway.
-// It is per instance: a session logged out here stays valid on another
-// instance until it expires (documented).
+// revocations remembers logged-out session ids until they expire anyway,
+// in this instance's memory: the fast answer for its own logouts, and the
+// only one without Options.Revoked.
 type revocations struct {
 	mu  sync.Mutex
 	ids map[string]time.Time

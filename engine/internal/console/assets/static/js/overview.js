@@ -56,7 +56,7 @@ function drawStats(st, partners, stErr, paErr) {
     charts.append(
       panel('Delivery rate (per minute)', lineChart({ title: 'delivery rate', from, to: now, series: series((pt) => (pt.delivered || 0) * perMin), yFmt: (v) => num(v, 1) })),
       panel('Success ratio', barChart({ title: 'success ratio', max: 1, yFmt: pct, bars: ps.map((p, i) => ({ label: label(p), v: p.totals ? p.totals.success_ratio : null, color: i })) })),
-      panel('Latency p50 / p99 (ms)', lineChart({ title: 'latency', from, to: now, yFmt: (v) => num(v),
+      panel('Latency p50 / p99 (ms)', lineChart({ title: 'latency', from, to: now, yFmt: (v) => num(v, v < 10 ? 1 : 0),
         series: [...series((pt) => pt.p50_ms || null), ...series((pt) => pt.p99_ms || null, { dashed: true, noLegend: true })], note: 'solid: p50 · dashed: p99' })),
       panel('Events in (per minute)', lineChart({ title: 'events in', from, to: now, yFmt: (v) => num(v, 1),
         series: [{ name: 'events', color: 6, values: (st.events_in || []).map((p) => ({ t: Date.parse(p.t), v: (p.count || 0) * perMin })) }] })));
