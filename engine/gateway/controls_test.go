@@ -8,8 +8,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/nats-io/nats-server/v2/server"
 )
 
 const adminToken = "test-admin-token-1"
@@ -171,18 +169,8 @@ func TestPauseSurvivesRestart(t *testing.T) {
 // Two gateways on one JetStream: a pause made through one stops the
 // other's deliveries, and a resume through the other lets them go.
 func TestPauseAcrossInstances(t *testing.T) {
-	ns, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: t.TempDir(), NoSigs: true, NoLog: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	go ns.Start()
-	if !ns.ReadyForConnections(10 * time.Second) {
-		t.Fatal("nats-server did not start")
-	}
-	t.Cleanup(ns.Shutdown)
-	shared := envOpts{mutate: func(cfg string) string {
-		return strings.Replace(cfg, "limits:\n", "queue:\n  url: "+ns.ClientURL()+"\nlimits:\n", 1)
-	}}
+	ns := startNATS(t)
+	shared := envOpts{mutate: externalQueue(ns.ClientURL())}
 	sink := newCapture(t)
 	a, _ := startEnv(t, sink, shared)
 	b, _ := startEnv(t, sink, shared)

@@ -13,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	dto "github.com/prometheus/client_model/go"
 
@@ -340,19 +339,9 @@ func TestDashboardAndAlertMetricsExist(t *testing.T) {
 		}
 	}
 
-	ns, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: t.TempDir(), NoSigs: true, NoLog: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	go ns.Start()
-	if !ns.ReadyForConnections(10 * time.Second) {
-		t.Fatal("nats-server did not start")
-	}
-	t.Cleanup(ns.Shutdown)
+	ns := startNATS(t)
 	sink := newCapture(t)
-	e, _ := startEnv(t, sink, envOpts{mutate: func(cfg string) string {
-		return strings.Replace(cfg, "limits:\n", "queue:\n  url: "+ns.ClientURL()+"\nlimits:\n", 1)
-	}})
+	e, _ := startEnv(t, sink, envOpts{mutate: externalQueue(ns.ClientURL())})
 	trafficForStats(e, sink, 9401)
 	// One retry: the first beacon postback of the next event gets a 503.
 	var retried atomic.Bool

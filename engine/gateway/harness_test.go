@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/adgate/adgate/engine/internal/queue"
+	"github.com/nats-io/nats-server/v2/server"
 )
 
 // captured is one request the capture sink received.
@@ -328,4 +329,29 @@ func mkEvent(id int64, name string, edits map[string]any) []byte {
 		panic(err)
 	}
 	return b
+}
+
+// startNATS starts a JetStream nats-server on loopback for tests that run
+// gateways against an external queue (externalQueue points a config at
+// it); it stops with the test.
+func startNATS(t *testing.T) *server.Server {
+	t.Helper()
+	ns, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: t.TempDir(), NoSigs: true, NoLog: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go ns.Start()
+	if !ns.ReadyForConnections(10 * time.Second) {
+		t.Fatal("nats-server did not start")
+	}
+	t.Cleanup(ns.Shutdown)
+	return ns
+}
+
+// externalQueue is an envOpts.mutate that points the test config's queue
+// at the NATS server at url.
+func externalQueue(url string) func(string) string {
+	return func(cfg string) string {
+		return strings.Replace(cfg, "limits:\n", "queue:\n  url: "+url+"\nlimits:\n", 1)
+	}
 }

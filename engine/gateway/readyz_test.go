@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -18,19 +17,9 @@ import (
 // adgate_queue_writable is 0, though the connection stays up; once writes
 // go through again both recover. /readyz used to stay 200 throughout.
 func TestReadyzFollowsQueueWrites(t *testing.T) {
-	ns, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: t.TempDir(), NoSigs: true, NoLog: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	go ns.Start()
-	if !ns.ReadyForConnections(10 * time.Second) {
-		t.Fatal("nats-server did not start")
-	}
-	t.Cleanup(ns.Shutdown)
+	ns := startNATS(t)
 	sink := newCapture(t)
-	e, logs := startEnv(t, sink, envOpts{mutate: func(cfg string) string {
-		return strings.Replace(cfg, "limits:\n", "queue:\n  url: "+ns.ClientURL()+"\nlimits:\n", 1)
-	}})
+	e, logs := startEnv(t, sink, envOpts{mutate: externalQueue(ns.ClientURL())})
 	nc, err := nats.Connect(ns.ClientURL())
 	if err != nil {
 		t.Fatal(err)

@@ -423,32 +423,25 @@ func (s *Server) Run(ctx context.Context) error {
 
 // watch polls the config file and partners dir and reloads on change.
 func (s *Server) watch(ctx context.Context) {
-	every := s.opt.WatchEvery
-	if every < 0 {
+	period := s.opt.WatchEvery
+	if period < 0 {
 		return
 	}
-	if every == 0 {
-		every = 2 * time.Second
+	if period == 0 {
+		period = 2 * time.Second
 	}
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+	every(ctx, period, func(ctx context.Context) {
 		rt := s.rt.Load()
 		cur := fingerprint(s.opt.ConfigPath, rt.cfg.PartnersDir)
 		if cur == rt.stamp {
-			continue
+			return
 		}
 		if f := s.failedStamp.Load(); f != nil && *f == cur {
-			continue
+			return
 		}
 		s.log.Info("config or partner files changed; reloading")
 		_ = s.Reload(ctx)
-	}
+	})
 }
 
 // sampleBacklog keeps s.pending current for ingest's backpressure check;
@@ -482,7 +475,13 @@ const (
 // nothing about whether the stream can store (a full disk, a stream
 // without a leader), which is what ingest needs.
 func (s *Server) probeQueue(ctx context.Context) {
-	t := time.NewTicker(probeEvery)
+	every(ctx, probeEvery, s.probeOnce)
+}
+
+// every calls f once per period until ctx ends, the first time a period
+// after it starts: the gateway's background loops.
+func every(ctx context.Context, period time.Duration, f func(context.Context)) {
+	t := time.NewTicker(period)
 	defer t.Stop()
 	for {
 		select {
@@ -490,7 +489,7 @@ func (s *Server) probeQueue(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		s.probeOnce(ctx)
+		f(ctx)
 	}
 }
 

@@ -320,18 +320,11 @@ func (s *Server) flushStats(ctx context.Context) {
 // runStatsFlush flushes every statsFlushEvery until ctx ends. The flush
 // at shutdown is Run's, after deliveries stopped.
 func (s *Server) runStatsFlush(ctx context.Context) {
-	t := time.NewTicker(statsFlushEvery)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+	every(ctx, statsFlushEvery, func(ctx context.Context) {
 		fctx, cancel := context.WithTimeout(ctx, statsFlushEvery)
+		defer cancel()
 		s.flushStats(fctx)
-		cancel()
-	}
+	})
 }
 
 // recordSkipped counts a postback not sent for an event. no_postback (the

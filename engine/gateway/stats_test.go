@@ -9,8 +9,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/nats-io/nats-server/v2/server"
 )
 
 // getStats fetches /v1/stats with query and decodes a 200.
@@ -195,22 +193,12 @@ func TestLatencyBuckets(t *testing.T) {
 // each count the events they accepted and the postbacks they delivered;
 // either one's /v1/stats answers the sum.
 func TestStatsMergeInstances(t *testing.T) {
-	ns, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: t.TempDir(), NoSigs: true, NoLog: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	go ns.Start()
-	if !ns.ReadyForConnections(10 * time.Second) {
-		t.Fatal("nats-server did not start")
-	}
-	t.Cleanup(ns.Shutdown)
+	ns := startNATS(t)
 	sink := newCapture(t)
 	// One config, so both render with the same version: an instance
 	// rendering an event another planned with a different config reports
 	// the skips again, as a config change.
-	eo := envOpts{mutate: func(cfg string) string {
-		return strings.Replace(cfg, "limits:\n", "queue:\n  url: "+ns.ClientURL()+"\nlimits:\n", 1)
-	}}
+	eo := envOpts{mutate: externalQueue(ns.ClientURL())}
 	a, _ := startEnv(t, sink, eo)
 	b, _ := startEnv(t, sink, eo)
 	if a.srv.instance == b.srv.instance {

@@ -245,7 +245,12 @@ func mergeStream(have, want jetstream.StreamConfig, withReplicas, withPlacement 
 	}
 	m := have
 	m.Description = want.Description
-	m.Duplicates = want.Duplicates
+	// A stream that states no window (history, the archive) takes the
+	// server's default and keeps whatever the stream has, rather than
+	// being "updated" to zero at every start.
+	if want.Duplicates != 0 {
+		m.Duplicates = want.Duplicates
+	}
 	m.Discard = want.Discard
 	// Never shorten: a shorter max age expires messages at once.
 	if have.MaxAge != 0 && have.MaxAge < want.MaxAge {

@@ -337,6 +337,7 @@ func TestMergeStream(t *testing.T) {
 		name            string
 		edit            func(*jetstream.StreamConfig)
 		withR, withP    bool
+		unstated        bool
 		replicas        int
 		maxAge          time.Duration
 		placement       string
@@ -354,12 +355,20 @@ func TestMergeStream(t *testing.T) {
 		{name: "operator limit kept", edit: func(c *jetstream.StreamConfig) { c.MaxBytes = 1 << 30; c.Description = "ops" }, withR: true, replicas: 3, maxAge: 7 * 24 * time.Hour, placement: "east", changes: `description "ops" -> "adgate's"`},
 		{name: "extra subject kept", edit: func(c *jetstream.StreamConfig) { c.Subjects = append(c.Subjects, "ops.>") }, withR: true, replicas: 3, maxAge: 7 * 24 * time.Hour, placement: "east"},
 		{name: "sealed", edit: func(c *jetstream.StreamConfig) { c.Sealed = true }, refuse: "sealed"},
+		{name: "window stated is applied", edit: func(c *jetstream.StreamConfig) { c.Duplicates = 2 * time.Minute }, withR: true, replicas: 3, maxAge: 7 * 24 * time.Hour, placement: "east", changes: "duplicate_window 2m0s -> 10m0s"},
+		// History and the archive state no window: the server's default
+		// stays, instead of an update to zero at every start.
+		{name: "no window stated", unstated: true, edit: func(c *jetstream.StreamConfig) { c.Duplicates = 2 * time.Minute }, withR: true, replicas: 3, maxAge: 7 * 24 * time.Hour, placement: "east"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			have := want
 			have.Subjects = slices.Clone(want.Subjects)
 			tc.edit(&have)
-			m, err := mergeStream(have, want, tc.withR, tc.withP)
+			w := want
+			if tc.unstated {
+				w.Duplicates = 0
+			}
+			m, err := mergeStream(have, w, tc.withR, tc.withP)
 			if tc.refuse != "" {
 				var se *SetupError
 				if !errors.As(err, &se) || se.Field != tc.refuse {
