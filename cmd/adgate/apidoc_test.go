@@ -103,8 +103,9 @@ var authText = map[string]string{
 	"public":     "none",
 	"ingest":     "the app's bearer token or HMAC signature",
 	"admin":      "`admin_token`",
-	"admin-read": "`admin_token` (reads only)",
+	"admin-read": "`admin_token` or `read_only_token` (changes nothing)",
 	"metrics":    "`metrics.token` or `admin_token`",
+	"console":    "a console session (none for the login page and the assets)",
 }
 
 type apiOp struct {
