@@ -58,8 +58,11 @@ func (s *Server) adminFor(readOK bool, h http.HandlerFunc) http.HandlerFunc {
 			s.log.Info("admin change", "by", id.String(), "method", r.Method, "path", r.URL.Path)
 		}
 		ctx := console.WithIdentity(r.Context(), id)
-		// The pause record and its logs name who asked (see actor).
-		ctx = context.WithValue(ctx, actorKey{}, id.String())
+		// The pause record and its logs name which console session asked
+		// (see actor; the admin token stays "admin").
+		if id.Via == "session" {
+			ctx = context.WithValue(ctx, actorKey{}, id.String())
+		}
 		h(w, r.WithContext(ctx))
 	}
 }

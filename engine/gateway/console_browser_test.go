@@ -293,6 +293,10 @@ func TestConsoleBrowser(t *testing.T) {
 		p.t = t
 		p.open("/console/partners")
 		p.waitText("#partner-shop-acme", "healthy")
+		// A test postback shows what was sent and what the partner said.
+		p.click("#test-shop-acme")
+		p.waitText("#test-response", "HTTP 200")
+		p.waitText("#test-request", "/acme/install?click=adgate-test-click")
 		p.typeInto("#reason-shop-acme", "partner maintenance", false)
 		p.click("#pause-shop-acme")
 		p.waitText("#partner-shop-acme", "partner maintenance")
@@ -399,6 +403,16 @@ func TestConsoleBrowser(t *testing.T) {
 		p.waitText("#pg-results", "&v=1.0.0")
 		p.waitText("#pg-results .explain", "APP_VERSION")
 		p.waitText("#pg-findings", "No findings")
+		// A loaded spec, with its app's settings: its credential is a
+		// placeholder, never the config's value.
+		if err := p.b.Exec(ctx, `const s = document.getElementById('pg-spec'); s.value = 'acme'; s.dispatchEvent(new Event('change'));`, nil); err != nil {
+			t.Fatal(err)
+		}
+		p.waitJS("the acme spec in the editor", `return document.getElementById('pg-spec-text').value.includes('id: acme');`)
+		p.waitText("#pg-results", "key=CREDENTIAL-api_key")
+		if got := p.text("#pg-results"); strings.Contains(got, "acme key") || strings.Contains(got, "acme%20key") || strings.Contains(got, "acme+key") {
+			t.Fatalf("the playground shows the config's credential: %q", got)
+		}
 	})
 
 	journey(t, "read-only session", func(t *testing.T) {
