@@ -9,6 +9,7 @@ import (
 	"go/ast"
 	"go/parser"
 	"go/token"
+	"io/fs"
 	"maps"
 	"os"
 	"os/exec"
@@ -611,6 +612,49 @@ func TestDocsLinks(t *testing.T) {
 }
 
 var mdLink = regexp.MustCompile(`\]\(([^)\s]+)\)`)
+
+// TestDocsAnchorsInExamples checks the docs/PAGE.md#anchor references in
+// examples/ (the alert rules' runbook_url, the dashboard's links): an
+// operator paged at night follows them, so the heading must exist.
+func TestDocsAnchorsInExamples(t *testing.T) {
+	root, err := filepath.Abs(repoRoot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	err = filepath.WalkDir(filepath.Join(root, "examples"), func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(root, path)
+		for i, line := range strings.Split(string(b), "\n") {
+			for _, m := range docAnchorRef.FindAllStringSubmatch(line, -1) {
+				n++
+				page, err := os.ReadFile(filepath.Join(root, "docs", m[1]))
+				if err != nil {
+					t.Errorf("%s:%d: docs/%s#%s: %v", rel, i+1, m[1], m[2], err)
+					continue
+				}
+				if !headingAnchors(string(page))[m[2]] {
+					t.Errorf("%s:%d: docs/%s has no heading with anchor #%s", rel, i+1, m[1], m[2])
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n == 0 {
+		t.Fatal("no docs/PAGE.md#anchor reference found under examples/: the alert rules' runbook links should be there")
+	}
+}
+
+var docAnchorRef = regexp.MustCompile(`docs/([a-z0-9-]+\.md)#([a-z0-9_-]+)`)
 
 // stripFences blanks the lines of fenced code blocks (keeping the line
 // count), where brackets and # lines are code, not links and headings.

@@ -93,7 +93,7 @@ func (s *Server) metricsAuth(h http.Handler) http.Handler {
 // outcome, or a class that statusClass returns.
 func validAttemptStatus(status string) bool {
 	switch status {
-	case "delivered", "retry", "dead", "delayed", statusSkipped, statusPaused, "1xx", "2xx", "3xx", "4xx", "5xx", "error":
+	case "delivered", "retry", "dead", "delayed", statusSkipped, "1xx", "2xx", "3xx", "4xx", "5xx", "error":
 		return true
 	}
 	return false

@@ -296,8 +296,9 @@ func TestPartnerStatusFollowsReload(t *testing.T) {
 	}
 }
 
-// Unknown apps and partners are 404s; unknown parameters and fields,
-// oversized reasons and bodies are 400s; credentials are required.
+// Unknown apps and partners are 404s; unknown parameters and fields and
+// oversized reasons are 400s, oversized bodies 413s; credentials are
+// required.
 func TestControlsRefuse(t *testing.T) {
 	sink := newCapture(t)
 	e, _ := startEnv(t, sink, envOpts{})
@@ -313,11 +314,11 @@ func TestControlsRefuse(t *testing.T) {
 		{"POST", "/v1/apps/shop/partners/nope/resume", "", bearer(adminToken), 404, `partner "nope" is not enabled for app "shop"`},
 		{"GET", "/v1/partners?app=nope", "", bearer(adminToken), 404, `unknown app "nope"`},
 		{"GET", "/v1/partners?ap=shop", "", bearer(adminToken), 400, `unknown query parameter "ap" (accepted: app)`},
-		{"POST", "/v1/apps/shop/partners/acme/pause?reason=x", "", bearer(adminToken), 400, `unknown query parameter "reason" (accepted: none)`},
+		{"POST", "/v1/apps/shop/partners/acme/pause?reason=x", "", bearer(adminToken), 400, `unknown query parameter "reason" (this endpoint takes none)`},
 		{"POST", "/v1/apps/shop/partners/acme/pause", `{"reason":"x","until":"later"}`, bearer(adminToken), 400, `json: unknown field "until"`},
 		{"POST", "/v1/apps/shop/partners/acme/pause", `{"reason":"` + long + `"}`, bearer(adminToken), 400, "reason is longer than 1024 bytes"},
-		{"POST", "/v1/apps/shop/partners/acme/pause", `{"reason":"` + strings.Repeat("x", maxControlBody) + `"}`, bearer(adminToken), 400, "body over 8192 bytes"},
-		{"POST", "/v1/apps/shop/partners/acme/pause", `{"reason":"x"} {}`, bearer(adminToken), 400, "and nothing after it"},
+		{"POST", "/v1/apps/shop/partners/acme/pause", `{"reason":"` + strings.Repeat("x", maxControlBody) + `"}`, bearer(adminToken), 413, "body exceeds 8192 bytes"},
+		{"POST", "/v1/apps/shop/partners/acme/pause", `{"reason":"x"} {}`, bearer(adminToken), 400, "unexpected data after the JSON value"},
 		{"POST", "/v1/apps/shop/partners/acme/resume", `{"reason":"x"}`, bearer(adminToken), 400, `json: unknown field "reason"`},
 		{"POST", "/v1/apps/shop/partners/acme/pause", "", nil, 401, "admin endpoint: send Authorization: Bearer <admin_token>"},
 		{"GET", "/v1/partners", "", bearer("wrong"), 403, "admin token not accepted"},

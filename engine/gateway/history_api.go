@@ -11,7 +11,9 @@ import (
 	"github.com/adgate/adgate/engine/internal/queue"
 )
 
-// statusPaused is the status of a postback held by a paused partner.
+// statusPaused is the trace state of a postback held by a paused
+// partner (markPaused); as a status filter of /v1/deliveries it matches
+// nothing, since a paused pair makes no attempts.
 const statusPaused = "paused"
 
 // parseTimes reads RFC 3339 query times into the pointers.
@@ -42,7 +44,7 @@ func (s *Server) handleDeliveries(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if f.Status != "" && !validAttemptStatus(f.Status) {
-		writeError(w, http.StatusBadRequest, fmt.Sprintf("unknown status %q: want one of delivered, retry, dead, delayed, skipped, paused, or a status class 1xx, 2xx, 3xx, 4xx, 5xx, error (no HTTP answer)", f.Status))
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("unknown status %q: want one of delivered, retry, dead, delayed, skipped, or a status class 1xx, 2xx, 3xx, 4xx, 5xx, error (no HTTP answer)", f.Status))
 		return
 	}
 	if err := parseTimes(q, map[string]*time.Time{"since": &f.Since, "until": &f.Until}); err != nil {
@@ -165,7 +167,29 @@ func (s *Server) trace(r *http.Request, app, eventID string, since time.Time) (T
 	if plan == nil && len(attempts) == 0 {
 		return Trace{}, false, nil
 	}
-	return buildTrace(app, eventID, plan, attempts, cut), true, nil
+	tr := buildTrace(app, eventID, plan, attempts, cut)
+	markPaused(&tr, func(partner string) bool {
+		_, paused := s.q.PausedAt(queue.Key{App: app, Partner: partner}, time.Now())
+		return paused
+	})
+	return tr, true, nil
+}
+
+// markPaused gives the postbacks still waiting (queued, or retrying)
+// of a partner paused now the state paused: history records attempts,
+// and a paused pair makes none, so only the pause says why they wait.
+func markPaused(tr *Trace, paused func(partner string) bool) {
+	for i := range tr.Partners {
+		p := &tr.Partners[i]
+		if !paused(p.Partner) {
+			continue
+		}
+		for j := range p.Postbacks {
+			if st := p.Postbacks[j].State; st == "queued" || st == "retrying" {
+				p.Postbacks[j].State = statusPaused
+			}
+		}
+	}
 }
 
 // buildTrace joins an event's plan and its attempts. Without a plan (it
@@ -223,8 +247,6 @@ func buildTrace(app, eventID string, plan *planRecord, attempts []Attempt, cut b
 			tp.State = "dead"
 		case statusSkipped:
 			tp.State, tp.SkipClass, tp.SkipReason = statusSkipped, skipRender, a.Error
-		case statusPaused:
-			tp.State = statusPaused
 		case "delayed":
 			// Nothing was sent: still waiting, as it was.
 			if tp.State != "retrying" {

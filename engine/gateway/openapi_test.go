@@ -16,6 +16,7 @@ import (
 
 	"github.com/xeipuuv/gojsonschema"
 
+	"github.com/adgate/adgate/engine/internal/queue"
 	"github.com/adgate/adgate/schemas"
 )
 
@@ -530,5 +531,58 @@ func TestOpenAPICheckCatchesViolations(t *testing.T) {
 				t.Errorf("check = %v, want a violation: %v", err, tc.bad)
 			}
 		})
+	}
+}
+
+// TestOpenAPIEnumsFollowTheCode holds the document's lists of values to
+// the code that decides them, so a new error class, status or window
+// cannot be served undescribed (the response check only sees the values
+// the tests happen to produce).
+func TestOpenAPIEnumsFollowTheCode(t *testing.T) {
+	d := loadAPIDoc(t)
+	enum := func(schema any) []string {
+		t.Helper()
+		v, err := d.resolve(schema)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, e := range v.(map[string]any)["enum"].([]any) {
+			out = append(out, fmt.Sprint(e))
+		}
+		return out
+	}
+	ref := func(name string) any { return map[string]any{"$ref": "#/components/schemas/" + name} }
+	param := func(path, name string) any {
+		t.Helper()
+		params, _ := d.paths[path]["GET"].(map[string]any)["parameters"].([]any)
+		for _, p := range params {
+			if p := p.(map[string]any); p["name"] == name {
+				return p["schema"]
+			}
+		}
+		t.Fatalf("GET %s has no parameter %s", path, name)
+		return nil
+	}
+	attempt, err := d.pointer("#/components/schemas/Attempt/properties/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := enum(ref("ErrorClass")), queue.ErrorClasses(); !slices.Equal(got, want) {
+		t.Errorf("ErrorClass lists %v, queue.ErrorClasses() %v", got, want)
+	}
+	statuses := enum(param("/v1/deliveries", "status"))
+	for _, s := range statuses {
+		if !validAttemptStatus(s) {
+			t.Errorf("GET /v1/deliveries documents status %q, which the handler refuses", s)
+		}
+	}
+	for _, s := range enum(attempt) {
+		if !slices.Contains(statuses, s) {
+			t.Errorf("an attempt's status %q cannot be asked for with GET /v1/deliveries?status=", s)
+		}
+	}
+	if got, want := enum(param("/v1/stats", "window")), slices.Sorted(maps.Keys(statsWindows())); !slices.Equal(got, want) {
+		t.Errorf("GET /v1/stats documents windows %v, the handler serves %v", got, want)
 	}
 }

@@ -100,7 +100,7 @@ func TestReplayRefusesUnknownInput(t *testing.T) {
 		{"all and a filter", "/v1/deadletters/replay", `{"all":true,"app":"shop"}`, `leave out ids and filters`},
 		{"bad class", "/v1/deadletters/replay", `{"error_class":"5XX"}`, `unknown error_class "5XX"`},
 		{"bad time", "/v1/deadletters/replay", `{"since":"yesterday"}`, `since must be an RFC 3339 time`},
-		{"two objects", "/v1/deadletters/replay", `{"app":"shop"}{"all":true}`, `one object only`},
+		{"two objects", "/v1/deadletters/replay", `{"app":"shop"}{"all":true}`, `unexpected data after the JSON value`},
 		{"negative limit", "/v1/deadletters/replay", `{"app":"shop","limit":-1}`, `limit must not be negative`},
 		{"list: misspelt parameter", "/v1/deadletters?partnr=x", ``, `unknown query parameter "partnr"`},
 		{"list: repeated parameter", "/v1/deadletters?app=a&app=b", ``, `given 2 times`},

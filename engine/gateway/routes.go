@@ -140,29 +140,41 @@ func (s *Server) guard(rt route) http.Handler {
 }
 
 // checkQuery answers 400 and reports false when r carries a query
-// parameter outside accepted. Handlers registered outside routeTable call
-// it themselves.
+// parameter outside accepted, or one of them more than once: handlers
+// read the first value, so ?app=a&app=b would silently act on a alone.
+// Handlers registered outside routeTable call it themselves.
 func checkQuery(w http.ResponseWriter, r *http.Request, accepted []string) bool {
-	var unknown []string
-	for name := range r.URL.Query() {
-		if !slices.Contains(accepted, name) {
+	var unknown, repeated []string
+	q := r.URL.Query()
+	for name, values := range q {
+		switch {
+		case !slices.Contains(accepted, name):
 			unknown = append(unknown, name)
+		case len(values) > 1:
+			repeated = append(repeated, name)
 		}
 	}
-	if len(unknown) == 0 {
+	var msg string
+	switch {
+	case len(unknown) > 0:
+		sort.Strings(unknown)
+		takes := "this endpoint takes none"
+		if len(accepted) > 0 {
+			takes = "accepted: " + strings.Join(accepted, ", ")
+		}
+		msg = fmt.Sprintf("unknown query parameter %q (%s)", unknown[0], takes)
+	case len(repeated) > 0:
+		sort.Strings(repeated)
+		msg = fmt.Sprintf("query parameter %q given %d times (once at most)", repeated[0], len(q[repeated[0]]))
+	default:
 		return true
-	}
-	sort.Strings(unknown)
-	takes := "this endpoint takes none"
-	if len(accepted) > 0 {
-		takes = "accepted: " + strings.Join(accepted, ", ")
 	}
 	// The body is left unread: without this net/http would read up to
 	// 256 KiB of it to keep the connection alive.
 	if r.ContentLength != 0 {
 		w.Header().Set("Connection", "close")
 	}
-	writeError(w, http.StatusBadRequest, fmt.Sprintf("unknown query parameter %q (%s)", unknown[0], takes))
+	writeError(w, http.StatusBadRequest, msg)
 	return false
 }
 

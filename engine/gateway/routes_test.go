@@ -3,6 +3,7 @@ package gateway
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"mime"
 	"net/http"
@@ -56,10 +57,10 @@ func wantJSONError(t *testing.T, what string, code, wantCode int, hdr http.Heade
 }
 
 // TestRoutesAnswerJSONErrors walks the route table: on every route an
-// unknown query parameter is a 400 naming the accepted ones (after
-// authentication), a wrong method a 405 with Allow, and every such answer
-// is the JSON error shape. The harness checks each answer against the
-// OpenAPI document as well.
+// unknown query parameter is a 400 naming the accepted ones, and so is a
+// repeated one (after authentication), a wrong method a 405 with Allow,
+// and every such answer is the JSON error shape. The harness checks each
+// answer against the OpenAPI document as well.
 func TestRoutesAnswerJSONErrors(t *testing.T) {
 	e, _ := startEnv(t, newCapture(t), envOpts{})
 	for _, rt := range routeTable() {
@@ -71,6 +72,12 @@ func TestRoutesAnswerJSONErrors(t *testing.T) {
 				want = `unknown query parameter "partnr" (accepted: ` + strings.Join(rt.Query, ", ") + ")"
 			}
 			wantJSONError(t, "unknown parameter", code, http.StatusBadRequest, hdr, body, want)
+
+			if len(rt.Query) > 0 {
+				p := rt.Query[0]
+				code, hdr, body = e.do(method, path+"?"+p+"=a&"+p+"=b", nil, credentialsFor(rt.Auth))
+				wantJSONError(t, "repeated parameter", code, http.StatusBadRequest, hdr, body, fmt.Sprintf("query parameter %q given 2 times", p))
+			}
 
 			if rt.Auth == authAdmin || rt.Auth == authAdminRead || rt.Auth == authMetrics {
 				code, hdr, body = e.do(method, path+"?partnr=x", nil, nil)

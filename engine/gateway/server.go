@@ -180,7 +180,14 @@ func New(ctx context.Context, opt Options) (*Server, error) {
 	}
 	qc.DataDir = s.opt.DataDir
 	qc.HistoryMaxAge, qc.HistoryMaxBytes = cfg.Retention.HistoryMaxAge, cfg.Retention.HistoryMaxBytes
-	qc.ArchiveMaxAge, qc.ArchiveMaxBytes = cfg.Retention.EventsMaxAge, cfg.Retention.EventsMaxBytes
+	// The config's events_max_* left out (zero) keep what the embedder's
+	// Options.Queue says, and that the queue's default.
+	if cfg.Retention.EventsMaxAge > 0 {
+		qc.ArchiveMaxAge = cfg.Retention.EventsMaxAge
+	}
+	if cfg.Retention.EventsMaxBytes > 0 {
+		qc.ArchiveMaxBytes = cfg.Retention.EventsMaxBytes
+	}
 	qc.OnHistoryError = s.hist.onQueueError
 	if qc.DrainTimeout == 0 {
 		qc.DrainTimeout = cfg.Limits.ShutdownTimeout

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -395,5 +396,26 @@ func TestBreakerPolicyFromConfig(t *testing.T) {
 	}
 	if got := policyFor(&spec.Partner{ID: "p"}, "a", config.Delivery{}).Breaker; got != (deliver.BreakerPolicy{}) {
 		t.Errorf("breaker policy without settings %+v, want zero", got)
+	}
+}
+
+// A postback waiting for a partner paused now shows as paused in the
+// trace; one already delivered, dead or skipped keeps its state, and the
+// partners not paused are left alone.
+func TestMarkPaused(t *testing.T) {
+	tr := Trace{Partners: []TracePartner{
+		{Partner: "acme", Postbacks: []TracePostback{{State: "queued"}, {State: "retrying"}, {State: "delivered"}, {State: "dead"}, {State: statusSkipped}}},
+		{Partner: "beacon", Postbacks: []TracePostback{{State: "queued"}}},
+	}}
+	markPaused(&tr, func(p string) bool { return p == "acme" })
+	var got []string
+	for _, p := range tr.Partners {
+		for _, pb := range p.Postbacks {
+			got = append(got, p.Partner+":"+pb.State)
+		}
+	}
+	want := []string{"acme:paused", "acme:paused", "acme:delivered", "acme:dead", "acme:skipped", "beacon:queued"}
+	if !slices.Equal(got, want) {
+		t.Errorf("states %v, want %v", got, want)
 	}
 }
