@@ -216,12 +216,25 @@ func TestSetTopologyAddsAndRemovesPartners(t *testing.T) {
 		t.Fatalf("consumers %v, want %v", names, want)
 	}
 	publish(t, q, ev("a", "e2"))
-	h.await(t, 2)
-	h.quiet(t, 300*time.Millisecond)
-	h.recorder.mu.Lock()
-	got := ids(h.calls)
-	h.recorder.mu.Unlock()
-	if want := []string{"e1-other", "e1-p1", "e1-p2", "e2-p1", "e2-p3"}; !slices.Equal(got, want) {
+	// Delivery is at least once: on a loaded machine an ack can be late
+	// and a postback come twice, so the test compares the postbacks
+	// delivered, not the number of calls.
+	delivered := func() []string {
+		h.recorder.mu.Lock()
+		defer h.recorder.mu.Unlock()
+		return slices.Compact(ids(h.calls))
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for !slices.Contains(delivered(), "e2-p1") || !slices.Contains(delivered(), "e2-p3") {
+		if time.Now().After(deadline) {
+			t.Fatalf("e2 not delivered to p1 and p3: %v", delivered())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	// Long enough for a removed or unlisted pair's worker to have
+	// rendered e2 if it still ran.
+	time.Sleep(300 * time.Millisecond)
+	if got, want := delivered(), []string{"e1-other", "e1-p1", "e1-p2", "e2-p1", "e2-p3"}; !slices.Equal(got, want) {
 		t.Errorf("delivered %v, want %v", got, want)
 	}
 }
