@@ -364,6 +364,34 @@ func TestConsoleBrowser(t *testing.T) {
 		p.waitJS("the 24h window", `return document.querySelector('#window-24h').classList.contains('on') && !document.querySelector('#main .loading');`)
 	})
 
+	journey(t, "page through deliveries", func(t *testing.T) {
+		p.t = t
+		// 30 more events, two postbacks each: more than a page of 50.
+		acme, beacon := fs.received("/acme/"), fs.received("/beacon/")
+		for i := range 30 {
+			e.ingest(mkEvent(int64(300+i), "INSTALL", nil))
+		}
+		waitReceived(t, ctx, fs, "/acme/", acme+30)
+		waitReceived(t, ctx, fs, "/beacon/", beacon+30)
+		rows := `return document.querySelectorAll('#deliveries tr.row').length;`
+		p.open("/console/deliveries?app=shop")
+		p.waitJS("a first page of 50", `return document.querySelectorAll('#deliveries tr.row').length === 50;`)
+		p.click("#more")
+		p.waitJS("the next page appended", `return document.querySelectorAll('#deliveries tr.row').length > 50;`)
+		var n int
+		if err := p.b.Exec(ctx, rows, &n); err != nil {
+			t.Fatal(err)
+		}
+		// No attempt shows twice across the pages.
+		var dup bool
+		if err := p.b.Exec(ctx, `const seen = new Set(); for (const r of document.querySelectorAll('#deliveries tr.row')) { const k = r.dataset.postback + '/' + r.children[5].innerText + '/' + r.dataset.status; if (seen.has(k)) return true; seen.add(k); } return false;`, &dup); err != nil {
+			t.Fatal(err)
+		}
+		if dup {
+			t.Fatalf("an attempt shows twice across %d rows", n)
+		}
+	})
+
 	journey(t, "render in the playground", func(t *testing.T) {
 		p.t = t
 		p.open("/console/playground")
