@@ -103,8 +103,9 @@ var authText = map[string]string{
 	"public":     "none",
 	"ingest":     "the app's bearer token or HMAC signature",
 	"admin":      "`admin_token`",
-	"admin-read": "`admin_token` (reads only)",
+	"admin-read": "`admin_token` or `read_only_token` (changes nothing)",
 	"metrics":    "`metrics.token` or `admin_token`",
+	"console":    "a console session (none for the login page and the assets)",
 }
 
 type apiOp struct {
@@ -132,7 +133,7 @@ func apiSections(doc []byte) (map[string]string, error) {
 		}
 	}
 	// Ingest first, then admin, then probes: the order a reader meets them.
-	order := map[string]int{"ingest": 0, "admin": 1, "admin-read": 1, "public": 2, "metrics": 2}
+	order := map[string]int{"ingest": 0, "admin": 1, "admin-read": 1, "public": 2, "metrics": 2, "console": 3}
 	slices.SortStableFunc(ops, func(a, b apiOp) int { return order[str(a.op["x-adgate-auth"])] - order[str(b.op["x-adgate-auth"])] })
 
 	var table, ref strings.Builder

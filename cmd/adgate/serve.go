@@ -88,7 +88,8 @@ func runServe(ctx context.Context, stdout, stderr io.Writer, o serveOpts) int {
 	if o.demo {
 		fmt.Fprintf(stdout, "adgate demo: gateway on http://%s, postbacks go to the in-process sink at %s\n", srv.Addr(), opt.DeliverTo)
 		fmt.Fprintf(stdout, "try:\n  curl -H 'Authorization: Bearer demo-token' --data-binary @examples/events/install.json http://%s/v1/apps/demo/events\n", srv.Addr())
-		fmt.Fprintf(stdout, "metrics (demo-only token from examples/gateway.yaml):\n  curl -H 'Authorization: Bearer demo-metrics-token' http://%s/metrics\n\n", srv.Addr())
+		fmt.Fprintf(stdout, "metrics (demo-only token from examples/gateway.yaml):\n  curl -H 'Authorization: Bearer demo-metrics-token' http://%s/metrics\n", srv.Addr())
+		fmt.Fprintf(stdout, "web console (log in with the demo-only admin token demo-admin-token):\n  http://%s/console/\n\n", srv.Addr())
 	}
 
 	// SIGHUP reloads; the context (SIGINT/SIGTERM) shuts down.

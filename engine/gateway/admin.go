@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"context"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/adgate/adgate/engine/internal/console"
 	"github.com/adgate/adgate/engine/internal/queue"
 )
 
@@ -31,18 +33,37 @@ func bearerRefused(w http.ResponseWriter, r *http.Request, tokens []string, real
 }
 
 // admin wraps an admin endpoint: it requires the config's admin token as a
-// bearer token; without one configured the endpoints are off.
-func (s *Server) admin(h http.HandlerFunc) http.HandlerFunc {
+// bearer token, the read-only token on safe methods, or a console session
+// (see adminIdentity); without an admin token configured the endpoints
+// are off. The handler finds the identity in the request's context, and
+// every change is logged with it.
+func (s *Server) admin(h http.HandlerFunc) http.HandlerFunc { return s.adminFor(false, h) }
+
+// adminRead wraps an admin endpoint that changes nothing whatever its
+// method (the playground): the read-only token and sessions may use it.
+func (s *Server) adminRead(h http.HandlerFunc) http.HandlerFunc { return s.adminFor(true, h) }
+
+func (s *Server) adminFor(readOK bool, h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		tok := s.rt.Load().cfg.AdminToken
-		if tok == "" {
+		cfg := s.rt.Load().cfg
+		if cfg.AdminToken == "" {
 			writeError(w, http.StatusForbidden, "admin endpoints are disabled: set admin_token in the config")
 			return
 		}
-		if bearerRefused(w, r, []string{tok}, "adgate-admin", "admin endpoint: send Authorization: Bearer <admin_token>", "admin token not accepted") {
+		id, ok := s.adminIdentity(w, r, cfg, readOK)
+		if !ok {
 			return
 		}
-		h(w, r)
+		if !safeMethod(r.Method) && !readOK {
+			s.log.Info("admin change", "by", id.String(), "method", r.Method, "path", r.URL.Path)
+		}
+		ctx := console.WithIdentity(r.Context(), id)
+		// The pause record and its logs name which console session asked
+		// (see actor; the admin token stays "admin").
+		if id.Via == "session" {
+			ctx = context.WithValue(ctx, actorKey{}, id.String())
+		}
+		h(w, r.WithContext(ctx))
 	}
 }
 

@@ -120,6 +120,7 @@ type envOpts struct {
 	spec        func(id, text string) string // rewrites a partner spec
 	opt         func(*Options)
 	dir         string // reuse a data dir (restart tests)
+	sinkHost    string // partners' host instead of the capture's (a real sink)
 }
 
 // writeConfig materialises testdata/gateway.yaml and the partner specs in
@@ -186,7 +187,11 @@ func startEnv(t *testing.T, sink *capture, eo envOpts) (*testEnv, *syncBuffer) {
 	if dir == "" {
 		dir = t.TempDir()
 	}
-	cfgPath := writeConfig(t, dir, sink.host(), eo)
+	host := eo.sinkHost
+	if host == "" {
+		host = sink.host()
+	}
+	cfgPath := writeConfig(t, dir, host, eo)
 	logs := &syncBuffer{}
 	opt := Options{
 		ConfigPath: cfgPath,

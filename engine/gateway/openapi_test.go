@@ -436,6 +436,7 @@ var securityFor = map[authClass][]string{
 	authAdmin:     {"adminBearer"},
 	authAdminRead: {"adminBearer"},
 	authMetrics:   {"metricsBearer"},
+	authConsole:   nil,
 }
 
 // TestRoutesMatchOpenAPI walks the route table: every route is described

@@ -13,6 +13,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/adgate/adgate/engine/internal/console"
 	"github.com/adgate/adgate/schemas"
 )
 
@@ -34,6 +35,10 @@ const (
 	authAdminRead authClass = "admin-read"
 	// authMetrics routes take metrics.token or admin_token.
 	authMetrics authClass = "metrics"
+	// authConsole routes are the web console's pages, assets, login and
+	// logout: each checks the console session itself (the login page and
+	// the assets, which hold no data, need none).
+	authConsole authClass = "console"
 )
 
 // route is one endpoint of the HTTP API.
@@ -52,7 +57,7 @@ type route struct {
 // its query parameters, and describe it in schemas/openapi.json (the tests
 // fail until both agree).
 func routeTable() []route {
-	return []route{
+	return append([]route{
 		{Pattern: "POST /v1/apps/{app}/events", Auth: authIngest, Handle: (*Server).handleIngest},
 		{Pattern: "GET /v1/deliveries", Auth: authAdminRead, Query: []string{"event_id", "id", "app", "partner", "status", "since", "until", "cursor", "limit"}, Handle: (*Server).handleDeliveries},
 		{Pattern: "GET /v1/apps/{app}/events/{event_id}/trace", Auth: authAdminRead, Query: []string{"since"}, Handle: (*Server).handleTrace},
@@ -64,6 +69,19 @@ func routeTable() []route {
 		{Pattern: "POST /v1/apps/{app}/partners/{partner}/resume", Auth: authAdmin, Handle: (*Server).handleResume},
 		{Pattern: "GET /v1/stats", Auth: authAdminRead, Query: []string{"window", "app"}, Handle: (*Server).handleStats},
 		{Pattern: "GET /v1/apps/{app}/sample", Auth: authAdminRead, Handle: (*Server).handleSample},
+		// The playground changes nothing, whatever its method: admin-read.
+		{Pattern: "POST /v1/playground", Auth: authAdminRead, Handle: (*Server).handlePlayground},
+		{Pattern: "GET /v1/playground/specs", Auth: authAdminRead, Handle: (*Server).handlePlaygroundSpecs},
+		{Pattern: "GET /console", Auth: authConsole, Handle: consoleRoot},
+		// "/console/" is a prefix pattern: it answers the overview at
+		// /console/ and a JSON 404 for any path no other row serves.
+		{Pattern: "GET /console/", Auth: authConsole, Query: consolePageQuery, Handle: consolePage},
+		{Pattern: "GET /console/static/{file}", Auth: authConsole, Handle: consoleStatic},
+		{Pattern: "GET /console/static/js/{file}", Auth: authConsole, Handle: consoleStatic},
+		{Pattern: "GET /console/login", Auth: authConsole, Query: []string{"next"}, Handle: func(s *Server, w http.ResponseWriter, r *http.Request) { s.con.ServeLoginPage(w, r) }},
+		{Pattern: "POST /console/login", Auth: authConsole, Handle: func(s *Server, w http.ResponseWriter, r *http.Request) { s.con.ServeLogin(w, r) }},
+		{Pattern: "POST /console/logout", Auth: authConsole, Handle: func(s *Server, w http.ResponseWriter, r *http.Request) { s.con.ServeLogout(w, r) }},
+		{Pattern: "GET /console/session", Auth: authConsole, Handle: func(s *Server, w http.ResponseWriter, r *http.Request) { s.con.ServeSession(w, r) }},
 		{Pattern: "POST /v1/reload", Auth: authAdmin, Handle: (*Server).handleReload},
 		// /healthz and /readyz stay unauthenticated: orchestrators probe
 		// them without credentials, and they expose nothing beyond
@@ -73,7 +91,16 @@ func routeTable() []route {
 		{Pattern: "GET /readyz", Auth: authPublic, Handle: (*Server).handleReady},
 		{Pattern: "GET /v1/openapi.json", Auth: authPublic, Handle: (*Server).handleOpenAPI},
 		{Pattern: "GET /metrics", Auth: authMetrics, Handle: (*Server).handleMetrics},
+	}, consolePageRoutes()...)
+}
+
+// consolePageRoutes are the console's pages, one row each.
+func consolePageRoutes() []route {
+	var out []route
+	for _, p := range console.Pages {
+		out = append(out, route{Pattern: "GET /console/" + p, Auth: authConsole, Query: consolePageQuery, Handle: consolePage})
 	}
+	return out
 }
 
 // Handler is the HTTP API: the route table on a ServeMux, behind the
@@ -98,13 +125,16 @@ func (s *Server) guard(rt route) http.Handler {
 		rt.Handle(s, w, r)
 	}
 	switch rt.Auth {
-	case authAdmin, authAdminRead:
+	case authAdmin:
 		return s.admin(h)
+	case authAdminRead:
+		return s.adminRead(h)
 	case authMetrics:
 		return s.metricsAuth(http.HandlerFunc(h))
 	default:
 		// authPublic needs nothing; authIngest authenticates in its
-		// handler, after cheap checks and before reading the body.
+		// handler, after cheap checks and before reading the body;
+		// authConsole routes check the console session themselves.
 		return http.HandlerFunc(h)
 	}
 }

@@ -31,6 +31,7 @@ import (
 	"github.com/adgate/adgate/engine/diag"
 	"github.com/adgate/adgate/engine/event"
 	"github.com/adgate/adgate/engine/internal/config"
+	"github.com/adgate/adgate/engine/internal/console"
 	"github.com/adgate/adgate/engine/internal/queue"
 	"github.com/adgate/adgate/engine/spec"
 )
@@ -89,6 +90,10 @@ type Server struct {
 	// sample keeps the redacted event sample (config sample:).
 	sample   *sampler
 	instance string
+	// con is the web console at /console/; loader checks the
+	// playground's specs.
+	con    *console.Console
+	loader *spec.Loader
 
 	draining atomic.Bool
 	// pending is the queue backlog as last sampled, for backpressure.
@@ -129,6 +134,12 @@ func New(ctx context.Context, opt Options) (*Server, error) {
 		return nil, fmt.Errorf("gateway: compile event schema: %w", err)
 	}
 	if s.sample, err = newSampler(); err != nil {
+		return nil, fmt.Errorf("gateway: %w", err)
+	}
+	if s.con, err = s.newConsole(); err != nil {
+		return nil, fmt.Errorf("gateway: %w", err)
+	}
+	if s.loader, err = spec.NewLoader(); err != nil {
 		return nil, fmt.Errorf("gateway: %w", err)
 	}
 	rt, ds, err := loadRuntime(ctx, opt.ConfigPath, config.Options{LookupEnv: opt.LookupEnv}, s.cat)

@@ -52,6 +52,9 @@ type Config struct {
 	PartnersDir string
 	DataDir     string
 	AdminToken  string
+	// ReadOnlyToken grants the admin API's GET routes and a console
+	// session that can look but not change anything.
+	ReadOnlyToken string
 	// MetricsToken is the bearer token of GET /metrics (admin_token is
 	// accepted too).
 	MetricsToken string
@@ -316,6 +319,7 @@ func (c *Config) Secrets() []string {
 		}
 	}
 	add(c.AdminToken)
+	add(c.ReadOnlyToken)
 	add(c.MetricsToken)
 	if u := c.Queue.URL; strings.Contains(u, "@") {
 		add(u)

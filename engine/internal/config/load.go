@@ -48,6 +48,9 @@ const (
 	RuleAllowHost    = "gateway-allow-host"
 	RuleQueue        = "gateway-queue"
 	RuleRetention    = "gateway-retention"
+	// RuleReadOnlyToken: read_only_token must not repeat a token that
+	// grants more (admin, metrics, ingest).
+	RuleReadOnlyToken = "gateway-read-only-token"
 )
 
 // MaxFileBytes bounds the config file read.
@@ -292,7 +295,9 @@ type rawConfig struct {
 	PartnersDir string `yaml:"partners_dir"`
 	DataDir     string `yaml:"data_dir"`
 	AdminToken  string `yaml:"admin_token"`
-	Metrics     struct {
+	// ReadOnlyToken grants the GET admin routes and a read-only console.
+	ReadOnlyToken string `yaml:"read_only_token"`
+	Metrics       struct {
 		Token string `yaml:"token"`
 	} `yaml:"metrics"`
 	Queue struct {
@@ -420,12 +425,13 @@ func (p *parser) build(raw *rawConfig, root *yaml.Node) *Config {
 		return d
 	}
 	cfg := &Config{
-		Listen:       cmpOr(raw.Listen, DefaultListen),
-		PartnersDir:  rel(raw.PartnersDir, DefaultPartnersDir),
-		DataDir:      rel(raw.DataDir, DefaultDataDir),
-		AdminToken:   raw.AdminToken,
-		MetricsToken: raw.Metrics.Token,
-		Queue:        p.buildQueue(raw, root, at, rel),
+		Listen:        cmpOr(raw.Listen, DefaultListen),
+		PartnersDir:   rel(raw.PartnersDir, DefaultPartnersDir),
+		DataDir:       rel(raw.DataDir, DefaultDataDir),
+		AdminToken:    raw.AdminToken,
+		ReadOnlyToken: raw.ReadOnlyToken,
+		MetricsToken:  raw.Metrics.Token,
+		Queue:         p.buildQueue(raw, root, at, rel),
 		Limits: Limits{
 			MaxBodyBytes:        cmpOr(raw.Limits.MaxBodyBytes, DefaultMaxBodyBytes),
 			MaxBatchEvents:      cmpOr(raw.Limits.MaxBatchEvents, DefaultMaxBatchEvents),
@@ -472,7 +478,37 @@ func (p *parser) build(raw *rawConfig, root *yaml.Node) *Config {
 		}
 		cfg.Apps = append(cfg.Apps, app)
 	}
+	p.checkReadOnlyToken(cfg, at)
 	return cfg
+}
+
+// checkReadOnlyToken refuses a read_only_token that equals a token
+// granting more: whoever holds it would get the other token's rights, and
+// the read-only login could not tell the two apart.
+func (p *parser) checkReadOnlyToken(cfg *Config, at func(string) *yaml.Node) {
+	ro := cfg.ReadOnlyToken
+	if ro == "" {
+		return
+	}
+	if cfg.AdminToken == "" {
+		p.errNode(at("read_only_token"), RuleReadOnlyToken, "read_only_token is set but admin_token is not",
+			"set admin_token too: the console's sessions are signed with a key derived from it")
+	}
+	clash := func(what string) {
+		p.errNode(at("read_only_token"), RuleReadOnlyToken, "read_only_token is the same as "+what,
+			"choose a distinct token: a read-only token must not grant anything more")
+	}
+	switch ro {
+	case cfg.AdminToken:
+		clash("admin_token")
+	case cfg.MetricsToken:
+		clash("metrics.token")
+	}
+	for _, a := range cfg.Apps {
+		if slices.Contains(a.Ingest.BearerTokens, ro) || a.Ingest.HMACSecret == ro {
+			clash(fmt.Sprintf("a credential of app %q", a.ID))
+		}
+	}
 }
 
 func (p *parser) buildQueue(raw *rawConfig, root *yaml.Node, at func(string) *yaml.Node, rel func(v, def string) string) Queue {

@@ -149,6 +149,12 @@ type Config struct {
 	// ControlBucket names the KV bucket of the pause controls (default
 	// ADGATE_CONTROL; its stream is KV_<name>).
 	ControlBucket string
+	// SessionBucket names the KV bucket of logged-out console sessions
+	// (default ADGATE_SESSIONS), kept SessionMaxAge (default 9h, longer
+	// than a session lives) so every instance refuses a session one of
+	// them logged out.
+	SessionBucket string
+	SessionMaxAge time.Duration
 	// StatsStream names the stream of per-minute delivery rollups
 	// (default ADGATE_STATS); StatsMaxAge keeps them this long (default
 	// 48h, the longest window GET /v1/stats serves plus a day).
@@ -238,6 +244,10 @@ func (c Config) withDefaults() Config {
 	if c.ControlBucket == "" {
 		c.ControlBucket = "ADGATE_CONTROL"
 	}
+	if c.SessionBucket == "" {
+		c.SessionBucket = "ADGATE_SESSIONS"
+	}
+	def(&c.SessionMaxAge, 9*time.Hour)
 	if c.StatsStream == "" {
 		c.StatsStream = "ADGATE_STATS"
 	}
@@ -562,7 +572,11 @@ func (q *Queue) ensureStreams(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	control, err := q.ensureKV(ctx, q.cfg.ControlBucket, "adgate controls: which (app, partner) pairs are paused")
+	control, err := q.ensureKV(ctx, q.cfg.ControlBucket, "adgate controls: which (app, partner) pairs are paused", 0)
+	if err != nil {
+		return err
+	}
+	sessions, err := q.ensureKV(ctx, q.cfg.SessionBucket, "adgate console: logged-out sessions, until they would have expired", q.cfg.SessionMaxAge)
 	if err != nil {
 		return err
 	}
@@ -570,7 +584,7 @@ func (q *Queue) ensureStreams(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	q.streams.Store(&streamSet{work: work, dead: dead, events: events, hist: hist, archive: archive, control: control, stats: stats})
+	q.streams.Store(&streamSet{work: work, dead: dead, events: events, hist: hist, archive: archive, control: control, sessions: sessions, stats: stats})
 	return nil
 }
 
@@ -586,6 +600,8 @@ type streamSet struct {
 	archive jetstream.Stream
 	// control holds the pauses (see control.go).
 	control jetstream.KeyValue
+	// sessions holds the logged-out console sessions (see sessions.go).
+	sessions jetstream.KeyValue
 	// stats holds the gateway instances' per-minute rollups.
 	stats jetstream.Stream
 }

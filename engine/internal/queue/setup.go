@@ -181,8 +181,10 @@ func (q *Queue) ensureStream(ctx context.Context, want jetstream.StreamConfig) (
 // a stream (KV_<name>), so it goes through ensureStream with the
 // configuration the client would give it: the configured replicas and
 // placement, and what an operator changed (history, limits) kept.
-func (q *Queue) ensureKV(ctx context.Context, name, description string) (jetstream.KeyValue, error) {
+// maxAge, when not 0, is the keys' time to live.
+func (q *Queue) ensureKV(ctx context.Context, name, description string, maxAge time.Duration) (jetstream.KeyValue, error) {
 	_, err := q.ensureStream(ctx, jetstream.StreamConfig{
+		MaxAge:            maxAge,
 		Name:              "KV_" + name,
 		Description:       description,
 		Subjects:          []string{"$KV." + name + ".>"},
