@@ -74,6 +74,10 @@ type exec struct {
 	memo    []Value
 	memoGen []uint32
 	gen     uint32
+	// guess[i] is where path i's last key was found in its hash at the
+	// last lookup (see compound.lookupAt); kept from one execution to
+	// the next, since it is only ever checked, never trusted.
+	guess []int32
 }
 
 // forget invalidates the memo of the paths starting at variable name,
@@ -98,7 +102,7 @@ func (t *Template) newExec(root Value, opt *ExecOptions) *exec {
 	}
 	e.root = root
 	if n := e.t.npaths; len(e.memo) < n {
-		e.memo, e.memoGen = make([]Value, n), make([]uint32, n)
+		e.memo, e.memoGen, e.guess = make([]Value, n), make([]uint32, n), make([]int32, n)
 	}
 	if e.gen++; e.gen == 0 { // wrapped: old stamps could match again
 		clear(e.memoGen)

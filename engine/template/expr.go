@@ -60,7 +60,13 @@ func (x *identExpr) resolve(e *exec) Value {
 			return e.vars[i].v
 		}
 	}
-	return e.root.Get(x.name)
+	if e.root.kind != KindHash {
+		return Value{}
+	}
+	if i := e.root.c.lookupAt(x.name, &e.guess[x.slot]); i >= 0 {
+		return e.root.c.vals[i]
+	}
+	return Value{}
 }
 
 type dotExpr struct {
@@ -140,7 +146,13 @@ func (x *dotExpr) lookup(e *exec) (Value, error) {
 	}
 	switch {
 	case t.kind == KindHash:
-		return t.Get(x.name), nil
+		if x.slot < 0 {
+			return t.Get(x.name), nil
+		}
+		if i := t.c.lookupAt(x.name, &e.guess[x.slot]); i >= 0 {
+			return t.c.vals[i], nil
+		}
+		return Value{}, nil
 	case t.kind == KindMissing:
 		return Value{}, e.undef(x.x)
 	case t.isMultiEmpty():
