@@ -255,14 +255,36 @@ func (e *exec) toJSON(s *stmt, sb *outBuf, v Value, depth, start int) error {
 }
 
 // rootHides reports whether the data model has a variable named like s,
-// directive k; the answer is computed once per execution and directive
-// kind, for the kinds the template uses only.
+// directive k; the answer is computed once per execution, for the kinds
+// the template uses only. A small model is scanned once for every
+// directive's name: cheaper than a failed lookup per directive, the
+// usual answer (directive names have no alias, so own keys are all).
 func (e *exec) rootHides(s *stmt, k userKind) bool {
 	if e.hidesKnown&(1<<k) == 0 {
-		e.hidesKnown |= 1 << k
-		if e.root.Get(s.name).kind != KindMissing {
-			e.rootHidden |= 1 << k
+		if c := e.root.c; e.root.kind == KindHash && c.idx == nil {
+			e.hidesKnown = ^uint8(0)
+			for i, key := range c.keys {
+				if len(key) < 64 && userNameLens&(1<<len(key)) != 0 {
+					if u, ok := userNames[key]; ok && c.vals[i].kind != KindMissing {
+						e.rootHidden |= 1 << u
+					}
+				}
+			}
+		} else {
+			e.hidesKnown |= 1 << k
+			if e.root.Get(s.name).kind != KindMissing {
+				e.rootHidden |= 1 << k
+			}
 		}
 	}
 	return e.rootHidden&(1<<k) != 0
 }
+
+// userNameLens has bit n set when a user directive's name is n bytes
+// long: most keys of a data model are ruled out by their length alone.
+var userNameLens = func() (m uint64) {
+	for n := range userNames {
+		m |= 1 << len(n)
+	}
+	return m
+}()
