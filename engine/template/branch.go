@@ -133,6 +133,11 @@ func (e *exec) removeVar(name string) {
 
 // writeJSONQuoted writes s as a JSON string the way Jackson does.
 func writeJSONQuoted(sb *outBuf, s string) {
+	if plainJSON(s, JSONJackson) == len(s) {
+		// the usual value: one append, no escaper
+		sb.b = append(append(append(sb.b, '"'), s...), '"')
+		return
+	}
 	sb.WriteByte('"')
 	writeJSON(sb, s, JSONJackson)
 	sb.WriteByte('"')
