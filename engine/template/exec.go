@@ -559,14 +559,7 @@ func utf16Len(s string) int {
 // utf16Slice returns s[from:to] in UTF-16 code units, as Java's
 // substring; a surrogate pair cut in half becomes U+FFFD.
 func utf16Slice(s string, from, to int) string {
-	isASCII := true
-	for i := 0; i < len(s); i++ {
-		if s[i] >= utf8.RuneSelf {
-			isASCII = false
-			break
-		}
-	}
-	if isASCII {
+	if isASCII(s) {
 		return s[from:to]
 	}
 	u := utf16.Encode([]rune(s))
