@@ -269,9 +269,12 @@ func (e *exec) rootHides(s *stmt, k userKind) bool {
 		if c := e.root.c; e.root.kind == KindHash && c.idx == nil {
 			e.hidesKnown = ^uint8(0)
 			for i, key := range c.keys {
-				if len(key) < 64 && userNameLens&(1<<len(key)) != 0 {
-					if u, ok := userNames[key]; ok && c.vals[i].kind != KindMissing {
-						e.rootHidden |= 1 << u
+				if len(key) >= 64 || userNameLens&(1<<len(key)) == 0 {
+					continue
+				}
+				for _, u := range userNameList {
+					if u.name == key && c.vals[i].kind != KindMissing {
+						e.rootHidden |= 1 << u.kind
 					}
 				}
 			}
@@ -287,9 +290,18 @@ func (e *exec) rootHides(s *stmt, k userKind) bool {
 
 // userNameLens has bit n set when a user directive's name is n bytes
 // long: most keys of a data model are ruled out by their length alone.
-var userNameLens = func() (m uint64) {
-	for n := range userNames {
+// userNameList is userNames as a list, which six comparisons search
+// faster than a map lookup.
+var userNameLens, userNameList = func() (m uint64, l []struct {
+	name string
+	kind userKind
+}) {
+	for n, k := range userNames {
 		m |= 1 << len(n)
+		l = append(l, struct {
+			name string
+			kind userKind
+		}{n, k})
 	}
-	return m
+	return m, l
 }()
