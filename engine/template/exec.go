@@ -78,12 +78,24 @@ type exec struct {
 	// last lookup (see compound.lookupAt); kept from one execution to
 	// the next, since it is only ever checked, never trusted.
 	guess []int32
+	// forgot is the last variable forget was called for, and the memo
+	// slots of its paths
+	forgot struct {
+		set   bool
+		name  string
+		slots []int32
+	}
 }
 
 // forget invalidates the memo of the paths starting at variable name,
 // which was just bound or unbound.
 func (e *exec) forget(name string) {
-	for _, s := range e.t.pathsOf[name] {
+	// a loop binds the same name at every item: the last name's slots
+	// are kept, which spares a map lookup per item
+	if !e.forgot.set || name != e.forgot.name {
+		e.forgot.set, e.forgot.name, e.forgot.slots = true, name, e.t.pathsOf[name]
+	}
+	for _, s := range e.forgot.slots {
 		e.memoGen[s] = 0
 	}
 }
@@ -137,6 +149,8 @@ func (e *exec) release() {
 	e.loops = e.loops[:0]
 	clear(e.iters)
 	e.iters = e.iters[:0]
+	// the name may come from the data model (<@loop val=...>)
+	e.forgot.set, e.forgot.name, e.forgot.slots = false, "", nil
 	e.root, e.opt, e.out, e.outBase = Value{}, ExecOptions{}, outBuf{}, 0
 	if e.macro.Len() > maxKeptMacroBytes {
 		e.macro = strings.Builder{}
