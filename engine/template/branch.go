@@ -269,7 +269,7 @@ func (e *exec) rootHides(s *stmt, k userKind) bool {
 		if c := e.root.c; e.root.kind == KindHash && c.idx == nil {
 			e.hidesKnown = ^uint8(0)
 			for i, key := range c.keys {
-				if len(key) >= 64 || userNameLens&(1<<len(key)) == 0 {
+				if len(key) == 0 || len(key) >= len(userNameStarts) || userNameStarts[len(key)]&(1<<(key[0]&63)) == 0 {
 					continue
 				}
 				for _, u := range userNameList {
@@ -288,16 +288,16 @@ func (e *exec) rootHides(s *stmt, k userKind) bool {
 	return e.rootHidden&(1<<k) != 0
 }
 
-// userNameLens has bit n set when a user directive's name is n bytes
-// long: most keys of a data model are ruled out by their length alone.
-// userNameList is userNames as a list, which six comparisons search
-// faster than a map lookup.
-var userNameLens, userNameList = func() (m uint64, l []struct {
+// userNameStarts[n] has bit b&63 set when a user directive's name is n
+// bytes long and starts with byte b: most keys of a data model are ruled
+// out by their length and first byte alone. userNameList is userNames
+// as a list, which a few comparisons search faster than a map lookup.
+var userNameStarts, userNameList = func() (m [64]uint64, l []struct {
 	name string
 	kind userKind
 }) {
 	for n, k := range userNames {
-		m |= 1 << len(n)
+		m[len(n)] |= 1 << (n[0] & 63)
 		l = append(l, struct {
 			name string
 			kind userKind

@@ -17,7 +17,7 @@ func TestModelHidesDirective(t *testing.T) {
 		fmt.Fprintf(&wide, `"k%d":%d,`, i, i)
 	}
 	tests := []struct{ name, model, wantErr string }{
-		{"no such variable", `{"a":1,"jsons":2,"url":3}`, ""},
+		{"no such variable", `{"a":1,"jsons":2,"url":3,"":4,"jzon":5,"uRLencode":6}`, ""},
 		{"null does not hide", `{"json":null,"urlencode":null}`, ""},
 		{"json hides", `{"a":1,"json":"x"}`, "<@json>: the variable json hides"},
 		{"later directive hidden", `{"urlencode":{}}`, "<@urlencode>: the variable urlencode hides"},
