@@ -189,7 +189,20 @@ func appendFormURLEncoded(dst []byte, s string) []byte {
 		chunk := s[i:min(len(s), i+fit)]
 		i += len(chunk)
 		j, p := len(dst), unsafe.Pointer(unsafe.SliceData(dst))
-		for k := 0; k < len(chunk); k++ {
+		k := 0
+		for ; k+4 <= len(chunk); k += 4 { // unrolled: the loop's own work is a third of a byte's
+			c := chunk[k : k+4]
+			e0, e1, e2, e3 := formEncoded[c[0]], formEncoded[c[1]], formEncoded[c[2]], formEncoded[c[3]]
+			*(*uint32)(unsafe.Add(p, j)) = uint32(e0)
+			j += int(e0 >> 32)
+			*(*uint32)(unsafe.Add(p, j)) = uint32(e1)
+			j += int(e1 >> 32)
+			*(*uint32)(unsafe.Add(p, j)) = uint32(e2)
+			j += int(e2 >> 32)
+			*(*uint32)(unsafe.Add(p, j)) = uint32(e3)
+			j += int(e3 >> 32)
+		}
+		for ; k < len(chunk); k++ {
 			enc := formEncoded[chunk[k]]
 			*(*uint32)(unsafe.Add(p, j)) = uint32(enc)
 			j += int(enc >> 32)
