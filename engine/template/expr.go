@@ -367,6 +367,10 @@ type cmpExpr struct {
 	op    cmpOp
 	opTok string
 	l, r  expr
+	// lit is r when it is a string literal and op == or !=: the
+	// commonest condition, a path compared with a string literal
+	// (user_data.os == "IOS"), has a fast path
+	lit *litExpr
 }
 
 func (x *cmpExpr) eval(e *exec) (Value, error) {
@@ -379,16 +383,18 @@ func (x *cmpExpr) eval(e *exec) (Value, error) {
 
 // test is eval for a condition (see exec.evalBool).
 func (x *cmpExpr) test(e *exec) (bool, error) {
-	if lit, ok := x.r.(*litExpr); ok && lit.v.kind == KindString && (x.op == cmpEq || x.op == cmpNe) {
-		// the commonest condition, a path compared with a string literal
-		// (user_data.os == "IOS"): with a string on the left, the general
-		// path below gives the same answer
-		l, err := e.evalDefined(x.l)
+	if lit := x.lit; lit != nil {
+		// with a string on the left, the general path below gives the
+		// same answer
+		l, err := x.l.eval(e)
 		if err != nil {
 			return false, err
 		}
 		if l.kind == KindString && len(l.s)+len(lit.v.s) < 1<<bytesPerStep {
 			return collatorEqual(l.s, lit.v.s) == (x.op == cmpEq), nil
+		}
+		if l.kind == KindMissing {
+			return false, e.undef(x.l)
 		}
 		return x.compare(e, l, lit.v)
 	}
