@@ -60,7 +60,7 @@ func (e *exec) execUser(s *stmt) error {
 		n := e.out.Len() - start
 		if start-e.outBase+n*3+2 > e.maxOut {
 			e.out.b = e.out.b[:start]
-			return e.limitErr(s.begin, "template output exceeds the limit of "+itoa(e.maxOut)+" bytes")
+			return e.outputErr(s.begin)
 		}
 		e.scratch = append(e.scratch[:0], e.out.b[start:]...)
 		body := unsafe.String(unsafe.SliceData(e.scratch), n)
@@ -223,7 +223,7 @@ func (e *exec) toJSON(s *stmt, sb *outBuf, v Value, depth, start int) error {
 		return e.errf(s.begin, "<@jsonmap>: nesting too deep")
 	}
 	if sb.Len()-e.outBase > e.maxOut {
-		return e.limitErr(s.begin, "template output exceeds the limit of "+itoa(e.maxOut)+" bytes")
+		return e.outputErr(s.begin)
 	}
 	switch v.kind {
 	case KindMissing:

@@ -185,6 +185,12 @@ func (e *exec) errf(p position, msg string) error {
 	return &Error{Name: e.t.name, Line: int(p.Line), Col: int(p.Col), Rule: RuleEval, Msg: msg}
 }
 
+// outputErr reports output beyond MaxOutput; apart, so that write is
+// small enough to be inlined.
+func (e *exec) outputErr(p position) error {
+	return e.limitErr(p, "template output exceeds the limit of "+itoa(e.maxOut)+" bytes")
+}
+
 func (e *exec) limitErr(p position, msg string) error {
 	return &Error{Name: e.t.name, Line: int(p.Line), Col: int(p.Col), Rule: RuleLimit, Msg: msg}
 }
@@ -253,7 +259,7 @@ func itoa(i int) string { return strconv.Itoa(i) }
 // results) against MaxOutput, and the building as work (see work).
 func (e *exec) charge(p position, n int) error {
 	if n > e.maxOut {
-		return e.limitErr(p, "template output exceeds the limit of "+itoa(e.maxOut)+" bytes")
+		return e.outputErr(p)
 	}
 	return e.work(p, n>>bytesPerStep)
 }
@@ -327,10 +333,10 @@ func (e *exec) slowCheck(p position) error {
 }
 
 func (e *exec) write(p position, s string) error {
-	if e.out.Len()-e.outBase+len(s) > e.maxOut {
-		return e.limitErr(p, "template output exceeds the limit of "+itoa(e.maxOut)+" bytes")
+	if len(e.out.b)-e.outBase+len(s) > e.maxOut {
+		return e.outputErr(p)
 	}
-	e.out.WriteString(s)
+	e.out.b = append(e.out.b, s...)
 	return nil
 }
 
@@ -406,7 +412,7 @@ func (e *exec) execStmt(s *stmt) error {
 		}
 		e.out.WriteString(e.macro.String()[mark:])
 		if e.out.Len()-e.outBase > e.maxOut {
-			return e.limitErr(s.begin, "template output exceeds the limit of "+itoa(e.maxOut)+" bytes")
+			return e.outputErr(s.begin)
 		}
 		return nil
 	case sInterp:
