@@ -650,9 +650,11 @@ func (x *hashLitExpr) eval(e *exec) (Value, error) {
 // the zero-width characters U+200B..U+200F anywhere, and a run of C0/C1
 // control characters (other than tab and line breaks) at the end.
 func collatorEqual(a, b string) bool {
-	if a == b {
-		return true
-	}
+	// small enough to be inlined: equal strings are equal without more
+	return a == b || collatorEqualSlow(a, b)
+}
+
+func collatorEqualSlow(a, b string) bool {
 	if !mayIgnore(a) && !mayIgnore(b) {
 		return false
 	}
