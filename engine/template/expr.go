@@ -371,6 +371,9 @@ type cmpExpr struct {
 	// commonest condition, a path compared with a string literal
 	// (user_data.os == "IOS"), has a fast path
 	lit *litExpr
+	// litIgnorable: lit may hold characters the collator ignores (see
+	// mayIgnore), known from parsing
+	litIgnorable bool
 }
 
 func (x *cmpExpr) eval(e *exec) (Value, error) {
@@ -391,7 +394,9 @@ func (x *cmpExpr) test(e *exec) (bool, error) {
 			return false, err
 		}
 		if l.kind == KindString && len(l.s)+len(lit.v.s) < 1<<bytesPerStep {
-			return collatorEqual(l.s, lit.v.s) == (x.op == cmpEq), nil
+			// collatorEqual, with the literal's half of its test done
+			eq := l.s == lit.v.s || (x.litIgnorable || mayIgnore(l.s)) && collatorEqualSlow(l.s, lit.v.s)
+			return eq == (x.op == cmpEq), nil
 		}
 		if l.kind == KindMissing {
 			return false, e.undef(x.l)

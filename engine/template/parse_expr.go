@@ -117,7 +117,7 @@ func (p *parser) parseEq() (expr, error) {
 	}
 	c := &cmpExpr{base: base{start.pos, p.srcFrom(start.off)}, op: op, opTok: t.val, l: l, r: r}
 	if lit, ok := r.(*litExpr); ok && lit.v.kind == KindString {
-		c.lit = lit
+		c.lit, c.litIgnorable = lit, mayIgnore(lit.v.s)
 	}
 	return c, p.checkLiteralCmp(c, t)
 }
