@@ -166,48 +166,22 @@ var formEncoded = func() (t [256]uint64) {
 
 // appendFormURLEncoded is java.net.URLEncoder.encode(s, UTF-8):
 // application/x-www-form-urlencoded, space as '+', only A-Z a-z 0-9 . - * _
-// left as they are. It is the inner loop of Criteo's <@urlencode> body.
-// While dst has room for the worst case (three bytes each, and one to
-// spare), a byte is one table load and one four-byte store whose last
-// bytes the next store overwrites or the length leaves out: no branch,
-// no bounds check (checked stores cost twice the instructions). The
-// output buffer is sized for the usual output, not the worst case, so
-// the bytes that do not fit go one by one rather than grow it.
+// left as they are. It is the inner loop of Criteo's <@urlencode> body: a
+// byte is one table load and an append of the bytes the table gives. (A
+// version storing four bytes at a time through unsafe pointers was 10%
+// faster on Criteo; an unchecked write in the engine that runs untrusted
+// templates is not worth it, Criteo is already several times faster than
+// Apache FreeMarker.)
 func appendFormURLEncoded(dst []byte, s string) []byte {
-	for i := 0; i < len(s); {
-		fit := (cap(dst) - len(dst) - 1) / 3
-		if fit <= 0 {
-			var b [4]byte
-			enc := formEncoded[s[i]]
-			binary.NativeEndian.PutUint32(b[:], uint32(enc))
-			dst = append(dst, b[:enc>>32]...)
-			i++
+	for i := 0; i < len(s); i++ {
+		enc := formEncoded[s[i]]
+		if enc>>32 == 1 {
+			dst = append(dst, byte(enc))
 			continue
 		}
-		// a store at j writes j..j+3 and j grows by three at most, so
-		// the fit's stores end at len(dst)+3*fit, within cap(dst)
-		chunk := s[i:min(len(s), i+fit)]
-		i += len(chunk)
-		j, p := len(dst), unsafe.Pointer(unsafe.SliceData(dst))
-		k := 0
-		for ; k+4 <= len(chunk); k += 4 { // unrolled: the loop's own work is a third of a byte's
-			c := chunk[k : k+4]
-			e0, e1, e2, e3 := formEncoded[c[0]], formEncoded[c[1]], formEncoded[c[2]], formEncoded[c[3]]
-			*(*uint32)(unsafe.Add(p, j)) = uint32(e0)
-			j += int(e0 >> 32)
-			*(*uint32)(unsafe.Add(p, j)) = uint32(e1)
-			j += int(e1 >> 32)
-			*(*uint32)(unsafe.Add(p, j)) = uint32(e2)
-			j += int(e2 >> 32)
-			*(*uint32)(unsafe.Add(p, j)) = uint32(e3)
-			j += int(e3 >> 32)
-		}
-		for ; k < len(chunk); k++ {
-			enc := formEncoded[chunk[k]]
-			*(*uint32)(unsafe.Add(p, j)) = uint32(enc)
-			j += int(enc >> 32)
-		}
-		dst = dst[:j]
+		var b [4]byte
+		binary.NativeEndian.PutUint32(b[:], uint32(enc))
+		dst = append(dst, b[:3]...)
 	}
 	return dst
 }
