@@ -1,6 +1,7 @@
 package template
 
 import (
+	"encoding/binary"
 	"strconv"
 	"unsafe"
 )
@@ -59,7 +60,7 @@ func (e *exec) execUser(s *stmt) error {
 		n := e.out.Len() - start
 		if start-e.outBase+n*3+2 > e.maxOut {
 			e.out.b = e.out.b[:start]
-			return e.limitErr(s.begin, "template output exceeds the limit of "+itoa(e.maxOut)+" bytes")
+			return e.outputErr(s.begin)
 		}
 		e.scratch = append(e.scratch[:0], e.out.b[start:]...)
 		body := unsafe.String(unsafe.SliceData(e.scratch), n)
@@ -132,33 +133,55 @@ func (e *exec) removeVar(name string) {
 
 // writeJSONQuoted writes s as a JSON string the way Jackson does.
 func writeJSONQuoted(sb *outBuf, s string) {
+	if plainJSON(s, JSONJackson) == len(s) {
+		// the usual value: one append, no escaper
+		sb.b = append(append(append(sb.b, '"'), s...), '"')
+		return
+	}
 	sb.WriteByte('"')
 	writeJSON(sb, s, JSONJackson)
 	sb.WriteByte('"')
 }
 
-// formSafeTable marks the bytes java.net.URLEncoder leaves as they are.
-var formSafeTable = func() (t [256]bool) {
+// formEncoded is java.net.URLEncoder's form of each byte, as
+// appendFormURLEncoded stores it: in the low 32 bits, up to three bytes
+// of text in memory order (NativeEndian, so that one uint32 store writes
+// them in order on any machine), and their count above. Letters, digits
+// and . - * _ stay as they are, ' ' becomes '+', every other byte %XX.
+var formEncoded = func() (t [256]uint64) {
 	for c := 0; c < 256; c++ {
-		t[c] = c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '-' || c == '*' || c == '_'
+		b := [4]byte{byte(c)}
+		n := uint64(1)
+		switch {
+		case c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '-' || c == '*' || c == '_':
+		case c == ' ':
+			b[0] = '+'
+		default:
+			b, n = [4]byte{'%', upperHex[c>>4], upperHex[c&15]}, 3
+		}
+		t[c] = uint64(binary.NativeEndian.Uint32(b[:])) | n<<32
 	}
 	return t
 }()
 
 // appendFormURLEncoded is java.net.URLEncoder.encode(s, UTF-8):
 // application/x-www-form-urlencoded, space as '+', only A-Z a-z 0-9 . - * _
-// left as they are.
+// left as they are. It is the inner loop of Criteo's <@urlencode> body: a
+// byte is one table load and an append of the bytes the table gives. (A
+// version storing four bytes at a time through unsafe pointers was 10%
+// faster on Criteo; an unchecked write in the engine that runs untrusted
+// templates is not worth it, Criteo is already several times faster than
+// Apache FreeMarker.)
 func appendFormURLEncoded(dst []byte, s string) []byte {
 	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case formSafeTable[c]:
-			dst = append(dst, c)
-		case c == ' ':
-			dst = append(dst, '+')
-		default:
-			dst = append(dst, '%', upperHex[c>>4], upperHex[c&15])
+		enc := formEncoded[s[i]]
+		if enc>>32 == 1 {
+			dst = append(dst, byte(enc))
+			continue
 		}
+		var b [4]byte
+		binary.NativeEndian.PutUint32(b[:], uint32(enc))
+		dst = append(dst, b[:3]...)
 	}
 	return dst
 }
@@ -174,7 +197,7 @@ func (e *exec) toJSON(s *stmt, sb *outBuf, v Value, depth, start int) error {
 		return e.errf(s.begin, "<@jsonmap>: nesting too deep")
 	}
 	if sb.Len()-e.outBase > e.maxOut {
-		return e.limitErr(s.begin, "template output exceeds the limit of "+itoa(e.maxOut)+" bytes")
+		return e.outputErr(s.begin)
 	}
 	switch v.kind {
 	case KindMissing:
@@ -224,14 +247,48 @@ func (e *exec) toJSON(s *stmt, sb *outBuf, v Value, depth, start int) error {
 }
 
 // rootHides reports whether the data model has a variable named like s,
-// directive k; the answer is computed once per execution and directive
-// kind, for the kinds the template uses only.
+// directive k; the answer is computed once per execution, for the kinds
+// the template uses only. A small model is scanned once for every
+// directive's name: cheaper than a failed lookup per directive, the
+// usual answer (directive names have no alias, so own keys are all).
 func (e *exec) rootHides(s *stmt, k userKind) bool {
 	if e.hidesKnown&(1<<k) == 0 {
-		e.hidesKnown |= 1 << k
-		if e.root.Get(s.name).kind != KindMissing {
-			e.rootHidden |= 1 << k
+		if c := e.root.c; e.root.kind == KindHash && c.idx == nil {
+			e.hidesKnown = ^uint8(0)
+			for i, key := range c.keys {
+				if len(key) == 0 || len(key) >= len(userNameStarts) || userNameStarts[len(key)]&(1<<(key[0]&63)) == 0 {
+					continue
+				}
+				for _, u := range userNameList {
+					if u.name == key && c.vals[i].kind != KindMissing {
+						e.rootHidden |= 1 << u.kind
+					}
+				}
+			}
+		} else {
+			e.hidesKnown |= 1 << k
+			if e.root.Get(s.name).kind != KindMissing {
+				e.rootHidden |= 1 << k
+			}
 		}
 	}
 	return e.rootHidden&(1<<k) != 0
 }
+
+// userNameStarts[n] has bit b&63 set when a user directive's name is n
+// bytes long and starts with byte b: most keys of a data model are ruled
+// out by their length and first byte alone. userNameList is userNames
+// as a list, which a few comparisons search faster than a map lookup.
+var userNameStarts, userNameList = func() (m [64]uint64, l []struct {
+	name string
+	kind userKind
+}) {
+	for n, k := range userNames {
+		m[len(n)] |= 1 << (n[0] & 63)
+		l = append(l, struct {
+			name string
+			kind userKind
+		}{n, k})
+	}
+	return m, l
+}()

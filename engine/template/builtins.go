@@ -487,16 +487,20 @@ var upperExpansions = map[rune]string{
 	'ﬓ': "ՄՆ", 'ﬔ': "ՄԵ", 'ﬕ': "ՄԻ", 'ﬖ': "ՎՆ", 'ﬗ': "ՄԽ",
 }
 
-// javaUpper is String.toUpperCase for en_US.
-func javaUpper(s string) string {
-	ascii := true
+// isASCII reports whether s is all ASCII: text on which Java's and Go's
+// string functions agree.
+func isASCII(s string) bool {
 	for i := 0; i < len(s); i++ {
 		if s[i] >= utf8.RuneSelf {
-			ascii = false
-			break
+			return false
 		}
 	}
-	if ascii {
+	return true
+}
+
+// javaUpper is String.toUpperCase for en_US.
+func javaUpper(s string) string {
+	if isASCII(s) {
 		return strings.ToUpper(s)
 	}
 	var b strings.Builder
@@ -513,7 +517,9 @@ func javaUpper(s string) string {
 // javaLower is String.toLowerCase for en_US: per-rune lower case plus
 // Java's special cases, İ -> i̇ and the word-final sigma.
 func javaLower(s string) string {
-	if !strings.ContainsRune(s, 'Σ') && !strings.ContainsRune(s, 'İ') {
+	// the ASCII test is cheaper than the two searches, and settles the
+	// usual text
+	if isASCII(s) || !strings.ContainsRune(s, 'Σ') && !strings.ContainsRune(s, 'İ') {
 		return strings.ToLower(s)
 	}
 	rs := []rune(s)

@@ -74,12 +74,28 @@ type exec struct {
 	memo    []Value
 	memoGen []uint32
 	gen     uint32
+	// guess[i] is where path i's last key was found in its hash at the
+	// last lookup (see compound.lookupAt); kept from one execution to
+	// the next, since it is only ever checked, never trusted.
+	guess []int32
+	// forgot is the last variable forget was called for, and the memo
+	// slots of its paths
+	forgot struct {
+		set   bool
+		name  string
+		slots []int32
+	}
 }
 
 // forget invalidates the memo of the paths starting at variable name,
 // which was just bound or unbound.
 func (e *exec) forget(name string) {
-	for _, s := range e.t.pathsOf[name] {
+	// a loop binds the same name at every item: the last name's slots
+	// are kept, which spares a map lookup per item
+	if !e.forgot.set || name != e.forgot.name {
+		e.forgot.set, e.forgot.name, e.forgot.slots = true, name, e.t.pathsOf[name]
+	}
+	for _, s := range e.forgot.slots {
 		e.memoGen[s] = 0
 	}
 }
@@ -98,7 +114,7 @@ func (t *Template) newExec(root Value, opt *ExecOptions) *exec {
 	}
 	e.root = root
 	if n := e.t.npaths; len(e.memo) < n {
-		e.memo, e.memoGen = make([]Value, n), make([]uint32, n)
+		e.memo, e.memoGen, e.guess = make([]Value, n), make([]uint32, n), make([]int32, n)
 	}
 	if e.gen++; e.gen == 0 { // wrapped: old stamps could match again
 		clear(e.memoGen)
@@ -133,6 +149,8 @@ func (e *exec) release() {
 	e.loops = e.loops[:0]
 	clear(e.iters)
 	e.iters = e.iters[:0]
+	// the name may come from the data model (<@loop val=...>)
+	e.forgot.set, e.forgot.name, e.forgot.slots = false, "", nil
 	e.root, e.opt, e.out, e.outBase = Value{}, ExecOptions{}, outBuf{}, 0
 	if e.macro.Len() > maxKeptMacroBytes {
 		e.macro = strings.Builder{}
@@ -165,6 +183,12 @@ func isUndef(err error) bool {
 
 func (e *exec) errf(p position, msg string) error {
 	return &Error{Name: e.t.name, Line: int(p.Line), Col: int(p.Col), Rule: RuleEval, Msg: msg}
+}
+
+// outputErr reports output beyond MaxOutput; apart, so that write is
+// small enough to be inlined.
+func (e *exec) outputErr(p position) error {
+	return e.limitErr(p, "template output exceeds the limit of "+itoa(e.maxOut)+" bytes")
 }
 
 func (e *exec) limitErr(p position, msg string) error {
@@ -235,7 +259,7 @@ func itoa(i int) string { return strconv.Itoa(i) }
 // results) against MaxOutput, and the building as work (see work).
 func (e *exec) charge(p position, n int) error {
 	if n > e.maxOut {
-		return e.limitErr(p, "template output exceeds the limit of "+itoa(e.maxOut)+" bytes")
+		return e.outputErr(p)
 	}
 	return e.work(p, n>>bytesPerStep)
 }
@@ -309,10 +333,10 @@ func (e *exec) slowCheck(p position) error {
 }
 
 func (e *exec) write(p position, s string) error {
-	if e.out.Len()-e.outBase+len(s) > e.maxOut {
-		return e.limitErr(p, "template output exceeds the limit of "+itoa(e.maxOut)+" bytes")
+	if len(e.out.b)-e.outBase+len(s) > e.maxOut {
+		return e.outputErr(p)
 	}
-	e.out.WriteString(s)
+	e.out.b = append(e.out.b, s...)
 	return nil
 }
 
@@ -388,7 +412,7 @@ func (e *exec) execStmt(s *stmt) error {
 		}
 		e.out.WriteString(e.macro.String()[mark:])
 		if e.out.Len()-e.outBase > e.maxOut {
-			return e.limitErr(s.begin, "template output exceeds the limit of "+itoa(e.maxOut)+" bytes")
+			return e.outputErr(s.begin)
 		}
 		return nil
 	case sInterp:
@@ -555,14 +579,7 @@ func utf16Len(s string) int {
 // utf16Slice returns s[from:to] in UTF-16 code units, as Java's
 // substring; a surrogate pair cut in half becomes U+FFFD.
 func utf16Slice(s string, from, to int) string {
-	isASCII := true
-	for i := 0; i < len(s); i++ {
-		if s[i] >= utf8.RuneSelf {
-			isASCII = false
-			break
-		}
-	}
-	if isASCII {
+	if isASCII(s) {
 		return s[from:to]
 	}
 	u := utf16.Encode([]rune(s))

@@ -60,7 +60,13 @@ func (x *identExpr) resolve(e *exec) Value {
 			return e.vars[i].v
 		}
 	}
-	return e.root.Get(x.name)
+	if e.root.kind != KindHash {
+		return Value{}
+	}
+	if i := e.root.c.lookupAt(x.name, &e.guess[x.slot]); i >= 0 {
+		return e.root.c.vals[i]
+	}
+	return Value{}
 }
 
 type dotExpr struct {
@@ -140,7 +146,13 @@ func (x *dotExpr) lookup(e *exec) (Value, error) {
 	}
 	switch {
 	case t.kind == KindHash:
-		return t.Get(x.name), nil
+		if x.slot < 0 {
+			return t.Get(x.name), nil
+		}
+		if i := t.c.lookupAt(x.name, &e.guess[x.slot]); i >= 0 {
+			return t.c.vals[i], nil
+		}
+		return Value{}, nil
 	case t.kind == KindMissing:
 		return Value{}, e.undef(x.x)
 	case t.isMultiEmpty():
@@ -355,6 +367,13 @@ type cmpExpr struct {
 	op    cmpOp
 	opTok string
 	l, r  expr
+	// lit is r when it is a string literal and op == or !=: the
+	// commonest condition, a path compared with a string literal
+	// (user_data.os == "IOS"), has a fast path
+	lit *litExpr
+	// litIgnorable: lit may hold characters the collator ignores (see
+	// mayIgnore), known from parsing
+	litIgnorable bool
 }
 
 func (x *cmpExpr) eval(e *exec) (Value, error) {
@@ -367,16 +386,20 @@ func (x *cmpExpr) eval(e *exec) (Value, error) {
 
 // test is eval for a condition (see exec.evalBool).
 func (x *cmpExpr) test(e *exec) (bool, error) {
-	if lit, ok := x.r.(*litExpr); ok && lit.v.kind == KindString && (x.op == cmpEq || x.op == cmpNe) {
-		// the commonest condition, a path compared with a string literal
-		// (user_data.os == "IOS"): with a string on the left, the general
-		// path below gives the same answer
-		l, err := e.evalDefined(x.l)
+	if lit := x.lit; lit != nil {
+		// with a string on the left, the general path below gives the
+		// same answer
+		l, err := x.l.eval(e)
 		if err != nil {
 			return false, err
 		}
 		if l.kind == KindString && len(l.s)+len(lit.v.s) < 1<<bytesPerStep {
-			return collatorEqual(l.s, lit.v.s) == (x.op == cmpEq), nil
+			// collatorEqual, with the literal's half of its test done
+			eq := l.s == lit.v.s || (x.litIgnorable || mayIgnore(l.s)) && collatorEqualSlow(l.s, lit.v.s)
+			return eq == (x.op == cmpEq), nil
+		}
+		if l.kind == KindMissing {
+			return false, e.undef(x.l)
 		}
 		return x.compare(e, l, lit.v)
 	}
@@ -632,9 +655,11 @@ func (x *hashLitExpr) eval(e *exec) (Value, error) {
 // the zero-width characters U+200B..U+200F anywhere, and a run of C0/C1
 // control characters (other than tab and line breaks) at the end.
 func collatorEqual(a, b string) bool {
-	if a == b {
-		return true
-	}
+	// small enough to be inlined: equal strings are equal without more
+	return a == b || collatorEqualSlow(a, b)
+}
+
+func collatorEqualSlow(a, b string) bool {
 	if !mayIgnore(a) && !mayIgnore(b) {
 		return false
 	}

@@ -54,10 +54,22 @@ type textWriter interface {
 	WriteByte(c byte) error
 }
 
+// plainJSON returns the length of the prefix of s that esc writes as it
+// is: all of s for most values.
+func plainJSON(s string, esc JSONEscaping) int {
+	special := &jsonSpecial[esc]
+	for i := 0; i < len(s); i++ {
+		if special[s[i]] {
+			return i
+		}
+	}
+	return len(s)
+}
+
 func writeJSON[W textWriter](b W, s string, esc JSONEscaping) {
 	special := &jsonSpecial[esc]
 	start := 0
-	for i := 0; i < len(s); {
+	for i := plainJSON(s, esc); i < len(s); {
 		c := s[i]
 		if !special[c] {
 			i++

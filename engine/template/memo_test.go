@@ -1,6 +1,10 @@
 package template
 
-import "testing"
+import (
+	"fmt"
+	"strings"
+	"testing"
+)
 
 // TestPathMemo: a path read several times is looked up once, but binding
 // a variable (assign, capture, a loop's item, the loop's end) must make
@@ -39,6 +43,44 @@ func TestPathMemoAcrossExecutions(t *testing.T) {
 		got, err := tp.ExecuteString(tc.root, nil)
 		if err != nil || got != tc.want {
 			t.Errorf("got %q, %v; want %q", got, err, tc.want)
+		}
+	}
+}
+
+// TestLookupGuessAcrossExecutions: the key positions an execution
+// remembers from the last data model (see compound.lookupAt) are only a
+// guess: keys that moved, vanished, became aliases' own keys or went into
+// a large indexed hash must still be found as Get finds them.
+func TestLookupGuessAcrossExecutions(t *testing.T) {
+	tp, err := Parse("t", `${(a.x)!"-"}|${(a.dollar_3p)!"-"}|<@loop data=(a.items)![] val="i">${(i.k)!"-"}</@loop>`, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wide strings.Builder
+	wide.WriteString(`{"a":{`)
+	for i := 0; i < 40; i++ {
+		fmt.Fprintf(&wide, `"k%d":%d,`, i, i)
+	}
+	wide.WriteString(`"x":"wide","$3p":"w"}}`)
+	cases := []struct{ json, want string }{
+		{`{"a":{"x":"1","$3p":"p1","items":[{"k":"A","z":1},{"z":2,"k":"B"},{"q":1}]}}`, "1|p1|AB-"},
+		{`{"z":0,"a":{"items":[{"k":"C"}],"$3p":"p2","x":"2"}}`, "2|p2|C"},
+		{`{"a":{"y":"x","dollar_3p":"own","$3p":"p3"}}`, "-|own|"},
+		{`{"a":{"$3p":"p4","x":"3"}}`, "3|p4|"},
+		{wide.String(), "wide|w|"},
+		{`{"a":{"x":"4"}}`, "4|-|"},
+		{`{"b":{"x":"5"}}`, "-|-|"},
+	}
+	for round := 0; round < 2; round++ { // the second round starts from the last case's guesses
+		for _, tc := range cases {
+			root, err := ParseJSON([]byte(tc.json))
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := tp.ExecuteString(root, nil)
+			if err != nil || got != tc.want {
+				t.Errorf("%s: got %q, %v; want %q", tc.json, got, err, tc.want)
+			}
 		}
 	}
 }

@@ -116,6 +116,9 @@ func (p *parser) parseEq() (expr, error) {
 		op = cmpNe
 	}
 	c := &cmpExpr{base: base{start.pos, p.srcFrom(start.off)}, op: op, opTok: t.val, l: l, r: r}
+	if lit, ok := r.(*litExpr); ok && lit.v.kind == KindString {
+		c.lit, c.litIgnorable = lit, mayIgnore(lit.v.s)
+	}
 	return c, p.checkLiteralCmp(c, t)
 }
 

@@ -98,6 +98,8 @@ func TestComparisonsAndLogic(t *testing.T) {
 		{"collator case", `<#if "ios" == "IOS">eq<#else>ne</#if>`, "ne", ""},
 		{"collator ignorable trailing control", `<#if "IOS\x0001" == "IOS">eq</#if>`, "eq", ""},
 		{"collator zero width", `<#if "a\x200Bb" == "ab">eq</#if>`, "eq", ""},
+		{"collator ignorable in the literal", `<#if user_data.os == "IOS\x0001">eq</#if><#if "ab" != "a\x200Bb">ne<#else>eq</#if>`, "eqeq", ""},
+		{"collator ignorable in the data", `<#assign v = "I\x200BOS"><#if v == "IOS">eq</#if><#if v != "IO">ne</#if>`, "eqne", ""},
 		{"logic", `<#if !(user_data.os == "ANDROID") && (true || nope)>ok</#if>`, "ok", ""},
 		{"short circuit", `<#if false && nope>y<#else>n</#if>`, "n", ""},
 		// FreeMarker reads | and & as || and &&; "or" is only a name.

@@ -228,6 +228,22 @@ func (c *compound) lookup(key string) int {
 	return i
 }
 
+// lookupAt is lookup with a guess: where an earlier lookup of the same
+// key found it, in this or another hash. Events of one kind have their
+// keys in the same order, so the guess is mostly right, and checking it
+// is one comparison where lookup scans the keys. A hash's keys are
+// distinct, so a key found at the guess is the one lookup finds.
+func (c *compound) lookupAt(key string, guess *int32) int {
+	if g := int(*guess); g < len(c.keys) && c.keys[g] == key {
+		return g
+	}
+	i := c.lookup(key)
+	if i >= 0 {
+		*guess = int32(i)
+	}
+	return i
+}
+
 // Lookup follows keys from v as a template's (a.b.c)! reads them and
 // returns the value at the end, with depth len(keys). An absent key or a
 // null gives missing, and so does the rest of the path. A step into a
