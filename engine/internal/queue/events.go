@@ -189,18 +189,49 @@ func (q *Queue) SetTopology(ctx context.Context, t Topology) error {
 	}
 	q.topoMu.Lock()
 	q.topo = keys
+	var applied chan struct{}
+	if q.topoLive {
+		if q.topoApplied == nil {
+			q.topoApplied = make(chan struct{})
+		}
+		applied = q.topoApplied
+	}
 	q.topoMu.Unlock()
 	select {
 	case q.topoKick <- struct{}{}:
 	default:
 	}
-	return nil
+	if applied == nil {
+		return nil
+	}
+	select {
+	case <-applied:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("queue: waiting for the render workers to follow the topology: %w", ctx.Err())
+	}
 }
 
-func (q *Queue) topology() []Key {
+// topology returns the pairs that render and, when a SetTopology waits
+// for them to be applied, the channel to close once they are.
+func (q *Queue) topology() ([]Key, chan struct{}) {
 	q.topoMu.Lock()
 	defer q.topoMu.Unlock()
-	return q.topo
+	applied := q.topoApplied
+	q.topoApplied = nil
+	return q.topo, applied
+}
+
+// setTopoLive records whether Run's render workers follow the topology;
+// when they stop, a SetTopology waiting for them is released.
+func (q *Queue) setTopoLive(live bool) {
+	q.topoMu.Lock()
+	defer q.topoMu.Unlock()
+	q.topoLive = live
+	if !live && q.topoApplied != nil {
+		close(q.topoApplied)
+		q.topoApplied = nil
+	}
 }
 
 // renderConsumer makes sure the render consumer of k exists, through
@@ -422,8 +453,15 @@ type renderWorkers struct {
 
 // sync starts the workers of new pairs and stops those of removed ones.
 func (w *renderWorkers) sync(ctx context.Context) {
+	keys, applied := w.q.topology()
+	if applied != nil {
+		// The workers of dropped pairs are cancelled below, before any
+		// event published after SetTopology returns can reach them:
+		// renderMsgs checks its context before each event.
+		defer close(applied)
+	}
 	want := map[Key]bool{}
-	for _, k := range w.q.topology() {
+	for _, k := range keys {
 		want[k] = true
 		if w.running[k] != nil {
 			continue

@@ -369,10 +369,15 @@ type Queue struct {
 	streams atomic.Pointer[streamSet]
 
 	// topo is the (app, partner) pairs that render events (SetTopology);
-	// topoKick tells Run it changed.
-	topoMu   sync.Mutex
-	topo     []Key
-	topoKick chan struct{}
+	// topoKick tells Run it changed. While Run's render workers run
+	// (topoLive), topoApplied is closed once they follow the topo set
+	// before it was made, so SetTopology returns only when the workers of
+	// pairs it dropped have stopped taking events.
+	topoMu      sync.Mutex
+	topo        []Key
+	topoKick    chan struct{}
+	topoLive    bool
+	topoApplied chan struct{}
 
 	// kick wakes Run's discovery when this process enqueues to a subject
 	// that has no worker yet (known holds those that have one).

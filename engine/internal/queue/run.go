@@ -96,6 +96,8 @@ func (q *Queue) Run(ctx context.Context, h Handler) error {
 	var rw *renderWorkers
 	if r, ok := h.(Renderer); ok {
 		rw = &renderWorkers{q: q, r: r, hctx: hctx, running: map[Key]context.CancelFunc{}}
+		q.setTopoLive(true)
+		defer q.setTopoLive(false)
 		rw.sync(ctx)
 	}
 	var topoKick chan struct{}
