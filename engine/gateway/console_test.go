@@ -1,9 +1,7 @@
 package gateway
 
 import (
-	"bytes"
 	"encoding/json"
-	"io"
 	"net/http"
 	"net/url"
 	"os"
@@ -42,25 +40,6 @@ func (e *testEnv) login(token string) (string, int) {
 	return "", resp.StatusCode
 }
 
-// noFollow is e.do without following redirects.
-func (e *testEnv) noFollow(method, path string, body []byte, hdr map[string]string) (int, http.Header, []byte) {
-	e.t.Helper()
-	req, err := http.NewRequest(method, e.base+path, bytes.NewReader(body))
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	for k, v := range hdr {
-		req.Header.Set(k, v)
-	}
-	resp, err := (&http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}).Do(req)
-	if err != nil {
-		e.t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, resp.Header, b
-}
-
 // csrf reads the session's CSRF token.
 func (e *testEnv) csrf(cookie string) string {
 	e.t.Helper()
@@ -96,14 +75,15 @@ func TestConsoleAuth(t *testing.T) {
 	cookie := func(v string) string { return console.CookieName + "=" + v }
 	same := "http://" + e.srv.Addr()
 	replayBody := []byte(`{"ids":["none"]}`)
-	cases := []struct {
+	type authCase struct {
 		name   string
 		method string
 		path   string
 		body   []byte
 		hdr    map[string]string
 		want   int
-	}{
+	}
+	cases := []authCase{
 		// Nothing but the login page and the static assets answers
 		// without a session.
 		{"page without session redirects", "GET", "/console/", nil, nil, http.StatusSeeOther},
@@ -138,14 +118,7 @@ func TestConsoleAuth(t *testing.T) {
 		{"ingest token is not admin", "GET", "/v1/deliveries", nil, bearer("shop-token-123"), http.StatusForbidden},
 	}
 	for _, pg := range console.Pages {
-		cases = append(cases, struct {
-			name   string
-			method string
-			path   string
-			body   []byte
-			hdr    map[string]string
-			want   int
-		}{"page " + pg + " without session", "GET", "/console/" + pg, nil, nil, http.StatusSeeOther})
+		cases = append(cases, authCase{"page " + pg + " without session", "GET", "/console/" + pg, nil, nil, http.StatusSeeOther})
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -254,8 +254,20 @@ func waitReady(t *testing.T, base string) {
 	t.Fatalf("gateway at %s not ready", base)
 }
 
-// post sends a request and returns status, headers and body.
+// do sends a request and returns status, headers and body, following
+// redirects.
 func (e *testEnv) do(method, path string, body []byte, hdr map[string]string) (int, http.Header, []byte) {
+	e.t.Helper()
+	return e.send(http.DefaultClient, method, path, body, hdr)
+}
+
+// noFollow is do without following redirects.
+func (e *testEnv) noFollow(method, path string, body []byte, hdr map[string]string) (int, http.Header, []byte) {
+	e.t.Helper()
+	return e.send(&http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}, method, path, body, hdr)
+}
+
+func (e *testEnv) send(c *http.Client, method, path string, body []byte, hdr map[string]string) (int, http.Header, []byte) {
 	e.t.Helper()
 	req, err := http.NewRequest(method, e.base+path, bytes.NewReader(body))
 	if err != nil {
@@ -264,7 +276,7 @@ func (e *testEnv) do(method, path string, body []byte, hdr map[string]string) (i
 	for k, v := range hdr {
 		req.Header.Set(k, v)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := c.Do(req)
 	if err != nil {
 		e.t.Fatalf("%s %s: %v", method, path, err)
 	}
