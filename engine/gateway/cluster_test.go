@@ -253,14 +253,16 @@ func TestClusterFailover(t *testing.T) {
 	// /readyz must turn 503 within 2 s (a probe a second, each bounded
 	// by a second), and back to 200 once a node returns.
 	base := "http://" + gws[0].addr
-	readyz := func() int {
+	readyzBody := func() (int, string) {
 		resp, err := client.Get(base + "/readyz")
 		if err != nil {
-			return 0
+			return 0, ""
 		}
-		resp.Body.Close()
-		return resp.StatusCode
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
 	}
+	readyz := func() int { code, _ := readyzBody(); return code }
 	if code := readyz(); code != http.StatusOK {
 		t.Fatalf("/readyz %d before the quorum loss", code)
 	}
@@ -281,6 +283,13 @@ func TestClusterFailover(t *testing.T) {
 	if notReady > 3*time.Second {
 		t.Errorf("/readyz took %v to turn 503, want 2s at most", notReady)
 	}
+	// The first 503 may be "queue disconnected", when the killed node was
+	// the one this gateway talked to; once it reconnects to the node left,
+	// the write probe must say why it is not ready (and log it, below).
+	waitFor(t, "/readyz: queue not writable", func() bool {
+		code, body := readyzBody()
+		return code == http.StatusServiceUnavailable && strings.Contains(body, "queue not writable")
+	})
 	if err := cl.Restart(second, nil); err != nil {
 		t.Fatal(err)
 	}
