@@ -117,23 +117,9 @@ func (d deadFilter) filter() (queue.ReplayFilter, error) {
 	if d.ErrorClass != "" && !queue.ValidErrorClass(d.ErrorClass) {
 		return f, fmt.Errorf("unknown error_class %q: want one of %s", d.ErrorClass, strings.Join(queue.ErrorClasses(), ", "))
 	}
-	for _, t := range []struct {
-		name, in string
-		out      *time.Time
-	}{{"since", d.Since, &f.Since}, {"until", d.Until, &f.Until}} {
-		if t.in == "" {
-			continue
-		}
-		v, err := time.Parse(time.RFC3339, t.in)
-		if err != nil {
-			return f, fmt.Errorf("%s must be an RFC 3339 time (2026-12-01T10:00:00Z): %q", t.name, t.in)
-		}
-		*t.out = v
-	}
-	if !f.Since.IsZero() && !f.Until.IsZero() && f.Until.Before(f.Since) {
-		return f, errors.New("until is before since")
-	}
-	return f, nil
+	var err error
+	f.Since, f.Until, err = parseTimeRange(d.Since, d.Until)
+	return f, err
 }
 
 // replayRequest is the body of POST /v1/deadletters/replay. It must say

@@ -2,9 +2,9 @@ package gateway
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"sort"
 	"time"
 
@@ -16,20 +16,24 @@ import (
 // nothing, since a paused pair makes no attempts.
 const statusPaused = "paused"
 
-// parseTimes reads RFC 3339 query times into the pointers.
-func parseTimes(q url.Values, into map[string]*time.Time) error {
-	for k, p := range into {
-		v := q.Get(k)
-		if v == "" {
+// parseTimeRange reads a since/until pair of RFC 3339 times, the filter
+// of every history and dead-letter query; an empty one is unset.
+func parseTimeRange(since, until string) (s, u time.Time, err error) {
+	for _, t := range []struct {
+		name, in string
+		out      *time.Time
+	}{{"since", since, &s}, {"until", until, &u}} {
+		if t.in == "" {
 			continue
 		}
-		t, err := time.Parse(time.RFC3339, v)
-		if err != nil {
-			return fmt.Errorf("%s must be an RFC 3339 time such as 2026-01-02T15:04:05Z, got %q", k, v)
+		if *t.out, err = time.Parse(time.RFC3339, t.in); err != nil {
+			return s, u, fmt.Errorf("%s must be an RFC 3339 time such as 2026-01-02T15:04:05Z, got %q", t.name, t.in)
 		}
-		*p = t
 	}
-	return nil
+	if !s.IsZero() && !u.IsZero() && u.Before(s) {
+		return s, u, errors.New("until is before since")
+	}
+	return s, u, nil
 }
 
 // handleDeliveries is GET /v1/deliveries: the delivery history newest
@@ -47,12 +51,8 @@ func (s *Server) handleDeliveries(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, fmt.Sprintf("unknown status %q: want one of delivered, retry, dead, delayed, skipped, or a status class 1xx, 2xx, 3xx, 4xx, 5xx, error (no HTTP answer)", f.Status))
 		return
 	}
-	if err := parseTimes(q, map[string]*time.Time{"since": &f.Since, "until": &f.Until}); err != nil {
+	if f.Since, f.Until, err = parseTimeRange(q.Get("since"), q.Get("until")); err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())
-		return
-	}
-	if !f.Since.IsZero() && !f.Until.IsZero() && f.Until.Before(f.Since) {
-		writeError(w, http.StatusBadRequest, "until is before since")
 		return
 	}
 	if c := q.Get("cursor"); c != "" {
@@ -120,8 +120,8 @@ type TracePostback struct {
 // handleTrace is GET /v1/apps/{app}/events/{event_id}/trace?since=.
 func (s *Server) handleTrace(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	var since time.Time
-	if err := parseTimes(q, map[string]*time.Time{"since": &since}); err != nil {
+	since, _, err := parseTimeRange(q.Get("since"), "")
+	if err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
