@@ -2,7 +2,6 @@ package gateway
 
 import (
 	"context"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"net/http"
@@ -277,21 +276,25 @@ func viewDead(d queue.DeadLetter, red *redactor) deadLetterView {
 		DeadAt: d.DeadAt.UTC(), URL: red.String(d.Job.URL)}
 }
 
-// A dead-letter cursor is the stream sequence the next page starts at,
-// wrapped so clients treat it as opaque.
-const cursorPrefix = "dl1:"
+// A list cursor is the stream sequence the next page starts at, tagged
+// with its list (cursorDead, cursorHistory) so that one list refuses
+// another's; clients treat it as opaque.
+const (
+	cursorDead    byte = 'd'
+	cursorHistory byte = 'h'
+)
 
-func encodeCursor(seq uint64) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(cursorPrefix + strconv.FormatUint(seq, 10)))
+func formatCursor(list byte, seq uint64) string {
+	if seq == 0 {
+		return ""
+	}
+	return string(list) + strconv.FormatUint(seq, 36)
 }
 
-func decodeCursor(c string) (uint64, error) {
-	b, err := base64.RawURLEncoding.DecodeString(c)
-	if err == nil {
-		if v, ok := strings.CutPrefix(string(b), cursorPrefix); ok {
-			if seq, err := strconv.ParseUint(v, 10, 64); err == nil && seq > 0 {
-				return seq, nil
-			}
+func parseCursor(list byte, c string) (uint64, error) {
+	if len(c) >= 2 && c[0] == list {
+		if seq, err := strconv.ParseUint(c[1:], 36, 64); err == nil && seq > 0 {
+			return seq, nil
 		}
 	}
 	return 0, errors.New("cursor is not one this endpoint returned")
@@ -318,7 +321,7 @@ func (s *Server) handleDeadLetters(w http.ResponseWriter, r *http.Request) {
 		f.Limit, err = parseLimit(q.Get("limit"))
 	}
 	if err == nil && q.Has("cursor") {
-		f.From, err = decodeCursor(q.Get("cursor"))
+		f.From, err = parseCursor(cursorDead, q.Get("cursor"))
 	}
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())
@@ -336,7 +339,7 @@ func (s *Server) handleDeadLetters(w http.ResponseWriter, r *http.Request) {
 	}
 	resp := map[string]any{"dead_letters": out}
 	if next != 0 {
-		resp["next_cursor"] = encodeCursor(next)
+		resp["next_cursor"] = formatCursor(cursorDead, next)
 	}
 	writeJSON(w, http.StatusOK, resp)
 }

@@ -56,7 +56,7 @@ func (s *Server) handleDeliveries(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if c := q.Get("cursor"); c != "" {
-		seq, err := queue.ParseHistoryCursor(c)
+		seq, err := parseCursor(cursorHistory, c)
 		if err != nil {
 			writeError(w, http.StatusBadRequest, "cursor is not one this endpoint returned (next_cursor)")
 			return
@@ -69,7 +69,7 @@ func (s *Server) handleDeliveries(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusServiceUnavailable, "delivery history unavailable: "+s.redactorNow().String(err.Error()))
 		return
 	}
-	writeJSON(w, http.StatusOK, deliveriesPage{Deliveries: list, NextCursor: queue.FormatHistoryCursor(next)})
+	writeJSON(w, http.StatusOK, deliveriesPage{Deliveries: list, NextCursor: formatCursor(cursorHistory, next)})
 }
 
 type deliveriesPage struct {

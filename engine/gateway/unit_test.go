@@ -419,3 +419,23 @@ func TestMarkPaused(t *testing.T) {
 		t.Errorf("states %v, want %v", got, want)
 	}
 }
+
+// A list's cursor reads back as its sequence; another list's cursor,
+// and anything else, is refused.
+func TestCursor(t *testing.T) {
+	for _, seq := range []uint64{1, 35, 36, 1 << 40} {
+		for _, list := range []byte{cursorDead, cursorHistory} {
+			if got, err := parseCursor(list, formatCursor(list, seq)); err != nil || got != seq {
+				t.Errorf("%c %d: %d %v", list, seq, got, err)
+			}
+		}
+		if _, err := parseCursor(cursorDead, formatCursor(cursorHistory, seq)); err == nil {
+			t.Errorf("a history cursor was taken by the dead-letter list")
+		}
+	}
+	for _, bad := range []string{"", "h", "d", "x12", "h!!", "h0", "abc"} {
+		if _, err := parseCursor(cursorHistory, bad); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+}

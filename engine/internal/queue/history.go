@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
-	"strconv"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -362,25 +361,4 @@ func (q *Queue) HistoryInfo(ctx context.Context) (*jetstream.StreamInfo, error) 
 		return nil, fmt.Errorf("queue: history: %w", err)
 	}
 	return info, nil
-}
-
-// FormatHistoryCursor and ParseHistoryCursor turn a HistoryPage.Next into
-// the opaque cursor of the API and back.
-func FormatHistoryCursor(seq uint64) string {
-	if seq == 0 {
-		return ""
-	}
-	return "h" + strconv.FormatUint(seq, 36)
-}
-
-// ParseHistoryCursor reads a cursor FormatHistoryCursor made.
-func ParseHistoryCursor(c string) (uint64, error) {
-	if len(c) < 2 || c[0] != 'h' {
-		return 0, errors.New("not a history cursor")
-	}
-	v, err := strconv.ParseUint(c[1:], 36, 64)
-	if err != nil || v == 0 {
-		return 0, errors.New("not a history cursor")
-	}
-	return v, nil
 }

@@ -180,20 +180,6 @@ func TestHistoryRetentionReachesStream(t *testing.T) {
 	}
 }
 
-func TestHistoryCursor(t *testing.T) {
-	for _, seq := range []uint64{1, 35, 36, 1 << 40} {
-		got, err := ParseHistoryCursor(FormatHistoryCursor(seq))
-		if err != nil || got != seq {
-			t.Errorf("%d: %d %v", seq, got, err)
-		}
-	}
-	for _, bad := range []string{"", "h", "x12", "h!!", "h0"} {
-		if _, err := ParseHistoryCursor(bad); err == nil {
-			t.Errorf("%q accepted", bad)
-		}
-	}
-}
-
 // A history record the stream cannot take is reported to OnHistoryError,
 // and PublishHistory does not wait for it.
 func TestHistoryWriteFailureReported(t *testing.T) {
