@@ -59,6 +59,7 @@ type options struct {
 	rate         int
 	timeout      time.Duration
 	out          string
+	perf         string
 }
 
 func main() {
@@ -83,6 +84,7 @@ func main() {
 	flag.IntVar(&o.rate, "rate", 1000, "events per second of the fixed-rate load (`N`), lowered to keep -max-postbacks/3 postbacks per second")
 	flag.DurationVar(&o.timeout, "timeout", 3*time.Minute, "bound of one run (`DURATION`)")
 	flag.StringVar(&o.out, "o", "", "also write the results to `FILE`")
+	flag.StringVar(&o.perf, "perf", "", "record each measured window with perf record -g into `DIR` (one file per run, for perf report)")
 	flag.Parse()
 	var err error
 	if o.partners, err = ints(partners); err == nil {
@@ -361,6 +363,13 @@ func measure(ctx context.Context, o options, sc scenario, dir, self string, rcv 
 	}
 
 	base = rcv.n.Load()
+	if o.perf != "" {
+		stop, err := record(ctx, o.perf, sc, p.cmd.Process.Pid)
+		if err != nil {
+			return result{}, err
+		}
+		defer stop()
+	}
 	cpu0, err := p.cpu()
 	if err != nil {
 		return result{}, err
@@ -401,6 +410,28 @@ func measure(ctx context.Context, o options, sc scenario, dir, self string, rcv 
 	fmt.Fprintf(os.Stderr, "gatebench: %s: %d events, %d postbacks in %v, cpu %v, rate %d\n",
 		sc.name(), events, events*sc.partners, elapsed.Round(time.Millisecond), cpu, r)
 	return res, nil
+}
+
+// record runs perf record on pid until stop is called, writing
+// DIR/<scenario>-<time>.data.
+func record(ctx context.Context, dir string, sc scenario, pid int) (stop func(), err error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	name := strings.NewReplacer("/", "_", "=", "-").Replace(strings.TrimPrefix(sc.name(), "BenchmarkE2E/"))
+	out := filepath.Join(dir, fmt.Sprintf("%s-%d.data", name, time.Now().UnixNano()))
+	cmd := exec.CommandContext(ctx, "perf", "record", "-q", "-g", "-F", "999", "-p", strconv.Itoa(pid), "-o", out)
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("perf record: %w", err)
+	}
+	// perf attaches asynchronously; a short wait keeps the start of the
+	// window in the profile.
+	time.Sleep(100 * time.Millisecond)
+	return func() {
+		_ = cmd.Process.Signal(syscall.SIGINT)
+		_ = cmd.Wait()
+	}, nil
 }
 
 // send posts every body, from conc senders, and returns each POST's
