@@ -19,12 +19,16 @@ import (
 // window is still written as codecVersion, so a binary that predates
 // windows keeps reading it. Version codecEvent, written only for a job
 // that has an EventSeq or an OriginalConfigVersion, appends WindowEnd (0:
-// none), EventSeq as uvarint and OriginalConfigVersion as a string. A
-// message starting with '{' is read as JSON.
+// none), EventSeq as uvarint and OriginalConfigVersion as a string.
+// Version codecAttempted, written only for a job queued after an attempt
+// (Attempts above 0 or NotBefore set), appends to codecEvent's fields NotBefore as
+// varint Unix nanoseconds (0: none) and Attempts as uvarint. A message
+// starting with '{' is read as JSON.
 const (
-	codecVersion byte = 0xA1
-	codecWindow  byte = 0xA2
-	codecEvent   byte = 0xA3
+	codecVersion   byte = 0xA1
+	codecWindow    byte = 0xA2
+	codecEvent     byte = 0xA3
+	codecAttempted byte = 0xA4
 )
 
 var errTruncated = errors.New("truncated job")
@@ -38,6 +42,8 @@ func encodeJob(j *Job) []byte {
 	b := make([]byte, 0, n)
 	version := codecVersion
 	switch {
+	case j.Attempts > 0 || !j.NotBefore.IsZero():
+		version = codecAttempted
 	case j.EventSeq != 0 || j.OriginalConfigVersion != "":
 		version = codecEvent
 	case !j.WindowEnd.IsZero():
@@ -69,17 +75,25 @@ func encodeJob(j *Job) []byte {
 	switch version {
 	case codecWindow:
 		b = binary.AppendVarint(b, j.WindowEnd.UnixNano())
-	case codecEvent:
-		var end int64
-		if !j.WindowEnd.IsZero() {
-			end = j.WindowEnd.UnixNano()
-		}
-		b = binary.AppendVarint(b, end)
+	case codecEvent, codecAttempted:
+		b = binary.AppendVarint(b, unixNano(j.WindowEnd))
 		b = binary.AppendUvarint(b, j.EventSeq)
 		b = binary.AppendUvarint(b, uint64(len(j.OriginalConfigVersion)))
 		b = append(b, j.OriginalConfigVersion...)
+		if version == codecAttempted {
+			b = binary.AppendVarint(b, unixNano(j.NotBefore))
+			b = binary.AppendUvarint(b, uint64(max(j.Attempts, 0)))
+		}
 	}
 	return b
+}
+
+// unixNano is t in Unix nanoseconds, 0 for the zero time.
+func unixNano(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
 }
 
 func decodeJob(b []byte) (Job, error) {
@@ -90,7 +104,7 @@ func decodeJob(b []byte) (Job, error) {
 		}
 		return j, nil
 	}
-	if len(b) == 0 || (b[0] != codecVersion && b[0] != codecWindow && b[0] != codecEvent) {
+	if len(b) == 0 || (b[0] != codecVersion && b[0] != codecWindow && b[0] != codecEvent && b[0] != codecAttempted) {
 		return Job{}, errors.New("unknown job encoding")
 	}
 	d := decoder{b: b[1:]}
@@ -129,12 +143,22 @@ func decodeJob(b []byte) (Job, error) {
 			return Job{}, errors.New("version with window but no window end")
 		}
 		j.WindowEnd = time.Unix(0, at).UTC()
-	case codecEvent:
+	case codecEvent, codecAttempted:
 		if at := d.varint(); at != 0 {
 			j.WindowEnd = time.Unix(0, at).UTC()
 		}
 		j.EventSeq = d.uvarint()
 		j.OriginalConfigVersion = d.str()
+		if b[0] == codecAttempted {
+			if at := d.varint(); at != 0 {
+				j.NotBefore = time.Unix(0, at).UTC()
+			}
+			attempts := d.uvarint()
+			if attempts > 1<<30 {
+				return Job{}, fmt.Errorf("attempt count %d out of range", attempts)
+			}
+			j.Attempts = int(attempts)
+		}
 	}
 	if d.err != nil {
 		return Job{}, d.err

@@ -23,6 +23,9 @@ func TestJobCodecRoundTrip(t *testing.T) {
 		{ID: "pb-ew", App: "a", Partner: "p", URL: "https://x", EventSeq: 7, OriginalConfigVersion: "sha256:old",
 			WindowEnd: time.Date(2026, 12, 5, 1, 2, 3, 4, time.UTC)},
 		{ID: "pb-o", App: "a", Partner: "p", URL: "https://x", OriginalConfigVersion: "v0", Replays: 2},
+		{ID: "pb-a", App: "a", Partner: "p", URL: "https://x", EventSeq: 9, Attempts: 1,
+			NotBefore: time.Date(2026, 12, 2, 15, 0, 0, 5, time.UTC), WindowEnd: time.Date(2026, 12, 5, 1, 2, 3, 4, time.UTC)},
+		{ID: "pb-d", App: "a", Partner: "p", URL: "https://x", NotBefore: time.Unix(7, 0).UTC()},
 		// Past sharedMax: fields decoded as copies rather than substrings.
 		{ID: "pb-big", App: "a", Partner: "p", Method: "POST", URL: "https://x", Body: strings.Repeat("b", sharedMax),
 			Headers: map[string]string{"K": "v"}, ConfigVersion: "v1", Replays: 1},
@@ -56,6 +59,9 @@ func TestJobCodecVersions(t *testing.T) {
 	if b := encodeJob(&Job{ID: "1", EventSeq: 3}); b[0] != codecEvent {
 		t.Errorf("job with an event sequence written as version %#x", b[0])
 	}
+	if b := encodeJob(&Job{ID: "1", EventSeq: 3, Attempts: 1}); b[0] != codecAttempted {
+		t.Errorf("job queued after an attempt written as version %#x", b[0])
+	}
 	if b := encodeJob(&Job{ID: "1", WindowEnd: time.Unix(9, 0)}); b[0] != codecWindow {
 		t.Errorf("job with window encoded as version %#x", b[0])
 	}
@@ -65,6 +71,7 @@ func TestJobCodecRejectsDamage(t *testing.T) {
 	for _, j := range []Job{
 		{ID: "pb", App: "a", Partner: "p", URL: "https://x", Headers: map[string]string{"k": "v"}},
 		{ID: "pb", App: "a", Partner: "p", URL: "https://x", WindowEnd: time.Unix(1e9, 0)},
+		{ID: "pb", App: "a", Partner: "p", URL: "https://x", Attempts: 2, NotBefore: time.Unix(1e9, 0)},
 	} {
 		full := encodeJob(&j)
 		for i := range len(full) {
@@ -84,7 +91,9 @@ func TestJobCodecRejectsDamage(t *testing.T) {
 func FuzzDecodeJob(f *testing.F) {
 	f.Add(encodeJob(&Job{ID: "pb", App: "a", Partner: "p", URL: "https://x", Headers: map[string]string{"k": "v"}}))
 	f.Add(encodeJob(&Job{ID: "pb", WindowEnd: time.Unix(1, 2)}))
+	f.Add(encodeJob(&Job{ID: "pb", EventSeq: 4, Attempts: 1, NotBefore: time.Unix(3, 4)}))
 	f.Add([]byte(`{"id":"1"}`))
+	f.Add([]byte(`{"id":"1","attempts":-1,"not_before":"2026-01-01T00:00:00Z"}`))
 	f.Add([]byte(`{"id":"1","headers":{},"enqueued_at":"2026-01-01T00:00:00+01:00","replays":-2}`))
 	f.Add([]byte{codecVersion, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01})
 	f.Fuzz(func(t *testing.T, b []byte) {

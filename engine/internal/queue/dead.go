@@ -132,6 +132,8 @@ func (q *Queue) Replay(ctx context.Context, f ReplayFilter, rework Rework) (Repl
 		}
 		j.Replays = d.Job.Replays + 1
 		j.EnqueuedAt = time.Now().UTC()
+		// Attempts start over, at once.
+		j.Attempts, j.NotBefore = 0, time.Time{}
 		if err := q.Enqueue(ctx, j); err != nil {
 			return err
 		}

@@ -270,12 +270,16 @@ const renderBatch = 64
 // their acks, and only then acks the events, so a crash at any point
 // leaves the event to be rendered again (the postback ids, and so the
 // de-duplication, are the same).
-func (q *Queue) renderWorker(ctx, hctx context.Context, k Key, r Renderer) {
+func (q *Queue) renderWorker(ctx, hctx context.Context, k Key, r Renderer, h Handler) {
 	var cons jetstream.Consumer
 	var retry backoff
 	live := newLiveSet(q.cfg.AckWait)
 	stop := live.run()
 	defer stop()
+	// Batches whose first attempts are still under way: their events
+	// stay alive (live) until they are settled.
+	var pending sync.WaitGroup
+	defer pending.Wait()
 	for ctx.Err() == nil {
 		if cons == nil {
 			c, err := q.renderConsumer(ctx, k)
@@ -298,7 +302,7 @@ func (q *Queue) renderWorker(ctx, hctx context.Context, k Key, r Renderer) {
 			msgs, err = q.fetch(cons, renderBatch-1, true, live, msgs)
 		}
 		if len(msgs) > 0 {
-			spent := q.renderMsgs(ctx, hctx, k, r, msgs, live)
+			spent := q.renderMsgs(ctx, hctx, k, r, h, msgs, live, &pending)
 			// A partner whose templates are slow gets at most a
 			// 1/renderShare share of a CPU: it waits renderShare-1 times
 			// what it rendered for, so the process keeps its CPU for
@@ -367,9 +371,11 @@ const (
 	slowRender  = 5 * time.Millisecond
 )
 
-// renderMsgs renders and settles one fetched batch, and returns the time
-// spent rendering.
-func (q *Queue) renderMsgs(ctx, hctx context.Context, k Key, r Renderer, msgs []jetstream.Msg, live *liveSet) (spent time.Duration) {
+// renderMsgs renders one fetched batch, makes the first attempts of its
+// postbacks (firstAttempts), and returns the time spent rendering. The
+// batch's events are settled once its postbacks are, on a goroutine that
+// pending tracks.
+func (q *Queue) renderMsgs(ctx, hctx context.Context, k Key, r Renderer, h Handler, msgs []jetstream.Msg, live *liveSet, pending *sync.WaitGroup) (spent time.Duration) {
 	var (
 		jobs []Job
 		done []jetstream.Msg // rendered: acked once their jobs are stored
@@ -412,21 +418,19 @@ func (q *Queue) renderMsgs(ctx, hctx context.Context, k Key, r Renderer, msgs []
 		jobs = append(jobs, js...)
 		done = append(done, msg)
 	}
-	if len(jobs) > 0 {
-		ectx, cancel := context.WithTimeout(hctx, 30*time.Second)
-		err := q.Enqueue(ectx, jobs...)
-		cancel()
+	settleAll := func(err error) {
 		if err != nil {
 			q.log.Warn("queue: storing rendered postbacks failed; rendering again later", "app", k.App, "partner", k.Partner, "postbacks", len(jobs), "err", err)
-			for _, msg := range done {
-				settle(msg, false, time.Second)
-			}
-			return spent
+		}
+		for _, msg := range done {
+			settle(msg, err == nil, time.Second)
 		}
 	}
-	for _, msg := range done {
-		settle(msg, true, 0)
+	if len(jobs) == 0 {
+		settleAll(nil)
+		return spent
 	}
+	q.firstAttempts(ctx, hctx, k, h, jobs, pending, settleAll)
 	return spent
 }
 
@@ -446,6 +450,7 @@ func (q *Queue) render(ctx context.Context, r Renderer, k Key, ev Event) (jobs [
 type renderWorkers struct {
 	q       *Queue
 	r       Renderer
+	h       Handler
 	hctx    context.Context
 	wg      sync.WaitGroup
 	running map[Key]context.CancelFunc
@@ -471,7 +476,7 @@ func (w *renderWorkers) sync(ctx context.Context) {
 		w.wg.Add(1)
 		go func() {
 			defer w.wg.Done()
-			w.q.renderWorker(wctx, w.hctx, k, w.r)
+			w.q.renderWorker(wctx, w.hctx, k, w.r, w.h)
 		}()
 	}
 	for k, cancel := range w.running {

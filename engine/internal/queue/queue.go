@@ -71,6 +71,14 @@ type Job struct {
 	// OriginalConfigVersion is set on a postback rendered again by a
 	// replay: the config version that rendered the one that died.
 	OriginalConfigVersion string `json:"original_config_version,omitempty"`
+	// Attempts counts the attempts made before the job was queued: its
+	// render worker makes the first attempt itself and queues the job
+	// only for what follows. Attempt numbers and MaxDeliver count on
+	// from it.
+	Attempts int `json:"attempts,omitempty"`
+	// NotBefore, when set, is the earliest time of the next attempt: the
+	// delay that the attempt made before queueing asked for.
+	NotBefore time.Time `json:"not_before,omitzero"`
 }
 
 func (j *Job) validate() error {
@@ -383,6 +391,9 @@ type Queue struct {
 	// that has no worker yet (known holds those that have one).
 	kick  chan struct{}
 	known sync.Map
+	// slots holds each pair's *pairSlots: the attempts in flight, first
+	// and queued, under the partner's concurrency limit.
+	slots sync.Map
 
 	mu      sync.Mutex
 	running bool
@@ -719,16 +730,23 @@ func (q *Queue) Depth(ctx context.Context) (Depth, error) {
 			d.ByPartner[k] += n
 		}
 	}
+	// First attempts in flight are postbacks too, though not (yet) in the
+	// work stream; in a cluster, each instance counts its own.
+	for k, n := range q.firstInFlight() {
+		d.ByPartner[k] += uint64(n)
+		d.Pending += uint64(n)
+	}
 	return d, nil
 }
 
 // Backlog is one (app, partner) pair's waiting work.
 type Backlog struct {
 	// Queued counts its postbacks in the work stream, waiting or in
-	// flight (a paused pair's wait there).
+	// flight (a paused pair's wait there), and the first attempts this
+	// process has in flight.
 	Queued uint64
 	// ToRender counts the accepted events its render worker has not
-	// rendered yet.
+	// rendered yet (less those whose first attempt is in flight).
 	ToRender uint64
 }
 
@@ -739,9 +757,11 @@ func (q *Queue) Backlogs(ctx context.Context, keys []Key) (map[Key]Backlog, erro
 	if err != nil {
 		return nil, fmt.Errorf("queue: backlog: %w", err)
 	}
+	first := q.firstInFlight()
 	out := make(map[Key]Backlog, len(keys))
 	for _, k := range keys {
-		b := Backlog{Queued: wi.State.Subjects[q.workSubject(k.App, k.Partner)]}
+		n := uint64(first[k])
+		b := Backlog{Queued: wi.State.Subjects[q.workSubject(k.App, k.Partner)] + n}
 		c, err := st.events.Consumer(ctx, renderConsumerName(k))
 		switch {
 		case errors.Is(err, jetstream.ErrConsumerNotFound):
@@ -749,7 +769,7 @@ func (q *Queue) Backlogs(ctx context.Context, keys []Key) (map[Key]Backlog, erro
 			return nil, fmt.Errorf("queue: backlog of %s/%s: %w", k.App, k.Partner, err)
 		default:
 			ci := c.CachedInfo()
-			b.ToRender = ci.NumPending + uint64(ci.NumAckPending)
+			b.ToRender = ci.NumPending + uint64(ci.NumAckPending) - min(n, ci.NumPending+uint64(ci.NumAckPending))
 		}
 		out[k] = b
 	}

@@ -95,7 +95,7 @@ func (q *Queue) Run(ctx context.Context, h Handler) error {
 	// pair, started and stopped as SetTopology changes it.
 	var rw *renderWorkers
 	if r, ok := h.(Renderer); ok {
-		rw = &renderWorkers{q: q, r: r, hctx: hctx, running: map[Key]context.CancelFunc{}}
+		rw = &renderWorkers{q: q, r: r, h: h, hctx: hctx, running: map[Key]context.CancelFunc{}}
 		q.setTopoLive(true)
 		defer q.setTopoLive(false)
 		rw.sync(ctx)
@@ -168,14 +168,8 @@ func (q *Queue) pendingSubjects(ctx context.Context) ([]string, error) {
 // channel: a goroutine per message paid for its creation and for growing
 // its stack through the HTTP client on every postback.
 func (q *Queue) worker(ctx, hctx context.Context, subj string, key Key, h Handler) {
-	limit := func() int {
-		if cc, ok := h.(Concurrencer); ok {
-			if n := cc.Concurrency(key.App, key.Partner); n > 0 {
-				return n
-			}
-		}
-		return q.cfg.Workers
-	}
+	limit := func() int { return q.limit(h, key) }
+	pairSlots := q.pairSlots(key)
 	var (
 		cons    jetstream.Consumer
 		mu      sync.Mutex
@@ -222,11 +216,12 @@ func (q *Queue) worker(ctx, hctx context.Context, subj string, key Key, h Handle
 			case msg := <-work:
 				// A paused pair's fetched jobs wait here, kept alive,
 				// and go on once it is resumed: no attempt is spent.
-				if ctx.Err() != nil || !q.waitResumed(ctx, key) {
+				if ctx.Err() != nil || !q.waitResumed(ctx, key) || !pairSlots.acquire(ctx, limit) {
 					keep(msg) // stopping: given back when the worker ends
 					return
 				}
 				q.handle(hctx, msg, key, h, live)
+				pairSlots.release(false)
 				settled()
 				mu.Lock()
 				if slots > limit() {
@@ -402,6 +397,21 @@ func (q *Queue) handle(ctx context.Context, msg jetstream.Msg, key Key, h Handle
 		q.bury(ctx, msg, md, j, Outcome{Reason: "undecodable job: " + err.Error(), Class: ClassOther}, attempt, live)
 		return
 	}
+	// Queued after a first attempt that asked for a delay: waiting for it
+	// is not an attempt.
+	if wait := time.Until(j.NotBefore); wait > 0 {
+		q.delays.add(seq)
+		live.remove(msg)
+		if ctx.Err() != nil {
+			_ = msg.Nak()
+			return
+		}
+		if err := msg.NakWithDelay(wait); err != nil {
+			q.log.Warn("queue: nak", "postback_id", j.ID, "err", err)
+		}
+		return
+	}
+	attempt += j.Attempts
 	if attempt > q.cfg.MaxDeliver {
 		// Deliveries that never reached an outcome (the process died
 		// mid-attempt) still count; this stops a job that crashes us.
@@ -554,21 +564,8 @@ func (q *Queue) bury(ctx context.Context, msg jetstream.Msg, md *jetstream.MsgMe
 	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
 	seq := strconv.FormatUint(md.Sequence.Stream, 10)
-	dm := &nats.Msg{
-		Subject: q.deadSubject(j.App, j.Partner),
-		Data:    msg.Data(),
-		Header:  nats.Header{},
-	}
-	dm.Header.Set(hdrReason, reason)
-	dm.Header.Set(hdrAttempts, strconv.Itoa(attempts))
+	dm := q.deadLetter(j, msg.Data(), out, attempts)
 	dm.Header.Set(hdrWorkSeq, seq)
-	dm.Header.Set(hdrClass, ErrorClass(out.Class, out.StatusCode, reason))
-	if out.StatusCode > 0 {
-		dm.Header.Set(hdrStatus, strconv.Itoa(out.StatusCode))
-	}
-	if out.DecidedBy != "" {
-		dm.Header.Set(hdrDecidedBy, out.DecidedBy)
-	}
 	// The work sequence makes the id unique per queued instance and stable
 	// if we crash between publishing and acking.
 	if _, err := q.js.PublishMsg(pctx, dm, jetstream.WithMsgID("dead."+j.ID+"."+seq)); err != nil {

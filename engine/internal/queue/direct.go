@@ -1,0 +1,285 @@
+package queue
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// A render worker makes the first attempt of the postbacks it renders
+// itself, and stores in the work stream only what that attempt leaves to
+// do (retries), the postbacks of a paused pair, and those of a pair with
+// a backlog or a partner that stopped answering. The event is acked once every postback it rendered to
+// was delivered, dead-lettered or stored, so a crash at any point leaves
+// the event to be rendered and attempted again (at least once, with the
+// same Idempotency-Key), as before. A healthy partner's postback so costs
+// one stored message (the event) instead of two, and its pair's delivery
+// consumer, which would write its state file ten times a second, stays
+// idle.
+
+// stuckAfter is how long a pair may go without a free slot before its
+// partner counts as stuck: its render worker then queues what it renders,
+// where the pair's delivery worker holds it, instead of waiting. It is far
+// above what a fast partner's attempts take on a busy machine (a shorter
+// bound queued a healthy partner's postbacks whenever the CPU was
+// saturated), and far below an attempt's timeout.
+const stuckAfter = time.Second
+
+// pairSlots counts the attempts in flight for one (app, partner) pair:
+// the first attempts its render worker makes and the queued ones of its
+// delivery worker share the partner's concurrency limit.
+type pairSlots struct {
+	mu    sync.Mutex
+	busy  int
+	first int // of busy, first attempts: not in the work stream, counted in Depth
+	// waiting counts queued attempts waiting for a slot; firstWaiting,
+	// first attempts, which yield to queued ones.
+	waiting, firstWaiting int
+	// lastFree is when a slot was last free: taken with room to spare,
+	// or released.
+	lastFree time.Time
+	freed    chan struct{} // closed and replaced when a slot frees while someone waits
+}
+
+func (q *Queue) pairSlots(k Key) *pairSlots {
+	if s, ok := q.slots.Load(k); ok {
+		return s.(*pairSlots)
+	}
+	s, _ := q.slots.LoadOrStore(k, &pairSlots{freed: make(chan struct{})})
+	return s.(*pairSlots)
+}
+
+// acquire takes a slot for a queued attempt, waiting while limit() are
+// busy; false when ctx ended first.
+func (s *pairSlots) acquire(ctx context.Context, limit func() int) bool {
+	s.mu.Lock()
+	for s.busy >= limit() {
+		ch := s.freed
+		s.waiting++
+		s.mu.Unlock()
+		select {
+		case <-ctx.Done():
+			s.mu.Lock()
+			s.waiting--
+			s.mu.Unlock()
+			return false
+		case <-ch:
+		}
+		s.mu.Lock()
+		s.waiting--
+	}
+	s.take(false)
+	s.mu.Unlock()
+	return true
+}
+
+// acquireFirst takes a slot for a first attempt, waiting while every slot
+// is busy. It gives up, so that the postback is queued, when queued
+// attempts wait for a slot (the postback joins that backlog rather than
+// overtake it), when the pair has had no free slot for stuckAfter, and
+// when ctx ends.
+func (s *pairSlots) acquireFirst(ctx context.Context, limit int) bool {
+	var timer *time.Timer
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for {
+		if s.waiting > 0 {
+			return false
+		}
+		if s.busy < limit {
+			s.take(true)
+			return true
+		}
+		left := stuckAfter - time.Since(s.lastFree)
+		if left <= 0 {
+			return false
+		}
+		ch := s.freed
+		s.firstWaiting++
+		s.mu.Unlock()
+		if timer == nil {
+			timer = time.NewTimer(left)
+			defer timer.Stop()
+		} else {
+			timer.Reset(left)
+		}
+		ok := true
+		select {
+		case <-ctx.Done():
+			ok = false
+		case <-timer.C:
+		case <-ch:
+		}
+		s.mu.Lock()
+		s.firstWaiting--
+		if !ok {
+			return false
+		}
+	}
+}
+
+// take takes a free slot; s.mu is held.
+func (s *pairSlots) take(first bool) {
+	s.busy++
+	if first {
+		s.first++
+	}
+	s.lastFree = time.Now()
+}
+
+func (s *pairSlots) release(first bool) {
+	s.mu.Lock()
+	s.busy--
+	if first {
+		s.first--
+	}
+	s.lastFree = time.Now()
+	if s.waiting > 0 || s.firstWaiting > 0 {
+		close(s.freed)
+		s.freed = make(chan struct{})
+	}
+	s.mu.Unlock()
+}
+
+// firstInFlight returns the first attempts in flight per pair, in this
+// process.
+func (q *Queue) firstInFlight() map[Key]int {
+	out := map[Key]int{}
+	q.slots.Range(func(k, v any) bool {
+		s := v.(*pairSlots)
+		s.mu.Lock()
+		if s.first > 0 {
+			out[k.(Key)] = s.first
+		}
+		s.mu.Unlock()
+		return true
+	})
+	return out
+}
+
+// limit is how many attempts of k may be in flight at once.
+func (q *Queue) limit(h Handler, k Key) int {
+	if cc, ok := h.(Concurrencer); ok {
+		if n := cc.Concurrency(k.App, k.Partner); n > 0 {
+			return n
+		}
+	}
+	return q.cfg.Workers
+}
+
+// firstAttempts makes the first attempt of jobs, all of pair k, as slots
+// free up, and calls done once every job was delivered, dead-lettered or
+// stored in the work stream (err: storing failed, and the jobs not
+// delivered were not all kept). Jobs acquireFirst finds no slot for, or
+// all of them while k is paused, are stored without an attempt. It returns once the attempts are under
+// way; done runs on another goroutine, tracked by pending.
+func (q *Queue) firstAttempts(ctx, hctx context.Context, k Key, h Handler, jobs []Job, pending *sync.WaitGroup, done func(err error)) {
+	var (
+		mu      sync.Mutex
+		later   []Job // what the attempts leave to the work stream
+		running sync.WaitGroup
+	)
+	slots := q.pairSlots(k)
+	limit := q.limit(h, k)
+	// A paused pair's postbacks are all queued: its delivery worker
+	// holds them until it is resumed.
+	_, paused := q.ctl.pausedWait(k)
+	n := 0 // jobs[:n] are attempted
+	for ; n < len(jobs) && !paused; n++ {
+		if ctx.Err() != nil || !slots.acquireFirst(ctx, limit) {
+			break
+		}
+		running.Add(1)
+		go func(j Job) {
+			defer running.Done()
+			again, ok := q.firstAttempt(hctx, h, j)
+			slots.release(true)
+			if ok {
+				return
+			}
+			mu.Lock()
+			later = append(later, again)
+			mu.Unlock()
+		}(jobs[n])
+	}
+	rest := jobs[n:] // paused, a backlog, stuck, or stopping
+	pending.Add(1)
+	go func() {
+		defer pending.Done()
+		enqueue := func(jobs []Job) error {
+			if len(jobs) == 0 {
+				return nil
+			}
+			ectx, cancel := context.WithTimeout(hctx, 30*time.Second)
+			defer cancel()
+			return q.Enqueue(ectx, jobs...)
+		}
+		// What got no attempt is queued at once, where the depth counts
+		// it and the pair's delivery worker takes it.
+		err := enqueue(rest)
+		running.Wait()
+		done(errors.Join(err, enqueue(later)))
+	}()
+}
+
+// firstAttempt attempts j and settles what it can: it returns false with
+// the job to queue when a retry, a delay, or a dead letter that could not
+// be stored is left to do.
+func (q *Queue) firstAttempt(ctx context.Context, h Handler, j Job) (Job, bool) {
+	out := q.call(ctx, h, j, 1)
+	switch out.Kind {
+	case OutcomeDelivered:
+		return Job{}, true
+	case OutcomeDelay:
+		// Not an attempt: the queued job starts at attempt 1.
+		j.NotBefore = time.Now().Add(max(out.After, 0)).UTC()
+		return j, false
+	case OutcomeDead:
+	default:
+		if q.cfg.MaxDeliver > 1 {
+			j.Attempts = 1
+			j.NotBefore = time.Now().Add(max(out.After, 0)).UTC()
+			return j, false
+		}
+		out.Reason = fmt.Sprintf("max deliveries (%d) reached: %s", q.cfg.MaxDeliver, out.Reason)
+	}
+	if err := q.buryJob(ctx, j, out, 1); err != nil {
+		q.log.Error("queue: storing dead letter failed; queueing the postback instead", "postback_id", j.ID, "err", err)
+		j.Attempts = 1
+		return j, false
+	}
+	return Job{}, true
+}
+
+// buryJob stores a job that was never queued in the dead letters.
+func (q *Queue) buryJob(ctx context.Context, j Job, out Outcome, attempts int) error {
+	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	dm := q.deadLetter(j, encodeJob(&j), out, attempts)
+	// Stable if the event is rendered and attempted again after a crash.
+	if _, err := q.js.PublishMsg(pctx, dm, jetstream.WithMsgID("dead."+j.msgID()+".first")); err != nil {
+		return err
+	}
+	q.log.Warn("queue: dead letter", "postback_id", j.ID, "app", j.App, "partner", j.Partner, "attempts", attempts, "reason", out.Reason)
+	return nil
+}
+
+// deadLetter is the dead-letter message of j, whose stored form is data.
+func (q *Queue) deadLetter(j Job, data []byte, out Outcome, attempts int) *nats.Msg {
+	dm := &nats.Msg{Subject: q.deadSubject(j.App, j.Partner), Data: data, Header: nats.Header{}}
+	dm.Header.Set(hdrReason, out.Reason)
+	dm.Header.Set(hdrAttempts, fmt.Sprint(attempts))
+	dm.Header.Set(hdrClass, ErrorClass(out.Class, out.StatusCode, out.Reason))
+	if out.StatusCode > 0 {
+		dm.Header.Set(hdrStatus, fmt.Sprint(out.StatusCode))
+	}
+	if out.DecidedBy != "" {
+		dm.Header.Set(hdrDecidedBy, out.DecidedBy)
+	}
+	return dm
+}
