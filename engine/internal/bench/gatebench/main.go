@@ -220,6 +220,7 @@ func (s scenario) name() string {
 type process struct {
 	cmd  *exec.Cmd
 	base string
+	log  string // its standard error
 	done chan error
 }
 
@@ -269,6 +270,18 @@ func (p *process) peakRSS() (float64, error) {
 	return 0, errors.New("no VmHWM in /proc status")
 }
 
+// tail is the end of the log file at path, for an error message.
+func tail(path string) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err.Error()
+	}
+	if len(b) > 2000 {
+		b = b[len(b)-2000:]
+	}
+	return string(b)
+}
+
 func freePort() (string, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -298,12 +311,17 @@ func start(ctx context.Context, o options, sc scenario, dir, self string, rcv *r
 	} else {
 		cmd = exec.CommandContext(ctx, self, "floor", "-listen", addr, "-target", rcv.addr, "-partners", strconv.Itoa(sc.partners))
 	}
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
+	// The log goes to a file, so a run that fails can say why.
+	stderr, err := os.Create(filepath.Join(dir, fmt.Sprintf("%s-%d.log", sc.sys, time.Now().UnixNano())))
+	if err != nil {
+		return nil, err
+	}
+	defer stderr.Close()
+	cmd.Stderr = stderr
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
-	p := &process{cmd: cmd, base: "http://" + addr, done: make(chan error, 1)}
+	p := &process{cmd: cmd, base: "http://" + addr, log: stderr.Name(), done: make(chan error, 1)}
 	go func() { p.done <- cmd.Wait() }()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
@@ -316,12 +334,12 @@ func start(ctx context.Context, o options, sc scenario, dir, self string, rcv *r
 		}
 		select {
 		case err := <-p.done:
-			return nil, fmt.Errorf("%s exited before ready (%v): %s", sc.sys, err, stderr.String())
+			return nil, fmt.Errorf("%s exited before ready (%v): %s", sc.sys, err, tail(stderr.Name()))
 		case <-time.After(20 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
 			_ = p.stop()
-			return nil, fmt.Errorf("%s not ready within 30s: %s", sc.sys, stderr.String())
+			return nil, fmt.Errorf("%s not ready within 30s: %s", sc.sys, tail(stderr.Name()))
 		}
 	}
 }
@@ -381,7 +399,7 @@ func measure(ctx context.Context, o options, sc scenario, dir, self string, rcv 
 	}
 	lat, err := send(ctx, client, p.base, bodies[20:], o.conc, r)
 	if err != nil {
-		return result{}, err
+		return result{}, fmt.Errorf("%w\n%s log:\n%s", err, sc.sys, tail(p.log))
 	}
 	want := base + int64(events*sc.partners)
 	if err := rcv.waitFor(ctx, want); err != nil {
@@ -463,11 +481,11 @@ func send(ctx context.Context, client *http.Client, base string, bodies [][]byte
 			fail(err)
 			return
 		}
-		_, _ = io.Copy(io.Discard, resp.Body)
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<10))
 		resp.Body.Close()
 		lat[i] = time.Since(t)
 		if resp.StatusCode != http.StatusAccepted {
-			fail(fmt.Errorf("POST event: status %d", resp.StatusCode))
+			fail(fmt.Errorf("POST event: status %d: %s", resp.StatusCode, bytes.TrimSpace(body)))
 		}
 	}
 	var wg sync.WaitGroup
