@@ -499,3 +499,35 @@ func TestCursor(t *testing.T) {
 		}
 	}
 }
+
+// TestWriteAccepted: the appended 202 answer is what encoding/json wrote.
+func TestWriteAccepted(t *testing.T) {
+	odd := "a\"b\\c\n\u2028<&>\xff é"
+	plans := []Plan{
+		{EventID: "551302741529937217", Name: "INSTALL", Postbacks: []PlannedPostback{}},
+		{EventID: "e1", Name: "PURCHASE", Postbacks: []PlannedPostback{
+			{ID: "pb_1", Partner: "criteo", Postback: "PURCHASE", Method: "GET"},
+			{ID: "pb_2", Partner: "criteo", Postback: "PURCHASE", Name: "second", Method: "POST"},
+		}, Skipped: []SkippedPostback{
+			{Partner: "p2", Class: skipScope, Reason: "scope is organic"},
+			{Partner: odd, Postback: odd, Name: odd, Class: skipFilter, Reason: odd},
+		}},
+		{EventID: odd, Name: odd, Postbacks: nil, Skipped: []SkippedPostback{}},
+	}
+	for i := range plans {
+		for _, batch := range []bool{false, true} {
+			got, want := httptest.NewRecorder(), httptest.NewRecorder()
+			writeAccepted(got, plans[i:], batch)
+			if batch {
+				writeJSON(want, http.StatusAccepted, BatchResponse{Accepted: len(plans[i:]), Events: plans[i:]})
+			} else {
+				writeJSON(want, http.StatusAccepted, plans[i])
+			}
+			if got.Code != want.Code || got.Body.String() != want.Body.String() ||
+				!reflect.DeepEqual(got.Header(), want.Header()) {
+				t.Errorf("plans[%d:] batch %t:\n got %d %v %s\nwant %d %v %s", i, batch,
+					got.Code, got.Header(), got.Body, want.Code, want.Header(), want.Body)
+			}
+		}
+	}
+}
