@@ -654,7 +654,7 @@ func runJSFloor(args []string) error {
 
 	dir, err := os.MkdirTemp("", "gatebench-jsfloor")
 	if err != nil {
-		return err
+		return fmt.Errorf("stream directory: %w", err)
 	}
 	defer os.RemoveAll(dir)
 	ns, err := server.NewServer(&server.Options{
@@ -751,7 +751,7 @@ func runJSFloor(args []string) error {
 		_ = srv.Close()
 	}()
 	if err := srv.ListenAndServe(); !errors.Is(err, http.ErrServerClosed) {
-		return err
+		return fmt.Errorf("serving: %w", err)
 	}
 	return nil
 }
