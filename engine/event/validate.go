@@ -237,8 +237,14 @@ func (e *ValidationError) Error() string {
 // Validate checks one event's JSON. It returns a *ValidationError naming
 // every offending field, or another error when b is not JSON at all.
 func (v *Validator) Validate(b []byte) error {
-	_, err := v.decode(b)
-	return err
+	val, err := template.ParseJSON(b)
+	if err != nil {
+		return fmt.Errorf("decoding event JSON: %w", err)
+	}
+	if ve := v.Check(val); ve != nil {
+		return ve
+	}
+	return nil
 }
 
 // Parse decodes and validates one event: Parse of the package and
@@ -246,30 +252,33 @@ func (v *Validator) Validate(b []byte) error {
 // naming every offending field, or the decoder's error when b is not JSON
 // (or not an event Parse accepts).
 func (v *Validator) Parse(b []byte) (*Event, error) {
-	val, err := v.decode(b)
-	if err != nil {
-		return nil, err
-	}
-	return FromValue(val)
-}
-
-func (v *Validator) decode(b []byte) (template.Value, error) {
 	val, err := template.ParseJSON(b)
 	if err != nil {
-		return template.Value{}, fmt.Errorf("decoding event JSON: %w", err)
+		return nil, fmt.Errorf("decoding event JSON: %w", err)
 	}
+	return v.ParseValue(val)
+}
+
+// ParseValue is Parse for an event already decoded by template.ParseJSON
+// or template.ParseJSONSeq, so a caller that had to decode the bytes
+// anyway (the gateway splitting a batch) does not decode them twice.
+func (v *Validator) ParseValue(val template.Value) (*Event, error) {
 	if ve := v.Check(val); ve != nil {
-		return template.Value{}, ve
+		return nil, ve
 	}
-	return val, nil
+	return FromValue(val)
 }
 
 // Check validates an already decoded event value and returns nil or the
 // violations. A JSON null is a present member whose value is missing, as
 // template.ParseJSON decodes it.
 func (v *Validator) Check(val template.Value) *ValidationError {
-	w := walker{}
-	w.check(v.root, val, nil)
+	// The path to the member being checked lives on this stack, spelled
+	// out only for an error, so a valid event costs no path strings and
+	// no allocations for it; events are a few levels deep.
+	var segs [16]segment
+	w := walker{path: segs[:0]}
+	w.check(v.root, val)
 	if len(w.errs) == 0 {
 		return nil
 	}
@@ -282,36 +291,36 @@ func (v *Validator) Check(val template.Value) *ValidationError {
 
 type walker struct {
 	errs []FieldError
+	// path is where the walk is: one segment per member entered.
+	path []segment
 }
 
-// path is a member's location, built as a chain on the stack and spelled
-// out only for an error, so a valid event costs no path strings.
-type path struct {
-	up  *path
+// segment is one step of a member's location: an object key, or an array
+// index when key is "" and idx >= 0.
+type segment struct {
 	key string
-	idx int // an array index when key is ""
+	idx int
 }
 
-// String spells the path as gojsonschema does, without its "(root)."
+// at spells the current path as gojsonschema does, without its "(root)."
 // prefix ("user_data.os", "content_items.0.$price", "(root)").
-func (p *path) String() string {
-	if p == nil {
+func (w *walker) at() string {
+	if len(w.path) == 0 {
 		return "(root)"
 	}
-	var segs []string
-	for q := p; q != nil; q = q.up {
-		if q.key != "" || q.idx < 0 {
-			segs = append(segs, q.key)
+	segs := make([]string, len(w.path))
+	for i, g := range w.path {
+		if g.key != "" || g.idx < 0 {
+			segs[i] = g.key
 		} else {
-			segs = append(segs, strconv.Itoa(q.idx))
+			segs[i] = strconv.Itoa(g.idx)
 		}
 	}
-	slices.Reverse(segs)
 	return strings.Join(segs, ".")
 }
 
-func (w *walker) add(at *path, msg string) {
-	w.errs = append(w.errs, FieldError{Field: at.String(), Message: msg})
+func (w *walker) add(msg string) {
+	w.errs = append(w.errs, FieldError{Field: w.at(), Message: msg})
 }
 
 // kindType returns the JSON Schema type of a decoded value (a missing
@@ -350,14 +359,14 @@ var typeNames = map[typeSet]string{
 // check applies c to val at the path, in gojsonschema's order: a wrong
 // type stops there; then enum, pattern (strings only), object and array
 // members.
-func (w *walker) check(c *check, val template.Value, at *path) {
+func (w *walker) check(c *check, val template.Value) {
 	t := kindType(val)
 	if c.types != 0 {
 		if t == tNumber && c.types&tNumber == 0 && isIntegral(val.NumberText()) {
 			t = tInteger // the exact text is read only where it decides
 		}
 		if c.types&t == 0 {
-			w.add(at, "Invalid type. Expected: "+c.expected+", given: "+typeNames[t])
+			w.add("Invalid type. Expected: " + c.expected + ", given: " + typeNames[t])
 			return
 		}
 	}
@@ -367,32 +376,34 @@ func (w *walker) check(c *check, val template.Value, at *path) {
 			s, _ = val.AsString()
 		}
 		if !isStr || !slices.Contains(c.enum, s) {
-			w.add(at, at.String()+" must be one of the following: "+c.allowed)
+			w.add(w.at() + " must be one of the following: " + c.allowed)
 		}
 	}
 	switch t {
 	case tString:
 		if c.pattern != nil {
 			if s, _ := val.AsString(); !c.pattern.MatchString(s) {
-				w.add(at, "Does not match pattern '"+c.pattern.String()+"'")
+				w.add("Does not match pattern '" + c.pattern.String() + "'")
 			}
 		}
 	case tObject:
-		w.object(c, val, at)
+		w.object(c, val)
 	case tArray:
 		if c.items != nil {
 			for i := range val.Len() {
-				w.check(c.items, val.Index(i), &path{up: at, idx: i})
+				w.path = append(w.path, segment{idx: i})
+				w.check(c.items, val.Index(i))
+				w.path = w.path[:len(w.path)-1]
 			}
 		}
 	}
 }
 
-func (w *walker) object(c *check, val template.Value, at *path) {
+func (w *walker) object(c *check, val template.Value) {
 	keys := val.Keys()
 	for _, r := range c.required {
 		if !slices.Contains(keys, r) {
-			w.add(at, r+" is required")
+			w.add(r + " is required")
 		}
 	}
 	for _, k := range keys {
@@ -403,12 +414,14 @@ func (w *walker) object(c *check, val template.Value, at *path) {
 			sub = c.extra
 		case c.denyExtra:
 			// gojsonschema names the object, not the member
-			w.add(at, "Additional property "+k+" is not allowed")
+			w.add("Additional property " + k + " is not allowed")
 			continue
 		default:
 			continue
 		}
 		// Get finds the member's own value: a real key wins over an alias
-		w.check(sub, val.Get(k), &path{up: at, key: k, idx: -1})
+		w.path = append(w.path, segment{key: k, idx: -1})
+		w.check(sub, val.Get(k))
+		w.path = w.path[:len(w.path)-1]
 	}
 }

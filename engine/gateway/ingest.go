@@ -11,12 +11,14 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
 
 	"github.com/adgate/adgate/engine/event"
 	"github.com/adgate/adgate/engine/internal/queue"
+	"github.com/adgate/adgate/engine/template"
 )
 
 // apiError is the JSON body of every 4xx/5xx answer.
@@ -169,7 +171,7 @@ func (s *Server) handleIngest(w http.ResponseWriter, r *http.Request) {
 	var evs []queue.Event
 	now := s.now()
 	for i, d := range docs {
-		ev, aerr := s.parseEvent(d.raw, rt.cfg.Limits.MaxErrorFields)
+		ev, aerr := s.parseDoc(d, rt.cfg.Limits.MaxErrorFields)
 		if aerr != nil {
 			if batch {
 				aerr.Event, aerr.Line = &i, d.line
@@ -239,11 +241,96 @@ func (s *Server) handleIngest(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	s.m.ingestLatency.Observe(time.Since(start).Seconds())
+	writeAccepted(w, plans, batch)
+}
+
+// jsonContentType is the Content-Type header value of a JSON answer, built
+// once for the 202 of every ingest request; net/http only reads it.
+var jsonContentType = []string{"application/json"}
+
+// writeAccepted answers 202 with the plans: a BatchResponse for a batch,
+// else the one Plan. It writes what writeJSON would, byte for byte
+// (TestWriteAccepted), by appending, because encoding/json's reflection
+// was a visible part of a request's cost.
+func writeAccepted(w http.ResponseWriter, plans []Plan, batch bool) {
+	b := make([]byte, 0, 256*len(plans))
 	if batch {
-		writeJSON(w, http.StatusAccepted, BatchResponse{Accepted: len(plans), Events: plans})
-		return
+		b = append(b, `{"accepted":`...)
+		b = strconv.AppendInt(b, int64(len(plans)), 10)
+		b = append(b, `,"events":[`...)
+		for i := range plans {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendPlan(b, &plans[i])
+		}
+		b = append(b, "]}"...)
+	} else {
+		b = appendPlan(b, &plans[0])
 	}
-	writeJSON(w, http.StatusAccepted, plans[0])
+	b = append(b, '\n')
+	w.Header()["Content-Type"] = jsonContentType
+	w.WriteHeader(http.StatusAccepted)
+	_, _ = w.Write(b)
+}
+
+// appendPlan appends pl as encoding/json encodes a Plan (strings quoted
+// by appendJSONString, the history codec's).
+func appendPlan(b []byte, pl *Plan) []byte {
+	b = append(b, `{"event_id":`...)
+	b = appendJSONString(b, pl.EventID)
+	b = append(b, `,"name":`...)
+	b = appendJSONString(b, pl.Name)
+	b = append(b, `,"postbacks":`...)
+	if pl.Postbacks == nil {
+		b = append(b, "null"...)
+	} else {
+		b = append(b, '[')
+		for i, pb := range pl.Postbacks {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, `{"id":`...)
+			b = appendJSONString(b, pb.ID)
+			b = append(b, `,"partner":`...)
+			b = appendJSONString(b, pb.Partner)
+			b = append(b, `,"postback":`...)
+			b = appendJSONString(b, pb.Postback)
+			if pb.Name != "" {
+				b = append(b, `,"name":`...)
+				b = appendJSONString(b, pb.Name)
+			}
+			b = append(b, `,"method":`...)
+			b = appendJSONString(b, pb.Method)
+			b = append(b, '}')
+		}
+		b = append(b, ']')
+	}
+	if len(pl.Skipped) > 0 {
+		b = append(b, `,"skipped":[`...)
+		for i, sk := range pl.Skipped {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, `{"partner":`...)
+			b = appendJSONString(b, sk.Partner)
+			if sk.Postback != "" {
+				b = append(b, `,"postback":`...)
+				b = appendJSONString(b, sk.Postback)
+			}
+			if sk.Name != "" {
+				b = append(b, `,"name":`...)
+				b = appendJSONString(b, sk.Name)
+			}
+			b = append(b, `,"class":`...)
+			b = appendJSONString(b, sk.Class)
+			b = append(b, `,"reason":`...)
+			b = appendJSONString(b, sk.Reason)
+			b = append(b, '}')
+		}
+		b = append(b, ']')
+	}
+	return append(b, '}')
 }
 
 // takeSlot takes a slot of sem without waiting, or answers 429.
@@ -301,25 +388,40 @@ func (s *Server) authFailed(w http.ResponseWriter, app string, err error) {
 // in them) cannot make the error body many times larger than the request.
 func (s *Server) parseEvent(raw []byte, maxFields int) (*event.Event, *apiError) {
 	ev, err := s.valid.Parse(raw)
-	if err != nil {
-		var ve *event.ValidationError
-		if errors.As(err, &ve) {
-			fields := ve.Fields[:min(len(ve.Fields), max(maxFields, 1))]
-			ae := &apiError{Fields: make([]event.FieldError, len(fields)), MoreFields: len(ve.Fields) - len(fields)}
-			msgs := make([]string, len(fields))
-			for i, f := range fields {
-				f = event.FieldError{Field: clip(f.Field, maxFieldText), Message: clip(f.Message, maxFieldText)}
-				ae.Fields[i], msgs[i] = f, f.String()
-			}
-			ae.Error = "invalid event: " + strings.Join(msgs, "; ")
-			if ae.MoreFields > 0 {
-				ae.Error += fmt.Sprintf(" (and %d more)", ae.MoreFields)
-			}
-			return nil, ae
-		}
-		return nil, &apiError{Error: "invalid event: " + clip(err.Error(), maxFieldText)}
+	return ev, eventError(err, maxFields)
+}
+
+// parseDoc is parseEvent for one event of a request, reusing its value
+// when splitEvents already decoded it.
+func (s *Server) parseDoc(d doc, maxFields int) (*event.Event, *apiError) {
+	if !d.decoded {
+		return s.parseEvent(d.raw, maxFields)
 	}
-	return ev, nil
+	ev, err := s.valid.ParseValue(d.val)
+	return ev, eventError(err, maxFields)
+}
+
+// eventError words a refused event for the answer, or is nil for nil.
+func eventError(err error, maxFields int) *apiError {
+	if err == nil {
+		return nil
+	}
+	var ve *event.ValidationError
+	if errors.As(err, &ve) {
+		fields := ve.Fields[:min(len(ve.Fields), max(maxFields, 1))]
+		ae := &apiError{Fields: make([]event.FieldError, len(fields)), MoreFields: len(ve.Fields) - len(fields)}
+		msgs := make([]string, len(fields))
+		for i, f := range fields {
+			f = event.FieldError{Field: clip(f.Field, maxFieldText), Message: clip(f.Message, maxFieldText)}
+			ae.Fields[i], msgs[i] = f, f.String()
+		}
+		ae.Error = "invalid event: " + strings.Join(msgs, "; ")
+		if ae.MoreFields > 0 {
+			ae.Error += fmt.Sprintf(" (and %d more)", ae.MoreFields)
+		}
+		return ae
+	}
+	return &apiError{Error: "invalid event: " + clip(err.Error(), maxFieldText)}
 }
 
 // numberError refuses an event holding a number longer than maxNumber
@@ -354,6 +456,9 @@ func clip(s string, n int) string {
 type doc struct {
 	raw  []byte
 	line int
+	// val is raw decoded, when decoded says splitEvents decoded it.
+	val     template.Value
+	decoded bool
 }
 
 // splitEvents cuts a body into events: one JSON object, or NDJSON (one
@@ -361,9 +466,58 @@ type doc struct {
 // holds several values). batch reports the NDJSON form. An event with a
 // number longer than maxNumber characters is refused here, before any
 // event reaches the schema check or the exact-number parse.
+//
+// A body of well-formed events is decoded once, here, and each event's
+// value is kept for the schema check (decodeEvents). Any other body is
+// left to splitEventsSlow, which words the refusal exactly as it always
+// has; it also takes the bodies that only the template decoder refuses
+// (too deep, invalid UTF-8, a number out of range), whose events then
+// reach parseEvent undecoded and are refused there as before.
 func splitEvents(body []byte, contentType string, maxNumber int) ([]doc, bool, *apiError) {
+	batch := isNDJSON(contentType)
+	if docs, ok := decodeEvents(body, maxNumber); ok {
+		return docs, batch || len(docs) > 1, nil
+	}
+	return splitEventsSlow(body, batch, maxNumber)
+}
+
+// isNDJSON reports whether a Content-Type names NDJSON; the usual
+// application/json is answered without parsing it.
+func isNDJSON(contentType string) bool {
+	if contentType == "application/json" {
+		return false
+	}
 	mt, _, _ := mime.ParseMediaType(contentType)
-	batch := mt == "application/x-ndjson" || mt == "application/ndjson" || mt == "application/jsonl"
+	return mt == "application/x-ndjson" || mt == "application/ndjson" || mt == "application/jsonl"
+}
+
+// errNotEvent stops decodeEvents at a value that is not an object.
+var errNotEvent = errors.New("not a JSON object")
+
+// decodeEvents decodes a body whose every value is an object, with no
+// number over maxNumber characters, in one pass. ok is false for any
+// other body, and for an empty one. template.ParseJSONSeq accepts only
+// what encoding/json accepts (FuzzParseJSON holds ParseJSON to that), so
+// a body it accepts is one splitEventsSlow would also accept, cut at the
+// same bytes.
+func decodeEvents(body []byte, maxNumber int) (docs []doc, ok bool) {
+	line, counted := 1, 0
+	err := template.ParseJSONSeq(body, maxNumber, func(v template.Value, start, end int) error {
+		if v.Kind() != template.KindHash {
+			return errNotEvent
+		}
+		line += bytes.Count(body[counted:start], []byte("\n"))
+		counted = start
+		// The body is never reused, so events can share its memory.
+		docs = append(docs, doc{raw: body[start:end:end], line: line, val: v, decoded: true})
+		return nil
+	})
+	return docs, err == nil && len(docs) > 0
+}
+
+// splitEventsSlow is splitEvents with encoding/json, whose messages the
+// API documents for malformed bodies.
+func splitEventsSlow(body []byte, batch bool, maxNumber int) ([]doc, bool, *apiError) {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	var docs []doc
 	for {

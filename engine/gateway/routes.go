@@ -315,7 +315,7 @@ func (e *httpError) Error() string { return e.msg }
 // readLimited reads at most limit bytes of r's body. Beyond it the error
 // is an *httpError 413 naming the limit; a failed read is a 400.
 func readLimited(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	body, err := readAll(http.MaxBytesReader(w, r.Body, limit), r.ContentLength, limit)
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
@@ -324,6 +324,31 @@ func readLimited(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, e
 		return nil, &httpError{code: http.StatusBadRequest, msg: "reading body: " + err.Error()}
 	}
 	return body, nil
+}
+
+// readAll is io.ReadAll with the buffer sized from a declared length
+// within the limit, so that the usual event body is read into one
+// allocation rather than grown from 512 bytes; the reader still decides
+// where the body ends.
+func readAll(rd io.Reader, declared, limit int64) ([]byte, error) {
+	if declared <= 0 || declared > limit {
+		return io.ReadAll(rd)
+	}
+	// one byte more, so the read that finds the end needs no growth
+	b := make([]byte, 0, declared+1)
+	for {
+		n, err := rd.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err == io.EOF {
+			return b, nil
+		}
+		if err != nil {
+			return b, err
+		}
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+	}
 }
 
 // decodeStrict decodes one JSON value from body into v, refusing fields v

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"regexp"
 	"slices"
 	"strconv"
@@ -160,8 +161,67 @@ func TestSplitEvents(t *testing.T) {
 	}
 }
 
+// splitAgrees checks that splitEvents, which decodes a well-formed body
+// in one pass, answers as splitEventsSlow (the encoding/json split) does,
+// and that an event it decoded parses as its bytes do.
+func splitAgrees(t *testing.T, s *Server, body []byte, ctype string) {
+	t.Helper()
+	docs, batch, aerr := splitEvents(body, ctype, config.DefaultMaxNumberLength)
+	wdocs, wbatch, waerr := splitEventsSlow(body, isNDJSON(ctype), config.DefaultMaxNumberLength)
+	if !reflect.DeepEqual(aerr, waerr) || batch != wbatch || len(docs) != len(wdocs) {
+		t.Fatalf("splitEvents(%q) = %d docs, batch %t, %+v; encoding/json split: %d docs, batch %t, %+v",
+			body, len(docs), batch, aerr, len(wdocs), wbatch, waerr)
+	}
+	for i, d := range docs {
+		w := wdocs[i]
+		if !bytes.Equal(d.raw, w.raw) || d.line != w.line {
+			t.Fatalf("splitEvents(%q) event %d: %q at line %d; encoding/json split: %q at line %d", body, i, d.raw, d.line, w.raw, w.line)
+		}
+		ev, aerr := s.parseDoc(d, config.DefaultMaxErrorFields)
+		wev, waerr := s.parseEvent(w.raw, config.DefaultMaxErrorFields)
+		if !reflect.DeepEqual(aerr, waerr) || (ev == nil) != (wev == nil) ||
+			ev != nil && (ev.ID() != wev.ID() || ev.Name() != wev.Name()) {
+			t.Fatalf("event %q: parsed %+v %+v; from its bytes %+v %+v", d.raw, ev, aerr, wev, waerr)
+		}
+	}
+}
+
+func TestSplitEventsAgrees(t *testing.T) {
+	v, err := event.NewValidator()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &Server{valid: v}
+	deep := strings.Repeat(`{"a":`, 70) + "1" + strings.Repeat("}", 70)
+	for _, body := range []string{
+		`{"name":"INSTALL","id":551302741529937217}`,
+		" \r\n\t{\"name\":\"a\"} \r\n{\"name\":\"b\",\"id\":\"x\"}\r\n\n",
+		`{"name":"a"}{"name":"b"}`,
+		`{"name":"a"} 1`,
+		`{"name":"a"} null`,
+		`{"name":"a"}` + "\n" + `{"name":`,
+		`{"name":"a","user_data":{"os":7}}`,
+		`{"name":"a","v":1e999999}`,
+		`{"name":"a","v":` + strings.Repeat("9", 64) + `.5}`,
+		`{"name":"a","v":[` + strings.Repeat("9", 65) + `]}`,
+		"{\"name\":\"a\xff\"}",
+		"{\"name\":\"a\"}\n" + deep,
+		`{"name":"a","name":"b"}`,
+		`{"name":"\u00e9\ud83d\ude00"}`,
+		`{"name":"a"}` + "\x00",
+		"",
+		"\n\n",
+		`{}`,
+	} {
+		for _, ctype := range []string{"", "application/json", "application/x-ndjson; charset=utf-8"} {
+			splitAgrees(t, s, []byte(body), ctype)
+		}
+	}
+}
+
 func FuzzSplitEvents(f *testing.F) {
-	for _, s := range []string{`{"name":"INSTALL"}`, "{\"name\":\"a\"}\n{\"name\":\"b\"}", "[1]", "{", "\x00", `{"id": 873493741231235681}`} {
+	for _, s := range []string{`{"name":"INSTALL"}`, "{\"name\":\"a\"}\n{\"name\":\"b\"}", "[1]", "{", "\x00", `{"id": 873493741231235681}`,
+		`{"name":"a"}{"name":"b"}`, `{"name":"a","v":1e99999}`, "{\"name\":\"\xff\"}"} {
 		f.Add([]byte(s))
 	}
 	v, err := event.NewValidator()
@@ -175,15 +235,15 @@ func FuzzSplitEvents(f *testing.F) {
 			if aerr.Error == "" {
 				t.Fatal("error without a message")
 			}
-			return
 		}
 		for _, d := range docs {
 			if len(d.raw) == 0 || d.raw[0] != '{' || d.line < 1 {
 				t.Fatalf("bad doc %+v", d)
 			}
-			// Validation and parsing must reject or accept, never panic.
-			_, _ = s.parseEvent(d.raw, config.DefaultMaxErrorFields)
 		}
+		// Validation and parsing must reject or accept, never panic, and
+		// the one-pass decode must change no answer.
+		splitAgrees(t, s, body, "")
 	})
 }
 
@@ -436,6 +496,38 @@ func TestCursor(t *testing.T) {
 	for _, bad := range []string{"", "h", "d", "x12", "h!!", "h0", "abc"} {
 		if _, err := parseCursor(cursorHistory, bad); err == nil {
 			t.Errorf("%q accepted", bad)
+		}
+	}
+}
+
+// TestWriteAccepted: the appended 202 answer is what encoding/json wrote.
+func TestWriteAccepted(t *testing.T) {
+	odd := "a\"b\\c\n\u2028<&>\xff é"
+	plans := []Plan{
+		{EventID: "551302741529937217", Name: "INSTALL", Postbacks: []PlannedPostback{}},
+		{EventID: "e1", Name: "PURCHASE", Postbacks: []PlannedPostback{
+			{ID: "pb_1", Partner: "criteo", Postback: "PURCHASE", Method: "GET"},
+			{ID: "pb_2", Partner: "criteo", Postback: "PURCHASE", Name: "second", Method: "POST"},
+		}, Skipped: []SkippedPostback{
+			{Partner: "p2", Class: skipScope, Reason: "scope is organic"},
+			{Partner: odd, Postback: odd, Name: odd, Class: skipFilter, Reason: odd},
+		}},
+		{EventID: odd, Name: odd, Postbacks: nil, Skipped: []SkippedPostback{}},
+	}
+	for i := range plans {
+		for _, batch := range []bool{false, true} {
+			got, want := httptest.NewRecorder(), httptest.NewRecorder()
+			writeAccepted(got, plans[i:], batch)
+			if batch {
+				writeJSON(want, http.StatusAccepted, BatchResponse{Accepted: len(plans[i:]), Events: plans[i:]})
+			} else {
+				writeJSON(want, http.StatusAccepted, plans[i])
+			}
+			if got.Code != want.Code || got.Body.String() != want.Body.String() ||
+				!reflect.DeepEqual(got.Header(), want.Header()) {
+				t.Errorf("plans[%d:] batch %t:\n got %d %v %s\nwant %d %v %s", i, batch,
+					got.Code, got.Header(), got.Body, want.Code, want.Header(), want.Body)
+			}
 		}
 	}
 }

@@ -30,6 +30,61 @@ func ParseJSON(b []byte) (Value, error) {
 		s = strings.ToValidUTF8(s, "\uFFFD")
 	}
 	p := jsonParser{s: s}
+	sc := p.init()
+	defer p.release(sc)
+	p.ws()
+	v, err := p.value(0)
+	if err != nil {
+		return Value{}, err
+	}
+	p.ws()
+	if p.i != len(p.s) {
+		return Value{}, p.err("trailing characters after the JSON value")
+	}
+	return v, nil
+}
+
+// ParseJSONSeq decodes a sequence of JSON documents, each optionally
+// surrounded by whitespace (NDJSON, or values back to back as a
+// json.Decoder reads them), calling fn with each value and the byte range
+// [start, end) of its text in b; it stops at the first error, which fn can
+// return too. Each value is what ParseJSON gives for b[start:end], under
+// the same limits per document; maxNumber > 0 also refuses a number longer
+// than maxNumber characters before it is converted, since converting a
+// huge number is what costs. Input that is not valid UTF-8 is refused as a
+// whole (ParseJSON repairs it, which would move the offsets). Values share
+// one copy of b, so one document kept alive keeps the sequence's memory.
+func ParseJSONSeq(b []byte, maxNumber int, fn func(v Value, start, end int) error) error {
+	s := string(b)
+	if !utf8.ValidString(s) {
+		return &Error{Name: "json", Msg: "JSON sequence is not valid UTF-8"}
+	}
+	p := jsonParser{s: s, maxNumber: maxNumber}
+	sc := p.init()
+	defer p.release(sc)
+	for {
+		p.ws()
+		if p.i == len(p.s) {
+			return nil
+		}
+		start := p.i
+		v, err := p.value(0)
+		if err != nil {
+			return err
+		}
+		if p.i-start > MaxJSONBytes {
+			return &Error{Name: "json", Msg: "JSON document larger than " + strconv.Itoa(MaxJSONBytes) + " bytes"}
+		}
+		if err := fn(v, start, p.i); err != nil {
+			return err
+		}
+	}
+}
+
+// init sizes the slabs from the input and takes a working stack from the
+// pool, which release gives back.
+func (p *jsonParser) init() *jsonScratch {
+	s := p.s
 	// one slab of values and one of keys for the whole document instead of
 	// slices per container, sized from the input (events have a value per
 	// 20-30 bytes; a short slab grows by chunks, never by copying)
@@ -41,23 +96,15 @@ func ParseJSON(b []byte) (Value, error) {
 		sc = &jsonScratch{stack: make([]Value, 0, 64), keys: make([]string, 0, 64)}
 	}
 	p.stack, p.keys = sc.stack[:0], sc.keys[:0]
-	defer func() {
-		// keep the grown buffers, but no references into this document
-		sc.stack, sc.keys = p.stack[:0], p.keys[:0]
-		clear(sc.stack[:cap(sc.stack)])
-		clear(sc.keys[:cap(sc.keys)])
-		scratchPool.Put(sc)
-	}()
-	p.ws()
-	v, err := p.value(0)
-	if err != nil {
-		return Value{}, err
-	}
-	p.ws()
-	if p.i != len(p.s) {
-		return Value{}, p.err("trailing characters after the JSON value")
-	}
-	return v, nil
+	return sc
+}
+
+func (p *jsonParser) release(sc *jsonScratch) {
+	// keep the grown buffers, but no references into this document
+	sc.stack, sc.keys = p.stack[:0], p.keys[:0]
+	clear(sc.stack[:cap(sc.stack)])
+	clear(sc.keys[:cap(sc.keys)])
+	scratchPool.Put(sc)
 }
 
 // jsonScratch is the parser's working stack. Allocating it per document
@@ -80,6 +127,8 @@ type jsonParser struct {
 	slab  []Value
 	kslab []string
 	cslab []compound
+	// maxNumber > 0 bounds the characters of a number (ParseJSONSeq).
+	maxNumber int
 }
 
 // vals copies vs into slab memory, so that one allocation serves many
@@ -442,6 +491,10 @@ func (p *jsonParser) number() (Value, error) {
 		}
 	}
 	txt := p.s[start:p.i]
+	if p.maxNumber > 0 && len(txt) > p.maxNumber {
+		p.i = start
+		return Value{}, p.err("number longer than " + strconv.Itoa(p.maxNumber) + " characters")
+	}
 	if integral && len(txt) < 19 {
 		// fast path: no allocation for ordinary integers
 		n := int64(0)

@@ -1,6 +1,7 @@
 package template
 
 import (
+	"slices"
 	"strings"
 	"testing"
 )
@@ -239,6 +240,44 @@ func TestStringRun(t *testing.T) {
 					}
 				}
 			}
+		}
+	}
+}
+
+// TestParseJSONSeq: each document of a sequence decodes as ParseJSON
+// decodes its bytes alone, and a long number stops the sequence.
+func TestParseJSONSeq(t *testing.T) {
+	in := " {\"a\":1,\"b\":[2.50,\"x\\u00e9\",null]}\n\n{\"c\":{\"d\":true}}{\"e\":-3e2}\r\n[]"
+	var got []string
+	err := ParseJSONSeq([]byte(in), 0, func(v Value, start, end int) error {
+		want, err := ParseJSON([]byte(in[start:end]))
+		if err != nil || !sameValue(v, want) {
+			t.Errorf("document %q: %v, or not the value ParseJSON gives", in[start:end], err)
+		}
+		got = append(got, in[start:end])
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{`{"a":1,"b":[2.50,"x\u00e9",null]}`, `{"c":{"d":true}}`, `{"e":-3e2}`, `[]`}; !slices.Equal(got, want) {
+		t.Errorf("documents %q, want %q", got, want)
+	}
+	for _, tc := range []struct {
+		in  string
+		max int
+		ok  bool
+	}{
+		{`{"a":123} {"b":-12}`, 3, true},
+		{`{"a":123} {"b":-123}`, 3, false},
+		{`{"a":1.5e10}`, 6, true},
+		{`{"a":1.5e10}`, 5, false},
+		{`{"a":1} x`, 0, false},
+		{"{\"a\":\"\xff\"}", 0, false},
+		{"", 0, true},
+	} {
+		if err := ParseJSONSeq([]byte(tc.in), tc.max, func(Value, int, int) error { return nil }); (err == nil) != tc.ok {
+			t.Errorf("ParseJSONSeq(%q, %d): %v", tc.in, tc.max, err)
 		}
 	}
 }

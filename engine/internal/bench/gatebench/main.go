@@ -13,7 +13,10 @@
 // postback, events/s from the first POST to the last postback received,
 // the ingest latency (POST to 202) at p50 and p99, and the peak RSS
 // (VmHWM). With -base, a second adgate binary runs beside them as
-// sys=base, for a before/after comparison in the same run. Scenarios: 1, 5, 20 and 60 enabled partners, 1 KB and 20 KB
+// sys=base, for a before/after comparison in the same run. With -jsfloor,
+// the durable floor runs as sys=jsfloor: the floor with a JetStream stream
+// (embedded server, file storage) between its handler and its senders, to
+// show how much of adgate's cost the queue itself sets. Scenarios: 1, 5, 20 and 60 enabled partners, 1 KB and 20 KB
 // events, at saturation (-conc senders, no pause) and at a fixed rate
 // (-rate events/s). adgate and the floor alternate within every scenario,
 // the first of the pair changing every round, so slow phases of a shared
@@ -21,7 +24,7 @@
 // down with partners by -max-postbacks) and in time (-timeout).
 //
 // Output is one benchstat line per run, named
-// BenchmarkE2E/sys=adgate|floor|base/partners=N/event=SIZE/load=sat|rate.
+// BenchmarkE2E/sys=adgate|floor|base|jsfloor/partners=N/event=SIZE/load=sat|rate.
 package main
 
 import (
@@ -44,6 +47,10 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 )
 
 type options struct {
@@ -60,12 +67,17 @@ type options struct {
 	timeout      time.Duration
 	out          string
 	perf         string
+	jsfloor      bool
 }
 
 func main() {
-	if len(os.Args) > 1 && os.Args[1] == "floor" {
-		if err := runFloor(os.Args[2:]); err != nil {
-			fmt.Fprintln(os.Stderr, "gatebench floor:", err)
+	if len(os.Args) > 1 && (os.Args[1] == "floor" || os.Args[1] == "jsfloor") {
+		run := runFloor
+		if os.Args[1] == "jsfloor" {
+			run = runJSFloor
+		}
+		if err := run(os.Args[2:]); err != nil {
+			fmt.Fprintf(os.Stderr, "gatebench %s: %v\n", os.Args[1], err)
 			os.Exit(1)
 		}
 		return
@@ -84,6 +96,7 @@ func main() {
 	flag.IntVar(&o.rate, "rate", 1000, "events per second of the fixed-rate load (`N`), lowered to keep -max-postbacks/3 postbacks per second")
 	flag.DurationVar(&o.timeout, "timeout", 3*time.Minute, "bound of one run (`DURATION`)")
 	flag.StringVar(&o.out, "o", "", "also write the results to `FILE`")
+	flag.BoolVar(&o.jsfloor, "jsfloor", false, "also measure sys=jsfloor: the floor with a JetStream stream between its handler and its senders")
 	flag.StringVar(&o.perf, "perf", "", "record each measured window with perf record -g into `DIR` (one file per run, for perf report)")
 	flag.Parse()
 	var err error
@@ -181,6 +194,9 @@ func run(ctx context.Context, o options) error {
 					systems := []string{"adgate", "floor"}
 					if o.base != "" {
 						systems = append(systems, "base")
+					}
+					if o.jsfloor {
+						systems = append(systems, "jsfloor")
 					}
 					// rotate, so each system is first in turn
 					for range round % len(systems) {
@@ -297,7 +313,7 @@ func start(ctx context.Context, o options, sc scenario, dir, self string, rcv *r
 		return nil, err
 	}
 	var cmd *exec.Cmd
-	if sc.sys != "floor" {
+	if sc.sys != "floor" && sc.sys != "jsfloor" {
 		bin := o.adgate
 		if sc.sys == "base" {
 			bin = o.base
@@ -309,7 +325,7 @@ func start(ctx context.Context, o options, sc scenario, dir, self string, rcv *r
 		}
 		cmd = exec.CommandContext(ctx, bin, "serve", "--config", cfg, "--listen", addr, "--log-level", "error")
 	} else {
-		cmd = exec.CommandContext(ctx, self, "floor", "-listen", addr, "-target", rcv.addr, "-partners", strconv.Itoa(sc.partners))
+		cmd = exec.CommandContext(ctx, self, sc.sys, "-listen", addr, "-target", rcv.addr, "-partners", strconv.Itoa(sc.partners))
 	}
 	// The log goes to a file, so a run that fails can say why.
 	stderr, err := os.Create(filepath.Join(dir, fmt.Sprintf("%s-%d.log", sc.sys, time.Now().UnixNano())))
@@ -631,6 +647,129 @@ func runFloor(args []string) error {
 	}()
 	if err := srv.ListenAndServe(); !errors.Is(err, http.ErrServerClosed) {
 		return err
+	}
+	return nil
+}
+
+// runJSFloor is the durable floor: the floor's bare handler, except that
+// before answering 202 it publishes the event to a JetStream stream of an
+// embedded NATS server (file storage, work-queue retention) and waits for
+// the PubAck; one consumer goroutine fetches the stream's durable pull
+// consumer in batches and hands each event to senders that make the
+// floor's GET per partner and then ack it. It is the least a durable relay
+// built on JetStream does per event, so the difference between it and the
+// floor is what the queue itself costs on the machine.
+func runJSFloor(args []string) error {
+	fs := flag.NewFlagSet("jsfloor", flag.ContinueOnError)
+	listen := fs.String("listen", "127.0.0.1:0", "listen address")
+	target := fs.String("target", "", "receiver host:port")
+	partners := fs.Int("partners", 1, "postbacks per event")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	defer stop()
+
+	dir, err := os.MkdirTemp("", "gatebench-jsfloor")
+	if err != nil {
+		return fmt.Errorf("stream directory: %w", err)
+	}
+	defer os.RemoveAll(dir)
+	ns, err := server.NewServer(&server.Options{
+		JetStream:  true,
+		StoreDir:   dir,
+		DontListen: true, // the relay is the only client, in process
+		NoSigs:     true,
+		NoLog:      true,
+		MaxPayload: 4 << 20,
+	})
+	if err != nil {
+		return fmt.Errorf("embedded NATS server: %w", err)
+	}
+	go ns.Start()
+	defer ns.Shutdown()
+	if !ns.ReadyForConnections(30 * time.Second) {
+		return errors.New("embedded NATS server not ready within 30s")
+	}
+	nc, err := nats.Connect("", nats.InProcessServer(ns))
+	if err != nil {
+		return fmt.Errorf("connecting to the embedded NATS server: %w", err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return fmt.Errorf("jetstream: %w", err)
+	}
+	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{
+		Name: "EVENTS", Subjects: []string{"events"},
+		Storage: jetstream.FileStorage, Retention: jetstream.WorkQueuePolicy,
+	}); err != nil {
+		return fmt.Errorf("creating the stream: %w", err)
+	}
+	cons, err := js.CreateOrUpdateConsumer(ctx, "EVENTS", jetstream.ConsumerConfig{
+		Durable: "relay", AckPolicy: jetstream.AckExplicitPolicy, MaxAckPending: 4096,
+	})
+	if err != nil {
+		return fmt.Errorf("creating the consumer: %w", err)
+	}
+
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64, MaxConnsPerHost: 64}, Timeout: 10 * time.Second}
+	msgs := make(chan jetstream.Msg, 4096)
+	var seq atomic.Int64
+	for range 64 {
+		go func() {
+			for m := range msgs {
+				n := seq.Add(1)
+				for i := range *partners {
+					resp, err := client.Get(fmt.Sprintf("http://%s/p%02d/install?aaid=a%d&key=k&event=INSTALL", *target, i+1, n))
+					if err != nil {
+						continue
+					}
+					_, _ = io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+				}
+				_ = m.Ack()
+			}
+		}()
+	}
+	go func() {
+		defer close(msgs)
+		for ctx.Err() == nil {
+			batch, err := cons.Fetch(256, jetstream.FetchMaxWait(time.Second))
+			if err != nil {
+				if ctx.Err() == nil {
+					fmt.Fprintln(os.Stderr, "gatebench jsfloor: fetch:", err)
+					time.Sleep(100 * time.Millisecond)
+				}
+				continue
+			}
+			for m := range batch.Messages() {
+				msgs <- m
+			}
+		}
+	}()
+
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) })
+	mux.HandleFunc("POST /v1/apps/{app}/events", func(w http.ResponseWriter, r *http.Request) {
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		if _, err := js.Publish(r.Context(), "events", body); err != nil {
+			http.Error(w, err.Error(), http.StatusServiceUnavailable)
+			return
+		}
+		w.WriteHeader(http.StatusAccepted)
+	})
+	srv := &http.Server{Addr: *listen, Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go func() {
+		<-ctx.Done()
+		_ = srv.Close()
+	}()
+	if err := srv.ListenAndServe(); !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serving: %w", err)
 	}
 	return nil
 }
