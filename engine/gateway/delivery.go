@@ -20,8 +20,8 @@ import (
 type delivery struct {
 	s   *Server
 	snd *deliver.Sender
-	// events serves the render workers of one app's partners one decoding
-	// of each event.
+	// events serves the render workers of one app's partners the decoding
+	// ingest made of each event.
 	events *eventCache
 	// activity is each pair's last delivery and last error, for the
 	// partner status.
@@ -78,7 +78,7 @@ func (d *delivery) Render(_ context.Context, k queue.Key, qe queue.Event) ([]que
 		return nil, nil
 	}
 	app := rt.cfg.App(k.App)
-	ev, err := d.events.parse(k.App, qe.Seq, qe.Raw)
+	ev, err := d.events.parse(k.App, qe.ID, qe.Raw)
 	if err != nil {
 		// Ingest validated and parsed the same bytes: only a store that
 		// changed them gets here, and rendering again cannot help.
@@ -125,7 +125,7 @@ func (d *delivery) rerender(ctx context.Context, dl queue.DeadLetter) (queue.Job
 	if pc == nil {
 		return queue.Job{}, fmt.Errorf("partner %q is not enabled for app %q in config %s", old.Partner, old.App, rt.version)
 	}
-	ev, err := d.events.parse(old.App, qe.Seq, qe.Raw)
+	ev, err := d.events.parse(old.App, qe.ID, qe.Raw)
 	if err != nil {
 		return queue.Job{}, fmt.Errorf("archived event unreadable: %w", err)
 	}
