@@ -270,7 +270,7 @@ const renderBatch = 64
 // their acks, and only then acks the events, so a crash at any point
 // leaves the event to be rendered again (the postback ids, and so the
 // de-duplication, are the same).
-func (q *Queue) renderWorker(ctx, hctx context.Context, k Key, r Renderer, h Handler) {
+func (q *Queue) renderWorker(ctx, hctx context.Context, k Key, r Renderer, h Handler, att *runner) {
 	var cons jetstream.Consumer
 	var retry backoff
 	live := newLiveSet(q.cfg.AckWait)
@@ -302,7 +302,7 @@ func (q *Queue) renderWorker(ctx, hctx context.Context, k Key, r Renderer, h Han
 			msgs, err = q.fetch(cons, renderBatch-1, true, live, msgs)
 		}
 		if len(msgs) > 0 {
-			spent := q.renderMsgs(ctx, hctx, k, r, h, msgs, live, &pending)
+			spent := q.renderMsgs(ctx, hctx, k, r, h, att, msgs, live, &pending)
 			// A partner whose templates are slow gets at most a
 			// 1/renderShare share of a CPU: it waits renderShare-1 times
 			// what it rendered for, so the process keeps its CPU for
@@ -375,7 +375,7 @@ const (
 // postbacks (firstAttempts), and returns the time spent rendering. The
 // batch's events are settled once its postbacks are, on a goroutine that
 // pending tracks.
-func (q *Queue) renderMsgs(ctx, hctx context.Context, k Key, r Renderer, h Handler, msgs []jetstream.Msg, live *liveSet, pending *sync.WaitGroup) (spent time.Duration) {
+func (q *Queue) renderMsgs(ctx, hctx context.Context, k Key, r Renderer, h Handler, att *runner, msgs []jetstream.Msg, live *liveSet, pending *sync.WaitGroup) (spent time.Duration) {
 	var (
 		jobs []Job
 		done []jetstream.Msg // rendered: acked once their jobs are stored
@@ -430,7 +430,7 @@ func (q *Queue) renderMsgs(ctx, hctx context.Context, k Key, r Renderer, h Handl
 		settleAll(nil)
 		return spent
 	}
-	q.firstAttempts(ctx, hctx, k, h, jobs, pending, settleAll)
+	q.firstAttempts(ctx, hctx, k, h, att, jobs, pending, settleAll)
 	return spent
 }
 
@@ -451,6 +451,7 @@ type renderWorkers struct {
 	q       *Queue
 	r       Renderer
 	h       Handler
+	att     *runner // runs the first attempts
 	hctx    context.Context
 	wg      sync.WaitGroup
 	running map[Key]context.CancelFunc
@@ -476,7 +477,7 @@ func (w *renderWorkers) sync(ctx context.Context) {
 		w.wg.Add(1)
 		go func() {
 			defer w.wg.Done()
-			w.q.renderWorker(wctx, w.hctx, k, w.r, w.h)
+			w.q.renderWorker(wctx, w.hctx, k, w.r, w.h, w.att)
 		}()
 	}
 	for k, cancel := range w.running {

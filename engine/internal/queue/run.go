@@ -95,7 +95,7 @@ func (q *Queue) Run(ctx context.Context, h Handler) error {
 	// pair, started and stopped as SetTopology changes it.
 	var rw *renderWorkers
 	if r, ok := h.(Renderer); ok {
-		rw = &renderWorkers{q: q, r: r, h: h, hctx: hctx, running: map[Key]context.CancelFunc{}}
+		rw = &renderWorkers{q: q, r: r, h: h, att: newRunner(), hctx: hctx, running: map[Key]context.CancelFunc{}}
 		q.setTopoLive(true)
 		defer q.setTopoLive(false)
 		rw.sync(ctx)
@@ -137,6 +137,7 @@ loop:
 	workers.Wait()
 	if rw != nil {
 		rw.wg.Wait()
+		rw.att.stop()
 	}
 	close(drained)
 	q.known.Clear()
