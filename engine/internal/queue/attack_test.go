@@ -1,0 +1,245 @@
+package queue
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// gatedRenderer renders one job per event; its first call blocks until
+// gate is closed (or its context ends), the others return at once. Its
+// concurrency limit can change while it runs.
+type gatedRenderer struct {
+	*renderRecorder
+	limit atomic.Int64
+	gate  chan struct{}
+	first sync.Once
+	hold  time.Duration // each later call takes this long
+	mu    sync.Mutex
+	cur   int
+}
+
+func (g *gatedRenderer) Concurrency(string, string) int { return int(g.limit.Load()) }
+
+func (g *gatedRenderer) Handle(ctx context.Context, j Job, attempt int) Outcome {
+	g.mu.Lock()
+	g.cur++
+	g.mu.Unlock()
+	defer func() {
+		g.mu.Lock()
+		g.cur--
+		g.mu.Unlock()
+	}()
+	blocked := false
+	g.first.Do(func() { blocked = true })
+	if blocked {
+		select {
+		case <-g.gate:
+		case <-ctx.Done():
+		}
+	} else if g.hold > 0 {
+		select {
+		case <-time.After(g.hold):
+		case <-ctx.Done():
+		}
+	}
+	return g.renderRecorder.Handle(ctx, j, attempt)
+}
+
+func waitPaused(t *testing.T, q *Queue, k Key, want bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if _, p := q.ctl.pausedWait(k); p == want {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("pause of %v never became %v", k, want)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// A pause that arrives while a batch's first attempts wait for a slot
+// stops them: no attempt starts while the pair is paused, and the
+// postbacks left are queued, attempted once it is resumed.
+func TestFirstAttemptsStopAtPause(t *testing.T) {
+	q := openQueue(t, testConfig(t.TempDir()))
+	k := Key{"a", "p"}
+	g := &gatedRenderer{renderRecorder: renderWith(func(Job, int) Outcome { return Delivered() }), gate: make(chan struct{})}
+	g.limit.Store(1)
+	setTopology(t, q, k)
+	// Published before Run: one batch.
+	var evs []Event
+	for i := range 4 {
+		evs = append(evs, ev("a", fmt.Sprint("e", i)))
+	}
+	publish(t, q, evs...)
+	// The handler records a call when it returns, so the first (held)
+	// attempt is seen through cur.
+	runQueue(t, q, g)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		g.mu.Lock()
+		cur := g.cur
+		g.mu.Unlock()
+		if cur == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no first attempt started")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	ctx := context.Background()
+	if _, err := q.Pause(ctx, k, "maintenance", "admin", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	waitPaused(t, q, k, true)
+	close(g.gate) // well within stuckAfter of the slot's taking
+	first := g.await(t, 1)
+	g.quiet(t, 1500*time.Millisecond) // no attempt while paused
+	if _, err := q.Resume(ctx, k, "admin", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	rest := g.await(t, 3)
+	for _, c := range append(first, rest...) {
+		if c.Attempt != 1 {
+			t.Errorf("%s: attempt %d, want 1", c.Job.ID, c.Attempt)
+		}
+	}
+	waitDepth(t, q, 0, 0)
+}
+
+// The render worker follows the partner's concurrency limit when it is
+// lowered while a batch's first attempts are under way (a reload: the
+// Concurrencer is asked again): no attempt starts above the new limit.
+func TestFirstAttemptsFollowLoweredLimit(t *testing.T) {
+	q := openQueue(t, testConfig(t.TempDir()))
+	k := Key{"a", "p"}
+	var changed atomic.Bool
+	g := &gatedRenderer{renderRecorder: renderWith(func(Job, int) Outcome { return Delivered() }), gate: make(chan struct{}), hold: 100 * time.Millisecond}
+	g.limit.Store(3)
+	setTopology(t, q, k)
+	var evs []Event
+	for i := range 12 {
+		evs = append(evs, ev("a", fmt.Sprint("e", i)))
+	}
+	publish(t, q, evs...)
+	h := &startCounter{gatedRenderer: g, changed: &changed}
+	runQueue(t, q, h)
+	deadline := time.Now().Add(10 * time.Second)
+	for h.started.Load() < 3 {
+		if time.Now().After(deadline) {
+			t.Fatal("3 first attempts never started")
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	g.limit.Store(1)
+	changed.Store(true)
+	// The held attempt occupies the only slot of the new limit for 700ms
+	// (below stuckAfter): nothing may start meanwhile.
+	time.Sleep(700 * time.Millisecond)
+	n := h.afterChange.Load()
+	close(g.gate)
+	g.await(t, 12)
+	if n > 0 {
+		t.Errorf("%d attempts started while the (lowered) limit of 1 was taken", n)
+	}
+}
+
+type startCounter struct {
+	*gatedRenderer
+	started, afterChange atomic.Int64
+	changed              *atomic.Bool
+}
+
+func (s *startCounter) Handle(ctx context.Context, j Job, attempt int) Outcome {
+	s.started.Add(1)
+	if s.changed.Load() {
+		s.afterChange.Add(1)
+	}
+	return s.gatedRenderer.Handle(ctx, j, attempt)
+}
+
+// A first attempt cut short by the drain deadline leaves a retry: it is
+// stored and the event acked, so the next run does not render the event
+// again and deliver its other postbacks a second time.
+func TestDrainTimeoutStoresFirstAttemptRetries(t *testing.T) {
+	cfg := testConfig(t.TempDir())
+	cfg.DrainTimeout = 200 * time.Millisecond
+	q := openQueue(t, cfg)
+	k := Key{"a", "p"}
+	two := func(k Key, e Event, _ int) ([]Job, error) {
+		a, b := renderedJob(k, e), renderedJob(k, e)
+		a.ID, b.ID = e.ID+"-fast", e.ID+"-hung"
+		return []Job{a, b}, nil
+	}
+	r := newRenderRecorder(two)
+	hung := make(chan struct{}, 1)
+	r.recorder = newRecorder(func(j Job, _ int) Outcome { return Delivered() })
+	h := &hangingHandler{renderRecorder: r, hung: hung}
+	setTopology(t, q, k)
+	stop := runQueue(t, q, h)
+	publish(t, q, ev("a", "e1"))
+	r.await(t, 1) // the fast one, delivered
+	<-hung
+	stop()
+	// Next run: the hung postback's retry, and nothing else.
+	r2 := newRenderRecorder(two)
+	runQueue(t, q, r2)
+	calls := r2.await(t, 1)
+	r2.quiet(t, 2*time.Second)
+	if calls[0].Job.ID != "e1-hung" || calls[0].Attempt != 2 {
+		t.Errorf("next run: %s attempt %d, want e1-hung attempt 2", calls[0].Job.ID, calls[0].Attempt)
+	}
+	r2.mu.Lock()
+	defer r2.mu.Unlock()
+	if n := r2.renders["p/e1"]; n != 0 {
+		t.Errorf("the event was rendered %d more times after the drain", n)
+	}
+}
+
+// hangingHandler's "-hung" postbacks wait for their context and ask for a
+// retry.
+type hangingHandler struct {
+	*renderRecorder
+	hung chan struct{}
+}
+
+func (h *hangingHandler) Handle(ctx context.Context, j Job, attempt int) Outcome {
+	if j.ID[len(j.ID)-5:] == "-hung" {
+		h.hung <- struct{}{}
+		<-ctx.Done()
+		return Retry(time.Second, "cancelled: "+ctx.Err().Error())
+	}
+	return h.renderRecorder.Handle(ctx, j, attempt)
+}
+
+// A handler that panics on a first attempt leaves a retry, queued as
+// attempt 2, and the event is acked.
+func TestFirstAttemptPanicQueuesRetry(t *testing.T) {
+	q := openQueue(t, testConfig(t.TempDir()))
+	k := Key{"a", "p"}
+	var n atomic.Int64
+	r := renderWith(func(j Job, attempt int) Outcome {
+		if n.Add(1) == 1 {
+			panic("boom")
+		}
+		return Delivered()
+	})
+	setTopology(t, q, k)
+	runQueue(t, q, r)
+	publish(t, q, ev("a", "e1"))
+	calls := r.await(t, 2)
+	if calls[0].Attempt != 1 || calls[1].Attempt != 2 {
+		t.Errorf("attempts %d, %d; want 1, 2", calls[0].Attempt, calls[1].Attempt)
+	}
+	waitDepth(t, q, 0, 0)
+	if got := workStored(t, q); got != 1 {
+		t.Errorf("work stream stored %d, want 1", got)
+	}
+}
