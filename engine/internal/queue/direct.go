@@ -82,8 +82,9 @@ func (s *pairSlots) acquire(ctx context.Context, limit func() int) bool {
 // is busy. It gives up, so that the postback is queued, when queued
 // attempts wait for a slot (the postback joins that backlog rather than
 // overtake it), when the pair has had no free slot for stuckAfter, and
-// when ctx ends.
-func (s *pairSlots) acquireFirst(ctx context.Context, limit int) bool {
+// when ctx ends. limit is asked again on every try, so a limit lowered
+// while a batch waits holds at once.
+func (s *pairSlots) acquireFirst(ctx context.Context, limit func() int) bool {
 	var timer *time.Timer
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -91,7 +92,7 @@ func (s *pairSlots) acquireFirst(ctx context.Context, limit int) bool {
 		if s.waiting > 0 {
 			return false
 		}
-		if s.busy < limit {
+		if s.busy < limit() {
 			s.take(true)
 			return true
 		}
@@ -185,7 +186,7 @@ func (q *Queue) firstAttempts(ctx, hctx context.Context, k Key, h Handler, att *
 		running sync.WaitGroup
 	)
 	slots := q.pairSlots(k)
-	limit := q.limit(h, k)
+	limit := func() int { return q.limit(h, k) }
 	// A paused pair's postbacks are all queued: its delivery worker
 	// holds them until it is resumed.
 	_, paused := q.ctl.pausedWait(k)
