@@ -81,15 +81,19 @@ func (s *pairSlots) acquire(ctx context.Context, limit func() int) bool {
 // acquireFirst takes a slot for a first attempt, waiting while every slot
 // is busy. It gives up, so that the postback is queued, when queued
 // attempts wait for a slot (the postback joins that backlog rather than
-// overtake it), when the pair has had no free slot for stuckAfter, and
-// when ctx ends. limit is asked again on every try, so a limit lowered
-// while a batch waits holds at once.
-func (s *pairSlots) acquireFirst(ctx context.Context, limit func() int) bool {
+// overtake it), when the pair has had no free slot for stuckAfter, when
+// paused reports the pair paused (also while waiting), and when ctx ends.
+// limit is asked again on every try, so a lowered limit holds at once.
+func (s *pairSlots) acquireFirst(ctx context.Context, limit func() int, paused func() (<-chan struct{}, bool)) bool {
 	var timer *time.Timer
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for {
 		if s.waiting > 0 {
+			return false
+		}
+		pch, p := paused()
+		if p {
 			return false
 		}
 		if s.busy < limit() {
@@ -115,6 +119,7 @@ func (s *pairSlots) acquireFirst(ctx context.Context, limit func() int) bool {
 			ok = false
 		case <-timer.C:
 		case <-ch:
+		case <-pch:
 		}
 		s.mu.Lock()
 		s.firstWaiting--
@@ -188,11 +193,12 @@ func (q *Queue) firstAttempts(ctx, hctx context.Context, k Key, h Handler, att *
 	slots := q.pairSlots(k)
 	limit := func() int { return q.limit(h, k) }
 	// A paused pair's postbacks are all queued: its delivery worker
-	// holds them until it is resumed.
-	_, paused := q.ctl.pausedWait(k)
+	// holds them until it is resumed. A pause that comes while the batch
+	// waits for slots queues what is left of it.
+	paused := func() (<-chan struct{}, bool) { return q.ctl.pausedWait(k) }
 	n := 0 // jobs[:n] are attempted
-	for ; n < len(jobs) && !paused; n++ {
-		if ctx.Err() != nil || !slots.acquireFirst(ctx, limit) {
+	for ; n < len(jobs); n++ {
+		if ctx.Err() != nil || !slots.acquireFirst(ctx, limit, paused) {
 			break
 		}
 		running.Add(1)
