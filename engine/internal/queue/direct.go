@@ -223,7 +223,11 @@ func (q *Queue) firstAttempts(ctx, hctx context.Context, k Key, h Handler, att *
 			if len(jobs) == 0 {
 				return nil
 			}
-			ectx, cancel := context.WithTimeout(hctx, 30*time.Second)
+			// Not hctx: past the drain deadline it is cancelled, and the
+			// retries of the attempts it cut short must still be stored,
+			// or the whole batch is rendered again on the next start and
+			// its delivered postbacks are sent a second time.
+			ectx, cancel := context.WithTimeout(context.WithoutCancel(hctx), 30*time.Second)
 			defer cancel()
 			return q.Enqueue(ectx, jobs...)
 		}
