@@ -243,3 +243,41 @@ func TestFirstAttemptPanicQueuesRetry(t *testing.T) {
 		t.Errorf("work stream stored %d, want 1", got)
 	}
 }
+
+// A partner that answers every attempt well within stuckAfter, but slower
+// than its events come, must still have its backlog counted as pending
+// postbacks (adgate_queue_depth, limits.max_queue_pending), as it was
+// when every postback was queued: its render worker must not hold the
+// backlog back as unrendered events, where neither sees it.
+func TestSlowPartnerBacklogCountsAsPending(t *testing.T) {
+	q := openQueue(t, testConfig(t.TempDir()))
+	k := Key{"a", "p"}
+	r := renderWith(func(Job, int) Outcome {
+		time.Sleep(100 * time.Millisecond)
+		return Delivered()
+	})
+	h := &limitedRenderer{renderRecorder: r, limit: 1, release: make(chan struct{})}
+	close(h.release)
+	setTopology(t, q, k)
+	runQueue(t, q, h)
+	const n = 40 // 4 s of the partner's work
+	var evs []Event
+	for i := range n {
+		e := ev("a", fmt.Sprint("e", i))
+		e.Received = time.Now()
+		evs = append(evs, e)
+	}
+	publish(t, q, evs...)
+	time.Sleep(2 * time.Second)
+	d, err := q.Depth(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.recorder.mu.Lock()
+	handled := len(r.calls)
+	r.recorder.mu.Unlock()
+	if left := uint64(n - handled); d.Pending+1 < left {
+		t.Errorf("%d postbacks not delivered yet, %d counted pending (events %d)", left, d.Pending, d.Events)
+	}
+	r.await(t, n)
+}
