@@ -82,9 +82,12 @@ func (s *pairSlots) acquire(ctx context.Context, limit func() int) bool {
 // is busy. It gives up, so that the postback is queued, when queued
 // attempts wait for a slot (the postback joins that backlog rather than
 // overtake it), when the pair has had no free slot for stuckAfter, when
-// paused reports the pair paused (also while waiting), and when ctx ends.
-// limit is asked again on every try, so a lowered limit holds at once.
-func (s *pairSlots) acquireFirst(ctx context.Context, limit func() int, paused func() (<-chan struct{}, bool)) bool {
+// it would wait past deadline (the batch has waited its share: a partner
+// slower than its events has its backlog queued, where it counts as
+// pending, rather than held back as unrendered events), when paused
+// reports the pair paused (also while waiting), and when ctx ends. limit
+// is asked again on every try, so a lowered limit holds at once.
+func (s *pairSlots) acquireFirst(ctx context.Context, limit func() int, paused func() (<-chan struct{}, bool), deadline time.Time) bool {
 	var timer *time.Timer
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -100,7 +103,7 @@ func (s *pairSlots) acquireFirst(ctx context.Context, limit func() int, paused f
 			s.take(true)
 			return true
 		}
-		left := stuckAfter - time.Since(s.lastFree)
+		left := min(stuckAfter-time.Since(s.lastFree), time.Until(deadline))
 		if left <= 0 {
 			return false
 		}
@@ -196,9 +199,15 @@ func (q *Queue) firstAttempts(ctx, hctx context.Context, k Key, h Handler, att *
 	// holds them until it is resumed. A pause that comes while the batch
 	// waits for slots queues what is left of it.
 	paused := func() (<-chan struct{}, bool) { return q.ctl.pausedWait(k) }
+	// The batch waits for slots for stuckAfter in all: a partner that
+	// answers each attempt in time but cannot keep up with its events
+	// gets the rest queued, so its backlog shows in the depth (and
+	// limits.max_queue_pending) as it did before first attempts, instead
+	// of waiting in the event stream.
+	deadline := time.Now().Add(stuckAfter)
 	n := 0 // jobs[:n] are attempted
 	for ; n < len(jobs); n++ {
-		if ctx.Err() != nil || !slots.acquireFirst(ctx, limit, paused) {
+		if ctx.Err() != nil || !slots.acquireFirst(ctx, limit, paused, deadline) {
 			break
 		}
 		running.Add(1)
