@@ -3,6 +3,8 @@ package queue
 import (
 	"context"
 	"fmt"
+	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -280,4 +282,164 @@ func TestSlowPartnerBacklogCountsAsPending(t *testing.T) {
 		t.Errorf("%d postbacks not delivered yet, %d counted pending (events %d)", left, d.Pending, d.Events)
 	}
 	r.await(t, n)
+}
+
+// peakHandler counts the attempts in flight at once; every job's first
+// attempt asks for a short retry, so first and queued attempts mix.
+type peakHandler struct {
+	*renderRecorder
+	limit     atomic.Int64
+	mu        sync.Mutex
+	cur, peak int
+	overLimit int // attempts that started above the limit
+}
+
+func (p *peakHandler) Concurrency(string, string) int { return int(p.limit.Load()) }
+
+func (p *peakHandler) Handle(ctx context.Context, j Job, attempt int) Outcome {
+	p.mu.Lock()
+	p.cur++
+	p.peak = max(p.peak, p.cur)
+	if p.cur > int(p.limit.Load()) {
+		p.overLimit++
+	}
+	p.mu.Unlock()
+	time.Sleep(time.Duration(5+len(j.ID)%7) * time.Millisecond)
+	p.mu.Lock()
+	p.cur--
+	p.mu.Unlock()
+	return p.renderRecorder.Handle(ctx, j, attempt)
+}
+
+// First and queued attempts together stay within the partner's limit,
+// with retries, a backlog queued beforehand and events arriving all along.
+func TestFirstAndQueuedAttemptsShareTheLimit(t *testing.T) {
+	q := openQueue(t, testConfig(t.TempDir()))
+	k := Key{"a", "p"}
+	var n atomic.Int64
+	p := &peakHandler{renderRecorder: renderWith(func(_ Job, attempt int) Outcome {
+		if attempt == 1 && n.Add(1)%2 == 0 {
+			return Retry(20*time.Millisecond, "HTTP 503")
+		}
+		return Delivered()
+	})}
+	p.limit.Store(3)
+	setTopology(t, q, k)
+	var jobs []Job
+	for i := range 30 {
+		jobs = append(jobs, job("a", "p", fmt.Sprint("q", i)))
+	}
+	if err := q.Enqueue(context.Background(), jobs...); err != nil {
+		t.Fatal(err)
+	}
+	runQueue(t, q, p)
+	const events = 120
+	for i := range events {
+		publish(t, q, ev("a", fmt.Sprint("e", i)))
+		if i%10 == 0 {
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	// 30 queued, 120 first attempts, 15 of the queued and 60 of the
+	// first asked for a retry: 75 retries.
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		d, err := q.Depth(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.renderRecorder.recorder.mu.Lock()
+		calls := len(p.calls)
+		p.renderRecorder.recorder.mu.Unlock()
+		if d.Pending == 0 && calls >= 150 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("depth %+v after %d calls", d, calls)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.peak > 3 || p.overLimit > 0 {
+		t.Errorf("peak %d attempts in flight, %d started above the limit of 3", p.peak, p.overLimit)
+	}
+}
+
+// Once Run returns, none of its goroutines is left: the first attempts'
+// runner, the render workers and their settling goroutines.
+func TestRunLeavesNoGoroutines(t *testing.T) {
+	q := openQueue(t, testConfig(t.TempDir()))
+	k := Key{"a", "p"}
+	g := &gatedRenderer{renderRecorder: renderWith(func(Job, int) Outcome { return Retry(time.Second, "HTTP 503") }), gate: make(chan struct{})}
+	g.limit.Store(2)
+	setTopology(t, q, k)
+	stop := runQueue(t, q, g)
+	var evs []Event
+	for i := range 5 {
+		evs = append(evs, ev("a", fmt.Sprint("e", i)))
+	}
+	publish(t, q, evs...)
+	g.await(t, 1) // not the held one
+	stop()
+	buf := make([]byte, 1<<20)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		s := string(buf[:runtime.Stack(buf, true)])
+		var left []string
+		for _, fn := range []string{"queue.(*runner).loop", "queue.(*Queue).renderWorker", "queue.(*Queue).firstAttempts", "queue.(*Queue).worker", "queue.(*pairSlots).acquireFirst"} {
+			if strings.Contains(s, fn) {
+				left = append(left, fn)
+			}
+		}
+		if len(left) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after Run returned: %v still running", left)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	close(g.gate)
+}
+
+// The dead letter of a postback whose first attempt was made by the
+// render worker replays from attempt 1, at once, whether it died on the
+// first attempt or after being queued with Attempts and NotBefore.
+func TestReplayOfFirstAttemptDeadLetters(t *testing.T) {
+	cfg := testConfig(t.TempDir())
+	cfg.MaxDeliver = 2
+	q := openQueue(t, cfg)
+	k := Key{"a", "p"}
+	var healed atomic.Bool
+	r := renderWith(func(j Job, _ int) Outcome {
+		switch {
+		case healed.Load():
+			return Delivered()
+		case j.ID == "e1-p":
+			return Dead("HTTP 400")
+		default:
+			return Retry(50*time.Millisecond, "HTTP 503")
+		}
+	})
+	setTopology(t, q, k)
+	runQueue(t, q, r)
+	publish(t, q, ev("a", "e1"), ev("a", "e2"))
+	r.await(t, 3) // e1 once, e2 twice
+	waitDepth(t, q, 0, 2)
+	dl, err := q.DeadLetters(context.Background(), ReplayFilter{})
+	if err != nil || len(dl) != 2 {
+		t.Fatalf("dead letters %+v, %v", dl, err)
+	}
+	healed.Store(true)
+	res, err := q.Replay(context.Background(), ReplayFilter{}, nil)
+	if err != nil || res.Replayed != 2 {
+		t.Fatalf("replay %+v, %v", res, err)
+	}
+	for _, c := range r.await(t, 2) {
+		if c.Attempt != 1 || c.Job.Attempts != 0 || !c.Job.NotBefore.IsZero() {
+			t.Errorf("replayed %s: attempt %d (job attempts %d, not before %v), want 1 at once", c.Job.ID, c.Attempt, c.Job.Attempts, c.Job.NotBefore)
+		}
+	}
+	waitDepth(t, q, 0, 0)
 }
