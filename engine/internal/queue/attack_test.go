@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -442,4 +443,72 @@ func TestReplayOfFirstAttemptDeadLetters(t *testing.T) {
 		}
 	}
 	waitDepth(t, q, 0, 0)
+}
+
+// setWorkMaxMsgs limits the work stream's messages (-1: no limit).
+func setWorkMaxMsgs(t *testing.T, q *Queue, n int64) {
+	t.Helper()
+	ctx := context.Background()
+	info, err := q.st().work.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := info.Config
+	cfg.MaxMsgs = n
+	if _, err := q.js.UpdateStream(ctx, cfg); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// When storing a batch's retries fails, only the events whose postbacks
+// were not all settled are rendered again: an event whose postbacks were
+// all delivered is acked, not rendered and delivered a second time.
+func TestEnqueueFailureRedeliversOnlyUnsettledEvents(t *testing.T) {
+	q := openQueue(t, testConfig(t.TempDir()))
+	k := Key{"a", "p"}
+	// The work stream is full: storing any retry fails.
+	setWorkMaxMsgs(t, q, 1)
+	if _, err := q.js.Publish(context.Background(), q.cfg.Subject+".pb.filler", []byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	var healed atomic.Bool
+	r := renderWith(func(j Job, _ int) Outcome {
+		if j.ID == "e2-p" && !healed.Load() {
+			return Retry(10*time.Millisecond, "HTTP 503")
+		}
+		return Delivered()
+	})
+	setTopology(t, q, k)
+	publish(t, q, ev("a", "e1"), ev("a", "e2"))
+	runQueue(t, q, r)
+	r.await(t, 2)
+	time.Sleep(2500 * time.Millisecond) // the nak's delay, and a render again
+	healed.Store(true)
+	setWorkMaxMsgs(t, q, -1)
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		r.recorder.mu.Lock()
+		calls := slices.Clone(r.calls)
+		r.recorder.mu.Unlock()
+		e1 := 0
+		for _, c := range calls {
+			if c.Job.ID == "e1-p" {
+				e1++
+			}
+		}
+		if e1 > 1 {
+			t.Fatalf("e1-p, delivered at once, was delivered %d times", e1)
+		}
+		d, err := q.Depth(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d.Events == 0 && d.Pending == 1 { // the filler
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("depth %+v; calls %d", d, len(calls))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
