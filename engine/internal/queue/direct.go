@@ -183,14 +183,20 @@ func (q *Queue) limit(h Handler, k Key) int {
 
 // firstAttempts makes the first attempt of jobs, all of pair k, as slots
 // free up, and calls done once every job was delivered, dead-lettered or
-// stored in the work stream (err: storing failed, and the jobs not
-// delivered were not all kept). Jobs acquireFirst finds no slot for, or
-// all of them while k is paused, are stored without an attempt. It returns once the attempts are under
-// way; done runs on another goroutine, tracked by pending.
-func (q *Queue) firstAttempts(ctx, hctx context.Context, k Key, h Handler, att *runner, jobs []Job, pending *sync.WaitGroup, done func(err error)) {
+// stored in the work stream, or storing it failed: unsaved[i] then says
+// that jobs[i] may not have been kept (err says why), so the event it was
+// rendered from is to be rendered again, and only that one. Jobs
+// acquireFirst finds no slot for, or all of them while k is paused, are
+// stored without an attempt. It returns once the attempts are under way;
+// done runs on another goroutine, tracked by pending.
+func (q *Queue) firstAttempts(ctx, hctx context.Context, k Key, h Handler, att *runner, jobs []Job, pending *sync.WaitGroup, done func(unsaved []bool, err error)) {
+	type left struct {
+		i int
+		j Job
+	}
 	var (
 		mu      sync.Mutex
-		later   []Job // what the attempts leave to the work stream
+		later   []left // what the attempts leave to the work stream
 		running sync.WaitGroup
 	)
 	slots := q.pairSlots(k)
@@ -211,7 +217,7 @@ func (q *Queue) firstAttempts(ctx, hctx context.Context, k Key, h Handler, att *
 			break
 		}
 		running.Add(1)
-		j := jobs[n]
+		i, j := n, jobs[n]
 		att.run(func() {
 			defer running.Done()
 			again, ok := q.firstAttempt(hctx, h, j)
@@ -220,7 +226,7 @@ func (q *Queue) firstAttempts(ctx, hctx context.Context, k Key, h Handler, att *
 				return
 			}
 			mu.Lock()
-			later = append(later, again)
+			later = append(later, left{i, again})
 			mu.Unlock()
 		})
 	}
@@ -228,8 +234,9 @@ func (q *Queue) firstAttempts(ctx, hctx context.Context, k Key, h Handler, att *
 	pending.Add(1)
 	go func() {
 		defer pending.Done()
-		enqueue := func(jobs []Job) error {
-			if len(jobs) == 0 {
+		var unsaved []bool
+		enqueue := func(js []Job, idx func(int) int) error {
+			if len(js) == 0 {
 				return nil
 			}
 			// Not hctx: past the drain deadline it is cancelled, and the
@@ -238,13 +245,28 @@ func (q *Queue) firstAttempts(ctx, hctx context.Context, k Key, h Handler, att *
 			// its delivered postbacks are sent a second time.
 			ectx, cancel := context.WithTimeout(context.WithoutCancel(hctx), 30*time.Second)
 			defer cancel()
-			return q.Enqueue(ectx, jobs...)
+			err := q.Enqueue(ectx, js...)
+			if err != nil {
+				// Some may be stored: rendering their events again
+				// stores them once (same message ids).
+				if unsaved == nil {
+					unsaved = make([]bool, len(jobs))
+				}
+				for x := range js {
+					unsaved[idx(x)] = true
+				}
+			}
+			return err
 		}
 		// What got no attempt is queued at once, where the depth counts
 		// it and the pair's delivery worker takes it.
-		err := enqueue(rest)
+		err := enqueue(rest, func(x int) int { return n + x })
 		running.Wait()
-		done(errors.Join(err, enqueue(later)))
+		again := make([]Job, len(later))
+		for x, l := range later {
+			again[x] = l.j
+		}
+		done(unsaved, errors.Join(err, enqueue(again, func(x int) int { return later[x].i })))
 	}()
 }
 
