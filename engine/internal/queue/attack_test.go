@@ -512,3 +512,50 @@ func TestEnqueueFailureRedeliversOnlyUnsettledEvents(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// A render worker stopped by SetTopology (a reload leaving the pair to
+// another instance) while its first attempts run loses nothing: the
+// attempt in flight ends, the rest of its batch is queued and delivered,
+// and its events are acked, not rendered again when the pair comes back.
+func TestRenderWorkerStoppedMidBatch(t *testing.T) {
+	q := openQueue(t, testConfig(t.TempDir()))
+	k := Key{"a", "p"}
+	g := &gatedRenderer{renderRecorder: renderWith(func(Job, int) Outcome { return Delivered() }), gate: make(chan struct{})}
+	g.limit.Store(1)
+	setTopology(t, q, k)
+	var evs []Event
+	for i := range 4 {
+		evs = append(evs, ev("a", fmt.Sprint("e", i)))
+	}
+	publish(t, q, evs...)
+	runQueue(t, q, g)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		g.mu.Lock()
+		cur := g.cur
+		g.mu.Unlock()
+		if cur == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no first attempt started")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	setTopology(t, q) // the pair's consumer is kept: not in Remove
+	close(g.gate)
+	calls := g.await(t, 4)
+	if got := ids(calls); !slices.Equal(got, []string{"e0-p", "e1-p", "e2-p", "e3-p"}) {
+		t.Errorf("delivered %v", got)
+	}
+	waitDepth(t, q, 0, 0)
+	setTopology(t, q, k)
+	g.quiet(t, 2*time.Second)
+	g.renderRecorder.mu.Lock()
+	defer g.renderRecorder.mu.Unlock()
+	for id, n := range g.renders {
+		if n != 1 {
+			t.Errorf("%s rendered %d times", id, n)
+		}
+	}
+}
