@@ -559,3 +559,43 @@ func TestRenderWorkerStoppedMidBatch(t *testing.T) {
 		}
 	}
 }
+
+// A postback that dies on its first attempt, is replayed, and dies again
+// when its event is sent again (past the event's duplicate window, but
+// within the dead letters' since the first one) is dead-lettered again,
+// not dropped as a duplicate of the first dead letter.
+func TestFirstAttemptDeadLetterOfAResentEventIsKept(t *testing.T) {
+	cfg := testConfig(t.TempDir())
+	cfg.DuplicateWindow = 1500 * time.Millisecond
+	q := openQueue(t, cfg)
+	k := Key{"a", "p"}
+	var calls atomic.Int64
+	r := renderWith(func(Job, int) Outcome {
+		switch calls.Add(1) {
+		case 1:
+			time.Sleep(800 * time.Millisecond) // a slow failure
+			return Dead("HTTP 400")
+		case 2:
+			return Delivered() // the replay
+		default:
+			return Dead("HTTP 400")
+		}
+	})
+	setTopology(t, q, k)
+	runQueue(t, q, r)
+	e := ev("a", "e1")
+	publish(t, q, e)
+	t0 := time.Now()
+	r.await(t, 1)
+	waitDepth(t, q, 0, 1)
+	if res, err := q.Replay(context.Background(), ReplayFilter{}, nil); err != nil || res.Replayed != 1 {
+		t.Fatalf("replay %+v, %v", res, err)
+	}
+	r.await(t, 1)
+	waitDepth(t, q, 0, 0)
+	// Past the event's duplicate window, within the first dead letter's.
+	time.Sleep(time.Until(t0.Add(1600 * time.Millisecond)))
+	publish(t, q, e)
+	r.await(t, 1)
+	waitDepth(t, q, 0, 1)
+}
