@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"sync"
 	"time"
 
@@ -187,9 +188,10 @@ func (q *Queue) limit(h Handler, k Key) int {
 // that jobs[i] may not have been kept (err says why), so the event it was
 // rendered from is to be rendered again, and only that one. Jobs
 // acquireFirst finds no slot for, or all of them while k is paused, are
-// stored without an attempt. It returns once the attempts are under way;
+// stored without an attempt. seqs[i] is the event stream sequence of the
+// event jobs[i] was rendered from. It returns once the attempts are under way;
 // done runs on another goroutine, tracked by pending.
-func (q *Queue) firstAttempts(ctx, hctx context.Context, k Key, h Handler, att *runner, jobs []Job, pending *sync.WaitGroup, done func(unsaved []bool, err error)) {
+func (q *Queue) firstAttempts(ctx, hctx context.Context, k Key, h Handler, att *runner, jobs []Job, seqs []uint64, pending *sync.WaitGroup, done func(unsaved []bool, err error)) {
 	type left struct {
 		i int
 		j Job
@@ -217,10 +219,10 @@ func (q *Queue) firstAttempts(ctx, hctx context.Context, k Key, h Handler, att *
 			break
 		}
 		running.Add(1)
-		i, j := n, jobs[n]
+		i, j, seq := n, jobs[n], seqs[n]
 		att.run(func() {
 			defer running.Done()
-			again, ok := q.firstAttempt(hctx, h, j)
+			again, ok := q.firstAttempt(hctx, h, j, seq)
 			slots.release(true)
 			if ok {
 				return
@@ -272,8 +274,8 @@ func (q *Queue) firstAttempts(ctx, hctx context.Context, k Key, h Handler, att *
 
 // firstAttempt attempts j and settles what it can: it returns false with
 // the job to queue when a retry, a delay, or a dead letter that could not
-// be stored is left to do.
-func (q *Queue) firstAttempt(ctx context.Context, h Handler, j Job) (Job, bool) {
+// be stored is left to do. seq is the sequence of its stored event.
+func (q *Queue) firstAttempt(ctx context.Context, h Handler, j Job, seq uint64) (Job, bool) {
 	out := q.call(ctx, h, j, 1)
 	switch out.Kind {
 	case OutcomeDelivered:
@@ -291,7 +293,7 @@ func (q *Queue) firstAttempt(ctx context.Context, h Handler, j Job) (Job, bool) 
 		}
 		out.Reason = fmt.Sprintf("max deliveries (%d) reached: %s", q.cfg.MaxDeliver, out.Reason)
 	}
-	if err := q.buryJob(ctx, j, out, 1); err != nil {
+	if err := q.buryJob(ctx, j, seq, out, 1); err != nil {
 		q.log.Error("queue: storing dead letter failed; queueing the postback instead", "postback_id", j.ID, "err", err)
 		j.Attempts = 1
 		return j, false
@@ -299,13 +301,18 @@ func (q *Queue) firstAttempt(ctx context.Context, h Handler, j Job) (Job, bool) 
 	return Job{}, true
 }
 
-// buryJob stores a job that was never queued in the dead letters.
-func (q *Queue) buryJob(ctx context.Context, j Job, out Outcome, attempts int) error {
+// buryJob stores a job that was never queued in the dead letters; seq is
+// the sequence of the stored event it was rendered from.
+func (q *Queue) buryJob(ctx context.Context, j Job, seq uint64, out Outcome, attempts int) error {
 	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
 	dm := q.deadLetter(j, encodeJob(&j), out, attempts)
-	// Stable if the event is rendered and attempted again after a crash.
-	if _, err := q.js.PublishMsg(pctx, dm, jetstream.WithMsgID("dead."+j.msgID()+".first")); err != nil {
+	// Stable if the same stored event is rendered and attempted again
+	// after a crash; another for the same event sent again, whose
+	// postback has the same id (and whose earlier dead letter may have
+	// been replayed since).
+	id := "dead." + j.msgID() + ".first." + strconv.FormatUint(seq, 10)
+	if _, err := q.js.PublishMsg(pctx, dm, jetstream.WithMsgID(id)); err != nil {
 		return err
 	}
 	q.log.Warn("queue: dead letter", "postback_id", j.ID, "app", j.App, "partner", j.Partner, "attempts", attempts, "reason", out.Reason)

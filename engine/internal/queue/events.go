@@ -379,6 +379,7 @@ func (q *Queue) renderMsgs(ctx, hctx context.Context, k Key, r Renderer, h Handl
 	var (
 		jobs  []Job
 		owner []int           // owner[i] is the index in done of jobs[i]'s event
+		seqs  []uint64        // seqs[i] is that event's stream sequence
 		done  []jetstream.Msg // rendered: acked once their jobs are stored
 	)
 	settle := func(msg jetstream.Msg, ack bool, delay time.Duration) {
@@ -419,6 +420,7 @@ func (q *Queue) renderMsgs(ctx, hctx context.Context, k Key, r Renderer, h Handl
 		jobs = append(jobs, js...)
 		for range js {
 			owner = append(owner, len(done))
+			seqs = append(seqs, ev.Seq)
 		}
 		done = append(done, msg)
 	}
@@ -446,7 +448,7 @@ func (q *Queue) renderMsgs(ctx, hctx context.Context, k Key, r Renderer, h Handl
 		settleAll(nil, nil)
 		return spent
 	}
-	q.firstAttempts(ctx, hctx, k, h, att, jobs, pending, settleAll)
+	q.firstAttempts(ctx, hctx, k, h, att, jobs, seqs, pending, settleAll)
 	return spent
 }
 
