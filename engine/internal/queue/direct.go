@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"sync"
 	"time"
 
@@ -81,9 +82,13 @@ func (s *pairSlots) acquire(ctx context.Context, limit func() int) bool {
 // acquireFirst takes a slot for a first attempt, waiting while every slot
 // is busy. It gives up, so that the postback is queued, when queued
 // attempts wait for a slot (the postback joins that backlog rather than
-// overtake it), when the pair has had no free slot for stuckAfter, and
-// when ctx ends.
-func (s *pairSlots) acquireFirst(ctx context.Context, limit int) bool {
+// overtake it), when the pair has had no free slot for stuckAfter, when
+// it would wait past deadline (the batch has waited its share: a partner
+// slower than its events has its backlog queued, where it counts as
+// pending, rather than held back as unrendered events), when paused
+// reports the pair paused (also while waiting), and when ctx ends. limit
+// is asked again on every try, so a lowered limit holds at once.
+func (s *pairSlots) acquireFirst(ctx context.Context, limit func() int, paused func() (<-chan struct{}, bool), deadline time.Time) bool {
 	var timer *time.Timer
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -91,11 +96,15 @@ func (s *pairSlots) acquireFirst(ctx context.Context, limit int) bool {
 		if s.waiting > 0 {
 			return false
 		}
-		if s.busy < limit {
+		pch, p := paused()
+		if p {
+			return false
+		}
+		if s.busy < limit() {
 			s.take(true)
 			return true
 		}
-		left := stuckAfter - time.Since(s.lastFree)
+		left := min(stuckAfter-time.Since(s.lastFree), time.Until(deadline))
 		if left <= 0 {
 			return false
 		}
@@ -114,6 +123,7 @@ func (s *pairSlots) acquireFirst(ctx context.Context, limit int) bool {
 			ok = false
 		case <-timer.C:
 		case <-ch:
+		case <-pch:
 		}
 		s.mu.Lock()
 		s.firstWaiting--
@@ -174,37 +184,51 @@ func (q *Queue) limit(h Handler, k Key) int {
 
 // firstAttempts makes the first attempt of jobs, all of pair k, as slots
 // free up, and calls done once every job was delivered, dead-lettered or
-// stored in the work stream (err: storing failed, and the jobs not
-// delivered were not all kept). Jobs acquireFirst finds no slot for, or
-// all of them while k is paused, are stored without an attempt. It returns once the attempts are under
-// way; done runs on another goroutine, tracked by pending.
-func (q *Queue) firstAttempts(ctx, hctx context.Context, k Key, h Handler, att *runner, jobs []Job, pending *sync.WaitGroup, done func(err error)) {
+// stored in the work stream, or storing it failed: unsaved[i] then says
+// that jobs[i] may not have been kept (err says why), so the event it was
+// rendered from is to be rendered again, and only that one. Jobs
+// acquireFirst finds no slot for, or all of them while k is paused, are
+// stored without an attempt. seqs[i] is the event stream sequence of the
+// event jobs[i] was rendered from. It returns once the attempts are under way;
+// done runs on another goroutine, tracked by pending.
+func (q *Queue) firstAttempts(ctx, hctx context.Context, k Key, h Handler, att *runner, jobs []Job, seqs []uint64, pending *sync.WaitGroup, done func(unsaved []bool, err error)) {
+	type left struct {
+		i int
+		j Job
+	}
 	var (
 		mu      sync.Mutex
-		later   []Job // what the attempts leave to the work stream
+		later   []left // what the attempts leave to the work stream
 		running sync.WaitGroup
 	)
 	slots := q.pairSlots(k)
-	limit := q.limit(h, k)
+	limit := func() int { return q.limit(h, k) }
 	// A paused pair's postbacks are all queued: its delivery worker
-	// holds them until it is resumed.
-	_, paused := q.ctl.pausedWait(k)
+	// holds them until it is resumed. A pause that comes while the batch
+	// waits for slots queues what is left of it.
+	paused := func() (<-chan struct{}, bool) { return q.ctl.pausedWait(k) }
+	// The batch waits for slots for stuckAfter in all: a partner that
+	// answers each attempt in time but cannot keep up with its events
+	// gets the rest queued, so its backlog shows in the depth (and
+	// limits.max_queue_pending) as it did before first attempts, instead
+	// of waiting in the event stream.
+	deadline := time.Now().Add(stuckAfter)
 	n := 0 // jobs[:n] are attempted
-	for ; n < len(jobs) && !paused; n++ {
-		if ctx.Err() != nil || !slots.acquireFirst(ctx, limit) {
+	for ; n < len(jobs); n++ {
+		if ctx.Err() != nil || !slots.acquireFirst(ctx, limit, paused, deadline) {
 			break
 		}
 		running.Add(1)
-		j := jobs[n]
+		i, j, seq := n, jobs[n], seqs[n]
 		att.run(func() {
 			defer running.Done()
-			again, ok := q.firstAttempt(hctx, h, j)
+			again, ok := q.firstAttempt(hctx, h, j, seq)
 			slots.release(true)
 			if ok {
 				return
 			}
 			mu.Lock()
-			later = append(later, again)
+			later = append(later, left{i, again})
 			mu.Unlock()
 		})
 	}
@@ -212,26 +236,46 @@ func (q *Queue) firstAttempts(ctx, hctx context.Context, k Key, h Handler, att *
 	pending.Add(1)
 	go func() {
 		defer pending.Done()
-		enqueue := func(jobs []Job) error {
-			if len(jobs) == 0 {
+		var unsaved []bool
+		enqueue := func(js []Job, idx func(int) int) error {
+			if len(js) == 0 {
 				return nil
 			}
-			ectx, cancel := context.WithTimeout(hctx, 30*time.Second)
+			// Not hctx: past the drain deadline it is cancelled, and the
+			// retries of the attempts it cut short must still be stored,
+			// or the whole batch is rendered again on the next start and
+			// its delivered postbacks are sent a second time.
+			ectx, cancel := context.WithTimeout(context.WithoutCancel(hctx), 30*time.Second)
 			defer cancel()
-			return q.Enqueue(ectx, jobs...)
+			err := q.Enqueue(ectx, js...)
+			if err != nil {
+				// Some may be stored: rendering their events again
+				// stores them once (same message ids).
+				if unsaved == nil {
+					unsaved = make([]bool, len(jobs))
+				}
+				for x := range js {
+					unsaved[idx(x)] = true
+				}
+			}
+			return err
 		}
 		// What got no attempt is queued at once, where the depth counts
 		// it and the pair's delivery worker takes it.
-		err := enqueue(rest)
+		err := enqueue(rest, func(x int) int { return n + x })
 		running.Wait()
-		done(errors.Join(err, enqueue(later)))
+		again := make([]Job, len(later))
+		for x, l := range later {
+			again[x] = l.j
+		}
+		done(unsaved, errors.Join(err, enqueue(again, func(x int) int { return later[x].i })))
 	}()
 }
 
 // firstAttempt attempts j and settles what it can: it returns false with
 // the job to queue when a retry, a delay, or a dead letter that could not
-// be stored is left to do.
-func (q *Queue) firstAttempt(ctx context.Context, h Handler, j Job) (Job, bool) {
+// be stored is left to do. seq is the sequence of its stored event.
+func (q *Queue) firstAttempt(ctx context.Context, h Handler, j Job, seq uint64) (Job, bool) {
 	out := q.call(ctx, h, j, 1)
 	switch out.Kind {
 	case OutcomeDelivered:
@@ -249,7 +293,7 @@ func (q *Queue) firstAttempt(ctx context.Context, h Handler, j Job) (Job, bool) 
 		}
 		out.Reason = fmt.Sprintf("max deliveries (%d) reached: %s", q.cfg.MaxDeliver, out.Reason)
 	}
-	if err := q.buryJob(ctx, j, out, 1); err != nil {
+	if err := q.buryJob(ctx, j, seq, out, 1); err != nil {
 		q.log.Error("queue: storing dead letter failed; queueing the postback instead", "postback_id", j.ID, "err", err)
 		j.Attempts = 1
 		return j, false
@@ -257,13 +301,18 @@ func (q *Queue) firstAttempt(ctx context.Context, h Handler, j Job) (Job, bool) 
 	return Job{}, true
 }
 
-// buryJob stores a job that was never queued in the dead letters.
-func (q *Queue) buryJob(ctx context.Context, j Job, out Outcome, attempts int) error {
+// buryJob stores a job that was never queued in the dead letters; seq is
+// the sequence of the stored event it was rendered from.
+func (q *Queue) buryJob(ctx context.Context, j Job, seq uint64, out Outcome, attempts int) error {
 	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
 	dm := q.deadLetter(j, encodeJob(&j), out, attempts)
-	// Stable if the event is rendered and attempted again after a crash.
-	if _, err := q.js.PublishMsg(pctx, dm, jetstream.WithMsgID("dead."+j.msgID()+".first")); err != nil {
+	// Stable if the same stored event is rendered and attempted again
+	// after a crash; another for the same event sent again, whose
+	// postback has the same id (and whose earlier dead letter may have
+	// been replayed since).
+	id := "dead." + j.msgID() + ".first." + strconv.FormatUint(seq, 10)
+	if _, err := q.js.PublishMsg(pctx, dm, jetstream.WithMsgID(id)); err != nil {
 		return err
 	}
 	q.log.Warn("queue: dead letter", "postback_id", j.ID, "app", j.App, "partner", j.Partner, "attempts", attempts, "reason", out.Reason)

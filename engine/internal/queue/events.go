@@ -377,8 +377,10 @@ const (
 // pending tracks.
 func (q *Queue) renderMsgs(ctx, hctx context.Context, k Key, r Renderer, h Handler, att *runner, msgs []jetstream.Msg, live *liveSet, pending *sync.WaitGroup) (spent time.Duration) {
 	var (
-		jobs []Job
-		done []jetstream.Msg // rendered: acked once their jobs are stored
+		jobs  []Job
+		owner []int           // owner[i] is the index in done of jobs[i]'s event
+		seqs  []uint64        // seqs[i] is that event's stream sequence
+		done  []jetstream.Msg // rendered: acked once their jobs are stored
 	)
 	settle := func(msg jetstream.Msg, ack bool, delay time.Duration) {
 		live.remove(msg)
@@ -416,21 +418,37 @@ func (q *Queue) renderMsgs(ctx, hctx context.Context, k Key, r Renderer, h Handl
 			continue
 		}
 		jobs = append(jobs, js...)
+		for range js {
+			owner = append(owner, len(done))
+			seqs = append(seqs, ev.Seq)
+		}
 		done = append(done, msg)
 	}
-	settleAll := func(err error) {
-		if err != nil {
-			q.log.Warn("queue: storing rendered postbacks failed; rendering again later", "app", k.App, "partner", k.Partner, "postbacks", len(jobs), "err", err)
+	// settleAll acks the events whose postbacks were all settled, and
+	// has the others (unsaved: a postback of theirs may not be stored)
+	// rendered again, alone: an event whose postbacks were delivered is
+	// not sent again for another's failure.
+	settleAll := func(unsaved []bool, err error) {
+		again := make([]bool, len(done))
+		n := 0
+		for i, u := range unsaved {
+			if u && !again[owner[i]] {
+				again[owner[i]] = true
+				n++
+			}
 		}
-		for _, msg := range done {
-			settle(msg, err == nil, time.Second)
+		if err != nil {
+			q.log.Warn("queue: storing rendered postbacks failed; rendering their events again later", "app", k.App, "partner", k.Partner, "events", n, "err", err)
+		}
+		for i, msg := range done {
+			settle(msg, !again[i], time.Second)
 		}
 	}
 	if len(jobs) == 0 {
-		settleAll(nil)
+		settleAll(nil, nil)
 		return spent
 	}
-	q.firstAttempts(ctx, hctx, k, h, att, jobs, pending, settleAll)
+	q.firstAttempts(ctx, hctx, k, h, att, jobs, seqs, pending, settleAll)
 	return spent
 }
 
