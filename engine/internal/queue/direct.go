@@ -14,14 +14,16 @@ import (
 
 // A render worker makes the first attempt of the postbacks it renders
 // itself, and stores in the work stream only what that attempt leaves to
-// do (retries), the postbacks of a paused pair, and those of a pair with
-// a backlog or a partner that stopped answering. The event is acked once every postback it rendered to
-// was delivered, dead-lettered or stored, so a crash at any point leaves
-// the event to be rendered and attempted again (at least once, with the
-// same Idempotency-Key), as before. A healthy partner's postback so costs
-// one stored message (the event) instead of two, and its pair's delivery
-// consumer, which would write its state file ten times a second, stays
-// idle.
+// do (retries), and the postbacks it does not attempt: those of a paused
+// pair, of a pair with queued attempts waiting, of a partner that stopped
+// answering, and the rest of a batch that waited a second for slots. The
+// event is acked once every postback rendered from it was delivered,
+// dead-lettered or stored, so a crash at any point leaves the event to be
+// rendered and attempted again (at least once, with the same
+// Idempotency-Key), as before. A postback to a partner that keeps up so
+// costs one stored message (the event) instead of two, and its pair's
+// delivery consumer, which would write its state file ten times a second,
+// stays idle.
 
 // stuckAfter is how long a pair may go without a free slot before its
 // partner counts as stuck: its render worker then queues what it renders,
