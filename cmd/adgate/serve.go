@@ -11,7 +11,6 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"runtime/debug"
 	"sync"
 	"syscall"
 	"time"
@@ -55,14 +54,6 @@ type serveOpts struct {
 	demo                                          bool
 }
 
-// serveGCPercent is the gateway's garbage collection target unless GOGC
-// is set. Its live heap is small (tens of MB) and it allocates fast, so
-// at Go's default of 100 it collected a few times a second, and the
-// collections showed in ingest's tail: p99 at 1,000 events/s was 5.8 ms
-// at 100 and 3.2 ms at 200, for about 20 MB more resident memory
-// (docs/benchmarks.md).
-const serveGCPercent = 200
-
 func runServe(ctx context.Context, stdout, stderr io.Writer, o serveOpts) int {
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(o.logLevel)); err != nil {
@@ -70,9 +61,6 @@ func runServe(ctx context.Context, stdout, stderr io.Writer, o serveOpts) int {
 		return 2
 	}
 	logger := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level, ReplaceAttr: durationText}))
-	if os.Getenv("GOGC") == "" {
-		debug.SetGCPercent(serveGCPercent)
-	}
 
 	opt := gateway.Options{ConfigPath: o.cfgPath, Listen: o.listen, DataDir: o.dataDir, DeliverTo: o.deliverTo, Logger: logger}
 	if o.demo {
