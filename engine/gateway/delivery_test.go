@@ -65,16 +65,6 @@ func TestIsolation(t *testing.T) {
 	})
 }
 
-func grepLines(s, sub string) string {
-	var out []string
-	for _, l := range strings.Split(s, "\n") {
-		if strings.Contains(l, sub) {
-			out = append(out, l)
-		}
-	}
-	return strings.Join(out, "\n")
-}
-
 // TestRetryDeadLetterReplay: acme fails twice with 503 then accepts;
 // beacon answers 400, which is permanent, so the postback is dead-lettered
 // and, once beacon is fixed, replayed with the same Idempotency-Key.

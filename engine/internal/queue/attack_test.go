@@ -66,23 +66,22 @@ func waitPaused(t *testing.T, q *Queue, k Key, want bool) {
 	}
 }
 
-// A pause that arrives while a batch's first attempts wait for a slot
-// stops them: no attempt starts while the pair is paused, and the
-// postbacks left are queued, attempted once it is resumed.
-func TestFirstAttemptsStopAtPause(t *testing.T) {
+// holdFirstOfBatch runs a queue whose pair a/p, limited to one attempt at
+// a time, has a batch of four events (published before Run) and holds
+// the first attempt in flight (the handler records a call when it
+// returns, so the held attempt is seen through cur).
+func holdFirstOfBatch(t *testing.T) (*Queue, Key, *gatedRenderer) {
+	t.Helper()
 	q := openQueue(t, testConfig(t.TempDir()))
 	k := Key{"a", "p"}
 	g := &gatedRenderer{renderRecorder: renderWith(func(Job, int) Outcome { return Delivered() }), gate: make(chan struct{})}
 	g.limit.Store(1)
 	setTopology(t, q, k)
-	// Published before Run: one batch.
 	var evs []Event
 	for i := range 4 {
 		evs = append(evs, ev("a", fmt.Sprint("e", i)))
 	}
 	publish(t, q, evs...)
-	// The handler records a call when it returns, so the first (held)
-	// attempt is seen through cur.
 	runQueue(t, q, g)
 	deadline := time.Now().Add(10 * time.Second)
 	for {
@@ -90,13 +89,20 @@ func TestFirstAttemptsStopAtPause(t *testing.T) {
 		cur := g.cur
 		g.mu.Unlock()
 		if cur == 1 {
-			break
+			return q, k, g
 		}
 		if time.Now().After(deadline) {
 			t.Fatal("no first attempt started")
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
+}
+
+// A pause that arrives while a batch's first attempts wait for a slot
+// stops them: no attempt starts while the pair is paused, and the
+// postbacks left are queued, attempted once it is resumed.
+func TestFirstAttemptsStopAtPause(t *testing.T) {
+	q, k, g := holdFirstOfBatch(t)
 	ctx := context.Background()
 	if _, err := q.Pause(ctx, k, "maintenance", "admin", time.Now()); err != nil {
 		t.Fatal(err)
@@ -518,30 +524,7 @@ func TestEnqueueFailureRedeliversOnlyUnsettledEvents(t *testing.T) {
 // attempt in flight ends, the rest of its batch is queued and delivered,
 // and its events are acked, not rendered again when the pair comes back.
 func TestRenderWorkerStoppedMidBatch(t *testing.T) {
-	q := openQueue(t, testConfig(t.TempDir()))
-	k := Key{"a", "p"}
-	g := &gatedRenderer{renderRecorder: renderWith(func(Job, int) Outcome { return Delivered() }), gate: make(chan struct{})}
-	g.limit.Store(1)
-	setTopology(t, q, k)
-	var evs []Event
-	for i := range 4 {
-		evs = append(evs, ev("a", fmt.Sprint("e", i)))
-	}
-	publish(t, q, evs...)
-	runQueue(t, q, g)
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		g.mu.Lock()
-		cur := g.cur
-		g.mu.Unlock()
-		if cur == 1 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("no first attempt started")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	q, k, g := holdFirstOfBatch(t)
 	setTopology(t, q) // the pair's consumer is kept: not in Remove
 	close(g.gate)
 	calls := g.await(t, 4)
