@@ -17,25 +17,15 @@ import (
 // concurrency limit can change while it runs.
 type gatedRenderer struct {
 	*renderRecorder
-	limit atomic.Int64
+	inFlight
 	gate  chan struct{}
 	first sync.Once
 	hold  time.Duration // each later call takes this long
-	mu    sync.Mutex
-	cur   int
 }
 
-func (g *gatedRenderer) Concurrency(string, string) int { return int(g.limit.Load()) }
-
 func (g *gatedRenderer) Handle(ctx context.Context, j Job, attempt int) Outcome {
-	g.mu.Lock()
-	g.cur++
-	g.mu.Unlock()
-	defer func() {
-		g.mu.Lock()
-		g.cur--
-		g.mu.Unlock()
-	}()
+	g.enter()
+	defer g.leave()
 	blocked := false
 	g.first.Do(func() { blocked = true })
 	if blocked {
@@ -85,10 +75,7 @@ func holdFirstOfBatch(t *testing.T) (*Queue, Key, *gatedRenderer) {
 	runQueue(t, q, g)
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		g.mu.Lock()
-		cur := g.cur
-		g.mu.Unlock()
-		if cur == 1 {
+		if cur, _, _ := g.counts(); cur == 1 {
 			return q, k, g
 		}
 		if time.Now().After(deadline) {
@@ -265,7 +252,7 @@ func TestSlowPartnerBacklogCountsAsPending(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 		return Delivered()
 	})
-	h := &limitedRenderer{renderRecorder: r, limit: 1, release: make(chan struct{})}
+	h := newLimitedRenderer(r, 1)
 	close(h.release)
 	setTopology(t, q, k)
 	runQueue(t, q, h)
@@ -295,26 +282,13 @@ func TestSlowPartnerBacklogCountsAsPending(t *testing.T) {
 // attempt asks for a short retry, so first and queued attempts mix.
 type peakHandler struct {
 	*renderRecorder
-	limit     atomic.Int64
-	mu        sync.Mutex
-	cur, peak int
-	overLimit int // attempts that started above the limit
+	inFlight
 }
 
-func (p *peakHandler) Concurrency(string, string) int { return int(p.limit.Load()) }
-
 func (p *peakHandler) Handle(ctx context.Context, j Job, attempt int) Outcome {
-	p.mu.Lock()
-	p.cur++
-	p.peak = max(p.peak, p.cur)
-	if p.cur > int(p.limit.Load()) {
-		p.overLimit++
-	}
-	p.mu.Unlock()
+	p.enter()
 	time.Sleep(time.Duration(5+len(j.ID)%7) * time.Millisecond)
-	p.mu.Lock()
-	p.cur--
-	p.mu.Unlock()
+	p.leave()
 	return p.renderRecorder.Handle(ctx, j, attempt)
 }
 
@@ -366,10 +340,8 @@ func TestFirstAndQueuedAttemptsShareTheLimit(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.peak > 3 || p.overLimit > 0 {
-		t.Errorf("peak %d attempts in flight, %d started above the limit of 3", p.peak, p.overLimit)
+	if _, peak, over := p.counts(); peak > 3 || over > 0 {
+		t.Errorf("peak %d attempts in flight, %d started above the limit of 3", peak, over)
 	}
 }
 

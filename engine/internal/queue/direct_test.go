@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -131,31 +132,62 @@ func TestFirstAttemptWaitsForResume(t *testing.T) {
 	}
 }
 
-// limitedRenderer renders one job per event and holds each delivery while
-// counting how many run at once.
+// inFlight counts a handler's calls in progress against its limit,
+// which can change while it runs.
+type inFlight struct {
+	limit     atomic.Int64
+	mu        sync.Mutex
+	cur, peak int
+	overLimit int // calls that started above the limit
+}
+
+func (f *inFlight) Concurrency(string, string) int { return int(f.limit.Load()) }
+
+func (f *inFlight) enter() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.cur++
+	f.peak = max(f.peak, f.cur)
+	if f.cur > int(f.limit.Load()) {
+		f.overLimit++
+	}
+}
+
+func (f *inFlight) leave() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.cur--
+}
+
+// counts returns the calls in progress, the most there were at once, and
+// how many started above the limit.
+func (f *inFlight) counts() (cur, peak, overLimit int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.cur, f.peak, f.overLimit
+}
+
+// limitedRenderer renders one job per event and holds each delivery
+// until release is closed.
 type limitedRenderer struct {
 	*renderRecorder
-	limit   int
-	mu      sync.Mutex
-	cur     int
-	peak    int
+	inFlight
 	release chan struct{}
 }
 
-func (l *limitedRenderer) Concurrency(string, string) int { return l.limit }
+func newLimitedRenderer(r *renderRecorder, limit int) *limitedRenderer {
+	l := &limitedRenderer{renderRecorder: r, release: make(chan struct{})}
+	l.limit.Store(int64(limit))
+	return l
+}
 
 func (l *limitedRenderer) Handle(ctx context.Context, j Job, attempt int) Outcome {
-	l.mu.Lock()
-	l.cur++
-	l.peak = max(l.peak, l.cur)
-	l.mu.Unlock()
+	l.enter()
 	select {
 	case <-l.release:
 	case <-ctx.Done():
 	}
-	l.mu.Lock()
-	l.cur--
-	l.mu.Unlock()
+	l.leave()
 	return l.renderRecorder.Handle(ctx, j, attempt)
 }
 
@@ -165,7 +197,7 @@ func (l *limitedRenderer) Handle(ctx context.Context, j Job, attempt int) Outcom
 func TestStuckPartnerQueuesWithinItsLimit(t *testing.T) {
 	q := openQueue(t, testConfig(t.TempDir()))
 	k := Key{"a", "p"}
-	l := &limitedRenderer{renderRecorder: renderWith(func(Job, int) Outcome { return Delivered() }), limit: 2, release: make(chan struct{})}
+	l := newLimitedRenderer(renderWith(func(Job, int) Outcome { return Delivered() }), 2)
 	setTopology(t, q, k)
 	runQueue(t, q, l)
 	var jobs []Job
@@ -187,9 +219,7 @@ func TestStuckPartnerQueuesWithinItsLimit(t *testing.T) {
 	close(l.release)
 	l.await(t, 12)
 	waitDepth(t, q, 0, 0)
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.peak > 2 {
-		t.Errorf("%d attempts in flight at once, limit 2", l.peak)
+	if _, peak, _ := l.counts(); peak > 2 {
+		t.Errorf("%d attempts in flight at once, limit 2", peak)
 	}
 }
