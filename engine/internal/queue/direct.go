@@ -288,12 +288,11 @@ func (q *Queue) firstAttempt(ctx context.Context, h Handler, j Job, seq uint64) 
 		return j, false
 	case OutcomeDead:
 	default:
-		if q.cfg.MaxDeliver > 1 {
+		if !q.deliveriesSpent(1, &out) {
 			j.Attempts = 1
 			j.NotBefore = time.Now().Add(max(out.After, 0)).UTC()
 			return j, false
 		}
-		out.Reason = fmt.Sprintf("max deliveries (%d) reached: %s", q.cfg.MaxDeliver, out.Reason)
 	}
 	if err := q.buryJob(ctx, j, seq, out, 1); err != nil {
 		q.log.Error("queue: storing dead letter failed; queueing the postback instead", "postback_id", j.ID, "err", err)

@@ -402,14 +402,7 @@ func (q *Queue) handle(ctx context.Context, msg jetstream.Msg, key Key, h Handle
 	// is not an attempt.
 	if wait := time.Until(j.NotBefore); wait > 0 {
 		q.delays.add(seq)
-		live.remove(msg)
-		if ctx.Err() != nil {
-			_ = msg.Nak()
-			return
-		}
-		if err := msg.NakWithDelay(wait); err != nil {
-			q.log.Warn("queue: nak", "postback_id", j.ID, "err", err)
-		}
+		q.giveBack(ctx, msg, j, wait, live)
 		return
 	}
 	attempt += j.Attempts
@@ -431,28 +424,37 @@ func (q *Queue) handle(ctx context.Context, msg jetstream.Msg, key Key, h Handle
 		q.bury(ctx, msg, md, j, out, attempt, live)
 	case OutcomeDelay:
 		q.delays.add(seq)
-		live.remove(msg)
-		if ctx.Err() != nil {
-			_ = msg.Nak()
-			return
-		}
-		if err := msg.NakWithDelay(max(out.After, 0)); err != nil {
-			q.log.Warn("queue: nak", "postback_id", j.ID, "err", err)
-		}
+		q.giveBack(ctx, msg, j, out.After, live)
 	default: // OutcomeRetry, or a handler bug: keep the job
-		if attempt >= q.cfg.MaxDeliver {
-			out.Reason = fmt.Sprintf("max deliveries (%d) reached: %s", q.cfg.MaxDeliver, out.Reason)
+		if q.deliveriesSpent(attempt, &out) {
 			q.bury(ctx, msg, md, j, out, attempt, live)
 			return
 		}
-		live.remove(msg)
-		if ctx.Err() != nil {
-			_ = msg.Nak() // shutting down: available to the next run at once
-			return
-		}
-		if err := msg.NakWithDelay(max(out.After, 0)); err != nil {
-			q.log.Warn("queue: nak", "postback_id", j.ID, "err", err)
-		}
+		q.giveBack(ctx, msg, j, out.After, live)
+	}
+}
+
+// deliveriesSpent reports whether attempt was the last MaxDeliver
+// allows, saying so in out's reason: a retry is then a dead letter.
+func (q *Queue) deliveriesSpent(attempt int, out *Outcome) bool {
+	if attempt < q.cfg.MaxDeliver {
+		return false
+	}
+	out.Reason = fmt.Sprintf("max deliveries (%d) reached: %s", q.cfg.MaxDeliver, out.Reason)
+	return true
+}
+
+// giveBack returns msg to the stream to be delivered again after wait,
+// or at once when stopping (available to the next run). It stops the
+// message's progress signals first.
+func (q *Queue) giveBack(ctx context.Context, msg jetstream.Msg, j Job, wait time.Duration, live *liveSet) {
+	live.remove(msg)
+	if ctx.Err() != nil {
+		_ = msg.Nak()
+		return
+	}
+	if err := msg.NakWithDelay(max(wait, 0)); err != nil {
+		q.log.Warn("queue: nak", "postback_id", j.ID, "err", err)
 	}
 }
 
