@@ -86,11 +86,8 @@ func (d *delivery) Render(_ context.Context, k queue.Key, qe queue.Event) ([]que
 		return nil, nil
 	}
 	pl := renderPartner(ev, qe.ID, app, pc, rt.partners[k.Partner], rt.version, qe.Received)
-	for i := range pl.jobs {
-		// What finds the event again in the archive, for a replay that
-		// renders anew.
-		pl.jobs[i].EventSeq = qe.Seq
-	}
+	// The queue sets each job's EventSeq, which finds the event again
+	// in the archive for a replay that renders anew.
 	for _, sk := range pl.Skipped {
 		switch {
 		case sk.Class == skipRender:

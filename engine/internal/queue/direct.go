@@ -190,10 +190,9 @@ func (q *Queue) limit(h Handler, k Key) int {
 // that jobs[i] may not have been kept (err says why), so the event it was
 // rendered from is to be rendered again, and only that one. Jobs
 // acquireFirst finds no slot for, or all of them while k is paused, are
-// stored without an attempt. seqs[i] is the event stream sequence of the
-// event jobs[i] was rendered from. It returns once the attempts are under way;
+// stored without an attempt. It returns once the attempts are under way;
 // done runs on another goroutine, tracked by pending.
-func (q *Queue) firstAttempts(ctx, hctx context.Context, k Key, h Handler, att *runner, jobs []Job, seqs []uint64, pending *sync.WaitGroup, done func(unsaved []bool, err error)) {
+func (q *Queue) firstAttempts(ctx, hctx context.Context, k Key, h Handler, att *runner, jobs []Job, pending *sync.WaitGroup, done func(unsaved []bool, err error)) {
 	type left struct {
 		i int
 		j Job
@@ -221,10 +220,10 @@ func (q *Queue) firstAttempts(ctx, hctx context.Context, k Key, h Handler, att *
 			break
 		}
 		running.Add(1)
-		i, j, seq := n, jobs[n], seqs[n]
+		i, j := n, jobs[n]
 		att.run(func() {
 			defer running.Done()
-			again, ok := q.firstAttempt(hctx, h, j, seq)
+			again, ok := q.firstAttempt(hctx, h, j)
 			slots.release(true)
 			if ok {
 				return
@@ -276,8 +275,8 @@ func (q *Queue) firstAttempts(ctx, hctx context.Context, k Key, h Handler, att *
 
 // firstAttempt attempts j and settles what it can: it returns false with
 // the job to queue when a retry, a delay, or a dead letter that could not
-// be stored is left to do. seq is the sequence of its stored event.
-func (q *Queue) firstAttempt(ctx context.Context, h Handler, j Job, seq uint64) (Job, bool) {
+// be stored is left to do.
+func (q *Queue) firstAttempt(ctx context.Context, h Handler, j Job) (Job, bool) {
 	out := q.call(ctx, h, j, 1)
 	switch out.Kind {
 	case OutcomeDelivered:
@@ -294,7 +293,7 @@ func (q *Queue) firstAttempt(ctx context.Context, h Handler, j Job, seq uint64) 
 			return j, false
 		}
 	}
-	if err := q.buryJob(ctx, j, seq, out, 1); err != nil {
+	if err := q.buryJob(ctx, j, out, 1); err != nil {
 		q.log.Error("queue: storing dead letter failed; queueing the postback instead", "postback_id", j.ID, "err", err)
 		j.Attempts = 1
 		return j, false
@@ -302,9 +301,8 @@ func (q *Queue) firstAttempt(ctx context.Context, h Handler, j Job, seq uint64) 
 	return Job{}, true
 }
 
-// buryJob stores a job that was never queued in the dead letters; seq is
-// the sequence of the stored event it was rendered from.
-func (q *Queue) buryJob(ctx context.Context, j Job, seq uint64, out Outcome, attempts int) error {
+// buryJob stores a job that was never queued in the dead letters.
+func (q *Queue) buryJob(ctx context.Context, j Job, out Outcome, attempts int) error {
 	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
 	dm := q.deadLetter(j, encodeJob(&j), out, attempts)
@@ -312,7 +310,7 @@ func (q *Queue) buryJob(ctx context.Context, j Job, seq uint64, out Outcome, att
 	// after a crash; another for the same event sent again, whose
 	// postback has the same id (and whose earlier dead letter may have
 	// been replayed since).
-	id := "dead." + j.msgID() + ".first." + strconv.FormatUint(seq, 10)
+	id := "dead." + j.msgID() + ".first." + strconv.FormatUint(j.EventSeq, 10)
 	if _, err := q.js.PublishMsg(pctx, dm, jetstream.WithMsgID(id)); err != nil {
 		return err
 	}

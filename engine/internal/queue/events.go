@@ -261,14 +261,15 @@ type Renderer interface {
 	Render(ctx context.Context, k Key, ev Event) ([]Job, error)
 }
 
-// renderBatch is the most events one render worker takes at once; their
-// postbacks are enqueued together, one round of acks for the batch.
+// renderBatch is the most events one render worker takes at once; what
+// their postbacks leave to the work stream is enqueued together.
 const renderBatch = 64
 
 // renderWorker renders the events of one (app, partner) pair: it fetches a
-// batch, renders each event, enqueues all the postbacks and waits for
-// their acks, and only then acks the events, so a crash at any point
-// leaves the event to be rendered again (the postback ids, and so the
+// batch, renders each event, makes the first attempts of the postbacks
+// (firstAttempts), and acks an event only once each of its postbacks was
+// delivered, dead-lettered or stored, so a crash at any point leaves the
+// event to be rendered again (the postback ids, and so the
 // de-duplication, are the same).
 func (q *Queue) renderWorker(ctx, hctx context.Context, k Key, r Renderer, h Handler, att *runner) {
 	var cons jetstream.Consumer
@@ -379,8 +380,7 @@ func (q *Queue) renderMsgs(ctx, hctx context.Context, k Key, r Renderer, h Handl
 	var (
 		jobs  []Job
 		owner []int           // owner[i] is the index in done of jobs[i]'s event
-		seqs  []uint64        // seqs[i] is that event's stream sequence
-		done  []jetstream.Msg // rendered: acked once their jobs are stored
+		done  []jetstream.Msg // rendered: acked once their jobs are settled
 	)
 	settle := func(msg jetstream.Msg, ack bool, delay time.Duration) {
 		live.remove(msg)
@@ -417,11 +417,13 @@ func (q *Queue) renderMsgs(ctx, hctx context.Context, k Key, r Renderer, h Handl
 			settle(msg, false, time.Second)
 			continue
 		}
-		jobs = append(jobs, js...)
-		for range js {
+		for i := range js {
+			// What finds the event again in the archive, for a replay
+			// that renders anew.
+			js[i].EventSeq = ev.Seq
 			owner = append(owner, len(done))
-			seqs = append(seqs, ev.Seq)
 		}
+		jobs = append(jobs, js...)
 		done = append(done, msg)
 	}
 	// settleAll acks the events whose postbacks were all settled, and
@@ -448,7 +450,7 @@ func (q *Queue) renderMsgs(ctx, hctx context.Context, k Key, r Renderer, h Handl
 		settleAll(nil, nil)
 		return spent
 	}
-	q.firstAttempts(ctx, hctx, k, h, att, jobs, seqs, pending, settleAll)
+	q.firstAttempts(ctx, hctx, k, h, att, jobs, pending, settleAll)
 	return spent
 }
 
