@@ -248,10 +248,6 @@ func (s *Server) handleIngest(w http.ResponseWriter, r *http.Request) {
 	writeAccepted(w, plans, batch)
 }
 
-// jsonContentType is the Content-Type header value of a JSON answer, built
-// once for the 202 of every ingest request; net/http only reads it.
-var jsonContentType = []string{"application/json"}
-
 // writeAccepted answers 202 with the plans: a BatchResponse for a batch,
 // else the one Plan. It writes what writeJSON would, byte for byte
 // (TestWriteAccepted), by appending, because encoding/json's reflection
@@ -273,7 +269,7 @@ func writeAccepted(w http.ResponseWriter, plans []Plan, batch bool) {
 		b = appendPlan(b, &plans[0])
 	}
 	b = append(b, '\n')
-	w.Header()["Content-Type"] = jsonContentType
+	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusAccepted)
 	_, _ = w.Write(b)
 }
