@@ -599,56 +599,88 @@ func writeGateway(dir, receiver string, n, size int) (string, error) {
 	return path, os.WriteFile(path, []byte(cfg.String()), 0o644)
 }
 
-// runFloor is the floor: a bare handler that reads the POST, answers 202
-// and hands one GET per partner to a pool of plain-client senders, as a
-// minimal non-durable relay would.
-func runFloor(args []string) error {
-	fs := flag.NewFlagSet("floor", flag.ContinueOnError)
-	listen := fs.String("listen", "127.0.0.1:0", "listen address")
-	target := fs.String("target", "", "receiver host:port")
-	partners := fs.Int("partners", 1, "postbacks per event")
-	if err := fs.Parse(args); err != nil {
-		return err
+// floorArgs are what both floors are started with.
+type floorArgs struct {
+	listen, target string
+	partners       int
+}
+
+func parseFloorArgs(name string, args []string) (floorArgs, error) {
+	var a floorArgs
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.StringVar(&a.listen, "listen", "127.0.0.1:0", "listen address")
+	fs.StringVar(&a.target, "target", "", "receiver host:port")
+	fs.IntVar(&a.partners, "partners", 1, "postbacks per event")
+	return a, fs.Parse(args)
+}
+
+// get makes the GET of event n to partner i (0-based), the request both
+// floors send, so they do the same delivery work.
+func (a floorArgs) get(client *http.Client, i int, n int64) {
+	resp, err := client.Get(fmt.Sprintf("http://%s/p%02d/install?aaid=a%d&key=k&event=INSTALL", a.target, i+1, n))
+	if err != nil {
+		return
 	}
-	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64, MaxConnsPerHost: 64}, Timeout: 10 * time.Second}
-	jobs := make(chan string, 4096)
-	for range 64 {
-		go func() {
-			for u := range jobs {
-				resp, err := client.Get(u)
-				if err != nil {
-					continue
-				}
-				_, _ = io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
-			}
-		}()
-	}
-	var seq atomic.Int64
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+}
+
+func floorClient() *http.Client {
+	return &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64, MaxConnsPerHost: 64}, Timeout: 10 * time.Second}
+}
+
+// serveFloor serves /readyz and ingest (the POST of an event) on
+// a.listen until ctx ends.
+func serveFloor(ctx context.Context, a floorArgs, ingest http.HandlerFunc) error {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) })
-	mux.HandleFunc("POST /v1/apps/{app}/events", func(w http.ResponseWriter, r *http.Request) {
-		if _, err := io.ReadAll(r.Body); err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
-		}
-		n := seq.Add(1)
-		for i := range *partners {
-			jobs <- fmt.Sprintf("http://%s/p%02d/install?aaid=a%d&key=k&event=INSTALL", *target, i+1, n)
-		}
-		w.WriteHeader(http.StatusAccepted)
-	})
-	srv := &http.Server{Addr: *listen, Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
-	defer stop()
+	mux.HandleFunc("POST /v1/apps/{app}/events", ingest)
+	srv := &http.Server{Addr: a.listen, Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go func() {
 		<-ctx.Done()
 		_ = srv.Close()
 	}()
 	if err := srv.ListenAndServe(); !errors.Is(err, http.ErrServerClosed) {
-		return err
+		return fmt.Errorf("serving: %w", err)
 	}
 	return nil
+}
+
+// runFloor is the floor: a bare handler that reads the POST, answers 202
+// and hands one GET per partner to a pool of plain-client senders, as a
+// minimal non-durable relay would.
+func runFloor(args []string) error {
+	a, err := parseFloorArgs("floor", args)
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	defer stop()
+	client := floorClient()
+	type postback struct {
+		partner int
+		event   int64
+	}
+	jobs := make(chan postback, 4096)
+	for range 64 {
+		go func() {
+			for pb := range jobs {
+				a.get(client, pb.partner, pb.event)
+			}
+		}()
+	}
+	var seq atomic.Int64
+	return serveFloor(ctx, a, func(w http.ResponseWriter, r *http.Request) {
+		if _, err := io.ReadAll(r.Body); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		n := seq.Add(1)
+		for i := range a.partners {
+			jobs <- postback{i, n}
+		}
+		w.WriteHeader(http.StatusAccepted)
+	})
 }
 
 // runJSFloor is the durable floor: the floor's bare handler, except that
@@ -660,11 +692,8 @@ func runFloor(args []string) error {
 // built on JetStream does per event, so the difference between it and the
 // floor is what the queue itself costs on the machine.
 func runJSFloor(args []string) error {
-	fs := flag.NewFlagSet("jsfloor", flag.ContinueOnError)
-	listen := fs.String("listen", "127.0.0.1:0", "listen address")
-	target := fs.String("target", "", "receiver host:port")
-	partners := fs.Int("partners", 1, "postbacks per event")
-	if err := fs.Parse(args); err != nil {
+	a, err := parseFloorArgs("jsfloor", args)
+	if err != nil {
 		return err
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
@@ -713,20 +742,15 @@ func runJSFloor(args []string) error {
 		return fmt.Errorf("creating the consumer: %w", err)
 	}
 
-	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64, MaxConnsPerHost: 64}, Timeout: 10 * time.Second}
+	client := floorClient()
 	msgs := make(chan jetstream.Msg, 4096)
 	var seq atomic.Int64
 	for range 64 {
 		go func() {
 			for m := range msgs {
 				n := seq.Add(1)
-				for i := range *partners {
-					resp, err := client.Get(fmt.Sprintf("http://%s/p%02d/install?aaid=a%d&key=k&event=INSTALL", *target, i+1, n))
-					if err != nil {
-						continue
-					}
-					_, _ = io.Copy(io.Discard, resp.Body)
-					resp.Body.Close()
+				for i := range a.partners {
+					a.get(client, i, n)
 				}
 				_ = m.Ack()
 			}
@@ -749,9 +773,7 @@ func runJSFloor(args []string) error {
 		}
 	}()
 
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) })
-	mux.HandleFunc("POST /v1/apps/{app}/events", func(w http.ResponseWriter, r *http.Request) {
+	return serveFloor(ctx, a, func(w http.ResponseWriter, r *http.Request) {
 		body, err := io.ReadAll(r.Body)
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusBadRequest)
@@ -763,13 +785,4 @@ func runJSFloor(args []string) error {
 		}
 		w.WriteHeader(http.StatusAccepted)
 	})
-	srv := &http.Server{Addr: *listen, Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-	go func() {
-		<-ctx.Done()
-		_ = srv.Close()
-	}()
-	if err := srv.ListenAndServe(); !errors.Is(err, http.ErrServerClosed) {
-		return fmt.Errorf("serving: %w", err)
-	}
-	return nil
 }
