@@ -20,9 +20,16 @@ func (b *backoff) wait(ctx context.Context) bool {
 	if b.pause == 0 {
 		b.pause = minBackoff
 	}
-	t := time.NewTimer(b.pause)
-	defer t.Stop()
+	d := b.pause
 	b.pause = min(b.pause*2, maxBackoff)
+	return sleepCtx(ctx, d)
+}
+
+// sleepCtx waits d, or less if ctx ends first: it reports whether the
+// whole wait passed.
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
 	select {
 	case <-ctx.Done():
 		return false
