@@ -47,6 +47,8 @@ type pairSlots struct {
 	// or released.
 	lastFree time.Time
 	freed    chan struct{} // closed and replaced when a slot frees while someone waits
+	// renderMu serializes the pair's deferred renders (handleRender).
+	renderMu sync.Mutex
 }
 
 func (q *Queue) pairSlots(k Key) *pairSlots {

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -17,12 +18,27 @@ import (
 )
 
 // Events are stored once per accepted event, in the event stream, on the
-// subject <prefix>.ev.<app>. Every (app, partner) pair of the topology has
-// a durable consumer on its app's subject, and JetStream's interest
-// retention keeps an event until each of those consumers has acked it:
-// each partner renders its own postbacks from the event in its own
-// worker, so ingest stores one message whatever the number of partners,
-// and a slow or failing template holds back only its own partner.
+// subject <prefix>.ev.<app>. Every app of the topology has one durable
+// render consumer on its app's subject, and JetStream's interest retention
+// keeps an event until it has been acked: the app's render worker renders
+// each event once for every partner of the app, makes their first
+// attempts, and acks it once they are settled. Ingest so stores one
+// message whatever the number of partners, and the server keeps one
+// consumer's state per app, not per partner (with a consumer per pair, at
+// 60 partners, nats-server rewrote 60 state files ten times a second and
+// delivered and took an ack for every event 60 times).
+//
+// A partner whose templates are slow does not hold the others back: once
+// its renders took more than slowRender in one batch, its render worker
+// stops rendering for it for slowFor, and stores the event for it in the
+// work stream instead (a deferred render, see deferRender), where the
+// pair's delivery worker renders it, at most 1/renderShare of a CPU.
+//
+// Before this, every (app, partner) pair had a render consumer of its
+// own. SetTopology retires those it finds: the app's consumer starts
+// after the last event stored then, and each old consumer renders what it
+// had not rendered up to that event (its "until", kept in its metadata),
+// then is deleted (drainLegacy).
 
 // Event is one accepted event waiting to be rendered by every partner of
 // its app.
@@ -61,16 +77,29 @@ func eventMsgID(app, id string) string {
 	return "ev-" + hex.EncodeToString(sum[:16])
 }
 
-// eventConsumerPrefix starts the name of every render consumer, so
-// SetTopology can tell its own consumers from an operator's.
-const eventConsumerPrefix = "ev-"
+// appConsumerPrefix starts the name of every app's render consumer and
+// eventConsumerPrefix that of every per-pair render consumer of earlier
+// versions, so SetTopology can tell its own consumers from an operator's.
+const (
+	appConsumerPrefix   = "eva-"
+	eventConsumerPrefix = "ev-"
+)
 
-// renderConsumerName is the durable consumer of one (app, partner) pair on
-// the event stream.
+// appConsumerName is the durable render consumer of one app on the event
+// stream.
+func appConsumerName(app string) string {
+	return appConsumerPrefix + strings.TrimPrefix(consumerName(escapeToken(app)), "pb-")
+}
+
+// renderConsumerName is the per-pair render consumer of earlier versions.
 func renderConsumerName(k Key) string {
 	name := consumerName(escapeToken(k.App) + "." + escapeToken(k.Partner))
 	return eventConsumerPrefix + strings.TrimPrefix(name, "pb-")
 }
+
+// mdUntil is the metadata key of a per-pair render consumer being
+// retired: the last event sequence it renders.
+const mdUntil = "adgate_render_until"
 
 // Publish stores events durably, once each whatever the number of
 // partners their app enables. It returns nil only once JetStream has
@@ -142,14 +171,15 @@ type Topology struct {
 }
 
 // SetTopology makes the streams and the render consumers match t: it
-// creates the streams if missing, a consumer for every pair of Partners,
-// and deletes those of Remove. Run starts and stops the render workers to
-// match Partners.
+// creates the streams if missing, a render consumer for every app of
+// Partners, and deletes those of apps left without partners. Run starts
+// and stops the render workers to match Partners; an app's worker renders
+// for the partners listed now, read for every event.
 //
 // A reload that changes the pairs calls it twice: with the union of the
 // old and new pairs before the new config takes ingest traffic, so no
-// event planned for a pair is published before that pair's consumer
-// exists, and with the new pairs, removing the dropped ones, after.
+// event planned for a pair is published before it renders, and with the
+// new pairs, removing the dropped ones, after.
 func (q *Queue) SetTopology(ctx context.Context, t Topology) error {
 	if err := q.ensureStreams(ctx); err != nil {
 		return err
@@ -159,29 +189,59 @@ func (q *Queue) SetTopology(ctx context.Context, t Topology) error {
 		return strings.Compare(a.App+"\x00"+a.Partner, b.App+"\x00"+b.Partner)
 	})
 	keys = slices.Compact(keys)
-	known := make(map[string]bool, len(keys)+len(t.Remove))
+	apps := map[string]bool{}
 	for _, k := range keys {
-		if _, err := q.renderConsumer(ctx, k); err != nil {
-			return fmt.Errorf("queue: render consumer for %s/%s: %w", k.App, k.Partner, err)
+		apps[k.App] = true
+	}
+	known := make(map[string]bool, len(apps))
+	appInfo := make(map[string]*jetstream.ConsumerInfo, len(apps))
+	for app := range apps {
+		c, err := q.appConsumer(ctx, app)
+		if err != nil {
+			return fmt.Errorf("queue: render consumer for app %s: %w", app, err)
 		}
-		known[renderConsumerName(k)] = true
+		ci := c.CachedInfo()
+		appInfo[app] = ci
+		known[ci.Name] = true
 	}
 	for _, k := range t.Remove {
-		name := renderConsumerName(k)
-		if known[name] {
+		if apps[k.App] || known[appConsumerName(k.App)] {
 			continue
 		}
+		name := appConsumerName(k.App)
 		known[name] = true
 		if err := q.st().events.DeleteConsumer(ctx, name); err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
 			return fmt.Errorf("queue: deleting render consumer %s: %w", name, err)
 		}
-		q.log.Info("queue: render consumer removed; its unrendered events are dropped", "app", k.App, "partner", k.Partner, "consumer", name)
+		q.log.Info("queue: render consumer removed; its unrendered events are dropped", "app", k.App, "consumer", name)
 	}
+	// The per-pair consumers of earlier versions: those of pairs still
+	// rendered are drained, those of removed pairs deleted.
+	pairs := map[string]Key{}
+	for _, k := range append(slices.Clone(keys), t.Remove...) {
+		pairs[renderConsumerName(k)] = k
+	}
+	drains := map[Key]uint64{}
 	names := q.st().events.ConsumerNames(ctx)
 	for name := range names.Name() {
-		if strings.HasPrefix(name, eventConsumerPrefix) && !known[name] {
-			q.log.Warn("queue: a render consumer no partner of this config uses keeps its events until they expire", "stream", q.cfg.EventStream, "consumer", name,
-				"fix", "if no other adgate instance sharing this queue renders for it (a partner disabled while adgate was stopped), delete it: nats consumer rm "+q.cfg.EventStream+" "+name)
+		k, isPair := pairs[name]
+		switch {
+		case isPair && slices.Contains(keys, k):
+			until, err := q.retireLegacy(ctx, name, appInfo[k.App])
+			if err != nil {
+				return fmt.Errorf("queue: retiring render consumer %s of %s/%s: %w", name, k.App, k.Partner, err)
+			}
+			drains[k] = until
+			known[name] = true
+		case isPair:
+			if err := q.st().events.DeleteConsumer(ctx, name); err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
+				return fmt.Errorf("queue: deleting render consumer %s: %w", name, err)
+			}
+			q.log.Info("queue: render consumer removed; its unrendered events are dropped", "app", k.App, "partner", k.Partner, "consumer", name)
+			known[name] = true
+		case (strings.HasPrefix(name, eventConsumerPrefix) || strings.HasPrefix(name, appConsumerPrefix)) && !known[name]:
+			q.log.Warn("queue: a render consumer no app of this config uses keeps its events until they expire", "stream", q.cfg.EventStream, "consumer", name,
+				"fix", "if no other adgate instance sharing this queue renders for it (an app or partner disabled while adgate was stopped), delete it: nats consumer rm "+q.cfg.EventStream+" "+name)
 		}
 	}
 	if err := names.Err(); err != nil {
@@ -189,6 +249,7 @@ func (q *Queue) SetTopology(ctx context.Context, t Topology) error {
 	}
 	q.topoMu.Lock()
 	q.topo = keys
+	q.drains = drains
 	var applied chan struct{}
 	if q.topoLive {
 		if q.topoApplied == nil {
@@ -212,14 +273,44 @@ func (q *Queue) SetTopology(ctx context.Context, t Topology) error {
 	}
 }
 
-// topology returns the pairs that render and, when a SetTopology waits
-// for them to be applied, the channel to close once they are.
-func (q *Queue) topology() ([]Key, chan struct{}) {
+// topology returns the pairs that render, the per-pair consumers being
+// drained and, when a SetTopology waits for them to be applied, the
+// channel to close once they are.
+func (q *Queue) topology() ([]Key, map[Key]uint64, chan struct{}) {
 	q.topoMu.Lock()
 	defer q.topoMu.Unlock()
 	applied := q.topoApplied
 	q.topoApplied = nil
-	return q.topo, applied
+	return q.topo, q.drains, applied
+}
+
+// drainsNow returns the per-pair consumers being drained.
+func (q *Queue) drainsNow() map[Key]uint64 {
+	q.topoMu.Lock()
+	defer q.topoMu.Unlock()
+	return q.drains
+}
+
+// partnersOf appends the partners of app that render now to dst.
+func (q *Queue) partnersOf(app string, dst []string) []string {
+	q.topoMu.Lock()
+	defer q.topoMu.Unlock()
+	i, _ := slices.BinarySearchFunc(q.topo, app, func(k Key, app string) int { return strings.Compare(k.App, app) })
+	for ; i < len(q.topo) && q.topo[i].App == app; i++ {
+		dst = append(dst, q.topo[i].Partner)
+	}
+	return dst
+}
+
+// drained records that the per-pair consumer of k is gone.
+func (q *Queue) drained(k Key) {
+	q.topoMu.Lock()
+	defer q.topoMu.Unlock()
+	if _, ok := q.drains[k]; ok {
+		d := maps.Clone(q.drains)
+		delete(d, k)
+		q.drains = d
+	}
 }
 
 // setTopoLive records whether Run's render workers follow the topology;
@@ -234,23 +325,69 @@ func (q *Queue) setTopoLive(live bool) {
 	}
 }
 
-// renderConsumer makes sure the render consumer of k exists, through
+// appConsumer makes sure the render consumer of app exists, through
 // ensureConsumer like every consumer: the event stream's replicas, an
-// operator's changes kept, concurrent starts retried.
-func (q *Queue) renderConsumer(ctx context.Context, k Key) (jetstream.Consumer, error) {
+// operator's changes kept, concurrent starts retried. A new one starts
+// after the last event stored now, which the per-pair consumers of
+// earlier versions render (retireLegacy); it records that sequence as its
+// start.
+func (q *Queue) appConsumer(ctx context.Context, app string) (jetstream.Consumer, error) {
+	info, err := q.st().events.Info(ctx)
+	if err != nil {
+		return nil, err
+	}
 	return q.ensureConsumer(ctx, q.st().events, jetstream.ConsumerConfig{
-		Durable:       renderConsumerName(k),
-		Description:   "adgate rendering for app " + k.App + ", partner " + k.Partner,
-		FilterSubject: q.eventSubject(k.App),
+		Durable:       appConsumerName(app),
+		Description:   "adgate rendering for app " + app,
+		FilterSubject: q.eventSubject(app),
 		AckPolicy:     jetstream.AckExplicitPolicy,
 		AckWait:       q.cfg.AckWait,
-		// A consumer made by a reload that enables a partner renders the
-		// events accepted from then on, not those still kept for the
-		// app's other partners, which were planned without it.
-		DeliverPolicy: jetstream.DeliverNewPolicy,
-		MaxDeliver:    -1, // renderWorker bounds deliveries itself
+		// A consumer made by a reload that enables an app renders the
+		// events accepted from then on.
+		DeliverPolicy: jetstream.DeliverByStartSequencePolicy,
+		OptStartSeq:   info.State.LastSeq + 1,
+		MaxDeliver:    -1, // the render worker bounds deliveries itself
 		MaxAckPending: 10000,
 	})
+}
+
+// retireLegacy marks a per-pair render consumer of an earlier version to
+// render up to the event before start, where its app's consumer begins,
+// and returns that last sequence. One that already has its mark keeps it;
+// one made after the app's consumer (an instance of an earlier version
+// sharing the queue made it again) renders up to the last event stored
+// now: the events in between are rendered by both, at least once.
+func (q *Queue) retireLegacy(ctx context.Context, name string, app *jetstream.ConsumerInfo) (uint64, error) {
+	c, err := q.st().events.Consumer(ctx, name)
+	if err != nil {
+		return 0, err
+	}
+	ci := c.CachedInfo()
+	if v, ok := ci.Config.Metadata[mdUntil]; ok {
+		if until, err := strconv.ParseUint(v, 10, 64); err == nil {
+			return until, nil
+		}
+	}
+	start := app.Config.OptStartSeq
+	until := start - min(start, 1)
+	if ci.Created.After(app.Created) {
+		info, err := q.st().events.Info(ctx)
+		if err != nil {
+			return 0, err
+		}
+		until = info.State.LastSeq
+	}
+	cfg := ci.Config
+	cfg.Metadata = maps.Clone(cfg.Metadata)
+	if cfg.Metadata == nil {
+		cfg.Metadata = map[string]string{}
+	}
+	cfg.Metadata[mdUntil] = strconv.FormatUint(until, 10)
+	if _, err := q.st().events.UpdateConsumer(ctx, cfg); err != nil {
+		return 0, err
+	}
+	q.log.Info("queue: retiring a per-partner render consumer: it renders what it had not up to its last event, then is deleted", "consumer", name, "until", until)
+	return until, nil
 }
 
 // Renderer turns an event into the postbacks of one (app, partner) pair.
@@ -271,13 +408,50 @@ const renderBatch = 64
 // (docs/benchmarks.md); 20 ms saved no more.
 const renderLinger = 5 * time.Millisecond
 
-// renderWorker renders the events of one (app, partner) pair: it fetches a
-// batch, renders each event, makes the first attempts of the postbacks
-// (firstAttempts), and acks an event only once each of its postbacks was
-// delivered, dead-lettered or stored, so a crash at any point leaves the
-// event to be rendered again (the postback ids, and so the
-// de-duplication, are the same).
-func (q *Queue) renderWorker(ctx, hctx context.Context, k Key, r Renderer, h Handler, att *runner) {
+// slowRender, slowFor and renderShare bound what one partner's slow
+// templates take from the others: a partner whose renders took more than
+// slowRender in one batch has its events deferred (stored for its
+// delivery worker to render) for slowFor, and a delivery worker that
+// rendered for longer than slowRender pauses renderShare-1 times as
+// long, so a slow partner gets at most 1/renderShare of a CPU. Templates
+// that render in microseconds never come near: 64 of them take a
+// millisecond, and a render worker preempted once or twice stays below.
+const (
+	slowRender  = 20 * time.Millisecond
+	slowFor     = 30 * time.Second
+	renderShare = 4
+)
+
+// renderSource is what one render worker consumes: its app's consumer,
+// or a per-pair consumer of an earlier version being drained (legacy),
+// which renders the events up to until for its partner only.
+type renderSource struct {
+	app    string
+	legacy *Key
+	until  uint64
+	// slowUntil is, per partner, until when its events are deferred.
+	slowUntil map[string]time.Time
+}
+
+func (src *renderSource) partners(q *Queue, dst []string) []string {
+	if src.legacy != nil {
+		return append(dst, src.legacy.Partner)
+	}
+	return q.partnersOf(src.app, dst)
+}
+
+// deferring reports whether partner's events are deferred now.
+func (src *renderSource) deferring(partner string, now time.Time) bool {
+	return now.Before(src.slowUntil[partner])
+}
+
+// renderWorker renders the events of one source: it fetches a batch,
+// renders each event for every partner, makes the first attempts of the
+// postbacks (firstAttempts), and acks an event only once each of its
+// postbacks was delivered, dead-lettered or stored, so a crash at any
+// point leaves the event to be rendered again (the postback ids, and so
+// the de-duplication, are the same).
+func (q *Queue) renderWorker(ctx, hctx context.Context, src *renderSource, r Renderer, h Handler, att *runner) {
 	var cons jetstream.Consumer
 	var retry backoff
 	live := newLiveSet(q.cfg.AckWait)
@@ -287,12 +461,18 @@ func (q *Queue) renderWorker(ctx, hctx context.Context, k Key, r Renderer, h Han
 	// stay alive (live) until they are settled.
 	var pending sync.WaitGroup
 	defer pending.Wait()
+	src.slowUntil = map[string]time.Time{}
+	var checked time.Time // when a legacy source last looked whether it is done
 	for ctx.Err() == nil {
 		if cons == nil {
-			c, err := q.renderConsumer(ctx, k)
+			c, err := q.renderSourceConsumer(ctx, src)
+			if src.legacy != nil && errors.Is(err, jetstream.ErrConsumerNotFound) {
+				q.drained(*src.legacy)
+				return
+			}
 			if err != nil {
 				if ctx.Err() == nil {
-					q.log.Warn("queue: render consumer", "app", k.App, "partner", k.Partner, "err", err)
+					q.log.Warn("queue: render consumer", "app", src.app, "err", err)
 				}
 				if !retry.wait(ctx) {
 					return
@@ -318,18 +498,10 @@ func (q *Queue) renderWorker(ctx, hctx context.Context, k Key, r Renderer, h Han
 			}
 		}
 		if len(msgs) > 0 {
-			spent := q.renderMsgs(ctx, hctx, k, r, h, att, msgs, live, &pending)
-			// A partner whose templates are slow gets at most a
-			// 1/renderShare share of a CPU: it waits renderShare-1 times
-			// what it rendered for, so the process keeps its CPU for
-			// ingest and the other partners. Templates that render in
-			// microseconds never wait.
-			if spent > slowRender {
-				sleepCtx(ctx, time.Duration(renderShare-1)*spent)
-			}
+			q.renderMsgs(ctx, hctx, src, r, h, att, msgs, live, &pending)
 		}
 		if err != nil && !errors.Is(err, nats.ErrTimeout) && ctx.Err() == nil {
-			q.log.Warn("queue: fetch events", "app", k.App, "partner", k.Partner, "err", err)
+			q.log.Warn("queue: fetch events", "app", src.app, "err", err)
 			if q.lostConsumer(ctx, err) {
 				cons = nil
 			}
@@ -339,7 +511,40 @@ func (q *Queue) renderWorker(ctx, hctx context.Context, k Key, r Renderer, h Han
 			continue
 		}
 		retry.reset()
+		if src.legacy != nil && time.Since(checked) > time.Second {
+			checked = time.Now()
+			if q.legacyDone(ctx, cons, src) {
+				return
+			}
+		}
 	}
+}
+
+// renderSourceConsumer returns the consumer src reads.
+func (q *Queue) renderSourceConsumer(ctx context.Context, src *renderSource) (jetstream.Consumer, error) {
+	if src.legacy == nil {
+		return q.appConsumer(ctx, src.app)
+	}
+	return q.st().events.Consumer(ctx, renderConsumerName(*src.legacy))
+}
+
+// legacyDone deletes a per-pair consumer that has rendered every event up
+// to its until, and reports whether it did.
+func (q *Queue) legacyDone(ctx context.Context, cons jetstream.Consumer, src *renderSource) bool {
+	ci, err := cons.Info(ctx)
+	// Done once every event up to until was delivered (or none is left
+	// to deliver: the stream's last events may be other apps') and none
+	// waits for its ack or a redelivery.
+	if err != nil || (ci.Delivered.Stream < src.until && ci.NumPending > 0) || ci.NumAckPending > 0 || ci.NumRedelivered > 0 {
+		return false
+	}
+	if err := q.st().events.DeleteConsumer(ctx, ci.Name); err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
+		q.log.Warn("queue: deleting a drained per-partner render consumer", "consumer", ci.Name, "err", err)
+		return false
+	}
+	q.log.Info("queue: per-partner render consumer drained and deleted; its app's consumer renders for it", "app", src.legacy.App, "partner", src.legacy.Partner, "consumer", ci.Name)
+	q.drained(*src.legacy)
+	return true
 }
 
 // morePending reports whether the consumer had more events when msg was
@@ -374,23 +579,18 @@ func (q *Queue) fetch(cons jetstream.Consumer, n int, noWait bool, live *liveSet
 	return msgs, nil
 }
 
-// renderShare and slowRender bound what one partner's slow templates take
-// from the others: a batch that rendered for longer than slowRender makes
-// its worker pause renderShare-1 times as long.
-const (
-	renderShare = 4
-	slowRender  = 5 * time.Millisecond
-)
-
-// renderMsgs renders one fetched batch, makes the first attempts of its
-// postbacks (firstAttempts), and returns the time spent rendering. The
-// batch's events are settled once its postbacks are, on a goroutine that
-// pending tracks.
-func (q *Queue) renderMsgs(ctx, hctx context.Context, k Key, r Renderer, h Handler, att *runner, msgs []jetstream.Msg, live *liveSet, pending *sync.WaitGroup) (spent time.Duration) {
+// renderMsgs renders one fetched batch for every partner of its source,
+// makes the first attempts of the postbacks (firstAttempts, under each
+// partner's concurrency limit) and stores the deferred renders
+// (deferRender). With several partners each renders on a goroutine of
+// its own, so a partner whose render does not return within renderStuck
+// holds the others back no longer: its events are deferred, and what it
+// renders late is dropped. The batch's events are settled once all of
+// that is, on goroutines that pending tracks.
+func (q *Queue) renderMsgs(ctx, hctx context.Context, src *renderSource, r Renderer, h Handler, att *runner, msgs []jetstream.Msg, live *liveSet, pending *sync.WaitGroup) {
 	var (
-		jobs  []Job
-		owner []int           // owner[i] is the index in done of jobs[i]'s event
-		done  []jetstream.Msg // rendered: acked once their jobs are settled
+		evs  []Event
+		done []jetstream.Msg // rendered: acked once their postbacks are settled
 	)
 	settle := func(msg jetstream.Msg, ack bool, delay time.Duration) {
 		live.remove(msg)
@@ -405,7 +605,7 @@ func (q *Queue) renderMsgs(ctx, hctx context.Context, k Key, r Renderer, h Handl
 			settle(msg, false, 0) // stopping: rendered by the next run
 			continue
 		}
-		ev, err := decodeEvent(msg, k.App)
+		ev, err := decodeEvent(msg, src.app)
 		if err == nil {
 			if md, merr := msg.Metadata(); merr == nil && int(md.NumDelivered) > q.cfg.MaxDeliver {
 				err = fmt.Errorf("delivered %d times without being rendered (max %d)", md.NumDelivered-1, q.cfg.MaxDeliver)
@@ -413,55 +613,218 @@ func (q *Queue) renderMsgs(ctx, hctx context.Context, k Key, r Renderer, h Handl
 		}
 		if err != nil {
 			// Nothing renders it; keeping it would only hold the stream.
-			q.log.Error("queue: dropping an event that cannot be rendered", "app", k.App, "partner", k.Partner, "event_id", ev.ID, "err", err)
+			q.log.Error("queue: dropping an event that cannot be rendered", "app", src.app, "event_id", ev.ID, "err", err)
 			q.reportLoss(Loss{Stream: q.cfg.EventStream, Reason: "unrenderable", Msgs: 1, Bytes: uint64(len(msg.Data())), Detail: err.Error()})
 			live.remove(msg)
 			_ = msg.Term()
 			continue
 		}
-		t0 := time.Now()
-		js, err := q.render(hctx, r, k, ev)
-		spent += time.Since(t0)
-		if err != nil {
-			q.log.Warn("queue: rendering deferred", "app", k.App, "partner", k.Partner, "event_id", ev.ID, "err", err)
-			settle(msg, false, time.Second)
+		if src.legacy != nil && ev.Seq > src.until {
+			// The app's consumer renders it.
+			settle(msg, true, 0)
 			continue
 		}
-		for i := range js {
-			// What finds the event again in the archive, for a replay
-			// that renders anew.
-			js[i].EventSeq = ev.Seq
-			owner = append(owner, len(done))
-		}
-		jobs = append(jobs, js...)
+		evs = append(evs, ev)
 		done = append(done, msg)
 	}
-	// settleAll acks the events whose postbacks were all settled, and
-	// has the others (unsaved: a postback of theirs may not be stored)
-	// rendered again, alone: an event whose postbacks were delivered is
-	// not sent again for another's failure.
-	settleAll := func(unsaved []bool, err error) {
-		again := make([]bool, len(done))
-		n := 0
+	if len(done) == 0 {
+		return
+	}
+	// Read after the fetch: a partner a reload dropped renders nothing
+	// fetched once SetTopology returned.
+	partners := src.partners(q, nil)
+
+	// The batch's events are settled once every part reported: each
+	// partner's first attempts, and the deferred renders. A part reports
+	// which of its postbacks may not be stored; an event with one of
+	// those is rendered again: an event whose postbacks were all settled
+	// is not sent again for another's failure. parts starts at 1, the
+	// hold of this function, released once every part has started.
+	var (
+		mu    sync.Mutex
+		parts = 1
+		again = make([]bool, len(done))
+		errs  []error
+	)
+	addPart := func() {
+		mu.Lock()
+		parts++
+		mu.Unlock()
+	}
+	finish := func(owner func(int) int, unsaved []bool, err error) {
+		mu.Lock()
 		for i, u := range unsaved {
-			if u && !again[owner[i]] {
-				again[owner[i]] = true
-				n++
+			if u {
+				again[owner(i)] = true
 			}
 		}
 		if err != nil {
-			q.log.Warn("queue: storing rendered postbacks failed; rendering their events again later", "app", k.App, "partner", k.Partner, "events", n, "err", err)
+			errs = append(errs, err)
+		}
+		parts--
+		last := parts == 0
+		mu.Unlock()
+		if !last {
+			return
+		}
+		if len(errs) > 0 {
+			n := 0
+			for _, a := range again {
+				if a {
+					n++
+				}
+			}
+			q.log.Warn("queue: storing rendered postbacks failed; rendering their events again later", "app", src.app, "events", n, "err", errors.Join(errs...))
 		}
 		for i, msg := range done {
 			settle(msg, !again[i], time.Second)
 		}
 	}
-	if len(jobs) == 0 {
-		settleAll(nil, nil)
-		return spent
+
+	var deferred []deferredRender
+	deferAll := func(k Key, from int) {
+		for i := from; i < len(evs); i++ {
+			deferred = append(deferred, deferredRender{k: k, ev: evs[i], owner: i})
+		}
 	}
-	q.firstAttempts(ctx, hctx, k, h, att, jobs, pending, settleAll)
-	return spent
+	now := time.Now()
+	var groups []*renderGroup
+	for _, p := range partners {
+		k := Key{src.app, p}
+		if src.deferring(p, now) {
+			deferAll(k, 0)
+			continue
+		}
+		g := &renderGroup{k: k, rendered: make(chan struct{}), started: make(chan struct{})}
+		groups = append(groups, g)
+		run := func() {
+			if !g.render(q, hctx, r, evs) {
+				return // abandoned: its events were deferred
+			}
+			if len(g.jobs) > 0 {
+				addPart()
+				q.firstAttempts(ctx, hctx, g.k, h, att, g.jobs, pending, func(unsaved []bool, err error) {
+					finish(func(i int) int { return g.owner[i] }, unsaved, err)
+				})
+			}
+			close(g.started)
+		}
+		if len(partners) == 1 {
+			// Nothing to hold back: no goroutine.
+			run()
+		} else {
+			att.run(run)
+		}
+	}
+	stuck := time.NewTimer(renderStuck)
+	defer stuck.Stop()
+	for _, g := range groups {
+		select {
+		case <-g.rendered:
+		case <-stuck.C:
+			// Expired: every later group is asked without waiting.
+			stuck.Reset(0)
+		}
+		if g.abandon() {
+			q.log.Warn("queue: a partner's render did not return in time: its events are rendered by its delivery worker for a while", "app", g.k.App, "partner", g.k.Partner, "waited", renderStuck.String(), "for", slowFor.String())
+			src.slowUntil[g.k.Partner] = time.Now().Add(slowFor)
+			deferAll(g.k, 0)
+			continue
+		}
+		<-g.started
+		if g.slow >= 0 {
+			q.log.Warn("queue: a partner's templates are slow: its events are rendered by its delivery worker for a while", "app", g.k.App, "partner", g.k.Partner, "for", slowFor.String())
+			src.slowUntil[g.k.Partner] = time.Now().Add(slowFor)
+			deferAll(g.k, g.slow)
+		}
+		for _, i := range g.failed {
+			deferred = append(deferred, deferredRender{k: g.k, ev: evs[i], owner: i})
+		}
+	}
+	if len(deferred) > 0 {
+		addPart()
+		pending.Add(1)
+		go func() {
+			defer pending.Done()
+			unsaved, err := q.deferRender(hctx, deferred)
+			finish(func(i int) int { return deferred[i].owner }, unsaved, err)
+		}()
+	}
+	finish(nil, nil, nil)
+}
+
+// renderStuck is how long an app's render worker waits for one partner's
+// renders of a batch before it goes on without them.
+const renderStuck = time.Second
+
+// renderGroup is one partner's part of a batch.
+type renderGroup struct {
+	k Key
+	// jobs are its postbacks; owner[i] is the index of jobs[i]'s event.
+	jobs  []Job
+	owner []int
+	// failed lists the events whose render failed; slow, when not -1,
+	// is the first event not rendered because the partner's renders
+	// took more than slowRender.
+	failed []int
+	slow   int
+	// rendered is closed once the renders are done, started once the
+	// first attempts are under way.
+	rendered, started chan struct{}
+	mu                sync.Mutex
+	finished          bool // renders done in time
+	abandoned         bool // the worker went on without them
+}
+
+// render renders evs for g's partner and reports whether its results are
+// used: false if the worker went on without them (abandon).
+func (g *renderGroup) render(q *Queue, ctx context.Context, r Renderer, evs []Event) bool {
+	g.slow = -1
+	var spent time.Duration
+	for i, ev := range evs {
+		if spent > slowRender {
+			g.slow = i
+			break
+		}
+		t0 := time.Now()
+		js, err := q.render(ctx, r, g.k, ev)
+		spent += time.Since(t0)
+		if err != nil {
+			// Its delivery worker renders it again, with retries.
+			q.log.Warn("queue: rendering deferred", "app", g.k.App, "partner", g.k.Partner, "event_id", ev.ID, "err", err)
+			g.failed = append(g.failed, i)
+			continue
+		}
+		for j := range js {
+			// What finds the event again in the archive, for a
+			// replay that renders anew.
+			js[j].EventSeq = ev.Seq
+			g.owner = append(g.owner, i)
+		}
+		g.jobs = append(g.jobs, js...)
+	}
+	if spent > slowRender && g.slow < 0 {
+		g.slow = len(evs) // nothing left in this batch; the next ones are deferred
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.abandoned {
+		return false
+	}
+	g.finished = true
+	close(g.rendered)
+	return true
+}
+
+// abandon gives up on g's renders unless they are done, and reports
+// whether it did.
+func (g *renderGroup) abandon() bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if !g.finished {
+		g.abandoned = true
+	}
+	return g.abandoned
 }
 
 // render calls the renderer, turning a panic into an error: the event is
@@ -476,7 +839,8 @@ func (q *Queue) render(ctx context.Context, r Renderer, k Key, ev Event) (jobs [
 	return r.Render(ctx, k, ev)
 }
 
-// renderWorkers keeps one render worker per topology pair while Run runs.
+// renderWorkers keeps one render worker per topology app, and one per
+// per-pair consumer being drained, while Run runs.
 type renderWorkers struct {
 	q       *Queue
 	r       Renderer
@@ -484,36 +848,50 @@ type renderWorkers struct {
 	att     *runner // runs the first attempts
 	hctx    context.Context
 	wg      sync.WaitGroup
-	running map[Key]context.CancelFunc
+	running map[string]context.CancelFunc // by app
+	legacy  map[Key]context.CancelFunc
 }
 
-// sync starts the workers of new pairs and stops those of removed ones.
+// sync starts the workers of new apps and stops those of removed ones.
 func (w *renderWorkers) sync(ctx context.Context) {
-	keys, applied := w.q.topology()
+	keys, drains, applied := w.q.topology()
 	if applied != nil {
-		// The workers of dropped pairs are cancelled below, before any
+		// The workers of dropped apps are cancelled below, before any
 		// event published after SetTopology returns can reach them:
 		// renderMsgs checks its context before each event.
 		defer close(applied)
 	}
-	want := map[Key]bool{}
-	for _, k := range keys {
-		want[k] = true
-		if w.running[k] != nil {
-			continue
-		}
+	start := func(src *renderSource) context.CancelFunc {
 		wctx, cancel := context.WithCancel(ctx)
-		w.running[k] = cancel
 		w.wg.Add(1)
 		go func() {
 			defer w.wg.Done()
-			w.q.renderWorker(wctx, w.hctx, k, w.r, w.h, w.att)
+			w.q.renderWorker(wctx, w.hctx, src, w.r, w.h, w.att)
 		}()
+		return cancel
 	}
-	for k, cancel := range w.running {
-		if !want[k] {
+	want := map[string]bool{}
+	for _, k := range keys {
+		want[k.App] = true
+		if w.running[k.App] == nil {
+			w.running[k.App] = start(&renderSource{app: k.App})
+		}
+	}
+	for app, cancel := range w.running {
+		if !want[app] {
 			cancel()
-			delete(w.running, k)
+			delete(w.running, app)
+		}
+	}
+	for k, until := range drains {
+		if w.legacy[k] == nil {
+			w.legacy[k] = start(&renderSource{app: k.App, legacy: &k, until: until})
+		}
+	}
+	for k, cancel := range w.legacy {
+		if _, ok := drains[k]; !ok {
+			cancel()
+			delete(w.legacy, k)
 		}
 	}
 }

@@ -3,11 +3,15 @@ package queue
 import (
 	"context"
 	"errors"
+	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
 )
 
 // renderRecorder renders one job per event and partner, and delivers by
@@ -71,9 +75,12 @@ func ids(calls []call) []string {
 	return out
 }
 
-// An event stored once reaches every partner of its app, each partner's
-// render holds back only its own postbacks, and the event leaves the
-// stream once all of them rendered it.
+// An event stored once reaches every partner of its app, and a partner
+// whose render hangs holds back only its own postbacks: after renderStuck
+// its app's worker goes on without it and stores the event for it in the
+// work stream (a deferred render), where its delivery worker renders it.
+// The event leaves the event stream once every partner's share of it is
+// settled.
 func TestEventFanOutIsolatesPartners(t *testing.T) {
 	q := openQueue(t, testConfig(t.TempDir()))
 	release := make(chan struct{})
@@ -92,16 +99,18 @@ func TestEventFanOutIsolatesPartners(t *testing.T) {
 	if want := []string{"e1-fast", "e2-fast"}; !slices.Equal(got, want) {
 		t.Fatalf("delivered %v while slow renders, want %v", got, want)
 	}
-	waitDepth(t, q, 0, 0)
-	// e2 goes once the archive's mirror has copied it too (its consumer
-	// settles on the server's own schedule); e1 stays for slow.
+	// e1 waits for slow in the work stream, where its delivery worker
+	// renders it (and hangs too); the event stream is empty once the
+	// archive's mirror has copied both (its consumer settles on the
+	// server's own schedule).
+	waitDepth(t, q, 1, 0)
 	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(20 * time.Millisecond) {
 		d, err := q.Depth(context.Background())
-		if err == nil && d.Events == 1 {
+		if err == nil && d.Events == 0 {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("events kept while one partner has not rendered: %+v (%v), want 1", d, err)
+			t.Fatalf("events kept after every partner's share was settled: %+v (%v), want 0", d, err)
 		}
 	}
 	close(release)
@@ -113,29 +122,20 @@ func TestEventFanOutIsolatesPartners(t *testing.T) {
 	if got, want := all, []string{"e1-fast", "e1-slow", "e2-fast"}; !slices.Equal(got, want) {
 		t.Errorf("delivered %v, want %v", got, want)
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		d, err := q.Depth(context.Background())
-		if err == nil && d.Events == 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("events still stored after every partner rendered them: %+v (%v)", d, err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	waitDepth(t, q, 0, 0)
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	for k, n := range h.renders {
-		if n != 1 {
-			t.Errorf("%s rendered %d times, want 1", k, n)
-		}
+	// slow/e1: the render its app's worker gave up on, then its delivery
+	// worker's.
+	want := map[string]int{"fast/e1": 1, "fast/e2": 1, "slow/e1": 2}
+	if !maps.Equal(h.renders, want) {
+		t.Errorf("renders %v, want %v", h.renders, want)
 	}
 }
 
-// A render that fails is tried again; one that keeps failing is dropped
-// after MaxDeliver deliveries and reported as a loss, and the partner's
-// other events go on.
+// A render that fails is tried again, by the pair's delivery worker; one
+// that keeps failing is dropped after MaxDeliver deliveries and reported
+// as a loss, and the partner's other events go on.
 func TestRenderErrorRetriesThenDrops(t *testing.T) {
 	cfg := testConfig(t.TempDir())
 	var (
@@ -180,8 +180,15 @@ func TestRenderErrorRetriesThenDrops(t *testing.T) {
 	}
 	mu.Lock()
 	defer mu.Unlock()
-	if l := losses[0]; l.Reason != "unrenderable" || l.Stream != "ADGATE_EV" {
-		t.Errorf("loss = %+v, want reason unrenderable on ADGATE_EV", l)
+	// The render worker deferred it to the pair's delivery worker, whose
+	// deliveries MaxDeliver counts.
+	if l := losses[0]; l.Reason != "unrenderable" || l.Stream != "ADGATE_PB" {
+		t.Errorf("loss = %+v, want reason unrenderable on ADGATE_PB", l)
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if n := h.renders["p/broken"]; n != 1+cfg.MaxDeliver {
+		t.Errorf("broken rendered %d times, want %d: once by the render worker, then once per delivery", n, 1+cfg.MaxDeliver)
 	}
 }
 
@@ -205,14 +212,12 @@ func TestSetTopologyAddsAndRemovesPartners(t *testing.T) {
 	lister := q.st().events.ConsumerNames(ctx)
 	for n := range lister.Name() {
 		// The archive's mirror reads the stream too.
-		if strings.HasPrefix(n, eventConsumerPrefix) {
+		if strings.HasPrefix(n, eventConsumerPrefix) || strings.HasPrefix(n, appConsumerPrefix) {
 			names = append(names, n)
 		}
 	}
-	slices.Sort(names)
-	want := []string{renderConsumerName(Key{"a", "p1"}), renderConsumerName(Key{"a", "p3"}), renderConsumerName(Key{"a", "other"})}
-	slices.Sort(want)
-	if !slices.Equal(names, want) {
+	// One consumer for the app, whatever its partners.
+	if want := []string{appConsumerName("a")}; !slices.Equal(names, want) {
 		t.Fatalf("consumers %v, want %v", names, want)
 	}
 	publish(t, q, ev("a", "e2"))
@@ -240,15 +245,138 @@ func TestSetTopologyAddsAndRemovesPartners(t *testing.T) {
 }
 
 func TestRenderConsumerNamesAreDistinct(t *testing.T) {
-	seen := map[string]Key{}
-	for _, k := range []Key{{"a", "b.c"}, {"a.b", "c"}, {"a", "b"}, {"A", "b"}, {"", "x"}, {"x", ""}} {
-		n := renderConsumerName(k)
+	seen := map[string]string{}
+	add := func(n, what string) {
 		if prev, ok := seen[n]; ok {
-			t.Errorf("%v and %v share consumer %s", prev, k, n)
+			t.Errorf("%s and %s share consumer %s", prev, what, n)
 		}
-		seen[n] = k
+		seen[n] = what
 		if len(n) > 64 {
 			t.Errorf("consumer name %s is longer than 64", n)
+		}
+	}
+	for _, k := range []Key{{"a", "b.c"}, {"a.b", "c"}, {"a", "b"}, {"A", "b"}, {"", "x"}, {"x", ""}} {
+		add(renderConsumerName(k), fmt.Sprint("pair ", k))
+	}
+	for _, app := range []string{"a", "a.b", "a_b", "A", "", "x", strings.Repeat("long-app-", 10)} {
+		add(appConsumerName(app), "app "+app)
+	}
+}
+
+// A queue written by an earlier version has a render consumer per pair.
+// SetTopology retires those: each renders what it had not rendered up to
+// the last event stored then, once, and is deleted; the app's consumer
+// renders what comes after. A partner that had no consumer of its own
+// renders only the events that come after, as a new pair always did.
+func TestPerPairRenderConsumersAreDrainedIntoTheApps(t *testing.T) {
+	q := openQueue(t, testConfig(t.TempDir()))
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := q.ensureStreams(ctx); err != nil {
+		t.Fatal(err)
+	}
+	old := Key{"a", "p"}
+	// As the earlier version made it.
+	if _, err := q.st().events.CreateConsumer(ctx, jetstream.ConsumerConfig{
+		Durable: renderConsumerName(old), FilterSubject: q.eventSubject("a"),
+		AckPolicy: jetstream.AckExplicitPolicy, DeliverPolicy: jetstream.DeliverNewPolicy, MaxDeliver: -1,
+	}); err != nil {
+		t.Fatal(err)
+	}
+	publish(t, q, ev("a", "e1"), ev("a", "e2"))
+	// The stream's last event is another app's: the old consumer never
+	// sees it, and is done all the same once it rendered e2.
+	other := Key{"b", "q"}
+	if _, err := q.appConsumer(ctx, other.App); err != nil {
+		t.Fatal(err)
+	}
+	publish(t, q, ev("b", "x"))
+
+	h := newRenderRecorder(nil)
+	setTopology(t, q, old, Key{"a", "new"}, other)
+	c, err := q.st().events.Consumer(ctx, renderConsumerName(old))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.CachedInfo().Config.Metadata[mdUntil]; got != "3" {
+		t.Errorf("retired consumer's %s = %q, want 3 (the last event stored)", mdUntil, got)
+	}
+	runQueue(t, q, h)
+	got := ids(h.await(t, 3))
+	if want := []string{"e1-p", "e2-p", "x-q"}; !slices.Equal(got, want) {
+		t.Fatalf("delivered %v, want %v", got, want)
+	}
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		_, err := q.st().events.Consumer(ctx, renderConsumerName(old))
+		if errors.Is(err, jetstream.ErrConsumerNotFound) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the drained per-pair consumer is still there (%v)", err)
+		}
+	}
+	if d := q.drainsNow(); len(d) != 0 {
+		t.Errorf("drains %v after the consumer was deleted", d)
+	}
+	publish(t, q, ev("a", "e3"))
+	got = ids(h.await(t, 2))
+	if want := []string{"e3-new", "e3-p"}; !slices.Equal(got, want) {
+		t.Fatalf("delivered %v after the drain, want %v", got, want)
+	}
+	h.quiet(t, 300*time.Millisecond)
+	// A second start finds nothing to retire.
+	setTopology(t, q, old, Key{"a", "new"}, other)
+	if d := q.drainsNow(); len(d) != 0 {
+		t.Errorf("drains %v on a start after the migration", d)
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for k, n := range h.renders {
+		if n != 1 {
+			t.Errorf("%s rendered %d times, want 1", k, n)
+		}
+	}
+}
+
+// A partner whose templates are slow has its events deferred to its
+// delivery worker for slowFor, so the app's other partner keeps up.
+func TestSlowPartnerIsDeferred(t *testing.T) {
+	q := openQueue(t, testConfig(t.TempDir()))
+	h := newRenderRecorder(func(k Key, ev Event, _ int) ([]Job, error) {
+		if k.Partner == "slow" {
+			time.Sleep(slowRender + 5*time.Millisecond)
+		}
+		return []Job{renderedJob(k, ev)}, nil
+	})
+	setTopology(t, q, Key{"a", "fast"}, Key{"a", "slow"})
+	runQueue(t, q, h)
+	var evs []Event
+	for i := range 10 {
+		evs = append(evs, ev("a", fmt.Sprint("e", i)))
+	}
+	publish(t, q, evs...)
+	h.await(t, 20)
+	h.quiet(t, 300*time.Millisecond)
+	// After its first render, slow's nine other events went to the work
+	// stream as deferred renders, and each queued its postback there.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	wi, err := q.st().work.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if wi.State.LastSeq != 18 {
+		t.Errorf("work stream holds %d messages in all, want 18: 9 deferred renders and their 9 postbacks", wi.State.LastSeq)
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for i := range 10 {
+		// Rendered once each: a deferred event is rendered only by the
+		// delivery worker.
+		for _, p := range []string{"fast", "slow"} {
+			if n := h.renders[fmt.Sprint(p, "/e", i)]; n != 1 {
+				t.Errorf("%s/e%d rendered %d times, want 1", p, i, n)
+			}
 		}
 	}
 }

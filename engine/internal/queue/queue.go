@@ -381,8 +381,12 @@ type Queue struct {
 	// (topoLive), topoApplied is closed once they follow the topo set
 	// before it was made, so SetTopology returns only when the workers of
 	// pairs it dropped have stopped taking events.
-	topoMu      sync.Mutex
-	topo        []Key
+	topoMu sync.Mutex
+	topo   []Key
+	// drains maps each pair whose per-pair render consumer (of an
+	// earlier version) is being drained to the last event it renders.
+	// Replaced whole, never changed in place.
+	drains      map[Key]uint64
 	topoKick    chan struct{}
 	topoLive    bool
 	topoApplied chan struct{}
@@ -641,27 +645,46 @@ func (q *Queue) Enqueue(ctx context.Context, jobs ...Job) error {
 		}
 	}
 	now := time.Now().UTC()
+	msgs := make([]workMsg, len(jobs))
+	for i, j := range jobs {
+		if j.EnqueuedAt.IsZero() {
+			j.EnqueuedAt = now
+		}
+		msgs[i] = workMsg{
+			msg: &nats.Msg{Subject: q.workSubject(j.App, j.Partner), Data: encodeJob(&j), Header: nats.Header{}},
+			id:  j.msgID(), what: j.ID,
+		}
+	}
+	return q.storeWork(ctx, msgs)
+}
+
+// workMsg is one message for the work stream: a job, or a deferred
+// render. id is its Nats-Msg-Id; what names it in errors.
+type workMsg struct {
+	msg      *nats.Msg
+	id, what string
+}
+
+// storeWork publishes msgs to the work stream and returns nil once
+// JetStream has acknowledged every one, waking Run's discovery for a
+// subject that has no worker yet.
+func (q *Queue) storeWork(ctx context.Context, msgs []workMsg) error {
 	wake := false
 	// Publish asynchronously and collect the acks in chunks: one round trip
-	// per chunk instead of per job, within the client's limit on pending
-	// async publishes.
+	// per chunk instead of per message, within the client's limit on
+	// pending async publishes.
 	const chunk = 1024
-	futures := make([]jetstream.PubAckFuture, 0, min(len(jobs), chunk))
-	for start := 0; start < len(jobs); start += chunk {
+	futures := make([]jetstream.PubAckFuture, 0, min(len(msgs), chunk))
+	for start := 0; start < len(msgs); start += chunk {
 		futures = futures[:0]
-		batch := jobs[start:min(start+chunk, len(jobs))]
-		for _, j := range batch {
-			if j.EnqueuedAt.IsZero() {
-				j.EnqueuedAt = now
-			}
-			subj := q.workSubject(j.App, j.Partner)
-			if _, ok := q.known.Load(subj); !ok {
+		batch := msgs[start:min(start+chunk, len(msgs))]
+		for _, m := range batch {
+			if _, ok := q.known.Load(m.msg.Subject); !ok {
 				wake = true
 			}
-			msg := &nats.Msg{Subject: subj, Data: encodeJob(&j), Header: nats.Header{}}
-			f, err := q.js.PublishMsgAsync(msg, jetstream.WithMsgID(j.msgID()))
+			f, err := q.js.PublishMsgAsync(m.msg, jetstream.WithMsgID(m.id))
 			if err != nil {
-				return fmt.Errorf("queue: enqueue %s: %w", j.ID, err)
+				return fmt.Errorf("queue: enqueue %s: %w", m.what, err)
 			}
 			futures = append(futures, f)
 		}
@@ -669,7 +692,7 @@ func (q *Queue) Enqueue(ctx context.Context, jobs ...Job) error {
 			select {
 			case <-f.Ok():
 			case err := <-f.Err():
-				return fmt.Errorf("queue: enqueue %s: %w", batch[i].ID, err)
+				return fmt.Errorf("queue: enqueue %s: %w", batch[i].what, err)
 			case <-ctx.Done():
 				return fmt.Errorf("queue: enqueue: waiting for acks: %w", ctx.Err())
 			}
@@ -758,19 +781,40 @@ func (q *Queue) Backlogs(ctx context.Context, keys []Key) (map[Key]Backlog, erro
 		return nil, fmt.Errorf("queue: backlog: %w", err)
 	}
 	first := q.firstInFlight()
+	// unrendered counts the events a consumer has not settled yet.
+	unrendered := func(name string) (uint64, error) {
+		c, err := st.events.Consumer(ctx, name)
+		if errors.Is(err, jetstream.ErrConsumerNotFound) {
+			return 0, nil
+		}
+		if err != nil {
+			return 0, err
+		}
+		ci := c.CachedInfo()
+		return ci.NumPending + uint64(ci.NumAckPending), nil
+	}
+	apps := map[string]uint64{}
+	drains := q.drainsNow()
 	out := make(map[Key]Backlog, len(keys))
 	for _, k := range keys {
 		n := uint64(first[k])
 		b := Backlog{Queued: wi.State.Subjects[q.workSubject(k.App, k.Partner)] + n}
-		c, err := st.events.Consumer(ctx, renderConsumerName(k))
-		switch {
-		case errors.Is(err, jetstream.ErrConsumerNotFound):
-		case err != nil:
-			return nil, fmt.Errorf("queue: backlog of %s/%s: %w", k.App, k.Partner, err)
-		default:
-			ci := c.CachedInfo()
-			b.ToRender = ci.NumPending + uint64(ci.NumAckPending) - min(n, ci.NumPending+uint64(ci.NumAckPending))
+		app, ok := apps[k.App]
+		if !ok {
+			if app, err = unrendered(appConsumerName(k.App)); err != nil {
+				return nil, fmt.Errorf("queue: backlog of %s/%s: %w", k.App, k.Partner, err)
+			}
+			apps[k.App] = app
 		}
+		pending := app
+		if _, ok := drains[k]; ok {
+			old, err := unrendered(renderConsumerName(k))
+			if err != nil {
+				return nil, fmt.Errorf("queue: backlog of %s/%s: %w", k.App, k.Partner, err)
+			}
+			pending += old
+		}
+		b.ToRender = pending - min(n, pending)
 		out[k] = b
 	}
 	return out, nil

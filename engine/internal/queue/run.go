@@ -95,7 +95,7 @@ func (q *Queue) Run(ctx context.Context, h Handler) error {
 	// pair, started and stopped as SetTopology changes it.
 	var rw *renderWorkers
 	if r, ok := h.(Renderer); ok {
-		rw = &renderWorkers{q: q, r: r, h: h, att: newRunner(), hctx: hctx, running: map[Key]context.CancelFunc{}}
+		rw = &renderWorkers{q: q, r: r, h: h, att: newRunner(), hctx: hctx, running: map[string]context.CancelFunc{}, legacy: map[Key]context.CancelFunc{}}
 		q.setTopoLive(true)
 		defer q.setTopoLive(false)
 		rw.sync(ctx)
@@ -387,6 +387,10 @@ func (q *Queue) handle(ctx context.Context, msg jetstream.Msg, key Key, h Handle
 		q.reportLoss(Loss{Stream: q.cfg.Stream, Reason: "no_metadata", Msgs: 1, Bytes: uint64(len(msg.Data())), Detail: err.Error()})
 		live.remove(msg)
 		_ = msg.Term()
+		return
+	}
+	if msg.Headers().Get(hdrRenderSeq) != "" {
+		q.handleRender(ctx, msg, md, key, h, live)
 		return
 	}
 	seq := md.Sequence.Stream

@@ -297,7 +297,7 @@ func TestClusterReplicas(t *testing.T) {
 	if err := q.SetTopology(ctx, Topology{Partners: []Key{{"a", "p"}}}); err != nil {
 		t.Fatal(err)
 	}
-	rci, err := js.Consumer(ctx, "ADGATE_EV", renderConsumerName(Key{"a", "p"}))
+	rci, err := js.Consumer(ctx, "ADGATE_EV", appConsumerName("a"))
 	if err != nil {
 		t.Fatal(err)
 	}
