@@ -106,8 +106,9 @@ func loadRuntime(ctx context.Context, path string, opt config.Options, cat *cata
 	return rt, ds, nil
 }
 
-// topology is the queue topology of runtimes: one render consumer per
-// (app, partner) pair any of them plans postbacks for.
+// topology is the queue topology of runtimes: the (app, partner) pairs
+// any of them plans postbacks for, which their apps' render workers
+// render.
 func topology(rts ...*runtime) queue.Topology {
 	var t queue.Topology
 	for _, rt := range rts {

@@ -283,10 +283,11 @@ func (s *Server) Reload(ctx context.Context) error {
 		rt.cfg.Limits.MaxConcurrentIngest != old.cfg.Limits.MaxConcurrentIngest || rt.cfg.Retention != old.cfg.Retention {
 		s.log.Warn("listen, data_dir, queue, retention and limits.max_concurrent_ingest changes take effect at the next start")
 	}
-	// Consumers for the new pairs exist before ingest plans with the new
-	// config, so no event planned for them is stored without them; those
-	// of pairs it drops go once it is live (their unrendered events are
-	// dropped with them).
+	// The new pairs render (their apps' consumers exist) before ingest
+	// plans with the new config, so no event planned for them is stored
+	// without them; the pairs it drops stop once it is live, and the
+	// consumers of apps left without partners go, with their unrendered
+	// events.
 	if err := s.q.SetTopology(ctx, topology(old, rt)); err != nil {
 		s.m.reloads.WithLabelValues("failed").Inc()
 		s.log.Error("reload rejected: cannot create the render consumers; keeping the running config", "version", old.version, "err", err)
@@ -297,7 +298,7 @@ func (s *Server) Reload(ctx context.Context) error {
 	topo := topology(rt)
 	topo.Remove = dropped(old, rt)
 	if err := s.q.SetTopology(ctx, topo); err != nil {
-		s.log.Warn("reload: removing the render consumers of partners no longer enabled failed; retried at the next reload", "err", err)
+		s.log.Warn("reload: removing the render consumers of apps no longer enabled failed; retried at the next reload", "err", err)
 	}
 	s.log.Info("config reloaded", "version", rt.version, "previous", old.version, "apps", len(rt.cfg.Apps), "partners", len(rt.partners))
 	return nil
