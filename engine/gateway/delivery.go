@@ -62,9 +62,10 @@ func (d *delivery) Handle(ctx context.Context, j queue.Job, attempt int) queue.O
 // value missing), as GET /v1/deliveries lists it.
 const statusSkipped = "skipped"
 
-// Render implements queue.Renderer: it is the render worker of one (app,
-// partner) pair, and renders with the config live now, which may be newer
-// than the one that planned the event at ingest.
+// Render implements queue.Renderer: it renders an event for one (app,
+// partner) pair, for the app's render worker (or, for a deferred render,
+// the pair's delivery worker), with the config live now, which may be
+// newer than the one that planned the event at ingest.
 func (d *delivery) Render(_ context.Context, k queue.Key, qe queue.Event) ([]queue.Job, error) {
 	rt := d.s.rt.Load()
 	var pc *config.Partner

@@ -9,8 +9,8 @@ import (
 
 // eventCache keeps decoded events by (app, event id), for the render
 // workers: ingest puts the event it decoded and validated before storing
-// it, so the render workers of its partners (mostly in this process, and
-// within moments) take it from here instead of decoding the stored bytes
+// it, so its app's render worker (mostly in this process, and within
+// moments) takes it from here instead of decoding the stored bytes
 // again. An entry is used only for the very bytes it was decoded from: a
 // re-sent event id with other content, stored or not, never gets another
 // event's values. It is bounded by the bytes of the events it holds,

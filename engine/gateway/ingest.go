@@ -189,8 +189,8 @@ func (s *Server) handleIngest(w http.ResponseWriter, r *http.Request) {
 		}
 		pl := planEvent(ev, id, app, rt.partners, now)
 		if len(pl.Postbacks) > 0 {
-			// Stored once; each planned partner's render worker renders
-			// its own postbacks from it, decoded here once. A batch's
+			// Stored once; its app's render worker renders each planned
+			// partner's postbacks from it, decoded here once. A batch's
 			// events share its body, which a cached one would keep.
 			evs = append(evs, queue.Event{App: app.ID, ID: id, Received: now, Raw: d.raw, ConfigVersion: rt.version})
 			if !batch {

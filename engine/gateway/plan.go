@@ -99,7 +99,7 @@ type partnerRuntime struct {
 // planEvent decides, for every partner enabled for the app, which of its
 // postbacks the event selects and admits (custom event mapping, enabled
 // postbacks, scope, window, country, filters). It renders nothing: that
-// is the partner's render worker's job (renderPartner), so the answer to
+// is the render worker's job (renderPartner), so the answer to
 // the sender costs the same whatever the partners' templates do, and a
 // postback whose template then fails or finds a required value missing is
 // not sent although planned. It never fails: anything that stops a
@@ -114,7 +114,7 @@ func planEvent(ev *event.Event, eventID string, app *config.App, partners map[st
 }
 
 // renderPartner plans and renders the postbacks of one partner for an
-// event, as that partner's render worker does. Postbacks that rendered are
+// event, as the render worker does for each partner. Postbacks that rendered are
 // in pl.jobs (and pl.Postbacks); render failures and missing required
 // values are skips of class render, their reason naming the template
 // position. now is when the event was accepted, so the window decision is
