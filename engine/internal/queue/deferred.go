@@ -3,6 +3,7 @@ package queue
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"strconv"
 	"time"
 
@@ -95,9 +96,12 @@ func (q *Queue) handleRender(ctx context.Context, msg jetstream.Msg, md *jetstre
 	}
 	slots := q.pairSlots(key)
 	slots.renderMu.Lock()
-	t0 := time.Now()
+	runtime.LockOSThread() // for threadCPU
+	cpu0 := threadCPU()
 	jobs, err := q.render(ctx, r, key, ev)
-	if spent := time.Since(t0); spent > slowRender/renderShare {
+	spent := threadCPU() - cpu0
+	runtime.UnlockOSThread()
+	if spent > slowRender/renderShare {
 		sleepCtx(ctx, time.Duration(renderShare-1)*spent)
 	}
 	slots.renderMu.Unlock()

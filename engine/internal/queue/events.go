@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -410,10 +411,11 @@ const renderLinger = 5 * time.Millisecond
 
 // slowRender, slowFor and renderShare bound what one partner's slow
 // templates take from the others: a partner whose renders took more than
-// slowRender in one batch has its events deferred (stored for its
-// delivery worker to render) for slowFor, and a delivery worker that
-// rendered for longer than slowRender pauses renderShare-1 times as
-// long, so a slow partner gets at most 1/renderShare of a CPU. Templates
+// slowRender of CPU in one batch has its events deferred (stored for its
+// delivery worker to render) for slowFor, and a delivery worker whose
+// render took more than slowRender/renderShare of CPU pauses
+// renderShare-1 times as long, so a slow partner gets at most
+// 1/renderShare of a CPU. Templates
 // that render in microseconds never come near: 64 of them take a
 // millisecond, and a render worker preempted once or twice stays below.
 const (
@@ -780,15 +782,18 @@ type renderGroup struct {
 // used: false if the worker went on without them (abandon).
 func (g *renderGroup) render(q *Queue, ctx context.Context, r Renderer, evs []Event) bool {
 	g.slow = -1
-	var spent time.Duration
+	// CPU time, not the clock's: on a busy machine a render that waited
+	// for a CPU is not slow (see threadCPU). The clock, which costs no
+	// system call, says when to look.
+	runtime.LockOSThread()
+	cpu0, t0 := threadCPU(), time.Now()
+	spent := func() time.Duration { return threadCPU() - cpu0 }
 	for i, ev := range evs {
-		if spent > slowRender {
+		if time.Since(t0) > slowRender && spent() > slowRender {
 			g.slow = i
 			break
 		}
-		t0 := time.Now()
 		js, err := q.render(ctx, r, g.k, ev)
-		spent += time.Since(t0)
 		if err != nil {
 			// Its delivery worker renders it again, with retries.
 			q.log.Warn("queue: rendering deferred", "app", g.k.App, "partner", g.k.Partner, "event_id", ev.ID, "err", err)
@@ -803,9 +808,10 @@ func (g *renderGroup) render(q *Queue, ctx context.Context, r Renderer, evs []Ev
 		}
 		g.jobs = append(g.jobs, js...)
 	}
-	if spent > slowRender && g.slow < 0 {
+	if g.slow < 0 && time.Since(t0) > slowRender && spent() > slowRender {
 		g.slow = len(evs) // nothing left in this batch; the next ones are deferred
 	}
+	runtime.UnlockOSThread()
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if g.abandoned {

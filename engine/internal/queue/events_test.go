@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -338,45 +339,74 @@ func TestPerPairRenderConsumersAreDrainedIntoTheApps(t *testing.T) {
 	}
 }
 
-// A partner whose templates are slow has its events deferred to its
-// delivery worker for slowFor, so the app's other partner keeps up.
+// burnCPU computes for d of the calling thread's CPU time, as a slow
+// template does (a render that sleeps or waits for a CPU is not slow).
+func burnCPU(d time.Duration) uint64 {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	x := uint64(1)
+	for start := threadCPU(); threadCPU()-start < d; {
+		for range 10000 {
+			x = x*6364136223846793005 + 1442695040888963407
+		}
+	}
+	return x
+}
+
+// A partner whose templates are slow, in CPU time, has its events
+// deferred to its delivery worker for slowFor, so the app's other partner
+// keeps up; one whose renders only take long on the clock (waiting, as
+// on a busy machine) is not.
 func TestSlowPartnerIsDeferred(t *testing.T) {
-	q := openQueue(t, testConfig(t.TempDir()))
-	h := newRenderRecorder(func(k Key, ev Event, _ int) ([]Job, error) {
-		if k.Partner == "slow" {
-			time.Sleep(slowRender + 5*time.Millisecond)
-		}
-		return []Job{renderedJob(k, ev)}, nil
-	})
-	setTopology(t, q, Key{"a", "fast"}, Key{"a", "slow"})
-	runQueue(t, q, h)
-	var evs []Event
-	for i := range 10 {
-		evs = append(evs, ev("a", fmt.Sprint("e", i)))
-	}
-	publish(t, q, evs...)
-	h.await(t, 20)
-	h.quiet(t, 300*time.Millisecond)
-	// After its first render, slow's nine other events went to the work
-	// stream as deferred renders, and each queued its postback there.
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	wi, err := q.st().work.Info(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if wi.State.LastSeq != 18 {
-		t.Errorf("work stream holds %d messages in all, want 18: 9 deferred renders and their 9 postbacks", wi.State.LastSeq)
-	}
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	for i := range 10 {
-		// Rendered once each: a deferred event is rendered only by the
-		// delivery worker.
-		for _, p := range []string{"fast", "slow"} {
-			if n := h.renders[fmt.Sprint(p, "/e", i)]; n != 1 {
-				t.Errorf("%s/e%d rendered %d times, want 1", p, i, n)
+	for _, tc := range []struct {
+		name string
+		slow func()
+		// stored is what the work stream holds in all at the end.
+		stored uint64
+	}{
+		// After its first render, slow's nine other events go to the
+		// work stream as deferred renders, and each queues its postback
+		// there.
+		{"cpu", func() { _ = burnCPU(slowRender + 5*time.Millisecond) }, 18},
+		{"waits", func() { time.Sleep(slowRender + 5*time.Millisecond) }, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			q := openQueue(t, testConfig(t.TempDir()))
+			h := newRenderRecorder(func(k Key, ev Event, _ int) ([]Job, error) {
+				if k.Partner == "slow" {
+					tc.slow()
+				}
+				return []Job{renderedJob(k, ev)}, nil
+			})
+			setTopology(t, q, Key{"a", "fast"}, Key{"a", "slow"})
+			runQueue(t, q, h)
+			var evs []Event
+			for i := range 10 {
+				evs = append(evs, ev("a", fmt.Sprint("e", i)))
 			}
-		}
+			publish(t, q, evs...)
+			h.await(t, 20)
+			h.quiet(t, 300*time.Millisecond)
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			wi, err := q.st().work.Info(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if wi.State.LastSeq != tc.stored {
+				t.Errorf("work stream holds %d messages in all, want %d", wi.State.LastSeq, tc.stored)
+			}
+			h.mu.Lock()
+			defer h.mu.Unlock()
+			for i := range 10 {
+				// Rendered once each: a deferred event is rendered only
+				// by the delivery worker.
+				for _, p := range []string{"fast", "slow"} {
+					if n := h.renders[fmt.Sprint(p, "/e", i)]; n != 1 {
+						t.Errorf("%s/e%d rendered %d times, want 1", p, i, n)
+					}
+				}
+			}
+		})
 	}
 }
