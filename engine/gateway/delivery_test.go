@@ -142,16 +142,22 @@ func TestRetryDeadLetterReplay(t *testing.T) {
 	if code, _, b := e.do(http.MethodPost, "/v1/deadletters/replay", []byte(`{"since":"yesterday"}`), admin); code != http.StatusBadRequest {
 		t.Errorf("bad replay filter: %d %s", code, b)
 	}
-	_, _, m := e.do(http.MethodGet, "/metrics", nil, bearer("test-metrics-token-1"))
-	for _, s := range []string{
+	// The sink sees the request before the sender has the answer it
+	// counts: wait for the count.
+	want := []string{
 		`adgate_postbacks_retried_total{app="shop",partner="acme",status_class="5xx"} 2`,
 		`adgate_postbacks_dead_lettered_total{app="shop",partner="beacon",status_class="4xx"} 1`,
 		`adgate_postbacks_delivered_total{app="shop",partner="beacon",status_class="2xx"} 1`,
-	} {
-		if !strings.Contains(string(m), s) {
-			t.Errorf("metrics lack %s", s)
-		}
 	}
+	waitFor(t, "the attempts counted in the metrics", func() bool {
+		_, _, m := e.do(http.MethodGet, "/metrics", nil, bearer("test-metrics-token-1"))
+		for _, s := range want {
+			if !strings.Contains(string(m), s) {
+				return false
+			}
+		}
+		return true
+	})
 }
 
 // TestQueueRestart: postbacks still queued when the gateway stops are
