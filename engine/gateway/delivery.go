@@ -275,19 +275,7 @@ func decidedBy(app, partner, field string) string {
 }
 
 func (d *delivery) observe(a deliver.Attempt) {
-	m := d.s.m
-	class := statusClass(a.StatusCode)
-	switch a.Outcome {
-	case queue.OutcomeDelivered.String():
-		m.delivered.WithLabelValues(a.App, a.Partner, class).Inc()
-	case queue.OutcomeRetry.String():
-		m.retried.WithLabelValues(a.App, a.Partner, class).Inc()
-	case queue.OutcomeDead.String():
-		m.deadLettered.WithLabelValues(a.App, a.Partner, class).Inc()
-	}
-	if a.Latency > 0 {
-		m.deliveryLatency.WithLabelValues(a.App, a.Partner).Observe(a.Latency.Seconds())
-	}
+	d.s.m.attempt(a.App, a.Partner, a.Outcome, a.StatusCode, a.Latency)
 	d.s.stats.attempt(a.App, a.Partner, a.Outcome, a.Latency)
 	// The sender already redacted the URL (with the redactor of the
 	// generation that rendered it, which knows its credentials); doing it
