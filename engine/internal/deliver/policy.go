@@ -17,6 +17,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/adgate/adgate/engine/internal/hostname"
 )
 
 // Policy is how one app's postbacks to one partner are delivered. Zero
@@ -287,13 +289,13 @@ func privateAddr(ip netip.Addr) bool {
 // 127.0.0.1).
 func (p *Policy) privateAllowed(host string) bool {
 	host = strings.TrimSuffix(host, ".")
-	ip, ipErr := netip.ParseAddr(host)
+	ip, isIP := hostname.ParseIP(host)
 	for _, h := range p.PrivateHosts {
 		h = strings.TrimSuffix(h, ".")
 		if strings.EqualFold(h, host) {
 			return true
 		}
-		if a, err := netip.ParseAddr(h); err == nil && ipErr == nil && a.Unmap() == ip.Unmap() {
+		if a, ok := hostname.ParseIP(h); ok && isIP && a.Unmap() == ip.Unmap() {
 			return true
 		}
 	}

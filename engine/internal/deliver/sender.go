@@ -406,7 +406,7 @@ func (s *Sender) do(ctx context.Context, j queue.Job, a *Attempt, keepBody bool)
 		target, client = deliverTarget(s.deliverTo, u), s.open
 	} else {
 		exempt := pol.privateAllowed(host)
-		if ip, err := netip.ParseAddr(host); err == nil && privateAddr(ip) && !exempt {
+		if ip, ok := hostname.ParseIP(host); ok && privateAddr(ip) && !exempt {
 			return Result{Outcome: verdict(queue.Dead(fmt.Sprintf("refused: %s is a loopback, private or link-local address", host)), queue.ClassRefusedHost, RuleHosts)}
 		}
 		// Only exempt hosts use the open client, so a connection it pools
