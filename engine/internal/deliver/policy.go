@@ -320,19 +320,20 @@ func ExemptsPrivate(entry string) bool {
 	return err == nil && privateAddr(ip)
 }
 
-// deliverTarget rewrites u to the --deliver-to base: its scheme and host,
-// its path as a prefix, u's userinfo, path and query kept. The userinfo
-// stays so the sink sees the Authorization the partner would (Go's client
-// sends it as basic auth).
+// deliverTarget rewrites u, in place, to the --deliver-to base: its
+// scheme and host, its path as a prefix, u's userinfo, path and query
+// kept; it returns u. The userinfo stays so the sink sees the
+// Authorization the partner would (Go's client sends it as basic auth).
+// In place because u is the attempt's own, parsed for it: a copy was one
+// more allocation per attempt.
 func deliverTarget(base *url.URL, u *url.URL) *url.URL {
-	out := *u
-	out.Scheme = base.Scheme
-	out.Host = base.Host
+	u.Scheme = base.Scheme
+	u.Host = base.Host
 	if p := strings.TrimSuffix(base.Path, "/"); p != "" {
-		out.Path = p + u.Path
+		u.Path = p + u.Path
 		if u.RawPath != "" {
-			out.RawPath = strings.TrimSuffix(base.EscapedPath(), "/") + u.RawPath
+			u.RawPath = strings.TrimSuffix(base.EscapedPath(), "/") + u.RawPath
 		}
 	}
-	return &out
+	return u
 }
