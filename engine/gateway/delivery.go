@@ -290,11 +290,18 @@ func (d *delivery) observe(a deliver.Attempt) {
 		EventID: a.EventID, Attempt: a.Attempt, Status: a.Outcome, StatusCode: a.StatusCode,
 		LatencyMS: float64(a.Latency.Microseconds()) / 1000, Error: errText,
 		ConfigVersion: a.ConfigVersion, Method: a.Method, URL: a.URL, Headers: a.RequestHeaders,
-		Request:   &AttemptRequest{Method: a.Method, URL: a.URL, Headers: a.RequestHeaders, BodyExcerpt: a.RequestBody},
 		DecidedBy: a.DecidedBy, ErrorClass: a.ErrorClass, Replay: a.Replay, Instance: d.s.instance,
 	}
+	// The request and the response share one allocation: nearly every
+	// attempt has both.
+	parts := &struct {
+		req  AttemptRequest
+		resp AttemptResponse
+	}{req: AttemptRequest{Method: a.Method, URL: a.URL, Headers: a.RequestHeaders, BodyExcerpt: a.RequestBody}}
+	at.Request = &parts.req
 	if a.StatusCode != 0 {
-		at.Response = &AttemptResponse{StatusCode: a.StatusCode, Headers: a.ResponseHeaders, BodyExcerpt: a.ResponseBody}
+		parts.resp = AttemptResponse{StatusCode: a.StatusCode, Headers: a.ResponseHeaders, BodyExcerpt: a.ResponseBody}
+		at.Response = &parts.resp
 	}
 	d.s.hist.attempt(at)
 	d.activity.record(queue.Key{App: a.App, Partner: a.Partner}, a.Time, a.Outcome, errText, a.StatusCode)
