@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"net/textproto"
 	"net/url"
 	"reflect"
 	"strings"
@@ -71,4 +72,15 @@ func readAll(t *testing.T, rc io.ReadCloser) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// TestCanonicalHeaderKeys: the header keys the sender writes and reads
+// without canonicalising them are canonical already.
+func TestCanonicalHeaderKeys(t *testing.T) {
+	keys := append([]string{"Idempotency-Key", "User-Agent", "X-Adgate-Original-Host"}, responseHeaders...)
+	for _, k := range keys {
+		if c := textproto.CanonicalMIMEHeaderKey(k); c != k {
+			t.Errorf("header key %q is not canonical: %q", k, c)
+		}
+	}
 }

@@ -87,7 +87,9 @@ func ReplayOf(j *queue.Job) *Replay {
 const ExcerptBytes = 2 << 10
 
 // responseHeaders are the response headers an Attempt keeps: what says
-// why a partner refused or when to come back, not the whole answer.
+// why a partner refused or when to come back, not the whole answer. They
+// are written in canonical form (TestCanonicalHeaderKeys), and looked up
+// without http.Header.Get canonicalising them again on every attempt.
 var responseHeaders = []string{"Content-Type", "Retry-After", "Location", "X-Request-Id"}
 
 // Observer receives every attempt. It is called synchronously on the
@@ -483,7 +485,7 @@ func (s *Sender) do(ctx context.Context, j queue.Job, a *Attempt, keepBody bool)
 		a.ResponseBody = s.opt.Redact(clipText(string(excerpt[:min(len(excerpt), ExcerptBytes)]), ExcerptBytes))
 	}
 	for _, k := range responseHeaders {
-		if v := resp.Header.Get(k); v != "" {
+		if v := firstValue(resp.Header, k); v != "" {
 			if a.ResponseHeaders == nil {
 				a.ResponseHeaders = make(map[string]string, 2)
 			}
@@ -589,18 +591,28 @@ func (s *Sender) setHeaders(h http.Header, j queue.Job, origHost string) {
 		n++
 	}
 	vals := make([]string, 0, n)
+	// k is canonical: the sender's own keys are written so
+	// (TestCanonicalHeaderKeys), the spec's are canonicalised below.
 	set := func(k, v string) {
 		vals = append(vals, v)
-		h[textproto.CanonicalMIMEHeaderKey(k)] = vals[len(vals)-1 : len(vals) : len(vals)]
+		h[k] = vals[len(vals)-1 : len(vals) : len(vals)]
 	}
 	for k, v := range j.Headers {
-		set(k, v)
+		set(textproto.CanonicalMIMEHeaderKey(k), v)
 	}
 	set("Idempotency-Key", j.ID)
 	set("User-Agent", s.opt.UserAgent)
 	if s.deliverTo != nil {
 		set("X-Adgate-Original-Host", origHost)
 	}
+}
+
+// firstValue is h.Get(k) for a k already in canonical form.
+func firstValue(h http.Header, k string) string {
+	if v := h[k]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
 }
 
 // record feeds an attempt's result to the breaker and logs the breaker
