@@ -276,19 +276,7 @@ func decidedBy(app, partner, field string) string {
 }
 
 func (d *delivery) observe(a deliver.Attempt) {
-	m := d.s.m
-	class := statusClass(a.StatusCode)
-	switch a.Outcome {
-	case queue.OutcomeDelivered.String():
-		m.delivered.WithLabelValues(a.App, a.Partner, class).Inc()
-	case queue.OutcomeRetry.String():
-		m.retried.WithLabelValues(a.App, a.Partner, class).Inc()
-	case queue.OutcomeDead.String():
-		m.deadLettered.WithLabelValues(a.App, a.Partner, class).Inc()
-	}
-	if a.Latency > 0 {
-		m.deliveryLatency.WithLabelValues(a.App, a.Partner).Observe(a.Latency.Seconds())
-	}
+	d.s.m.attempt(a.App, a.Partner, a.Outcome, a.StatusCode, a.Latency)
 	d.s.stats.attempt(a.App, a.Partner, a.Outcome, a.Latency)
 	// The sender already redacted the URL (with the redactor of the
 	// generation that rendered it, which knows its credentials); doing it
@@ -303,11 +291,18 @@ func (d *delivery) observe(a deliver.Attempt) {
 		EventID: a.EventID, Attempt: a.Attempt, Status: a.Outcome, StatusCode: a.StatusCode,
 		LatencyMS: float64(a.Latency.Microseconds()) / 1000, Error: errText,
 		ConfigVersion: a.ConfigVersion, Method: a.Method, URL: a.URL, Headers: a.RequestHeaders,
-		Request:   &AttemptRequest{Method: a.Method, URL: a.URL, Headers: a.RequestHeaders, BodyExcerpt: a.RequestBody},
 		DecidedBy: a.DecidedBy, ErrorClass: a.ErrorClass, Replay: a.Replay, Instance: d.s.instance,
 	}
+	// The request and the response share one allocation: nearly every
+	// attempt has both.
+	parts := &struct {
+		req  AttemptRequest
+		resp AttemptResponse
+	}{req: AttemptRequest{Method: a.Method, URL: a.URL, Headers: a.RequestHeaders, BodyExcerpt: a.RequestBody}}
+	at.Request = &parts.req
 	if a.StatusCode != 0 {
-		at.Response = &AttemptResponse{StatusCode: a.StatusCode, Headers: a.ResponseHeaders, BodyExcerpt: a.ResponseBody}
+		parts.resp = AttemptResponse{StatusCode: a.StatusCode, Headers: a.ResponseHeaders, BodyExcerpt: a.ResponseBody}
+		at.Response = &parts.resp
 	}
 	d.s.hist.attempt(at)
 	d.activity.record(queue.Key{App: a.App, Partner: a.Partner}, a.Time, a.Outcome, errText, a.StatusCode)

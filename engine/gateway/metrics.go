@@ -2,7 +2,9 @@ package gateway
 
 import (
 	"context"
-	"strconv"
+	"maps"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -31,10 +33,16 @@ type metrics struct {
 	queueWritable    prometheus.Gauge
 	queueLost        *prometheus.CounterVec
 	historyFailures  prometheus.Counter
+
+	// series are the children of delivered, retried, deadLettered and
+	// deliveryLatency that attempts counted in so far.
+	series seriesCache
 }
 
 func newMetrics() *metrics {
 	m := &metrics{reg: prometheus.NewRegistry()}
+	m.series.m = m
+	m.series.cur.Store(&map[seriesKey]series{})
 	m.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	byApp := []string{"app"}
 	byPartner := []string{"app", "partner"}
@@ -75,10 +83,109 @@ func (m *metrics) counter(name, help string, labels []string) *prometheus.Counte
 // statusClass buckets an HTTP status for metric labels: "2xx".."5xx", or
 // "error" when no answer came back.
 func statusClass(code int) string {
-	if code < 100 || code > 599 {
-		return "error"
+	// Constants, not strconv: this runs on every attempt.
+	switch statusClassIndex(code) {
+	case 1:
+		return "1xx"
+	case 2:
+		return "2xx"
+	case 3:
+		return "3xx"
+	case 4:
+		return "4xx"
+	case 5:
+		return "5xx"
 	}
-	return strconv.Itoa(code/100) + "xx"
+	return "error"
+}
+
+// statusClassIndex is code's hundreds, or 0 for statusClass "error".
+func statusClassIndex(code int) uint8 {
+	if code < 100 || code > 599 {
+		return 0
+	}
+	return uint8(code / 100)
+}
+
+// attempt counts one delivery attempt (as deliver reports it) in the
+// outcome counters and the latency histogram.
+func (m *metrics) attempt(app, partner, outcome string, code int, latency time.Duration) {
+	var vec uint8
+	switch outcome {
+	case queue.OutcomeDelivered.String():
+		vec = seriesDelivered
+	case queue.OutcomeRetry.String():
+		vec = seriesRetried
+	case queue.OutcomeDead.String():
+		vec = seriesDead
+	}
+	if vec != 0 {
+		m.series.get(seriesKey{app: app, partner: partner, vec: vec, class: statusClassIndex(code)}).counter.Inc()
+	}
+	if latency > 0 {
+		m.series.get(seriesKey{app: app, partner: partner, vec: seriesLatency}).observer.Observe(latency.Seconds())
+	}
+}
+
+// seriesCache keeps the metric children attempts count in, by their
+// labels. WithLabelValues hashes the label values and takes the vector's
+// lock on every call; an attempt made two such calls. The map is copied
+// on write and read without a lock: it grows once per (app, partner,
+// outcome, status class) ever seen, as the vectors do (nothing deletes
+// their children), and is read on every attempt.
+type seriesCache struct {
+	m   *metrics
+	mu  sync.Mutex // serialises writers
+	cur atomic.Pointer[map[seriesKey]series]
+}
+
+// seriesKey names one child: vec is one of the series* constants, class
+// a statusClassIndex (0 for the latency histogram, which has no class).
+type seriesKey struct {
+	app, partner string
+	vec, class   uint8
+}
+
+const (
+	seriesDelivered = 1 + iota
+	seriesRetried
+	seriesDead
+	seriesLatency
+)
+
+// series is a counter child, or the histogram's for seriesLatency.
+type series struct {
+	counter  prometheus.Counter
+	observer prometheus.Observer
+}
+
+func (c *seriesCache) get(k seriesKey) series {
+	if s, ok := (*c.cur.Load())[k]; ok {
+		return s
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	old := *c.cur.Load()
+	if s, ok := old[k]; ok {
+		return s
+	}
+	var s series
+	m, class := c.m, statusClass(int(k.class)*100)
+	switch k.vec {
+	case seriesDelivered:
+		s.counter = m.delivered.WithLabelValues(k.app, k.partner, class)
+	case seriesRetried:
+		s.counter = m.retried.WithLabelValues(k.app, k.partner, class)
+	case seriesDead:
+		s.counter = m.deadLettered.WithLabelValues(k.app, k.partner, class)
+	case seriesLatency:
+		s.observer = m.deliveryLatency.WithLabelValues(k.app, k.partner)
+	}
+	next := make(map[seriesKey]series, len(old)+1)
+	maps.Copy(next, old)
+	next[k] = s
+	c.cur.Store(&next)
+	return s
 }
 
 // stateCollector reads the queue backlog and the breaker states when

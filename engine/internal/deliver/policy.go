@@ -17,6 +17,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/adgate/adgate/engine/internal/hostname"
 )
 
 // Policy is how one app's postbacks to one partner are delivered. Zero
@@ -287,13 +289,13 @@ func privateAddr(ip netip.Addr) bool {
 // 127.0.0.1).
 func (p *Policy) privateAllowed(host string) bool {
 	host = strings.TrimSuffix(host, ".")
-	ip, ipErr := netip.ParseAddr(host)
+	ip, isIP := hostname.ParseIP(host)
 	for _, h := range p.PrivateHosts {
 		h = strings.TrimSuffix(h, ".")
 		if strings.EqualFold(h, host) {
 			return true
 		}
-		if a, err := netip.ParseAddr(h); err == nil && ipErr == nil && a.Unmap() == ip.Unmap() {
+		if a, ok := hostname.ParseIP(h); ok && isIP && a.Unmap() == ip.Unmap() {
 			return true
 		}
 	}
@@ -318,19 +320,20 @@ func ExemptsPrivate(entry string) bool {
 	return err == nil && privateAddr(ip)
 }
 
-// deliverTarget rewrites u to the --deliver-to base: its scheme and host,
-// its path as a prefix, u's userinfo, path and query kept. The userinfo
-// stays so the sink sees the Authorization the partner would (Go's client
-// sends it as basic auth).
+// deliverTarget rewrites u, in place, to the --deliver-to base: its
+// scheme and host, its path as a prefix, u's userinfo, path and query
+// kept; it returns u. The userinfo stays so the sink sees the
+// Authorization the partner would (Go's client sends it as basic auth).
+// In place because u is the attempt's own, parsed for it: a copy was one
+// more allocation per attempt.
 func deliverTarget(base *url.URL, u *url.URL) *url.URL {
-	out := *u
-	out.Scheme = base.Scheme
-	out.Host = base.Host
+	u.Scheme = base.Scheme
+	u.Host = base.Host
 	if p := strings.TrimSuffix(base.Path, "/"); p != "" {
-		out.Path = p + u.Path
+		u.Path = p + u.Path
 		if u.RawPath != "" {
-			out.RawPath = strings.TrimSuffix(base.EscapedPath(), "/") + u.RawPath
+			u.RawPath = strings.TrimSuffix(base.EscapedPath(), "/") + u.RawPath
 		}
 	}
-	return &out
+	return u
 }

@@ -87,7 +87,9 @@ func ReplayOf(j *queue.Job) *Replay {
 const ExcerptBytes = 2 << 10
 
 // responseHeaders are the response headers an Attempt keeps: what says
-// why a partner refused or when to come back, not the whole answer.
+// why a partner refused or when to come back, not the whole answer. They
+// are written in canonical form (TestCanonicalHeaderKeys), and looked up
+// without http.Header.Get canonicalising them again on every attempt.
 var responseHeaders = []string{"Content-Type", "Retry-After", "Location", "X-Request-Id"}
 
 // Observer receives every attempt. It is called synchronously on the
@@ -401,12 +403,14 @@ func (s *Sender) do(ctx context.Context, j queue.Job, a *Attempt, keepBody bool)
 	if !hostAllowed(host, pol.AllowedHosts) {
 		return Result{Outcome: verdict(queue.Dead(fmt.Sprintf("host %q is not allowed for partner %q (add it to the spec's allowed_hosts)", host, j.Partner)), queue.ClassRefusedHost, RuleHosts)}
 	}
+	// The original host, before deliverTarget rewrites u.
+	origHost := u.Host
 	target, client := u, s.strict
 	if s.deliverTo != nil {
 		target, client = deliverTarget(s.deliverTo, u), s.open
 	} else {
 		exempt := pol.privateAllowed(host)
-		if ip, err := netip.ParseAddr(host); err == nil && privateAddr(ip) && !exempt {
+		if ip, ok := hostname.ParseIP(host); ok && privateAddr(ip) && !exempt {
 			return Result{Outcome: verdict(queue.Dead(fmt.Sprintf("refused: %s is a loopback, private or link-local address", host)), queue.ClassRefusedHost, RuleHosts)}
 		}
 		// Only exempt hosts use the open client, so a connection it pools
@@ -433,20 +437,13 @@ func (s *Sender) do(ctx context.Context, j queue.Job, a *Attempt, keepBody bool)
 
 	rctx, cancel := context.WithTimeout(ctx, pol.Timeout)
 	defer cancel()
-	var body io.Reader
-	if j.Body != "" {
-		body = strings.NewReader(j.Body)
-	}
-	// The URL is already parsed: hand it over rather than printing and
-	// parsing it again on every attempt.
-	req, err := http.NewRequestWithContext(rctx, a.Method, "", body)
+	req, err := newRequest(rctx, a.Method, target, j.Body)
 	if err != nil {
 		br.release(probe)
 		return Result{Outcome: verdict(queue.Dead("invalid request: method rejected"), queue.ClassRender, RuleRequest)}
 	}
-	req.URL = target
 	req.Host = strings.TrimSuffix(target.Host, ":")
-	s.setHeaders(req.Header, j, u.Host)
+	s.setHeaders(req.Header, j, origHost)
 
 	start := time.Now()
 	resp, err := client.Do(req)
@@ -488,7 +485,7 @@ func (s *Sender) do(ctx context.Context, j queue.Job, a *Attempt, keepBody bool)
 		a.ResponseBody = s.opt.Redact(clipText(string(excerpt[:min(len(excerpt), ExcerptBytes)]), ExcerptBytes))
 	}
 	for _, k := range responseHeaders {
-		if v := resp.Header.Get(k); v != "" {
+		if v := firstValue(resp.Header, k); v != "" {
 			if a.ResponseHeaders == nil {
 				a.ResponseHeaders = make(map[string]string, 2)
 			}
@@ -539,6 +536,31 @@ func (s *Sender) do(ctx context.Context, j queue.Job, a *Attempt, keepBody bool)
 	return res
 }
 
+// newRequest is http.NewRequestWithContext for a URL already parsed.
+// That function parses its URL argument, and even an empty one costs a
+// URL allocated only to be replaced; a request without a body, which is
+// most postbacks, is built here as it would build it. One with a body
+// goes through it, for the ContentLength and GetBody it sets up.
+func newRequest(ctx context.Context, method string, u *url.URL, body string) (*http.Request, error) {
+	if body != "" {
+		req, err := http.NewRequestWithContext(ctx, method, "", strings.NewReader(body))
+		if err != nil {
+			return nil, err
+		}
+		req.URL = u
+		return req, nil
+	}
+	if method == "" {
+		method = http.MethodGet
+	}
+	// NewRequestWithContext's own check: a method is a token.
+	if !validToken(method) {
+		return nil, fmt.Errorf("net/http: invalid method %q", method)
+	}
+	r := http.Request{Method: method, URL: u, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1, Header: make(http.Header)}
+	return r.WithContext(ctx), nil
+}
+
 // verdict is o with the error class and the rule that decided it.
 func verdict(o queue.Outcome, class, rule string) queue.Outcome {
 	o.Class = class
@@ -569,18 +591,28 @@ func (s *Sender) setHeaders(h http.Header, j queue.Job, origHost string) {
 		n++
 	}
 	vals := make([]string, 0, n)
+	// k is canonical: the sender's own keys are written so
+	// (TestCanonicalHeaderKeys), the spec's are canonicalised below.
 	set := func(k, v string) {
 		vals = append(vals, v)
-		h[textproto.CanonicalMIMEHeaderKey(k)] = vals[len(vals)-1 : len(vals) : len(vals)]
+		h[k] = vals[len(vals)-1 : len(vals) : len(vals)]
 	}
 	for k, v := range j.Headers {
-		set(k, v)
+		set(textproto.CanonicalMIMEHeaderKey(k), v)
 	}
 	set("Idempotency-Key", j.ID)
 	set("User-Agent", s.opt.UserAgent)
 	if s.deliverTo != nil {
 		set("X-Adgate-Original-Host", origHost)
 	}
+}
+
+// firstValue is h.Get(k) for a k already in canonical form.
+func firstValue(h http.Header, k string) string {
+	if v := h[k]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
 }
 
 // record feeds an attempt's result to the breaker and logs the breaker
@@ -758,17 +790,26 @@ func clipText(s string, n int) string {
 // already skips a postback whose header value has a line break in it; this
 // guards jobs queued by anything else.
 func validHeader(name, value string) bool {
-	if name == "" {
+	if !validToken(name) {
 		return false
-	}
-	for i := 0; i < len(name); i++ {
-		c := name[i]
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0) {
-			return false
-		}
 	}
 	for i := 0; i < len(value); i++ {
 		if c := value[i]; c < 0x20 && c != '\t' || c == 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+// validToken reports whether s is an RFC 9110 token: a header name, a
+// method.
+func validToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0) {
 			return false
 		}
 	}

@@ -14,7 +14,7 @@ import (
 // with an optional final dot. url.Parse accepts more (https://branch.io&US
 // has host "branch.io&US"), which can never be a partner's endpoint.
 func Valid(host string) bool {
-	if _, err := netip.ParseAddr(host); err == nil {
+	if _, ok := ParseIP(host); ok {
 		return true
 	}
 	host = strings.TrimSuffix(host, ".")
@@ -38,4 +38,29 @@ func Valid(host string) bool {
 // one: an ASCII letter or digit, '-' or '_' (which real partner hosts use).
 func LabelByte(c byte) bool {
 	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_'
+}
+
+// ParseIP is netip.ParseAddr for a host that is usually a name. ParseAddr
+// builds an error value for every name, and the deliverer asks up to
+// three times an attempt; a name is told apart here first without one.
+// ParseAddr accepts only text with a ':' (IPv6) or of digits and dots
+// alone (IPv4), so nothing it would accept is turned away.
+func ParseIP(host string) (netip.Addr, bool) {
+	if !mayBeIP(host) {
+		return netip.Addr{}, false
+	}
+	ip, err := netip.ParseAddr(host)
+	return ip, err == nil
+}
+
+func mayBeIP(s string) bool {
+	if strings.IndexByte(s, ':') >= 0 {
+		return true
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; (c < '0' || c > '9') && c != '.' {
+			return false
+		}
+	}
+	return true
 }

@@ -1,6 +1,7 @@
 package hostname
 
 import (
+	"net/netip"
 	"strings"
 	"testing"
 )
@@ -53,4 +54,33 @@ func TestLabelByte(t *testing.T) {
 	if want := "-0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz"; got.String() != want {
 		t.Errorf("label bytes %q, want %q", got.String(), want)
 	}
+}
+
+// TestParseIP holds ParseIP to netip.ParseAddr, on hosts of every kind.
+func TestParseIP(t *testing.T) {
+	hosts := []string{
+		"", ".", ":", "%", "1", "1.2.3.4", "01.2.3.4", "1.2.3", "1.2.3.4.", "256.1.1.1", "1.2.3.4%eth0",
+		"::", "::1", "0:0::1", "::ffff:127.0.0.1", "2001:db8::1", "fe80::1%eth0", "[::1]", "::1]",
+		"example.com", "localhost", "api.example.com.", "1.2.3.example", "a:b", "1e2.3.4.5", "१.२.३.४",
+		"127.0.0.1:80", " 1.2.3.4", "1.2.3.4 ",
+	}
+	for _, h := range hosts {
+		want, err := netip.ParseAddr(h)
+		got, ok := ParseIP(h)
+		if ok != (err == nil) || got != want {
+			t.Errorf("ParseIP(%q) = %v, %v; ParseAddr says %v, %v", h, got, ok, want, err)
+		}
+	}
+}
+
+func FuzzParseIP(f *testing.F) {
+	for _, h := range []string{"1.2.3.4", "::1", "example.com", "fe80::1%eth0", "1.2.3.4%x"} {
+		f.Add(h)
+	}
+	f.Fuzz(func(t *testing.T, h string) {
+		want, err := netip.ParseAddr(h)
+		if got, ok := ParseIP(h); ok != (err == nil) || got != want {
+			t.Errorf("ParseIP(%q) = %v, %v; ParseAddr says %v, %v", h, got, ok, want, err)
+		}
+	})
 }

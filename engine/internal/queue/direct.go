@@ -91,9 +91,11 @@ func (s *pairSlots) acquire(ctx context.Context, limit func() int) bool {
 // slower than its events has its backlog queued, where it counts as
 // pending, rather than held back as unrendered events), when paused
 // reports the pair paused (also while waiting), and when ctx ends. limit
-// is asked again on every try, so a lowered limit holds at once.
-func (s *pairSlots) acquireFirst(ctx context.Context, limit func() int, paused func() (<-chan struct{}, bool), deadline time.Time) bool {
-	var timer *time.Timer
+// is asked again on every try, so a lowered limit holds at once. timer
+// times the wait; the caller passes the same one to every call of a
+// batch.
+func (s *pairSlots) acquireFirst(ctx context.Context, limit func() int, paused func() (<-chan struct{}, bool), deadline time.Time, timer *waitTimer) bool {
+	waited := false
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for {
@@ -115,17 +117,15 @@ func (s *pairSlots) acquireFirst(ctx context.Context, limit func() int, paused f
 		ch := s.freed
 		s.firstWaiting++
 		s.mu.Unlock()
-		if timer == nil {
-			timer = time.NewTimer(left)
-			defer timer.Stop()
-		} else {
-			timer.Reset(left)
+		if !waited {
+			waited = true
+			defer timer.stop()
 		}
 		ok := true
 		select {
 		case <-ctx.Done():
 			ok = false
-		case <-timer.C:
+		case <-timer.after(left):
 		case <-ch:
 		case <-pch:
 		}
@@ -134,6 +134,29 @@ func (s *pairSlots) acquireFirst(ctx context.Context, limit func() int, paused f
 		if !ok {
 			return false
 		}
+	}
+}
+
+// waitTimer is the timer of acquireFirst's waits. A batch at a partner
+// whose slots are all busy waits before each of its postbacks; making a
+// timer for every wait allocated it and its channel each time, where one
+// reset each time allocates nothing. (Since Go 1.23 a reset timer never
+// delivers a time from before the reset.)
+type waitTimer struct{ t *time.Timer }
+
+// after returns the timer's channel, which fires after d.
+func (w *waitTimer) after(d time.Duration) <-chan time.Time {
+	if w.t == nil {
+		w.t = time.NewTimer(d)
+	} else {
+		w.t.Reset(d)
+	}
+	return w.t.C
+}
+
+func (w *waitTimer) stop() {
+	if w.t != nil {
+		w.t.Stop()
 	}
 }
 
@@ -216,9 +239,10 @@ func (q *Queue) firstAttempts(ctx, hctx context.Context, k Key, h Handler, att *
 	// limits.max_queue_pending) as it did before first attempts, instead
 	// of waiting in the event stream.
 	deadline := time.Now().Add(stuckAfter)
+	var timer waitTimer
 	n := 0 // jobs[:n] are attempted
 	for ; n < len(jobs); n++ {
-		if ctx.Err() != nil || !slots.acquireFirst(ctx, limit, paused, deadline) {
+		if ctx.Err() != nil || !slots.acquireFirst(ctx, limit, paused, deadline, &timer) {
 			break
 		}
 		running.Add(1)
