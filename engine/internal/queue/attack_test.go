@@ -554,3 +554,58 @@ func TestFirstAttemptDeadLetterOfAResentEventIsKept(t *testing.T) {
 	r.await(t, 1)
 	waitDepth(t, q, 0, 1)
 }
+
+// When storing one partner's retry fails, the event is rendered again for
+// that partner only: another partner of the app whose postback was
+// delivered at its first attempt is not sent it a second time (with a
+// consumer per pair it never was; with one per app, every redelivery of
+// the event re-sent every partner's postbacks while the store failed).
+func TestEnqueueFailureRedeliversOnlyUnsettledPartners(t *testing.T) {
+	q := openQueue(t, testConfig(t.TempDir()))
+	ok, failing := Key{"a", "ok"}, Key{"a", "failing"}
+	// The work stream is full: storing any retry fails.
+	setWorkMaxMsgs(t, q, 1)
+	if _, err := q.js.Publish(context.Background(), q.cfg.Subject+".pb.filler", []byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	var healed atomic.Bool
+	r := renderWith(func(j Job, _ int) Outcome {
+		if j.Partner == failing.Partner && !healed.Load() {
+			return Retry(10*time.Millisecond, "HTTP 503")
+		}
+		return Delivered()
+	})
+	setTopology(t, q, ok, failing)
+	publish(t, q, ev("a", "e1"))
+	runQueue(t, q, r)
+	r.await(t, 2)
+	time.Sleep(2500 * time.Millisecond) // the nak's delay, and a render again
+	healed.Store(true)
+	setWorkMaxMsgs(t, q, -1)
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		r.recorder.mu.Lock()
+		calls := slices.Clone(r.calls)
+		r.recorder.mu.Unlock()
+		sent := 0
+		for _, c := range calls {
+			if c.Job.ID == "e1-ok" {
+				sent++
+			}
+		}
+		if sent > 1 {
+			t.Fatalf("e1-ok, delivered at its first attempt, was sent %d times", sent)
+		}
+		d, err := q.Depth(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d.Events == 0 && d.Pending == 1 && slices.Contains(ids(calls), "e1-failing") && len(calls) >= 3 { // the filler
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("depth %+v; calls %v", d, ids(calls))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
