@@ -431,6 +431,36 @@ type renderSource struct {
 	until  uint64
 	// slowUntil is, per partner, until when its events are deferred.
 	slowUntil map[string]time.Time
+	// settled lists, per event given back because another partner's
+	// postbacks could not be stored, the partners whose share of it was
+	// settled (delivered, dead-lettered or stored): its next delivery
+	// renders it for the others only, so a partner's delivered postback
+	// is not sent again for another's failure. Lost on a restart: the
+	// event is then rendered for every partner again, at least once.
+	mu      sync.Mutex
+	settled map[uint64][]string
+}
+
+// settledFor returns the partners whose share of the event seq is settled.
+func (src *renderSource) settledFor(seq uint64) []string {
+	src.mu.Lock()
+	defer src.mu.Unlock()
+	return src.settled[seq]
+}
+
+// setSettled records the partners whose share of the event seq is
+// settled; none forgets the event.
+func (src *renderSource) setSettled(seq uint64, partners []string) {
+	src.mu.Lock()
+	defer src.mu.Unlock()
+	if len(partners) == 0 {
+		delete(src.settled, seq)
+		return
+	}
+	if src.settled == nil {
+		src.settled = map[uint64][]string{}
+	}
+	src.settled[seq] = partners
 }
 
 func (src *renderSource) partners(q *Queue, dst []string) []string {
@@ -615,6 +645,9 @@ func (q *Queue) renderMsgs(ctx, hctx context.Context, src *renderSource, r Rende
 			// Nothing renders it; keeping it would only hold the stream.
 			q.log.Error("queue: dropping an event that cannot be rendered", "app", src.app, "event_id", ev.ID, "err", err)
 			q.reportLoss(Loss{Stream: q.cfg.EventStream, Reason: "unrenderable", Msgs: 1, Bytes: uint64(len(msg.Data())), Detail: err.Error()})
+			if md, merr := msg.Metadata(); merr == nil {
+				src.setSettled(md.Sequence.Stream, nil)
+			}
 			live.remove(msg)
 			_ = msg.Term()
 			continue
@@ -634,16 +667,30 @@ func (q *Queue) renderMsgs(ctx, hctx context.Context, src *renderSource, r Rende
 	// fetched once SetTopology returned.
 	partners := src.partners(q, nil)
 
+	// todo[p] lists the events partner p renders: those whose share
+	// for p an earlier delivery did not settle (src.settled).
+	todo := make(map[string][]int, len(partners))
+	for i, ev := range evs {
+		had := src.settledFor(ev.Seq)
+		for _, p := range partners {
+			if !slices.Contains(had, p) {
+				todo[p] = append(todo[p], i)
+			}
+		}
+	}
+
 	// The batch's events are settled once every part reported: each
 	// partner's first attempts, and the deferred renders. A part reports
 	// which of its postbacks may not be stored; an event with one of
-	// those is rendered again: an event whose postbacks were all settled
-	// is not sent again for another's failure. parts starts at 1, the
-	// hold of this function, released once every part has started.
+	// those is rendered again, for the partners they are of (again): an
+	// event whose postbacks were all settled is not sent again for
+	// another's failure, nor a partner's share of an event for another
+	// partner's. parts starts at 1, the hold of this function, released
+	// once every part has started.
 	var (
 		mu    sync.Mutex
 		parts = 1
-		again = make([]bool, len(done))
+		again = make([][]string, len(done))
 		errs  []error
 	)
 	addPart := func() {
@@ -651,11 +698,11 @@ func (q *Queue) renderMsgs(ctx, hctx context.Context, src *renderSource, r Rende
 		parts++
 		mu.Unlock()
 	}
-	finish := func(owner func(int) int, unsaved []bool, err error) {
+	finish := func(owner func(int) (int, string), unsaved []bool, err error) {
 		mu.Lock()
-		for i, u := range unsaved {
-			if u {
-				again[owner(i)] = true
+		for x, u := range unsaved {
+			if i, p := owner(x); u && !slices.Contains(again[i], p) {
+				again[i] = append(again[i], p)
 			}
 		}
 		if err != nil {
@@ -670,20 +717,29 @@ func (q *Queue) renderMsgs(ctx, hctx context.Context, src *renderSource, r Rende
 		if len(errs) > 0 {
 			n := 0
 			for _, a := range again {
-				if a {
+				if len(a) > 0 {
 					n++
 				}
 			}
 			q.log.Warn("queue: storing rendered postbacks failed; rendering their events again later", "app", src.app, "events", n, "err", errors.Join(errs...))
 		}
 		for i, msg := range done {
-			settle(msg, !again[i], time.Second)
+			var ok []string
+			if len(again[i]) > 0 {
+				for _, p := range partners {
+					if !slices.Contains(again[i], p) {
+						ok = append(ok, p)
+					}
+				}
+			}
+			src.setSettled(evs[i].Seq, ok)
+			settle(msg, len(again[i]) == 0, time.Second)
 		}
 	}
 
 	var deferred []deferredRender
-	deferAll := func(k Key, from int) {
-		for i := from; i < len(evs); i++ {
+	deferAll := func(k Key, idx []int) {
+		for _, i := range idx {
 			deferred = append(deferred, deferredRender{k: k, ev: evs[i], owner: i})
 		}
 	}
@@ -691,11 +747,14 @@ func (q *Queue) renderMsgs(ctx, hctx context.Context, src *renderSource, r Rende
 	var groups []*renderGroup
 	for _, p := range partners {
 		k := Key{src.app, p}
-		if src.deferring(p, now) {
-			deferAll(k, 0)
+		if len(todo[p]) == 0 {
 			continue
 		}
-		g := &renderGroup{k: k, rendered: make(chan struct{}), started: make(chan struct{})}
+		if src.deferring(p, now) {
+			deferAll(k, todo[p])
+			continue
+		}
+		g := &renderGroup{k: k, idx: todo[p], rendered: make(chan struct{}), started: make(chan struct{})}
 		groups = append(groups, g)
 		run := func() {
 			if !g.render(q, hctx, r, evs) {
@@ -704,7 +763,7 @@ func (q *Queue) renderMsgs(ctx, hctx context.Context, src *renderSource, r Rende
 			if len(g.jobs) > 0 {
 				addPart()
 				q.firstAttempts(ctx, hctx, g.k, h, att, g.jobs, pending, func(unsaved []bool, err error) {
-					finish(func(i int) int { return g.owner[i] }, unsaved, err)
+					finish(func(i int) (int, string) { return g.owner[i], g.k.Partner }, unsaved, err)
 				})
 			}
 			close(g.started)
@@ -728,14 +787,14 @@ func (q *Queue) renderMsgs(ctx, hctx context.Context, src *renderSource, r Rende
 		if g.abandon() {
 			q.log.Warn("queue: a partner's render did not return in time: its events are rendered by its delivery worker for a while", "app", g.k.App, "partner", g.k.Partner, "waited", renderStuck.String(), "for", slowFor.String())
 			src.slowUntil[g.k.Partner] = time.Now().Add(slowFor)
-			deferAll(g.k, 0)
+			deferAll(g.k, g.idx)
 			continue
 		}
 		<-g.started
 		if g.slow >= 0 {
 			q.log.Warn("queue: a partner's templates are slow: its events are rendered by its delivery worker for a while", "app", g.k.App, "partner", g.k.Partner, "for", slowFor.String())
 			src.slowUntil[g.k.Partner] = time.Now().Add(slowFor)
-			deferAll(g.k, g.slow)
+			deferAll(g.k, g.idx[g.slow:])
 		}
 		for _, i := range g.failed {
 			deferred = append(deferred, deferredRender{k: g.k, ev: evs[i], owner: i})
@@ -747,7 +806,7 @@ func (q *Queue) renderMsgs(ctx, hctx context.Context, src *renderSource, r Rende
 		go func() {
 			defer pending.Done()
 			unsaved, err := q.deferRender(hctx, deferred)
-			finish(func(i int) int { return deferred[i].owner }, unsaved, err)
+			finish(func(i int) (int, string) { return deferred[i].owner, deferred[i].k.Partner }, unsaved, err)
 		}()
 	}
 	finish(nil, nil, nil)
@@ -760,12 +819,14 @@ const renderStuck = time.Second
 // renderGroup is one partner's part of a batch.
 type renderGroup struct {
 	k Key
+	// idx are the indexes of the batch's events it renders.
+	idx []int
 	// jobs are its postbacks; owner[i] is the index of jobs[i]'s event.
 	jobs  []Job
 	owner []int
 	// failed lists the events whose render failed; slow, when not -1,
-	// is the first event not rendered because the partner's renders
-	// took more than slowRender.
+	// is the place in idx of the first event not rendered because the
+	// partner's renders took more than slowRender.
 	failed []int
 	slow   int
 	// rendered is closed once the renders are done, started once the
@@ -776,16 +837,18 @@ type renderGroup struct {
 	abandoned         bool // the worker went on without them
 }
 
-// render renders evs for g's partner and reports whether its results are
-// used: false if the worker went on without them (abandon).
+// render renders g's events of evs for g's partner and reports whether
+// its results are used: false if the worker went on without them
+// (abandon).
 func (g *renderGroup) render(q *Queue, ctx context.Context, r Renderer, evs []Event) bool {
 	g.slow = -1
 	var spent time.Duration
-	for i, ev := range evs {
+	for x, i := range g.idx {
 		if spent > slowRender {
-			g.slow = i
+			g.slow = x
 			break
 		}
+		ev := evs[i]
 		t0 := time.Now()
 		js, err := q.render(ctx, r, g.k, ev)
 		spent += time.Since(t0)
@@ -804,7 +867,7 @@ func (g *renderGroup) render(q *Queue, ctx context.Context, r Renderer, evs []Ev
 		g.jobs = append(g.jobs, js...)
 	}
 	if spent > slowRender && g.slow < 0 {
-		g.slow = len(evs) // nothing left in this batch; the next ones are deferred
+		g.slow = len(g.idx) // nothing left in this batch; the next ones are deferred
 	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
