@@ -609,3 +609,68 @@ func TestEnqueueFailureRedeliversOnlyUnsettledPartners(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// hungPartner delivers at once for every partner but "hung", whose
+// attempts wait for gate; each call for "fast" records whether a first
+// attempt of "hung" was waiting for its slot then.
+type hungPartner struct {
+	*renderRecorder
+	q        *Queue
+	gate     chan struct{}
+	hungIn   atomic.Int32
+	mu       sync.Mutex
+	hungWait map[string]bool // fast's postback id -> hung's first attempt waiting
+}
+
+func (h *hungPartner) Concurrency(string, string) int { return 1 }
+
+func (h *hungPartner) Handle(ctx context.Context, j Job, attempt int) Outcome {
+	if j.Partner == "hung" {
+		h.hungIn.Add(1)
+		select {
+		case <-h.gate:
+		case <-ctx.Done():
+		}
+	} else {
+		s := h.q.pairSlots(Key{j.App, "hung"})
+		s.mu.Lock()
+		waiting := s.firstWaiting > 0
+		s.mu.Unlock()
+		h.mu.Lock()
+		h.hungWait[j.ID] = waiting
+		h.mu.Unlock()
+	}
+	return h.renderRecorder.Handle(ctx, j, attempt)
+}
+
+// A partner whose endpoint stops answering holds back none of its app's
+// other partners: while a batch's first attempt for it waits for its slot
+// (up to stuckAfter), the app's render worker goes on with the next
+// events for the others. (It waited, and the app's every partner with
+// it, a second per batch while the partner's slots were busy.)
+func TestBusyPartnerSlotsHoldBackNoOtherPartner(t *testing.T) {
+	q := openQueue(t, testConfig(t.TempDir()))
+	h := &hungPartner{renderRecorder: renderWith(func(Job, int) Outcome { return Delivered() }), q: q,
+		gate: make(chan struct{}), hungWait: map[string]bool{}}
+	setTopology(t, q, Key{"a", "fast"}, Key{"a", "hung"})
+	runQueue(t, q, h)
+	publish(t, q, ev("a", "e1"))
+	h.await(t, 1) // e1-fast; e1-hung holds hung's one slot
+	for deadline := time.Now().Add(10 * time.Second); h.hungIn.Load() == 0; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("hung's first attempt never started")
+		}
+	}
+	publish(t, q, ev("a", "e2"))
+	h.await(t, 1) // e2-fast; e2-hung waits for the slot
+	publish(t, q, ev("a", "e3"))
+	h.await(t, 1) // e3-fast
+	h.mu.Lock()
+	if !h.hungWait["e3-fast"] {
+		t.Errorf("e3-fast was sent only once e2-hung stopped waiting for its slot: the app's render worker waited for it")
+	}
+	h.mu.Unlock()
+	close(h.gate)
+	h.await(t, 3)
+	waitDepth(t, q, 0, 0)
+}
