@@ -615,8 +615,11 @@ func (q *Queue) fetch(cons jetstream.Consumer, n int, noWait bool, live *liveSet
 // (deferRender). With several partners each renders on a goroutine of
 // its own, so a partner whose render does not return within renderStuck
 // holds the others back no longer: its events are deferred, and what it
-// renders late is dropped. The batch's events are settled once all of
-// that is, on goroutines that pending tracks.
+// renders late is dropped. It does not wait for a partner's first
+// attempts either (they may wait up to stuckAfter for the partner's
+// slots): its next batch goes on for the others meanwhile. The batch's
+// events are settled once all of that is, on goroutines that pending
+// tracks.
 func (q *Queue) renderMsgs(ctx, hctx context.Context, src *renderSource, r Renderer, h Handler, att *runner, msgs []jetstream.Msg, live *liveSet, pending *sync.WaitGroup) {
 	var (
 		evs  []Event
@@ -686,7 +689,7 @@ func (q *Queue) renderMsgs(ctx, hctx context.Context, src *renderSource, r Rende
 	// event whose postbacks were all settled is not sent again for
 	// another's failure, nor a partner's share of an event for another
 	// partner's. parts starts at 1, the hold of this function, released
-	// once every part has started.
+	// once every part was added: a group's, when its renders are used.
 	var (
 		mu    sync.Mutex
 		parts = 1
@@ -754,19 +757,25 @@ func (q *Queue) renderMsgs(ctx, hctx context.Context, src *renderSource, r Rende
 			deferAll(k, todo[p])
 			continue
 		}
-		g := &renderGroup{k: k, idx: todo[p], rendered: make(chan struct{}), started: make(chan struct{})}
+		g := &renderGroup{k: k, idx: todo[p], rendered: make(chan struct{})}
 		groups = append(groups, g)
 		run := func() {
-			if !g.render(q, hctx, r, evs) {
-				return // abandoned: its events were deferred
+			// The part and pending are added before the worker learns
+			// the renders are used, so neither the batch's settling nor
+			// the worker's end can come before the first attempts.
+			used := g.render(q, hctx, r, evs, func() {
+				if len(g.jobs) > 0 {
+					addPart()
+					pending.Add(1)
+				}
+			})
+			if !used || len(g.jobs) == 0 {
+				return // abandoned (its events were deferred), or nothing to send
 			}
-			if len(g.jobs) > 0 {
-				addPart()
-				q.firstAttempts(ctx, hctx, g.k, h, att, g.jobs, pending, func(unsaved []bool, err error) {
-					finish(func(i int) (int, string) { return g.owner[i], g.k.Partner }, unsaved, err)
-				})
-			}
-			close(g.started)
+			defer pending.Done()
+			q.firstAttempts(ctx, hctx, g.k, h, att, g.jobs, pending, func(unsaved []bool, err error) {
+				finish(func(i int) (int, string) { return g.owner[i], g.k.Partner }, unsaved, err)
+			})
 		}
 		if len(partners) == 1 {
 			// Nothing to hold back: no goroutine.
@@ -790,7 +799,6 @@ func (q *Queue) renderMsgs(ctx, hctx context.Context, src *renderSource, r Rende
 			deferAll(g.k, g.idx)
 			continue
 		}
-		<-g.started
 		if g.slow >= 0 {
 			q.log.Warn("queue: a partner's templates are slow: its events are rendered by its delivery worker for a while", "app", g.k.App, "partner", g.k.Partner, "for", slowFor.String())
 			src.slowUntil[g.k.Partner] = time.Now().Add(slowFor)
@@ -829,18 +837,17 @@ type renderGroup struct {
 	// partner's renders took more than slowRender.
 	failed []int
 	slow   int
-	// rendered is closed once the renders are done, started once the
-	// first attempts are under way.
-	rendered, started chan struct{}
-	mu                sync.Mutex
-	finished          bool // renders done in time
-	abandoned         bool // the worker went on without them
+	// rendered is closed once the renders are done and used.
+	rendered  chan struct{}
+	mu        sync.Mutex
+	finished  bool // renders done in time
+	abandoned bool // the worker went on without them
 }
 
 // render renders g's events of evs for g's partner and reports whether
 // its results are used: false if the worker went on without them
-// (abandon).
-func (g *renderGroup) render(q *Queue, ctx context.Context, r Renderer, evs []Event) bool {
+// (abandon). used runs, when they are, before the worker can tell.
+func (g *renderGroup) render(q *Queue, ctx context.Context, r Renderer, evs []Event, used func()) bool {
 	g.slow = -1
 	var spent time.Duration
 	for x, i := range g.idx {
@@ -875,6 +882,7 @@ func (g *renderGroup) render(q *Queue, ctx context.Context, r Renderer, evs []Ev
 		return false
 	}
 	g.finished = true
+	used()
 	close(g.rendered)
 	return true
 }
