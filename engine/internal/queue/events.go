@@ -920,7 +920,27 @@ type renderWorkers struct {
 	hctx    context.Context
 	wg      sync.WaitGroup
 	running map[string]context.CancelFunc // by app
-	legacy  map[Key]context.CancelFunc
+	// legacy are the workers draining per-pair consumers. One ends by
+	// itself once its consumer is drained and deleted (done is then
+	// closed); a consumer of the pair made again later (by an instance
+	// of the earlier version) needs a worker of its own.
+	legacy map[Key]renderRun
+}
+
+// renderRun is one render worker started by sync.
+type renderRun struct {
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+// ended reports whether the worker returned by itself.
+func (l renderRun) ended() bool {
+	select {
+	case <-l.done:
+		return true
+	default:
+		return false
+	}
 }
 
 // sync starts the workers of new apps and stops those of removed ones.
@@ -932,20 +952,22 @@ func (w *renderWorkers) sync(ctx context.Context) {
 		// renderMsgs checks its context before each event.
 		defer close(applied)
 	}
-	start := func(src *renderSource) context.CancelFunc {
+	start := func(src *renderSource) renderRun {
 		wctx, cancel := context.WithCancel(ctx)
+		done := make(chan struct{})
 		w.wg.Add(1)
 		go func() {
 			defer w.wg.Done()
+			defer close(done)
 			w.q.renderWorker(wctx, w.hctx, src, w.r, w.h, w.att)
 		}()
-		return cancel
+		return renderRun{cancel, done}
 	}
 	want := map[string]bool{}
 	for _, k := range keys {
 		want[k.App] = true
 		if w.running[k.App] == nil {
-			w.running[k.App] = start(&renderSource{app: k.App})
+			w.running[k.App] = start(&renderSource{app: k.App}).cancel
 		}
 	}
 	for app, cancel := range w.running {
@@ -955,13 +977,13 @@ func (w *renderWorkers) sync(ctx context.Context) {
 		}
 	}
 	for k, until := range drains {
-		if w.legacy[k] == nil {
+		if l, ok := w.legacy[k]; !ok || l.ended() {
 			w.legacy[k] = start(&renderSource{app: k.App, legacy: &k, until: until})
 		}
 	}
-	for k, cancel := range w.legacy {
+	for k, l := range w.legacy {
 		if _, ok := drains[k]; !ok {
-			cancel()
+			l.cancel()
 			delete(w.legacy, k)
 		}
 	}
