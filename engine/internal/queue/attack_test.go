@@ -554,3 +554,123 @@ func TestFirstAttemptDeadLetterOfAResentEventIsKept(t *testing.T) {
 	r.await(t, 1)
 	waitDepth(t, q, 0, 1)
 }
+
+// When storing one partner's retry fails, the event is rendered again for
+// that partner only: another partner of the app whose postback was
+// delivered at its first attempt is not sent it a second time (with a
+// consumer per pair it never was; with one per app, every redelivery of
+// the event re-sent every partner's postbacks while the store failed).
+func TestEnqueueFailureRedeliversOnlyUnsettledPartners(t *testing.T) {
+	q := openQueue(t, testConfig(t.TempDir()))
+	ok, failing := Key{"a", "ok"}, Key{"a", "failing"}
+	// The work stream is full: storing any retry fails.
+	setWorkMaxMsgs(t, q, 1)
+	if _, err := q.js.Publish(context.Background(), q.cfg.Subject+".pb.filler", []byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	var healed atomic.Bool
+	r := renderWith(func(j Job, _ int) Outcome {
+		if j.Partner == failing.Partner && !healed.Load() {
+			return Retry(10*time.Millisecond, "HTTP 503")
+		}
+		return Delivered()
+	})
+	setTopology(t, q, ok, failing)
+	publish(t, q, ev("a", "e1"))
+	runQueue(t, q, r)
+	r.await(t, 2)
+	time.Sleep(2500 * time.Millisecond) // the nak's delay, and a render again
+	healed.Store(true)
+	setWorkMaxMsgs(t, q, -1)
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		r.recorder.mu.Lock()
+		calls := slices.Clone(r.calls)
+		r.recorder.mu.Unlock()
+		sent := 0
+		for _, c := range calls {
+			if c.Job.ID == "e1-ok" {
+				sent++
+			}
+		}
+		if sent > 1 {
+			t.Fatalf("e1-ok, delivered at its first attempt, was sent %d times", sent)
+		}
+		d, err := q.Depth(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d.Events == 0 && d.Pending == 1 && slices.Contains(ids(calls), "e1-failing") && len(calls) >= 3 { // the filler
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("depth %+v; calls %v", d, ids(calls))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// hungPartner delivers at once for every partner but "hung", whose
+// attempts wait for gate; each call for "fast" records whether a first
+// attempt of "hung" was waiting for its slot then.
+type hungPartner struct {
+	*renderRecorder
+	q        *Queue
+	gate     chan struct{}
+	hungIn   atomic.Int32
+	mu       sync.Mutex
+	hungWait map[string]bool // fast's postback id -> hung's first attempt waiting
+}
+
+func (h *hungPartner) Concurrency(string, string) int { return 1 }
+
+func (h *hungPartner) Handle(ctx context.Context, j Job, attempt int) Outcome {
+	if j.Partner == "hung" {
+		h.hungIn.Add(1)
+		select {
+		case <-h.gate:
+		case <-ctx.Done():
+		}
+	} else {
+		s := h.q.pairSlots(Key{j.App, "hung"})
+		s.mu.Lock()
+		waiting := s.firstWaiting > 0
+		s.mu.Unlock()
+		h.mu.Lock()
+		h.hungWait[j.ID] = waiting
+		h.mu.Unlock()
+	}
+	return h.renderRecorder.Handle(ctx, j, attempt)
+}
+
+// A partner whose endpoint stops answering holds back none of its app's
+// other partners: while a batch's first attempt for it waits for its slot
+// (up to stuckAfter), the app's render worker goes on with the next
+// events for the others. (It waited, and the app's every partner with
+// it, a second per batch while the partner's slots were busy.)
+func TestBusyPartnerSlotsHoldBackNoOtherPartner(t *testing.T) {
+	q := openQueue(t, testConfig(t.TempDir()))
+	h := &hungPartner{renderRecorder: renderWith(func(Job, int) Outcome { return Delivered() }), q: q,
+		gate: make(chan struct{}), hungWait: map[string]bool{}}
+	setTopology(t, q, Key{"a", "fast"}, Key{"a", "hung"})
+	runQueue(t, q, h)
+	publish(t, q, ev("a", "e1"))
+	h.await(t, 1) // e1-fast; e1-hung holds hung's one slot
+	for deadline := time.Now().Add(10 * time.Second); h.hungIn.Load() == 0; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("hung's first attempt never started")
+		}
+	}
+	publish(t, q, ev("a", "e2"))
+	h.await(t, 1) // e2-fast; e2-hung waits for the slot
+	publish(t, q, ev("a", "e3"))
+	h.await(t, 1) // e3-fast
+	h.mu.Lock()
+	if !h.hungWait["e3-fast"] {
+		t.Errorf("e3-fast was sent only once e2-hung stopped waiting for its slot: the app's render worker waited for it")
+	}
+	h.mu.Unlock()
+	close(h.gate)
+	h.await(t, 3)
+	waitDepth(t, q, 0, 0)
+}

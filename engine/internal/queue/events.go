@@ -433,6 +433,36 @@ type renderSource struct {
 	until  uint64
 	// slowUntil is, per partner, until when its events are deferred.
 	slowUntil map[string]time.Time
+	// settled lists, per event given back because another partner's
+	// postbacks could not be stored, the partners whose share of it was
+	// settled (delivered, dead-lettered or stored): its next delivery
+	// renders it for the others only, so a partner's delivered postback
+	// is not sent again for another's failure. Lost on a restart: the
+	// event is then rendered for every partner again, at least once.
+	mu      sync.Mutex
+	settled map[uint64][]string
+}
+
+// settledFor returns the partners whose share of the event seq is settled.
+func (src *renderSource) settledFor(seq uint64) []string {
+	src.mu.Lock()
+	defer src.mu.Unlock()
+	return src.settled[seq]
+}
+
+// setSettled records the partners whose share of the event seq is
+// settled; none forgets the event.
+func (src *renderSource) setSettled(seq uint64, partners []string) {
+	src.mu.Lock()
+	defer src.mu.Unlock()
+	if len(partners) == 0 {
+		delete(src.settled, seq)
+		return
+	}
+	if src.settled == nil {
+		src.settled = map[uint64][]string{}
+	}
+	src.settled[seq] = partners
 }
 
 func (src *renderSource) partners(q *Queue, dst []string) []string {
@@ -587,8 +617,11 @@ func (q *Queue) fetch(cons jetstream.Consumer, n int, noWait bool, live *liveSet
 // (deferRender). With several partners each renders on a goroutine of
 // its own, so a partner whose render does not return within renderStuck
 // holds the others back no longer: its events are deferred, and what it
-// renders late is dropped. The batch's events are settled once all of
-// that is, on goroutines that pending tracks.
+// renders late is dropped. It does not wait for a partner's first
+// attempts either (they may wait up to stuckAfter for the partner's
+// slots): its next batch goes on for the others meanwhile. The batch's
+// events are settled once all of that is, on goroutines that pending
+// tracks.
 func (q *Queue) renderMsgs(ctx, hctx context.Context, src *renderSource, r Renderer, h Handler, att *runner, msgs []jetstream.Msg, live *liveSet, pending *sync.WaitGroup) {
 	var (
 		evs  []Event
@@ -617,6 +650,9 @@ func (q *Queue) renderMsgs(ctx, hctx context.Context, src *renderSource, r Rende
 			// Nothing renders it; keeping it would only hold the stream.
 			q.log.Error("queue: dropping an event that cannot be rendered", "app", src.app, "event_id", ev.ID, "err", err)
 			q.reportLoss(Loss{Stream: q.cfg.EventStream, Reason: "unrenderable", Msgs: 1, Bytes: uint64(len(msg.Data())), Detail: err.Error()})
+			if md, merr := msg.Metadata(); merr == nil {
+				src.setSettled(md.Sequence.Stream, nil)
+			}
 			live.remove(msg)
 			_ = msg.Term()
 			continue
@@ -636,16 +672,30 @@ func (q *Queue) renderMsgs(ctx, hctx context.Context, src *renderSource, r Rende
 	// fetched once SetTopology returned.
 	partners := src.partners(q, nil)
 
+	// todo[p] lists the events partner p renders: those whose share
+	// for p an earlier delivery did not settle (src.settled).
+	todo := make(map[string][]int, len(partners))
+	for i, ev := range evs {
+		had := src.settledFor(ev.Seq)
+		for _, p := range partners {
+			if !slices.Contains(had, p) {
+				todo[p] = append(todo[p], i)
+			}
+		}
+	}
+
 	// The batch's events are settled once every part reported: each
 	// partner's first attempts, and the deferred renders. A part reports
 	// which of its postbacks may not be stored; an event with one of
-	// those is rendered again: an event whose postbacks were all settled
-	// is not sent again for another's failure. parts starts at 1, the
-	// hold of this function, released once every part has started.
+	// those is rendered again, for the partners they are of (again): an
+	// event whose postbacks were all settled is not sent again for
+	// another's failure, nor a partner's share of an event for another
+	// partner's. parts starts at 1, the hold of this function, released
+	// once every part was added: a group's, when its renders are used.
 	var (
 		mu    sync.Mutex
 		parts = 1
-		again = make([]bool, len(done))
+		again = make([][]string, len(done))
 		errs  []error
 	)
 	addPart := func() {
@@ -653,11 +703,11 @@ func (q *Queue) renderMsgs(ctx, hctx context.Context, src *renderSource, r Rende
 		parts++
 		mu.Unlock()
 	}
-	finish := func(owner func(int) int, unsaved []bool, err error) {
+	finish := func(owner func(int) (int, string), unsaved []bool, err error) {
 		mu.Lock()
-		for i, u := range unsaved {
-			if u {
-				again[owner(i)] = true
+		for x, u := range unsaved {
+			if i, p := owner(x); u && !slices.Contains(again[i], p) {
+				again[i] = append(again[i], p)
 			}
 		}
 		if err != nil {
@@ -672,20 +722,29 @@ func (q *Queue) renderMsgs(ctx, hctx context.Context, src *renderSource, r Rende
 		if len(errs) > 0 {
 			n := 0
 			for _, a := range again {
-				if a {
+				if len(a) > 0 {
 					n++
 				}
 			}
 			q.log.Warn("queue: storing rendered postbacks failed; rendering their events again later", "app", src.app, "events", n, "err", errors.Join(errs...))
 		}
 		for i, msg := range done {
-			settle(msg, !again[i], time.Second)
+			var ok []string
+			if len(again[i]) > 0 {
+				for _, p := range partners {
+					if !slices.Contains(again[i], p) {
+						ok = append(ok, p)
+					}
+				}
+			}
+			src.setSettled(evs[i].Seq, ok)
+			settle(msg, len(again[i]) == 0, time.Second)
 		}
 	}
 
 	var deferred []deferredRender
-	deferAll := func(k Key, from int) {
-		for i := from; i < len(evs); i++ {
+	deferAll := func(k Key, idx []int) {
+		for _, i := range idx {
 			deferred = append(deferred, deferredRender{k: k, ev: evs[i], owner: i})
 		}
 	}
@@ -693,23 +752,32 @@ func (q *Queue) renderMsgs(ctx, hctx context.Context, src *renderSource, r Rende
 	var groups []*renderGroup
 	for _, p := range partners {
 		k := Key{src.app, p}
-		if src.deferring(p, now) {
-			deferAll(k, 0)
+		if len(todo[p]) == 0 {
 			continue
 		}
-		g := &renderGroup{k: k, rendered: make(chan struct{}), started: make(chan struct{})}
+		if src.deferring(p, now) {
+			deferAll(k, todo[p])
+			continue
+		}
+		g := &renderGroup{k: k, idx: todo[p], rendered: make(chan struct{})}
 		groups = append(groups, g)
 		run := func() {
-			if !g.render(q, hctx, r, evs) {
-				return // abandoned: its events were deferred
+			// The part and pending are added before the worker learns
+			// the renders are used, so neither the batch's settling nor
+			// the worker's end can come before the first attempts.
+			used := g.render(q, hctx, r, evs, func() {
+				if len(g.jobs) > 0 {
+					addPart()
+					pending.Add(1)
+				}
+			})
+			if !used || len(g.jobs) == 0 {
+				return // abandoned (its events were deferred), or nothing to send
 			}
-			if len(g.jobs) > 0 {
-				addPart()
-				q.firstAttempts(ctx, hctx, g.k, h, att, g.jobs, pending, func(unsaved []bool, err error) {
-					finish(func(i int) int { return g.owner[i] }, unsaved, err)
-				})
-			}
-			close(g.started)
+			defer pending.Done()
+			q.firstAttempts(ctx, hctx, g.k, h, att, g.jobs, pending, func(unsaved []bool, err error) {
+				finish(func(i int) (int, string) { return g.owner[i], g.k.Partner }, unsaved, err)
+			})
 		}
 		if len(partners) == 1 {
 			// Nothing to hold back: no goroutine.
@@ -730,14 +798,13 @@ func (q *Queue) renderMsgs(ctx, hctx context.Context, src *renderSource, r Rende
 		if g.abandon() {
 			q.log.Warn("queue: a partner's render did not return in time: its events are rendered by its delivery worker for a while", "app", g.k.App, "partner", g.k.Partner, "waited", renderStuck.String(), "for", slowFor.String())
 			src.slowUntil[g.k.Partner] = time.Now().Add(slowFor)
-			deferAll(g.k, 0)
+			deferAll(g.k, g.idx)
 			continue
 		}
-		<-g.started
 		if g.slow >= 0 {
 			q.log.Warn("queue: a partner's templates are slow: its events are rendered by its delivery worker for a while", "app", g.k.App, "partner", g.k.Partner, "for", slowFor.String())
 			src.slowUntil[g.k.Partner] = time.Now().Add(slowFor)
-			deferAll(g.k, g.slow)
+			deferAll(g.k, g.idx[g.slow:])
 		}
 		for _, i := range g.failed {
 			deferred = append(deferred, deferredRender{k: g.k, ev: evs[i], owner: i})
@@ -749,7 +816,7 @@ func (q *Queue) renderMsgs(ctx, hctx context.Context, src *renderSource, r Rende
 		go func() {
 			defer pending.Done()
 			unsaved, err := q.deferRender(hctx, deferred)
-			finish(func(i int) int { return deferred[i].owner }, unsaved, err)
+			finish(func(i int) (int, string) { return deferred[i].owner, deferred[i].k.Partner }, unsaved, err)
 		}()
 	}
 	finish(nil, nil, nil)
@@ -762,25 +829,27 @@ const renderStuck = time.Second
 // renderGroup is one partner's part of a batch.
 type renderGroup struct {
 	k Key
+	// idx are the indexes of the batch's events it renders.
+	idx []int
 	// jobs are its postbacks; owner[i] is the index of jobs[i]'s event.
 	jobs  []Job
 	owner []int
 	// failed lists the events whose render failed; slow, when not -1,
-	// is the first event not rendered because the partner's renders
-	// took more than slowRender.
+	// is the place in idx of the first event not rendered because the
+	// partner's renders took more than slowRender.
 	failed []int
 	slow   int
-	// rendered is closed once the renders are done, started once the
-	// first attempts are under way.
-	rendered, started chan struct{}
-	mu                sync.Mutex
-	finished          bool // renders done in time
-	abandoned         bool // the worker went on without them
+	// rendered is closed once the renders are done and used.
+	rendered  chan struct{}
+	mu        sync.Mutex
+	finished  bool // renders done in time
+	abandoned bool // the worker went on without them
 }
 
-// render renders evs for g's partner and reports whether its results are
-// used: false if the worker went on without them (abandon).
-func (g *renderGroup) render(q *Queue, ctx context.Context, r Renderer, evs []Event) bool {
+// render renders g's events of evs for g's partner and reports whether
+// its results are used: false if the worker went on without them
+// (abandon). used runs, when they are, before the worker can tell.
+func (g *renderGroup) render(q *Queue, ctx context.Context, r Renderer, evs []Event, used func()) bool {
 	g.slow = -1
 	// CPU time, not the clock's: on a busy machine a render that waited
 	// for a CPU is not slow (see threadCPU). The clock, which costs no
@@ -788,11 +857,12 @@ func (g *renderGroup) render(q *Queue, ctx context.Context, r Renderer, evs []Ev
 	runtime.LockOSThread()
 	cpu0, t0 := threadCPU(), time.Now()
 	spent := func() time.Duration { return threadCPU() - cpu0 }
-	for i, ev := range evs {
+	for x, i := range g.idx {
 		if time.Since(t0) > slowRender && spent() > slowRender {
-			g.slow = i
+			g.slow = x
 			break
 		}
+		ev := evs[i]
 		js, err := q.render(ctx, r, g.k, ev)
 		if err != nil {
 			// Its delivery worker renders it again, with retries.
@@ -809,7 +879,7 @@ func (g *renderGroup) render(q *Queue, ctx context.Context, r Renderer, evs []Ev
 		g.jobs = append(g.jobs, js...)
 	}
 	if g.slow < 0 && time.Since(t0) > slowRender && spent() > slowRender {
-		g.slow = len(evs) // nothing left in this batch; the next ones are deferred
+		g.slow = len(g.idx) // nothing left in this batch; the next ones are deferred
 	}
 	runtime.UnlockOSThread()
 	g.mu.Lock()
@@ -818,6 +888,7 @@ func (g *renderGroup) render(q *Queue, ctx context.Context, r Renderer, evs []Ev
 		return false
 	}
 	g.finished = true
+	used()
 	close(g.rendered)
 	return true
 }
@@ -855,7 +926,27 @@ type renderWorkers struct {
 	hctx    context.Context
 	wg      sync.WaitGroup
 	running map[string]context.CancelFunc // by app
-	legacy  map[Key]context.CancelFunc
+	// legacy are the workers draining per-pair consumers. One ends by
+	// itself once its consumer is drained and deleted (done is then
+	// closed); a consumer of the pair made again later (by an instance
+	// of the earlier version) needs a worker of its own.
+	legacy map[Key]renderRun
+}
+
+// renderRun is one render worker started by sync.
+type renderRun struct {
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+// ended reports whether the worker returned by itself.
+func (l renderRun) ended() bool {
+	select {
+	case <-l.done:
+		return true
+	default:
+		return false
+	}
 }
 
 // sync starts the workers of new apps and stops those of removed ones.
@@ -867,20 +958,22 @@ func (w *renderWorkers) sync(ctx context.Context) {
 		// renderMsgs checks its context before each event.
 		defer close(applied)
 	}
-	start := func(src *renderSource) context.CancelFunc {
+	start := func(src *renderSource) renderRun {
 		wctx, cancel := context.WithCancel(ctx)
+		done := make(chan struct{})
 		w.wg.Add(1)
 		go func() {
 			defer w.wg.Done()
+			defer close(done)
 			w.q.renderWorker(wctx, w.hctx, src, w.r, w.h, w.att)
 		}()
-		return cancel
+		return renderRun{cancel, done}
 	}
 	want := map[string]bool{}
 	for _, k := range keys {
 		want[k.App] = true
 		if w.running[k.App] == nil {
-			w.running[k.App] = start(&renderSource{app: k.App})
+			w.running[k.App] = start(&renderSource{app: k.App}).cancel
 		}
 	}
 	for app, cancel := range w.running {
@@ -890,13 +983,13 @@ func (w *renderWorkers) sync(ctx context.Context) {
 		}
 	}
 	for k, until := range drains {
-		if w.legacy[k] == nil {
+		if l, ok := w.legacy[k]; !ok || l.ended() {
 			w.legacy[k] = start(&renderSource{app: k.App, legacy: &k, until: until})
 		}
 	}
-	for k, cancel := range w.legacy {
+	for k, l := range w.legacy {
 		if _, ok := drains[k]; !ok {
-			cancel()
+			l.cancel()
 			delete(w.legacy, k)
 		}
 	}

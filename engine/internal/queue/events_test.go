@@ -410,3 +410,65 @@ func TestSlowPartnerIsDeferred(t *testing.T) {
 		})
 	}
 }
+
+// A per-pair consumer made again after its drain (an instance of the
+// earlier version still running during a rolling upgrade) is retired
+// again by the next SetTopology, and drained and deleted again: the
+// worker of its first drain has ended, which must not stand for one of
+// the second (nothing would ack its events, which interest retention
+// then keeps until they expire).
+func TestPerPairRenderConsumerMadeAgainIsDrainedAgain(t *testing.T) {
+	q := openQueue(t, testConfig(t.TempDir()))
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if err := q.ensureStreams(ctx); err != nil {
+		t.Fatal(err)
+	}
+	k := Key{"a", "p"}
+	makeOld := func() {
+		t.Helper()
+		if _, err := q.st().events.CreateConsumer(ctx, jetstream.ConsumerConfig{
+			Durable: renderConsumerName(k), FilterSubject: q.eventSubject("a"),
+			AckPolicy: jetstream.AckExplicitPolicy, DeliverPolicy: jetstream.DeliverNewPolicy, MaxDeliver: -1,
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitGone := func() {
+		t.Helper()
+		for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+			_, err := q.st().events.Consumer(ctx, renderConsumerName(k))
+			if errors.Is(err, jetstream.ErrConsumerNotFound) {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the per-pair consumer is still there (%v)", err)
+			}
+		}
+	}
+	makeOld()
+	publish(t, q, ev("a", "e1"))
+	h := newRenderRecorder(nil)
+	setTopology(t, q, k)
+	runQueue(t, q, h)
+	h.await(t, 1)
+	waitGone()
+
+	// Made again a while later, as the earlier version's worker does
+	// after its backoff (nats-server removes a deleted consumer's files
+	// in the background: one made again at once under the same name can
+	// lose its own).
+	time.Sleep(time.Second)
+	makeOld()
+	publish(t, q, ev("a", "e2"))
+	h.await(t, 1)        // by the app's consumer
+	setTopology(t, q, k) // a reload
+	waitGone()
+	d, err := q.Depth(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Events != 0 {
+		t.Errorf("%d events left in the event stream, want 0", d.Events)
+	}
+}

@@ -95,7 +95,7 @@ func (q *Queue) Run(ctx context.Context, h Handler) error {
 	// pair, started and stopped as SetTopology changes it.
 	var rw *renderWorkers
 	if r, ok := h.(Renderer); ok {
-		rw = &renderWorkers{q: q, r: r, h: h, att: newRunner(), hctx: hctx, running: map[string]context.CancelFunc{}, legacy: map[Key]context.CancelFunc{}}
+		rw = &renderWorkers{q: q, r: r, h: h, att: newRunner(), hctx: hctx, running: map[string]context.CancelFunc{}, legacy: map[Key]renderRun{}}
 		q.setTopoLive(true)
 		defer q.setTopoLive(false)
 		rw.sync(ctx)
