@@ -120,7 +120,7 @@ func (q *Queue) Publish(ctx context.Context, evs ...Event) error {
 		if ev.ConfigVersion != "" {
 			msg.Header.Set(hdrConfig, ev.ConfigVersion)
 		}
-		f, err := q.js.PublishMsgAsync(msg, jetstream.WithMsgID(eventMsgID(ev.App, ev.ID)))
+		f, err := q.ejs.PublishMsgAsync(msg, jetstream.WithMsgID(eventMsgID(ev.App, ev.ID)))
 		if err != nil {
 			return fmt.Errorf("queue: publish event %s: %w", ev.ID, err)
 		}
@@ -617,11 +617,11 @@ func (q *Queue) fetch(cons jetstream.Consumer, n int, noWait bool, live *liveSet
 // (deferRender). With several partners each renders on a goroutine of
 // its own, so a partner whose render does not return within renderStuck
 // holds the others back no longer: its events are deferred, and what it
-// renders late is dropped. It does not wait for a partner's first
-// attempts either (they may wait up to stuckAfter for the partner's
-// slots): its next batch goes on for the others meanwhile. The batch's
-// events are settled once all of that is, on goroutines that pending
-// tracks.
+// renders late is dropped. It waits for the partners' first attempts to
+// be under way for startWait at most (they may wait up to stuckAfter for
+// a partner's slots): the next batch goes on for the others meanwhile.
+// The batch's events are settled once all of that is, on goroutines that
+// pending tracks.
 func (q *Queue) renderMsgs(ctx, hctx context.Context, src *renderSource, r Renderer, h Handler, att *runner, msgs []jetstream.Msg, live *liveSet, pending *sync.WaitGroup) {
 	var (
 		evs  []Event
@@ -759,9 +759,10 @@ func (q *Queue) renderMsgs(ctx, hctx context.Context, src *renderSource, r Rende
 			deferAll(k, todo[p])
 			continue
 		}
-		g := &renderGroup{k: k, idx: todo[p], rendered: make(chan struct{})}
+		g := &renderGroup{k: k, idx: todo[p], rendered: make(chan struct{}), started: make(chan struct{})}
 		groups = append(groups, g)
 		run := func() {
+			defer close(g.started)
 			// The part and pending are added before the worker learns
 			// the renders are used, so neither the batch's settling nor
 			// the worker's end can come before the first attempts.
@@ -820,7 +821,26 @@ func (q *Queue) renderMsgs(ctx, hctx context.Context, src *renderSource, r Rende
 		}()
 	}
 	finish(nil, nil, nil)
+	// The next batch waits until the partners' first attempts are under
+	// way, for startWait at most: when the attempts cannot keep up (the
+	// CPU is the limit), fetching on would only pile postbacks up for the
+	// work stream; a partner that alone is slower than its events goes on
+	// waiting for its slots in the background, and holds the others back
+	// by startWait a batch at most.
+	wait := time.NewTimer(startWait)
+	defer wait.Stop()
+	for _, g := range groups {
+		select {
+		case <-g.started:
+		case <-wait.C:
+			return
+		}
+	}
 }
+
+// startWait bounds how long an app's render worker waits for a batch's
+// first attempts to be under way before it fetches the next batch.
+const startWait = 250 * time.Millisecond
 
 // renderStuck is how long an app's render worker waits for one partner's
 // renders of a batch before it goes on without them.
@@ -839,11 +859,12 @@ type renderGroup struct {
 	// partner's renders took more than slowRender.
 	failed []int
 	slow   int
-	// rendered is closed once the renders are done and used.
-	rendered  chan struct{}
-	mu        sync.Mutex
-	finished  bool // renders done in time
-	abandoned bool // the worker went on without them
+	// rendered is closed once the renders are done and used, started
+	// once the first attempts are under way (or none is to be made).
+	rendered, started chan struct{}
+	mu                sync.Mutex
+	finished          bool // renders done in time
+	abandoned         bool // the worker went on without them
 }
 
 // render renders g's events of evs for g's partner and reports whether

@@ -371,6 +371,11 @@ type Queue struct {
 	// hjs publishes history records: a context of its own, so their
 	// window of unacknowledged publishes never stalls an Enqueue.
 	hjs jetstream.JetStream
+	// ejs publishes accepted events, in a window of its own too: render
+	// workers storing many postbacks at once (a paused or slow partner
+	// at 60 partners) filled js's, and ingest answered 503 ("stalled
+	// with too many outstanding async published messages").
+	ejs jetstream.JetStream
 	// streams holds the stream handles; ensureStreams replaces them (a
 	// stream deleted behind our back, a reload's SetTopology) while
 	// workers read them, so they are swapped whole (see st).
@@ -472,6 +477,11 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Queue, error) {
 		return nil, err
 	}
 	q.js, err = jetstream.New(q.nc)
+	if err != nil {
+		q.shutdown()
+		return nil, fmt.Errorf("queue: jetstream: %w", err)
+	}
+	q.ejs, err = jetstream.New(q.nc)
 	if err != nil {
 		q.shutdown()
 		return nil, fmt.Errorf("queue: jetstream: %w", err)
