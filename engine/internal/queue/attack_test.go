@@ -463,29 +463,38 @@ func TestEnqueueFailureRedeliversOnlyUnsettledEvents(t *testing.T) {
 	time.Sleep(2500 * time.Millisecond) // the nak's delay, and a render again
 	healed.Store(true)
 	setWorkMaxMsgs(t, q, -1)
+	// e1-p, delivered at once, is not sent again; done once the events
+	// are gone and only the filler is left in the work stream.
+	awaitSentOnce(t, q, r, "e1-p", func(d Depth, _ []call) bool { return d.Events == 0 && d.Pending == 1 })
+}
+
+// awaitSentOnce waits until done says the queue is where the test wants
+// it, failing it if the postback id was sent more than once meanwhile.
+func awaitSentOnce(t *testing.T, q *Queue, r *renderRecorder, id string, done func(Depth, []call) bool) {
+	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		r.recorder.mu.Lock()
 		calls := slices.Clone(r.calls)
 		r.recorder.mu.Unlock()
-		e1 := 0
+		sent := 0
 		for _, c := range calls {
-			if c.Job.ID == "e1-p" {
-				e1++
+			if c.Job.ID == id {
+				sent++
 			}
 		}
-		if e1 > 1 {
-			t.Fatalf("e1-p, delivered at once, was delivered %d times", e1)
+		if sent > 1 {
+			t.Fatalf("%s, delivered at its first attempt, was sent %d times", id, sent)
 		}
 		d, err := q.Depth(context.Background())
 		if err != nil {
 			t.Fatal(err)
 		}
-		if d.Events == 0 && d.Pending == 1 { // the filler
-			break
+		if done(d, calls) {
+			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("depth %+v; calls %d", d, len(calls))
+			t.Fatalf("depth %+v; calls %v", d, ids(calls))
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
@@ -582,32 +591,11 @@ func TestEnqueueFailureRedeliversOnlyUnsettledPartners(t *testing.T) {
 	time.Sleep(2500 * time.Millisecond) // the nak's delay, and a render again
 	healed.Store(true)
 	setWorkMaxMsgs(t, q, -1)
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		r.recorder.mu.Lock()
-		calls := slices.Clone(r.calls)
-		r.recorder.mu.Unlock()
-		sent := 0
-		for _, c := range calls {
-			if c.Job.ID == "e1-ok" {
-				sent++
-			}
-		}
-		if sent > 1 {
-			t.Fatalf("e1-ok, delivered at its first attempt, was sent %d times", sent)
-		}
-		d, err := q.Depth(context.Background())
-		if err != nil {
-			t.Fatal(err)
-		}
-		if d.Events == 0 && d.Pending == 1 && slices.Contains(ids(calls), "e1-failing") && len(calls) >= 3 { // the filler
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("depth %+v; calls %v", d, ids(calls))
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	// e1-ok, delivered at once, is not sent again; done once the event
+	// is gone, only the filler is left and e1-failing was sent.
+	awaitSentOnce(t, q, r, "e1-ok", func(d Depth, calls []call) bool {
+		return d.Events == 0 && d.Pending == 1 && slices.Contains(ids(calls), "e1-failing") && len(calls) >= 3
+	})
 }
 
 // hungPartner delivers at once for every partner but "hung", whose
