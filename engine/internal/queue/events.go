@@ -641,6 +641,12 @@ func (q *Queue) renderMsgs(ctx, hctx context.Context, src *renderSource, r Rende
 			continue
 		}
 		ev, err := decodeEvent(msg, src.app)
+		if err == nil && src.legacy != nil && ev.Seq > src.until {
+			// The app's consumer renders it (however often this one
+			// was given it: no loss to report).
+			settle(msg, true, 0)
+			continue
+		}
 		if err == nil {
 			if md, merr := msg.Metadata(); merr == nil && int(md.NumDelivered) > q.cfg.MaxDeliver {
 				err = fmt.Errorf("delivered %d times without being rendered (max %d)", md.NumDelivered-1, q.cfg.MaxDeliver)
@@ -655,11 +661,6 @@ func (q *Queue) renderMsgs(ctx, hctx context.Context, src *renderSource, r Rende
 			}
 			live.remove(msg)
 			_ = msg.Term()
-			continue
-		}
-		if src.legacy != nil && ev.Seq > src.until {
-			// The app's consumer renders it.
-			settle(msg, true, 0)
 			continue
 		}
 		evs = append(evs, ev)
