@@ -277,13 +277,7 @@ func TestPerPairRenderConsumersAreDrainedIntoTheApps(t *testing.T) {
 		t.Fatal(err)
 	}
 	old := Key{"a", "p"}
-	// As the earlier version made it.
-	if _, err := q.st().events.CreateConsumer(ctx, jetstream.ConsumerConfig{
-		Durable: renderConsumerName(old), FilterSubject: q.eventSubject("a"),
-		AckPolicy: jetstream.AckExplicitPolicy, DeliverPolicy: jetstream.DeliverNewPolicy, MaxDeliver: -1,
-	}); err != nil {
-		t.Fatal(err)
-	}
+	makePerPairConsumer(ctx, t, q, old)
 	publish(t, q, ev("a", "e1"), ev("a", "e2"))
 	// The stream's last event is another app's: the old consumer never
 	// sees it, and is done all the same once it rendered e2.
@@ -307,15 +301,7 @@ func TestPerPairRenderConsumersAreDrainedIntoTheApps(t *testing.T) {
 	if want := []string{"e1-p", "e2-p", "x-q"}; !slices.Equal(got, want) {
 		t.Fatalf("delivered %v, want %v", got, want)
 	}
-	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		_, err := q.st().events.Consumer(ctx, renderConsumerName(old))
-		if errors.Is(err, jetstream.ErrConsumerNotFound) {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the drained per-pair consumer is still there (%v)", err)
-		}
-	}
+	awaitPerPairGone(ctx, t, q, old)
 	if d := q.drainsNow(); len(d) != 0 {
 		t.Errorf("drains %v after the consumer was deleted", d)
 	}
@@ -351,6 +337,33 @@ func burnCPU(d time.Duration) uint64 {
 		}
 	}
 	return x
+}
+
+// makePerPairConsumer makes k's render consumer as the version before
+// per-app consumers made it.
+func makePerPairConsumer(ctx context.Context, t *testing.T, q *Queue, k Key) {
+	t.Helper()
+	if _, err := q.st().events.CreateConsumer(ctx, jetstream.ConsumerConfig{
+		Durable: renderConsumerName(k), FilterSubject: q.eventSubject(k.App),
+		AckPolicy: jetstream.AckExplicitPolicy, DeliverPolicy: jetstream.DeliverNewPolicy, MaxDeliver: -1,
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// awaitPerPairGone waits until k's per-pair render consumer is drained
+// and deleted.
+func awaitPerPairGone(ctx context.Context, t *testing.T, q *Queue, k Key) {
+	t.Helper()
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		_, err := q.st().events.Consumer(ctx, renderConsumerName(k))
+		if errors.Is(err, jetstream.ErrConsumerNotFound) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the per-pair consumer of %s/%s is still there (%v)", k.App, k.Partner, err)
+		}
+	}
 }
 
 // A partner whose templates are slow, in CPU time, has its events
@@ -425,27 +438,8 @@ func TestPerPairRenderConsumerMadeAgainIsDrainedAgain(t *testing.T) {
 		t.Fatal(err)
 	}
 	k := Key{"a", "p"}
-	makeOld := func() {
-		t.Helper()
-		if _, err := q.st().events.CreateConsumer(ctx, jetstream.ConsumerConfig{
-			Durable: renderConsumerName(k), FilterSubject: q.eventSubject("a"),
-			AckPolicy: jetstream.AckExplicitPolicy, DeliverPolicy: jetstream.DeliverNewPolicy, MaxDeliver: -1,
-		}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	waitGone := func() {
-		t.Helper()
-		for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-			_, err := q.st().events.Consumer(ctx, renderConsumerName(k))
-			if errors.Is(err, jetstream.ErrConsumerNotFound) {
-				return
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("the per-pair consumer is still there (%v)", err)
-			}
-		}
-	}
+	makeOld := func() { makePerPairConsumer(ctx, t, q, k) }
+	waitGone := func() { awaitPerPairGone(ctx, t, q, k) }
 	makeOld()
 	publish(t, q, ev("a", "e1"))
 	h := newRenderRecorder(nil)
