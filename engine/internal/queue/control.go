@@ -48,13 +48,16 @@ type controls struct {
 	mu    sync.Mutex
 	state map[Key]Pause
 	past  map[Key][]interval
+	// versions are when each config version first went live (see
+	// versions.go).
+	versions map[string]time.Time
 	// changed is closed and replaced on every change, waking the workers
 	// of paused pairs.
 	changed chan struct{}
 }
 
 func newControls() *controls {
-	return &controls{state: map[Key]Pause{}, past: map[Key][]interval{}, changed: make(chan struct{})}
+	return &controls{state: map[Key]Pause{}, past: map[Key][]interval{}, versions: map[string]time.Time{}, changed: make(chan struct{})}
 }
 
 func (c *controls) notify() {
@@ -390,6 +393,10 @@ func (q *Queue) readControls(ctx context.Context, reconnected <-chan nats.Status
 // controlEntry adds a bucket entry to snap (the initial read) or, with
 // snap nil, applies it.
 func (q *Queue) controlEntry(e jetstream.KeyValueEntry, snap *snapshot) {
+	if v, ok := parseConfigKey(e.Key()); ok {
+		q.configEntry(v, e)
+		return
+	}
 	k, ok := parseControlKey(e.Key())
 	if !ok {
 		q.log.Warn("queue: ignoring a control key that is not adgate's", "bucket", q.cfg.ControlBucket, "key", e.Key())

@@ -23,12 +23,21 @@ import (
 // hdrRenderSeq marks a deferred render and holds its event's sequence.
 const hdrRenderSeq = "Adgate-Render-Seq"
 
+// A handed-over render is a deferred render for a partner the app's
+// render worker does not have, of an event whose config does (see
+// leaveToOthers): it is stored on the pair's hand-over subject,
+// <prefix>.pb.<app>.<partner>.r, whose worker only an instance that
+// renders the pair starts (every instance runs the workers of the pairs'
+// own subjects, whatever its config).
+
 // deferredRender is one event to render for one pair; owner is its
-// index among the batch's events.
+// index among the batch's events. handover stores it on the pair's
+// hand-over subject.
 type deferredRender struct {
-	k     Key
-	ev    Event
-	owner int
+	k        Key
+	ev       Event
+	owner    int
+	handover bool
 }
 
 // deferRender stores deferred renders in the work stream. On error every
@@ -45,8 +54,12 @@ func (q *Queue) deferRender(ctx context.Context, ds []deferredRender) (unsaved [
 		seq := strconv.FormatUint(d.ev.Seq, 10)
 		h.Set(hdrRenderSeq, seq)
 		// Stable for the same stored event rendered again after a crash.
+		subj := q.workSubject(d.k.App, d.k.Partner)
+		if d.handover {
+			subj = q.handoverSubject(d.k.App, d.k.Partner)
+		}
 		msgs[i] = workMsg{
-			msg: &nats.Msg{Subject: q.workSubject(d.k.App, d.k.Partner), Data: d.ev.Raw, Header: h},
+			msg: &nats.Msg{Subject: subj, Data: d.ev.Raw, Header: h},
 			id:  "render." + seq + "." + escapeToken(d.k.Partner), what: "deferred render of event " + d.ev.ID,
 		}
 	}

@@ -58,6 +58,12 @@ type Event struct {
 	// ConfigVersion is the config that planned the event at ingest, so a
 	// render worker can tell that a reload came in between.
 	ConfigVersion string
+	// Partners are those ingest planned postbacks for. A render worker
+	// renders the event for every partner of its app; a planned partner
+	// it does not have is left to the instances that have it when the
+	// event's config is the newer one (see leaveToOthers). Nil for an
+	// event stored by an earlier version.
+	Partners []string
 }
 
 // Event headers; the app is the subject's.
@@ -65,6 +71,8 @@ const (
 	hdrEventID  = "Adgate-Event-Id"
 	hdrReceived = "Adgate-Received"
 	hdrConfig   = "Adgate-Config-Version"
+	// hdrPartners is repeated, one planned partner each (escapeToken).
+	hdrPartners = "Adgate-Partners"
 )
 
 func (q *Queue) eventSubject(app string) string {
@@ -120,6 +128,9 @@ func (q *Queue) Publish(ctx context.Context, evs ...Event) error {
 		if ev.ConfigVersion != "" {
 			msg.Header.Set(hdrConfig, ev.ConfigVersion)
 		}
+		for _, p := range ev.Partners {
+			msg.Header.Add(hdrPartners, escapeToken(p))
+		}
 		f, err := q.ejs.PublishMsgAsync(msg, jetstream.WithMsgID(eventMsgID(ev.App, ev.ID)))
 		if err != nil {
 			return fmt.Errorf("queue: publish event %s: %w", ev.ID, err)
@@ -155,6 +166,16 @@ func eventOf(app string, h nats.Header, data []byte, seq uint64) (Event, error) 
 		return Event{}, fmt.Errorf("event message without %s or %s header", hdrEventID, hdrReceived)
 	}
 	ev.Received = time.Unix(0, ns).UTC()
+	if ps := h.Values(hdrPartners); len(ps) > 0 {
+		ev.Partners = make([]string, len(ps))
+		for i, t := range ps {
+			p, ok := unescapeToken(t)
+			if !ok {
+				return Event{}, fmt.Errorf("event message with a bad %s header %q", hdrPartners, t)
+			}
+			ev.Partners[i] = p
+		}
+	}
 	return ev, nil
 }
 
@@ -169,6 +190,12 @@ type Topology struct {
 	// neither list is left alone (another instance sharing the queue may
 	// use it), and reported.
 	Remove []Key
+	// Version is the config version the pairs are of. SetTopology
+	// records when it first went live (in the control bucket, for every
+	// instance sharing the queue), and the render workers compare it with
+	// the version that planned each event (leaveToOthers). Empty: this
+	// process leaves every planned partner it does not have to others.
+	Version string
 }
 
 // SetTopology makes the streams and the render consumers match t: it
@@ -186,9 +213,7 @@ func (q *Queue) SetTopology(ctx context.Context, t Topology) error {
 		return err
 	}
 	keys := slices.Clone(t.Partners)
-	slices.SortFunc(keys, func(a, b Key) int {
-		return strings.Compare(a.App+"\x00"+a.Partner, b.App+"\x00"+b.Partner)
-	})
+	slices.SortFunc(keys, compareKeys)
 	keys = slices.Compact(keys)
 	apps := map[string]bool{}
 	for _, k := range keys {
@@ -248,8 +273,14 @@ func (q *Queue) SetTopology(ctx context.Context, t Topology) error {
 	if err := names.Err(); err != nil {
 		return fmt.Errorf("queue: listing render consumers: %w", err)
 	}
+	if t.Version != "" {
+		if err := q.registerConfig(ctx, t.Version, time.Now().UTC()); err != nil {
+			return err
+		}
+	}
 	q.topoMu.Lock()
 	q.topo = keys
+	q.topoVersion = t.Version
 	q.drains = drains
 	var applied chan struct{}
 	if q.topoLive {
@@ -292,15 +323,32 @@ func (q *Queue) drainsNow() map[Key]uint64 {
 	return q.drains
 }
 
-// partnersOf appends the partners of app that render now to dst.
-func (q *Queue) partnersOf(app string, dst []string) []string {
+// partnersOf appends the partners of app that render now to dst, and
+// returns the config version they are of.
+func (q *Queue) partnersOf(app string, dst []string) ([]string, string) {
 	q.topoMu.Lock()
 	defer q.topoMu.Unlock()
 	i, _ := slices.BinarySearchFunc(q.topo, app, func(k Key, app string) int { return strings.Compare(k.App, app) })
 	for ; i < len(q.topo) && q.topo[i].App == app; i++ {
 		dst = append(dst, q.topo[i].Partner)
 	}
-	return dst
+	return dst, q.topoVersion
+}
+
+// renders reports whether k is a pair of the topology.
+func (q *Queue) renders(k Key) bool {
+	q.topoMu.Lock()
+	defer q.topoMu.Unlock()
+	_, ok := slices.BinarySearchFunc(q.topo, k, compareKeys)
+	return ok
+}
+
+// compareKeys orders the topology's pairs by app, then partner.
+func compareKeys(a, b Key) int {
+	if c := strings.Compare(a.App, b.App); c != 0 {
+		return c
+	}
+	return strings.Compare(a.Partner, b.Partner)
 }
 
 // drained records that the per-pair consumer of k is gone.
@@ -433,6 +481,9 @@ type renderSource struct {
 	until  uint64
 	// slowUntil is, per partner, until when its events are deferred.
 	slowUntil map[string]time.Time
+	// handedOver is, per partner handed over, until when that is not
+	// logged again.
+	handedOver map[string]time.Time
 	// settled lists, per event given back because another partner's
 	// postbacks could not be stored, the partners whose share of it was
 	// settled (delivered, dead-lettered or stored): its next delivery
@@ -465,9 +516,11 @@ func (src *renderSource) setSettled(seq uint64, partners []string) {
 	src.settled[seq] = partners
 }
 
-func (src *renderSource) partners(q *Queue, dst []string) []string {
+// partners appends the partners src renders to dst, and returns the
+// config version they are of ("" for a legacy source).
+func (src *renderSource) partners(q *Queue, dst []string) ([]string, string) {
 	if src.legacy != nil {
-		return append(dst, src.legacy.Partner)
+		return append(dst, src.legacy.Partner), ""
 	}
 	return q.partnersOf(src.app, dst)
 }
@@ -494,6 +547,7 @@ func (q *Queue) renderWorker(ctx, hctx context.Context, src *renderSource, r Ren
 	var pending sync.WaitGroup
 	defer pending.Wait()
 	src.slowUntil = map[string]time.Time{}
+	src.handedOver = map[string]time.Time{}
 	var checked time.Time // when a legacy source last looked whether it is done
 	for ctx.Err() == nil {
 		if cons == nil {
@@ -671,17 +725,34 @@ func (q *Queue) renderMsgs(ctx, hctx context.Context, src *renderSource, r Rende
 	}
 	// Read after the fetch: a partner a reload dropped renders nothing
 	// fetched once SetTopology returned.
-	partners := src.partners(q, nil)
+	partners, version := src.partners(q, nil)
+	local := len(partners)
 
 	// todo[p] lists the events partner p renders: those whose share
-	// for p an earlier delivery did not settle (src.settled).
+	// for p an earlier delivery did not settle (src.settled). A partner
+	// an event was planned for that this instance does not render, by a
+	// newer config of another instance, is added to partners after the
+	// local ones, and its share handed over: stored for the pair's
+	// hand-over worker, which only instances that render the pair run.
 	todo := make(map[string][]int, len(partners))
 	for i, ev := range evs {
 		had := src.settledFor(ev.Seq)
-		for _, p := range partners {
+		for _, p := range partners[:local] {
 			if !slices.Contains(had, p) {
 				todo[p] = append(todo[p], i)
 			}
+		}
+		if src.legacy != nil || len(ev.Partners) == 0 {
+			continue
+		}
+		for _, p := range ev.Partners {
+			if slices.Contains(partners[:local], p) || slices.Contains(had, p) || !q.leaveToOthers(ev.ConfigVersion, version) {
+				continue
+			}
+			if len(todo[p]) == 0 {
+				partners = append(partners, p)
+			}
+			todo[p] = append(todo[p], i)
 		}
 	}
 
@@ -749,11 +820,25 @@ func (q *Queue) renderMsgs(ctx, hctx context.Context, src *renderSource, r Rende
 			deferred = append(deferred, deferredRender{k: k, ev: evs[i], owner: i})
 		}
 	}
+	handOver := func(k Key, idx []int) {
+		for _, i := range idx {
+			deferred = append(deferred, deferredRender{k: k, ev: evs[i], owner: i, handover: true})
+		}
+	}
 	now := time.Now()
 	var groups []*renderGroup
-	for _, p := range partners {
+	for x, p := range partners {
 		k := Key{src.app, p}
 		if len(todo[p]) == 0 {
+			continue
+		}
+		if x >= local {
+			handOver(k, todo[p])
+			if now.After(src.handedOver[p]) {
+				src.handedOver[p] = now.Add(time.Minute)
+				q.log.Info("queue: events planned by a newer config for a partner this instance does not render: handing its share over to the instances that do (logged once a minute)",
+					"app", src.app, "partner", p, "config_version", version)
+			}
 			continue
 		}
 		if src.deferring(p, now) {
@@ -781,7 +866,7 @@ func (q *Queue) renderMsgs(ctx, hctx context.Context, src *renderSource, r Rende
 				finish(func(i int) (int, string) { return g.owner[i], g.k.Partner }, unsaved, err)
 			})
 		}
-		if len(partners) == 1 {
+		if local == 1 {
 			// Nothing to hold back: no goroutine.
 			run()
 		} else {

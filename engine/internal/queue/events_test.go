@@ -474,3 +474,108 @@ func TestPerPairRenderConsumerMadeAgainIsDrainedAgain(t *testing.T) {
 		}
 	}
 }
+
+// A rolling config change: instances sharing a queue run two configs for
+// a while, and share each app's render consumer. The instance on the
+// older config (v1) renders the events the newer one (v2) planned for its
+// own partners and hands the share of a partner it does not have over to
+// the instances that render it; a partner an event of an older config
+// (v0) was planned for, which its own config disabled since, is dropped
+// as a reload drops it; an event of a config it does not know hands its
+// unknown partner over too, and the hand-over waits for an instance that
+// renders that pair. The old instance leaves the partner's postbacks
+// waiting for their next attempt to the new instances too.
+func TestRollingChangeHandsPartnersOver(t *testing.T) {
+	ns := startNATS(t, t.TempDir(), 0)
+	t.Cleanup(func() {
+		ns.Shutdown()
+		ns.WaitForShutdown()
+	})
+	cfg := testConfig("")
+	cfg.URL, cfg.Token = ns.ClientURL(), "ext-token"
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	oldQ, newQ := openQueue(t, cfg), openQueue(t, cfg)
+	if err := oldQ.registerConfig(ctx, "v0", time.Now().Add(-time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if err := oldQ.SetTopology(ctx, Topology{Partners: []Key{{"a", "p1"}}, Version: "v1"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := newQ.SetTopology(ctx, Topology{Partners: []Key{{"a", "p1"}, {"a", "p2"}}, Version: "v2"}); err != nil {
+		t.Fatal(err)
+	}
+	hOld := newRenderRecorder(nil)
+	runQueue(t, oldQ, hOld)
+	planned := func(id, version string, partners ...string) Event {
+		e := ev("a", id)
+		e.ConfigVersion, e.Partners = version, partners
+		return e
+	}
+	publish(t, newQ, planned("e1", "v2", "p1", "p2"), planned("e2", "v1", "p1"), planned("e3", "v0", "p1", "p3"), planned("e4", "v9", "p1", "p4"))
+	// A postback of p2 waiting for its next attempt is not the old
+	// instance's either: it would dead-letter it as not enabled.
+	if err := newQ.Enqueue(ctx, job("a", "p2", "retry-p2")); err != nil {
+		t.Fatal(err)
+	}
+
+	if got, want := ids(hOld.await(t, 4)), []string{"e1-p1", "e2-p1", "e3-p1", "e4-p1"}; !slices.Equal(got, want) {
+		t.Fatalf("old instance delivered %v, want %v", got, want)
+	}
+	hOld.quiet(t, 300*time.Millisecond)
+	hOld.mu.Lock()
+	if want := map[string]int{"p1/e1": 1, "p1/e2": 1, "p1/e3": 1, "p1/e4": 1}; !maps.Equal(hOld.renders, want) {
+		t.Errorf("old instance rendered %v, want %v", hOld.renders, want)
+	}
+	hOld.mu.Unlock()
+	d := waitDepth(t, oldQ, 3, 0)
+	if want := map[Key]uint64{{"a", "p2"}: 2, {"a", "p4"}: 1}; !maps.Equal(d.ByPartner, want) {
+		t.Fatalf("handed over %v, want %v", d.ByPartner, want)
+	}
+
+	hNew := newRenderRecorder(nil)
+	runQueue(t, newQ, hNew)
+	if got, want := ids(hNew.await(t, 2)), []string{"e1-p2", "retry-p2"}; !slices.Equal(got, want) {
+		t.Fatalf("new instance delivered %v, want %v", got, want)
+	}
+	hNew.quiet(t, 500*time.Millisecond)
+	if d := waitDepth(t, newQ, 1, 0); d.ByPartner[Key{"a", "p4"}] != 1 {
+		t.Fatalf("depth %+v: want e4's share for a/p4 waiting", d)
+	}
+	// An instance whose config renders a/p4 takes it.
+	if err := newQ.SetTopology(ctx, Topology{Partners: []Key{{"a", "p1"}, {"a", "p2"}, {"a", "p4"}}, Version: "v3"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := ids(hNew.await(t, 1)); !slices.Equal(got, []string{"e4-p4"}) {
+		t.Fatalf("after the reload, delivered %v, want [e4-p4]", got)
+	}
+	waitDepth(t, newQ, 0, 0)
+}
+
+// Which config wins when an instance lacks a partner an event was planned
+// for.
+func TestLeaveToOthers(t *testing.T) {
+	q := &Queue{ctl: newControls()}
+	t0 := time.Unix(1767222000, 0)
+	q.ctl.setVersion("old", t0)
+	q.ctl.setVersion("mine", t0.Add(time.Minute))
+	q.ctl.setVersion("new", t0.Add(2*time.Minute))
+	// A later record of a version keeps its first time.
+	q.ctl.setVersion("old", t0.Add(time.Hour))
+	for _, tc := range []struct {
+		ev, own string
+		want    bool
+	}{
+		{"new", "mine", true},       // the change has not reached this instance yet
+		{"old", "mine", false},      // this instance's config disabled the partner since
+		{"mine", "mine", false},     // the same config: nothing to leave
+		{"", "mine", false},         // an event stored by an earlier version
+		{"unknown", "mine", true},   // not known here (yet): nothing is lost
+		{"old", "", true},           // this instance's own version unknown
+		{"old", "unrecorded", true}, // nor recorded
+	} {
+		if got := q.leaveToOthers(tc.ev, tc.own); got != tc.want {
+			t.Errorf("leaveToOthers(%q, %q) = %v, want %v", tc.ev, tc.own, got, tc.want)
+		}
+	}
+}

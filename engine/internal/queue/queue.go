@@ -388,6 +388,8 @@ type Queue struct {
 	// pairs it dropped have stopped taking events.
 	topoMu sync.Mutex
 	topo   []Key
+	// topoVersion is the config version of topo (Topology.Version).
+	topoVersion string
 	// drains maps each pair whose per-pair render consumer (of an
 	// earlier version) is being drained to the last event it renders.
 	// Replaced whole, never changed in place.
@@ -759,7 +761,7 @@ func (q *Queue) Depth(ctx context.Context) (Depth, error) {
 	// A write probe in flight is not a postback.
 	d := Depth{Events: ei.State.Msgs, Pending: wi.State.Msgs - min(wi.State.Msgs, wi.State.Subjects[q.probeSubject()]), Dead: di.State.Msgs, ByPartner: make(map[Key]uint64)}
 	for subj, n := range wi.State.Subjects {
-		if k, ok := q.parseWorkSubject(subj); ok {
+		if k, _, ok := q.parseWorkSubject(subj); ok {
 			d.ByPartner[k] += n
 		}
 	}
@@ -808,7 +810,7 @@ func (q *Queue) Backlogs(ctx context.Context, keys []Key) (map[Key]Backlog, erro
 	out := make(map[Key]Backlog, len(keys))
 	for _, k := range keys {
 		n := uint64(first[k])
-		b := Backlog{Queued: wi.State.Subjects[q.workSubject(k.App, k.Partner)] + n}
+		b := Backlog{Queued: wi.State.Subjects[q.workSubject(k.App, k.Partner)] + wi.State.Subjects[q.handoverSubject(k.App, k.Partner)] + n}
 		app, ok := apps[k.App]
 		if !ok {
 			if app, err = unrendered(appConsumerName(k.App)); err != nil {

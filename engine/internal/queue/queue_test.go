@@ -742,10 +742,19 @@ func TestSubjectTokens(t *testing.T) {
 		{"ünï", "x.y.z"},
 	} {
 		subj := q.workSubject(tc.app, tc.partner)
-		k, ok := q.parseWorkSubject(subj)
-		if !ok || k != (Key{tc.app, tc.partner}) {
-			t.Errorf("%q/%q -> %q -> %+v %v", tc.app, tc.partner, subj, k, ok)
+		k, handover, ok := q.parseWorkSubject(subj)
+		if !ok || handover || k != (Key{tc.app, tc.partner}) {
+			t.Errorf("%q/%q -> %q -> %+v %v %v", tc.app, tc.partner, subj, k, handover, ok)
 		}
+		subj = q.handoverSubject(tc.app, tc.partner)
+		k, handover, ok = q.parseWorkSubject(subj)
+		if !ok || !handover || k != (Key{tc.app, tc.partner}) {
+			t.Errorf("%q/%q -> hand-over %q -> %+v %v %v", tc.app, tc.partner, subj, k, handover, ok)
+		}
+	}
+	// A partner named r is not a hand-over subject.
+	if k, handover, ok := q.parseWorkSubject(q.workSubject("a", "r")); !ok || handover || k != (Key{"a", "r"}) {
+		t.Errorf("pair a/r parsed as %+v %v %v", k, handover, ok)
 	}
 	if q.workSubject("a.b", "c") == q.workSubject("a", "b.c") {
 		t.Error("distinct pairs share a subject")
@@ -757,11 +766,16 @@ func FuzzSubjectTokens(f *testing.F) {
 	f.Add("a.b", "%zz")
 	q := &Queue{cfg: Config{}.withDefaults()}
 	f.Fuzz(func(t *testing.T, app, partner string) {
-		k, ok := q.parseWorkSubject(q.workSubject(app, partner))
-		if !ok || k.App != app || k.Partner != partner {
-			t.Fatalf("round trip of %q/%q gave %+v %v", app, partner, k, ok)
+		k, handover, ok := q.parseWorkSubject(q.workSubject(app, partner))
+		if !ok || handover || k.App != app || k.Partner != partner {
+			t.Fatalf("round trip of %q/%q gave %+v %v %v", app, partner, k, handover, ok)
+		}
+		k, handover, ok = q.parseWorkSubject(q.handoverSubject(app, partner))
+		if !ok || !handover || k.App != app || k.Partner != partner {
+			t.Fatalf("hand-over round trip of %q/%q gave %+v %v %v", app, partner, k, handover, ok)
 		}
 		_ = consumerName(q.workSubject(app, partner))
+		_ = consumerName(q.handoverSubject(app, partner))
 	})
 }
 

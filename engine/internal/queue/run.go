@@ -63,6 +63,9 @@ func (q *Queue) Run(ctx context.Context, h Handler) error {
 		defer workers.Done()
 		q.watchControls(ctx)
 	}()
+	// A handler that also renders gets a render worker per topology
+	// app (rw), started and stopped as SetTopology changes it.
+	var rw *renderWorkers
 	discover := func() {
 		subjects, err := q.pendingSubjects(ctx)
 		if err != nil {
@@ -75,10 +78,19 @@ func (q *Queue) Run(ctx context.Context, h Handler) error {
 			if started[subj] || subj == q.probeSubject() {
 				continue
 			}
-			key, ok := q.parseWorkSubject(subj)
+			key, handover, ok := q.parseWorkSubject(subj)
 			if !ok {
 				q.log.Warn("queue: ignoring a subject that is not adgate's", "subject", subj)
 				started[subj] = true
+				continue
+			}
+			if rw == nil && handover || rw != nil && !q.renders(key) && (handover || q.superseded()) {
+				// A pair whose renders this instance does not make: its
+				// hand-overs are for the instances that do, and so are
+				// its postbacks while a newer config runs somewhere (a
+				// rolling change that enables the partner: here they
+				// would be dead-lettered as not enabled). Looked at again
+				// next time, after a reload.
 				continue
 			}
 			started[subj] = true
@@ -91,9 +103,6 @@ func (q *Queue) Run(ctx context.Context, h Handler) error {
 		}
 	}
 
-	// A handler that also renders gets a render worker per topology
-	// pair, started and stopped as SetTopology changes it.
-	var rw *renderWorkers
 	if r, ok := h.(Renderer); ok {
 		rw = &renderWorkers{q: q, r: r, h: h, att: newRunner(), hctx: hctx, running: map[string]context.CancelFunc{}, legacy: map[Key]renderRun{}}
 		q.setTopoLive(true)

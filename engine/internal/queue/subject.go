@@ -6,7 +6,9 @@ import (
 	"strings"
 )
 
-// Subjects are <prefix>.pb.<app>.<partner> for work and
+// Subjects are <prefix>.pb.<app>.<partner> for work,
+// <prefix>.pb.<app>.<partner>.r for renders handed over to the instances
+// that render the pair (see deferred.go) and
 // <prefix>.dead.<app>.<partner> for dead letters. App and partner ids are
 // escaped so that any id maps to exactly one token and back: the isolation
 // between partners rests on two ids never sharing a subject.
@@ -32,18 +34,30 @@ func (q *Queue) deadFilter(app, partner string) string {
 	return q.cfg.Subject + ".dead." + a + "." + p
 }
 
-func (q *Queue) parseWorkSubject(subj string) (Key, bool) {
+// handoverSubject is the work subject of the renders handed over to the
+// instances that render (app, partner).
+func (q *Queue) handoverSubject(app, partner string) string {
+	return q.workSubject(app, partner) + ".r"
+}
+
+// parseWorkSubject returns the pair of a work subject, and whether it is
+// the pair's hand-over subject.
+func (q *Queue) parseWorkSubject(subj string) (k Key, handover, ok bool) {
 	rest, ok := strings.CutPrefix(subj, q.cfg.Subject+".pb.")
 	if !ok {
-		return Key{}, false
+		return Key{}, false, false
 	}
-	a, p, ok := strings.Cut(rest, ".")
-	if !ok || strings.Contains(p, ".") {
-		return Key{}, false
+	toks := strings.Split(rest, ".")
+	switch {
+	case len(toks) == 2:
+	case len(toks) == 3 && toks[2] == "r":
+		handover = true
+	default:
+		return Key{}, false, false
 	}
-	app, ok1 := unescapeToken(a)
-	partner, ok2 := unescapeToken(p)
-	return Key{App: app, Partner: partner}, ok1 && ok2
+	app, ok1 := unescapeToken(toks[0])
+	partner, ok2 := unescapeToken(toks[1])
+	return Key{App: app, Partner: partner}, handover, ok1 && ok2
 }
 
 func tokenByteOK(c byte) bool {

@@ -1,0 +1,168 @@
+package queue
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Instances sharing a queue may run different configs for a while: a
+// rolling change reaches them one by one, and they share one render
+// consumer per app. An event records the partners its config planned
+// (Event.Partners) and the config's version; the instance that renders it
+// may not have one of those partners. Which config is newer decides what
+// that means: when the event's config went live after the instance's
+// own, the change that enabled the partner has not reached this instance
+// yet, and the partner's share is left to the instances that have it (a
+// deferred render, which the pair's delivery worker takes, and only
+// instances with the partner have one); when its own config is the newer
+// one, it disabled the partner since, and the share is dropped as a
+// reload that disables a partner drops it.
+//
+// "Went live" is when a version's topology was first set anywhere: the
+// first instance to run a version records the time under
+// config.<version> in the control bucket, and every instance keeps a copy
+// of those records (with the pauses, see readControls).
+
+// configPrefix starts the key of every config version record.
+const configPrefix = "config."
+
+// configRecord is a config version record.
+type configRecord struct {
+	Version string    `json:"version"`
+	LiveAt  time.Time `json:"live_at"`
+}
+
+func configKey(version string) string { return configPrefix + kvToken(version) }
+
+func parseConfigKey(key string) (string, bool) {
+	rest, ok := strings.CutPrefix(key, configPrefix)
+	if !ok || strings.Contains(rest, ".") {
+		return "", false
+	}
+	return unescapeKVToken(rest)
+}
+
+// registerConfig records that version went live at now unless it did
+// before, and keeps the record's time.
+func (q *Queue) registerConfig(ctx context.Context, version string, now time.Time) error {
+	kv := q.st().control
+	if kv == nil {
+		return errors.New("queue: control bucket not set up")
+	}
+	key := configKey(version)
+	b, err := json.Marshal(configRecord{Version: version, LiveAt: now})
+	if err != nil {
+		return fmt.Errorf("queue: encoding %s: %w", key, err)
+	}
+	_, err = kv.Create(ctx, key, b)
+	if err == nil {
+		q.ctl.setVersion(version, now)
+		return nil
+	}
+	if !isConflict(err) {
+		return fmt.Errorf("queue: recording config version %s: %w", version, err)
+	}
+	e, err := kv.Get(ctx, key)
+	if err != nil {
+		return fmt.Errorf("queue: reading config version %s: %w", version, err)
+	}
+	rec, err := decodeConfigRecord(e.Value())
+	if err != nil {
+		return fmt.Errorf("queue: config version %s: %w", version, err)
+	}
+	q.ctl.setVersion(version, rec.LiveAt)
+	return nil
+}
+
+func decodeConfigRecord(b []byte) (configRecord, error) {
+	var rec configRecord
+	if err := json.Unmarshal(b, &rec); err != nil || rec.LiveAt.IsZero() {
+		return configRecord{}, fmt.Errorf("undecodable config version record %q", b)
+	}
+	return rec, nil
+}
+
+// configEntry applies a config version record of the bucket.
+func (q *Queue) configEntry(version string, e jetstream.KeyValueEntry) {
+	if e.Operation() != jetstream.KeyValuePut {
+		return // never deleted by adgate; an operator's purge changes nothing here
+	}
+	rec, err := decodeConfigRecord(e.Value())
+	if err != nil {
+		q.log.Warn("queue: ignoring a control record", "key", e.Key(), "err", err)
+		return
+	}
+	q.ctl.setVersion(version, rec.LiveAt)
+}
+
+// setVersion records when version first went live; the earliest time
+// known stays.
+func (c *controls) setVersion(version string, at time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if cur, ok := c.versions[version]; ok && !at.Before(cur) {
+		return
+	}
+	c.versions[version] = at
+}
+
+// versionAt returns when version first went live, if known.
+func (c *controls) versionAt(version string) (time.Time, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	t, ok := c.versions[version]
+	return t, ok
+}
+
+// leaveToOthers reports whether a partner that an event planned by config
+// evVersion is for, and that this instance, on config own, does not
+// render, is left to the instances that do: when the event's config went
+// live after this one. A version this instance does not know (yet) is
+// too: nothing is lost, and an instance that has the partner renders it.
+func (q *Queue) leaveToOthers(evVersion, own string) bool {
+	if evVersion == "" || evVersion == own {
+		return false
+	}
+	evAt, ok := q.ctl.versionAt(evVersion)
+	if !ok {
+		return true
+	}
+	ownAt, ok := q.ctl.versionAt(own)
+	return !ok || evAt.After(ownAt)
+}
+
+// superseded reports whether a config that went live after this
+// instance's runs somewhere: this instance is one a rolling change has not
+// reached yet.
+func (q *Queue) superseded() bool {
+	q.topoMu.Lock()
+	own := q.topoVersion
+	q.topoMu.Unlock()
+	if own == "" {
+		return false
+	}
+	return q.ctl.newerThan(own)
+}
+
+// newerThan reports whether a version went live after version did; an
+// unknown version is not superseded.
+func (c *controls) newerThan(version string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	at, ok := c.versions[version]
+	if !ok {
+		return false
+	}
+	for _, t := range c.versions {
+		if t.After(at) {
+			return true
+		}
+	}
+	return false
+}
