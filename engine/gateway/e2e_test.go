@@ -2,9 +2,11 @@ package gateway
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -337,5 +339,44 @@ func TestAdminEndpoints(t *testing.T) {
 	}
 	if code, _, _ := e.do("GET", "/healthz", nil, nil); code != 200 {
 		t.Errorf("healthz %d", code)
+	}
+}
+
+// The stored event names the partners ingest planned postbacks for, so an
+// instance sharing the queue on an older config hands over the share of a
+// partner it does not have (queue.Event.Partners); a partner the event is
+// not for is not named.
+func TestStoredEventNamesPlannedPartners(t *testing.T) {
+	e, _ := startEnv(t, newCapture(t), envOpts{})
+	cases := []struct {
+		id   int64
+		name string
+		want []string
+	}{
+		{101, "INSTALL", []string{"acme", "beacon"}},
+		// beacon maps the custom event, acme does not.
+		{102, "signup", []string{"beacon"}},
+	}
+	for _, tc := range cases {
+		if pl := e.ingest(mkEvent(tc.id, tc.name, nil)); len(pl.Postbacks) == 0 {
+			t.Fatalf("event %d planned nothing: %+v", tc.id, pl.Skipped)
+		}
+	}
+	// Read back from the archive, which the server fills on its own
+	// schedule.
+	found := map[string][]string{}
+	for deadline := time.Now().Add(10 * time.Second); len(found) < len(cases) && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		for seq := uint64(1); seq < 20; seq++ {
+			for _, tc := range cases {
+				if ev, err := e.srv.q.ArchivedEvent(context.Background(), "shop", fmt.Sprint(tc.id), seq); err == nil {
+					found[ev.ID] = ev.Partners
+				}
+			}
+		}
+	}
+	for _, tc := range cases {
+		if got := found[fmt.Sprint(tc.id)]; !slices.Equal(got, tc.want) {
+			t.Errorf("event %d (%s) stored with partners %v, want %v", tc.id, tc.name, got, tc.want)
+		}
 	}
 }

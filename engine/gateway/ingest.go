@@ -192,7 +192,7 @@ func (s *Server) handleIngest(w http.ResponseWriter, r *http.Request) {
 			// Stored once; its app's render worker renders each planned
 			// partner's postbacks from it, decoded here once. A batch's
 			// events share its body, which a cached one would keep.
-			evs = append(evs, queue.Event{App: app.ID, ID: id, Received: now, Raw: d.raw, ConfigVersion: rt.version})
+			evs = append(evs, queue.Event{App: app.ID, ID: id, Received: now, Raw: d.raw, ConfigVersion: rt.version, Partners: pl.partners()})
 			if !batch {
 				s.dlv.events.put(app.ID, id, d.raw, ev)
 			}

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"math/big"
+	"slices"
 	"strings"
 	"time"
 
@@ -55,6 +56,19 @@ type Plan struct {
 	Postbacks []PlannedPostback `json:"postbacks"`
 	Skipped   []SkippedPostback `json:"skipped,omitempty"`
 	jobs      []queue.Job
+}
+
+// partners lists the partners pl has postbacks of, once each: an instance
+// sharing the queue whose config does not have one of them leaves it to
+// those that do (see queue.Event.Partners).
+func (pl *Plan) partners() []string {
+	var out []string
+	for _, pb := range pl.Postbacks {
+		if !slices.Contains(out, pb.Partner) {
+			out = append(out, pb.Partner)
+		}
+	}
+	return out
 }
 
 // PostbackID is the stable id of the postback of partner with key postback

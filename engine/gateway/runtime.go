@@ -115,6 +115,8 @@ func topology(rts ...*runtime) queue.Topology {
 		for k := range rt.policies {
 			t.Partners = append(t.Partners, k)
 		}
+		// The last is the config going live.
+		t.Version = rt.version
 	}
 	return t
 }
