@@ -229,6 +229,10 @@ func (q *Queue) HistoryScan(ctx context.Context, f HistoryFilter, since time.Tim
 	if err != nil {
 		return false, fmt.Errorf("queue: history: %w", err)
 	}
+	if info.State.Msgs == 0 {
+		// FirstSeq may then be 0, which no consumer can start at.
+		return false, nil
+	}
 	end := info.State.LastSeq + 1
 	start := info.State.FirstSeq
 	if !since.IsZero() {

@@ -150,6 +150,24 @@ func TestHistoryTimeRange(t *testing.T) {
 	}
 }
 
+// An empty history (a fresh queue, or every record expired) reads as
+// empty: its first sequence is 0, where no consumer can start.
+func TestHistoryEmpty(t *testing.T) {
+	q := openQueue(t, testConfig(t.TempDir()))
+	ctx := context.Background()
+	for _, since := range []time.Time{{}, time.Now().Add(-time.Hour)} {
+		n := 0
+		cut, err := q.HistoryScan(ctx, HistoryFilter{App: "a", EventID: "e1", Attempts: true, Plans: true}, since, 100, func(HistoryRecord) { n++ })
+		if err != nil || cut || n != 0 {
+			t.Errorf("scan since %v of an empty history: %d records, cut %v, %v", since, n, cut, err)
+		}
+	}
+	p, err := q.HistoryNewest(ctx, HistoryQuery{Filter: HistoryFilter{Attempts: true}, Limit: 10, MaxScan: 100})
+	if err != nil || len(p.Records) != 0 {
+		t.Errorf("newest of an empty history: %+v %v", p, err)
+	}
+}
+
 func TestHistoryRetentionReachesStream(t *testing.T) {
 	cfg := testConfig(t.TempDir())
 	cfg.HistoryMaxAge, cfg.HistoryMaxBytes = 36*time.Hour, 8<<20
