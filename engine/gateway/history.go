@@ -97,13 +97,36 @@ func (h *history) fail(why string) {
 	h.s.log.Warn("delivery history: records not written; deliveries go on", "records", n, "last_error", why, "log_every", historyLogEvery.String())
 }
 
+// historyLinger is how long the writer, woken by a record, waits for the
+// next ones before it writes them all: records published together reach
+// the server in one write, which it stores in one pass, instead of a
+// round of wake-ups of the client and the server each. A record is
+// readable that much later; the deliveries do not wait for it.
+const historyLinger = 10 * time.Millisecond
+
 // run writes records until stopped, then writes what is still buffered.
 func (h *history) run() {
 	defer close(h.done)
+	linger := time.NewTimer(historyLinger)
+	linger.Stop()
 	for {
 		select {
 		case it := <-h.ch:
+			linger.Reset(historyLinger)
+			select {
+			case <-linger.C:
+			case <-h.stop:
+				linger.Stop()
+			}
 			h.write(it)
+			for more := true; more; {
+				select {
+				case it := <-h.ch:
+					h.write(it)
+				default:
+					more = false
+				}
+			}
 		case <-h.stop:
 			for {
 				select {
