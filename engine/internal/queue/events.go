@@ -490,15 +490,31 @@ type renderSource struct {
 	// renders it for the others only, so a partner's delivered postback
 	// is not sent again for another's failure. Lost on a restart: the
 	// event is then rendered for every partner again, at least once.
+	// An entry whose event another instance took (a cluster) is never
+	// forgotten by its settling here: past settledKeep entries, those
+	// older than settledAge go.
 	mu      sync.Mutex
-	settled map[uint64][]string
+	settled map[uint64]settledShare
 }
+
+// settledShare is the partners whose share of one event is settled.
+type settledShare struct {
+	partners []string
+	at       time.Time
+}
+
+// settledKeep and settledAge bound renderSource.settled: an event given
+// back is delivered again within a second, by this instance or another.
+const (
+	settledKeep = 4096
+	settledAge  = time.Hour
+)
 
 // settledFor returns the partners whose share of the event seq is settled.
 func (src *renderSource) settledFor(seq uint64) []string {
 	src.mu.Lock()
 	defer src.mu.Unlock()
-	return src.settled[seq]
+	return src.settled[seq].partners
 }
 
 // setSettled records the partners whose share of the event seq is
@@ -511,9 +527,17 @@ func (src *renderSource) setSettled(seq uint64, partners []string) {
 		return
 	}
 	if src.settled == nil {
-		src.settled = map[uint64][]string{}
+		src.settled = map[uint64]settledShare{}
 	}
-	src.settled[seq] = partners
+	now := time.Now()
+	if len(src.settled) >= settledKeep {
+		for s, e := range src.settled {
+			if now.Sub(e.at) > settledAge {
+				delete(src.settled, s)
+			}
+		}
+	}
+	src.settled[seq] = settledShare{partners, now}
 }
 
 // partners appends the partners src renders to dst, and returns the

@@ -579,3 +579,29 @@ func TestLeaveToOthers(t *testing.T) {
 		}
 	}
 }
+
+// The partners remembered for events given back are forgotten once the
+// memory is full and they are old: an event another instance took is
+// never settled here.
+func TestSettledSharesAreBounded(t *testing.T) {
+	var src renderSource
+	src.setSettled(1, []string{"p"})
+	old := time.Now().Add(-2 * settledAge)
+	for seq := uint64(2); seq <= settledKeep; seq++ {
+		src.settled[seq] = settledShare{[]string{"p"}, old}
+	}
+	src.setSettled(settledKeep+1, []string{"q"})
+	if n := len(src.settled); n != 2 {
+		t.Errorf("%d entries after pruning, want 2 (the recent ones)", n)
+	}
+	if got := src.settledFor(1); !slices.Equal(got, []string{"p"}) {
+		t.Errorf("recent entry lost: %v", got)
+	}
+	if got := src.settledFor(settledKeep + 1); !slices.Equal(got, []string{"q"}) {
+		t.Errorf("new entry: %v", got)
+	}
+	src.setSettled(1, nil)
+	if got := src.settledFor(1); got != nil {
+		t.Errorf("settled event still remembered: %v", got)
+	}
+}
