@@ -556,12 +556,11 @@ func TestRollingChangeHandsPartnersOver(t *testing.T) {
 // for.
 func TestLeaveToOthers(t *testing.T) {
 	q := &Queue{ctl: newControls()}
-	t0 := time.Unix(1767222000, 0)
-	q.ctl.setVersion("old", t0)
-	q.ctl.setVersion("mine", t0.Add(time.Minute))
-	q.ctl.setVersion("new", t0.Add(2*time.Minute))
-	// A later record of a version keeps its first time.
-	q.ctl.setVersion("old", t0.Add(time.Hour))
+	q.ctl.setVersion("old", 3)
+	q.ctl.setVersion("mine", 5)
+	q.ctl.setVersion("new", 8)
+	// A later record of a version keeps its first revision.
+	q.ctl.setVersion("old", 13)
 	for _, tc := range []struct {
 		ev, own string
 		want    bool
@@ -647,4 +646,50 @@ func TestReloadAwayLeavesRunningPairWorkers(t *testing.T) {
 		t.Fatalf("the instance on v2 delivered %v, want %v", got, want)
 	}
 	waitDepth(t, newer, 0, 0)
+}
+
+// Which config went live first is the order in which the instances
+// recorded them, not their clocks: an instance whose clock is ahead that
+// records the older version must not make it look newer, or the instances
+// on it would drop the newer version's partners instead of handing them
+// over. Told by the recording instance and by one that reads the records.
+func TestConfigOrderIgnoresClocks(t *testing.T) {
+	ns := startNATS(t, t.TempDir(), 0)
+	t.Cleanup(func() {
+		ns.Shutdown()
+		ns.WaitForShutdown()
+	})
+	cfg := testConfig("")
+	cfg.URL, cfg.Token = ns.ClientURL(), "ext-token"
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	recorder := openQueue(t, cfg)
+	now := time.Now()
+	// Recorded first by a clock ten minutes ahead, then v2 by a right one.
+	if err := recorder.registerConfig(ctx, "v1", now.Add(10*time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if err := recorder.registerConfig(ctx, "v2", now); err != nil {
+		t.Fatal(err)
+	}
+	reader := openQueue(t, cfg)
+	for _, q := range []struct {
+		name string
+		q    *Queue
+	}{{"recorder", recorder}, {"reader", reader}} {
+		for _, tc := range []struct {
+			ev, own string
+			want    bool
+		}{
+			{"v2", "v1", true},  // v1's instance hands v2's partners over
+			{"v1", "v2", false}, // v2's drops what it disabled
+		} {
+			if got := q.q.leaveToOthers(tc.ev, tc.own); got != tc.want {
+				t.Errorf("%s: leaveToOthers(%q, %q) = %v, want %v", q.name, tc.ev, tc.own, got, tc.want)
+			}
+		}
+		if !q.q.ctl.newerThan("v1") || q.q.ctl.newerThan("v2") {
+			t.Errorf("%s: newerThan(v1) = %v, newerThan(v2) = %v, want true, false", q.name, q.q.ctl.newerThan("v1"), q.q.ctl.newerThan("v2"))
+		}
+	}
 }
