@@ -48,16 +48,16 @@ type controls struct {
 	mu    sync.Mutex
 	state map[Key]Pause
 	past  map[Key][]interval
-	// versions are when each config version first went live (see
-	// versions.go).
-	versions map[string]time.Time
+	// versions are the revisions of the config version records, in the
+	// order the versions first went live (see versions.go).
+	versions map[string]uint64
 	// changed is closed and replaced on every change, waking the workers
 	// of paused pairs.
 	changed chan struct{}
 }
 
 func newControls() *controls {
-	return &controls{state: map[Key]Pause{}, past: map[Key][]interval{}, versions: map[string]time.Time{}, changed: make(chan struct{})}
+	return &controls{state: map[Key]Pause{}, past: map[Key][]interval{}, versions: map[string]uint64{}, changed: make(chan struct{})}
 }
 
 func (c *controls) notify() {

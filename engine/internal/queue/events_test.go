@@ -556,12 +556,11 @@ func TestRollingChangeHandsPartnersOver(t *testing.T) {
 // for.
 func TestLeaveToOthers(t *testing.T) {
 	q := &Queue{ctl: newControls()}
-	t0 := time.Unix(1767222000, 0)
-	q.ctl.setVersion("old", t0)
-	q.ctl.setVersion("mine", t0.Add(time.Minute))
-	q.ctl.setVersion("new", t0.Add(2*time.Minute))
-	// A later record of a version keeps its first time.
-	q.ctl.setVersion("old", t0.Add(time.Hour))
+	q.ctl.setVersion("old", 3)
+	q.ctl.setVersion("mine", 5)
+	q.ctl.setVersion("new", 8)
+	// A later record of a version keeps its first revision.
+	q.ctl.setVersion("old", 13)
 	for _, tc := range []struct {
 		ev, own string
 		want    bool
@@ -603,5 +602,120 @@ func TestSettledSharesAreBounded(t *testing.T) {
 	src.setSettled(1, nil)
 	if got := src.settledFor(1); got != nil {
 		t.Errorf("settled event still remembered: %v", got)
+	}
+}
+
+// An instance whose reload leaves a pair to others (a rollback while
+// another instance still runs the newer config that has the partner)
+// stops taking that pair's queued postbacks and hand-overs, also from the
+// workers it started before the reload: it would dead-letter the
+// postbacks as not enabled and drop the hand-overs unrendered.
+func TestReloadAwayLeavesRunningPairWorkers(t *testing.T) {
+	ns := startNATS(t, t.TempDir(), 0)
+	t.Cleanup(func() {
+		ns.Shutdown()
+		ns.WaitForShutdown()
+	})
+	cfg := testConfig("")
+	cfg.URL, cfg.Token = ns.ClientURL(), "ext-token"
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	rolledBack, newer := openQueue(t, cfg), openQueue(t, cfg)
+	if err := rolledBack.registerConfig(ctx, "v1", time.Now().Add(-time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	both := []Key{{"a", "p1"}, {"a", "p2"}}
+	if err := rolledBack.SetTopology(ctx, Topology{Partners: both, Version: "v2"}); err != nil {
+		t.Fatal(err)
+	}
+	handOver := func(q *Queue, id string, seq uint64) {
+		t.Helper()
+		e := ev("a", id)
+		e.Seq, e.ConfigVersion, e.Partners = seq, "v2", []string{"p1", "p2"}
+		if _, err := q.deferRender(ctx, []deferredRender{{k: Key{"a", "p2"}, ev: e, handover: true}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Its workers of a/p2 and of a/p2's hand-overs are running.
+	h := newRenderRecorder(nil)
+	runQueue(t, rolledBack, h)
+	if err := rolledBack.Enqueue(ctx, job("a", "p2", "before-p2")); err != nil {
+		t.Fatal(err)
+	}
+	handOver(rolledBack, "e0", 1000)
+	if got, want := ids(h.await(t, 2)), []string{"before-p2", "e0-p2"}; !slices.Equal(got, want) {
+		t.Fatalf("before the rollback, delivered %v, want %v", got, want)
+	}
+
+	// Rolled back to v1, which went live before v2 and lacks a/p2.
+	if err := rolledBack.SetTopology(ctx, Topology{Partners: both[:1], Version: "v1"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := rolledBack.Enqueue(ctx, job("a", "p2", "after-p2")); err != nil {
+		t.Fatal(err)
+	}
+	handOver(rolledBack, "e1", 1001)
+	h.quiet(t, 2*time.Second)
+	h.mu.Lock()
+	if n := h.renders["p2/e1"]; n != 0 {
+		t.Errorf("the rolled-back instance rendered e1 for a/p2 %d times", n)
+	}
+	h.mu.Unlock()
+
+	// The instance still on v2 takes both.
+	if err := newer.SetTopology(ctx, Topology{Partners: both, Version: "v2"}); err != nil {
+		t.Fatal(err)
+	}
+	hNew := newRenderRecorder(nil)
+	runQueue(t, newer, hNew)
+	if got, want := ids(hNew.await(t, 2)), []string{"after-p2", "e1-p2"}; !slices.Equal(got, want) {
+		t.Fatalf("the instance on v2 delivered %v, want %v", got, want)
+	}
+	waitDepth(t, newer, 0, 0)
+}
+
+// Which config went live first is the order in which the instances
+// recorded them, not their clocks: an instance whose clock is ahead that
+// records the older version must not make it look newer, or the instances
+// on it would drop the newer version's partners instead of handing them
+// over. Told by the recording instance and by one that reads the records.
+func TestConfigOrderIgnoresClocks(t *testing.T) {
+	ns := startNATS(t, t.TempDir(), 0)
+	t.Cleanup(func() {
+		ns.Shutdown()
+		ns.WaitForShutdown()
+	})
+	cfg := testConfig("")
+	cfg.URL, cfg.Token = ns.ClientURL(), "ext-token"
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	recorder := openQueue(t, cfg)
+	now := time.Now()
+	// Recorded first by a clock ten minutes ahead, then v2 by a right one.
+	if err := recorder.registerConfig(ctx, "v1", now.Add(10*time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if err := recorder.registerConfig(ctx, "v2", now); err != nil {
+		t.Fatal(err)
+	}
+	reader := openQueue(t, cfg)
+	for _, q := range []struct {
+		name string
+		q    *Queue
+	}{{"recorder", recorder}, {"reader", reader}} {
+		for _, tc := range []struct {
+			ev, own string
+			want    bool
+		}{
+			{"v2", "v1", true},  // v1's instance hands v2's partners over
+			{"v1", "v2", false}, // v2's drops what it disabled
+		} {
+			if got := q.q.leaveToOthers(tc.ev, tc.own); got != tc.want {
+				t.Errorf("%s: leaveToOthers(%q, %q) = %v, want %v", q.name, tc.ev, tc.own, got, tc.want)
+			}
+		}
+		if !q.q.ctl.newerThan("v1") || q.q.ctl.newerThan("v2") {
+			t.Errorf("%s: newerThan(v1) = %v, newerThan(v2) = %v, want true, false", q.name, q.q.ctl.newerThan("v1"), q.q.ctl.newerThan("v2"))
+		}
 	}
 }

@@ -84,14 +84,8 @@ func (q *Queue) Run(ctx context.Context, h Handler) error {
 				started[subj] = true
 				continue
 			}
-			if rw == nil && handover || rw != nil && !q.renders(key) && (handover || q.superseded()) {
-				// A pair whose renders this instance does not make: its
-				// hand-overs are for the instances that do, and so are
-				// its postbacks while a newer config runs somewhere (a
-				// rolling change that enables the partner: here they
-				// would be dead-lettered as not enabled). Looked at again
-				// next time, after a reload.
-				continue
+			if q.leaves(key, handover, rw != nil) {
+				continue // looked at again next time, after a reload
 			}
 			started[subj] = true
 			q.known.Store(subj, true)
@@ -153,6 +147,22 @@ loop:
 	return nil
 }
 
+// leaves reports whether this instance leaves a pair's subject (its
+// hand-over subject when handover) to the instances sharing the queue
+// whose config renders the pair; renderer says whether it renders at all.
+// A pair whose renders this instance does not make: its hand-overs are
+// for the instances that do, and so are its postbacks while a newer
+// config runs somewhere (a rolling change that enables the partner: here
+// they would be dead-lettered as not enabled). Discovery asks before it
+// starts a worker, and the worker again before each pull, as a reload
+// (a rollback) or a config version learnt late can change the answer.
+func (q *Queue) leaves(k Key, handover, renderer bool) bool {
+	if !renderer {
+		return handover
+	}
+	return !q.renders(k) && (handover || q.superseded())
+}
+
 // pendingSubjects lists the work subjects that hold messages.
 func (q *Queue) pendingSubjects(ctx context.Context) ([]string, error) {
 	info, err := q.st().work.Info(ctx, jetstream.WithSubjectFilter(q.cfg.Subject+".pb.>"))
@@ -179,6 +189,9 @@ func (q *Queue) pendingSubjects(ctx context.Context) ([]string, error) {
 // its stack through the HTTP client on every postback.
 func (q *Queue) worker(ctx, hctx context.Context, subj string, key Key, h Handler) {
 	limit := func() int { return q.limit(h, key) }
+	_, handover, _ := q.parseWorkSubject(subj)
+	_, renderer := h.(Renderer)
+	leaving := func() bool { return q.leaves(key, handover, renderer) }
 	pairSlots := q.pairSlots(key)
 	var (
 		cons    jetstream.Consumer
@@ -226,8 +239,22 @@ func (q *Queue) worker(ctx, hctx context.Context, subj string, key Key, h Handle
 			case msg := <-work:
 				// A paused pair's fetched jobs wait here, kept alive,
 				// and go on once it is resumed: no attempt is spent.
-				if ctx.Err() != nil || !q.waitResumed(ctx, key) || !pairSlots.acquire(ctx, limit) {
+				if ctx.Err() != nil || !q.waitResumed(ctx, key) {
 					keep(msg) // stopping: given back when the worker ends
+					return
+				}
+				if leaving() {
+					// Fetched before a reload left the pair to others:
+					// given back for them (which costs it one delivery),
+					// once the pull of ours it came in has ended (it would
+					// take it again, and again).
+					live.remove(msg)
+					_ = msg.NakWithDelay(fetchWait)
+					settled()
+					continue
+				}
+				if !pairSlots.acquire(ctx, limit) {
+					keep(msg)
 					return
 				}
 				q.handle(hctx, msg, key, h, live)
@@ -263,6 +290,14 @@ func (q *Queue) worker(ctx, hctx context.Context, subj string, key Key, h Handle
 		// delivered (or given back) to this worker.
 		if !q.waitResumed(ctx, key) {
 			return
+		}
+		// Left to others since it started (see leaves): no pull, looked
+		// at again as often as discovery looks.
+		if leaving() {
+			if !sleepCtx(ctx, q.cfg.DiscoverEvery) {
+				return
+			}
+			continue
 		}
 		if cons == nil {
 			c, err := q.consumer(ctx, subj)

@@ -25,9 +25,12 @@ import (
 // reload that disables a partner drops it.
 //
 // "Went live" is when a version's topology was first set anywhere: the
-// first instance to run a version records the time under
-// config.<version> in the control bucket, and every instance keeps a copy
-// of those records (with the pauses, see readControls).
+// first instance to run a version records it under config.<version> in
+// the control bucket, and every instance keeps a copy of those records
+// (with the pauses, see readControls). They are ordered by the record's
+// revision, which the server assigns in the order they were made, not by
+// the time in it: that is the recording instance's clock, and one running
+// ahead would make an older version look newer.
 
 // configPrefix starts the key of every config version record.
 const configPrefix = "config."
@@ -49,7 +52,7 @@ func parseConfigKey(key string) (string, bool) {
 }
 
 // registerConfig records that version went live at now unless it did
-// before, and keeps the record's time.
+// before, and keeps the record's revision.
 func (q *Queue) registerConfig(ctx context.Context, version string, now time.Time) error {
 	kv := q.st().control
 	if kv == nil {
@@ -60,9 +63,9 @@ func (q *Queue) registerConfig(ctx context.Context, version string, now time.Tim
 	if err != nil {
 		return fmt.Errorf("queue: encoding %s: %w", key, err)
 	}
-	_, err = kv.Create(ctx, key, b)
+	rev, err := kv.Create(ctx, key, b)
 	if err == nil {
-		q.ctl.setVersion(version, now)
+		q.ctl.setVersion(version, rev)
 		return nil
 	}
 	if !isConflict(err) {
@@ -72,11 +75,10 @@ func (q *Queue) registerConfig(ctx context.Context, version string, now time.Tim
 	if err != nil {
 		return fmt.Errorf("queue: reading config version %s: %w", version, err)
 	}
-	rec, err := decodeConfigRecord(e.Value())
-	if err != nil {
+	if _, err := decodeConfigRecord(e.Value()); err != nil {
 		return fmt.Errorf("queue: config version %s: %w", version, err)
 	}
-	q.ctl.setVersion(version, rec.LiveAt)
+	q.ctl.setVersion(version, e.Revision())
 	return nil
 }
 
@@ -93,27 +95,27 @@ func (q *Queue) configEntry(version string, e jetstream.KeyValueEntry) {
 	if e.Operation() != jetstream.KeyValuePut {
 		return // never deleted by adgate; an operator's purge changes nothing here
 	}
-	rec, err := decodeConfigRecord(e.Value())
-	if err != nil {
+	if _, err := decodeConfigRecord(e.Value()); err != nil {
 		q.log.Warn("queue: ignoring a control record", "key", e.Key(), "err", err)
 		return
 	}
-	q.ctl.setVersion(version, rec.LiveAt)
+	q.ctl.setVersion(version, e.Revision())
 }
 
-// setVersion records when version first went live; the earliest time
-// known stays.
-func (c *controls) setVersion(version string, at time.Time) {
+// setVersion records the revision of version's record; the earliest
+// known stays (a record an operator deleted is made again, later).
+func (c *controls) setVersion(version string, rev uint64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if cur, ok := c.versions[version]; ok && !at.Before(cur) {
+	if cur, ok := c.versions[version]; ok && rev >= cur {
 		return
 	}
-	c.versions[version] = at
+	c.versions[version] = rev
 }
 
-// versionAt returns when version first went live, if known.
-func (c *controls) versionAt(version string) (time.Time, bool) {
+// versionAt returns the revision of version's record, if known: the
+// higher, the later it went live.
+func (c *controls) versionAt(version string) (uint64, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	t, ok := c.versions[version]
@@ -134,7 +136,7 @@ func (q *Queue) leaveToOthers(evVersion, own string) bool {
 		return true
 	}
 	ownAt, ok := q.ctl.versionAt(own)
-	return !ok || evAt.After(ownAt)
+	return !ok || evAt > ownAt
 }
 
 // superseded reports whether a config that went live after this
@@ -159,8 +161,8 @@ func (c *controls) newerThan(version string) bool {
 	if !ok {
 		return false
 	}
-	for _, t := range c.versions {
-		if t.After(at) {
+	for _, rev := range c.versions {
+		if rev > at {
 			return true
 		}
 	}
