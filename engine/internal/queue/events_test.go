@@ -719,3 +719,44 @@ func TestConfigOrderIgnoresClocks(t *testing.T) {
 		}
 	}
 }
+
+// An operator deletes the record of a version no instance runs any more
+// (an abandoned canary): every instance forgets it, so one on the older
+// config is no longer superseded and dead-letters the pairs it lacks
+// again; running that version again records it anew, as the newest.
+func TestForgottenConfigVersion(t *testing.T) {
+	ns := startNATS(t, t.TempDir(), 0)
+	t.Cleanup(func() {
+		ns.Shutdown()
+		ns.WaitForShutdown()
+	})
+	cfg := testConfig("")
+	cfg.URL, cfg.Token = ns.ClientURL(), "ext-token"
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	canary, q := openQueue(t, cfg), openQueue(t, cfg)
+	if err := q.SetTopology(ctx, Topology{Partners: []Key{{"a", "p1"}}, Version: "v1"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := canary.SetTopology(ctx, Topology{Partners: []Key{{"a", "p1"}, {"a", "p2"}}, Version: "v2"}); err != nil {
+		t.Fatal(err)
+	}
+	runQueue(t, q, newRecorder(func(Job, int) Outcome { return Delivered() }))
+	await := func(what string, want bool) {
+		t.Helper()
+		for deadline := time.Now().Add(10 * time.Second); q.superseded() != want; time.Sleep(20 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: superseded() = %v, want %v", what, !want, want)
+			}
+		}
+	}
+	await("after the canary went live", true)
+	if err := canary.st().control.Delete(ctx, configKey("v2")); err != nil {
+		t.Fatal(err)
+	}
+	await("after its record was deleted", false)
+	if err := canary.SetTopology(ctx, Topology{Partners: []Key{{"a", "p1"}, {"a", "p2"}}, Version: "v2"}); err != nil {
+		t.Fatal(err)
+	}
+	await("after it went live again", true)
+}

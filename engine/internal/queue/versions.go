@@ -93,7 +93,11 @@ func decodeConfigRecord(b []byte) (configRecord, error) {
 // configEntry applies a config version record of the bucket.
 func (q *Queue) configEntry(version string, e jetstream.KeyValueEntry) {
 	if e.Operation() != jetstream.KeyValuePut {
-		return // never deleted by adgate; an operator's purge changes nothing here
+		// Never deleted by adgate: an operator forgets a version that no
+		// instance runs any more (an abandoned canary), so the pairs only
+		// it had are dead-lettered again rather than left waiting.
+		q.ctl.forgetVersion(version)
+		return
 	}
 	if _, err := decodeConfigRecord(e.Value()); err != nil {
 		q.log.Warn("queue: ignoring a control record", "key", e.Key(), "err", err)
@@ -103,7 +107,7 @@ func (q *Queue) configEntry(version string, e jetstream.KeyValueEntry) {
 }
 
 // setVersion records the revision of version's record; the earliest
-// known stays (a record an operator deleted is made again, later).
+// known stays.
 func (c *controls) setVersion(version string, rev uint64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -111,6 +115,14 @@ func (c *controls) setVersion(version string, rev uint64) {
 		return
 	}
 	c.versions[version] = rev
+}
+
+// forgetVersion drops version's record: it is made again, with a new
+// revision, when an instance sets that version's topology.
+func (c *controls) forgetVersion(version string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.versions, version)
 }
 
 // versionAt returns the revision of version's record, if known: the
