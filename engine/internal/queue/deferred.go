@@ -61,6 +61,8 @@ func (q *Queue) deferRender(ctx context.Context, ds []deferredRender) (unsaved [
 		msgs[i] = workMsg{
 			msg: &nats.Msg{Subject: subj, Data: d.ev.Raw, Header: h},
 			id:  "render." + seq + "." + escapeToken(d.k.Partner), what: "deferred render of event " + d.ev.ID,
+			// Handed over: the pair's partner is not this instance's.
+			others: d.handover,
 		}
 	}
 	// Not ctx alone: past the drain deadline it is cancelled, and the

@@ -760,3 +760,26 @@ func TestForgottenConfigVersion(t *testing.T) {
 	}
 	await("after it went live again", true)
 }
+
+// Storing a hand-over wakes no discovery on the instance that stores it:
+// the pair is not its own, so discovery would only list the subjects and
+// start nothing, once per batch through a whole rolling change. A
+// deferred render of its own pair does.
+func TestHandOverWakesNoDiscovery(t *testing.T) {
+	q := openQueue(t, testConfig(t.TempDir()))
+	ctx := context.Background()
+	e := ev("a", "e1")
+	e.Seq = 1
+	if _, err := q.deferRender(ctx, []deferredRender{{k: Key{"a", "p2"}, ev: e, handover: true}}); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(q.kick); n != 0 {
+		t.Errorf("a hand-over woke discovery (%d)", n)
+	}
+	if _, err := q.deferRender(ctx, []deferredRender{{k: Key{"a", "p1"}, ev: e}}); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(q.kick); n != 1 {
+		t.Errorf("a deferred render of a new subject did not wake discovery (%d)", n)
+	}
+}

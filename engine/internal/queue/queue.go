@@ -675,6 +675,10 @@ func (q *Queue) Enqueue(ctx context.Context, jobs ...Job) error {
 type workMsg struct {
 	msg      *nats.Msg
 	id, what string
+	// others says that no worker of this instance takes it (a hand-over
+	// to the instances that render its pair): storing it wakes no
+	// discovery, which would only look and start nothing.
+	others bool
 }
 
 // storeWork publishes msgs to the work stream and returns nil once
@@ -691,7 +695,7 @@ func (q *Queue) storeWork(ctx context.Context, msgs []workMsg) error {
 		futures = futures[:0]
 		batch := msgs[start:min(start+chunk, len(msgs))]
 		for _, m := range batch {
-			if _, ok := q.known.Load(m.msg.Subject); !ok {
+			if _, ok := q.known.Load(m.msg.Subject); !ok && !m.others {
 				wake = true
 			}
 			f, err := q.js.PublishMsgAsync(m.msg, jetstream.WithMsgID(m.id))
