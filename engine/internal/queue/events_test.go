@@ -486,13 +486,7 @@ func TestPerPairRenderConsumerMadeAgainIsDrainedAgain(t *testing.T) {
 // renders that pair. The old instance leaves the partner's postbacks
 // waiting for their next attempt to the new instances too.
 func TestRollingChangeHandsPartnersOver(t *testing.T) {
-	ns := startNATS(t, t.TempDir(), 0)
-	t.Cleanup(func() {
-		ns.Shutdown()
-		ns.WaitForShutdown()
-	})
-	cfg := testConfig("")
-	cfg.URL, cfg.Token = ns.ClientURL(), "ext-token"
+	cfg := sharedConfig(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	oldQ, newQ := openQueue(t, cfg), openQueue(t, cfg)
@@ -611,13 +605,7 @@ func TestSettledSharesAreBounded(t *testing.T) {
 // workers it started before the reload: it would dead-letter the
 // postbacks as not enabled and drop the hand-overs unrendered.
 func TestReloadAwayLeavesRunningPairWorkers(t *testing.T) {
-	ns := startNATS(t, t.TempDir(), 0)
-	t.Cleanup(func() {
-		ns.Shutdown()
-		ns.WaitForShutdown()
-	})
-	cfg := testConfig("")
-	cfg.URL, cfg.Token = ns.ClientURL(), "ext-token"
+	cfg := sharedConfig(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	rolledBack, newer := openQueue(t, cfg), openQueue(t, cfg)
@@ -680,13 +668,7 @@ func TestReloadAwayLeavesRunningPairWorkers(t *testing.T) {
 // on it would drop the newer version's partners instead of handing them
 // over. Told by the recording instance and by one that reads the records.
 func TestConfigOrderIgnoresClocks(t *testing.T) {
-	ns := startNATS(t, t.TempDir(), 0)
-	t.Cleanup(func() {
-		ns.Shutdown()
-		ns.WaitForShutdown()
-	})
-	cfg := testConfig("")
-	cfg.URL, cfg.Token = ns.ClientURL(), "ext-token"
+	cfg := sharedConfig(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	recorder := openQueue(t, cfg)
@@ -725,13 +707,7 @@ func TestConfigOrderIgnoresClocks(t *testing.T) {
 // config is no longer superseded and dead-letters the pairs it lacks
 // again; running that version again records it anew, as the newest.
 func TestForgottenConfigVersion(t *testing.T) {
-	ns := startNATS(t, t.TempDir(), 0)
-	t.Cleanup(func() {
-		ns.Shutdown()
-		ns.WaitForShutdown()
-	})
-	cfg := testConfig("")
-	cfg.URL, cfg.Token = ns.ClientURL(), "ext-token"
+	cfg := sharedConfig(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	canary, q := openQueue(t, cfg), openQueue(t, cfg)

@@ -35,6 +35,21 @@ func startNATS(t *testing.T, dir string, port int) *server.Server {
 	return s
 }
 
+// sharedConfig is the config of queues that share a standalone
+// nats-server, as instances of a cluster do; the server stops with the
+// test.
+func sharedConfig(t *testing.T) Config {
+	t.Helper()
+	ns := startNATS(t, t.TempDir(), 0)
+	t.Cleanup(func() {
+		ns.Shutdown()
+		ns.WaitForShutdown()
+	})
+	cfg := testConfig("")
+	cfg.URL, cfg.Token = ns.ClientURL(), "ext-token"
+	return cfg
+}
+
 func serverPort(t *testing.T, s *server.Server) int {
 	_, p, err := net.SplitHostPort(s.Addr().String())
 	if err != nil {
